@@ -1,0 +1,121 @@
+/* sockshim: the call record.
+ *
+ * Every interposed function marshals its arguments into one struct ss_call
+ * and hands it to the pipeline; the fault engine, the real call, the model,
+ * the audit and the renderers all read and write this one record. Fields are
+ * named for what they mean; a wrapper fills only those its function has.
+ */
+#ifndef SOCKSHIM_CALL_H
+#define SOCKSHIM_CALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "sockshim/ops.h"
+
+/* A socket address as the model keeps it: length 0 means "none known". */
+struct ss_addr {
+    socklen_t len;
+    struct sockaddr_storage sa;
+};
+
+/* Connection states of a socket object (bits, several may hold at once). */
+enum ss_state {
+    SS_ST_BOUND = 1u << 0,
+    SS_ST_LISTENING = 1u << 1,
+    SS_ST_CONNECTING = 1u << 2,
+    SS_ST_CONNECTED = 1u << 3,
+    SS_ST_SHUT_RD = 1u << 4,
+    SS_ST_SHUT_WR = 1u << 5,
+    SS_ST_CLOSED = 1u << 6,
+    SS_ST_ADOPTED = 1u << 7, /* not created by this process */
+};
+
+/* What the trace says about the socket a call was made on: a copy of the
+ * model's object taken after the call, so renderers never touch live state. */
+struct ss_sockinfo {
+    uint64_t id; /* the model's object serial, shared by dup'ed fds; 0: none */
+    int family, type, protocol;
+    unsigned state;   /* enum ss_state bits */
+    int nonblocking;  /* of the open file description */
+    struct ss_addr laddr, raddr;
+};
+
+struct ss_call;
+typedef void ss_perform_fn(struct ss_call *call);
+
+struct ss_call {
+    enum ss_fn fn;        /* the libc entry point the program called */
+    enum ss_op op;        /* the method it is shown as (set by classify) */
+    ss_perform_fn *perform; /* makes the real call from the fields below */
+    int fd;               /* the socket the method is called on, or -1 */
+
+    /* socket(), socketpair() */
+    int domain, type, protocol;
+    int *sv;
+
+    /* Addresses: given by the program (bind, connect, sendto) ... */
+    const struct sockaddr *addr;
+    socklen_t addrlen;
+    /* ... or filled in by the call (accept, recvfrom, getsockname). */
+    struct sockaddr *addr_out;
+    socklen_t *addrlen_out;
+
+    /* Data: one buffer, an iovec array, or a msghdr. */
+    const void *cbuf;     /* bytes to send */
+    void *buf;            /* room to receive into */
+    size_t len;           /* their length */
+    size_t buflen;        /* __*_chk: the object size the compiler knew */
+    const struct iovec *iov;
+    int iovcnt;
+    off_t offset;         /* preadv2/pwritev2 */
+    struct msghdr *msg;   /* sendmsg (read only), recvmsg */
+    struct mmsghdr *mmsg;
+    unsigned int vlen;
+    struct timespec *timeout;
+    int flags;            /* MSG_*, SOCK_* (accept4), O_CLOEXEC (dup3), RWF_* */
+
+    /* getsockopt(), setsockopt() */
+    int level, optname;
+    const void *optval;
+    socklen_t optlen;
+    void *optval_out;
+    socklen_t *optlen_out;
+
+    int how;              /* shutdown */
+    int backlog;          /* listen */
+    int cmd;              /* fcntl */
+    unsigned long request; /* ioctl */
+    long arg;             /* fcntl/ioctl argument, as passed */
+    int newfd;            /* dup2, dup3 */
+
+    /* sendfile(), splice(): the other descriptor and its offset */
+    int other_fd;
+    off_t *offp;
+    loff_t *off_in, *off_out;
+    size_t count;
+
+    unsigned int first, last; /* close_range, closefrom */
+    FILE *stream;             /* fclose */
+
+    /* Outcome, exactly as the real call left it. */
+    long ret;
+    int err;              /* errno after the call, when ret says it failed */
+    int failed;
+
+    /* Set by the pipeline. */
+    uint64_t t_start_ns, t_end_ns; /* CLOCK_REALTIME */
+    struct ss_sockinfo sock;       /* the socket after the call */
+    int new_fd;                    /* accept, dup, socket: the fd created */
+    struct ss_sockinfo new_sock;   /* ... and its socket */
+    int closed_fds[8];             /* close_range: sockets it closed */
+    int n_closed_fds;              /* (count may exceed the array) */
+    int prior_fd_was_socket;       /* dup2/dup3 over a socket, close */
+};
+
+#endif

@@ -1,0 +1,52 @@
+/* sockshim: the settings of this process, from the environment.
+ *
+ * The command validated them already; a program started with LD_PRELOAD
+ * by hand gets the same checks here, and a bad value ends the process
+ * before main() with status 2: a run never goes on half-configured.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "real.h"
+
+struct ss_config ss_config = {
+    .format = SS_FORMAT_TEXT,
+    .strsize = SS_STRSIZE_DEFAULT,
+    .traced = SS_OPMASK_ALL,
+};
+
+static void refuse(const char *var, const char *msg)
+{
+    const char *parts[] = {"sockshim: ", var, ": ", msg, "\n"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        ssize_t w = ss_real.write(2, parts[i], strlen(parts[i]));
+        (void)w;
+    }
+    _exit(2);
+}
+
+void ss_config_load(void)
+{
+    struct ss_parse_error err;
+    const char *v;
+
+    if ((v = getenv(SS_ENV_FORMAT)) != NULL && *v != '\0' &&
+        ss_parse_format(v, &ss_config.format, &err) != 0)
+        refuse(SS_ENV_FORMAT, err.msg);
+    if ((v = getenv(SS_ENV_STRSIZE)) != NULL && *v != '\0' &&
+        ss_parse_strsize(v, &ss_config.strsize, &err) != 0)
+        refuse(SS_ENV_STRSIZE, err.msg);
+    if ((v = getenv(SS_ENV_TRACE)) != NULL && *v != '\0' &&
+        ss_parse_opmask(v, &ss_config.traced, &err) != 0)
+        refuse(SS_ENV_TRACE, err.msg);
+    if ((v = getenv(SS_ENV_OUTPUT)) != NULL && *v != '\0') {
+        if (ss_parse_output(v, &err) != 0)
+            refuse(SS_ENV_OUTPUT, err.msg);
+        if (strlen(v) >= sizeof ss_config.output)
+            refuse(SS_ENV_OUTPUT, "path too long");
+        strcpy(ss_config.output, v);
+        ss_config.output_per_pid = strstr(v, "%p") != NULL;
+    }
+}

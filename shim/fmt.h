@@ -1,0 +1,47 @@
+/* sockshim: formatting into a caller's buffer, async-signal-safe.
+ *
+ * stdio's printf family may lock, allocate or consult the locale, none of
+ * which is allowed inside a signal handler, a vforked child or malloc. These
+ * helpers only copy bytes. An ss_out counts every byte it was asked to write,
+ * also past its capacity, so a caller learns the length a line needs and can
+ * render it again into a larger buffer (snprintf's contract).
+ */
+#ifndef SOCKSHIM_FMT_H
+#define SOCKSHIM_FMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ss_out {
+    char *buf;
+    size_t cap;
+    size_t len; /* bytes asked for; those below cap are in buf */
+    int json_first; /* a JSON object was just opened: no comma before its first member */
+};
+
+static inline void ss_out_init(struct ss_out *o, char *buf, size_t cap)
+{
+    o->buf = buf;
+    o->cap = cap;
+    o->len = 0;
+    o->json_first = 0;
+}
+
+static inline int ss_out_overflowed(const struct ss_out *o)
+{
+    return o->len > o->cap;
+}
+
+void ss_out_char(struct ss_out *o, char c);
+void ss_out_mem(struct ss_out *o, const void *p, size_t n);
+void ss_out_str(struct ss_out *o, const char *s);
+void ss_out_u64(struct ss_out *o, uint64_t v);
+void ss_out_i64(struct ss_out *o, int64_t v);
+void ss_out_hex(struct ss_out *o, uint64_t v);             /* 0x1f */
+void ss_out_u64_width(struct ss_out *o, uint64_t v, int width); /* zero-padded */
+void ss_out_hexbytes(struct ss_out *o, const void *p, size_t n); /* "0a1f" */
+
+/* Parse a decimal number with nothing else around it; 0 on success. */
+int ss_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+#endif

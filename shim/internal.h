@@ -1,0 +1,83 @@
+/* sockshim: what the parts of the library share, behind the ss_ prefix. */
+#ifndef SOCKSHIM_INTERNAL_H
+#define SOCKSHIM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "options.h"
+#include "sockshim/call.h"
+
+#define SS_EXPORT __attribute__((visibility("default")))
+#define SS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Lifecycle of the library in this process. */
+enum ss_lib_state {
+    SS_LIB_UNINIT,      /* nothing resolved yet */
+    SS_LIB_INITIALIZING,
+    SS_LIB_PASSTHROUGH, /* resolved; nothing to do but call libc */
+    SS_LIB_ACTIVE,      /* every call goes through the pipeline */
+};
+
+extern _Atomic int ss_lib_state;
+
+/* Slow path of ss_intercepting(): initialises the library (or waits for the
+ * thread doing it) and says whether calls go through the pipeline. */
+int ss_init_slow(void);
+
+/* Whether a wrapper should hand its call to the pipeline. One load on the
+ * hot path; the first call in the process initialises the library, which is
+ * how a wrapper called before the constructor (from another library's
+ * constructor) works. */
+static inline int ss_intercepting(void)
+{
+    int s = atomic_load_explicit(&ss_lib_state, memory_order_acquire);
+    if (SS_LIKELY(s == SS_LIB_ACTIVE))
+        return 1;
+    if (s == SS_LIB_PASSTHROUGH)
+        return 0;
+    return ss_init_slow();
+}
+
+/* The settings of this process, read from the environment once. */
+struct ss_config {
+    enum ss_format format;
+    unsigned strsize;
+    ss_opmask traced;            /* methods that are rendered */
+    char output[4096];           /* pattern; empty: stderr */
+    int output_per_pid;          /* the pattern has %p */
+};
+
+extern struct ss_config ss_config;
+
+/* Reads the environment into ss_config; on a bad value writes the message
+ * to stderr and ends the process with status 2 (a run must never go on
+ * half-configured). */
+void ss_config_load(void);
+
+/* The identity of the calling process and thread, cached: getpid() and
+ * gettid() are system calls, and a trace line needs both. */
+pid_t ss_pid(void);
+pid_t ss_tid(void);
+void ss_identity_reset_after_fork(void);
+int ss_multithreaded(void);
+
+uint64_t ss_now_ns(void);       /* CLOCK_REALTIME */
+long ss_utc_offset_s(void);     /* local time minus UTC, fixed at start */
+
+/* The one path every intercepted call takes (pipeline.c). */
+void ss_run(struct ss_call *call);
+
+/* Decides the method a call is shown as (classify.c); nonblocking is the
+ * subject socket's mode. */
+void ss_classify_call(struct ss_call *call, int nonblocking);
+/* Whether fn works on any fd (read, close, dup...) and is only of interest
+ * when the fd is a socket, as opposed to the socket API proper. */
+int ss_fn_on_any_fd(enum ss_fn fn);
+
+/* Fork support (preload.c): after a fork in the child. */
+void ss_after_fork_child(void);
+
+#endif

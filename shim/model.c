@@ -1,0 +1,889 @@
+/* sockshim: the socket-object model (see model.h for its rules). */
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "real.h"
+
+/* ---- objects ---------------------------------------------------------- */
+
+#define SS_MAX_OPTS 8
+
+struct ss_opt {
+    int level, optname, value;
+};
+
+struct ss_obj {
+    _Atomic uint32_t refs;      /* fd slots referring to it + calls in flight */
+    _Atomic uint32_t nfds;      /* fd slots referring to it */
+    _Atomic uint32_t lock;      /* guards everything below */
+    _Atomic uint32_t next_free; /* free-list link (index + 1; 0 ends it) */
+    uint32_t index;
+    uint64_t id;
+    int family, type, protocol;
+    unsigned state;
+    int nonblocking;
+    unsigned names_known; /* NAME_LOCAL, NAME_PEER: fetched from the kernel */
+    struct ss_addr laddr, raddr;
+    enum ss_fn created_by;
+    uint64_t created_ns;
+    uint64_t calls, errors, bytes_sent, bytes_received;
+    struct ss_opt opts[SS_MAX_OPTS];
+    unsigned n_opts;
+} __attribute__((aligned(64)));
+
+enum { NAME_LOCAL = 1, NAME_PEER = 2 };
+
+/* Objects live in chunks that are mapped on demand and never unmapped, so a
+ * stale pointer always points at some object: a race in the program can
+ * blur a counter, never crash the shim. */
+#define OBJS_PER_CHUNK 256u
+#define MAX_CHUNKS 8192u /* 2 Mi objects */
+
+static _Atomic(struct ss_obj *) chunks[MAX_CHUNKS];
+static _Atomic uint32_t next_unused; /* bump allocator over chunk space */
+/* Free list head: generation in the high half (against ABA), index + 1 in
+ * the low half. */
+static _Atomic uint64_t free_head;
+static _Atomic uint64_t next_id = 1;
+
+static struct ss_obj *obj_at(uint32_t index)
+{
+    struct ss_obj *chunk =
+        atomic_load_explicit(&chunks[index / OBJS_PER_CHUNK], memory_order_acquire);
+    return chunk != NULL ? &chunk[index % OBJS_PER_CHUNK] : NULL;
+}
+
+static struct ss_obj *chunk_for(uint32_t index)
+{
+    _Atomic(struct ss_obj *) *slot = &chunks[index / OBJS_PER_CHUNK];
+    struct ss_obj *chunk = atomic_load_explicit(slot, memory_order_acquire);
+    if (chunk != NULL)
+        return chunk;
+    size_t size = OBJS_PER_CHUNK * sizeof(struct ss_obj);
+    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return NULL;
+    struct ss_obj *fresh = mem;
+    for (uint32_t i = 0; i < OBJS_PER_CHUNK; i++)
+        fresh[i].index = (index / OBJS_PER_CHUNK) * OBJS_PER_CHUNK + i;
+    struct ss_obj *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(slot, &expected, fresh, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        munmap(mem, size); /* another thread mapped it first */
+        return expected;
+    }
+    return fresh;
+}
+
+static struct ss_obj *pop_free(void)
+{
+    uint64_t head = atomic_load_explicit(&free_head, memory_order_acquire);
+    for (;;) {
+        uint32_t top = (uint32_t)head;
+        if (top == 0)
+            return NULL;
+        struct ss_obj *o = obj_at(top - 1);
+        uint32_t next = atomic_load_explicit(&o->next_free, memory_order_relaxed);
+        uint64_t want = ((head >> 32) + 1) << 32 | next;
+        if (atomic_compare_exchange_weak_explicit(&free_head, &head, want, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return o;
+    }
+}
+
+static void push_free(struct ss_obj *o)
+{
+    uint64_t head = atomic_load_explicit(&free_head, memory_order_relaxed);
+    for (;;) {
+        atomic_store_explicit(&o->next_free, (uint32_t)head, memory_order_relaxed);
+        uint64_t want = ((head >> 32) + 1) << 32 | (o->index + 1);
+        if (atomic_compare_exchange_weak_explicit(&free_head, &head, want, memory_order_release,
+                                                  memory_order_relaxed))
+            return;
+    }
+}
+
+/* A new object with one reference (the caller's), or NULL when out of
+ * memory: the shim then just does not model that socket. */
+static struct ss_obj *obj_new(int family, int type, int protocol, enum ss_fn created_by)
+{
+    struct ss_obj *o = pop_free();
+    if (o == NULL) {
+        uint32_t index = atomic_fetch_add_explicit(&next_unused, 1, memory_order_relaxed);
+        if (index >= OBJS_PER_CHUNK * MAX_CHUNKS)
+            return NULL;
+        struct ss_obj *chunk = chunk_for(index);
+        if (chunk == NULL)
+            return NULL;
+        o = &chunk[index % OBJS_PER_CHUNK];
+    }
+    /* Nobody else can reach o yet: plain initialisation is safe. */
+    uint32_t index = o->index;
+    memset((char *)o + offsetof(struct ss_obj, id), 0,
+           sizeof *o - offsetof(struct ss_obj, id));
+    o->index = index;
+    o->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+    o->family = family;
+    o->type = type;
+    o->protocol = protocol;
+    o->created_by = created_by;
+    o->created_ns = ss_now_ns();
+    atomic_store_explicit(&o->lock, 0, memory_order_relaxed);
+    atomic_store_explicit(&o->refs, 1, memory_order_release);
+    return o;
+}
+
+void ss_obj_put(struct ss_obj *o)
+{
+    if (o != NULL && atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1)
+        push_free(o);
+}
+
+/* Takes a reference unless the count already reached zero. */
+static int obj_get_unless_zero(struct ss_obj *o)
+{
+    uint32_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+    while (r != 0) {
+        if (atomic_compare_exchange_weak_explicit(&o->refs, &r, r + 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- the object lock -------------------------------------------------- */
+
+/* The object this thread holds locked, so that a signal handler running on
+ * the same thread never waits for its own interrupted holder. */
+static __thread struct ss_obj *tls_locked;
+
+static int obj_lock(struct ss_obj *o)
+{
+    if (tls_locked != NULL)
+        return 0; /* nested in our own critical section: skip, never wait */
+    for (unsigned spin = 0; spin < 4096; spin++) {
+        if (!atomic_exchange_explicit(&o->lock, 1, memory_order_acquire)) {
+            tls_locked = o;
+            return 1;
+        }
+        if (spin >= 64)
+            sched_yield();
+        else
+            __builtin_ia32_pause();
+    }
+    return 0; /* a holder that died in a fork or stalls: give up this update */
+}
+
+static void obj_unlock(struct ss_obj *o)
+{
+    tls_locked = NULL;
+    atomic_store_explicit(&o->lock, 0, memory_order_release);
+}
+
+/* ---- the fd table ----------------------------------------------------- */
+
+/* A slot is 0 (unknown), one of the tags below, or an object pointer with
+ * SLOT_CLOEXEC possibly or'ed in (objects are 64-byte aligned). */
+#define SLOT_NOT_SOCKET ((uintptr_t)1)
+#define SLOT_SHIM ((uintptr_t)2)
+#define SLOT_CLOEXEC ((uintptr_t)1)
+#define SLOT_TAGS ((uintptr_t)63)
+
+#define FDS_PER_PAGE 4096u
+#define FD_PAGES 256u /* fds below 1 Mi are modelled */
+
+static _Atomic(_Atomic uintptr_t *) fd_pages[FD_PAGES];
+
+static struct ss_obj *slot_obj(uintptr_t v)
+{
+    return (struct ss_obj *)(v & ~SLOT_TAGS);
+}
+
+static _Atomic uintptr_t *slot_at(int fd, int create)
+{
+    if (fd < 0 || (unsigned)fd >= FDS_PER_PAGE * FD_PAGES)
+        return NULL;
+    _Atomic(_Atomic uintptr_t *) *page = &fd_pages[(unsigned)fd / FDS_PER_PAGE];
+    _Atomic uintptr_t *p = atomic_load_explicit(page, memory_order_acquire);
+    if (p == NULL && create) {
+        size_t size = FDS_PER_PAGE * sizeof(uintptr_t);
+        void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED)
+            return NULL;
+        _Atomic uintptr_t *expected = NULL;
+        if (atomic_compare_exchange_strong_explicit(page, &expected, mem, memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            p = mem;
+        } else {
+            munmap(mem, size);
+            p = expected;
+        }
+    }
+    return p != NULL ? &p[(unsigned)fd % FDS_PER_PAGE] : NULL;
+}
+
+static uintptr_t slot_load(int fd)
+{
+    _Atomic uintptr_t *s = slot_at(fd, 0);
+    return s != NULL ? atomic_load_explicit(s, memory_order_acquire) : 0;
+}
+
+/* Drops what a slot held (its object reference). */
+static void slot_value_put(uintptr_t v)
+{
+    if ((v & ~SLOT_TAGS) != 0) {
+        atomic_fetch_sub_explicit(&slot_obj(v)->nfds, 1, memory_order_relaxed);
+        ss_obj_put(slot_obj(v));
+    }
+}
+
+/* Installs obj (whose reference passes to the slot) on fd, dropping
+ * whatever the slot held: an object there is stale, its fd was closed in a
+ * way the shim could not see. */
+static void slot_install(int fd, struct ss_obj *obj, int cloexec)
+{
+    _Atomic uintptr_t *s = slot_at(fd, 1);
+    if (s == NULL) {
+        ss_obj_put(obj);
+        return;
+    }
+    uintptr_t v = (uintptr_t)obj | (cloexec ? SLOT_CLOEXEC : 0);
+    atomic_fetch_add_explicit(&obj->nfds, 1, memory_order_relaxed);
+    slot_value_put(atomic_exchange_explicit(s, v, memory_order_acq_rel));
+}
+
+/* Forgets fd if its slot still holds obj: a socket() in another thread
+ * that got the same number after the real close keeps its entry. */
+static void slot_forget_obj(int fd, struct ss_obj *obj)
+{
+    _Atomic uintptr_t *s = slot_at(fd, 0);
+    if (s == NULL || obj == NULL)
+        return;
+    uintptr_t v = atomic_load_explicit(s, memory_order_acquire);
+    while ((v & ~SLOT_TAGS) != 0 && slot_obj(v) == obj) {
+        if (atomic_compare_exchange_weak_explicit(s, &v, 0, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            slot_value_put(v);
+            return;
+        }
+    }
+}
+
+/* Forgets fd whatever it held but the shim's own (the real call closed it;
+ * used for ranges, where the program's own race decides anyway). */
+static void slot_clear(int fd)
+{
+    _Atomic uintptr_t *s = slot_at(fd, 0);
+    if (s == NULL)
+        return;
+    uintptr_t v = atomic_load_explicit(s, memory_order_acquire);
+    while (v != 0 && v != SLOT_SHIM) {
+        if (atomic_compare_exchange_weak_explicit(s, &v, 0, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            slot_value_put(v);
+            return;
+        }
+    }
+}
+
+/* Forgets that fd was known not to be a socket (it was closed). */
+static void slot_forget_not_socket(int fd)
+{
+    _Atomic uintptr_t *s = slot_at(fd, 0);
+    uintptr_t tag = SLOT_NOT_SOCKET;
+    if (s != NULL)
+        atomic_compare_exchange_strong_explicit(s, &tag, 0, memory_order_acq_rel,
+                                                memory_order_relaxed);
+}
+
+static void slot_set_cloexec(int fd, int on)
+{
+    _Atomic uintptr_t *s = slot_at(fd, 0);
+    if (s == NULL)
+        return;
+    uintptr_t v = atomic_load_explicit(s, memory_order_acquire);
+    while ((v & ~SLOT_TAGS) != 0) {
+        uintptr_t want = on ? (v | SLOT_CLOEXEC) : (v & ~SLOT_CLOEXEC);
+        if (atomic_compare_exchange_weak_explicit(s, &v, want, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return;
+    }
+}
+
+void ss_model_claim_fd(int fd)
+{
+    _Atomic uintptr_t *s = slot_at(fd, 1);
+    if (s != NULL)
+        slot_value_put(atomic_exchange_explicit(s, SLOT_SHIM, memory_order_acq_rel));
+}
+
+void ss_model_release_fd(int fd)
+{
+    _Atomic uintptr_t *s = slot_at(fd, 0);
+    uintptr_t shim = SLOT_SHIM;
+    if (s != NULL)
+        atomic_compare_exchange_strong_explicit(s, &shim, 0, memory_order_acq_rel,
+                                                memory_order_relaxed);
+}
+
+/* ---- adoption of sockets the process did not create ------------------- */
+
+static int sockopt_int(int fd, int optname, int *value)
+{
+    socklen_t len = sizeof *value;
+    return ss_real.getsockopt(fd, SOL_SOCKET, optname, value, &len) == 0 ? 0 : -1;
+}
+
+/* Builds an object from what the kernel says of fd; NULL if fd is no
+ * socket (the slot then remembers that) or is not open. */
+static struct ss_obj *examine(int fd, enum ss_fd_kind *kind)
+{
+    struct stat st;
+    *kind = SS_FD_UNKNOWN;
+    if (fstat(fd, &st) != 0)
+        return NULL;
+    if (!S_ISSOCK(st.st_mode)) {
+        _Atomic uintptr_t *s = slot_at(fd, 1);
+        uintptr_t unknown = 0;
+        if (s != NULL)
+            atomic_compare_exchange_strong_explicit(s, &unknown, SLOT_NOT_SOCKET,
+                                                    memory_order_acq_rel, memory_order_relaxed);
+        *kind = SS_FD_NOT_SOCKET;
+        return NULL;
+    }
+    int family = AF_UNSPEC, type = 0, protocol = 0, listening = 0;
+    sockopt_int(fd, SO_DOMAIN, &family);
+    sockopt_int(fd, SO_TYPE, &type);
+    sockopt_int(fd, SO_PROTOCOL, &protocol);
+    sockopt_int(fd, SO_ACCEPTCONN, &listening);
+    struct ss_obj *o = obj_new(family, type, protocol, SS_FN_COUNT);
+    if (o == NULL)
+        return NULL;
+    o->state = SS_ST_ADOPTED | (listening ? SS_ST_LISTENING | SS_ST_BOUND : 0);
+    int fl = ss_real.fcntl(fd, F_GETFL);
+    o->nonblocking = fl >= 0 && (fl & O_NONBLOCK);
+    o->raddr.len = sizeof o->raddr.sa;
+    if (ss_real.getpeername(fd, (struct sockaddr *)&o->raddr.sa, &o->raddr.len) == 0) {
+        o->state |= SS_ST_CONNECTED;
+        o->names_known |= NAME_PEER;
+    } else {
+        o->raddr.len = 0;
+    }
+    o->laddr.len = sizeof o->laddr.sa;
+    if (ss_real.getsockname(fd, (struct sockaddr *)&o->laddr.sa, &o->laddr.len) == 0)
+        o->names_known |= NAME_LOCAL;
+    else
+        o->laddr.len = 0;
+    *kind = SS_FD_SOCKET;
+    return o;
+}
+
+/* ---- lookup ----------------------------------------------------------- */
+
+/* Adopts fd: examines it and installs the object unless another thread got
+ * there first. Returns the object with the caller's reference, or NULL. */
+static struct ss_obj *adopt(int fd, enum ss_fd_kind *kind, int *adopted)
+{
+    int saved = errno;
+    struct ss_obj *o = examine(fd, kind);
+    if (o == NULL) {
+        errno = saved;
+        return NULL;
+    }
+    int cloexec = ss_real.fcntl(fd, F_GETFD) > 0;
+    errno = saved;
+    _Atomic uintptr_t *s = slot_at(fd, 1);
+    if (s == NULL) { /* fds this high are not kept: the object serves this call */
+        *adopted = 1;
+        return o;
+    }
+    uintptr_t expected = 0;
+    uintptr_t v = (uintptr_t)o | (cloexec ? SLOT_CLOEXEC : 0);
+    atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed); /* the slot's */
+    atomic_fetch_add_explicit(&o->nfds, 1, memory_order_relaxed);
+    if (atomic_compare_exchange_strong_explicit(s, &expected, v, memory_order_acq_rel,
+                                                memory_order_acquire)) {
+        *adopted = 1;
+        return o;
+    }
+    /* another thread adopted or created it meanwhile: use its object */
+    atomic_fetch_sub_explicit(&o->nfds, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&o->refs, 1, memory_order_relaxed);
+    ss_obj_put(o);
+    return NULL;
+}
+
+struct ss_obj *ss_model_get(int fd, enum ss_fd_kind *kind, int *adopted)
+{
+    int dummy;
+    if (adopted == NULL)
+        adopted = &dummy;
+    *adopted = 0;
+    for (int attempt = 0; attempt < 64; attempt++) {
+        uintptr_t v = slot_load(fd);
+        if (v == SLOT_NOT_SOCKET || v == SLOT_SHIM) {
+            *kind = v == SLOT_SHIM ? SS_FD_SHIM : SS_FD_NOT_SOCKET;
+            return NULL;
+        }
+        if (v == 0) {
+            struct ss_obj *o = adopt(fd, kind, adopted);
+            if (o != NULL || *kind != SS_FD_SOCKET)
+                return o;
+            continue;
+        }
+        struct ss_obj *o = slot_obj(v);
+        if (obj_get_unless_zero(o)) {
+            if (slot_load(fd) == v) {
+                *kind = SS_FD_SOCKET;
+                return o;
+            }
+            ss_obj_put(o);
+        }
+    }
+    *kind = SS_FD_UNKNOWN;
+    return NULL;
+}
+
+enum ss_fd_kind ss_model_kind(int fd)
+{
+    uintptr_t v = slot_load(fd);
+    if (v == 0)
+        return SS_FD_UNKNOWN;
+    if (v == SLOT_NOT_SOCKET)
+        return SS_FD_NOT_SOCKET;
+    if (v == SLOT_SHIM)
+        return SS_FD_SHIM;
+    return SS_FD_SOCKET;
+}
+
+int ss_model_cloexec(int fd)
+{
+    return (slot_load(fd) & ~SLOT_TAGS) != 0 && (slot_load(fd) & SLOT_CLOEXEC) != 0;
+}
+
+int ss_obj_nonblocking(struct ss_obj *o)
+{
+    int nb = 0;
+    if (o != NULL && obj_lock(o)) {
+        nb = o->nonblocking;
+        obj_unlock(o);
+    }
+    return nb;
+}
+
+size_t ss_model_object_size(void)
+{
+    return sizeof(struct ss_obj);
+}
+
+/* ---- effects of calls ------------------------------------------------- */
+
+static void copy_addr(struct ss_addr *dst, const struct sockaddr *sa, socklen_t len)
+{
+    if (sa == NULL || len == 0) {
+        dst->len = 0;
+        return;
+    }
+    if (len > sizeof dst->sa)
+        len = sizeof dst->sa;
+    memcpy(&dst->sa, sa, len);
+    dst->len = len;
+}
+
+static void note_option(struct ss_obj *o, const struct ss_call *c)
+{
+    int value = 0;
+    if (c->optval != NULL && c->optlen >= sizeof(int))
+        memcpy(&value, c->optval, sizeof value);
+    for (unsigned i = 0; i < o->n_opts; i++) {
+        if (o->opts[i].level == c->level && o->opts[i].optname == c->optname) {
+            o->opts[i].value = value;
+            return;
+        }
+    }
+    if (o->n_opts < SS_MAX_OPTS)
+        o->opts[o->n_opts++] = (struct ss_opt){c->level, c->optname, value};
+}
+
+static void note_transfer(struct ss_obj *o, const struct ss_call *c, int sending)
+{
+    if (c->failed)
+        return;
+    if (sending)
+        o->bytes_sent += (uint64_t)c->ret;
+    else
+        o->bytes_received += (uint64_t)c->ret;
+}
+
+static void note_connect(struct ss_obj *o, const struct ss_call *c)
+{
+    if (c->addr != NULL && c->addrlen >= sizeof(sa_family_t) &&
+        c->addr->sa_family == AF_UNSPEC) {
+        if (!c->failed) { /* dissolves a datagram association */
+            o->state &= ~(unsigned)(SS_ST_CONNECTED | SS_ST_CONNECTING);
+            o->raddr.len = 0;
+        }
+        return;
+    }
+    if (!c->failed || c->err == EINPROGRESS || c->err == EALREADY) {
+        o->state |= c->failed ? SS_ST_CONNECTING : SS_ST_CONNECTED;
+        if (!c->failed)
+            o->state &= ~(unsigned)SS_ST_CONNECTING;
+        copy_addr(&o->raddr, c->addr, c->addrlen);
+        o->names_known &= ~(unsigned)NAME_LOCAL; /* the kernel picked a port */
+    } else if (c->err == EISCONN) {
+        o->state = (o->state & ~(unsigned)SS_ST_CONNECTING) | SS_ST_CONNECTED;
+    }
+}
+
+static void note_sockopt_read(struct ss_obj *o, const struct ss_call *c)
+{
+    /* Reading SO_ERROR is how a non-blocking connect learns its outcome. */
+    if (c->failed || c->level != SOL_SOCKET || c->optname != SO_ERROR ||
+        !(o->state & SS_ST_CONNECTING) || c->optval_out == NULL)
+        return;
+    int value = 0;
+    memcpy(&value, c->optval_out, sizeof value);
+    o->state &= ~(unsigned)SS_ST_CONNECTING;
+    if (value == 0)
+        o->state |= SS_ST_CONNECTED;
+}
+
+static int blocking_arg_nonblocking(const struct ss_call *c)
+{
+    if (c->fn == SS_FN_ioctl) {
+        int on = 0;
+        if (c->arg != 0)
+            memcpy(&on, (const void *)c->arg, sizeof on);
+        return on != 0;
+    }
+    return (c->arg & O_NONBLOCK) != 0;
+}
+
+/* Updates the fields of the subject object under its lock. */
+static void update_object(struct ss_obj *o, struct ss_call *c)
+{
+    o->calls++;
+    if (c->failed)
+        o->errors++;
+    switch (c->op) {
+    case SS_OP_bind:
+        if (!c->failed) {
+            o->state |= SS_ST_BOUND;
+            copy_addr(&o->laddr, c->addr, c->addrlen);
+            o->names_known &= ~(unsigned)NAME_LOCAL; /* port 0 becomes a real port */
+        }
+        break;
+    case SS_OP_listen:
+        if (!c->failed)
+            o->state |= SS_ST_LISTENING;
+        break;
+    case SS_OP_connect:
+    case SS_OP_connect_ex:
+        note_connect(o, c);
+        break;
+    case SS_OP_shutdown:
+        if (!c->failed) {
+            if (c->how == SHUT_RD || c->how == SHUT_RDWR)
+                o->state |= SS_ST_SHUT_RD;
+            if (c->how == SHUT_WR || c->how == SHUT_RDWR)
+                o->state |= SS_ST_SHUT_WR;
+        }
+        break;
+    case SS_OP_send:
+    case SS_OP_sendto:
+    case SS_OP_sendmsg:
+    case SS_OP_sendfile:
+        note_transfer(o, c, 1);
+        break;
+    case SS_OP_recv:
+    case SS_OP_recvfrom:
+    case SS_OP_recvmsg:
+        note_transfer(o, c, 0);
+        break;
+    case SS_OP_sendmmsg:
+    case SS_OP_recvmmsg:
+        for (long i = 0; !c->failed && c->mmsg != NULL && i < c->ret; i++) {
+            if (c->op == SS_OP_sendmmsg)
+                o->bytes_sent += c->mmsg[i].msg_len;
+            else
+                o->bytes_received += c->mmsg[i].msg_len;
+        }
+        break;
+    case SS_OP_getsockopt:
+        note_sockopt_read(o, c);
+        break;
+    case SS_OP_setsockopt:
+        if (!c->failed)
+            note_option(o, c);
+        break;
+    case SS_OP_setblocking:
+        if (!c->failed)
+            o->nonblocking = blocking_arg_nonblocking(c);
+        break;
+    default:
+        break;
+    }
+}
+
+static void create_socket(int fd, int family, int type, int protocol, struct ss_call *c,
+                          unsigned state)
+{
+    struct ss_obj *o = obj_new(family, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), protocol, c->fn);
+    if (o == NULL)
+        return;
+    o->nonblocking = (type & SOCK_NONBLOCK) != 0;
+    o->state = state;
+    slot_install(fd, o, (type & SOCK_CLOEXEC) != 0);
+}
+
+static void create_accepted(struct ss_call *c, struct ss_obj *listener)
+{
+    int family = AF_UNSPEC, type = SOCK_STREAM, protocol = 0;
+    struct ss_addr local = {0};
+    if (listener != NULL && obj_lock(listener)) {
+        family = listener->family;
+        type = listener->type;
+        protocol = listener->protocol;
+        local = listener->laddr;
+        obj_unlock(listener);
+    }
+    struct ss_obj *o = obj_new(family, type, protocol, c->fn);
+    if (o == NULL)
+        return;
+    o->state = SS_ST_CONNECTED | SS_ST_BOUND;
+    o->nonblocking = (c->flags & SOCK_NONBLOCK) != 0;
+    o->laddr = local; /* refined by getsockname when it matters */
+    if (c->addr_out != NULL && c->addrlen_out != NULL) {
+        copy_addr(&o->raddr, c->addr_out, *c->addrlen_out);
+        o->names_known |= NAME_PEER;
+    }
+    slot_install((int)c->ret, o, (c->flags & SOCK_CLOEXEC) != 0);
+}
+
+static void install_dup(struct ss_obj *o, int newfd, int cloexec)
+{
+    if (o == NULL || !obj_get_unless_zero(o))
+        return;
+    slot_install(newfd, o, cloexec);
+}
+
+static void close_fd_range(unsigned first, unsigned last, int flags)
+{
+    if (first >= FDS_PER_PAGE * FD_PAGES)
+        return;
+    if (last >= FDS_PER_PAGE * FD_PAGES)
+        last = FDS_PER_PAGE * FD_PAGES - 1;
+    for (unsigned page = first / FDS_PER_PAGE; page <= last / FDS_PER_PAGE; page++) {
+        if (atomic_load_explicit(&fd_pages[page], memory_order_acquire) == NULL)
+            continue;
+        unsigned lo = page * FDS_PER_PAGE > first ? page * FDS_PER_PAGE : first;
+        unsigned hi = page * FDS_PER_PAGE + FDS_PER_PAGE - 1 < last
+                          ? page * FDS_PER_PAGE + FDS_PER_PAGE - 1
+                          : last;
+        for (unsigned fd = lo; fd <= hi; fd++) {
+            if (flags & CLOSE_RANGE_CLOEXEC)
+                slot_set_cloexec((int)fd, 1);
+            else
+                slot_clear((int)fd);
+        }
+    }
+}
+
+static int dup_cloexec(const struct ss_call *c)
+{
+    switch (c->fn) {
+    case SS_FN_dup3:
+        return (c->flags & O_CLOEXEC) != 0;
+    case SS_FN_fcntl:
+    case SS_FN___fcntl:
+    case SS_FN_fcntl64:
+        return c->cmd == F_DUPFD_CLOEXEC;
+    default:
+        return 0;
+    }
+}
+
+/* Effects on the fd table: sockets created, fds closed or duplicated. */
+static void update_fds(struct ss_call *c, struct ss_obj *obj)
+{
+    switch (c->op) {
+    case SS_OP_socket:
+        if (!c->failed)
+            create_socket((int)c->ret, c->domain, c->type, c->protocol, c, 0);
+        break;
+    case SS_OP_socketpair:
+        if (!c->failed && c->sv != NULL) {
+            create_socket(c->sv[0], c->domain, c->type, c->protocol, c, SS_ST_CONNECTED);
+            create_socket(c->sv[1], c->domain, c->type, c->protocol, c, SS_ST_CONNECTED);
+        }
+        break;
+    case SS_OP_accept:
+        if (!c->failed)
+            create_accepted(c, obj);
+        break;
+    case SS_OP_dup:
+        if (!c->failed && c->ret != c->fd)
+            install_dup(obj, (int)c->ret, dup_cloexec(c));
+        break;
+    case SS_OP_close:
+        /* Linux frees the fd even when close reports EINTR or EIO; dup2 over
+         * a socket closes it only when it succeeds. */
+        if (!c->failed || (c->fn != SS_FN_dup2 && c->fn != SS_FN_dup3))
+            slot_forget_obj(c->fd, obj);
+        break;
+    case SS_OP_close_range:
+        if (!c->failed)
+            close_fd_range(c->first, c->last, c->fn == SS_FN_close_range ? c->flags : 0);
+        break;
+    case SS_OP_set_inheritable:
+        if (!c->failed)
+            slot_set_cloexec(c->fd, c->fn == SS_FN_ioctl ? c->request == FIOCLEX
+                                                         : (c->arg & FD_CLOEXEC) != 0);
+        break;
+    default:
+        break;
+    }
+}
+
+void ss_model_update(struct ss_call *c, struct ss_obj *obj)
+{
+    update_fds(c, obj);
+    if (obj != NULL && obj_lock(obj)) {
+        update_object(obj, c);
+        if (c->op == SS_OP_close && atomic_load_explicit(&obj->nfds, memory_order_relaxed) == 0)
+            obj->state |= SS_ST_CLOSED; /* its last fd is gone */
+        obj_unlock(obj);
+    }
+}
+
+int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max)
+{
+    int n = 0;
+    if (first >= FDS_PER_PAGE * FD_PAGES)
+        return 0;
+    if (last >= FDS_PER_PAGE * FD_PAGES)
+        last = FDS_PER_PAGE * FD_PAGES - 1;
+    for (unsigned page = first / FDS_PER_PAGE; page <= last / FDS_PER_PAGE; page++) {
+        _Atomic uintptr_t *p = atomic_load_explicit(&fd_pages[page], memory_order_acquire);
+        if (p == NULL)
+            continue;
+        for (unsigned i = 0; i < FDS_PER_PAGE; i++) {
+            unsigned fd = page * FDS_PER_PAGE + i;
+            if (fd < first || fd > last)
+                continue;
+            if ((atomic_load_explicit(&p[i], memory_order_acquire) & ~SLOT_TAGS) == 0)
+                continue;
+            if (n < max)
+                fds[n] = (int)fd;
+            n++;
+        }
+    }
+    return n;
+}
+
+void ss_model_forget_fd(int fd)
+{
+    slot_forget_not_socket(fd);
+}
+
+void ss_model_forget_range(unsigned first, unsigned last)
+{
+    close_fd_range(first, last, 0);
+}
+
+/* ---- snapshots -------------------------------------------------------- */
+
+static void fetch_names(struct ss_obj *o, int fd)
+{
+    if (fd < 0)
+        return;
+    int saved = errno;
+    if (!(o->names_known & NAME_LOCAL) && (o->state & (SS_ST_BOUND | SS_ST_CONNECTED |
+                                                       SS_ST_CONNECTING | SS_ST_ADOPTED))) {
+        struct ss_addr a = {.len = sizeof a.sa};
+        if (ss_real.getsockname(fd, (struct sockaddr *)&a.sa, &a.len) == 0) {
+            o->laddr = a;
+            o->names_known |= NAME_LOCAL;
+        }
+    }
+    if (!(o->names_known & NAME_PEER) && (o->state & SS_ST_CONNECTED)) {
+        struct ss_addr a = {.len = sizeof a.sa};
+        if (ss_real.getpeername(fd, (struct sockaddr *)&a.sa, &a.len) == 0) {
+            o->raddr = a;
+            o->names_known |= NAME_PEER;
+        }
+    }
+    errno = saved;
+}
+
+static void snapshot_locked(struct ss_obj *o, struct ss_sockinfo *out)
+{
+    out->id = o->id;
+    out->family = o->family;
+    out->type = o->type;
+    out->protocol = o->protocol;
+    out->state = o->state;
+    out->nonblocking = o->nonblocking;
+    out->laddr = o->laddr;
+    out->raddr = o->raddr;
+}
+
+static void snapshot(struct ss_obj *o, int fd, struct ss_sockinfo *out, int want_names)
+{
+    memset(out, 0, sizeof *out);
+    if (o == NULL || !obj_lock(o))
+        return;
+    if (want_names && !(o->state & SS_ST_CLOSED))
+        fetch_names(o, fd);
+    snapshot_locked(o, out);
+    obj_unlock(o);
+}
+
+void ss_model_snapshot(struct ss_obj *obj, int fd, struct ss_sockinfo *out, int want_names)
+{
+    snapshot(obj, fd, out, want_names);
+}
+
+int ss_model_snapshot_fd(int fd, struct ss_sockinfo *out, int want_names)
+{
+    enum ss_fd_kind kind;
+    memset(out, 0, sizeof *out);
+    if ((slot_load(fd) & ~SLOT_TAGS) == 0)
+        return 0;
+    struct ss_obj *o = ss_model_get(fd, &kind, NULL);
+    if (o == NULL)
+        return 0;
+    snapshot(o, fd, out, want_names);
+    ss_obj_put(o);
+    return 1;
+}
+
+/* ---- process events --------------------------------------------------- */
+
+void ss_model_init(void)
+{
+}
+
+/* In a forked child only the forking thread exists: an object lock held by
+ * any other thread at the fork would stay held forever. */
+void ss_model_after_fork_child(void)
+{
+    tls_locked = NULL;
+    uint32_t used = atomic_load_explicit(&next_unused, memory_order_relaxed);
+    for (uint32_t i = 0; i < used; i++) {
+        struct ss_obj *o = obj_at(i);
+        if (o != NULL)
+            atomic_store_explicit(&o->lock, 0, memory_order_relaxed);
+    }
+}

@@ -1,0 +1,73 @@
+/* sockshim: the socket-object model.
+ *
+ * A per-process table from fd to socket object. An object stands for an
+ * open file description: dup()ed fds and a fork()ed child's copy refer to
+ * the same object until the last of them closes. Blocking mode lives in the
+ * object (it belongs to the open file description), close-on-exec in the fd
+ * slot (it belongs to the fd).
+ *
+ * Nothing here takes a lock that a signal handler, a forked child or a
+ * thread blocked in the kernel could leave held: the fd table is an array of
+ * atomic words, objects are reference counted and recycled through a
+ * lock-free free list, and the fields of an object are guarded by a spin
+ * lock that is only ever held for a copy and that gives up rather than wait
+ * on its own thread. The model knows nothing of rendering or faults.
+ */
+#ifndef SOCKSHIM_MODEL_H
+#define SOCKSHIM_MODEL_H
+
+#include <stdint.h>
+
+#include "sockshim/call.h"
+
+struct ss_obj;
+
+/* What the model knows of an fd. */
+enum ss_fd_kind {
+    SS_FD_UNKNOWN,    /* never seen, or seen closed */
+    SS_FD_NOT_SOCKET, /* a file, pipe, ...: not our business */
+    SS_FD_SHIM,       /* the shim's own (trace sink) */
+    SS_FD_SOCKET,
+};
+
+void ss_model_init(void);
+void ss_model_after_fork_child(void);
+
+/* The object behind fd with a reference the caller must drop with
+ * ss_obj_put(), or NULL with *kind saying why. An fd never seen before is
+ * examined (fstat, SO_DOMAIN...) and, if it is a socket, adopted (*adopted
+ * set; adopted may be NULL); errno is left as it was. */
+struct ss_obj *ss_model_get(int fd, enum ss_fd_kind *kind, int *adopted);
+void ss_obj_put(struct ss_obj *obj);
+enum ss_fd_kind ss_model_kind(int fd);
+int ss_model_cloexec(int fd);
+
+/* Marks an fd as the shim's own: the model protects it from the program. */
+void ss_model_claim_fd(int fd);
+void ss_model_release_fd(int fd);
+
+/* Records the effect of a completed call (c->ret, c->err set) on the model:
+ * new sockets, closes, dups, state changes, counters. obj is the subject's
+ * object, or NULL. */
+void ss_model_update(struct ss_call *c, struct ss_obj *obj);
+
+/* An fd that was no socket was closed (its number may now be anything). */
+void ss_model_forget_fd(int fd);
+/* The sockets among fds [first, last]: up to max of them in fds, and how
+ * many there are. */
+int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max);
+/* Every fd in [first, last] was closed (close_range, closefrom). */
+void ss_model_forget_range(unsigned first, unsigned last);
+
+/* Copies an object's state for rendering. want_names: fetch local and peer
+ * addresses not yet known (getsockname/getpeername on fd, once per socket). */
+void ss_model_snapshot(struct ss_obj *obj, int fd, struct ss_sockinfo *out, int want_names);
+/* The same for an fd (accept's new socket...): 0 when it is no socket. */
+int ss_model_snapshot_fd(int fd, struct ss_sockinfo *out, int want_names);
+
+int ss_obj_nonblocking(struct ss_obj *obj);
+
+/* For memory accounting in docs and tests. */
+size_t ss_model_object_size(void);
+
+#endif

@@ -1,0 +1,268 @@
+/* sockshim: the settings a user gives, and their one parser. */
+#include "options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fmt.h"
+
+static const char *const op_names[] = {
+#define SS_OP_NAME(name, group) #name,
+    SS_OPS(SS_OP_NAME)
+#undef SS_OP_NAME
+};
+
+static const char *const op_groups[] = {
+#define SS_OP_GROUP(name, group) #group,
+    SS_OPS(SS_OP_GROUP)
+#undef SS_OP_GROUP
+};
+
+static const char *const fn_names[] = {
+#define SS_FN_NAME(name) #name,
+    SS_CALLS(SS_FN_NAME)
+#undef SS_FN_NAME
+};
+
+static const char *const group_names[] = {"lifecycle", "connection", "io", "options", "all"};
+
+const char *ss_op_name(enum ss_op op)
+{
+    return (unsigned)op < SS_OP_COUNT ? op_names[op] : "?";
+}
+
+const char *ss_op_group(enum ss_op op)
+{
+    return (unsigned)op < SS_OP_COUNT ? op_groups[op] : "?";
+}
+
+const char *ss_fn_name(enum ss_fn fn)
+{
+    return (unsigned)fn < SS_FN_COUNT ? fn_names[fn] : "?";
+}
+
+/* Writes a message into e; the token is quoted as given, cut to fit. */
+static int fail(struct ss_parse_error *e, const char *what, const char *token,
+                size_t toklen, const char *hint)
+{
+    if (e == NULL)
+        return -1;
+    struct ss_out o;
+    ss_out_init(&o, e->msg, sizeof e->msg - 1);
+    ss_out_str(&o, what);
+    ss_out_str(&o, " '");
+    for (size_t i = 0; i < toklen && i < 64; i++) {
+        unsigned char c = (unsigned char)token[i];
+        if (c >= 0x20 && c < 0x7f) {
+            ss_out_char(&o, (char)c);
+        } else {
+            static const char hex[] = "0123456789abcdef";
+            ss_out_str(&o, "\\x");
+            ss_out_char(&o, hex[c >> 4]);
+            ss_out_char(&o, hex[c & 0xf]);
+        }
+    }
+    if (toklen > 64)
+        ss_out_str(&o, "...");
+    ss_out_char(&o, '\'');
+    if (hint != NULL) {
+        ss_out_str(&o, " (");
+        ss_out_str(&o, hint);
+        ss_out_char(&o, ')');
+    }
+    e->msg[o.len < o.cap ? o.len : o.cap] = '\0';
+    return -1;
+}
+
+int ss_parse_format(const char *s, enum ss_format *out, struct ss_parse_error *e)
+{
+    if (strcmp(s, "text") == 0) {
+        *out = SS_FORMAT_TEXT;
+        return 0;
+    }
+    if (strcmp(s, "json") == 0 || strcmp(s, "jsonl") == 0) {
+        *out = SS_FORMAT_JSON;
+        return 0;
+    }
+    return fail(e, "unknown trace format", s, strlen(s), "expected 'text' or 'json'");
+}
+
+int ss_parse_strsize(const char *s, unsigned *out, struct ss_parse_error *e)
+{
+    uint64_t v;
+    if (ss_parse_u64(s, SS_STRSIZE_MAX, &v) != 0)
+        return fail(e, "bad string size", s, strlen(s),
+                    "expected a whole number of bytes from 0 to 1048576");
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int lookup_op(const char *tok, size_t len)
+{
+    for (int i = 0; i < SS_OP_COUNT; i++)
+        if (strlen(op_names[i]) == len && memcmp(op_names[i], tok, len) == 0)
+            return i;
+    return -1;
+}
+
+static int group_mask(const char *tok, size_t len, ss_opmask *mask)
+{
+    if (len == 3 && memcmp(tok, "all", 3) == 0) {
+        *mask = SS_OPMASK_ALL;
+        return 0;
+    }
+    for (int i = 0; i < SS_OP_COUNT; i++) {
+        if (strlen(op_groups[i]) == len && memcmp(op_groups[i], tok, len) == 0)
+            *mask |= (ss_opmask)1 << i;
+    }
+    return *mask != 0 ? 0 : -1;
+}
+
+/* One element of an -e list: a method, %group, "all" or "none". */
+static int parse_op_token(const char *tok, size_t len, ss_opmask *mask,
+                          struct ss_parse_error *e)
+{
+    if (len == 0)
+        return fail(e, "empty method name in", tok, 0, "remove the extra comma");
+    if (tok[0] == '%') {
+        ss_opmask m = 0;
+        if (group_mask(tok + 1, len - 1, &m) != 0) {
+            const char *near = ss_closest_name(tok + 1, len - 1, group_names,
+                                               sizeof group_names / sizeof group_names[0]);
+            char hint[96];
+            if (near != NULL)
+                snprintf(hint, sizeof hint, "did you mean '%%%s'?", near);
+            else
+                snprintf(hint, sizeof hint,
+                         "groups are %%lifecycle, %%connection, %%io, %%options, %%all");
+            return fail(e, "unknown method group", tok, len, hint);
+        }
+        *mask |= m;
+        return 0;
+    }
+    if (len == 3 && memcmp(tok, "all", 3) == 0) {
+        *mask |= SS_OPMASK_ALL;
+        return 0;
+    }
+    if (len == 4 && memcmp(tok, "none", 4) == 0)
+        return 0;
+    int op = lookup_op(tok, len);
+    if (op < 0) {
+        const char *near = ss_closest_name(tok, len, op_names, SS_OP_COUNT);
+        char hint[96];
+        if (near != NULL)
+            snprintf(hint, sizeof hint, "did you mean '%s'?", near);
+        else
+            snprintf(hint, sizeof hint, "'sockshim --help' lists the methods");
+        return fail(e, "unknown method", tok, len, hint);
+    }
+    *mask |= (ss_opmask)1 << op;
+    return 0;
+}
+
+int ss_parse_opmask(const char *s, ss_opmask *out, struct ss_parse_error *e)
+{
+    if (strncmp(s, "trace=", 6) == 0)
+        s += 6;
+    int negate = 0;
+    if (*s == '!') {
+        negate = 1;
+        s++;
+    }
+    if (*s == '\0')
+        return fail(e, "empty method list", s, 0, "name methods such as 'connect,accept'");
+    ss_opmask mask = 0;
+    for (const char *tok = s;;) {
+        const char *end = strchr(tok, ',');
+        size_t len = end != NULL ? (size_t)(end - tok) : strlen(tok);
+        if (parse_op_token(tok, len, &mask, e) != 0)
+            return -1;
+        if (end == NULL)
+            break;
+        tok = end + 1;
+    }
+    *out = negate ? (SS_OPMASK_ALL & ~mask) : mask;
+    return 0;
+}
+
+int ss_parse_output(const char *s, struct ss_parse_error *e)
+{
+    if (*s == '\0')
+        return fail(e, "empty output path", s, 0, "give a file name, e.g. -o trace.txt");
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p != '%')
+            continue;
+        if (p[1] == 'p' || p[1] == '%') {
+            p++;
+            continue;
+        }
+        return fail(e, "bad escape in output path", s, strlen(s),
+                    "only %p (the pid) and %% are expanded");
+    }
+    return 0;
+}
+
+size_t ss_expand_output(const char *pattern, long pid, char *buf, size_t cap)
+{
+    struct ss_out o;
+    ss_out_init(&o, buf, cap);
+    for (const char *p = pattern; *p != '\0'; p++) {
+        if (p[0] == '%' && p[1] == 'p') {
+            ss_out_i64(&o, pid);
+            p++;
+        } else if (p[0] == '%' && p[1] == '%') {
+            ss_out_char(&o, '%');
+            p++;
+        } else {
+            ss_out_char(&o, *p);
+        }
+    }
+    ss_out_char(&o, '\0');
+    if (cap > 0 && o.len > cap)
+        buf[cap - 1] = '\0';
+    return o.len;
+}
+
+/* Damerau-free Levenshtein distance, bounded to short words. */
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t row[33];
+    if (la > 32 || lb > 32)
+        return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = diag + cost;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *ss_closest_name(const char *word, size_t wordlen,
+                            const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, wordlen, names[i], strlen(names[i]));
+        if (d < best_d) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    /* a typo is at most two edits away, and fewer than half the word */
+    if (best == NULL || best_d == 0 || best_d > 2 || best_d * 2 > wordlen)
+        return NULL;
+    return best;
+}

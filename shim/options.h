@@ -1,0 +1,56 @@
+/* sockshim: the settings a user gives, and their one parser.
+ *
+ * The command parses its options with these functions and passes them to the
+ * library through the environment (SOCKSHIM_* variables, listed in
+ * docs/trace-format.md); the library parses the environment with the same
+ * functions. A value the command accepts is one the library accepts.
+ */
+#ifndef SOCKSHIM_OPTIONS_H
+#define SOCKSHIM_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sockshim/ops.h"
+
+/* Environment variables: the contract between the command and the library. */
+#define SS_ENV_OUTPUT "SOCKSHIM_OUTPUT"   /* trace file, %p = pid; unset: stderr */
+#define SS_ENV_FORMAT "SOCKSHIM_FORMAT"   /* text | json */
+#define SS_ENV_STRSIZE "SOCKSHIM_STRSIZE" /* data bytes shown per call */
+#define SS_ENV_TRACE "SOCKSHIM_TRACE"     /* methods traced (-e) */
+
+enum ss_format { SS_FORMAT_TEXT, SS_FORMAT_JSON };
+
+#define SS_STRSIZE_DEFAULT 32u
+#define SS_STRSIZE_MAX (1u << 20)
+
+typedef uint64_t ss_opmask; /* bit (1 << enum ss_op) */
+#define SS_OPMASK_ALL ((((ss_opmask)1) << SS_OP_COUNT) - 1)
+
+/* A parse error: what was wrong, naming the bad token. */
+struct ss_parse_error {
+    char msg[256];
+};
+
+int ss_parse_format(const char *s, enum ss_format *out, struct ss_parse_error *e);
+int ss_parse_strsize(const char *s, unsigned *out, struct ss_parse_error *e);
+
+/* -e: "connect,accept", "trace=connect,accept", "!close", "%io", "all",
+ * "none". 0 on success. */
+int ss_parse_opmask(const char *s, ss_opmask *out, struct ss_parse_error *e);
+
+/* -o: a path, where %p stands for the pid and %% for a percent sign. */
+int ss_parse_output(const char *s, struct ss_parse_error *e);
+/* Expands %p; returns the length needed (like snprintf). */
+size_t ss_expand_output(const char *pattern, long pid, char *buf, size_t cap);
+
+const char *ss_op_name(enum ss_op op);
+const char *ss_op_group(enum ss_op op);
+const char *ss_fn_name(enum ss_fn fn);
+
+/* The name in names[0..n) closest to word (for "did you mean"), or NULL
+ * when none is close enough to be a plausible typo. */
+const char *ss_closest_name(const char *word, size_t wordlen,
+                            const char *const *names, size_t n);
+
+#endif

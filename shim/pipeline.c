@@ -1,0 +1,257 @@
+/* sockshim: the one path every intercepted call takes.
+ *
+ *   subject -> classify -> guard -> perform -> model -> render
+ *
+ * The program gets back exactly the return value and errno the real call
+ * produced: errno is saved before anything of the shim runs and restored
+ * last.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "model.h"
+#include "real.h"
+#include "render.h"
+#include "sink.h"
+
+/* ---- the subject of a call -------------------------------------------- */
+
+struct subject {
+    struct ss_obj *obj; /* with a reference, or NULL */
+    enum ss_fd_kind kind;
+    int adopted;
+    enum ss_op op; /* the method, when the subject alone decides it */
+};
+
+static void get_subject(struct subject *s, int fd)
+{
+    s->obj = ss_model_get(fd, &s->kind, &s->adopted);
+}
+
+/* The sockets a close_range would close, for the trace. */
+static void collect_range(struct ss_call *c)
+{
+    unsigned last = c->fn == SS_FN_closefrom ? ~0u : c->last;
+    c->n_closed_fds = ss_model_sockets_in_range(
+        c->first, last, c->closed_fds, (int)(sizeof c->closed_fds / sizeof c->closed_fds[0]));
+}
+
+/* Finds which fd a call is about. Returns 0 when it is none of sockshim's
+ * business (a read on a file, a close of a pipe): it is then performed
+ * without a trace. */
+static int find_subject(struct ss_call *c, struct subject *s)
+{
+    s->obj = NULL;
+    s->kind = SS_FD_UNKNOWN;
+    s->adopted = 0;
+    s->op = SS_OP_COUNT;
+    switch (c->fn) {
+    case SS_FN_socket:
+    case SS_FN_socketpair:
+    case SS_FN_fork:
+    case SS_FN__Fork:
+    case SS_FN_vfork:
+        return 1;
+    case SS_FN_close_range:
+    case SS_FN_closefrom:
+        collect_range(c);
+        return c->n_closed_fds > 0;
+    case SS_FN_splice:
+        /* into a socket is a send, out of one a receive */
+        get_subject(s, c->fd);
+        if (s->kind == SS_FD_SOCKET)
+            return 1;
+        ss_obj_put(s->obj);
+        int out = c->fd;
+        c->fd = c->other_fd;
+        c->other_fd = out;
+        s->op = SS_OP_recv;
+        get_subject(s, c->fd);
+        return s->kind == SS_FD_SOCKET || s->kind == SS_FD_SHIM;
+    case SS_FN_dup2:
+    case SS_FN_dup3:
+        get_subject(s, c->fd);
+        if (s->kind == SS_FD_SOCKET || s->kind == SS_FD_SHIM) {
+            c->prior_fd_was_socket = ss_model_kind(c->newfd) == SS_FD_SOCKET;
+            return 1;
+        }
+        if (c->fd != c->newfd && ss_model_kind(c->newfd) == SS_FD_SOCKET) {
+            /* a file put over a socket: that socket is closed */
+            ss_obj_put(s->obj);
+            c->other_fd = c->fd;
+            c->fd = c->newfd;
+            s->op = SS_OP_close;
+            get_subject(s, c->fd);
+            return s->kind == SS_FD_SOCKET;
+        }
+        return 0;
+    default:
+        get_subject(s, c->fd);
+        if (s->kind == SS_FD_SOCKET || s->kind == SS_FD_SHIM)
+            return 1;
+        return !ss_fn_on_any_fd(c->fn);
+    }
+}
+
+/* ---- the shim's own fds ----------------------------------------------- */
+
+/* closefrom/close_range over a range holding the sink: closes the parts
+ * around it. */
+static void perform_range_around_sink(struct ss_call *c)
+{
+    unsigned sink = (unsigned)ss_sink_fd();
+    unsigned last = c->fn == SS_FN_closefrom ? ~0u : c->last;
+    int flags = c->fn == SS_FN_closefrom ? 0 : c->flags;
+    long ret = 0;
+    if (c->first < sink)
+        ret = ss_real.close_range(c->first, sink - 1, flags);
+    if (ret == 0 && sink < last)
+        ret = ss_real.close_range(sink + 1, last, flags);
+    c->ret = c->fn == SS_FN_closefrom ? 0 : ret;
+}
+
+/* The program cannot see the shim's fds: a call on one fails as it would
+ * without the shim (EBADF), and a dup2 onto one moves the shim out of the
+ * way first. Returns 1 when the call was answered here. */
+static int guard_shim_fds(struct ss_call *c, const struct subject *s)
+{
+    if (s->kind == SS_FD_SHIM) {
+        c->ret = -1;
+        c->err = EBADF;
+        return 1;
+    }
+    int sink = ss_sink_fd();
+    if (sink < 0)
+        return 0;
+    if ((c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) && c->newfd == sink)
+        ss_sink_move_away();
+    if ((c->fn == SS_FN_close_range || c->fn == SS_FN_closefrom) &&
+        (unsigned)sink >= c->first && (c->fn == SS_FN_closefrom || (unsigned)sink <= c->last))
+        c->perform = perform_range_around_sink;
+    return 0;
+}
+
+/* ---- outside the trace ------------------------------------------------ */
+
+/* Keeps the fd table true for calls that are not about sockets: a closed
+ * file's number may next be a socket the shim did not see created. */
+static void note_untraced(const struct ss_call *c)
+{
+    switch (c->fn) {
+    case SS_FN_close:
+    case SS_FN___close:
+    case SS_FN_fclose:
+        ss_model_forget_fd(c->fd);
+        break;
+    case SS_FN_close_range:
+    case SS_FN_closefrom:
+        if (c->fn == SS_FN_closefrom || !(c->flags & CLOSE_RANGE_CLOEXEC))
+            ss_model_forget_range(c->first, c->fn == SS_FN_closefrom ? ~0u : c->last);
+        break;
+    default:
+        break;
+    }
+}
+
+static void run_untraced(struct ss_call *c, const struct subject *s, int entry_errno)
+{
+    if (guard_shim_fds(c, s)) {
+        errno = c->err;
+        return;
+    }
+    errno = entry_errno;
+    c->perform(c);
+    int err = errno;
+    note_untraced(c);
+    errno = err;
+}
+
+/* ---- the trace -------------------------------------------------------- */
+
+static int traced(enum ss_op op)
+{
+    return (ss_config.traced >> op) & 1;
+}
+
+static int wants_names(void)
+{
+    return ss_config.format == SS_FORMAT_JSON;
+}
+
+/* A socket the process did not create, seen for the first time. */
+static void note_adoption(const struct ss_call *c, struct ss_obj *obj)
+{
+    if (!traced(SS_OP_fromfd))
+        return;
+    struct ss_call a;
+    memset(&a, 0, sizeof a);
+    a.op = SS_OP_fromfd;
+    a.fn = c->fn;
+    a.fd = c->fd;
+    a.t_start_ns = a.t_end_ns = ss_now_ns();
+    ss_model_snapshot(obj, c->fd, &a.sock, 1);
+    ss_render_call(&a);
+}
+
+static int failed(const struct ss_call *c)
+{
+    return c->fn != SS_FN_closefrom && c->ret == -1;
+}
+
+static void trace(struct ss_call *c, struct ss_obj *obj)
+{
+    if (c->op == SS_OP_fork && c->ret == 0)
+        return; /* the child: its parent reports the fork */
+    if (!traced(c->op))
+        return;
+    ss_model_snapshot(obj, c->fd, &c->sock, wants_names());
+    switch (c->op) {
+    case SS_OP_socket:
+    case SS_OP_accept:
+    case SS_OP_dup:
+        if (!c->failed)
+            ss_model_snapshot_fd((int)c->ret, &c->new_sock,
+                                 wants_names() || c->addr_out == NULL);
+        break;
+    default:
+        break;
+    }
+    ss_render_call(c);
+}
+
+void ss_run(struct ss_call *c)
+{
+    int entry_errno = errno;
+    struct subject s;
+
+    if (!find_subject(c, &s)) {
+        run_untraced(c, &s, entry_errno);
+        ss_obj_put(s.obj);
+        return;
+    }
+    ss_classify_call(c, s.obj != NULL && ss_obj_nonblocking(s.obj));
+    if (s.op != SS_OP_COUNT)
+        c->op = s.op;
+    if (guard_shim_fds(c, &s)) {
+        ss_obj_put(s.obj);
+        errno = c->err;
+        return;
+    }
+    if (s.adopted)
+        note_adoption(c, s.obj);
+
+    c->t_start_ns = ss_now_ns();
+    errno = entry_errno;
+    c->perform(c);
+    c->err = errno;
+    c->t_end_ns = ss_now_ns();
+    c->failed = failed(c);
+
+    ss_model_update(c, s.obj);
+    trace(c, s.obj);
+    ss_obj_put(s.obj);
+    errno = c->err;
+}

@@ -1,0 +1,82 @@
+/* sockshim: turning a call record into a trace line.
+ *
+ * Renderers only read: the call record and the snapshots the pipeline took.
+ * render_text.c speaks object semantics for people, render_json.c one JSON
+ * object a line for machines; render_common.c holds what both need (bytes,
+ * addresses, strings, time) and picks the buffer a line is built in.
+ */
+#ifndef SOCKSHIM_RENDER_H
+#define SOCKSHIM_RENDER_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "fmt.h"
+#include "sockshim/call.h"
+
+/* Renders a completed call in the configured format and emits it. */
+void ss_render_call(const struct ss_call *c);
+/* A line saying that the process started being traced (its header). */
+void ss_render_process_start(void);
+
+/* The two formats' entry points (one line each, with the newline). */
+void ss_text_call(struct ss_out *o, const struct ss_call *c);
+void ss_json_call(struct ss_out *o, const struct ss_call *c);
+void ss_text_start(struct ss_out *o, uint64_t now_ns);
+void ss_json_start(struct ss_out *o, uint64_t now_ns);
+
+/* ---- shared pieces ---------------------------------------------------- */
+
+/* Bytes spread over iovecs: a single buffer is one iovec. total is how many
+ * bytes the call transferred or was asked to (the iovecs may hold more). */
+struct ss_bytes {
+    const struct iovec *iov;
+    int iovcnt;
+    struct iovec one;
+    size_t total;
+};
+
+void ss_bytes_buf(struct ss_bytes *b, const void *p, size_t len);
+void ss_bytes_iov(struct ss_bytes *b, const struct iovec *iov, int iovcnt, size_t total);
+/* Copies up to n bytes from the start; returns how many. */
+size_t ss_bytes_copy(const struct ss_bytes *b, void *dst, size_t n);
+
+/* Python: b'GET / \r\n'... (1024 bytes): a bytes literal of the first
+ * ss_config.strsize bytes, "..." when cut, and the full size. */
+void ss_out_pybytes(struct ss_out *o, const struct ss_bytes *b);
+/* Just the literal of p[0..n), no size (ancillary data, option values). */
+void ss_out_pybytes_raw(struct ss_out *o, const void *p, size_t n);
+/* Python str repr of bytes taken as a file-system name ('/tmp/x'). */
+void ss_out_pystr(struct ss_out *o, const char *p, size_t n);
+/* Python's address tuple for the family; None when there is none. */
+void ss_out_pyaddr(struct ss_out *o, const struct sockaddr *sa, socklen_t len);
+
+/* JSON: a string literal (non-ASCII as \u escapes, invalid UTF-8 bytes as
+ * lone surrogates U+DC80..U+DCFF, Python's surrogateescape). */
+void ss_out_json_str(struct ss_out *o, const char *p, size_t n);
+void ss_out_json_cstr(struct ss_out *o, const char *s);
+void ss_out_json_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t len);
+/* {"len": N, "hex": "..."} of the first strsize bytes */
+void ss_out_json_data(struct ss_out *o, const struct ss_bytes *b);
+
+/* 12:00:01.000123 in local time; 2026-11-25T12:00:01.000123Z in UTC. */
+void ss_out_clock(struct ss_out *o, uint64_t ns);
+void ss_out_iso8601(struct ss_out *o, uint64_t ns);
+
+/* The name a trace gives an fd: sock3 when it is a socket, fd3 otherwise. */
+void ss_out_fdname(struct ss_out *o, int fd, int is_socket);
+
+/* How many bytes a trace shows of each transfer. */
+size_t ss_render_strsize(void);
+
+
+
+/* The bytes a call sent (its arguments) or received (its results). */
+void ss_call_sent(const struct ss_call *c, struct ss_bytes *b);
+void ss_call_received(const struct ss_call *c, struct ss_bytes *b);
+/* Whether the call's subject is a socket (the model knew it). */
+int ss_call_on_socket(const struct ss_call *c);
+/* The int an option call passed or got, when its length says it is one. */
+int ss_call_int_option(const struct ss_call *c, int *value);
+#endif

@@ -1,0 +1,604 @@
+/* sockshim: what both renderers need, and the choice of line buffer. */
+#include "render.h"
+
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/un.h>
+
+#include "internal.h"
+#include "sink.h"
+#include "xlat.h"
+
+size_t ss_render_strsize(void)
+{
+    return ss_config.strsize;
+}
+
+/* ---- bytes ------------------------------------------------------------ */
+
+void ss_bytes_buf(struct ss_bytes *b, const void *p, size_t len)
+{
+    b->one.iov_base = (void *)p;
+    b->one.iov_len = len;
+    b->iov = &b->one;
+    b->iovcnt = p != NULL ? 1 : 0;
+    b->total = len;
+}
+
+void ss_bytes_iov(struct ss_bytes *b, const struct iovec *iov, int iovcnt, size_t total)
+{
+    b->iov = iov;
+    b->iovcnt = iov != NULL && iovcnt > 0 ? iovcnt : 0;
+    b->total = total;
+}
+
+size_t ss_bytes_copy(const struct ss_bytes *b, void *dst, size_t n)
+{
+    size_t done = 0;
+    if (n > b->total)
+        n = b->total;
+    for (int i = 0; i < b->iovcnt && done < n; i++) {
+        size_t take = b->iov[i].iov_len;
+        if (take > n - done)
+            take = n - done;
+        if (b->iov[i].iov_base == NULL)
+            break;
+        memcpy((char *)dst + done, b->iov[i].iov_base, take);
+        done += take;
+    }
+    return done;
+}
+
+/* Walks the first n bytes of b, calling fn on each. */
+static void bytes_each(const struct ss_bytes *b, size_t n, void (*fn)(void *, unsigned char),
+                       void *ctx)
+{
+    size_t done = 0;
+    for (int i = 0; i < b->iovcnt && done < n; i++) {
+        const unsigned char *p = b->iov[i].iov_base;
+        for (size_t j = 0; j < b->iov[i].iov_len && done < n && p != NULL; j++, done++)
+            fn(ctx, p[j]);
+    }
+}
+
+struct quotes_seen {
+    int single, dbl;
+};
+
+static void note_quote(void *ctx, unsigned char c)
+{
+    struct quotes_seen *q = ctx;
+    q->single |= c == '\'';
+    q->dbl |= c == '"';
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+static void out_escaped_byte(struct ss_out *o, unsigned char c, char quote)
+{
+    switch (c) {
+    case '\t':
+        ss_out_str(o, "\\t");
+        return;
+    case '\n':
+        ss_out_str(o, "\\n");
+        return;
+    case '\r':
+        ss_out_str(o, "\\r");
+        return;
+    case '\\':
+        ss_out_str(o, "\\\\");
+        return;
+    default:
+        break;
+    }
+    if (c == (unsigned char)quote) {
+        ss_out_char(o, '\\');
+        ss_out_char(o, (char)c);
+    } else if (c >= 0x20 && c < 0x7f) {
+        ss_out_char(o, (char)c);
+    } else {
+        ss_out_str(o, "\\x");
+        ss_out_char(o, hexd[c >> 4]);
+        ss_out_char(o, hexd[c & 0xf]);
+    }
+}
+
+/* Python picks single quotes unless the bytes hold ' and no ". */
+static char python_quote(const struct ss_bytes *b, size_t n)
+{
+    struct quotes_seen q = {0, 0};
+    bytes_each(b, n, note_quote, &q);
+    return q.single && !q.dbl ? '"' : '\'';
+}
+
+struct literal_out {
+    struct ss_out *o;
+    char quote;
+};
+
+static void out_literal_byte(void *ctx, unsigned char c)
+{
+    struct literal_out *l = ctx;
+    out_escaped_byte(l->o, c, l->quote);
+}
+
+static void out_literal(struct ss_out *o, const struct ss_bytes *b, size_t shown)
+{
+    struct literal_out l = {o, python_quote(b, shown)};
+    ss_out_char(o, 'b');
+    ss_out_char(o, l.quote);
+    bytes_each(b, shown, out_literal_byte, &l);
+    ss_out_char(o, l.quote);
+}
+
+void ss_out_pybytes(struct ss_out *o, const struct ss_bytes *b)
+{
+    size_t shown = b->total < ss_config.strsize ? b->total : ss_config.strsize;
+    out_literal(o, b, shown);
+    if (shown < b->total)
+        ss_out_str(o, "...");
+    ss_out_str(o, " (");
+    ss_out_u64(o, b->total);
+    ss_out_str(o, b->total == 1 ? " byte)" : " bytes)");
+}
+
+void ss_out_pybytes_raw(struct ss_out *o, const void *p, size_t n)
+{
+    struct ss_bytes b;
+    ss_bytes_buf(&b, p, n);
+    out_literal(o, &b, n);
+}
+
+/* ---- UTF-8, for names that are shown as text -------------------------- */
+
+/* Length of the valid UTF-8 sequence at p (1..4) with its code point, or 0
+ * when the bytes there are not valid UTF-8. */
+static size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    size_t len;
+    uint32_t min, v;
+    if ((p[0] & 0xe0) == 0xc0) {
+        len = 2, min = 0x80, v = p[0] & 0x1f;
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        len = 3, min = 0x800, v = p[0] & 0x0f;
+    } else if ((p[0] & 0xf8) == 0xf0) {
+        len = 4, min = 0x10000, v = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        v = v << 6 | (p[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+/* Code points a terminal would act on rather than show: C0/C1 controls and
+ * the invisible formatting characters (bidi overrides, zero widths). */
+static int unsafe_codepoint(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0xad ||
+           (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb);
+}
+
+static void out_u_escape(struct ss_out *o, const char *prefix, uint32_t v, int digits)
+{
+    ss_out_str(o, prefix);
+    for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4)
+        ss_out_char(o, hexd[(v >> shift) & 0xf]);
+}
+
+void ss_out_pystr(struct ss_out *o, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int has_single = memchr(s, '\'', n) != NULL, has_double = memchr(s, '"', n) != NULL;
+    char quote = has_single && !has_double ? '"' : '\'';
+    ss_out_char(o, quote);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = utf8_next(p + i, n - i, &cp);
+        if (len == 0) { /* what os.fsdecode makes of a byte that is not UTF-8 */
+            out_u_escape(o, "\\udc", p[i], 2);
+            i++;
+        } else if (cp < 0x80) {
+            out_escaped_byte(o, (unsigned char)cp, quote);
+            i++;
+        } else if (unsafe_codepoint(cp)) {
+            if (cp < 0x100)
+                out_u_escape(o, "\\x", cp, 2);
+            else
+                out_u_escape(o, "\\u", cp, 4);
+            i += len;
+        } else {
+            ss_out_mem(o, p + i, len);
+            i += len;
+        }
+    }
+    ss_out_char(o, quote);
+}
+
+void ss_out_json_str(struct ss_out *o, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    ss_out_char(o, '"');
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = utf8_next(p + i, n - i, &cp);
+        if (len == 0) {
+            out_u_escape(o, "\\udc", p[i], 2);
+            i++;
+            continue;
+        }
+        i += len;
+        if (cp == '"' || cp == '\\') {
+            ss_out_char(o, '\\');
+            ss_out_char(o, (char)cp);
+        } else if (cp >= 0x20 && cp < 0x7f) {
+            ss_out_char(o, (char)cp);
+        } else if (cp == '\n') {
+            ss_out_str(o, "\\n");
+        } else if (cp == '\t') {
+            ss_out_str(o, "\\t");
+        } else if (cp == '\r') {
+            ss_out_str(o, "\\r");
+        } else if (cp < 0x10000) {
+            out_u_escape(o, "\\u", cp, 4);
+        } else { /* a surrogate pair */
+            uint32_t v = cp - 0x10000;
+            out_u_escape(o, "\\u", 0xd800 + (v >> 10), 4);
+            out_u_escape(o, "\\u", 0xdc00 + (v & 0x3ff), 4);
+        }
+    }
+    ss_out_char(o, '"');
+}
+
+void ss_out_json_cstr(struct ss_out *o, const char *s)
+{
+    ss_out_json_str(o, s, strlen(s));
+}
+
+static void out_hex_byte(void *ctx, unsigned char c)
+{
+    struct ss_out *o = ctx;
+    ss_out_char(o, hexd[c >> 4]);
+    ss_out_char(o, hexd[c & 0xf]);
+}
+
+void ss_out_json_data(struct ss_out *o, const struct ss_bytes *b)
+{
+    size_t shown = b->total < ss_config.strsize ? b->total : ss_config.strsize;
+    ss_out_str(o, "{\"len\": ");
+    ss_out_u64(o, b->total);
+    ss_out_str(o, ", \"hex\": \"");
+    bytes_each(b, shown, out_hex_byte, o);
+    ss_out_str(o, "\"}");
+}
+
+/* ---- addresses -------------------------------------------------------- */
+
+static void out_inet_host(struct ss_out *o, int family, const void *addr)
+{
+    char host[INET6_ADDRSTRLEN];
+    if (inet_ntop(family, addr, host, sizeof host) != NULL)
+        ss_out_str(o, host);
+}
+
+/* The bytes of an AF_UNIX name: a path (up to its NUL), an abstract name
+ * (after the leading NUL, every byte counts) or nothing (unnamed). */
+static size_t unix_name(const struct sockaddr *sa, socklen_t len, const char **name,
+                        int *abstract)
+{
+    const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+    size_t n = len > offsetof(struct sockaddr_un, sun_path)
+                   ? len - offsetof(struct sockaddr_un, sun_path)
+                   : 0;
+    if (n > sizeof un->sun_path)
+        n = sizeof un->sun_path;
+    *abstract = n > 0 && un->sun_path[0] == '\0';
+    *name = un->sun_path + (*abstract ? 1 : 0);
+    return *abstract ? n - 1 : strnlen(un->sun_path, n);
+}
+
+static int addr_fits(socklen_t len, size_t need)
+{
+    return (size_t)len >= need;
+}
+
+static void out_py_unknown(struct ss_out *o, const struct sockaddr *sa, socklen_t len)
+{
+    ss_out_char(o, '<');
+    ss_out_xlat(o, &ss_xlat_af, sa->sa_family);
+    ss_out_char(o, ' ');
+    size_t off = sizeof(sa_family_t);
+    ss_out_pybytes_raw(o, (const char *)sa + off, len > off ? len - off : 0);
+    ss_out_char(o, '>');
+}
+
+void ss_out_pyaddr(struct ss_out *o, const struct sockaddr *sa, socklen_t len)
+{
+    if (sa == NULL || len < sizeof(sa_family_t)) {
+        ss_out_str(o, "None");
+        return;
+    }
+    if (sa->sa_family == AF_INET && addr_fits(len, sizeof(struct sockaddr_in))) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        ss_out_str(o, "('");
+        out_inet_host(o, AF_INET, &in->sin_addr);
+        ss_out_str(o, "', ");
+        ss_out_u64(o, ntohs(in->sin_port));
+        ss_out_char(o, ')');
+    } else if (sa->sa_family == AF_INET6 && addr_fits(len, sizeof(struct sockaddr_in6))) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        ss_out_str(o, "('");
+        out_inet_host(o, AF_INET6, &in6->sin6_addr);
+        ss_out_str(o, "', ");
+        ss_out_u64(o, ntohs(in6->sin6_port));
+        ss_out_str(o, ", ");
+        ss_out_u64(o, ntohl(in6->sin6_flowinfo));
+        ss_out_str(o, ", ");
+        ss_out_u64(o, in6->sin6_scope_id);
+        ss_out_char(o, ')');
+    } else if (sa->sa_family == AF_UNIX) {
+        const char *name;
+        int abstract;
+        size_t n = unix_name(sa, len, &name, &abstract);
+        if (abstract) { /* Python gives abstract names as bytes with the NUL */
+            struct iovec parts[2] = {{(void *)"\0", 1}, {(void *)name, n}};
+            struct ss_bytes b;
+            ss_bytes_iov(&b, parts, 2, n + 1);
+            out_literal(o, &b, n + 1);
+        } else {
+            ss_out_pystr(o, name, n);
+        }
+    } else if (sa->sa_family == AF_NETLINK && addr_fits(len, sizeof(struct sockaddr_nl))) {
+        const struct sockaddr_nl *nl = (const struct sockaddr_nl *)sa;
+        ss_out_char(o, '(');
+        ss_out_u64(o, nl->nl_pid);
+        ss_out_str(o, ", ");
+        ss_out_u64(o, nl->nl_groups);
+        ss_out_char(o, ')');
+    } else if (sa->sa_family == AF_UNSPEC) {
+        ss_out_str(o, "<AF_UNSPEC>");
+    } else {
+        out_py_unknown(o, sa, len);
+    }
+}
+
+static void json_key_family(struct ss_out *o, int family)
+{
+    ss_out_str(o, "{\"family\": ");
+    const char *name = ss_xlat_name(&ss_xlat_af, family);
+    if (name != NULL)
+        ss_out_json_cstr(o, name);
+    else
+        ss_out_i64(o, family);
+}
+
+void ss_out_json_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t len)
+{
+    if (sa == NULL || len < sizeof(sa_family_t)) {
+        ss_out_str(o, "null");
+        return;
+    }
+    json_key_family(o, sa->sa_family);
+    if (sa->sa_family == AF_INET && addr_fits(len, sizeof(struct sockaddr_in))) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        ss_out_str(o, ", \"host\": \"");
+        out_inet_host(o, AF_INET, &in->sin_addr);
+        ss_out_str(o, "\", \"port\": ");
+        ss_out_u64(o, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6 && addr_fits(len, sizeof(struct sockaddr_in6))) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        ss_out_str(o, ", \"host\": \"");
+        out_inet_host(o, AF_INET6, &in6->sin6_addr);
+        ss_out_str(o, "\", \"port\": ");
+        ss_out_u64(o, ntohs(in6->sin6_port));
+        ss_out_str(o, ", \"flowinfo\": ");
+        ss_out_u64(o, ntohl(in6->sin6_flowinfo));
+        ss_out_str(o, ", \"scope_id\": ");
+        ss_out_u64(o, in6->sin6_scope_id);
+    } else if (sa->sa_family == AF_UNIX) {
+        const char *name;
+        int abstract;
+        size_t n = unix_name(sa, len, &name, &abstract);
+        ss_out_str(o, abstract ? ", \"abstract\": " : ", \"path\": ");
+        ss_out_json_str(o, name, n);
+    } else if (sa->sa_family == AF_NETLINK && addr_fits(len, sizeof(struct sockaddr_nl))) {
+        const struct sockaddr_nl *nl = (const struct sockaddr_nl *)sa;
+        ss_out_str(o, ", \"pid\": ");
+        ss_out_u64(o, nl->nl_pid);
+        ss_out_str(o, ", \"groups\": ");
+        ss_out_u64(o, nl->nl_groups);
+    } else if (len > sizeof(sa_family_t)) {
+        ss_out_str(o, ", \"hex\": \"");
+        ss_out_hexbytes(o, (const char *)sa + sizeof(sa_family_t), len - sizeof(sa_family_t));
+        ss_out_char(o, '"');
+    }
+    ss_out_char(o, '}');
+}
+
+/* ---- time ------------------------------------------------------------- */
+
+void ss_out_clock(struct ss_out *o, uint64_t ns)
+{
+    int64_t secs = (int64_t)(ns / 1000000000u) + ss_utc_offset_s();
+    int64_t day_secs = ((secs % 86400) + 86400) % 86400;
+    ss_out_u64_width(o, (uint64_t)(day_secs / 3600), 2);
+    ss_out_char(o, ':');
+    ss_out_u64_width(o, (uint64_t)(day_secs / 60 % 60), 2);
+    ss_out_char(o, ':');
+    ss_out_u64_width(o, (uint64_t)(day_secs % 60), 2);
+    ss_out_char(o, '.');
+    ss_out_u64_width(o, ns / 1000 % 1000000, 6);
+}
+
+/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm):
+ * gmtime_r takes glibc's time-zone lock, which a signal handler must not. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+void ss_out_iso8601(struct ss_out *o, uint64_t ns)
+{
+    int64_t secs = (int64_t)(ns / 1000000000u);
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(secs / 86400, &y, &m, &d);
+    ss_out_u64_width(o, (uint64_t)y, 4);
+    ss_out_char(o, '-');
+    ss_out_u64_width(o, m, 2);
+    ss_out_char(o, '-');
+    ss_out_u64_width(o, d, 2);
+    ss_out_char(o, 'T');
+    int64_t day_secs = secs % 86400;
+    ss_out_u64_width(o, (uint64_t)(day_secs / 3600), 2);
+    ss_out_char(o, ':');
+    ss_out_u64_width(o, (uint64_t)(day_secs / 60 % 60), 2);
+    ss_out_char(o, ':');
+    ss_out_u64_width(o, (uint64_t)(day_secs % 60), 2);
+    ss_out_char(o, '.');
+    ss_out_u64_width(o, ns / 1000 % 1000000, 6);
+    ss_out_char(o, 'Z');
+}
+
+void ss_out_fdname(struct ss_out *o, int fd, int is_socket)
+{
+    ss_out_str(o, is_socket ? "sock" : "fd");
+    ss_out_i64(o, fd);
+}
+
+/* ---- the line buffer -------------------------------------------------- */
+
+typedef void render_fn(struct ss_out *o, const void *arg);
+
+/* Most lines fit on the stack; a longer one (a large -s) is measured by the
+ * first pass and rendered again into a mapping of the size it needs. */
+static void render_and_emit(render_fn *fn, const void *arg)
+{
+    char stack_buf[2048];
+    struct ss_out o;
+    ss_out_init(&o, stack_buf, sizeof stack_buf);
+    fn(&o, arg);
+    if (!ss_out_overflowed(&o)) {
+        ss_sink_emit(stack_buf, o.len);
+        return;
+    }
+    size_t need = o.len;
+    void *big = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (big == MAP_FAILED) { /* out of memory: the cut line is better than none */
+        stack_buf[sizeof stack_buf - 1] = '\n';
+        ss_sink_emit(stack_buf, sizeof stack_buf);
+        return;
+    }
+    ss_out_init(&o, big, need);
+    fn(&o, arg);
+    ss_sink_emit(big, o.len < need ? o.len : need);
+    munmap(big, need);
+}
+
+static void render_call(struct ss_out *o, const void *arg)
+{
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_call(o, arg);
+    else
+        ss_text_call(o, arg);
+}
+
+static void render_start(struct ss_out *o, const void *arg)
+{
+    const uint64_t *now = arg;
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_start(o, *now);
+    else
+        ss_text_start(o, *now);
+}
+
+void ss_render_call(const struct ss_call *c)
+{
+    if (ss_sink_enabled())
+        render_and_emit(render_call, c);
+}
+
+void ss_render_process_start(void)
+{
+    uint64_t now = ss_now_ns();
+    if (ss_sink_enabled())
+        render_and_emit(render_start, &now);
+}
+
+/* ---- what a call carried ---------------------------------------------- */
+
+static size_t iov_total(const struct iovec *iov, int n)
+{
+    size_t total = 0;
+    for (int i = 0; iov != NULL && i < n; i++)
+        total += iov[i].iov_len;
+    return total;
+}
+
+void ss_call_sent(const struct ss_call *c, struct ss_bytes *b)
+{
+    if (c->msg != NULL)
+        ss_bytes_iov(b, c->msg->msg_iov, (int)c->msg->msg_iovlen,
+                     iov_total(c->msg->msg_iov, (int)c->msg->msg_iovlen));
+    else if (c->iov != NULL)
+        ss_bytes_iov(b, c->iov, c->iovcnt, iov_total(c->iov, c->iovcnt));
+    else
+        ss_bytes_buf(b, c->cbuf, c->len);
+}
+
+void ss_call_received(const struct ss_call *c, struct ss_bytes *b)
+{
+    size_t got = c->failed || c->ret < 0 ? 0 : (size_t)c->ret;
+    if (c->msg != NULL)
+        ss_bytes_iov(b, c->msg->msg_iov, (int)c->msg->msg_iovlen, got);
+    else if (c->iov != NULL)
+        ss_bytes_iov(b, c->iov, c->iovcnt, got);
+    else
+        ss_bytes_buf(b, c->buf, got);
+}
+
+int ss_call_on_socket(const struct ss_call *c)
+{
+    return c->sock.id != 0;
+}
+
+int ss_call_int_option(const struct ss_call *c, int *value)
+{
+    if (c->op == SS_OP_setsockopt) {
+        if (c->optval == NULL || c->optlen != sizeof(int))
+            return 0;
+        memcpy(value, c->optval, sizeof *value);
+        return 1;
+    }
+    if (c->optval_out == NULL || c->optlen_out == NULL || c->failed ||
+        *c->optlen_out != sizeof(int) || c->optlen != sizeof(int))
+        return 0;
+    memcpy(value, c->optval_out, sizeof *value);
+    return 1;
+}

@@ -1,0 +1,595 @@
+/* sockshim: one JSON object a line, for machines (docs/trace-format.md).
+ *
+ * {"v": 1, "type": "call", "ts": "...", "pid": 4242, "tid": 4242,
+ *  "op": "connect", "call": "connect", "fd": 3, "sock": {...},
+ *  "args": {"addr": {...}}, "error": {"errno": 111, ...}, "dur_ns": 5120}
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "render.h"
+#include "xlat.h"
+
+typedef void json_args_fn(struct ss_out *o, const struct ss_call *c);
+
+/* ---- values ----------------------------------------------------------- */
+
+/* Objects are written member by member: obj_open() starts one, key()
+ * writes the separator (none before the first member) and the name. */
+static void obj_open(struct ss_out *o)
+{
+    ss_out_char(o, '{');
+    o->json_first = 1;
+}
+
+static void obj_close(struct ss_out *o)
+{
+    ss_out_char(o, '}');
+    o->json_first = 0;
+}
+
+static void key(struct ss_out *o, const char *name)
+{
+    if (!o->json_first)
+        ss_out_str(o, ", ");
+    o->json_first = 0;
+    ss_out_char(o, '"');
+    ss_out_str(o, name);
+    ss_out_str(o, "\": ");
+}
+
+/* A constant by name when it has one, else by number. */
+static void json_xlat(struct ss_out *o, const struct ss_xlat *t, long v)
+{
+    const char *name = t != NULL ? ss_xlat_name(t, v) : NULL;
+    if (name != NULL)
+        ss_out_json_cstr(o, name);
+    else
+        ss_out_i64(o, v);
+}
+
+static void json_flags(struct ss_out *o, const struct ss_xlat *t, unsigned long v)
+{
+    char buf[256];
+    struct ss_out tmp;
+    ss_out_init(&tmp, buf, sizeof buf);
+    ss_out_flags(&tmp, t, v);
+    ss_out_json_str(o, buf, tmp.len < sizeof buf ? tmp.len : sizeof buf);
+}
+
+static void json_socktype(struct ss_out *o, int type)
+{
+    char buf[128];
+    struct ss_out tmp;
+    ss_out_init(&tmp, buf, sizeof buf);
+    ss_out_socktype(&tmp, type);
+    ss_out_json_str(o, buf, tmp.len < sizeof buf ? tmp.len : sizeof buf);
+}
+
+static void json_bool(struct ss_out *o, int v)
+{
+    ss_out_str(o, v ? "true" : "false");
+}
+
+static void json_addr_field(struct ss_out *o, const char *name, const struct sockaddr *sa,
+                            socklen_t len)
+{
+    key(o, name);
+    ss_out_json_addr(o, sa, len);
+}
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} state_names[] = {
+    {SS_ST_BOUND, "bound"},         {SS_ST_LISTENING, "listening"},
+    {SS_ST_CONNECTING, "connecting"}, {SS_ST_CONNECTED, "connected"},
+    {SS_ST_SHUT_RD, "shut_rd"},     {SS_ST_SHUT_WR, "shut_wr"},
+    {SS_ST_CLOSED, "closed"},       {SS_ST_ADOPTED, "inherited"},
+};
+
+static void json_sock(struct ss_out *o, const struct ss_sockinfo *s)
+{
+    if (s->id == 0) {
+        ss_out_str(o, "null");
+        return;
+    }
+    obj_open(o);
+    key(o, "id");
+    ss_out_u64(o, s->id);
+    key(o, "family");
+    json_xlat(o, &ss_xlat_af, s->family);
+    key(o, "type");
+    json_xlat(o, &ss_xlat_socktype, s->type);
+    key(o, "proto");
+    ss_out_i64(o, s->protocol);
+    json_addr_field(o, "laddr", (const struct sockaddr *)&s->laddr.sa, s->laddr.len);
+    json_addr_field(o, "raddr", (const struct sockaddr *)&s->raddr.sa, s->raddr.len);
+    key(o, "state");
+    ss_out_char(o, '[');
+    int first = 1;
+    for (size_t i = 0; i < sizeof state_names / sizeof state_names[0]; i++) {
+        if (!(s->state & state_names[i].bit))
+            continue;
+        if (!first)
+            ss_out_str(o, ", ");
+        first = 0;
+        ss_out_json_cstr(o, state_names[i].name);
+    }
+    ss_out_char(o, ']');
+    key(o, "blocking");
+    json_bool(o, !s->nonblocking);
+    obj_close(o);
+}
+
+static void json_error(struct ss_out *o, int err)
+{
+    const char *name = ss_errno_name(err);
+    const char *msg = ss_errno_message(err);
+    obj_open(o);
+    key(o, "errno");
+    ss_out_i64(o, err);
+    key(o, "name");
+    if (name != NULL)
+        ss_out_json_cstr(o, name);
+    else
+        ss_out_str(o, "null");
+    key(o, "message");
+    ss_out_json_cstr(o, msg != NULL ? msg : "Unknown error");
+    obj_close(o);
+}
+
+static void json_sent(struct ss_out *o, const struct ss_call *c)
+{
+    struct ss_bytes b;
+    ss_call_sent(c, &b);
+    key(o, "data");
+    ss_out_json_data(o, &b);
+}
+
+static void json_msg_flags(struct ss_out *o, const char *name, int flags)
+{
+    key(o, name);
+    json_flags(o, &ss_xlat_msg_flags, (unsigned)flags);
+}
+
+/* ---- args, per method --------------------------------------------------- */
+
+static void args_socket(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "family");
+    json_xlat(o, &ss_xlat_af, c->domain);
+    key(o, "type");
+    json_socktype(o, c->type);
+    key(o, "proto");
+    ss_out_i64(o, c->protocol);
+}
+
+static void args_addr(struct ss_out *o, const struct ss_call *c)
+{
+    json_addr_field(o, "addr", c->addr, c->addrlen);
+}
+
+static void args_listen(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "backlog");
+    ss_out_i64(o, c->backlog);
+}
+
+static void args_accept(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "flags");
+    json_flags(o, &ss_xlat_sock_flags, (unsigned)c->flags);
+}
+
+static void args_shutdown(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "how");
+    json_xlat(o, &ss_xlat_shut, c->how);
+}
+
+static void args_send(struct ss_out *o, const struct ss_call *c)
+{
+    json_sent(o, c);
+    json_msg_flags(o, "flags", c->flags);
+    if (c->op == SS_OP_sendto)
+        args_addr(o, c);
+    if (c->op == SS_OP_sendmsg && c->msg != NULL) {
+        json_addr_field(o, "addr", c->msg->msg_name, c->msg->msg_namelen);
+        key(o, "iovcnt");
+        ss_out_u64(o, c->msg->msg_iovlen);
+        key(o, "controllen");
+        ss_out_u64(o, c->msg->msg_controllen);
+    } else if (c->iov != NULL) {
+        key(o, "iovcnt");
+        ss_out_i64(o, c->iovcnt);
+    }
+}
+
+static size_t bufsize(const struct ss_call *c)
+{
+    const struct iovec *iov = c->msg != NULL ? c->msg->msg_iov : c->iov;
+    int n = c->msg != NULL ? (int)c->msg->msg_iovlen : c->iovcnt;
+    size_t total = iov == NULL ? c->len : 0;
+    for (int i = 0; iov != NULL && i < n; i++)
+        total += iov[i].iov_len;
+    return total;
+}
+
+static void args_recv(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "bufsize");
+    ss_out_u64(o, c->fn == SS_FN_splice ? c->count : bufsize(c));
+    json_msg_flags(o, "flags", c->flags);
+    if (c->op == SS_OP_recvmsg) {
+        key(o, "ancbufsize");
+        ss_out_u64(o, c->len);
+    }
+    if (c->fn == SS_FN_splice) {
+        key(o, "into_fd");
+        ss_out_i64(o, c->other_fd);
+    }
+}
+
+static void args_mmsg(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "vlen");
+    ss_out_u64(o, c->vlen);
+    json_msg_flags(o, "flags", c->flags);
+    if (c->op == SS_OP_sendmmsg && c->mmsg != NULL) {
+        key(o, "messages");
+        ss_out_char(o, '[');
+        for (unsigned i = 0; i < c->vlen; i++) {
+            const struct msghdr *m = &c->mmsg[i].msg_hdr;
+            size_t total = 0;
+            for (size_t k = 0; m->msg_iov != NULL && k < m->msg_iovlen; k++)
+                total += m->msg_iov[k].iov_len;
+            struct ss_bytes b;
+            ss_bytes_iov(&b, m->msg_iov, (int)m->msg_iovlen, total);
+            if (i > 0)
+                ss_out_str(o, ", ");
+            ss_out_json_data(o, &b);
+        }
+        ss_out_char(o, ']');
+    }
+}
+
+static void args_sendfile(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "in_fd");
+    ss_out_i64(o, c->other_fd);
+    key(o, "offset");
+    if (c->offp != NULL || c->off_in != NULL)
+        ss_out_i64(o, c->offset);
+    else
+        ss_out_str(o, "null");
+    key(o, "count");
+    ss_out_u64(o, c->count);
+}
+
+static void json_option_value(struct ss_out *o, const void *p, socklen_t len)
+{
+    int value;
+    if (p != NULL && len == sizeof(int)) {
+        memcpy(&value, p, sizeof value);
+        key(o, "value");
+        ss_out_i64(o, value);
+    } else {
+        struct ss_bytes b;
+        ss_bytes_buf(&b, p, p != NULL ? len : 0);
+        key(o, "bytes");
+        ss_out_json_data(o, &b);
+    }
+}
+
+static void args_sockopt(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "level");
+    json_xlat(o, &ss_xlat_sol, c->level);
+    key(o, "optname");
+    json_xlat(o, ss_xlat_optnames(c->level), c->optname);
+    key(o, "optlen");
+    ss_out_u64(o, c->optlen);
+    if (c->op == SS_OP_setsockopt)
+        json_option_value(o, c->optval, c->optlen);
+}
+
+static void args_dup(struct ss_out *o, const struct ss_call *c)
+{
+    if (c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) {
+        key(o, "newfd");
+        ss_out_i64(o, c->newfd);
+    }
+    if (c->fn == SS_FN_dup3) {
+        key(o, "flags");
+        json_flags(o, &ss_xlat_open_flags, (unsigned)c->flags & ~(unsigned)O_ACCMODE);
+    }
+    if (c->fn == SS_FN_fcntl || c->fn == SS_FN___fcntl || c->fn == SS_FN_fcntl64) {
+        key(o, "cmd");
+        json_xlat(o, &ss_xlat_fcntl_cmd, c->cmd);
+        key(o, "arg");
+        ss_out_i64(o, c->arg);
+    }
+}
+
+static void args_close(struct ss_out *o, const struct ss_call *c)
+{
+    if (c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) {
+        key(o, "replaced_by");
+        ss_out_i64(o, c->other_fd);
+    }
+}
+
+static void args_close_range(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "first");
+    ss_out_u64(o, c->first);
+    key(o, "last");
+    ss_out_u64(o, c->last);
+    key(o, "flags");
+    json_flags(o, &ss_xlat_close_range_flags, (unsigned)c->flags);
+}
+
+static int blocking_flag(const struct ss_call *c)
+{
+    if (c->fn == SS_FN_ioctl) {
+        int on = 0;
+        if (c->arg != 0)
+            memcpy(&on, (const void *)c->arg, sizeof on);
+        return on == 0;
+    }
+    return (c->arg & O_NONBLOCK) == 0;
+}
+
+static void args_setblocking(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "flag");
+    json_bool(o, blocking_flag(c));
+}
+
+static void args_set_inheritable(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "flag");
+    json_bool(o, c->fn == SS_FN_ioctl ? c->request == FIONCLEX : !(c->arg & FD_CLOEXEC));
+}
+
+static void args_fcntl(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "cmd");
+    json_xlat(o, &ss_xlat_fcntl_cmd, c->cmd);
+    key(o, "arg");
+    ss_out_i64(o, c->arg);
+}
+
+static void args_ioctl(struct ss_out *o, const struct ss_call *c)
+{
+    key(o, "request");
+    json_xlat(o, &ss_xlat_ioctl, (long)c->request);
+}
+
+static json_args_fn *const json_args[SS_OP_COUNT] = {
+    [SS_OP_socket] = args_socket,
+    [SS_OP_socketpair] = args_socket,
+    [SS_OP_dup] = args_dup,
+    [SS_OP_close] = args_close,
+    [SS_OP_close_range] = args_close_range,
+    [SS_OP_bind] = args_addr,
+    [SS_OP_listen] = args_listen,
+    [SS_OP_accept] = args_accept,
+    [SS_OP_connect] = args_addr,
+    [SS_OP_connect_ex] = args_addr,
+    [SS_OP_shutdown] = args_shutdown,
+    [SS_OP_send] = args_send,
+    [SS_OP_sendto] = args_send,
+    [SS_OP_sendmsg] = args_send,
+    [SS_OP_sendmmsg] = args_mmsg,
+    [SS_OP_sendfile] = args_sendfile,
+    [SS_OP_recv] = args_recv,
+    [SS_OP_recvfrom] = args_recv,
+    [SS_OP_recvmsg] = args_recv,
+    [SS_OP_recvmmsg] = args_mmsg,
+    [SS_OP_getsockopt] = args_sockopt,
+    [SS_OP_setsockopt] = args_sockopt,
+    [SS_OP_setblocking] = args_setblocking,
+    [SS_OP_set_inheritable] = args_set_inheritable,
+    [SS_OP_fcntl] = args_fcntl,
+    [SS_OP_ioctl] = args_ioctl,
+};
+
+/* ---- results ---------------------------------------------------------- */
+
+static void out_received(struct ss_out *o, const struct ss_call *c)
+{
+    struct ss_bytes b;
+    ss_call_received(c, &b);
+    key(o, "data");
+    ss_out_json_data(o, &b);
+}
+
+static void out_int_list(struct ss_out *o, const int *v, int n)
+{
+    ss_out_char(o, '[');
+    for (int i = 0; i < n; i++) {
+        if (i > 0)
+            ss_out_str(o, ", ");
+        ss_out_i64(o, v[i]);
+    }
+    ss_out_char(o, ']');
+}
+
+/* What a successful call handed back besides its return value. */
+static void json_out(struct ss_out *o, const struct ss_call *c)
+{
+    int value;
+    switch (c->op) {
+    case SS_OP_socketpair:
+        if (c->sv != NULL)
+            out_int_list(o, c->sv, 2);
+        return;
+    case SS_OP_accept:
+        obj_open(o);
+    key(o, "fd");
+        ss_out_i64(o, c->ret);
+        if (c->addr_out != NULL && c->addrlen_out != NULL)
+            json_addr_field(o, "addr", c->addr_out, *c->addrlen_out);
+        else
+            json_addr_field(o, "addr", (const struct sockaddr *)&c->new_sock.raddr.sa,
+                            c->new_sock.raddr.len);
+        break;
+    case SS_OP_getsockname:
+    case SS_OP_getpeername:
+        obj_open(o);
+    key(o, "fd");
+        ss_out_i64(o, c->fd);
+        json_addr_field(o, "addr", c->addr_out, c->addrlen_out != NULL ? *c->addrlen_out : 0);
+        break;
+    case SS_OP_recv:
+    case SS_OP_recvfrom:
+    case SS_OP_recvmsg:
+        obj_open(o);
+    key(o, "fd");
+        ss_out_i64(o, c->fd);
+        if (c->fn != SS_FN_splice)
+            out_received(o, c);
+        if (c->op == SS_OP_recvfrom)
+            json_addr_field(o, "addr", c->addr_out,
+                            c->addrlen_out != NULL ? *c->addrlen_out : 0);
+        if (c->op == SS_OP_recvmsg && c->msg != NULL) {
+            json_addr_field(o, "addr", c->msg->msg_name, c->msg->msg_namelen);
+            json_msg_flags(o, "msg_flags", c->msg->msg_flags);
+            key(o, "controllen");
+            ss_out_u64(o, c->msg->msg_controllen);
+        }
+        break;
+    case SS_OP_recvmmsg:
+        obj_open(o);
+        key(o, "messages");
+        ss_out_char(o, '[');
+        for (long i = 0; c->mmsg != NULL && i < c->ret; i++) {
+            const struct msghdr *m = &c->mmsg[i].msg_hdr;
+            struct ss_bytes b;
+            ss_bytes_iov(&b, m->msg_iov, (int)m->msg_iovlen, c->mmsg[i].msg_len);
+            if (i > 0)
+                ss_out_str(o, ", ");
+            ss_out_json_data(o, &b);
+        }
+        ss_out_char(o, ']');
+        break;
+    case SS_OP_getsockopt:
+        obj_open(o);
+    key(o, "optlen");
+        ss_out_u64(o, c->optlen_out != NULL ? *c->optlen_out : 0);
+        if (ss_call_int_option(c, &value)) {
+            key(o, "value");
+            ss_out_i64(o, value);
+        } else {
+            json_option_value(o, c->optval_out, c->optlen_out != NULL ? *c->optlen_out : 0);
+        }
+        break;
+    case SS_OP_close_range:
+        obj_open(o);
+    key(o, "closed");
+        out_int_list(o, c->closed_fds, c->n_closed_fds < 8 ? c->n_closed_fds : 8);
+        key(o, "count");
+        ss_out_i64(o, c->n_closed_fds);
+        break;
+    case SS_OP_ioctl:
+        if ((c->request == FIONREAD || c->request == SIOCOUTQ) && c->arg != 0) {
+            memcpy(&value, (const void *)c->arg, sizeof value);
+            obj_open(o);
+    key(o, "value");
+            ss_out_i64(o, value);
+            break;
+        }
+        ss_out_str(o, "null");
+        return;
+    default:
+        ss_out_str(o, "null");
+        return;
+    }
+    obj_close(o);
+}
+
+/* The fd a record is about: the new socket for socket(), none for calls of
+ * the process. */
+static int record_fd(const struct ss_call *c)
+{
+    if (c->op == SS_OP_socket)
+        return c->failed ? -1 : (int)c->ret;
+    if (c->op == SS_OP_socketpair || c->op == SS_OP_fork || c->op == SS_OP_close_range)
+        return -1;
+    return c->fd;
+}
+
+static void json_head(struct ss_out *o, const char *type, uint64_t ns)
+{
+    obj_open(o);
+    key(o, "v");
+    ss_out_u64(o, SOCKSHIM_JSON_SCHEMA);
+    key(o, "type");
+    ss_out_json_cstr(o, type);
+    key(o, "ts");
+    ss_out_char(o, '"');
+    ss_out_iso8601(o, ns);
+    ss_out_char(o, '"');
+    key(o, "pid");
+    ss_out_i64(o, ss_pid());
+    key(o, "tid");
+    ss_out_i64(o, ss_tid());
+}
+
+void ss_json_call(struct ss_out *o, const struct ss_call *c)
+{
+    json_head(o, "call", c->t_end_ns);
+    key(o, "op");
+    ss_out_json_cstr(o, ss_op_name(c->op));
+    key(o, "call");
+    ss_out_json_cstr(o, c->op == SS_OP_fromfd ? "" : ss_fn_name(c->fn));
+    key(o, "fd");
+    int fd = record_fd(c);
+    if (fd >= 0)
+        ss_out_i64(o, fd);
+    else
+        ss_out_str(o, "null");
+    key(o, "sock");
+    json_sock(o, c->op == SS_OP_socket ? &c->new_sock : &c->sock);
+    key(o, "args");
+    obj_open(o);
+    if (json_args[c->op] != NULL)
+        json_args[c->op](o, c);
+    obj_close(o);
+    if (c->op != SS_OP_fromfd && c->failed) {
+        key(o, "error");
+        json_error(o, c->err);
+    } else {
+        key(o, "ret");
+        ss_out_i64(o, c->ret);
+        key(o, "out");
+        json_out(o, c);
+    }
+    key(o, "dur_ns");
+    ss_out_u64(o, c->t_end_ns >= c->t_start_ns ? c->t_end_ns - c->t_start_ns : 0);
+    obj_close(o);
+    ss_out_char(o, '\n');
+}
+
+void ss_json_start(struct ss_out *o, uint64_t now_ns)
+{
+    json_head(o, "start", now_ns);
+    key(o, "ppid");
+    ss_out_i64(o, getppid());
+    key(o, "exe");
+    ss_out_json_cstr(o, program_invocation_name);
+    key(o, "version");
+    ss_out_json_cstr(o, SOCKSHIM_VERSION);
+    key(o, "strsize");
+    ss_out_u64(o, ss_config.strsize);
+    obj_close(o);
+    ss_out_char(o, '\n');
+}

@@ -1,0 +1,847 @@
+/* sockshim: object semantics for people, one line per call.
+ *
+ *   12:00:01.004000 [4242] sock3.accept() -> (sock4, ('127.0.0.1', 51324))
+ *
+ * Everything from the pid in brackets on is a contract (docs/trace-format.md):
+ * sockN = socket(...), sockN.method(args) -> result, -> None,
+ * raises error(errno, 'message').
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "render.h"
+#include "xlat.h"
+
+typedef void text_op_fn(struct ss_out *o, const struct ss_call *c);
+
+/* ---- pieces of a line ------------------------------------------------- */
+
+static void out_prefix(struct ss_out *o, uint64_t ns)
+{
+    ss_out_clock(o, ns);
+    ss_out_str(o, " [");
+    ss_out_i64(o, ss_pid());
+    if (ss_multithreaded()) {
+        ss_out_char(o, ':');
+        ss_out_i64(o, ss_tid());
+    }
+    ss_out_str(o, "] ");
+}
+
+static void out_subject(struct ss_out *o, const struct ss_call *c)
+{
+    ss_out_fdname(o, c->fd, ss_call_on_socket(c));
+    ss_out_char(o, '.');
+}
+
+static void out_raises(struct ss_out *o, int err)
+{
+    const char *msg = ss_errno_message(err);
+    ss_out_str(o, " raises error(");
+    ss_out_i64(o, err);
+    ss_out_str(o, ", ");
+    ss_out_pystr(o, msg != NULL ? msg : "Unknown error", strlen(msg != NULL ? msg : "Unknown error"));
+    ss_out_char(o, ')');
+}
+
+/* -> None, or the exception. */
+static void out_none(struct ss_out *o, const struct ss_call *c)
+{
+    if (c->failed)
+        out_raises(o, c->err);
+    else
+        ss_out_str(o, " -> None");
+}
+
+/* Methods that are statements in Python (close, setblocking) show nothing
+ * when they succeed. */
+static void out_quiet(struct ss_out *o, const struct ss_call *c)
+{
+    if (c->failed)
+        out_raises(o, c->err);
+}
+
+static void out_count(struct ss_out *o, const struct ss_call *c)
+{
+    if (c->failed)
+        out_raises(o, c->err);
+    else {
+        ss_out_str(o, " -> ");
+        ss_out_i64(o, c->ret);
+    }
+}
+
+static void out_proto(struct ss_out *o, int family, int protocol)
+{
+    if (protocol != 0 && (family == AF_INET || family == AF_INET6))
+        ss_out_xlat(o, &ss_xlat_ipproto, protocol);
+    else
+        ss_out_i64(o, protocol);
+}
+
+static void out_socket_args(struct ss_out *o, int family, int type, int protocol)
+{
+    ss_out_xlat(o, &ss_xlat_af, family);
+    ss_out_str(o, ", ");
+    ss_out_socktype(o, type);
+    ss_out_str(o, ", ");
+    out_proto(o, family, protocol);
+}
+
+static void out_flags_arg(struct ss_out *o, int flags)
+{
+    if (flags != 0) {
+        ss_out_str(o, ", ");
+        ss_out_flags(o, &ss_xlat_msg_flags, (unsigned)flags);
+    }
+}
+
+static void out_call_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t len)
+{
+    ss_out_pyaddr(o, sa, len);
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static void text_socket(struct ss_out *o, const struct ss_call *c)
+{
+    if (!c->failed) {
+        ss_out_fdname(o, (int)c->ret, 1);
+        ss_out_str(o, " = ");
+    }
+    ss_out_str(o, "socket(");
+    out_socket_args(o, c->domain, c->type, c->protocol);
+    ss_out_char(o, ')');
+    out_quiet(o, c);
+}
+
+static void text_socketpair(struct ss_out *o, const struct ss_call *c)
+{
+    if (!c->failed && c->sv != NULL) {
+        ss_out_fdname(o, c->sv[0], 1);
+        ss_out_str(o, ", ");
+        ss_out_fdname(o, c->sv[1], 1);
+        ss_out_str(o, " = ");
+    }
+    ss_out_str(o, "socketpair(");
+    out_socket_args(o, c->domain, c->type, c->protocol);
+    ss_out_char(o, ')');
+    out_quiet(o, c);
+}
+
+static void text_fromfd(struct ss_out *o, const struct ss_call *c)
+{
+    ss_out_fdname(o, c->fd, 1);
+    ss_out_str(o, " = fromfd(");
+    ss_out_i64(o, c->fd);
+    ss_out_str(o, ", ");
+    out_socket_args(o, c->sock.family, c->sock.type, c->sock.protocol);
+    ss_out_str(o, ") [inherited");
+    if (c->sock.laddr.len != 0) {
+        ss_out_str(o, ", laddr ");
+        out_call_addr(o, (const struct sockaddr *)&c->sock.laddr.sa, c->sock.laddr.len);
+    }
+    if (c->sock.raddr.len != 0) {
+        ss_out_str(o, ", raddr ");
+        out_call_addr(o, (const struct sockaddr *)&c->sock.raddr.sa, c->sock.raddr.len);
+    }
+    if (c->sock.state & SS_ST_LISTENING)
+        ss_out_str(o, ", listening");
+    ss_out_char(o, ']');
+}
+
+static void text_dup(struct ss_out *o, const struct ss_call *c)
+{
+    if (!c->failed) {
+        ss_out_fdname(o, (int)c->ret, 1);
+        ss_out_str(o, " = ");
+    }
+    out_subject(o, c);
+    if (c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) {
+        ss_out_str(o, c->fn == SS_FN_dup2 ? "dup2(" : "dup3(");
+        ss_out_i64(o, c->newfd);
+        if (c->fn == SS_FN_dup3 && c->flags != 0) {
+            ss_out_str(o, ", ");
+            ss_out_flags(o, &ss_xlat_open_flags, (unsigned)c->flags & ~(unsigned)O_ACCMODE);
+        }
+        ss_out_char(o, ')');
+    } else {
+        ss_out_str(o, "dup()");
+    }
+    out_quiet(o, c);
+    if (!c->failed && c->prior_fd_was_socket && c->newfd != c->fd) {
+        ss_out_str(o, " [closes the previous ");
+        ss_out_fdname(o, c->newfd, 1);
+        ss_out_char(o, ']');
+    }
+}
+
+static void text_close(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "close()");
+    out_quiet(o, c);
+    if (c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) {
+        ss_out_str(o, " [replaced by ");
+        ss_out_str(o, ss_fn_name(c->fn));
+        ss_out_char(o, '(');
+        ss_out_i64(o, c->other_fd);
+        ss_out_str(o, ", ");
+        ss_out_i64(o, c->fd);
+        ss_out_str(o, ")]");
+    } else if (c->fn == SS_FN_fclose) {
+        ss_out_str(o, " [fclose]");
+    }
+}
+
+static void text_close_range(struct ss_out *o, const struct ss_call *c)
+{
+    if (c->fn == SS_FN_closefrom) {
+        ss_out_str(o, "closefrom(");
+        ss_out_u64(o, c->first);
+        ss_out_char(o, ')');
+    } else {
+        ss_out_str(o, "close_range(");
+        ss_out_u64(o, c->first);
+        ss_out_str(o, ", ");
+        ss_out_u64(o, c->last);
+        if (c->flags != 0) {
+            ss_out_str(o, ", ");
+            ss_out_flags(o, &ss_xlat_close_range_flags, (unsigned)c->flags);
+        }
+        ss_out_char(o, ')');
+    }
+    out_none(o, c);
+    if (c->n_closed_fds > 0) {
+        int cloexec = c->fn == SS_FN_close_range && (c->flags & CLOSE_RANGE_CLOEXEC);
+        ss_out_str(o, cloexec ? " [makes non-inheritable " : " [closes ");
+        int shown = c->n_closed_fds < 8 ? c->n_closed_fds : 8;
+        for (int i = 0; i < shown; i++) {
+            if (i > 0)
+                ss_out_str(o, ", ");
+            ss_out_fdname(o, c->closed_fds[i], 1);
+        }
+        if (c->n_closed_fds > shown) {
+            ss_out_str(o, " and ");
+            ss_out_i64(o, c->n_closed_fds - shown);
+            ss_out_str(o, " more");
+        }
+        ss_out_char(o, ']');
+    }
+}
+
+static void text_fork(struct ss_out *o, const struct ss_call *c)
+{
+    ss_out_str(o, ss_fn_name(c->fn));
+    ss_out_str(o, "()");
+    out_count(o, c);
+}
+
+/* ---- connection ------------------------------------------------------- */
+
+static void text_addr_method(struct ss_out *o, const struct ss_call *c, const char *method)
+{
+    out_subject(o, c);
+    ss_out_str(o, method);
+    ss_out_char(o, '(');
+    out_call_addr(o, c->addr, c->addrlen);
+    ss_out_char(o, ')');
+}
+
+static void text_bind(struct ss_out *o, const struct ss_call *c)
+{
+    text_addr_method(o, c, "bind");
+    out_none(o, c);
+}
+
+static void text_connect(struct ss_out *o, const struct ss_call *c)
+{
+    text_addr_method(o, c, "connect");
+    out_none(o, c);
+}
+
+/* connect_ex returns the error indicator instead of raising. */
+static void text_connect_ex(struct ss_out *o, const struct ss_call *c)
+{
+    text_addr_method(o, c, "connect_ex");
+    ss_out_str(o, " -> ");
+    if (!c->failed) {
+        ss_out_char(o, '0');
+        return;
+    }
+    ss_out_i64(o, c->err);
+    const char *name = ss_errno_name(c->err);
+    if (name != NULL) {
+        ss_out_str(o, " (");
+        ss_out_str(o, name);
+        ss_out_char(o, ')');
+    }
+}
+
+static void text_listen(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "listen(");
+    ss_out_i64(o, c->backlog);
+    ss_out_char(o, ')');
+    out_none(o, c);
+}
+
+static void out_addr_or_snapshot(struct ss_out *o, const struct sockaddr *sa,
+                                 const socklen_t *lenp, const struct ss_addr *known)
+{
+    if (sa != NULL && lenp != NULL)
+        out_call_addr(o, sa, *lenp);
+    else
+        out_call_addr(o, (const struct sockaddr *)&known->sa, known->len);
+}
+
+static void text_accept(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "accept()");
+    if (c->failed) {
+        out_raises(o, c->err);
+    } else {
+        ss_out_str(o, " -> (");
+        ss_out_fdname(o, (int)c->ret, 1);
+        ss_out_str(o, ", ");
+        out_addr_or_snapshot(o, c->addr_out, c->addrlen_out, &c->new_sock.raddr);
+        ss_out_char(o, ')');
+    }
+    if (c->flags != 0) {
+        ss_out_str(o, " [");
+        ss_out_flags(o, &ss_xlat_sock_flags, (unsigned)c->flags);
+        ss_out_char(o, ']');
+    }
+}
+
+static void text_shutdown(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "shutdown(");
+    ss_out_xlat(o, &ss_xlat_shut, c->how);
+    ss_out_char(o, ')');
+    out_none(o, c);
+}
+
+static void text_name(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, c->op == SS_OP_getsockname ? "getsockname()" : "getpeername()");
+    if (c->failed) {
+        out_raises(o, c->err);
+        return;
+    }
+    ss_out_str(o, " -> ");
+    out_call_addr(o, c->addr_out, c->addrlen_out != NULL ? *c->addrlen_out : 0);
+}
+
+/* ---- transfers -------------------------------------------------------- */
+
+static void out_sent_data(struct ss_out *o, const struct ss_call *c)
+{
+    struct ss_bytes b;
+    ss_call_sent(c, &b);
+    ss_out_pybytes(o, &b);
+}
+
+static void out_received_data(struct ss_out *o, const struct ss_call *c)
+{
+    struct ss_bytes b;
+    ss_call_received(c, &b);
+    ss_out_pybytes(o, &b);
+}
+
+/* How many bytes a receive asked for. */
+static size_t recv_bufsize(const struct ss_call *c)
+{
+    const struct iovec *iov = c->msg != NULL ? c->msg->msg_iov : c->iov;
+    int n = c->msg != NULL ? (int)c->msg->msg_iovlen : c->iovcnt;
+    if (iov == NULL)
+        return c->len;
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    return total;
+}
+
+static void text_send(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "send(");
+    out_sent_data(o, c);
+    out_flags_arg(o, c->flags);
+    ss_out_char(o, ')');
+    out_count(o, c);
+}
+
+static void text_sendto(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "sendto(");
+    out_sent_data(o, c);
+    out_flags_arg(o, c->flags);
+    ss_out_str(o, ", ");
+    out_call_addr(o, c->addr, c->addrlen);
+    ss_out_char(o, ')');
+    out_count(o, c);
+}
+
+static void text_recv(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "recv(");
+    ss_out_u64(o, recv_bufsize(c));
+    out_flags_arg(o, c->flags);
+    ss_out_char(o, ')');
+    if (c->failed) {
+        out_raises(o, c->err);
+    } else if (c->fn == SS_FN_splice) {
+        ss_out_str(o, " -> <");
+        ss_out_i64(o, c->ret);
+        ss_out_str(o, " bytes spliced into fd");
+        ss_out_i64(o, c->other_fd);
+        ss_out_char(o, '>');
+    } else {
+        ss_out_str(o, " -> ");
+        out_received_data(o, c);
+    }
+}
+
+static void text_recvfrom(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "recvfrom(");
+    ss_out_u64(o, c->len);
+    out_flags_arg(o, c->flags);
+    ss_out_char(o, ')');
+    if (c->failed) {
+        out_raises(o, c->err);
+        return;
+    }
+    ss_out_str(o, " -> (");
+    out_received_data(o, c);
+    ss_out_str(o, ", ");
+    out_call_addr(o, c->addr_out, c->addrlen_out != NULL ? *c->addrlen_out : 0);
+    ss_out_char(o, ')');
+}
+
+/* Ancillary data as Python's list of (level, type, data) tuples. */
+static void out_ancillary(struct ss_out *o, const struct msghdr *m)
+{
+    ss_out_char(o, '[');
+    int first = 1;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm != NULL;
+         cm = CMSG_NXTHDR((struct msghdr *)m, cm)) {
+        if (!first)
+            ss_out_str(o, ", ");
+        first = 0;
+        size_t n = cm->cmsg_len > CMSG_LEN(0) ? cm->cmsg_len - CMSG_LEN(0) : 0;
+        ss_out_char(o, '(');
+        ss_out_xlat(o, &ss_xlat_sol, cm->cmsg_level);
+        ss_out_str(o, ", ");
+        if (cm->cmsg_level == SOL_SOCKET)
+            ss_out_xlat(o, &ss_xlat_scm, cm->cmsg_type);
+        else
+            ss_out_i64(o, cm->cmsg_type);
+        ss_out_str(o, ", ");
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+            ss_out_char(o, '[');
+            for (size_t i = 0; i < n / sizeof(int); i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(cm) + i * sizeof fd, sizeof fd);
+                if (i > 0)
+                    ss_out_str(o, ", ");
+                ss_out_i64(o, fd);
+            }
+            ss_out_char(o, ']');
+        } else {
+            ss_out_pybytes_raw(o, CMSG_DATA(cm), n);
+        }
+        ss_out_char(o, ')');
+    }
+    ss_out_char(o, ']');
+}
+
+static void out_buffer_list(struct ss_out *o, const struct iovec *iov, size_t n)
+{
+    ss_out_char(o, '[');
+    for (size_t i = 0; iov != NULL && i < n; i++) {
+        if (i > 0)
+            ss_out_str(o, ", ");
+        struct ss_bytes b;
+        ss_bytes_buf(&b, iov[i].iov_base, iov[i].iov_len);
+        ss_out_pybytes(o, &b);
+    }
+    ss_out_char(o, ']');
+}
+
+/* sendmsg(buffers[, ancdata[, flags[, address]]]): positional arguments up
+ * to the last one that is not its default. */
+static void text_sendmsg(struct ss_out *o, const struct ss_call *c)
+{
+    const struct msghdr *m = c->msg;
+    out_subject(o, c);
+    ss_out_str(o, "sendmsg(");
+    if (m != NULL) {
+        out_buffer_list(o, m->msg_iov, m->msg_iovlen);
+        int has_addr = m->msg_name != NULL && m->msg_namelen > 0;
+        int has_anc = m->msg_controllen > 0;
+        if (has_anc || c->flags != 0 || has_addr) {
+            ss_out_str(o, ", ");
+            out_ancillary(o, m);
+        }
+        if (c->flags != 0 || has_addr) {
+            ss_out_str(o, ", ");
+            ss_out_flags(o, &ss_xlat_msg_flags, (unsigned)c->flags);
+        }
+        if (has_addr) {
+            ss_out_str(o, ", ");
+            out_call_addr(o, m->msg_name, m->msg_namelen);
+        }
+    }
+    ss_out_char(o, ')');
+    out_count(o, c);
+}
+
+/* recvmsg(bufsize[, ancbufsize[, flags]]) -> (data, ancdata, msg_flags,
+ * address) */
+static void text_recvmsg(struct ss_out *o, const struct ss_call *c)
+{
+    const struct msghdr *m = c->msg;
+    out_subject(o, c);
+    ss_out_str(o, "recvmsg(");
+    ss_out_u64(o, recv_bufsize(c));
+    if (m != NULL && (m->msg_controllen > 0 || c->flags != 0)) {
+        ss_out_str(o, ", ");
+        ss_out_u64(o, c->len); /* the ancillary room the program offered */
+    }
+    if (c->flags != 0) {
+        ss_out_str(o, ", ");
+        ss_out_flags(o, &ss_xlat_msg_flags, (unsigned)c->flags);
+    }
+    ss_out_char(o, ')');
+    if (c->failed) {
+        out_raises(o, c->err);
+        return;
+    }
+    ss_out_str(o, " -> (");
+    out_received_data(o, c);
+    ss_out_str(o, ", ");
+    if (m != NULL)
+        out_ancillary(o, m);
+    else
+        ss_out_str(o, "[]");
+    ss_out_str(o, ", ");
+    ss_out_flags(o, &ss_xlat_msg_flags, m != NULL ? (unsigned)m->msg_flags : 0);
+    ss_out_str(o, ", ");
+    if (m != NULL)
+        out_call_addr(o, m->msg_name, m->msg_namelen);
+    else
+        ss_out_str(o, "None");
+    ss_out_char(o, ')');
+}
+
+static void out_mmsg_list(struct ss_out *o, const struct ss_call *c, unsigned n, int received)
+{
+    ss_out_char(o, '[');
+    for (unsigned i = 0; c->mmsg != NULL && i < n; i++) {
+        const struct msghdr *m = &c->mmsg[i].msg_hdr;
+        size_t total = 0;
+        for (size_t k = 0; m->msg_iov != NULL && k < m->msg_iovlen; k++)
+            total += m->msg_iov[k].iov_len;
+        if (received)
+            total = c->mmsg[i].msg_len;
+        struct ss_bytes b;
+        ss_bytes_iov(&b, m->msg_iov, (int)m->msg_iovlen, total);
+        if (i > 0)
+            ss_out_str(o, ", ");
+        ss_out_pybytes(o, &b);
+    }
+    ss_out_char(o, ']');
+}
+
+static void text_sendmmsg(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "sendmmsg(");
+    out_mmsg_list(o, c, c->vlen, 0);
+    out_flags_arg(o, c->flags);
+    ss_out_char(o, ')');
+    out_count(o, c);
+}
+
+static void text_recvmmsg(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "recvmmsg(");
+    ss_out_u64(o, c->vlen);
+    out_flags_arg(o, c->flags);
+    ss_out_char(o, ')');
+    if (c->failed) {
+        out_raises(o, c->err);
+        return;
+    }
+    ss_out_str(o, " -> ");
+    out_mmsg_list(o, c, (unsigned)c->ret, 1);
+}
+
+/* Python's socket.sendfile(file, offset, count); splice() into a socket is
+ * shown the same way, its source being a pipe. */
+static void text_sendfile(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "sendfile(");
+    ss_out_fdname(o, c->other_fd, 0);
+    if (c->offp != NULL || c->off_in != NULL) {
+        ss_out_str(o, ", offset=");
+        ss_out_i64(o, c->offset);
+    }
+    ss_out_str(o, ", count=");
+    ss_out_u64(o, c->count);
+    ss_out_char(o, ')');
+    out_count(o, c);
+    if (c->fn == SS_FN_splice)
+        ss_out_str(o, " [splice]");
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static void out_level_optname(struct ss_out *o, const struct ss_call *c)
+{
+    ss_out_xlat(o, &ss_xlat_sol, c->level);
+    ss_out_str(o, ", ");
+    const struct ss_xlat *names = ss_xlat_optnames(c->level);
+    if (names != NULL)
+        ss_out_xlat(o, names, c->optname);
+    else
+        ss_out_i64(o, c->optname);
+}
+
+static void text_getsockopt(struct ss_out *o, const struct ss_call *c)
+{
+    int value;
+    int as_int = c->optlen == sizeof(int);
+    out_subject(o, c);
+    ss_out_str(o, "getsockopt(");
+    out_level_optname(o, c);
+    if (!as_int) { /* getsockopt(level, optname, buflen) returns bytes */
+        ss_out_str(o, ", ");
+        ss_out_u64(o, c->optlen);
+    }
+    ss_out_char(o, ')');
+    if (c->failed) {
+        out_raises(o, c->err);
+        return;
+    }
+    ss_out_str(o, " -> ");
+    if (ss_call_int_option(c, &value)) {
+        ss_out_i64(o, value);
+        const char *name = c->level == SOL_SOCKET && c->optname == SO_ERROR && value != 0
+                               ? ss_errno_name(value)
+                               : NULL;
+        if (name != NULL) {
+            ss_out_str(o, " (");
+            ss_out_str(o, name);
+            ss_out_char(o, ')');
+        }
+    } else {
+        socklen_t got = c->optlen_out != NULL ? *c->optlen_out : 0;
+        ss_out_pybytes_raw(o, c->optval_out, c->optval_out != NULL ? got : 0);
+    }
+}
+
+static void text_setsockopt(struct ss_out *o, const struct ss_call *c)
+{
+    int value;
+    out_subject(o, c);
+    ss_out_str(o, "setsockopt(");
+    out_level_optname(o, c);
+    ss_out_str(o, ", ");
+    if (ss_call_int_option(c, &value)) {
+        ss_out_i64(o, value);
+    } else if (c->optval == NULL) {
+        ss_out_str(o, "None, ");
+        ss_out_u64(o, c->optlen);
+    } else {
+        ss_out_pybytes_raw(o, c->optval, c->optlen);
+    }
+    ss_out_char(o, ')');
+    out_none(o, c);
+}
+
+static int setblocking_flag(const struct ss_call *c)
+{
+    if (c->fn == SS_FN_ioctl) {
+        int on = 0;
+        if (c->arg != 0)
+            memcpy(&on, (const void *)c->arg, sizeof on);
+        return on == 0;
+    }
+    return (c->arg & O_NONBLOCK) == 0;
+}
+
+static void text_setblocking(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, setblocking_flag(c) ? "setblocking(True)" : "setblocking(False)");
+    out_quiet(o, c);
+}
+
+static void text_set_inheritable(struct ss_out *o, const struct ss_call *c)
+{
+    int inheritable = c->fn == SS_FN_ioctl ? c->request == FIONCLEX : !(c->arg & FD_CLOEXEC);
+    out_subject(o, c);
+    ss_out_str(o, inheritable ? "set_inheritable(True)" : "set_inheritable(False)");
+    out_quiet(o, c);
+}
+
+static int fcntl_takes_int(int cmd)
+{
+    switch (cmd) {
+    case F_SETFD:
+    case F_SETFL:
+    case F_SETOWN:
+    case F_SETSIG:
+    case F_SETLEASE:
+    case F_NOTIFY:
+    case F_SETPIPE_SZ:
+    case F_ADD_SEALS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int fcntl_takes_nothing(int cmd)
+{
+    switch (cmd) {
+    case F_GETFD:
+    case F_GETFL:
+    case F_GETOWN:
+    case F_GETSIG:
+    case F_GETLEASE:
+    case F_GETPIPE_SZ:
+    case F_GET_SEALS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void text_fcntl(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "fcntl(");
+    ss_out_xlat(o, &ss_xlat_fcntl_cmd, c->cmd);
+    if (c->cmd == F_SETFL) {
+        ss_out_str(o, ", ");
+        ss_out_flags(o, &ss_xlat_open_flags, (unsigned long)c->arg);
+    } else if (fcntl_takes_int(c->cmd)) {
+        ss_out_str(o, ", ");
+        ss_out_i64(o, (int)c->arg);
+    } else if (!fcntl_takes_nothing(c->cmd)) {
+        ss_out_str(o, ", ");
+        ss_out_hex(o, (unsigned long)c->arg);
+    }
+    ss_out_char(o, ')');
+    if (c->failed) {
+        out_raises(o, c->err);
+        return;
+    }
+    ss_out_str(o, " -> ");
+    if (c->cmd == F_GETFL)
+        ss_out_flags(o, &ss_xlat_open_flags, (unsigned long)c->ret);
+    else if (c->cmd == F_GETFD)
+        ss_out_flags(o, &ss_xlat_fd_flags, (unsigned long)c->ret);
+    else
+        ss_out_i64(o, c->ret);
+}
+
+/* ioctls whose answer is an int they write through the argument. */
+static int ioctl_returns_int(unsigned long request)
+{
+    return request == FIONREAD || request == SIOCOUTQ || request == SIOCATMARK;
+}
+
+static void text_ioctl(struct ss_out *o, const struct ss_call *c)
+{
+    int int_out = ioctl_returns_int(c->request);
+    out_subject(o, c);
+    ss_out_str(o, "ioctl(");
+    ss_out_xlat(o, &ss_xlat_ioctl, (long)c->request);
+    if (!int_out) {
+        ss_out_str(o, ", ");
+        ss_out_hex(o, (unsigned long)c->arg);
+    }
+    ss_out_char(o, ')');
+    if (c->failed) {
+        out_raises(o, c->err);
+        return;
+    }
+    ss_out_str(o, " -> ");
+    int value = (int)c->ret;
+    if (int_out && c->arg != 0)
+        memcpy(&value, (const void *)c->arg, sizeof value);
+    ss_out_i64(o, value);
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static text_op_fn *const text_ops[SS_OP_COUNT] = {
+    [SS_OP_socket] = text_socket,
+    [SS_OP_socketpair] = text_socketpair,
+    [SS_OP_fromfd] = text_fromfd,
+    [SS_OP_dup] = text_dup,
+    [SS_OP_close] = text_close,
+    [SS_OP_close_range] = text_close_range,
+    [SS_OP_fork] = text_fork,
+    [SS_OP_bind] = text_bind,
+    [SS_OP_listen] = text_listen,
+    [SS_OP_accept] = text_accept,
+    [SS_OP_connect] = text_connect,
+    [SS_OP_connect_ex] = text_connect_ex,
+    [SS_OP_shutdown] = text_shutdown,
+    [SS_OP_getsockname] = text_name,
+    [SS_OP_getpeername] = text_name,
+    [SS_OP_send] = text_send,
+    [SS_OP_sendto] = text_sendto,
+    [SS_OP_sendmsg] = text_sendmsg,
+    [SS_OP_sendmmsg] = text_sendmmsg,
+    [SS_OP_sendfile] = text_sendfile,
+    [SS_OP_recv] = text_recv,
+    [SS_OP_recvfrom] = text_recvfrom,
+    [SS_OP_recvmsg] = text_recvmsg,
+    [SS_OP_recvmmsg] = text_recvmmsg,
+    [SS_OP_getsockopt] = text_getsockopt,
+    [SS_OP_setsockopt] = text_setsockopt,
+    [SS_OP_setblocking] = text_setblocking,
+    [SS_OP_set_inheritable] = text_set_inheritable,
+    [SS_OP_fcntl] = text_fcntl,
+    [SS_OP_ioctl] = text_ioctl,
+};
+
+void ss_text_call(struct ss_out *o, const struct ss_call *c)
+{
+    out_prefix(o, c->t_end_ns);
+    text_ops[c->op](o, c);
+    ss_out_char(o, '\n');
+}
+
+void ss_text_start(struct ss_out *o, uint64_t now_ns)
+{
+    ss_out_clock(o, now_ns);
+    ss_out_str(o, " [");
+    ss_out_i64(o, ss_pid());
+    ss_out_str(o, "] # sockshim " SOCKSHIM_VERSION " traces pid ");
+    ss_out_i64(o, ss_pid());
+    ss_out_str(o, ", parent ");
+    ss_out_i64(o, getppid());
+    ss_out_char(o, '\n');
+}

@@ -1,0 +1,71 @@
+/* sockshim: names for numbers.
+ *
+ * One table per kind of constant, each generated from one X-macro list in
+ * xlat.c, so a name is spelled once. Lookups are plain array scans over
+ * const data: safe anywhere, including signal handlers.
+ */
+#ifndef SOCKSHIM_XLAT_H
+#define SOCKSHIM_XLAT_H
+
+#include <stddef.h>
+
+#include "fmt.h"
+
+struct ss_xlat_entry {
+    long value;
+    const char *name;
+};
+
+struct ss_xlat {
+    const struct ss_xlat_entry *entries;
+    size_t count;
+};
+
+/* Tables of single values (a lookup by equality). */
+extern const struct ss_xlat ss_xlat_af;        /* AF_* */
+extern const struct ss_xlat ss_xlat_socktype;  /* SOCK_STREAM, SOCK_DGRAM... */
+extern const struct ss_xlat ss_xlat_ipproto;   /* IPPROTO_* */
+extern const struct ss_xlat ss_xlat_sol;       /* SOL_SOCKET, IPPROTO_TCP as a level... */
+extern const struct ss_xlat ss_xlat_so;        /* SO_* (level SOL_SOCKET) */
+extern const struct ss_xlat ss_xlat_tcp;       /* TCP_* (level IPPROTO_TCP) */
+extern const struct ss_xlat ss_xlat_ip;        /* IP_* (level IPPROTO_IP) */
+extern const struct ss_xlat ss_xlat_ipv6;      /* IPV6_* (level IPPROTO_IPV6) */
+extern const struct ss_xlat ss_xlat_shut;      /* SHUT_RD, SHUT_WR, SHUT_RDWR */
+extern const struct ss_xlat ss_xlat_fcntl_cmd; /* F_* */
+extern const struct ss_xlat ss_xlat_ioctl;     /* FIONBIO, FIONREAD, SIOC*... */
+extern const struct ss_xlat ss_xlat_scm;       /* SCM_RIGHTS, SCM_CREDENTIALS... */
+
+/* Tables of bit flags (rendered as A|B|0x40). */
+extern const struct ss_xlat ss_xlat_msg_flags;  /* MSG_* */
+extern const struct ss_xlat ss_xlat_sock_flags; /* SOCK_NONBLOCK, SOCK_CLOEXEC */
+extern const struct ss_xlat ss_xlat_open_flags; /* O_* as F_GETFL/F_SETFL show them */
+extern const struct ss_xlat ss_xlat_fd_flags;   /* FD_CLOEXEC */
+extern const struct ss_xlat ss_xlat_rwf_flags;  /* RWF_* */
+extern const struct ss_xlat ss_xlat_splice_flags; /* SPLICE_F_* */
+extern const struct ss_xlat ss_xlat_close_range_flags; /* CLOSE_RANGE_* */
+
+/* The name of v in t, or NULL. */
+const char *ss_xlat_name(const struct ss_xlat *t, long v);
+
+/* Writes the name of v, or v in decimal when t has no name for it. */
+void ss_out_xlat(struct ss_out *o, const struct ss_xlat *t, long v);
+
+/* Writes flags as NAME|NAME|0xrest, or "0" when none are set. */
+void ss_out_flags(struct ss_out *o, const struct ss_xlat *t, unsigned long v);
+
+/* A socket type with its creation flags: SOCK_STREAM|SOCK_CLOEXEC. */
+void ss_out_socktype(struct ss_out *o, int type);
+
+/* The option-name table for a level (SO_* for SOL_SOCKET...), or NULL. */
+const struct ss_xlat *ss_xlat_optnames(int level);
+
+/* errno: "ECONNREFUSED" and "Connection refused" (C locale); NULL when
+ * unknown. */
+const char *ss_errno_name(int err);
+const char *ss_errno_message(int err);
+
+/* Parses an errno given as a name ("ECONNREFUSED") or a number; 0 on
+ * success. */
+int ss_errno_parse(const char *s, int *err);
+
+#endif

@@ -1,0 +1,841 @@
+/* sockshim: run a program with libsockshim.so preloaded, strace-style.
+ *
+ *   sockshim [options] [--] PROGRAM [ARGS...]
+ *
+ * The command does no tracing itself. It checks its options with the same
+ * parsers the library uses (shim/options.h), hands them to the library in
+ * SOCKSHIM_* environment variables, puts the library in front of LD_PRELOAD,
+ * runs PROGRAM and exits with PROGRAM's status. Everything that can be
+ * checked before PROGRAM starts is checked first, so a typo never costs a
+ * half-run program: on any such error sockshim exits 2 without starting it.
+ */
+#include <elf.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "options.h"
+
+#ifndef SOCKSHIM_VERSION
+#define SOCKSHIM_VERSION "unknown"
+#endif
+
+#define LIBRARY_NAME "libsockshim.so"
+#define ENV_LIBRARY "SOCKSHIM_LIBRARY" /* read by the command only */
+
+/* The status of every failure of sockshim itself (bad usage, program or
+ * library not found, trace file not writable...), as for strace's usage
+ * errors. A program's own status is passed through unchanged. */
+#define EXIT_SOCKSHIM_ERROR 2
+
+/* ---------------------------------------------------------------- messages */
+
+__attribute__((format(printf, 2, 0)))
+static void vreport(const char *prefix, const char *fmt, va_list ap)
+{
+    fputs("sockshim: ", stderr);
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("", fmt, ap);
+    va_end(ap);
+    exit(EXIT_SOCKSHIM_ERROR);
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("", fmt, ap);
+    va_end(ap);
+    fputs("Try 'sockshim --help' for more information.\n", stderr);
+    exit(EXIT_SOCKSHIM_ERROR);
+}
+
+__attribute__((format(printf, 1, 2)))
+static void warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------------- help */
+
+static void print_wrapped_words(const char *indent, const char *first,
+                                const char *const *words, size_t n)
+{
+    enum { WIDTH = 79 };
+    int col = printf("%s%s", indent, first);
+    for (size_t i = 0; i < n; i++) {
+        int len = (int)strlen(words[i]) + 1;
+        if (col + len > WIDTH)
+            col = printf("\n%s%*s", indent, (int)strlen(first), "");
+        col += printf(" %s", words[i]);
+    }
+    putchar('\n');
+}
+
+/* The methods -e accepts, a line per group, taken from the same table the
+ * parser uses so the list cannot go stale. */
+static void print_methods(void)
+{
+    const char *words[SS_OP_COUNT];
+    int start = 0;
+    while (start < SS_OP_COUNT) {
+        const char *group = ss_op_group((enum ss_op)start);
+        size_t n = 0;
+        int i = start;
+        for (; i < SS_OP_COUNT && strcmp(ss_op_group((enum ss_op)i), group) == 0; i++)
+            words[n++] = ss_op_name((enum ss_op)i);
+        char label[32];
+        snprintf(label, sizeof label, "%%%-11s", group);
+        print_wrapped_words("  ", label, words, n);
+        start = i;
+    }
+}
+
+static void print_help(void)
+{
+    printf("Usage: sockshim [options] [--] PROGRAM [ARGS...]\n"
+           "Run PROGRAM with %s preloaded and trace its socket calls\n"
+           "as method calls on Python socket objects.\n"
+           "\n"
+           "Options:\n"
+           "  -o, --output=FILE        write the trace to FILE instead of stderr;\n"
+           "                           %%p in FILE becomes each process's pid\n"
+           "      --format=FORMAT      trace format: text (default) or json (JSON Lines)\n"
+           "  -s, --string-limit=N     show at most N data bytes per call\n"
+           "                           (default %u, at most %u)\n"
+           "  -e, --trace=METHODS      trace only METHODS: a comma-separated list of\n"
+           "                           methods and %%groups; !LIST traces all but LIST\n"
+           "  -h, --help               show this help and exit\n"
+           "      --version            show the version and exit\n"
+           "\n"
+           "Methods for -e, by %%group (also: all, none):\n",
+           LIBRARY_NAME, SS_STRSIZE_DEFAULT, SS_STRSIZE_MAX);
+    print_methods();
+    printf("\n"
+           "Example:\n"
+           "  sockshim -o trace.%%p.txt -e connect,accept -s 64 -- curl -s http://localhost/\n"
+           "\n"
+           "Environment:\n"
+           "  %-17s the library to preload (default: next to sockshim, or in\n"
+           "                    ../lib, ../lib/x86_64-linux-gnu or ../lib64 from it)\n"
+           "  %s, %s, %s, %s\n"
+           "                    set from -o, --format, -s, -e for the library (and\n"
+           "                    cleared when the option is not given)\n"
+           "  LD_PRELOAD        the library is put in front of the user's preloads\n"
+           "\n"
+           "Exit status: PROGRAM's, 128+N if signal N killed it, 2 if sockshim failed.\n",
+           ENV_LIBRARY, SS_ENV_OUTPUT, SS_ENV_FORMAT, SS_ENV_STRSIZE, SS_ENV_TRACE);
+}
+
+/* ----------------------------------------------------------- command line */
+
+struct settings {
+    const char *output;  /* -o as given; NULL: the trace goes to stderr */
+    const char *format;  /* --format as given, NULL: the library's default */
+    const char *strsize; /* -s */
+    const char *trace;   /* -e */
+    char **program_argv; /* PROGRAM ARGS..., NULL-terminated (from argv) */
+};
+
+/* Long options return codes of their own, never their short letter, so that
+ * an error can name the spelling the user typed (-s or --string-limit). */
+enum {
+    OPT_OUTPUT = 0x100,
+    OPT_FORMAT,
+    OPT_STRING_LIMIT,
+    OPT_TRACE,
+    OPT_HELP,
+    OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"string-limit", required_argument, NULL, OPT_STRING_LIMIT},
+    {"trace", required_argument, NULL, OPT_TRACE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* '+': stop at the first non-option, so PROGRAM's own options stay its own.
+ * ':': report a missing argument as ':' rather than '?'. */
+static const char short_options[] = "+:ho:s:e:";
+
+/* "-s" or "--string-limit", for a code getopt_long returned. */
+static const char *option_spelling(int code, char *buf, size_t cap)
+{
+    for (const struct option *o = long_options; o->name != NULL; o++)
+        if (o->val == code) {
+            snprintf(buf, cap, "--%s", o->name);
+            return buf;
+        }
+    snprintf(buf, cap, "-%c", code);
+    return buf;
+}
+
+/* getopt_long returned '?' or ':'; say which token was wrong. glibc leaves
+ * optopt at 0 for an unknown long option, which it has already stepped over,
+ * and at the option's code otherwise. */
+__attribute__((noreturn))
+static void reject_option(int result, char *const argv[])
+{
+    char name[64];
+    if (result == ':')
+        usage_error("option '%s' requires an argument",
+                    option_spelling(optopt, name, sizeof name));
+    if (optopt == 0) {
+        const char *token = argv[optind - 1];
+        usage_error("unknown option '%.*s'", (int)strcspn(token, "="), token);
+    }
+    if (optopt >= OPT_OUTPUT)
+        usage_error("option '%s' does not take an argument",
+                    option_spelling(optopt, name, sizeof name));
+    if (optopt >= 0x20 && optopt < 0x7f)
+        usage_error("unknown option '-%c'", optopt);
+    usage_error("unknown option character 0x%02x", (unsigned)optopt & 0xff);
+}
+
+__attribute__((noreturn))
+static void reject_value(int code, const struct ss_parse_error *err)
+{
+    char name[64];
+    die("%s: %s", option_spelling(code, name, sizeof name), err->msg);
+}
+
+static void parse_command_line(int argc, char *argv[], struct settings *s)
+{
+    struct ss_parse_error err;
+    int c;
+
+    memset(s, 0, sizeof *s);
+    opterr = 0; /* our messages name the token; getopt's would come twice */
+    while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+        case OPT_OUTPUT:
+            if (ss_parse_output(optarg, &err) != 0)
+                reject_value(c, &err);
+            s->output = optarg;
+            break;
+        case OPT_FORMAT: {
+            enum ss_format format;
+            if (ss_parse_format(optarg, &format, &err) != 0)
+                reject_value(c, &err);
+            s->format = optarg;
+            break;
+        }
+        case 's':
+        case OPT_STRING_LIMIT: {
+            unsigned size;
+            if (ss_parse_strsize(optarg, &size, &err) != 0)
+                reject_value(c, &err);
+            s->strsize = optarg;
+            break;
+        }
+        case 'e':
+        case OPT_TRACE: {
+            ss_opmask mask;
+            if (ss_parse_opmask(optarg, &mask, &err) != 0)
+                reject_value(c, &err);
+            s->trace = optarg;
+            break;
+        }
+        case 'h':
+        case OPT_HELP:
+            print_help();
+            exit(fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_SOCKSHIM_ERROR);
+        case OPT_VERSION:
+            printf("sockshim %s\n", SOCKSHIM_VERSION);
+            exit(fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_SOCKSHIM_ERROR);
+        default:
+            reject_option(c, argv);
+        }
+    }
+    if (optind >= argc)
+        usage_error("no program to run\nUsage: sockshim [options] [--] PROGRAM [ARGS...]");
+    s->program_argv = argv + optind;
+}
+
+/* ---------------------------------------------------------- the program */
+
+/* 0 if execve could run path, else the errno it would most likely fail
+ * with. Directories and devices are refused as execve refuses them. */
+static int check_executable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errno;
+    if (!S_ISREG(st.st_mode))
+        return EACCES;
+    if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) != 0)
+        return errno;
+    return 0;
+}
+
+/* Finds PROGRAM as execvp would: a name with a '/' is used as it is, other
+ * names are looked up in PATH (glibc's default when PATH is unset; an empty
+ * element is the current directory). 0, or the errno execvp would give:
+ * EACCES when some candidate existed but could not be run, else ENOENT. */
+static int resolve_program(const char *name, char *out, size_t cap)
+{
+    if (name[0] == '\0')
+        return ENOENT;
+    if (strchr(name, '/') != NULL) {
+        if (strlen(name) >= cap)
+            return ENAMETOOLONG;
+        strcpy(out, name);
+        return check_executable(out);
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/bin:/usr/bin";
+    int result = ENOENT;
+    for (const char *dir = path;;) {
+        const char *end = strchrnul(dir, ':');
+        int dirlen = (int)(end - dir);
+        int n = dirlen == 0 ? snprintf(out, cap, "%s", name)
+                            : snprintf(out, cap, "%.*s/%s", dirlen, dir, name);
+        if (n >= 0 && (size_t)n < cap) {
+            int err = check_executable(out);
+            if (err == 0)
+                return 0;
+            if (err == EACCES)
+                result = EACCES;
+        }
+        if (*end == '\0')
+            return result;
+        dir = end + 1;
+    }
+}
+
+enum linkage { LINKAGE_UNKNOWN, LINKAGE_DYNAMIC, LINKAGE_STATIC };
+
+/* An ELF executable is dynamically linked when it names a program
+ * interpreter (PT_INTERP, the dynamic loader); without one, as in a static
+ * or static-pie binary, nothing reads LD_PRELOAD. Anything that is not an
+ * ELF file of this machine's byte order (a #! script...) is UNKNOWN. */
+static enum linkage elf_linkage(int fd)
+{
+    union {
+        unsigned char ident[EI_NIDENT];
+        Elf32_Ehdr h32;
+        Elf64_Ehdr h64;
+    } eh;
+#if __BYTE_ORDER == __LITTLE_ENDIAN
+    const unsigned char host_data = ELFDATA2LSB;
+#else
+    const unsigned char host_data = ELFDATA2MSB;
+#endif
+    ssize_t n = pread(fd, &eh, sizeof eh, 0);
+    if (n < (ssize_t)EI_NIDENT || memcmp(eh.ident, ELFMAG, SELFMAG) != 0 ||
+        eh.ident[EI_DATA] != host_data)
+        return LINKAGE_UNKNOWN;
+
+    uint64_t phoff;
+    unsigned type, phnum, phentsize;
+    if (eh.ident[EI_CLASS] == ELFCLASS64 && n >= (ssize_t)sizeof eh.h64) {
+        type = eh.h64.e_type;
+        phoff = eh.h64.e_phoff;
+        phnum = eh.h64.e_phnum;
+        phentsize = eh.h64.e_phentsize;
+    } else if (eh.ident[EI_CLASS] == ELFCLASS32 && n >= (ssize_t)sizeof eh.h32) {
+        type = eh.h32.e_type;
+        phoff = eh.h32.e_phoff;
+        phnum = eh.h32.e_phnum;
+        phentsize = eh.h32.e_phentsize;
+    } else {
+        return LINKAGE_UNKNOWN;
+    }
+    /* p_type is the first field of Elf32_Phdr and Elf64_Phdr alike */
+    if ((type != ET_EXEC && type != ET_DYN) || phnum == PN_XNUM ||
+        phentsize < sizeof(uint32_t))
+        return LINKAGE_UNKNOWN;
+    for (unsigned i = 0; i < phnum; i++) {
+        uint32_t p_type;
+        off_t at = (off_t)(phoff + (uint64_t)i * phentsize);
+        if (pread(fd, &p_type, sizeof p_type, at) != (ssize_t)sizeof p_type)
+            return LINKAGE_UNKNOWN;
+        if (p_type == PT_INTERP)
+            return LINKAGE_DYNAMIC;
+    }
+    return LINKAGE_STATIC;
+}
+
+/* Why the kernel would start path in secure-execution mode (AT_SECURE), in
+ * which glibc ignores LD_PRELOAD, or NULL. That happens when exec changes
+ * the real user or group: a set-id bit for another user or group, unless
+ * the file system is mounted nosuid, or file capabilities for a non-root
+ * user. (Linux ignores set-id bits on #! scripts; those are not ELF and
+ * never get here.) */
+static const char *secure_exec_reason(const char *path, const struct stat *st)
+{
+    struct statvfs fs;
+    int setid_honoured = statvfs(path, &fs) != 0 || !(fs.f_flag & ST_NOSUID);
+    if (setid_honoured && (st->st_mode & S_ISUID) && st->st_uid != getuid())
+        return "setuid";
+    if (setid_honoured && (st->st_mode & S_ISGID) && st->st_gid != getgid())
+        return "setgid";
+    if (getuid() != 0 && getxattr(path, "security.capability", NULL, 0) > 0)
+        return "given file capabilities";
+    return NULL;
+}
+
+/* glibc loads no preloaded library into a static binary or a program run
+ * in secure-execution mode; say so up front, since otherwise the only sign
+ * is an empty trace. The program still runs: the user may want its output. */
+static void warn_if_shim_cannot_load(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return; /* execute-only: nothing to inspect, execve will tell */
+    struct stat st;
+    enum linkage linkage = elf_linkage(fd);
+    int have_stat = fstat(fd, &st) == 0;
+    close(fd);
+    if (linkage == LINKAGE_UNKNOWN)
+        return;
+    if (linkage == LINKAGE_STATIC) {
+        warn("'%s' is statically linked, so nothing loads the shim into it "
+             "(LD_PRELOAD needs the dynamic loader) and none of its calls will "
+             "be traced; running it anyway",
+             path);
+        return;
+    }
+    const char *reason = have_stat ? secure_exec_reason(path, &st) : NULL;
+    if (reason != NULL)
+        warn("'%s' is %s, and glibc ignores LD_PRELOAD for such programs, so "
+             "none of its calls will be traced; running it anyway",
+             path, reason);
+}
+
+/* ------------------------------------------------------------ the library */
+
+/* Why path cannot be loaded as a library, or NULL if it can. */
+static const char *unreadable_file_reason(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return strerror(errno);
+    if (!S_ISREG(st.st_mode))
+        return "not a regular file";
+    if (access(path, R_OK) != 0)
+        return strerror(errno);
+    return NULL;
+}
+
+/* The directory of the running sockshim binary, with symlinks resolved, so
+ * that a symlink to sockshim in ~/bin still finds the library. */
+static void own_directory(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    if (n < 0)
+        die("cannot find where sockshim is installed (/proc/self/exe: %s); "
+            "set %s to the path of %s",
+            strerror(errno), ENV_LIBRARY, LIBRARY_NAME);
+    if ((size_t)n >= cap - 1)
+        die("cannot find where sockshim is installed (its path is too long); "
+            "set %s to the path of %s",
+            ENV_LIBRARY, LIBRARY_NAME);
+    out[n] = '\0';
+    char *slash = strrchr(out, '/');
+    if (slash == out)
+        slash[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+}
+
+/* The absolute path of the library to preload: SOCKSHIM_LIBRARY if set,
+ * else the first of the places a build tree or an installation puts it
+ * relative to the command. */
+static void find_library(char *out, size_t cap)
+{
+    const char *override = getenv(ENV_LIBRARY);
+    if (override != NULL && override[0] != '\0') {
+        const char *reason = unreadable_file_reason(override);
+        if (reason != NULL)
+            die("%s='%s': %s; point it at %s, or unset it to use the one "
+                "installed with sockshim",
+                ENV_LIBRARY, override, reason, LIBRARY_NAME);
+        if (realpath(override, out) == NULL)
+            die("%s='%s': %s", ENV_LIBRARY, override, strerror(errno));
+        return;
+    }
+
+    static const char *const relative_places[] = {
+        "",
+        "/../lib",
+        "/../lib/x86_64-linux-gnu",
+        "/../lib64",
+    };
+    enum { NPLACES = sizeof relative_places / sizeof relative_places[0] };
+    char dir[PATH_MAX];
+    char tried[NPLACES][PATH_MAX + 64];
+    own_directory(dir, sizeof dir);
+    for (size_t i = 0; i < NPLACES; i++) {
+        snprintf(tried[i], sizeof tried[i], "%s%s/%s",
+                 strcmp(dir, "/") == 0 ? "" : dir, relative_places[i], LIBRARY_NAME);
+        if (unreadable_file_reason(tried[i]) == NULL && realpath(tried[i], out) != NULL)
+            return;
+    }
+    fprintf(stderr, "sockshim: cannot find %s; looked in:\n", LIBRARY_NAME);
+    for (size_t i = 0; i < NPLACES; i++)
+        fprintf(stderr, "  %s\n", tried[i]);
+    fprintf(stderr, "Set %s to its path, or reinstall sockshim.\n", ENV_LIBRARY);
+    exit(EXIT_SOCKSHIM_ERROR);
+}
+
+/* ld.so splits LD_PRELOAD at ':' and at spaces, so such a path cannot be
+ * preloaded at all; better refuse than silently trace nothing. */
+static void check_preloadable(const char *library)
+{
+    if (strpbrk(library, ": \t") != NULL)
+        die("cannot preload '%s': LD_PRELOAD cannot hold a path with ':' or "
+            "blanks; copy or link the library elsewhere and set %s",
+            library, ENV_LIBRARY);
+}
+
+/* ------------------------------------------------------------- trace file */
+
+/* Whether an output pattern contains %p (and not merely %%p). */
+static int pattern_has_pid(const char *pattern)
+{
+    for (const char *p = pattern; *p != '\0'; p++) {
+        if (p[0] == '%' && p[1] == 'p')
+            return 1;
+        if (p[0] == '%' && p[1] == '%')
+            p++;
+    }
+    return 0;
+}
+
+/* The library opens the trace file after PROGRAM may have chdir()ed, so it
+ * is given an absolute pattern. The working directory becomes part of the
+ * pattern: its '%' signs are escaped so they stay themselves. */
+static void absolute_output_pattern(const char *pattern, char *out, size_t cap)
+{
+    if (pattern[0] == '/') {
+        if (snprintf(out, cap, "%s", pattern) >= (int)cap)
+            die("-o '%s': path too long", pattern);
+        return;
+    }
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        die("-o '%s': cannot tell the current directory (%s); give an absolute path",
+            pattern, strerror(errno));
+    size_t len = 0;
+    for (const char *c = cwd; *c != '\0' && len + 2 < cap; c++) {
+        if (*c == '%')
+            out[len++] = '%';
+        out[len++] = *c;
+    }
+    int n = len + 2 < cap ? snprintf(out + len, cap - len, "/%s", pattern) : -1;
+    if (n < 0 || (size_t)n >= cap - len)
+        die("-o '%s': path too long", pattern);
+}
+
+/* A pattern without %p names one file: create it now, empty, so that every
+ * process appends to a fresh trace and a bad path fails before PROGRAM runs.
+ * A symlink is refused (O_NOFOLLOW): the trace must not clobber whatever a
+ * link planted in a shared directory points to. A FIFO or socket is only
+ * checked: opening it would block or feed an EOF to the reader. */
+static void create_empty_trace_file(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (S_ISLNK(st.st_mode))
+            die("trace file '%s' is a symbolic link, which sockshim does not "
+                "follow; give the link's target instead",
+                path);
+        if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+            if (access(path, W_OK) != 0)
+                die("cannot write trace file '%s': %s", path, strerror(errno));
+            return;
+        }
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        die("cannot write trace file '%s': %s", path, strerror(errno));
+    close(fd);
+}
+
+/* With %p the library creates one file per process; all that can be checked
+ * now is that their directory admits new files. */
+static void check_trace_directory(const char *pattern, const char *abs_pattern)
+{
+    char dir_pattern[PATH_MAX * 2];
+    const char *slash = strrchr(abs_pattern, '/'); /* there is one: absolute */
+    size_t len = slash == abs_pattern ? 1 : (size_t)(slash - abs_pattern);
+    if (len >= sizeof dir_pattern)
+        die("-o '%s': path too long", pattern);
+    memcpy(dir_pattern, abs_pattern, len);
+    dir_pattern[len] = '\0';
+    if (pattern_has_pid(dir_pattern))
+        die("-o '%s': %%p may only appear in the file name, not in a directory "
+            "(the directories would not exist)",
+            pattern);
+
+    char dir[PATH_MAX * 2];
+    if (ss_expand_output(dir_pattern, 0, dir, sizeof dir) > sizeof dir)
+        die("-o '%s': path too long", pattern);
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        die("-o '%s': cannot create trace files in '%s': %s", pattern, dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        die("-o '%s': cannot create trace files in '%s': %s", pattern, dir, strerror(ENOTDIR));
+    if (access(dir, W_OK | X_OK) != 0)
+        die("-o '%s': cannot create trace files in '%s': %s", pattern, dir, strerror(errno));
+}
+
+/* Checks (and, without %p, creates) the trace destination; writes the
+ * absolute pattern to hand to the library into out. */
+static void prepare_output(const char *pattern, char *out, size_t cap)
+{
+    absolute_output_pattern(pattern, out, cap);
+    if (pattern_has_pid(out)) {
+        check_trace_directory(pattern, out);
+        return;
+    }
+    char path[PATH_MAX * 2];
+    if (ss_expand_output(out, 0, path, sizeof path) > sizeof path)
+        die("-o '%s': path too long", pattern);
+    create_empty_trace_file(path);
+}
+
+/* ------------------------------------------------------------ environment */
+
+static void set_env(const char *name, const char *value)
+{
+    if (value == NULL ? unsetenv(name) != 0 : setenv(name, value, 1) != 0)
+        die("cannot set %s: %s", name, strerror(errno));
+}
+
+/* The environment PROGRAM starts with. It is set here, in sockshim itself,
+ * rather than between fork and exec, so that a failure is reported plainly;
+ * sockshim makes no socket calls and execs nothing else, so it is not
+ * affected. Settings not given as options are cleared: an inherited
+ * SOCKSHIM_OUTPUT (say, from an outer sockshim) must not redirect this
+ * trace, and the options alone say what the trace looks like. */
+static void export_settings(const struct settings *s, const char *output,
+                            const char *library)
+{
+    set_env(SS_ENV_OUTPUT, output);
+    set_env(SS_ENV_FORMAT, s->format);
+    set_env(SS_ENV_STRSIZE, s->strsize);
+    set_env(SS_ENV_TRACE, s->trace);
+
+    /* the user's own preloads stay, after ours */
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload == NULL || preload[0] == '\0') {
+        set_env("LD_PRELOAD", library);
+        return;
+    }
+    char *joined;
+    if (asprintf(&joined, "%s:%s", library, preload) < 0)
+        die("cannot set LD_PRELOAD: %s", strerror(ENOMEM));
+    set_env("LD_PRELOAD", joined);
+    free(joined);
+}
+
+/* ---------------------------------------------------------------- running */
+
+/* The only state shared with the signal handler: whom to forward to, 0 once
+ * the child is gone. pid_t fits in sig_atomic_t (both int) on Linux. */
+static volatile sig_atomic_t forward_to;
+
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+enum { NFORWARDED = sizeof forwarded_signals / sizeof forwarded_signals[0] };
+
+/* A signal some process sent to sockshim alone (kill, sigqueue, timeout...)
+ * is passed on. One the kernel generated, like a terminal's Ctrl-C, went to
+ * the whole foreground process group and so to the child already; those
+ * have a positive si_code (SI_KERNEL), process-sent ones a non-positive one
+ * (SI_USER is 0, SI_QUEUE and SI_TKILL are negative). */
+static void forward_signal(int sig, siginfo_t *info, void *context)
+{
+    pid_t child = (pid_t)forward_to;
+    if (child <= 0 || info->si_code > 0 || info->si_pid == child)
+        return;
+    int saved_errno = errno;
+    kill(child, sig);
+    errno = saved_errno;
+}
+
+static void block_forwarded_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < NFORWARDED; i++)
+        sigaddset(&set, forwarded_signals[i]);
+    sigprocmask(SIG_BLOCK, &set, old);
+}
+
+/* A signal sockshim was started with ignored (SIGINT in a background job of
+ * a script, SIGHUP under nohup) stays ignored in sockshim, as in the child. */
+static void install_forwarding(void)
+{
+    for (int i = 0; i < NFORWARDED; i++) {
+        struct sigaction old;
+        if (sigaction(forwarded_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = forward_signal;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(forwarded_signals[i], &sa, NULL);
+    }
+}
+
+/* In the child, after fork: only async-signal-safe calls. If exec fails,
+ * its errno goes up the close-on-exec pipe; a successful exec closes it. */
+__attribute__((noreturn))
+static void exec_in_child(const char *path, char *const argv[],
+                          const sigset_t *original_mask, int report_fd)
+{
+    sigprocmask(SIG_SETMASK, original_mask, NULL);
+    execv(path, argv);
+    int err = errno;
+    ssize_t ignored = write(report_fd, &err, sizeof err);
+    (void)ignored;
+    _exit(127);
+}
+
+/* The child's exec errno, or 0 once exec succeeded (EOF on the pipe). */
+static int read_exec_error(int fd)
+{
+    int err;
+    ssize_t n;
+    do
+        n = read(fd, &err, sizeof err);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof err ? err : 0;
+}
+
+/* Waits for the child and returns its wait status. The child is waited for
+ * without being reaped first (WNOWAIT): as a zombie its pid cannot be
+ * reused, so a signal forwarded meanwhile cannot hit a stranger. Forwarding
+ * stops before the pid is released. */
+static int wait_for_child(pid_t pid)
+{
+    siginfo_t info;
+    while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) != 0)
+        if (errno != EINTR)
+            die("waiting for the program: %s", strerror(errno));
+    forward_to = 0;
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            die("waiting for the program: %s", strerror(errno));
+    return status;
+}
+
+/* The status a shell would report for the child. */
+static int exit_code_of(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return EXIT_SOCKSHIM_ERROR;
+}
+
+static const char *exec_error_hint(int err, const char *path)
+{
+    if (err == ENOENT && access(path, F_OK) == 0)
+        return " (the file exists: its #! interpreter or dynamic loader is missing)";
+    if (err == ENOEXEC)
+        return " (not a program this system can run; a script needs a #! line)";
+    return "";
+}
+
+/* Runs path with argv and returns the exit code sockshim should exit with. */
+static int run_program(const char *path, char *const argv[])
+{
+    /* SIGCHLD must not be ignored or the child could not be waited for, and
+     * the child should start with SIGPIPE at its default */
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0)
+        die("cannot start '%s': pipe: %s", argv[0], strerror(errno));
+
+    /* Forwarded signals are held from before fork until forward_to is set,
+     * so one arriving in between is delivered late rather than lost. */
+    sigset_t original_mask;
+    block_forwarded_signals(&original_mask);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("cannot start '%s': fork: %s", argv[0], strerror(errno));
+    if (pid == 0) {
+        close(report[0]);
+        exec_in_child(path, argv, &original_mask, report[1]);
+    }
+    forward_to = pid;
+    install_forwarding();
+    sigprocmask(SIG_SETMASK, &original_mask, NULL);
+
+    close(report[1]);
+    int err = read_exec_error(report[0]);
+    close(report[0]);
+    int status = wait_for_child(pid);
+    if (err != 0)
+        die("cannot run '%s': %s%s", argv[0], strerror(err), exec_error_hint(err, path));
+    return exit_code_of(status);
+}
+
+/* ------------------------------------------------------------------- main */
+
+int main(int argc, char *argv[])
+{
+    struct settings settings;
+    parse_command_line(argc, argv, &settings);
+    const char *name = settings.program_argv[0];
+
+    char program[PATH_MAX];
+    int err = resolve_program(name, program, sizeof program);
+    if (err != 0)
+        die("cannot run '%s': %s", name, strerror(err));
+
+    char library[PATH_MAX];
+    find_library(library, sizeof library);
+    check_preloadable(library);
+
+    warn_if_shim_cannot_load(program);
+
+    /* last, so that no earlier failure leaves a truncated trace behind */
+    char output[PATH_MAX * 2];
+    if (settings.output != NULL)
+        prepare_output(settings.output, output, sizeof output);
+
+    export_settings(&settings, settings.output != NULL ? output : NULL, library);
+    return run_program(program, settings.program_argv);
+}
