@@ -47,6 +47,6 @@ void ss_config_load(void)
         if (strlen(v) >= sizeof ss_config.output)
             refuse(SS_ENV_OUTPUT, "path too long");
         strcpy(ss_config.output, v);
-        ss_config.output_per_pid = strstr(v, "%p") != NULL;
+        ss_config.output_per_pid = ss_output_has_pid(v);
     }
 }

@@ -41,6 +41,9 @@ struct ss_obj {
     unsigned n_opts;
 } __attribute__((aligned(64)));
 
+/* docs/architecture.md states the memory a socket costs */
+_Static_assert(sizeof(struct ss_obj) == 512, "update docs/architecture.md");
+
 enum { NAME_LOCAL = 1, NAME_PEER = 2 };
 
 /* Objects live in chunks that are mapped on demand and never unmapped, so a
@@ -481,11 +484,6 @@ int ss_obj_nonblocking(struct ss_obj *o)
     return nb;
 }
 
-size_t ss_model_object_size(void)
-{
-    return sizeof(struct ss_obj);
-}
-
 /* ---- effects of calls ------------------------------------------------- */
 
 static void copy_addr(struct ss_addr *dst, const struct sockaddr *sa, socklen_t len)
@@ -714,6 +712,24 @@ static int dup_cloexec(const struct ss_call *c)
     }
 }
 
+/* Descriptors received with SCM_RIGHTS take numbers whose slots may hold
+ * stale entries (a close the shim did not see): forget them, so they are
+ * adopted as what they really are on first use. */
+static void forget_received_fds(const struct msghdr *m)
+{
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm != NULL;
+         cm = CMSG_NXTHDR((struct msghdr *)m, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(cm) + i * sizeof fd, sizeof fd);
+            slot_clear(fd);
+        }
+    }
+}
+
 /* Effects on the fd table: sockets created, fds closed or duplicated. */
 static void update_fds(struct ss_call *c, struct ss_obj *obj)
 {
@@ -745,6 +761,10 @@ static void update_fds(struct ss_call *c, struct ss_obj *obj)
     case SS_OP_close_range:
         if (!c->failed)
             close_fd_range(c->first, c->last, c->fn == SS_FN_close_range ? c->flags : 0);
+        break;
+    case SS_OP_recvmsg:
+        if (!c->failed && c->msg != NULL && c->msg->msg_controllen > 0)
+            forget_received_fds(c->msg);
         break;
     case SS_OP_set_inheritable:
         if (!c->failed)

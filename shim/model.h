@@ -67,7 +67,4 @@ int ss_model_snapshot_fd(int fd, struct ss_sockinfo *out, int want_names);
 
 int ss_obj_nonblocking(struct ss_obj *obj);
 
-/* For memory accounting in docs and tests. */
-size_t ss_model_object_size(void);
-
 #endif

@@ -202,6 +202,17 @@ int ss_parse_output(const char *s, struct ss_parse_error *e)
     return 0;
 }
 
+int ss_output_has_pid(const char *pattern)
+{
+    for (const char *p = pattern; *p != '\0'; p++) {
+        if (p[0] == '%' && p[1] == 'p')
+            return 1;
+        if (p[0] == '%' && p[1] == '%')
+            p++;
+    }
+    return 0;
+}
+
 size_t ss_expand_output(const char *pattern, long pid, char *buf, size_t cap)
 {
     struct ss_out o;

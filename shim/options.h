@@ -41,6 +41,8 @@ int ss_parse_opmask(const char *s, ss_opmask *out, struct ss_parse_error *e);
 
 /* -o: a path, where %p stands for the pid and %% for a percent sign. */
 int ss_parse_output(const char *s, struct ss_parse_error *e);
+/* Whether the pattern has a %p (not a %%p). */
+int ss_output_has_pid(const char *pattern);
 /* Expands %p; returns the length needed (like snprintf). */
 size_t ss_expand_output(const char *pattern, long pid, char *buf, size_t cap);
 

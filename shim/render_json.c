@@ -91,7 +91,7 @@ static const struct {
     {SS_ST_BOUND, "bound"},         {SS_ST_LISTENING, "listening"},
     {SS_ST_CONNECTING, "connecting"}, {SS_ST_CONNECTED, "connected"},
     {SS_ST_SHUT_RD, "shut_rd"},     {SS_ST_SHUT_WR, "shut_wr"},
-    {SS_ST_CLOSED, "closed"},       {SS_ST_ADOPTED, "inherited"},
+    {SS_ST_CLOSED, "closed"},       {SS_ST_ADOPTED, "adopted"},
 };
 
 static void json_sock(struct ss_out *o, const struct ss_sockinfo *s)
@@ -307,8 +307,12 @@ static void args_dup(struct ss_out *o, const struct ss_call *c)
         ss_out_i64(o, c->newfd);
     }
     if (c->fn == SS_FN_dup3) {
+        char buf[64];
+        struct ss_out tmp;
+        ss_out_init(&tmp, buf, sizeof buf);
+        ss_out_dup3_flags(&tmp, c->flags);
         key(o, "flags");
-        json_flags(o, &ss_xlat_open_flags, (unsigned)c->flags & ~(unsigned)O_ACCMODE);
+        ss_out_json_str(o, buf, tmp.len < sizeof buf ? tmp.len : sizeof buf);
     }
     if (c->fn == SS_FN_fcntl || c->fn == SS_FN___fcntl || c->fn == SS_FN_fcntl64) {
         key(o, "cmd");

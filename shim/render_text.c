@@ -141,7 +141,7 @@ static void text_fromfd(struct ss_out *o, const struct ss_call *c)
     ss_out_i64(o, c->fd);
     ss_out_str(o, ", ");
     out_socket_args(o, c->sock.family, c->sock.type, c->sock.protocol);
-    ss_out_str(o, ") [inherited");
+    ss_out_str(o, ") [adopted");
     if (c->sock.laddr.len != 0) {
         ss_out_str(o, ", laddr ");
         out_call_addr(o, (const struct sockaddr *)&c->sock.laddr.sa, c->sock.laddr.len);
@@ -167,7 +167,7 @@ static void text_dup(struct ss_out *o, const struct ss_call *c)
         ss_out_i64(o, c->newfd);
         if (c->fn == SS_FN_dup3 && c->flags != 0) {
             ss_out_str(o, ", ");
-            ss_out_flags(o, &ss_xlat_open_flags, (unsigned)c->flags & ~(unsigned)O_ACCMODE);
+            ss_out_dup3_flags(o, c->flags);
         }
         ss_out_char(o, ')');
     } else {
@@ -363,6 +363,8 @@ static size_t recv_bufsize(const struct ss_call *c)
 {
     const struct iovec *iov = c->msg != NULL ? c->msg->msg_iov : c->iov;
     int n = c->msg != NULL ? (int)c->msg->msg_iovlen : c->iovcnt;
+    if (c->fn == SS_FN_splice)
+        return c->count;
     if (iov == NULL)
         return c->len;
     size_t total = 0;

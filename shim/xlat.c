@@ -457,3 +457,15 @@ int ss_errno_parse(const char *s, int *err)
     *err = e;
     return 0;
 }
+
+void ss_out_dup3_flags(struct ss_out *o, int flags)
+{
+    unsigned rest = (unsigned)flags & ~(unsigned)O_CLOEXEC;
+    if (flags & O_CLOEXEC)
+        ss_out_str(o, "O_CLOEXEC");
+    if (rest != 0 || flags == 0) {
+        if (flags & O_CLOEXEC)
+            ss_out_char(o, '|');
+        ss_out_hex(o, rest);
+    }
+}

@@ -53,6 +53,9 @@ void ss_out_xlat(struct ss_out *o, const struct ss_xlat *t, long v);
 /* Writes flags as NAME|NAME|0xrest, or "0" when none are set. */
 void ss_out_flags(struct ss_out *o, const struct ss_xlat *t, unsigned long v);
 
+/* dup3()'s flags: O_CLOEXEC is the only one there is. */
+void ss_out_dup3_flags(struct ss_out *o, int flags);
+
 /* A socket type with its creation flags: SOCK_STREAM|SOCK_CLOEXEC. */
 void ss_out_socktype(struct ss_out *o, int type);
 

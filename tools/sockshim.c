@@ -4,7 +4,7 @@
  *
  * The command does no tracing itself. It checks its options with the same
  * parsers the library uses (shim/options.h), hands them to the library in
- * SOCKSHIM_* environment variables, puts the library in front of LD_PRELOAD,
+ * SOCKSHIM_* environment variables, adds the library to LD_PRELOAD,
  * runs PROGRAM and exits with PROGRAM's status. Everything that can be
  * checked before PROGRAM starts is checked first, so a typo never costs a
  * half-run program: on any such error sockshim exits 2 without starting it.
@@ -148,7 +148,7 @@ static void print_help(void)
            "  %s, %s, %s, %s\n"
            "                    set from -o, --format, -s, -e for the library (and\n"
            "                    cleared when the option is not given)\n"
-           "  LD_PRELOAD        the library is put in front of the user's preloads\n"
+           "  LD_PRELOAD        the library is added after the user's own preloads\n"
            "\n"
            "Exit status: PROGRAM's, 128+N if signal N killed it, 2 if sockshim failed.\n",
            ENV_LIBRARY, SS_ENV_OUTPUT, SS_ENV_FORMAT, SS_ENV_STRSIZE, SS_ENV_TRACE);
@@ -651,14 +651,16 @@ static void export_settings(const struct settings *s, const char *output,
     set_env(SS_ENV_STRSIZE, s->strsize);
     set_env(SS_ENV_TRACE, s->trace);
 
-    /* the user's own preloads stay, after ours */
+    /* The user's own preloads keep their place in front of ours: a
+     * sanitizer runtime must come first, and an allocator or another
+     * interposer the user chose stays between the program and libc. */
     const char *preload = getenv("LD_PRELOAD");
     if (preload == NULL || preload[0] == '\0') {
         set_env("LD_PRELOAD", library);
         return;
     }
     char *joined;
-    if (asprintf(&joined, "%s:%s", library, preload) < 0)
+    if (asprintf(&joined, "%s:%s", preload, library) < 0)
         die("cannot set LD_PRELOAD: %s", strerror(ENOMEM));
     set_env("LD_PRELOAD", joined);
     free(joined);

@@ -1,0 +1,135 @@
+"""Shared harness: run real programs bare and under sockshim, read traces.
+
+The build under test is $SOCKSHIM_BUILD (tools/check sets it), default
+build/. $SOCKSHIM_TEST_PRELOAD (the ASan runtime in the sanitizer pass) is
+preloaded into every program, bare or traced, so both runs see the same
+process.
+"""
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("SOCKSHIM_BUILD", ROOT / "build")).resolve()
+SOCKSHIM = BUILD / "sockshim"
+PROGRAMS = BUILD / "programs"
+SCENARIOS = ROOT / "tests" / "scenarios"
+PYTHON = "/usr/bin/python3"
+TIMEOUT = 60
+
+
+def program(name):
+    """Path of a C scenario program from tests/programs."""
+    path = PROGRAMS / name
+    if not path.exists():
+        pytest.fail(f"{path} is not built")
+    return str(path)
+
+
+def scenario(name):
+    """argv running a Python scenario script from tests/scenarios."""
+    return [PYTHON, str(SCENARIOS / name)]
+
+
+def base_env(extra=None):
+    env = dict(os.environ)
+    for key in list(env):
+        if key.startswith("SOCKSHIM_") and key != "SOCKSHIM_TEST_PRELOAD":
+            del env[key]
+    env.pop("LD_PRELOAD", None)
+    preload = os.environ.get("SOCKSHIM_TEST_PRELOAD")
+    if preload:
+        env["LD_PRELOAD"] = preload
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_bare(argv, env=None, **kwargs):
+    return subprocess.run(argv, capture_output=True, timeout=TIMEOUT,
+                          env=base_env(env), **kwargs)
+
+
+@dataclass
+class Line:
+    """One line of a text trace."""
+    time: str
+    pid: int
+    tid: int
+    body: str
+
+
+@dataclass
+class Trace:
+    proc: subprocess.CompletedProcess
+    raw: str                      # the trace file(s), concatenated
+    events: list = field(default_factory=list)   # JSON records
+    lines: list = field(default_factory=list)    # text Line records
+
+    @property
+    def calls(self):
+        return [e for e in self.events if e.get("type") == "call"]
+
+    def bodies(self, pid=None):
+        """Text bodies (after the pid), ports normalised, header skipped."""
+        return [normalize(l.body) for l in self.lines
+                if not l.body.startswith("#") and (pid is None or l.pid == pid)]
+
+
+LINE_RE = re.compile(r"^(\d\d:\d\d:\d\d\.\d{6}) \[(\d+)(?::(\d+))?\] (.*)$")
+
+
+def parse_text(raw):
+    lines = []
+    for text in raw.splitlines():
+        m = LINE_RE.match(text)
+        assert m, f"not a trace line: {text!r}"
+        pid = int(m.group(2))
+        tid = int(m.group(3)) if m.group(3) else pid
+        lines.append(Line(m.group(1), pid, tid, m.group(4)))
+    return lines
+
+
+PORT_RE = re.compile(r"\('(127\.0\.0\.1|::1)', (\d+)")
+
+
+def normalize(body):
+    """Replaces every non-zero port by PORT: ports differ run to run."""
+    return PORT_RE.sub(lambda m: f"('{m.group(1)}', "
+                       + ("0" if m.group(2) == "0" else "PORT"), body)
+
+
+def run_traced(argv, tmp_path, fmt="json", options=(), per_pid=False, env=None,
+               input=None, check_exit=None):
+    """Runs argv under the sockshim command; returns the Trace."""
+    out = tmp_path / ("trace.%p" if per_pid else "trace")
+    cmd = [str(SOCKSHIM), "-o", str(out), "--format", fmt, *options, "--", *argv]
+    proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT,
+                          env=base_env(env), input=input)
+    if per_pid:
+        files = sorted(tmp_path.glob("trace.*"))
+    else:
+        files = [out] if out.exists() else []
+    raw = "".join(f.read_text(errors="surrogateescape") for f in files)
+    trace = Trace(proc=proc, raw=raw)
+    if fmt == "json":
+        trace.events = [json.loads(l) for l in raw.splitlines()]
+    else:
+        trace.lines = parse_text(raw)
+    if check_exit is not None:
+        assert proc.returncode == check_exit, proc.stderr.decode(errors="replace")
+    return trace
+
+
+@pytest.fixture
+def traced(tmp_path):
+    """traced(argv, fmt=..., options=...) -> Trace, files in tmp_path."""
+    def run(argv, **kwargs):
+        return run_traced(argv, tmp_path, **kwargs)
+    return run
