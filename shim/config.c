@@ -15,6 +15,7 @@ struct ss_config ss_config = {
     .format = SS_FORMAT_TEXT,
     .strsize = SS_STRSIZE_DEFAULT,
     .traced = SS_OPMASK_ALL,
+    .output_fd = {.fd = -1},
 };
 
 static void refuse(const char *var, const char *msg)
@@ -49,4 +50,7 @@ void ss_config_load(void)
         strcpy(ss_config.output, v);
         ss_config.output_per_pid = ss_output_has_pid(v);
     }
+    if ((v = getenv(SS_ENV_OUTPUT_FD)) != NULL && *v != '\0' &&
+        ss_parse_output_fd(v, &ss_config.output_fd, &err) != 0)
+        refuse(SS_ENV_OUTPUT_FD, err.msg);
 }

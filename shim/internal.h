@@ -48,6 +48,7 @@ struct ss_config {
     ss_opmask traced;            /* methods that are rendered */
     char output[4096];           /* pattern; empty: stderr */
     int output_per_pid;          /* the pattern has %p */
+    struct ss_output_fd output_fd; /* without output: the run's stderr; fd -1: none */
 };
 
 extern struct ss_config ss_config;

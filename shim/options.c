@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "fmt.h"
 
@@ -202,6 +203,54 @@ int ss_parse_output(const char *s, struct ss_parse_error *e)
     return 0;
 }
 
+/* Parses one decimal field ended by stop ('\0' or ':'); NULL on error. */
+static const char *parse_field(const char *s, char stop, unsigned long long *out)
+{
+    char digits[24];
+    size_t n = 0;
+    while (s[n] != stop && s[n] != '\0' && n < sizeof digits - 1) {
+        digits[n] = s[n];
+        n++;
+    }
+    if (s[n] != stop)
+        return NULL;
+    digits[n] = '\0';
+    uint64_t v;
+    if (ss_parse_u64(digits, UINT64_MAX, &v) != 0)
+        return NULL;
+    *out = v;
+    return s + n + (stop != '\0');
+}
+
+int ss_parse_output_fd(const char *s, struct ss_output_fd *out, struct ss_parse_error *e)
+{
+    unsigned long long fd;
+    const char *p = parse_field(s, ':', &fd);
+    if (p != NULL)
+        p = parse_field(p, ':', &out->dev);
+    if (p != NULL)
+        p = parse_field(p, '\0', &out->ino);
+    if (p == NULL || fd > 1u << 30)
+        return fail(e, "bad inherited trace fd", s, strlen(s), "expected FD:DEV:INODE");
+    out->fd = (int)fd;
+    return 0;
+}
+
+size_t ss_format_output_fd(const struct ss_output_fd *v, char *buf, size_t cap)
+{
+    struct ss_out o;
+    ss_out_init(&o, buf, cap);
+    ss_out_u64(&o, (uint64_t)v->fd);
+    ss_out_char(&o, ':');
+    ss_out_u64(&o, v->dev);
+    ss_out_char(&o, ':');
+    ss_out_u64(&o, v->ino);
+    ss_out_char(&o, '\0');
+    if (cap > 0 && o.len > cap)
+        buf[cap - 1] = '\0';
+    return o.len;
+}
+
 int ss_output_has_pid(const char *pattern)
 {
     for (const char *p = pattern; *p != '\0'; p++) {
@@ -276,4 +325,14 @@ const char *ss_closest_name(const char *word, size_t wordlen,
     if (best == NULL || best_d == 0 || best_d > 2 || best_d * 2 > wordlen)
         return NULL;
     return best;
+}
+
+int ss_high_fd_floor(void)
+{
+    struct rlimit rl;
+    long floor = 1000;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (long)rl.rlim_cur - 24 < floor)
+        floor = (long)rl.rlim_cur - 24;
+    return floor < 10 ? 10 : (int)floor;
 }

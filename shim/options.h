@@ -18,6 +18,10 @@
 #define SS_ENV_FORMAT "SOCKSHIM_FORMAT"   /* text | json */
 #define SS_ENV_STRSIZE "SOCKSHIM_STRSIZE" /* data bytes shown per call */
 #define SS_ENV_TRACE "SOCKSHIM_TRACE"     /* methods traced (-e) */
+/* Without -o the command hands every process of the run the stderr it was
+ * started with, as an inherited fd "N:DEV:INO": a program that redirects
+ * its own stderr (or a child's) does not get the trace in its data. */
+#define SS_ENV_OUTPUT_FD "SOCKSHIM_OUTPUT_FD"
 
 enum ss_format { SS_FORMAT_TEXT, SS_FORMAT_JSON };
 
@@ -41,6 +45,19 @@ int ss_parse_opmask(const char *s, ss_opmask *out, struct ss_parse_error *e);
 
 /* -o: a path, where %p stands for the pid and %% for a percent sign. */
 int ss_parse_output(const char *s, struct ss_parse_error *e);
+/* SOCKSHIM_OUTPUT_FD's value: the fd and the identity of its file. */
+struct ss_output_fd {
+    int fd;
+    unsigned long long dev, ino;
+};
+int ss_parse_output_fd(const char *s, struct ss_output_fd *out, struct ss_parse_error *e);
+/* Writes "N:DEV:INO"; returns the length needed. */
+size_t ss_format_output_fd(const struct ss_output_fd *v, char *buf, size_t cap);
+
+/* The lowest fd the shim's own descriptors take: high, out of the way of
+ * programs that hand out fds from 3 up or close a range of them. */
+int ss_high_fd_floor(void);
+
 /* Whether the pattern has a %p (not a %%p). */
 int ss_output_has_pid(const char *pattern);
 /* Expands %p; returns the length needed (like snprintf). */

@@ -6,6 +6,7 @@
  * sockN = socket(...), sockN.method(args) -> result, -> None,
  * raises error(errno, 'message').
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -843,6 +844,8 @@ void ss_text_start(struct ss_out *o, uint64_t now_ns)
     ss_out_i64(o, ss_pid());
     ss_out_str(o, "] # sockshim " SOCKSHIM_VERSION " traces pid ");
     ss_out_i64(o, ss_pid());
+    ss_out_char(o, ' ');
+    ss_out_pystr(o, program_invocation_name, strlen(program_invocation_name));
     ss_out_str(o, ", parent ");
     ss_out_i64(o, getppid());
     ss_out_char(o, '\n');

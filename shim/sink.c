@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,22 +34,10 @@ int ss_sink_enabled(void)
     return ss_sink_fd() >= 0;
 }
 
-/* The lowest fd the shim's own may take: high, out of the way of programs
- * that hand out fds from 3 upwards or close a range of them at start. */
-static int high_fd_floor(void)
-{
-    struct rlimit rl;
-    long floor = 1000;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        (long)rl.rlim_cur - 24 < floor)
-        floor = (long)rl.rlim_cur - 24;
-    return floor < 10 ? 10 : (int)floor;
-}
-
 /* Moves fd to a high close-on-exec number and closes the original. */
 static int move_high(int fd)
 {
-    int high = ss_real.fcntl(fd, F_DUPFD_CLOEXEC, high_fd_floor());
+    int high = ss_real.fcntl(fd, F_DUPFD_CLOEXEC, ss_high_fd_floor());
     if (high < 0)
         high = ss_real.fcntl(fd, F_DUPFD_CLOEXEC, 3);
     if (high < 0)
@@ -69,6 +56,19 @@ static enum sink_kind kind_of(int fd)
     if (S_ISFIFO(st.st_mode))
         return SINK_PIPE;
     return SINK_FILE;
+}
+
+/* The run's stderr, inherited from the command, if fd still is that file
+ * (a process in between may have closed it and opened something else). */
+static int inherited_channel(void)
+{
+    const struct ss_output_fd *want = &ss_config.output_fd;
+    struct stat st;
+    if (want->fd < 0 || fstat(want->fd, &st) != 0)
+        return -1;
+    if ((unsigned long long)st.st_dev != want->dev || (unsigned long long)st.st_ino != want->ino)
+        return -1;
+    return want->fd;
 }
 
 static int open_destination(void)
@@ -115,6 +115,15 @@ static void say_once(const char *what, int err)
 int ss_sink_open(void)
 {
     int saved = errno;
+    int channel = ss_config.output[0] == '\0' ? inherited_channel() : -1;
+    if (channel >= 0) {
+        /* kept as it is, inheritable: every process of the run uses it */
+        sink_kind = kind_of(channel);
+        ss_model_claim_fd(channel);
+        atomic_store_explicit(&sink_fd, channel, memory_order_release);
+        errno = saved;
+        return 0;
+    }
     int fd = open_destination();
     if (fd < 0) {
         say_once("cannot open the trace output, tracing is off", errno);

@@ -643,10 +643,34 @@ static void set_env(const char *name, const char *value)
  * affected. Settings not given as options are cleared: an inherited
  * SOCKSHIM_OUTPUT (say, from an outer sockshim) must not redirect this
  * trace, and the options alone say what the trace looks like. */
+/* Without -o the trace goes to the stderr sockshim was started with. It is
+ * handed to the program as an inheritable fd placed high, which every
+ * process of the run finds again after exec: a program that redirects its
+ * own stderr, or its children's (subprocess with capture_output), must not
+ * find the trace in its data. */
+static void export_stderr_channel(void)
+{
+    int fd = fcntl(2, F_DUPFD, ss_high_fd_floor());
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        set_env(SS_ENV_OUTPUT_FD, NULL); /* no stderr: the library uses fd 2 */
+        return;
+    }
+    struct ss_output_fd channel = {fd, (unsigned long long)st.st_dev,
+                                   (unsigned long long)st.st_ino};
+    char value[64];
+    ss_format_output_fd(&channel, value, sizeof value);
+    set_env(SS_ENV_OUTPUT_FD, value);
+}
+
 static void export_settings(const struct settings *s, const char *output,
                             const char *library)
 {
     set_env(SS_ENV_OUTPUT, output);
+    if (output == NULL)
+        export_stderr_channel();
+    else
+        set_env(SS_ENV_OUTPUT_FD, NULL);
     set_env(SS_ENV_FORMAT, s->format);
     set_env(SS_ENV_STRSIZE, s->strsize);
     set_env(SS_ENV_TRACE, s->trace);
