@@ -191,6 +191,7 @@ static void note_adoption(const struct ss_call *c, struct ss_obj *obj)
     a.op = SS_OP_fromfd;
     a.fn = c->fn;
     a.fd = c->fd;
+    a.on_socket = 1;
     a.t_start_ns = a.t_end_ns = ss_now_ns();
     ss_model_snapshot(obj, c->fd, &a.sock, 1);
     ss_render_call(&a);
@@ -240,6 +241,7 @@ void ss_run(struct ss_call *c)
         errno = c->err;
         return;
     }
+    c->on_socket = s.kind == SS_FD_SOCKET;
     if (s.adopted)
         note_adoption(c, s.obj);
 

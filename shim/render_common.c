@@ -585,7 +585,7 @@ void ss_call_received(const struct ss_call *c, struct ss_bytes *b)
 
 int ss_call_on_socket(const struct ss_call *c)
 {
-    return c->sock.id != 0;
+    return c->on_socket;
 }
 
 int ss_call_int_option(const struct ss_call *c, int *value)

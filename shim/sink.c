@@ -83,10 +83,11 @@ static int open_destination(void)
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -1;
-    /* An existing file is appended to only when it is the user's own: the
-     * trace holds the program's data. */
+    /* An existing regular file is appended to only when it is the user's
+     * own: the trace holds the program's data. (A device or a FIFO the user
+     * named, /dev/full or a pipe to a reader, is taken as it is.) */
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_uid != geteuid()) {
+    if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid())) {
         ss_real.close(fd);
         errno = EPERM;
         return -1;

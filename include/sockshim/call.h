@@ -109,6 +109,7 @@ struct ss_call {
     int failed;
 
     /* Set by the pipeline. */
+    int on_socket;                 /* fd is a socket the model knows */
     uint64_t t_start_ns, t_end_ns; /* CLOCK_REALTIME */
     struct ss_sockinfo sock;       /* the socket after the call */
     int new_fd;                    /* accept, dup, socket: the fd created */
