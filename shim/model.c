@@ -539,7 +539,9 @@ static void note_connect(struct ss_obj *o, const struct ss_call *c)
             o->state &= ~(unsigned)SS_ST_CONNECTING;
         copy_addr(&o->raddr, c->addr, c->addrlen);
         o->names_known &= ~(unsigned)NAME_LOCAL; /* the kernel picked a port */
-    } else if (c->err == EISCONN) {
+    } else if (c->err == EISCONN && (o->state & SS_ST_CONNECTING)) {
+        /* the second connect of a non-blocking one says it completed (a
+         * listener or a connected socket says EISCONN too: nothing new) */
         o->state = (o->state & ~(unsigned)SS_ST_CONNECTING) | SS_ST_CONNECTED;
     }
 }
