@@ -120,11 +120,11 @@ static int group_mask(const char *tok, size_t len, ss_opmask *mask)
 }
 
 /* One element of an -e list: a method, %group, "all" or "none". */
-static int parse_op_token(const char *tok, size_t len, ss_opmask *mask,
+static int parse_op_token(const char *list, const char *tok, size_t len, ss_opmask *mask,
                           struct ss_parse_error *e)
 {
     if (len == 0)
-        return fail(e, "empty method name in", tok, 0, "remove the extra comma");
+        return fail(e, "empty method name in", list, strlen(list), "remove the extra comma");
     if (tok[0] == '%') {
         ss_opmask m = 0;
         if (group_mask(tok + 1, len - 1, &m) != 0) {
@@ -176,7 +176,7 @@ int ss_parse_opmask(const char *s, ss_opmask *out, struct ss_parse_error *e)
     for (const char *tok = s;;) {
         const char *end = strchr(tok, ',');
         size_t len = end != NULL ? (size_t)(end - tok) : strlen(tok);
-        if (parse_op_token(tok, len, &mask, e) != 0)
+        if (parse_op_token(s, tok, len, &mask, e) != 0)
             return -1;
         if (end == NULL)
             break;

@@ -17,7 +17,6 @@ setblocking() are ioctl(FIONBIO); sendall() of small data is one send();
 dup() is fcntl(F_DUPFD_CLOEXEC) followed by settimeout() of the copy;
 subprocess uses vfork.
 """
-import json
 import re
 from collections import defaultdict
 
@@ -52,15 +51,31 @@ def split_by(trace, key, norm=normalize):
     return dict(groups)
 
 
+FORK_RE = re.compile(r"^v?fork\(\) -> (\d+)$")
+
+
 def main_pid(trace):
-    """The traced program's pid: the first line's."""
-    return trace.lines[0].pid
+    """The traced program's pid: the one no fork line made (per-pid files
+    come sorted by name, so the parent's need not be the first)."""
+    children = {int(m.group(1)) for l in trace.lines
+                for m in [FORK_RE.match(l.body)] if m}
+    pids = {l.pid for l in trace.lines} - children
+    assert len(pids) == 1, (pids, children)
+    return pids.pop()
 
 
 def by_tid(trace):
     """(main thread's bodies, [other threads' bodies])."""
     pid = main_pid(trace)
     groups = split_by(trace, "tid")
+    main = groups.pop(pid)
+    return main, list(groups.values())
+
+
+def by_tid_raw(trace):
+    """by_tid() without port normalisation."""
+    pid = main_pid(trace)
+    groups = split_by(trace, "tid", norm=lambda b: b)
     main = groups.pop(pid)
     return main, list(groups.values())
 
@@ -114,14 +129,6 @@ def test_client_server(tmp_path):
     assert raw_ports(raw_others[0][1:2]) == [server_port]
     client_port = raw_ports(raw_others[0][:1])[0]
     assert client_port != server_port
-
-
-def by_tid_raw(trace):
-    """by_tid() without port normalisation."""
-    pid = main_pid(trace)
-    groups = split_by(trace, "tid", norm=lambda b: b)
-    main = groups.pop(pid)
-    return main, list(groups.values())
 
 
 # ---- 2. a forking server ---------------------------------------------------
@@ -718,3 +725,30 @@ def test_json_timeouts(tmp_path):
     assert connect["error"]["name"] == "EINPROGRESS"
     assert [e["args"] for e in trace.calls if e["op"] == "setblocking"] == \
         [{"flag": False}, {"flag": False}, {"flag": True}]
+
+
+def test_json_large_sendall(tmp_path):
+    _, trace = differential("large_sendall.py", tmp_path, fmt="json")
+    check_records(trace)
+    main, others = json_by_tid(trace)
+    sends = [e for e in main if e["op"] == "send"]
+    assert all((e["call"], e["fd"]) == ("send", 4) for e in sends)
+    remaining, sent = SIZE, 0
+    for e in sends:
+        data = e["args"]["data"]
+        # the full length, the data itself cut at 32 bytes (-s default)
+        assert data["len"] == remaining
+        assert data["hex"] == b"x".hex() * min(32, remaining)
+        if "error" in e:  # EAGAIN after a poll: retried (see the text test)
+            assert e["error"]["errno"] == 11
+            continue
+        remaining -= e["ret"]
+        sent += e["ret"]
+    assert (sent, remaining) == (SIZE, 0)
+    assert len([e for e in sends if "ret" in e]) > 1
+    assert len(others) == 1
+    recvs = others[0]
+    assert all((e["op"], e["call"], e["fd"]) == ("recv", "recv", 5) for e in recvs)
+    assert sum(e["ret"] for e in recvs) == SIZE
+    assert [e["out"]["data"]["len"] for e in recvs] == [e["ret"] for e in recvs]
+    assert recvs[-1]["ret"] == 0

@@ -838,6 +838,35 @@ static int run_program(const char *path, char *const argv[])
     return exit_code_of(status);
 }
 
+static const char *exec_error_hint(int err, const char *path);
+
+/* What execve() would say of path's format before anything is started: an
+ * ELF file, or a #! script whose interpreter exists and can be run, is
+ * fine (0); anything else fails with ENOEXEC, a missing interpreter with
+ * its errno. Catching these here, not after fork, keeps an existing trace
+ * file untouched when the program cannot run. execve may still refuse for
+ * reasons found only then (E2BIG, ETXTBSY); those are reported after. */
+static int check_exec_format(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0; /* execute-only: execve will tell */
+    char head[256];
+    ssize_t n = read(fd, head, sizeof head - 1);
+    close(fd);
+    if (n >= SELFMAG && memcmp(head, ELFMAG, SELFMAG) == 0)
+        return 0;
+    if (n < 2 || head[0] != '#' || head[1] != '!')
+        return ENOEXEC;
+    head[n] = '\0';
+    char *interp = head + 2;
+    interp += strspn(interp, " \t");
+    interp[strcspn(interp, " \t\n")] = '\0';
+    if (*interp == '\0')
+        return ENOEXEC;
+    return access(interp, X_OK) == 0 ? 0 : errno;
+}
+
 /* ------------------------------------------------------------------- main */
 
 int main(int argc, char *argv[])
@@ -855,6 +884,9 @@ int main(int argc, char *argv[])
     find_library(library, sizeof library);
     check_preloadable(library);
 
+    err = check_exec_format(program);
+    if (err != 0)
+        die("cannot run '%s': %s%s", name, strerror(err), exec_error_hint(err, program));
     warn_if_shim_cannot_load(program);
 
     /* last, so that no earlier failure leaves a truncated trace behind */
