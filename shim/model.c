@@ -559,17 +559,6 @@ static void note_sockopt_read(struct ss_obj *o, const struct ss_call *c)
         o->state |= SS_ST_CONNECTED;
 }
 
-static int blocking_arg_nonblocking(const struct ss_call *c)
-{
-    if (c->fn == SS_FN_ioctl) {
-        int on = 0;
-        if (c->arg != 0)
-            memcpy(&on, (const void *)c->arg, sizeof on);
-        return on != 0;
-    }
-    return (c->arg & O_NONBLOCK) != 0;
-}
-
 /* Updates the fields of the subject object under its lock. */
 static void update_object(struct ss_obj *o, struct ss_call *c)
 {
@@ -629,7 +618,7 @@ static void update_object(struct ss_obj *o, struct ss_call *c)
         break;
     case SS_OP_setblocking:
         if (!c->failed)
-            o->nonblocking = blocking_arg_nonblocking(c);
+            o->nonblocking = !ss_call_blocking_flag(c);
         break;
     default:
         break;
@@ -770,8 +759,7 @@ static void update_fds(struct ss_call *c, struct ss_obj *obj)
         break;
     case SS_OP_set_inheritable:
         if (!c->failed)
-            slot_set_cloexec(c->fd, c->fn == SS_FN_ioctl ? c->request == FIOCLEX
-                                                         : (c->arg & FD_CLOEXEC) != 0);
+            slot_set_cloexec(c->fd, !ss_call_inheritable_flag(c));
         break;
     default:
         break;

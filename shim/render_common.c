@@ -292,17 +292,25 @@ void ss_out_json_data(struct ss_out *o, const struct ss_bytes *b)
 
 /* ---- addresses -------------------------------------------------------- */
 
-static void out_inet_host(struct ss_out *o, int family, const void *addr)
-{
+/* A socket address taken apart once, for both renderers. */
+struct addr_view {
+    enum { ADDR_NONE, ADDR_INET, ADDR_INET6, ADDR_UNIX, ADDR_NETLINK, ADDR_UNSPEC,
+           ADDR_OTHER } kind;
+    int family;
     char host[INET6_ADDRSTRLEN];
-    if (inet_ntop(family, addr, host, sizeof host) != NULL)
-        ss_out_str(o, host);
-}
+    unsigned port;
+    uint32_t flowinfo, scope_id;   /* AF_INET6 */
+    const char *name;              /* AF_UNIX: path, or abstract name after the NUL */
+    size_t namelen;
+    int abstract;
+    uint32_t nl_pid, nl_groups;    /* AF_NETLINK */
+    const char *raw;               /* other families: the bytes after the family */
+    size_t rawlen;
+};
 
 /* The bytes of an AF_UNIX name: a path (up to its NUL), an abstract name
  * (after the leading NUL, every byte counts) or nothing (unnamed). */
-static size_t unix_name(const struct sockaddr *sa, socklen_t len, const char **name,
-                        int *abstract)
+static void decode_unix(const struct sockaddr *sa, socklen_t len, struct addr_view *v)
 {
     const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
     size_t n = len > offsetof(struct sockaddr_un, sun_path)
@@ -310,125 +318,153 @@ static size_t unix_name(const struct sockaddr *sa, socklen_t len, const char **n
                    : 0;
     if (n > sizeof un->sun_path)
         n = sizeof un->sun_path;
-    *abstract = n > 0 && un->sun_path[0] == '\0';
-    *name = un->sun_path + (*abstract ? 1 : 0);
-    return *abstract ? n - 1 : strnlen(un->sun_path, n);
+    v->abstract = n > 0 && un->sun_path[0] == '\0';
+    v->name = un->sun_path + (v->abstract ? 1 : 0);
+    v->namelen = v->abstract ? n - 1 : strnlen(un->sun_path, n);
 }
 
-static int addr_fits(socklen_t len, size_t need)
+static void decode_addr(const struct sockaddr *sa, socklen_t len, struct addr_view *v)
 {
-    return (size_t)len >= need;
-}
-
-static void out_py_unknown(struct ss_out *o, const struct sockaddr *sa, socklen_t len)
-{
-    ss_out_char(o, '<');
-    ss_out_xlat(o, &ss_xlat_af, sa->sa_family);
-    ss_out_char(o, ' ');
-    size_t off = sizeof(sa_family_t);
-    ss_out_pybytes_raw(o, (const char *)sa + off, len > off ? len - off : 0);
-    ss_out_char(o, '>');
+    memset(v, 0, sizeof *v);
+    if (sa == NULL || len < sizeof(sa_family_t))
+        return; /* ADDR_NONE */
+    v->family = sa->sa_family;
+    if (v->family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        v->kind = ADDR_INET;
+        inet_ntop(AF_INET, &in->sin_addr, v->host, sizeof v->host);
+        v->port = ntohs(in->sin_port);
+    } else if (v->family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        v->kind = ADDR_INET6;
+        inet_ntop(AF_INET6, &in6->sin6_addr, v->host, sizeof v->host);
+        v->port = ntohs(in6->sin6_port);
+        v->flowinfo = ntohl(in6->sin6_flowinfo);
+        v->scope_id = in6->sin6_scope_id;
+    } else if (v->family == AF_UNIX) {
+        v->kind = ADDR_UNIX;
+        decode_unix(sa, len, v);
+    } else if (v->family == AF_NETLINK && len >= sizeof(struct sockaddr_nl)) {
+        const struct sockaddr_nl *nl = (const struct sockaddr_nl *)sa;
+        v->kind = ADDR_NETLINK;
+        v->nl_pid = nl->nl_pid;
+        v->nl_groups = nl->nl_groups;
+    } else if (v->family == AF_UNSPEC) {
+        v->kind = ADDR_UNSPEC;
+    } else { /* another family, or a length too short for its struct */
+        v->kind = ADDR_OTHER;
+        v->raw = (const char *)sa + sizeof(sa_family_t);
+        v->rawlen = len - sizeof(sa_family_t);
+    }
 }
 
 void ss_out_pyaddr(struct ss_out *o, const struct sockaddr *sa, socklen_t len)
 {
-    if (sa == NULL || len < sizeof(sa_family_t)) {
+    struct addr_view v;
+    decode_addr(sa, len, &v);
+    switch (v.kind) {
+    case ADDR_NONE:
         ss_out_str(o, "None");
         return;
-    }
-    if (sa->sa_family == AF_INET && addr_fits(len, sizeof(struct sockaddr_in))) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    case ADDR_INET:
+    case ADDR_INET6:
         ss_out_str(o, "('");
-        out_inet_host(o, AF_INET, &in->sin_addr);
+        ss_out_str(o, v.host);
         ss_out_str(o, "', ");
-        ss_out_u64(o, ntohs(in->sin_port));
-        ss_out_char(o, ')');
-    } else if (sa->sa_family == AF_INET6 && addr_fits(len, sizeof(struct sockaddr_in6))) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        ss_out_str(o, "('");
-        out_inet_host(o, AF_INET6, &in6->sin6_addr);
-        ss_out_str(o, "', ");
-        ss_out_u64(o, ntohs(in6->sin6_port));
-        ss_out_str(o, ", ");
-        ss_out_u64(o, ntohl(in6->sin6_flowinfo));
-        ss_out_str(o, ", ");
-        ss_out_u64(o, in6->sin6_scope_id);
-        ss_out_char(o, ')');
-    } else if (sa->sa_family == AF_UNIX) {
-        const char *name;
-        int abstract;
-        size_t n = unix_name(sa, len, &name, &abstract);
-        if (abstract) { /* Python gives abstract names as bytes with the NUL */
-            struct iovec parts[2] = {{(void *)"\0", 1}, {(void *)name, n}};
-            struct ss_bytes b;
-            ss_bytes_iov(&b, parts, 2, n + 1);
-            out_literal(o, &b, n + 1);
-        } else {
-            ss_out_pystr(o, name, n);
+        ss_out_u64(o, v.port);
+        if (v.kind == ADDR_INET6) {
+            ss_out_str(o, ", ");
+            ss_out_u64(o, v.flowinfo);
+            ss_out_str(o, ", ");
+            ss_out_u64(o, v.scope_id);
         }
-    } else if (sa->sa_family == AF_NETLINK && addr_fits(len, sizeof(struct sockaddr_nl))) {
-        const struct sockaddr_nl *nl = (const struct sockaddr_nl *)sa;
-        ss_out_char(o, '(');
-        ss_out_u64(o, nl->nl_pid);
-        ss_out_str(o, ", ");
-        ss_out_u64(o, nl->nl_groups);
         ss_out_char(o, ')');
-    } else if (sa->sa_family == AF_UNSPEC) {
+        return;
+    case ADDR_UNIX:
+        if (v.abstract) { /* Python gives abstract names as bytes with the NUL */
+            struct iovec parts[2] = {{(void *)"\0", 1}, {(void *)v.name, v.namelen}};
+            struct ss_bytes b;
+            ss_bytes_iov(&b, parts, 2, v.namelen + 1);
+            out_literal(o, &b, v.namelen + 1);
+        } else {
+            ss_out_pystr(o, v.name, v.namelen);
+        }
+        return;
+    case ADDR_NETLINK:
+        ss_out_char(o, '(');
+        ss_out_u64(o, v.nl_pid);
+        ss_out_str(o, ", ");
+        ss_out_u64(o, v.nl_groups);
+        ss_out_char(o, ')');
+        return;
+    case ADDR_UNSPEC:
         ss_out_str(o, "<AF_UNSPEC>");
-    } else {
-        out_py_unknown(o, sa, len);
+        return;
+    case ADDR_OTHER:
+        ss_out_char(o, '<');
+        ss_out_xlat(o, &ss_xlat_af, v.family);
+        ss_out_char(o, ' ');
+        ss_out_pybytes_raw(o, v.raw, v.rawlen);
+        ss_out_char(o, '>');
+        return;
     }
 }
 
-static void json_key_family(struct ss_out *o, int family)
+static void json_member(struct ss_out *o, const char *name)
 {
-    ss_out_str(o, "{\"family\": ");
-    const char *name = ss_xlat_name(&ss_xlat_af, family);
-    if (name != NULL)
-        ss_out_json_cstr(o, name);
-    else
-        ss_out_i64(o, family);
+    ss_out_str(o, ", \"");
+    ss_out_str(o, name);
+    ss_out_str(o, "\": ");
 }
 
 void ss_out_json_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t len)
 {
-    if (sa == NULL || len < sizeof(sa_family_t)) {
+    struct addr_view v;
+    decode_addr(sa, len, &v);
+    if (v.kind == ADDR_NONE) {
         ss_out_str(o, "null");
         return;
     }
-    json_key_family(o, sa->sa_family);
-    if (sa->sa_family == AF_INET && addr_fits(len, sizeof(struct sockaddr_in))) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        ss_out_str(o, ", \"host\": \"");
-        out_inet_host(o, AF_INET, &in->sin_addr);
-        ss_out_str(o, "\", \"port\": ");
-        ss_out_u64(o, ntohs(in->sin_port));
-    } else if (sa->sa_family == AF_INET6 && addr_fits(len, sizeof(struct sockaddr_in6))) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        ss_out_str(o, ", \"host\": \"");
-        out_inet_host(o, AF_INET6, &in6->sin6_addr);
-        ss_out_str(o, "\", \"port\": ");
-        ss_out_u64(o, ntohs(in6->sin6_port));
-        ss_out_str(o, ", \"flowinfo\": ");
-        ss_out_u64(o, ntohl(in6->sin6_flowinfo));
-        ss_out_str(o, ", \"scope_id\": ");
-        ss_out_u64(o, in6->sin6_scope_id);
-    } else if (sa->sa_family == AF_UNIX) {
-        const char *name;
-        int abstract;
-        size_t n = unix_name(sa, len, &name, &abstract);
-        ss_out_str(o, abstract ? ", \"abstract\": " : ", \"path\": ");
-        ss_out_json_str(o, name, n);
-    } else if (sa->sa_family == AF_NETLINK && addr_fits(len, sizeof(struct sockaddr_nl))) {
-        const struct sockaddr_nl *nl = (const struct sockaddr_nl *)sa;
-        ss_out_str(o, ", \"pid\": ");
-        ss_out_u64(o, nl->nl_pid);
-        ss_out_str(o, ", \"groups\": ");
-        ss_out_u64(o, nl->nl_groups);
-    } else if (len > sizeof(sa_family_t)) {
-        ss_out_str(o, ", \"hex\": \"");
-        ss_out_hexbytes(o, (const char *)sa + sizeof(sa_family_t), len - sizeof(sa_family_t));
-        ss_out_char(o, '"');
+    ss_out_str(o, "{\"family\": ");
+    const char *family = ss_xlat_name(&ss_xlat_af, v.family);
+    if (family != NULL)
+        ss_out_json_cstr(o, family);
+    else
+        ss_out_i64(o, v.family);
+    switch (v.kind) {
+    case ADDR_INET:
+    case ADDR_INET6:
+        json_member(o, "host");
+        ss_out_json_cstr(o, v.host);
+        json_member(o, "port");
+        ss_out_u64(o, v.port);
+        if (v.kind == ADDR_INET6) {
+            json_member(o, "flowinfo");
+            ss_out_u64(o, v.flowinfo);
+            json_member(o, "scope_id");
+            ss_out_u64(o, v.scope_id);
+        }
+        break;
+    case ADDR_UNIX:
+        json_member(o, v.abstract ? "abstract" : "path");
+        ss_out_json_str(o, v.name, v.namelen);
+        break;
+    case ADDR_NETLINK:
+        json_member(o, "pid");
+        ss_out_u64(o, v.nl_pid);
+        json_member(o, "groups");
+        ss_out_u64(o, v.nl_groups);
+        break;
+    case ADDR_OTHER:
+        if (v.rawlen > 0) {
+            json_member(o, "hex");
+            ss_out_char(o, '"');
+            ss_out_hexbytes(o, v.raw, v.rawlen);
+            ss_out_char(o, '"');
+        }
+        break;
+    default:
+        break;
     }
     ss_out_char(o, '}');
 }

@@ -340,27 +340,16 @@ static void args_close_range(struct ss_out *o, const struct ss_call *c)
     json_flags(o, &ss_xlat_close_range_flags, (unsigned)c->flags);
 }
 
-static int blocking_flag(const struct ss_call *c)
-{
-    if (c->fn == SS_FN_ioctl) {
-        int on = 0;
-        if (c->arg != 0)
-            memcpy(&on, (const void *)c->arg, sizeof on);
-        return on == 0;
-    }
-    return (c->arg & O_NONBLOCK) == 0;
-}
-
 static void args_setblocking(struct ss_out *o, const struct ss_call *c)
 {
     key(o, "flag");
-    json_bool(o, blocking_flag(c));
+    json_bool(o, ss_call_blocking_flag(c));
 }
 
 static void args_set_inheritable(struct ss_out *o, const struct ss_call *c)
 {
     key(o, "flag");
-    json_bool(o, c->fn == SS_FN_ioctl ? c->request == FIONCLEX : !(c->arg & FD_CLOEXEC));
+    json_bool(o, ss_call_inheritable_flag(c));
 }
 
 static void args_fcntl(struct ss_out *o, const struct ss_call *c)

@@ -679,63 +679,19 @@ static void text_setsockopt(struct ss_out *o, const struct ss_call *c)
     out_none(o, c);
 }
 
-static int setblocking_flag(const struct ss_call *c)
-{
-    if (c->fn == SS_FN_ioctl) {
-        int on = 0;
-        if (c->arg != 0)
-            memcpy(&on, (const void *)c->arg, sizeof on);
-        return on == 0;
-    }
-    return (c->arg & O_NONBLOCK) == 0;
-}
-
 static void text_setblocking(struct ss_out *o, const struct ss_call *c)
 {
     out_subject(o, c);
-    ss_out_str(o, setblocking_flag(c) ? "setblocking(True)" : "setblocking(False)");
+    ss_out_str(o, ss_call_blocking_flag(c) ? "setblocking(True)" : "setblocking(False)");
     out_quiet(o, c);
 }
 
 static void text_set_inheritable(struct ss_out *o, const struct ss_call *c)
 {
-    int inheritable = c->fn == SS_FN_ioctl ? c->request == FIONCLEX : !(c->arg & FD_CLOEXEC);
+    int inheritable = ss_call_inheritable_flag(c);
     out_subject(o, c);
     ss_out_str(o, inheritable ? "set_inheritable(True)" : "set_inheritable(False)");
     out_quiet(o, c);
-}
-
-static int fcntl_takes_int(int cmd)
-{
-    switch (cmd) {
-    case F_SETFD:
-    case F_SETFL:
-    case F_SETOWN:
-    case F_SETSIG:
-    case F_SETLEASE:
-    case F_NOTIFY:
-    case F_SETPIPE_SZ:
-    case F_ADD_SEALS:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-static int fcntl_takes_nothing(int cmd)
-{
-    switch (cmd) {
-    case F_GETFD:
-    case F_GETFL:
-    case F_GETOWN:
-    case F_GETSIG:
-    case F_GETLEASE:
-    case F_GETPIPE_SZ:
-    case F_GET_SEALS:
-        return 1;
-    default:
-        return 0;
-    }
 }
 
 static void text_fcntl(struct ss_out *o, const struct ss_call *c)
@@ -746,10 +702,10 @@ static void text_fcntl(struct ss_out *o, const struct ss_call *c)
     if (c->cmd == F_SETFL) {
         ss_out_str(o, ", ");
         ss_out_flags(o, &ss_xlat_open_flags, (unsigned long)c->arg);
-    } else if (fcntl_takes_int(c->cmd)) {
+    } else if (ss_fcntl_arg_kind(c->cmd) == SS_FCNTL_INT_ARG) {
         ss_out_str(o, ", ");
         ss_out_i64(o, (int)c->arg);
-    } else if (!fcntl_takes_nothing(c->cmd)) {
+    } else if (ss_fcntl_arg_kind(c->cmd) == SS_FCNTL_PTR_ARG) {
         ss_out_str(o, ", ");
         ss_out_hex(o, (unsigned long)c->arg);
     }

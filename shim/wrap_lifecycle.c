@@ -146,42 +146,14 @@ SS_EXPORT int dup3(int oldfd, int newfd, int flags)
 
 /* ---- fcntl, ioctl ----------------------------------------------------- */
 
-/* Commands that take no third argument, and those that take an int; the
- * rest take a pointer. Reading the argument by its real type keeps the
- * va_arg defined. */
-static int fcntl_arg_kind(int cmd)
-{
-    switch (cmd) {
-    case F_GETFD:
-    case F_GETFL:
-    case F_GETOWN:
-    case F_GETSIG:
-    case F_GETLEASE:
-    case F_GETPIPE_SZ:
-    case F_GET_SEALS:
-        return 0;
-    case F_DUPFD:
-    case F_DUPFD_CLOEXEC:
-    case F_SETFD:
-    case F_SETFL:
-    case F_SETOWN:
-    case F_SETSIG:
-    case F_SETLEASE:
-    case F_NOTIFY:
-    case F_SETPIPE_SZ:
-    case F_ADD_SEALS:
-        return 1;
-    default:
-        return 2;
-    }
-}
-
+/* Reading the argument by the type the command takes keeps the va_arg
+ * defined. */
 static long fcntl_arg(int cmd, va_list ap)
 {
-    switch (fcntl_arg_kind(cmd)) {
-    case 0:
+    switch (ss_fcntl_arg_kind(cmd)) {
+    case SS_FCNTL_NO_ARG:
         return 0;
-    case 1:
+    case SS_FCNTL_INT_ARG:
         return va_arg(ap, int);
     default:
         return (long)va_arg(ap, void *);

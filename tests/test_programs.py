@@ -793,3 +793,28 @@ def test_threads_churn_text_lines_carry_tid(tmp_path):
     for text, line in zip(raw_lines, trace.lines):
         if line.tid != pid:
             assert f"[{pid}:{line.tid}]" in text
+
+
+# ---- 7. glibc's exported aliases -------------------------------------------------
+
+def test_double_underscore_aliases_are_traced_as_their_methods(tmp_path):
+    trace = run_json(tmp_path, "alias_calls")
+    assert [(e["call"], e["op"]) for e in own_calls(trace)] == [
+        ("socketpair", "socketpair"),
+        ("__send", "send"),
+        ("__read", "recv"),
+        ("__write", "send"),
+        ("recv", "recv"),
+        ("__fcntl", "fcntl"),
+        ("socket", "socket"),
+        ("bind", "bind"),
+        ("getsockname", "getsockname"),
+        ("socket", "socket"),
+        ("__connect", "connect"),
+        ("__close", "close"),
+        ("__close", "close"),
+        ("__close", "close"),
+        ("__close", "close"),
+    ]
+    refused = [e for e in trace.calls if e["call"] == "__connect"][0]
+    assert refused["error"]["name"] == "ECONNREFUSED"

@@ -524,18 +524,6 @@ static void check_preloadable(const char *library)
 
 /* ------------------------------------------------------------- trace file */
 
-/* Whether an output pattern contains %p (and not merely %%p). */
-static int pattern_has_pid(const char *pattern)
-{
-    for (const char *p = pattern; *p != '\0'; p++) {
-        if (p[0] == '%' && p[1] == 'p')
-            return 1;
-        if (p[0] == '%' && p[1] == '%')
-            p++;
-    }
-    return 0;
-}
-
 /* The library opens the trace file after PROGRAM may have chdir()ed, so it
  * is given an absolute pattern. The working directory becomes part of the
  * pattern: its '%' signs are escaped so they stay themselves. */
@@ -597,7 +585,7 @@ static void check_trace_directory(const char *pattern, const char *abs_pattern)
         die("-o '%s': path too long", pattern);
     memcpy(dir_pattern, abs_pattern, len);
     dir_pattern[len] = '\0';
-    if (pattern_has_pid(dir_pattern))
+    if (ss_output_has_pid(dir_pattern))
         die("-o '%s': %%p may only appear in the file name, not in a directory "
             "(the directories would not exist)",
             pattern);
@@ -619,7 +607,7 @@ static void check_trace_directory(const char *pattern, const char *abs_pattern)
 static void prepare_output(const char *pattern, char *out, size_t cap)
 {
     absolute_output_pattern(pattern, out, cap);
-    if (pattern_has_pid(out)) {
+    if (ss_output_has_pid(out)) {
         check_trace_directory(pattern, out);
         return;
     }
