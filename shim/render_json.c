@@ -235,6 +235,13 @@ static void args_recv(struct ss_out *o, const struct ss_call *c)
         key(o, "into_fd");
         ss_out_i64(o, c->other_fd);
     }
+    if (c->msg != NULL) {
+        key(o, "iovcnt");
+        ss_out_u64(o, c->msg->msg_iovlen);
+    } else if (c->iov != NULL) {
+        key(o, "iovcnt");
+        ss_out_i64(o, c->iovcnt);
+    }
 }
 
 static void args_mmsg(struct ss_out *o, const struct ss_call *c)

@@ -818,3 +818,90 @@ def test_double_underscore_aliases_are_traced_as_their_methods(tmp_path):
     ]
     refused = [e for e in trace.calls if e["call"] == "__connect"][0]
     assert refused["error"]["name"] == "ECONNREFUSED"
+
+
+# ---- 8. exact JSON arguments and results of every method --------------------------
+
+PORT_ = "PORT"
+
+EVERY_CALL_EXACT = [
+    ("socket", "socket", {"family": "AF_INET", "type": "SOCK_STREAM|SOCK_NONBLOCK", "proto": 0}, None),
+    ("socketpair", "socketpair", {"family": "AF_UNIX", "type": "SOCK_STREAM", "proto": 0}, [4, 5]),
+    ("bind", "bind", {"addr": {"family": "AF_INET", "host": "127.0.0.1", "port": 0}}, None),
+    ("listen", "listen", {"backlog": 5}, None),
+    ("getsockname", "getsockname", {},
+     {"fd": 3, "addr": {"family": "AF_INET", "host": "127.0.0.1", "port": PORT_}}),
+    ("accept", "accept", {"flags": "0"}, "EAGAIN"),
+    ("accept4", "accept", {"flags": "SOCK_CLOEXEC"}, "EAGAIN"),
+    ("connect", "connect_ex", {"addr": {"family": "AF_INET", "host": "127.0.0.1", "port": PORT_}},
+     "EISCONN"),
+    ("send", "send", {"data": {"len": 4, "hex": b"send".hex()}, "flags": "0"}, None),
+    ("sendto", "send", {"data": {"len": 6, "hex": b"sendto".hex()}, "flags": "0"}, None),
+    ("sendmsg", "sendmsg", {"data": {"len": 7, "hex": b"sendmsg".hex()}, "flags": "0",
+                            "addr": None, "iovcnt": 1, "controllen": 0}, None),
+    ("sendmmsg", "sendmmsg", {"vlen": 2, "flags": "0", "messages": [
+        {"len": 3, "hex": b"mm1".hex()}, {"len": 3, "hex": b"mm2".hex()}]}, None),
+    ("recv", "recv", {"bufsize": 4, "flags": "0"},
+     {"fd": 5, "data": {"len": 4, "hex": b"send".hex()}}),
+    ("recvfrom", "recv", {"bufsize": 6, "flags": "0"},
+     {"fd": 5, "data": {"len": 6, "hex": b"sendto".hex()}}),
+    ("recvmsg", "recvmsg", {"bufsize": 7, "flags": "0", "ancbufsize": 0, "iovcnt": 1},
+     {"fd": 5, "data": {"len": 7, "hex": b"sendmsg".hex()}, "addr": None, "msg_flags": "0",
+      "controllen": 0}),
+    ("recvmmsg", "recvmmsg", {"vlen": 2, "flags": "0"},
+     {"messages": [{"len": 3, "hex": b"mm1".hex()}, {"len": 3, "hex": b"mm2".hex()}]}),
+    ("write", "send", {"data": {"len": 5, "hex": b"write".hex()}, "flags": "0"}, None),
+    ("read", "recv", {"bufsize": 5, "flags": "0"},
+     {"fd": 4, "data": {"len": 5, "hex": b"write".hex()}}),
+    ("writev", "send", {"data": {"len": 6, "hex": b"writev".hex()}, "flags": "0", "iovcnt": 2},
+     None),
+    ("readv", "recv", {"bufsize": 6, "flags": "0", "iovcnt": 2},
+     {"fd": 4, "data": {"len": 6, "hex": b"writev".hex()}}),
+    ("pwritev2", "send", {"data": {"len": 8, "hex": b"pwritev2".hex()}, "flags": "0",
+                          "iovcnt": 1}, None),
+    ("preadv2", "recv", {"bufsize": 8, "flags": "0", "iovcnt": 1},
+     {"fd": 4, "data": {"len": 8, "hex": b"pwritev2".hex()}}),
+    ("sendfile", "sendfile", {"in_fd": 6, "offset": 0, "count": 8}, None),
+    ("splice", "recv", {"bufsize": 8, "flags": "0", "into_fd": 8}, {"fd": 5}),
+    ("splice", "sendfile", {"in_fd": 7, "offset": None, "count": 8}, None),
+    ("ioctl", "ioctl", {"request": "FIONREAD"}, {"value": 8}),
+    ("getsockopt", "getsockopt", {"level": "SOL_SOCKET", "optname": "SO_ACCEPTCONN",
+                                  "optlen": 4}, {"optlen": 4, "value": 1}),
+    ("setsockopt", "setsockopt", {"level": "SOL_SOCKET", "optname": "SO_KEEPALIVE",
+                                  "optlen": 4, "value": 1}, None),
+    ("shutdown", "shutdown", {"how": "SHUT_WR"}, None),
+    ("getpeername", "getpeername", {}, {"fd": 4, "addr": {"family": "AF_UNIX", "path": ""}}),
+    ("dup", "dup", {}, None),
+    ("dup2", "dup", {"newfd": 50}, None),
+    ("dup3", "dup", {"newfd": 41, "flags": "O_CLOEXEC"}, None),
+    ("fcntl", "fcntl", {"cmd": "F_GETFL", "arg": 0}, None),
+    ("fcntl64", "dup", {"cmd": "F_DUPFD_CLOEXEC", "arg": 42}, None),
+    ("ioctl", "setblocking", {"flag": False}, None),
+    ("fork", "fork", {}, None),
+    ("vfork", "fork", {}, None),
+    ("_Fork", "fork", {}, None),
+    ("fclose", "close", {}, None),
+    ("close", "close", {}, None),
+    ("close_range", "close_range", {"first": 41, "last": 42, "flags": "0"},
+     {"closed": [41, 42], "count": 2}),
+    ("closefrom", "close_range", {"first": 50, "last": 4294967295, "flags": "0"},
+     {"closed": [50], "count": 1}),
+]
+
+
+def _ports_hidden(value):
+    """Replaces non-zero ports in an args/out value by PORT."""
+    if isinstance(value, dict):
+        return {k: (PORT_ if k == "port" and v else _ports_hidden(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ports_hidden(v) for v in value]
+    return value
+
+
+def test_every_call_exact_json_args_and_results(every_call_json):
+    seen = []
+    for e in own_calls(every_call_json):
+        result = e["error"]["name"] if "error" in e else e["out"]
+        seen.append((e["call"].replace("64v2", "2"), e["op"], _ports_hidden(e["args"]),
+                     _ports_hidden(result)))
+    assert seen == EVERY_CALL_EXACT
