@@ -36,7 +36,7 @@ struct ss_obj {
     struct ss_addr laddr, raddr;
     enum ss_fn created_by;
     uint64_t created_ns;
-    uint64_t calls, errors, bytes_sent, bytes_received;
+    uint64_t calls, errors, faults, bytes_sent, bytes_received;
     struct ss_opt opts[SS_MAX_OPTS];
     unsigned n_opts;
 } __attribute__((aligned(64)));
@@ -474,6 +474,15 @@ int ss_model_cloexec(int fd)
     return (slot_load(fd) & ~SLOT_TAGS) != 0 && (slot_load(fd) & SLOT_CLOEXEC) != 0;
 }
 
+void ss_model_mark_reset(struct ss_obj *o)
+{
+    if (o != NULL && obj_lock(o)) {
+        o->state = (o->state & ~(unsigned)(SS_ST_CONNECTED | SS_ST_CONNECTING)) | SS_ST_RESET |
+                   SS_ST_SHUT_RD | SS_ST_SHUT_WR;
+        obj_unlock(o);
+    }
+}
+
 int ss_obj_nonblocking(struct ss_obj *o)
 {
     int nb = 0;
@@ -565,6 +574,8 @@ static void update_object(struct ss_obj *o, struct ss_call *c)
     o->calls++;
     if (c->failed)
         o->errors++;
+    if (c->fault)
+        o->faults++;
     switch (c->op) {
     case SS_OP_bind:
         if (!c->failed) {
@@ -847,6 +858,8 @@ static void snapshot_locked(struct ss_obj *o, struct ss_sockinfo *out)
     out->nonblocking = o->nonblocking;
     out->laddr = o->laddr;
     out->raddr = o->raddr;
+    out->bytes_sent = o->bytes_sent;
+    out->bytes_received = o->bytes_received;
 }
 
 static void snapshot(struct ss_obj *o, int fd, struct ss_sockinfo *out, int want_names)

@@ -66,5 +66,7 @@ void ss_model_snapshot(struct ss_obj *obj, int fd, struct ss_sockinfo *out, int 
 int ss_model_snapshot_fd(int fd, struct ss_sockinfo *out, int want_names);
 
 int ss_obj_nonblocking(struct ss_obj *obj);
+/* A fault reset the connection: it is neither connected nor usable. */
+void ss_model_mark_reset(struct ss_obj *obj);
 
 #endif

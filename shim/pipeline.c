@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "internal.h"
 #include "model.h"
 #include "real.h"
@@ -246,9 +247,17 @@ void ss_run(struct ss_call *c)
         note_adoption(c, s.obj);
 
     c->t_start_ns = ss_now_ns();
-    errno = entry_errno;
-    c->perform(c);
-    c->err = errno;
+    struct ss_fault_scratch fs;
+    int faulted = ss_fault_enabled() && ss_fault_decide(c, s.obj);
+    if (faulted)
+        ss_fault_before(c, s.obj, &fs);
+    if (!faulted || fs.perform) {
+        errno = entry_errno;
+        c->perform(c);
+        c->err = errno;
+    }
+    if (faulted)
+        ss_fault_after(c, &fs);
     c->t_end_ns = ss_now_ns();
     c->failed = failed(c);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "internal.h"
 #include "model.h"
 #include "real.h"
@@ -96,9 +97,9 @@ void ss_after_fork_child(void)
 {
     ss_identity_reset_after_fork();
     ss_model_after_fork_child();
+    ss_fault_after_fork_child();
     ss_sink_after_fork_child();
-    if (ss_config.output_per_pid)
-        ss_render_process_start();
+    ss_render_process_start();
 }
 
 static void atfork_child(void)
@@ -122,17 +123,17 @@ static void initialize(void)
 
     resolve_real_functions();
     ss_config_load();
+    ss_fault_init();
     load_utc_offset();
     ss_model_init();
-    int active = ss_config.traced != 0;
+    int active = ss_config.traced != 0 || ss_fault_enabled();
     if (active) {
-        ss_sink_open();
+        if (ss_config.traced != 0)
+            ss_sink_open();
         pthread_atfork(NULL, NULL, atfork_child);
     }
     atomic_store_explicit(&ss_lib_state, active ? SS_LIB_ACTIVE : SS_LIB_PASSTHROUGH,
                           memory_order_release);
-    if (active)
-        ss_render_process_start();
 
     tls_initializing = 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);

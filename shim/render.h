@@ -17,7 +17,8 @@
 
 /* Renders a completed call in the configured format and emits it. */
 void ss_render_call(const struct ss_call *c);
-/* A line saying that the process started being traced (its header). */
+/* A new process (or a forked child): its header comes before its first
+ * line. */
 void ss_render_process_start(void);
 
 /* The two formats' entry points (one line each, with the newline). */

@@ -574,17 +574,32 @@ static void render_start(struct ss_out *o, const void *arg)
         ss_text_start(o, *now);
 }
 
+/* A process says who it is (its header) before its first line: one that
+ * makes no socket call, such as the shell commands of a script, leaves no
+ * trace at all. */
+static _Atomic int header_written;
+
+static void write_header_once(uint64_t when_ns)
+{
+    int expected = 0;
+    if (atomic_load_explicit(&header_written, memory_order_acquire) ||
+        !atomic_compare_exchange_strong_explicit(&header_written, &expected, 1,
+                                                 memory_order_acq_rel, memory_order_acquire))
+        return;
+    render_and_emit(render_start, &when_ns);
+}
+
 void ss_render_call(const struct ss_call *c)
 {
-    if (ss_sink_enabled())
-        render_and_emit(render_call, c);
+    if (!ss_sink_enabled())
+        return;
+    write_header_once(c->t_end_ns); /* stamped like the line it heads */
+    render_and_emit(render_call, c);
 }
 
 void ss_render_process_start(void)
 {
-    uint64_t now = ss_now_ns();
-    if (ss_sink_enabled())
-        render_and_emit(render_start, &now);
+    atomic_store_explicit(&header_written, 0, memory_order_release);
 }
 
 /* ---- what a call carried ---------------------------------------------- */

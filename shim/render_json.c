@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "internal.h"
 #include "render.h"
 #include "xlat.h"
@@ -92,6 +93,7 @@ static const struct {
     {SS_ST_CONNECTING, "connecting"}, {SS_ST_CONNECTED, "connected"},
     {SS_ST_SHUT_RD, "shut_rd"},     {SS_ST_SHUT_WR, "shut_wr"},
     {SS_ST_CLOSED, "closed"},       {SS_ST_ADOPTED, "adopted"},
+    {SS_ST_RESET, "reset"},
 };
 
 static void json_sock(struct ss_out *o, const struct ss_sockinfo *s)
@@ -573,6 +575,21 @@ void ss_json_call(struct ss_out *o, const struct ss_call *c)
         key(o, "out");
         json_out(o, c);
     }
+    if (c->fault != 0) {
+        key(o, "fault");
+        obj_open(o);
+        key(o, "rule");
+        ss_out_i64(o, c->fault);
+        key(o, "action");
+        ss_out_json_cstr(o, c->fault_action);
+        key(o, "text");
+        ss_out_json_cstr(o, ss_fault_rule_text(c->fault - 1));
+        if (c->fault_limit != 0) {
+            key(o, "cut_to");
+            ss_out_u64(o, c->fault_limit);
+        }
+        obj_close(o);
+    }
     key(o, "dur_ns");
     ss_out_u64(o, c->t_end_ns >= c->t_start_ns ? c->t_end_ns - c->t_start_ns : 0);
     obj_close(o);
@@ -590,6 +607,18 @@ void ss_json_start(struct ss_out *o, uint64_t now_ns)
     ss_out_json_cstr(o, SOCKSHIM_VERSION);
     key(o, "strsize");
     ss_out_u64(o, ss_config.strsize);
+    if (ss_fault_enabled()) {
+        key(o, "seed");
+        ss_out_u64(o, ss_fault_seed());
+        key(o, "faults");
+        ss_out_char(o, '[');
+        for (int i = 0; i < ss_fault_rule_count(); i++) {
+            if (i > 0)
+                ss_out_str(o, ", ");
+            ss_out_json_cstr(o, ss_fault_rule_text(i));
+        }
+        ss_out_char(o, ']');
+    }
     obj_close(o);
     ss_out_char(o, '\n');
 }

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "internal.h"
 #include "render.h"
 #include "xlat.h"
@@ -790,6 +791,18 @@ void ss_text_call(struct ss_out *o, const struct ss_call *c)
 {
     out_prefix(o, c->t_end_ns);
     text_ops[c->op](o, c);
+    if (c->fault != 0) {
+        ss_out_str(o, " [fault #");
+        ss_out_i64(o, c->fault);
+        ss_out_char(o, ' ');
+        if (c->fault_limit != 0) {
+            ss_out_str(o, "cut to ");
+            ss_out_u64(o, c->fault_limit);
+            ss_out_str(o, c->fault_limit == 1 ? " byte before " : " bytes before ");
+        }
+        ss_out_str(o, c->fault_action);
+        ss_out_char(o, ']');
+    }
     ss_out_char(o, '\n');
 }
 
@@ -805,4 +818,20 @@ void ss_text_start(struct ss_out *o, uint64_t now_ns)
     ss_out_str(o, ", parent ");
     ss_out_i64(o, getppid());
     ss_out_char(o, '\n');
+    /* the rules and the seed, so that the run can be replayed exactly */
+    for (int i = 0; i < ss_fault_rule_count(); i++) {
+        ss_out_clock(o, now_ns);
+        ss_out_str(o, " [");
+        ss_out_i64(o, ss_pid());
+        ss_out_str(o, "] # fault #");
+        ss_out_i64(o, i + 1);
+        ss_out_str(o, ": ");
+        ss_out_pystr(o, ss_fault_rule_text(i), strlen(ss_fault_rule_text(i)));
+        if (i == 0) {
+            ss_out_str(o, " (seed ");
+            ss_out_u64(o, ss_fault_seed());
+            ss_out_char(o, ')');
+        }
+        ss_out_char(o, '\n');
+    }
 }

@@ -21,14 +21,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "options.h"
+#include "rules.h"
 
 #ifndef SOCKSHIM_VERSION
 #define SOCKSHIM_VERSION "unknown"
@@ -132,6 +136,14 @@ static void print_help(void)
            "                           (default %u, at most %u)\n"
            "  -e, --trace=METHODS      trace only METHODS: a comma-separated list of\n"
            "                           methods and %%groups; !LIST traces all but LIST\n"
+           "      --fault=RULE         inject a fault, e.g. send:short=1 or\n"
+           "                           connect:error=ECONNREFUSED:when=1..3 (repeatable;\n"
+           "                           the first matching rule applies; docs/faults.md)\n"
+           "      --fault-file=FILE    read rules from FILE, one a line, # comments\n"
+           "      --seed=N             seed of p= draws (default: a new one, shown in\n"
+           "                           the trace header, to replay a run exactly)\n"
+           "      --strict             refuse error= values the call's man page\n"
+           "                           does not list (default: warn)\n"
            "  -h, --help               show this help and exit\n"
            "      --version            show the version and exit\n"
            "\n"
@@ -141,6 +153,7 @@ static void print_help(void)
     printf("\n"
            "Example:\n"
            "  sockshim -o trace.%%p.txt -e connect,accept -s 64 -- curl -s http://localhost/\n"
+           "  sockshim --fault send:short=1 --fault 'recv:delay=200ms:port=6379' -- ./client\n"
            "\n"
            "Environment:\n"
            "  %-17s the library to preload (default: next to sockshim, or in\n"
@@ -148,19 +161,33 @@ static void print_help(void)
            "  %s, %s, %s, %s\n"
            "                    set from -o, --format, -s, -e for the library (and\n"
            "                    cleared when the option is not given)\n"
+           "  %s    fault rules separated by ';', run after --fault's\n"
+           "  %s, %s\n"
+           "                    used when --seed, --strict are not given\n"
            "  LD_PRELOAD        the library is added after the user's own preloads\n"
            "\n"
            "Exit status: PROGRAM's, 128+N if signal N killed it, 2 if sockshim failed.\n",
-           ENV_LIBRARY, SS_ENV_OUTPUT, SS_ENV_FORMAT, SS_ENV_STRSIZE, SS_ENV_TRACE);
+           ENV_LIBRARY, SS_ENV_OUTPUT, SS_ENV_FORMAT, SS_ENV_STRSIZE, SS_ENV_TRACE,
+           SS_ENV_FAULTS, SS_ENV_SEED, SS_ENV_STRICT);
 }
 
 /* ----------------------------------------------------------- command line */
+
+/* A fault rule and where it came from, for messages. */
+struct rule_source {
+    char *text;
+    char *origin; /* "--fault 'send:short=1'", "rules.txt:3" */
+};
 
 struct settings {
     const char *output;  /* -o as given; NULL: the trace goes to stderr */
     const char *format;  /* --format as given, NULL: the library's default */
     const char *strsize; /* -s */
     const char *trace;   /* -e */
+    const char *seed;    /* --seed */
+    int strict;          /* --strict */
+    struct rule_source *rules; /* --fault, --fault-file, then SOCKSHIM_FAULTS */
+    size_t n_rules;
     char **program_argv; /* PROGRAM ARGS..., NULL-terminated (from argv) */
 };
 
@@ -173,6 +200,10 @@ enum {
     OPT_TRACE,
     OPT_HELP,
     OPT_VERSION,
+    OPT_FAULT,
+    OPT_FAULT_FILE,
+    OPT_SEED,
+    OPT_STRICT,
 };
 
 static const struct option long_options[] = {
@@ -180,6 +211,10 @@ static const struct option long_options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"string-limit", required_argument, NULL, OPT_STRING_LIMIT},
     {"trace", required_argument, NULL, OPT_TRACE},
+    {"fault", required_argument, NULL, OPT_FAULT},
+    {"fault-file", required_argument, NULL, OPT_FAULT_FILE},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"strict", no_argument, NULL, OPT_STRICT},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -230,6 +265,105 @@ static void reject_value(int code, const struct ss_parse_error *err)
     die("%s: %s", option_spelling(code, name, sizeof name), err->msg);
 }
 
+/* ---------------------------------------------------------------- faults */
+
+static void add_rule(struct settings *s, const char *text, const char *origin_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void add_rule(struct settings *s, const char *text, const char *origin_fmt, ...)
+{
+    struct rule_source *grown = realloc(s->rules, (s->n_rules + 1) * sizeof *grown);
+    if (grown == NULL)
+        die("out of memory");
+    s->rules = grown;
+    va_list ap;
+    va_start(ap, origin_fmt);
+    struct rule_source *r = &s->rules[s->n_rules++];
+    r->text = strdup(text);
+    if (r->text == NULL || vasprintf(&r->origin, origin_fmt, ap) < 0)
+        die("out of memory");
+    va_end(ap);
+}
+
+/* One rule a line; '#' starts a comment; blank lines are skipped. */
+static void read_fault_file(struct settings *s, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        die("--fault-file: cannot read '%s': %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned number = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        number++;
+        line[strcspn(line, "#\n")] = '\0';
+        char *start = line + strspn(line, " \t\r");
+        size_t len = strlen(start);
+        while (len > 0 && strchr(" \t\r", start[len - 1]) != NULL)
+            start[--len] = '\0';
+        if (len > 0)
+            add_rule(s, start, "%s:%u", path, number);
+    }
+    if (ferror(f))
+        die("--fault-file: cannot read '%s': %s", path, strerror(errno));
+    free(line);
+    fclose(f);
+}
+
+/* Rules already in the environment come after the command line's: a fault
+ * test run under sockshim keeps its faults. */
+static void add_environment_rules(struct settings *s)
+{
+    const char *list = getenv(SS_ENV_FAULTS);
+    unsigned number = 0;
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        const char *end = strchrnul(p, ';');
+        number++;
+        if (end > p) {
+            char *text = strndup(p, (size_t)(end - p));
+            if (text == NULL)
+                die("out of memory");
+            add_rule(s, text, "%s rule %u", SS_ENV_FAULTS, number);
+            free(text);
+        }
+        p = *end == ';' ? end + 1 : end;
+    }
+}
+
+static void explain_rule(const char *kind, const struct rule_source *r,
+                         const struct ss_rule_error *e)
+{
+    char body[2048];
+    ss_rule_explain("  ", r->text, e, body, sizeof body);
+    fprintf(stderr, "sockshim: %s%s: %s", kind, r->origin, body);
+}
+
+/* Every rule is checked before anything starts: a fault test must never
+ * pass because its faults silently did not load. */
+static void check_rules(const struct settings *s)
+{
+    struct ss_rule rule;
+    struct ss_rule_error e;
+    for (size_t i = 0; i < s->n_rules; i++) {
+        const struct rule_source *r = &s->rules[i];
+        if (i == SS_MAX_RULES)
+            die("%s: too many fault rules (at most %d)", r->origin, SS_MAX_RULES);
+        if (ss_rule_parse(r->text, &rule, &e) != 0) {
+            explain_rule("", r, &e);
+            exit(EXIT_SOCKSHIM_ERROR);
+        }
+        if (ss_rule_warning(&rule, &e)) {
+            if (s->strict) {
+                explain_rule("(--strict) ", r, &e);
+                exit(EXIT_SOCKSHIM_ERROR);
+            }
+            size_t n = strlen(e.msg);
+            snprintf(e.msg + n, sizeof e.msg - n, " (--strict refuses this)");
+            explain_rule("warning: ", r, &e);
+        }
+    }
+}
+
 static void parse_command_line(int argc, char *argv[], struct settings *s)
 {
     struct ss_parse_error err;
@@ -268,6 +402,22 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
             s->trace = optarg;
             break;
         }
+        case OPT_FAULT:
+            add_rule(s, optarg, "--fault '%s'", optarg);
+            break;
+        case OPT_FAULT_FILE:
+            read_fault_file(s, optarg);
+            break;
+        case OPT_SEED: {
+            uint64_t seed;
+            if (ss_parse_u64(optarg, UINT64_MAX, &seed) != 0)
+                die("--seed: bad seed '%s' (expected a whole number)", optarg);
+            s->seed = optarg;
+            break;
+        }
+        case OPT_STRICT:
+            s->strict = 1;
+            break;
         case 'h':
         case OPT_HELP:
             print_help();
@@ -282,6 +432,11 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
     if (optind >= argc)
         usage_error("no program to run\nUsage: sockshim [options] [--] PROGRAM [ARGS...]");
     s->program_argv = argv + optind;
+    const char *strict = getenv(SS_ENV_STRICT);
+    if (strict != NULL && *strict != '\0' && strcmp(strict, "0") != 0)
+        s->strict = 1;
+    add_environment_rules(s);
+    check_rules(s);
 }
 
 /* ---------------------------------------------------------- the program */
@@ -631,6 +786,42 @@ static void set_env(const char *name, const char *value)
  * affected. Settings not given as options are cleared: an inherited
  * SOCKSHIM_OUTPUT (say, from an outer sockshim) must not redirect this
  * trace, and the options alone say what the trace looks like. */
+/* The rules, joined as SOCKSHIM_FAULTS reads them, and one seed for every
+ * process of the run (the one given, the environment's, or a new one), so
+ * that a run can be replayed exactly from the seed its trace shows. */
+static void export_faults(const struct settings *s)
+{
+    set_env(SS_ENV_STRICT, s->strict ? "1" : NULL);
+    if (s->n_rules == 0) {
+        set_env(SS_ENV_FAULTS, NULL);
+        return;
+    }
+    size_t len = 1;
+    for (size_t i = 0; i < s->n_rules; i++)
+        len += strlen(s->rules[i].text) + 1;
+    char *joined = calloc(1, len);
+    if (joined == NULL)
+        die("out of memory");
+    for (size_t i = 0; i < s->n_rules; i++) {
+        if (i > 0)
+            strcat(joined, ";");
+        strcat(joined, s->rules[i].text);
+    }
+    set_env(SS_ENV_FAULTS, joined);
+    free(joined);
+
+    const char *seed = s->seed != NULL ? s->seed : getenv(SS_ENV_SEED);
+    char fresh[24];
+    if (seed == NULL || *seed == '\0') {
+        uint64_t r;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+            r = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 20;
+        snprintf(fresh, sizeof fresh, "%llu", (unsigned long long)(r % 1000000000000ull));
+        seed = fresh;
+    }
+    set_env(SS_ENV_SEED, seed);
+}
+
 /* Without -o the trace goes to the stderr sockshim was started with. It is
  * handed to the program as an inheritable fd placed high, which every
  * process of the run finds again after exec: a program that redirects its
@@ -662,6 +853,7 @@ static void export_settings(const struct settings *s, const char *output,
     set_env(SS_ENV_FORMAT, s->format);
     set_env(SS_ENV_STRSIZE, s->strsize);
     set_env(SS_ENV_TRACE, s->trace);
+    export_faults(s);
 
     /* The user's own preloads keep their place in front of ours: a
      * sanitizer runtime must come first, and an allocator or another

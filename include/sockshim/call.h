@@ -34,6 +34,7 @@ enum ss_state {
     SS_ST_SHUT_WR = 1u << 5,
     SS_ST_CLOSED = 1u << 6,
     SS_ST_ADOPTED = 1u << 7, /* not created by this process */
+    SS_ST_RESET = 1u << 8,   /* reset by a fault */
 };
 
 /* What the trace says about the socket a call was made on: a copy of the
@@ -44,6 +45,7 @@ struct ss_sockinfo {
     unsigned state;   /* enum ss_state bits */
     int nonblocking;  /* of the open file description */
     struct ss_addr laddr, raddr;
+    uint64_t bytes_sent, bytes_received;
 };
 
 struct ss_call;
@@ -110,6 +112,10 @@ struct ss_call {
 
     /* Set by the pipeline. */
     int on_socket;                 /* fd is a socket the model knows */
+    int fault;                     /* the fault rule applied (1-based), or 0 */
+    const char *fault_action;      /* its actions as written: "short=1" */
+    uint64_t fault_draw;           /* the rule's random draw for this call */
+    uint64_t fault_limit;          /* after=: the call was cut to end on the mark */
     uint64_t t_start_ns, t_end_ns; /* CLOCK_REALTIME */
     struct ss_sockinfo sock;       /* the socket after the call */
     int new_fd;                    /* accept, dup, socket: the fd created */

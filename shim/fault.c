@@ -1,0 +1,661 @@
+/* sockshim: the fault engine (see fault.h). */
+#include "fault.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fmt.h"
+#include "internal.h"
+#include "model.h"
+#include "real.h"
+#include "rules.h"
+
+static struct ss_rule rules[SS_MAX_RULES];
+static int n_rules;
+static _Atomic uint64_t matches[SS_MAX_RULES]; /* calls each rule matched */
+static uint64_t seed;
+
+int ss_fault_enabled(void)
+{
+    return n_rules > 0;
+}
+
+uint64_t ss_fault_seed(void)
+{
+    return seed;
+}
+
+int ss_fault_rule_count(void)
+{
+    return n_rules;
+}
+
+const char *ss_fault_rule_text(int index)
+{
+    return index >= 0 && index < n_rules ? rules[index].text : "";
+}
+
+/* ---- start-up ----------------------------------------------------------- */
+
+static void refuse(const char *msg)
+{
+    ssize_t w = ss_real.write(2, msg, strlen(msg));
+    (void)w;
+    _exit(2);
+}
+
+static void refuse_rule(int number, const char *text, const struct ss_rule_error *e,
+                        const char *what)
+{
+    char head[96], body[1024], msg[1200];
+    snprintf(head, sizeof head, "sockshim: " SS_ENV_FAULTS " rule %d: %s", number, what);
+    ss_rule_explain("  ", text, e, body, sizeof body);
+    snprintf(msg, sizeof msg, "%s%s", head, body);
+    refuse(msg);
+}
+
+static void add_rule(const char *text, int number, int strict)
+{
+    struct ss_rule_error e;
+    if (n_rules == SS_MAX_RULES)
+        refuse("sockshim: " SS_ENV_FAULTS ": too many rules (at most 64)\n");
+    if (ss_rule_parse(text, &rules[n_rules], &e) != 0)
+        refuse_rule(number, text, &e, "");
+    if (strict && ss_rule_warning(&rules[n_rules], &e))
+        refuse_rule(number, text, &e, "(strict) ");
+    n_rules++;
+}
+
+/* Rules are separated by ';'; an empty one (a trailing ';') is skipped. */
+static void load_rules(const char *list, int strict)
+{
+    char text[SS_RULE_TEXT_MAX + 1];
+    int number = 0;
+    for (const char *p = list;;) {
+        const char *end = strchrnul(p, ';');
+        size_t len = (size_t)(end - p);
+        number++;
+        if (len >= sizeof text) {
+            char msg[128];
+            snprintf(msg, sizeof msg,
+                     "sockshim: " SS_ENV_FAULTS " rule %d: rule too long (at most %d characters)\n",
+                     number, SS_RULE_TEXT_MAX - 1);
+            refuse(msg);
+        }
+        if (len > 0) {
+            memcpy(text, p, len);
+            text[len] = '\0';
+            add_rule(text, number, strict);
+        }
+        if (*end == '\0')
+            return;
+        p = end + 1;
+    }
+}
+
+/* The seed the command picked, or one of this process's own, put in the
+ * environment so that programs it runs use the same one. Initialisation
+ * runs before main(), while the process has one thread: setenv is safe. */
+static void load_seed(void)
+{
+    const char *v = getenv(SS_ENV_SEED);
+    if (v != NULL && *v != '\0') {
+        if (ss_parse_u64(v, UINT64_MAX, &seed) != 0) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "sockshim: " SS_ENV_SEED ": bad seed '%.40s' (expected a "
+                                      "whole number)\n", v);
+            refuse(msg);
+        }
+        return;
+    }
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
+        seed = ss_now_ns() ^ (uint64_t)ss_pid() << 32;
+    seed %= 1000000000000ull; /* short enough to type back in */
+    char buf[24];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)seed);
+    setenv(SS_ENV_SEED, buf, 1);
+}
+
+void ss_fault_init(void)
+{
+    const char *list = getenv(SS_ENV_FAULTS);
+    const char *strict = getenv(SS_ENV_STRICT);
+    if (list == NULL || *list == '\0')
+        return;
+    load_rules(list, strict != NULL && *strict != '\0' && strcmp(strict, "0") != 0);
+    if (n_rules > 0)
+        load_seed();
+}
+
+/* when= counts per process: a forked child starts counting afresh. */
+void ss_fault_after_fork_child(void)
+{
+    for (int i = 0; i < n_rules; i++)
+        atomic_store_explicit(&matches[i], 0, memory_order_relaxed);
+}
+
+/* ---- deciding ----------------------------------------------------------- */
+
+/* splitmix64: a draw that depends only on the seed, the rule and the
+ * rule's match count. */
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t draw_for(int rule, uint64_t count)
+{
+    return mix(seed ^ mix(((uint64_t)rule << 40) ^ count));
+}
+
+#define OPBIT(op) ((ss_opmask)1 << SS_OP_##op)
+#define SENDS (OPBIT(send) | OPBIT(sendto) | OPBIT(sendmsg) | OPBIT(sendmmsg) | OPBIT(sendfile))
+#define RECVS (OPBIT(recv) | OPBIT(recvfrom) | OPBIT(recvmsg) | OPBIT(recvmmsg))
+
+static int is_op(const struct ss_call *c, ss_opmask ops)
+{
+    return (ops >> c->op) & 1;
+}
+
+/* The address the call talks to: the one it names (connect, sendto,
+ * sendmsg), else the socket's peer. */
+static const struct sockaddr *call_peer(const struct ss_call *c, const struct ss_sockinfo *pre,
+                                        socklen_t *len)
+{
+    if (c->addr != NULL && (c->op == SS_OP_connect || c->op == SS_OP_connect_ex ||
+                            c->op == SS_OP_sendto)) {
+        *len = c->addrlen;
+        return c->addr;
+    }
+    if (c->op == SS_OP_sendmsg && c->msg != NULL && c->msg->msg_name != NULL) {
+        *len = c->msg->msg_namelen;
+        return c->msg->msg_name;
+    }
+    *len = pre->raddr.len;
+    return *len != 0 ? (const struct sockaddr *)&pre->raddr.sa : NULL;
+}
+
+static int port_of(const struct sockaddr *sa, socklen_t len)
+{
+    if (sa == NULL)
+        return -1;
+    if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+        return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    return -1;
+}
+
+static int peer_matches(const struct ss_peer_filter *f, const struct sockaddr *sa, socklen_t len)
+{
+    if (sa == NULL || sa->sa_family != f->family)
+        return 0;
+    if (f->port >= 0 && port_of(sa, len) != f->port)
+        return 0;
+    if (f->family == AF_INET && len >= sizeof(struct sockaddr_in))
+        return memcmp(&((const struct sockaddr_in *)sa)->sin_addr, f->addr, 4) == 0;
+    if (f->family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+        return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr, f->addr, 16) == 0;
+    if (f->family == AF_UNIX) {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+        size_t n = len > offsetof(struct sockaddr_un, sun_path)
+                       ? len - offsetof(struct sockaddr_un, sun_path)
+                       : 0;
+        size_t want = strlen(f->path);
+        return n >= want && memcmp(un->sun_path, f->path, want) == 0 &&
+               (n == want || un->sun_path[want] == '\0');
+    }
+    return 0;
+}
+
+/* port= is the port of either end: the server's port matches on the
+ * client's calls (the peer) and on the server's (its own address). */
+static int port_matches(int port, const struct ss_call *c, const struct ss_sockinfo *pre)
+{
+    socklen_t len;
+    const struct sockaddr *peer = call_peer(c, pre, &len);
+    return port_of(peer, len) == port ||
+           port_of((const struct sockaddr *)&pre->laddr.sa, pre->laddr.len) == port;
+}
+
+static uint64_t transferred(const struct ss_call *c, const struct ss_sockinfo *pre)
+{
+    if (is_op(c, SENDS))
+        return pre->bytes_sent;
+    if (is_op(c, RECVS))
+        return pre->bytes_received;
+    return pre->bytes_sent + pre->bytes_received;
+}
+
+static int when_matches(const struct ss_rule *r, uint64_t n)
+{
+    return n >= r->when_first && (r->when_last == 0 || n <= r->when_last) &&
+           (n - r->when_first) % r->when_step == 0;
+}
+
+static int needs_socket(const struct ss_rule *r)
+{
+    return r->family != AF_UNSPEC || r->has_peer || r->port >= 0 || r->has_after;
+}
+
+/* The socket's state before the call, fetched once and only when a rule
+ * asks about it. */
+struct pre_call {
+    struct ss_sockinfo info;
+    int have, with_names;
+};
+
+static const struct ss_sockinfo *pre_info(struct pre_call *pc, const struct ss_rule *r,
+                                          const struct ss_call *c, struct ss_obj *obj)
+{
+    int want_names = r->has_peer || r->port >= 0;
+    if (!pc->have || (want_names && !pc->with_names)) {
+        ss_model_snapshot(obj, c->fd, &pc->info, want_names);
+        pc->have = 1;
+        pc->with_names |= want_names;
+    }
+    return &pc->info;
+}
+
+static int filters_match(const struct ss_rule *r, const struct ss_call *c, struct ss_obj *obj,
+                         struct pre_call *pc)
+{
+    if (r->fd >= 0 && c->fd != r->fd)
+        return 0;
+    if (!needs_socket(r))
+        return 1;
+    const struct ss_sockinfo *pre = pre_info(pc, r, c, obj);
+    int family = c->op == SS_OP_socket || c->op == SS_OP_socketpair ? c->domain : pre->family;
+    if (r->family != AF_UNSPEC && family != r->family)
+        return 0;
+    socklen_t len;
+    const struct sockaddr *peer = call_peer(c, pre, &len);
+    if (r->has_peer && !peer_matches(&r->peer, peer, len))
+        return 0;
+    if (r->port >= 0 && !port_matches(r->port, c, pre))
+        return 0;
+    return 1;
+}
+
+static size_t iov_total(const struct iovec *iov, size_t count)
+{
+    size_t total = 0;
+    for (size_t i = 0; iov != NULL && i < count; i++)
+        total += iov[i].iov_len;
+    return total;
+}
+
+/* The bytes a transfer asks to move. */
+static uint64_t requested(const struct ss_call *c)
+{
+    if (c->msg != NULL)
+        return iov_total(c->msg->msg_iov, c->msg->msg_iovlen);
+    if (c->iov != NULL)
+        return iov_total(c->iov, (size_t)c->iovcnt);
+    if (c->op == SS_OP_sendfile || c->fn == SS_FN_splice)
+        return c->count;
+    return c->len;
+}
+
+/* after=N with an outcome (eof, reset, error, timeout) ends the stream at
+ * exactly N bytes: a transfer that would cross the mark is cut to end on
+ * it, and the next call meets the outcome. Returns how many bytes the call
+ * may move, or 0 when the mark is not in its way. */
+static uint64_t limit_before_mark(const struct ss_rule *r, const struct ss_call *c,
+                                  uint64_t done)
+{
+    if (!(r->actions & SS_ACT_OUTCOMES) || !is_op(c, SENDS | RECVS) ||
+        c->op == SS_OP_sendmmsg || c->op == SS_OP_recvmmsg)
+        return 0;
+    uint64_t room = r->after_bytes - done;
+    return requested(c) > room ? room : 0;
+}
+
+int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
+{
+    struct pre_call pc = {.have = 0};
+    for (int i = 0; i < n_rules; i++) {
+        const struct ss_rule *r = &rules[i];
+        if (!((r->set >> c->op) & 1) || !filters_match(r, c, obj, &pc))
+            continue;
+        if (r->has_after) {
+            uint64_t done = transferred(c, pre_info(&pc, r, c, obj));
+            if (done < r->after_bytes) {
+                uint64_t limit = limit_before_mark(r, c, done);
+                if (limit == 0)
+                    continue;
+                c->fault = i + 1; /* not counted: the outcome is still ahead */
+                c->fault_action = r->action_text;
+                c->fault_limit = limit;
+                return 1;
+            }
+        }
+        uint64_t n = atomic_fetch_add_explicit(&matches[i], 1, memory_order_relaxed) + 1;
+        if (r->has_when && !when_matches(r, n))
+            continue;
+        uint64_t draw = draw_for(i, n);
+        if (r->has_p && (draw >> 32) >= r->p_threshold)
+            continue;
+        c->fault = i + 1;
+        c->fault_action = r->action_text;
+        c->fault_draw = draw;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- applying ----------------------------------------------------------- */
+
+static const struct ss_rule *rule_of(const struct ss_call *c)
+{
+    return &rules[c->fault - 1];
+}
+
+/* Sleeps the whole duration; a signal handler may run in between, as it
+ * would during the real call's wait. */
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec left = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    while (nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;
+}
+
+static uint64_t jitter_ns(const struct ss_rule *r, const struct ss_call *c)
+{
+    return r->jitter_ns != 0 ? mix(c->fault_draw ^ 0x6a09e667f3bcc908ull) % r->jitter_ns : 0;
+}
+
+/* Copies the first n bytes' worth of iovecs (at most SS_FAULT_IOV of
+ * them); returns how many entries it took. */
+static int cut_iov(const struct iovec *in, int count, size_t n, struct iovec *out)
+{
+    int k = 0;
+    for (int i = 0; i < count && k < SS_FAULT_IOV && n > 0; i++) {
+        out[k] = in[i];
+        if (out[k].iov_len > n)
+            out[k].iov_len = n;
+        n -= out[k].iov_len;
+        k++;
+    }
+    return k;
+}
+
+/* short=N: the real call is made with at most N bytes. */
+static void cut_call(struct ss_call *c, struct ss_fault_scratch *s, size_t n)
+{
+    if (c->msg != NULL) {
+        s->msg = *c->msg;
+        s->msg.msg_iovlen = (size_t)cut_iov(c->msg->msg_iov, (int)c->msg->msg_iovlen, n, s->iov);
+        s->msg.msg_iov = s->iov;
+        c->msg = &s->msg;
+    } else if (c->iov != NULL) {
+        c->iovcnt = cut_iov(c->iov, c->iovcnt, n, s->iov);
+        c->iov = s->iov;
+    } else if (c->op == SS_OP_sendfile || c->fn == SS_FN_splice) {
+        if (c->count > n)
+            c->count = n;
+    } else if (c->len > n) {
+        c->len = n;
+    }
+}
+
+/* Walks the bytes of an iovec array, up to total. */
+static void flip_bytes(const struct iovec *iov, int count, size_t total, unsigned n,
+                       uint64_t draw)
+{
+    if (total == 0)
+        return;
+    if (n > total)
+        n = (unsigned)total;
+    /* n distinct positions, spread over the data from a random start */
+    size_t step = total / n, start = (size_t)(draw % total);
+    for (unsigned k = 0; k < n; k++) {
+        size_t at = (start + k * step) % total;
+        for (int i = 0; i < count; i++) {
+            if (at < iov[i].iov_len) {
+                ((unsigned char *)iov[i].iov_base)[at] ^= 0xff;
+                break;
+            }
+            at -= iov[i].iov_len;
+        }
+    }
+}
+
+/* corrupt=N on a send: the program's data is const, so a copy is altered
+ * and sent in its place (as one buffer). */
+static void corrupt_outgoing(struct ss_call *c, struct ss_fault_scratch *s, unsigned n)
+{
+    struct iovec one = {(void *)c->cbuf, c->len};
+    const struct iovec *iov = &one;
+    size_t count = 1;
+    if (c->msg != NULL) {
+        iov = c->msg->msg_iov;
+        count = c->msg->msg_iovlen;
+    } else if (c->iov != NULL) {
+        iov = c->iov;
+        count = (size_t)c->iovcnt;
+    }
+    size_t total = iov_total(iov, count);
+    if (total == 0)
+        return;
+    void *copy = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (copy == MAP_FAILED)
+        return; /* out of memory: the data goes out intact */
+    size_t at = 0;
+    for (size_t i = 0; i < count; i++) {
+        memcpy((char *)copy + at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
+    }
+    struct iovec whole = {copy, total};
+    flip_bytes(&whole, 1, total, n, s->draw);
+    s->copy = copy;
+    s->copy_len = total;
+    s->iov[0] = whole;
+    if (c->msg != NULL) {
+        s->msg = *c->msg;
+        s->msg.msg_iov = s->iov;
+        s->msg.msg_iovlen = 1;
+        c->msg = &s->msg;
+    } else if (c->iov != NULL) {
+        c->iov = s->iov;
+        c->iovcnt = 1;
+    } else {
+        c->cbuf = copy;
+    }
+}
+
+/* The received bytes of a completed receive, in the program's buffers. */
+static void corrupt_incoming(struct ss_call *c, struct ss_fault_scratch *s, unsigned n)
+{
+    if (c->ret <= 0)
+        return;
+    struct iovec one = {c->buf, c->len};
+    if (c->msg != NULL)
+        flip_bytes(c->msg->msg_iov, (int)c->msg->msg_iovlen, (size_t)c->ret, n, s->draw);
+    else if (c->iov != NULL)
+        flip_bytes(c->iov, c->iovcnt, (size_t)c->ret, n, s->draw);
+    else
+        flip_bytes(&one, 1, (size_t)c->ret, n, s->draw);
+}
+
+/* How long timeout waits: delay= if given, else the socket's own timeout
+ * (SO_RCVTIMEO for receiving and accepting, SO_SNDTIMEO for sending and
+ * connecting, as the kernel uses them); a non-blocking socket does not
+ * wait. */
+static uint64_t timeout_ns(const struct ss_call *c, const struct ss_rule *r, struct ss_obj *obj)
+{
+    if (r->delay_ns != 0)
+        return r->delay_ns + jitter_ns(r, c);
+    if (obj != NULL && ss_obj_nonblocking(obj))
+        return 0;
+    int receiving = is_op(c, RECVS) || c->op == SS_OP_accept;
+    struct timeval tv = {0, 0};
+    socklen_t len = sizeof tv;
+    int saved = errno;
+    if (ss_real.getsockopt(c->fd, SOL_SOCKET, receiving ? SO_RCVTIMEO : SO_SNDTIMEO, &tv,
+                           &len) != 0)
+        tv.tv_sec = tv.tv_usec = 0;
+    errno = saved;
+    return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
+}
+
+/* A TCP connection over loopback whose other end was closed with an RST
+ * and whose pending ECONNRESET was read: what a socket the peer reset
+ * looks like from then on (recv gives 0, send EPIPE). -1 if it cannot be
+ * made. */
+static int make_reset_socket(void)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    int l = ss_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int c = ss_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int a = -1, ok = 0;
+    if (l >= 0 && c >= 0 && ss_real.bind(l, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        ss_real.listen(l, 1) == 0 &&
+        ss_real.getsockname(l, (struct sockaddr *)&addr, &len) == 0 &&
+        ss_real.connect(c, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        (a = ss_real.accept4(l, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+        struct linger abort_close = {1, 0};
+        ss_real.setsockopt(a, SOL_SOCKET, SO_LINGER, &abort_close, sizeof abort_close);
+        ss_real.close(a);
+        struct pollfd p = {.fd = c, .events = POLLIN};
+        poll(&p, 1, 1000);
+        int err = 0;
+        socklen_t elen = sizeof err;
+        ss_real.getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &elen);
+        ok = err == ECONNRESET;
+    }
+    if (l >= 0)
+        ss_real.close(l);
+    if (!ok && c >= 0) {
+        ss_real.close(c);
+        c = -1;
+    }
+    return c;
+}
+
+/* reset: the peer gets an RST (connect(AF_UNSPEC) disconnects a TCP socket
+ * with one, whoever else holds it), and the program's fd, keeping its
+ * number, becomes a socket that was reset. Other families have no RST:
+ * there the call only fails with ECONNRESET. */
+static void reset_connection(struct ss_call *c, struct ss_obj *obj)
+{
+    struct ss_sockinfo info;
+    ss_model_snapshot(obj, c->fd, &info, 0);
+    if ((info.family != AF_INET && info.family != AF_INET6) || info.type != SOCK_STREAM)
+        return;
+    int saved = errno;
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+    ss_real.connect(c->fd, &unspec, sizeof unspec);
+    int placeholder = make_reset_socket();
+    if (placeholder >= 0) {
+        int fl = ss_real.fcntl(c->fd, F_GETFL);
+        int fdfl = ss_real.fcntl(c->fd, F_GETFD);
+        if (fl >= 0)
+            ss_real.fcntl(placeholder, F_SETFL, fl & O_NONBLOCK);
+        ss_real.dup3(placeholder, c->fd, fdfl > 0 && (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+        ss_real.close(placeholder);
+    }
+    ss_model_mark_reset(obj);
+    errno = saved;
+}
+
+static void fail_with(struct ss_call *c, struct ss_fault_scratch *s, long ret, int err)
+{
+    c->ret = ret;
+    c->err = err;
+    s->perform = 0;
+}
+
+void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scratch *s)
+{
+    const struct ss_rule *r = rule_of(c);
+    memset(s, 0, sizeof *s);
+    s->perform = 1;
+    s->cbuf = c->cbuf;
+    s->len = c->len;
+    s->count = c->count;
+    s->iov_orig = c->iov;
+    s->iovcnt = c->iovcnt;
+    s->msg_orig = c->msg;
+    s->draw = c->fault_draw;
+    if (c->fault_limit != 0) {
+        cut_call(c, s, c->fault_limit);
+        return;
+    }
+
+    if (r->actions & SS_ACT_TIMEOUT) {
+        sleep_ns(timeout_ns(c, r, obj));
+        int connecting = c->op == SS_OP_connect || c->op == SS_OP_connect_ex;
+        fail_with(c, s, -1, connecting ? ETIMEDOUT : EAGAIN);
+        return;
+    }
+    if (r->actions & SS_ACT_DELAY)
+        sleep_ns(r->delay_ns + jitter_ns(r, c));
+    if (r->actions & SS_ACT_ERROR) {
+        if (c->op == SS_OP_close)
+            s->close_err = r->err; /* Linux frees the fd even when close fails */
+        else
+            fail_with(c, s, -1, r->err);
+        return;
+    }
+    if (r->actions & SS_ACT_EOF) {
+        if (c->msg != NULL) {
+            c->msg->msg_flags = 0;
+            c->msg->msg_controllen = 0;
+            c->msg->msg_namelen = 0;
+        }
+        fail_with(c, s, 0, 0);
+        return;
+    }
+    if (r->actions & SS_ACT_RESET) {
+        reset_connection(c, obj);
+        fail_with(c, s, -1, ECONNRESET);
+        return;
+    }
+    if ((r->actions & SS_ACT_CORRUPT) && is_op(c, SENDS))
+        corrupt_outgoing(c, s, r->corrupt);
+    if (r->actions & SS_ACT_SHORT)
+        cut_call(c, s, r->short_len);
+}
+
+void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
+{
+    const struct ss_rule *r = rule_of(c);
+    if (c->fault_limit != 0)
+        r = &(const struct ss_rule){.actions = 0};
+    if (s->close_err != 0) {
+        c->ret = -1;
+        c->err = s->close_err;
+    }
+    if ((r->actions & SS_ACT_CORRUPT) && is_op(c, RECVS) && s->perform)
+        corrupt_incoming(c, s, r->corrupt);
+    /* The trace shows what the program asked for; a recvmsg's results go
+     * back into the program's own msghdr. */
+    if (c->msg != s->msg_orig) {
+        s->msg_orig->msg_namelen = c->msg->msg_namelen;
+        s->msg_orig->msg_controllen = c->msg->msg_controllen;
+        s->msg_orig->msg_flags = c->msg->msg_flags;
+        c->msg = s->msg_orig;
+    }
+    c->cbuf = s->cbuf;
+    c->len = s->len;
+    c->count = s->count;
+    c->iov = s->iov_orig;
+    c->iovcnt = s->iovcnt;
+    if (s->copy != NULL)
+        munmap(s->copy, s->copy_len);
+}

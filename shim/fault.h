@@ -1,0 +1,65 @@
+/* sockshim: the fault engine.
+ *
+ * Decides, for each call, whether a rule the user gave applies (the first
+ * matching rule in the order given), and applies it: fails the call without
+ * performing it, performs it with its length cut, sleeps first, makes a
+ * receive see end of file, really resets the connection, or flips bytes of
+ * the data. Counting (when=) is per rule and per process, and the draws of
+ * p= come from a counter-based generator keyed by the seed, the rule and
+ * the rule's match count, so a run replays exactly with the same seed and
+ * needs no lock.
+ */
+#ifndef SOCKSHIM_FAULT_H
+#define SOCKSHIM_FAULT_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "sockshim/call.h"
+
+struct ss_obj;
+
+/* What a fault borrows for the duration of one call: a shortened copy of
+ * the program's iovecs or msghdr, or a corrupted copy of the data to send.
+ * It lives on the pipeline's stack. */
+#define SS_FAULT_IOV 16
+
+struct ss_fault_scratch {
+    struct iovec iov[SS_FAULT_IOV];
+    struct msghdr msg;
+    /* the program's own arguments, put back after the call */
+    const void *cbuf;
+    size_t len, count;
+    const struct iovec *iov_orig;
+    int iovcnt;
+    struct msghdr *msg_orig;
+    void *copy;        /* corrupt= on a send: the altered data (mmap) */
+    size_t copy_len;
+    uint64_t draw;     /* the rule's draw for this call: corrupt positions */
+    int perform;       /* the real call is to be made */
+    int close_err;     /* error= on close: reported after the real close */
+};
+
+/* Reads SOCKSHIM_FAULTS, SOCKSHIM_SEED and SOCKSHIM_STRICT; a bad rule ends
+ * the process with status 2 and the message the command would give. */
+void ss_fault_init(void);
+int ss_fault_enabled(void);
+void ss_fault_after_fork_child(void);
+
+uint64_t ss_fault_seed(void);
+int ss_fault_rule_count(void);
+const char *ss_fault_rule_text(int index);
+
+/* Whether a rule applies to the call; if so c->fault and c->fault_action
+ * are set and ss_fault_before() must follow. obj is the subject socket. */
+int ss_fault_decide(struct ss_call *c, struct ss_obj *obj);
+
+/* Applies the rule before the real call. s->perform says whether the real
+ * call is then made; when it is not, c->ret and c->err hold the outcome. */
+void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scratch *s);
+/* After the real call (or in its stead): received data is corrupted, the
+ * program's arguments are put back. */
+void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s);
+
+#endif

@@ -1,0 +1,754 @@
+/* sockshim: the fault rule language (grammar in rules.h, reference in
+ * docs/faults.md). Runs at start-up only, in the command and in the
+ * library's initialisation: it may use snprintf. */
+#include "rules.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "fmt.h"
+#include "xlat.h"
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* A term of the rule: where it starts and how long it is. */
+struct span {
+    const char *p;
+    size_t len;
+};
+
+struct parse {
+    const char *text;
+    struct ss_rule *rule;
+    struct ss_rule_error *e;
+};
+
+static size_t offset_of(const struct parse *ps, const char *p)
+{
+    return (size_t)(p - ps->text);
+}
+
+/* Fills in the error: what, about which part of the rule. Returns -1. */
+static int failf(struct parse *ps, struct span where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int failf(struct parse *ps, struct span where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ps->e->msg, sizeof ps->e->msg, fmt, ap);
+    va_end(ap);
+    ps->e->at = offset_of(ps, where.p);
+    ps->e->len = where.len;
+    return -1;
+}
+
+/* A term as it can be quoted in a message: printable, cut to fit. */
+static const char *quoted(struct span s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s.len && n + 5 < cap; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c >= 0x20 && c < 0x7f)
+            buf[n++] = (char)c;
+        else
+            n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static int span_is(struct span s, const char *word)
+{
+    return strlen(word) == s.len && memcmp(s.p, word, s.len) == 0;
+}
+
+/* ---- the set of methods ----------------------------------------------- */
+
+static const char *const method_names[] = {
+#define SS_RULE_OP_NAME(name, group) #name,
+    SS_OPS(SS_RULE_OP_NAME)
+#undef SS_RULE_OP_NAME
+};
+
+#define BIT(op) ((ss_opmask)1 << SS_OP_##op)
+#define SEND_FAMILY (BIT(send) | BIT(sendto) | BIT(sendmsg) | BIT(sendmmsg) | BIT(sendfile))
+#define RECV_FAMILY (BIT(recv) | BIT(recvfrom) | BIT(recvmsg) | BIT(recvmmsg))
+#define IO_FAMILY (SEND_FAMILY | RECV_FAMILY)
+/* Methods that may wait for the network, and so can time out. */
+#define WAITING (IO_FAMILY | BIT(accept) | BIT(connect) | BIT(connect_ex))
+
+/* A method name in a rule covers the calls a user means by it: send is
+ * every libc entry that sends, recv every one that receives, connect also
+ * the connect_ex of a non-blocking socket. */
+static ss_opmask method_mask(int op)
+{
+    switch (op) {
+    case SS_OP_send:
+        return SEND_FAMILY;
+    case SS_OP_recv:
+        return RECV_FAMILY;
+    case SS_OP_connect:
+        return BIT(connect) | BIT(connect_ex);
+    default:
+        return (ss_opmask)1 << op;
+    }
+}
+
+static int parse_method(struct parse *ps, struct span s, ss_opmask *mask)
+{
+    char q[96];
+    if (s.len == 0)
+        return failf(ps, s, "empty method name (the rule starts with the methods, e.g. 'send:')");
+    if (s.p[0] == '%') {
+        struct span g = {s.p + 1, s.len - 1};
+        ss_opmask m = 0;
+        if (span_is(g, "all"))
+            m = SS_OPMASK_ALL;
+        else if (span_is(g, "io"))
+            m = IO_FAMILY;
+        for (int op = 0; m == 0 && op < SS_OP_COUNT; op++)
+            if (span_is(g, ss_op_group(op)) && strcmp(ss_op_group(op), "io") != 0)
+                for (int k = 0; k < SS_OP_COUNT; k++)
+                    if (strcmp(ss_op_group(k), ss_op_group(op)) == 0)
+                        m |= (ss_opmask)1 << k;
+        if (m == 0)
+            return failf(ps, s, "unknown method group '%s' (groups are %%io, %%all, %%lifecycle, "
+                                "%%connection, %%options)", quoted(s, q, sizeof q));
+        *mask |= m;
+        return 0;
+    }
+    for (int op = 0; op < SS_OP_COUNT; op++) {
+        if (span_is(s, method_names[op])) {
+            *mask |= method_mask(op);
+            return 0;
+        }
+    }
+    const char *near = ss_closest_name(s.p, s.len, method_names, SS_OP_COUNT);
+    if (near != NULL)
+        return failf(ps, s, "unknown method '%s' (did you mean '%s'?)", quoted(s, q, sizeof q),
+                     near);
+    return failf(ps, s, "unknown method '%s' (methods are send, recv, connect, accept, ... "
+                        "or a group: %%io, %%all)", quoted(s, q, sizeof q));
+}
+
+static int parse_set(struct parse *ps, struct span s)
+{
+    const char *end = s.p + s.len;
+    for (const char *p = s.p;;) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        struct span m = {p, comma != NULL ? (size_t)(comma - p) : (size_t)(end - p)};
+        if (parse_method(ps, m, &ps->rule->set) != 0)
+            return -1;
+        if (comma == NULL)
+            return 0;
+        p = comma + 1;
+    }
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+/* A whole number in [min, max] written in decimal. */
+static int parse_number(struct parse *ps, struct span v, uint64_t min, uint64_t max,
+                        const char *what, uint64_t *out)
+{
+    char digits[32], q[96];
+    if (v.len == 0 || v.len >= sizeof digits)
+        goto bad;
+    memcpy(digits, v.p, v.len);
+    digits[v.len] = '\0';
+    if (ss_parse_u64(digits, UINT64_MAX, out) != 0 || *out < min || *out > max)
+        goto bad;
+    return 0;
+bad:
+    return failf(ps, v, "bad %s '%s' (expected a whole number from %llu to %llu)", what,
+                 quoted(v, q, sizeof q), (unsigned long long)min, (unsigned long long)max);
+}
+
+/* A decimal with an optional fraction, as a fixed-point number with 9
+ * decimals (exact for the values users write: 0.5, 2.25, 0.001). */
+static int parse_decimal(struct span v, uint64_t *nano, size_t *used)
+{
+    uint64_t whole = 0, frac = 0, scale = 1000000000u;
+    size_t i = 0, digits = 0;
+    for (; i < v.len && v.p[i] >= '0' && v.p[i] <= '9'; i++, digits++) {
+        if (whole > 1000000000u)
+            return -1;
+        whole = whole * 10 + (uint64_t)(v.p[i] - '0');
+    }
+    if (i < v.len && v.p[i] == '.') {
+        for (i++; i < v.len && v.p[i] >= '0' && v.p[i] <= '9'; i++, digits++) {
+            if (scale > 1) {
+                scale /= 10;
+                frac += (uint64_t)(v.p[i] - '0') * scale;
+            }
+        }
+    }
+    if (digits == 0)
+        return -1;
+    *nano = whole * 1000000000u + frac;
+    *used = i;
+    return 0;
+}
+
+#define MAX_DELAY_NS (3600ull * 1000000000ull)
+
+static int parse_duration(struct parse *ps, struct span v, const char *what, uint64_t *ns)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ns;
+    } units[] = {{"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
+    char q[96];
+    uint64_t nano;
+    size_t used;
+    if (parse_decimal(v, &nano, &used) == 0) {
+        struct span unit = {v.p + used, v.len - used};
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+            if (!span_is(unit, units[i].unit))
+                continue;
+            /* nano is the value times 1e9; scale to the unit */
+            uint64_t value_ns = nano / 1000u * units[i].ns / 1000000u;
+            if (nano / 1000000000u > MAX_DELAY_NS / units[i].ns || value_ns > MAX_DELAY_NS)
+                break;
+            *ns = value_ns;
+            return 0;
+        }
+    }
+    return failf(ps, v, "bad %s '%s' (expected a duration such as 200ms, 1.5s or 500us, "
+                        "at most 1 hour)", what, quoted(v, q, sizeof q));
+}
+
+/* A byte count: 4096, 4k, 4KiB, 1M, 1MiB, 2G (powers of 1024). */
+static int parse_size(struct parse *ps, struct span v, const char *what, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        unsigned shift;
+    } suffixes[] = {{"", 0},    {"k", 10},   {"K", 10},   {"KiB", 10}, {"m", 20},
+                    {"M", 20},  {"MiB", 20}, {"g", 30},   {"G", 30},   {"GiB", 30}};
+    char q[96];
+    size_t digits = 0;
+    while (digits < v.len && v.p[digits] >= '0' && v.p[digits] <= '9')
+        digits++;
+    struct span number = {v.p, digits}, suffix = {v.p + digits, v.len - digits};
+    uint64_t n;
+    char buf[24];
+    if (digits > 0 && digits < sizeof buf) {
+        memcpy(buf, v.p, digits);
+        buf[digits] = '\0';
+        for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+            if (!span_is(suffix, suffixes[i].suffix))
+                continue;
+            if (ss_parse_u64(buf, UINT64_MAX >> suffixes[i].shift >> 1, &n) != 0)
+                break;
+            *out = n << suffixes[i].shift;
+            return 0;
+        }
+    }
+    (void)number;
+    return failf(ps, v, "bad %s '%s' (expected a byte count such as 4096, 4k or 1MiB)", what,
+                 quoted(v, q, sizeof q));
+}
+
+/* p=0.5, p=.5, p=50% */
+static int parse_probability(struct parse *ps, struct span v)
+{
+    char q[96];
+    uint64_t nano;
+    size_t used;
+    if (parse_decimal(v, &nano, &used) == 0) {
+        struct span rest = {v.p + used, v.len - used};
+        if (span_is(rest, "%"))
+            nano /= 100;
+        if ((rest.len == 0 || span_is(rest, "%")) && nano <= 1000000000u) {
+            ps->rule->has_p = 1;
+            /* the threshold a 32-bit draw is compared with */
+            ps->rule->p_threshold = (nano << 32) / 1000000000u;
+            return 0;
+        }
+    }
+    return failf(ps, v, "bad probability '%s' (expected a number from 0 to 1, or a "
+                        "percentage: p=0.25, p=25%%)", quoted(v, q, sizeof q));
+}
+
+/* strace's when=FIRST[..LAST][+STEP], and when=FIRST+ (from FIRST on). */
+static int parse_when(struct parse *ps, struct span v)
+{
+    struct ss_rule *r = ps->rule;
+    char q[96];
+    const char *end = v.p + v.len;
+    const char *dots = NULL, *plus = memchr(v.p, '+', v.len);
+    for (const char *p = v.p; p + 1 < end; p++)
+        if (p[0] == '.' && p[1] == '.') {
+            dots = p;
+            break;
+        }
+    struct span first = {v.p, (size_t)((dots ? dots : plus ? plus : end) - v.p)};
+    const uint64_t max = 0xffffffffu;
+    if (parse_number(ps, first, 1, max, "when= call number", &r->when_first) != 0)
+        return -1;
+    r->when_last = r->when_first; /* when=3: the third only */
+    r->when_step = 1;
+    if (dots != NULL) {
+        struct span last = {dots + 2, (size_t)((plus ? plus : end) - (dots + 2))};
+        if (last.len == 0)
+            return failf(ps, v, "unterminated range '%s' in when= (write when=FIRST..LAST, or "
+                                "when=FIRST+ for every call from FIRST on)", quoted(v, q, sizeof q));
+        if (parse_number(ps, last, r->when_first, max, "when= last call number", &r->when_last) != 0)
+            return -1;
+    }
+    if (plus != NULL) {
+        struct span step = {plus + 1, (size_t)(end - (plus + 1))};
+        if (dots == NULL)
+            r->when_last = 0; /* when=2+ and when=2+3 run on forever */
+        if (step.len > 0 &&
+            parse_number(ps, step, 1, max, "when= step", &r->when_step) != 0)
+            return -1;
+    }
+    r->has_when = 1;
+    return 0;
+}
+
+/* peer=127.0.0.1, peer=127.0.0.1:6379, peer=[::1]:80, peer=::1,
+ * peer=/run/app.sock */
+static int parse_peer(struct parse *ps, struct span v)
+{
+    struct ss_peer_filter *f = &ps->rule->peer;
+    char buf[128], q[96];
+    f->port = -1;
+    if (v.len == 0 || v.len >= sizeof buf)
+        goto bad;
+    memcpy(buf, v.p, v.len);
+    buf[v.len] = '\0';
+    if (buf[0] == '/') {
+        if (v.len >= sizeof f->path)
+            goto bad;
+        f->family = AF_UNIX;
+        memcpy(f->path, buf, v.len + 1);
+        ps->rule->has_peer = 1;
+        return 0;
+    }
+    char *host = buf, *port = NULL;
+    if (buf[0] == '[') {
+        char *close = strchr(buf, ']');
+        if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+            goto bad;
+        *close = '\0';
+        host = buf + 1;
+        port = close[1] == ':' ? close + 2 : NULL;
+    } else if (strchr(buf, ':') == strrchr(buf, ':') && strchr(buf, ':') != NULL) {
+        port = strchr(buf, ':'); /* one colon: IPv4 with a port */
+        *port++ = '\0';
+    }
+    if (inet_pton(AF_INET, host, f->addr) == 1)
+        f->family = AF_INET;
+    else if (inet_pton(AF_INET6, host, f->addr) == 1)
+        f->family = AF_INET6;
+    else
+        goto bad;
+    if (port != NULL) {
+        uint64_t n;
+        if (ss_parse_u64(port, 65535, &n) != 0 || n == 0)
+            goto bad;
+        f->port = (int)n;
+    }
+    ps->rule->has_peer = 1;
+    return 0;
+bad:
+    return failf(ps, v, "bad peer address '%s' (expected 127.0.0.1, 127.0.0.1:6379, "
+                        "[::1]:80 or a unix socket path)", quoted(v, q, sizeof q));
+}
+
+static int parse_family(struct parse *ps, struct span v)
+{
+    char q[96];
+    if (span_is(v, "inet"))
+        ps->rule->family = AF_INET;
+    else if (span_is(v, "inet6"))
+        ps->rule->family = AF_INET6;
+    else if (span_is(v, "unix"))
+        ps->rule->family = AF_UNIX;
+    else
+        return failf(ps, v, "unknown family '%s' (expected inet, inet6 or unix)",
+                     quoted(v, q, sizeof q));
+    return 0;
+}
+
+static int parse_errno_value(struct parse *ps, struct span v)
+{
+    char buf[32], q[96];
+    if (v.len > 0 && v.len < sizeof buf) {
+        memcpy(buf, v.p, v.len);
+        buf[v.len] = '\0';
+        if (ss_errno_parse(buf, &ps->rule->err) == 0)
+            return 0;
+    }
+    return failf(ps, v, "unknown error '%s' (expected an errno name such as ECONNREFUSED, "
+                        "or a number from 1 to 4095)", quoted(v, q, sizeof q));
+}
+
+/* ---- terms -------------------------------------------------------------- */
+
+enum term_kind { ACTION, FILTER };
+
+struct term {
+    const char *name;
+    enum term_kind kind;
+    int takes_value;
+    unsigned action; /* for actions */
+};
+
+static const struct term terms[] = {
+    {"error", ACTION, 1, SS_ACT_ERROR},
+    {"short", ACTION, 1, SS_ACT_SHORT},
+    {"delay", ACTION, 1, SS_ACT_DELAY},
+    {"jitter", ACTION, 1, 0},
+    {"eof", ACTION, 0, SS_ACT_EOF},
+    {"reset", ACTION, 0, SS_ACT_RESET},
+    {"timeout", ACTION, 0, SS_ACT_TIMEOUT},
+    {"corrupt", ACTION, 1, SS_ACT_CORRUPT},
+    {"when", FILTER, 1, 0},
+    {"p", FILTER, 1, 0},
+    {"after", FILTER, 1, 0},
+    {"peer", FILTER, 1, 0},
+    {"port", FILTER, 1, 0},
+    {"family", FILTER, 1, 0},
+    {"fd", FILTER, 1, 0},
+};
+
+#define N_TERMS (sizeof terms / sizeof terms[0])
+
+static int parse_value(struct parse *ps, const struct term *t, struct span v)
+{
+    struct ss_rule *r = ps->rule;
+    uint64_t n;
+    const char *name = t->name;
+    if (strcmp(name, "error") == 0)
+        return parse_errno_value(ps, v);
+    if (strcmp(name, "short") == 0)
+        return parse_number(ps, v, 1, 0x7fffffff, "short= length", &r->short_len);
+    if (strcmp(name, "delay") == 0)
+        return parse_duration(ps, v, "delay", &r->delay_ns);
+    if (strcmp(name, "jitter") == 0)
+        return parse_duration(ps, v, "jitter", &r->jitter_ns);
+    if (strcmp(name, "corrupt") == 0) {
+        if (parse_number(ps, v, 1, 65536, "corrupt= byte count", &n) != 0)
+            return -1;
+        r->corrupt = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(name, "when") == 0)
+        return parse_when(ps, v);
+    if (strcmp(name, "p") == 0)
+        return parse_probability(ps, v);
+    if (strcmp(name, "after") == 0) {
+        r->has_after = 1;
+        return parse_size(ps, v, "after= byte count", &r->after_bytes);
+    }
+    if (strcmp(name, "peer") == 0)
+        return parse_peer(ps, v);
+    if (strcmp(name, "port") == 0) {
+        if (parse_number(ps, v, 1, 65535, "port", &n) != 0)
+            return -1;
+        r->port = (int)n;
+        return 0;
+    }
+    if (strcmp(name, "family") == 0)
+        return parse_family(ps, v);
+    if (parse_number(ps, v, 0, 1u << 30, "fd", &n) != 0) /* fd= */
+        return -1;
+    r->fd = (int)n;
+    return 0;
+}
+
+static const struct term *find_term(struct span name)
+{
+    for (size_t i = 0; i < N_TERMS; i++)
+        if (span_is(name, terms[i].name))
+            return &terms[i];
+    return NULL;
+}
+
+static int unknown_term(struct parse *ps, struct span name)
+{
+    const char *names[N_TERMS];
+    char q[96];
+    for (size_t i = 0; i < N_TERMS; i++)
+        names[i] = terms[i].name;
+    const char *near = ss_closest_name(name.p, name.len, names, N_TERMS);
+    if (near != NULL) {
+        const struct term *t = find_term((struct span){near, strlen(near)});
+        return failf(ps, name, "unknown %s '%s' (did you mean '%s'?)",
+                     t->kind == ACTION ? "action" : "filter", quoted(name, q, sizeof q), near);
+    }
+    return failf(ps, name, "unknown action or filter '%s' (actions: error=, short=, delay=, "
+                           "jitter=, eof, reset, timeout, corrupt=; filters: when=, p=, after=, "
+                           "peer=, port=, family=, fd=)", quoted(name, q, sizeof q));
+}
+
+/* Appends an action as written to the rule's action text. */
+static void note_action_text(struct ss_rule *r, struct span term)
+{
+    size_t have = strlen(r->action_text);
+    if (have + term.len + 2 > sizeof r->action_text)
+        return;
+    if (have > 0)
+        r->action_text[have++] = ' ';
+    memcpy(r->action_text + have, term.p, term.len);
+    r->action_text[have + term.len] = '\0';
+}
+
+static int parse_term(struct parse *ps, struct span s, unsigned *seen)
+{
+    char q[96];
+    if (s.len == 0)
+        return failf(ps, s, "empty term (two ':' in a row, or a ':' at the end)");
+    const char *eq = memchr(s.p, '=', s.len);
+    struct span name = {s.p, eq != NULL ? (size_t)(eq - s.p) : s.len};
+    struct span value = {eq != NULL ? eq + 1 : s.p + s.len,
+                         eq != NULL ? s.len - name.len - 1 : 0};
+    const struct term *t = find_term(name);
+    if (t == NULL)
+        return unknown_term(ps, name);
+    unsigned bit = 1u << (t - terms);
+    if (*seen & bit)
+        return failf(ps, name, "'%s' is given twice", t->name);
+    *seen |= bit;
+    if (t->takes_value && eq == NULL)
+        return failf(ps, s, "'%s' needs a value ('%s=...')", t->name, t->name);
+    if (!t->takes_value && eq != NULL)
+        return failf(ps, s, "'%s' takes no value (write just '%s')", t->name, t->name);
+    if (t->takes_value && value.len == 0)
+        return failf(ps, s, "'%s=' has an empty value", quoted(name, q, sizeof q));
+    if (t->takes_value && parse_value(ps, t, value) != 0)
+        return -1;
+    if (t->kind == ACTION) {
+        ps->rule->actions |= t->action;
+        note_action_text(ps->rule, s);
+    }
+    return 0;
+}
+
+/* ---- what fits together ----------------------------------------------- */
+
+/* The methods of the set an action can apply to; an action that applies
+ * to none of them is an error (a group may hold methods it does not). */
+static int check_applies(struct parse *ps, struct span set, unsigned action, ss_opmask fits,
+                         const char *what, const char *hint)
+{
+    struct ss_rule *r = ps->rule;
+    if (!(r->actions & action))
+        return 0;
+    if ((r->set & fits) == 0)
+        return failf(ps, set, "%s applies to %s; the methods '%.*s' have none", what, hint,
+                     (int)set.len, set.p);
+    return 0;
+}
+
+static int check_rule(struct parse *ps, struct span set)
+{
+    struct ss_rule *r = ps->rule;
+    struct span whole = {ps->text, strlen(ps->text)};
+    unsigned outcomes = r->actions & SS_ACT_OUTCOMES;
+    if (r->actions == 0 && r->jitter_ns == 0)
+        return failf(ps, whole, "the rule has no action (add one: error=, short=, delay=, eof, "
+                                "reset, timeout or corrupt=)");
+    if (outcomes & (outcomes - 1))
+        return failf(ps, whole, "the rule has more than one of error=, eof, reset and timeout; "
+                                "a call can end only one way");
+    if ((r->actions & SS_ACT_SHORT) && (r->actions & (SS_ACT_ERROR | SS_ACT_EOF | SS_ACT_RESET |
+                                                      SS_ACT_TIMEOUT)))
+        return failf(ps, whole, "short= cannot go with error=, eof, reset or timeout: a "
+                                "shortened call is performed");
+    if ((r->actions & SS_ACT_CORRUPT) && (r->actions & SS_ACT_OUTCOMES))
+        return failf(ps, whole, "corrupt= cannot go with error=, eof, reset or timeout: no "
+                                "data is transferred");
+    if (r->jitter_ns != 0 && !(r->actions & (SS_ACT_DELAY | SS_ACT_TIMEOUT)))
+        return failf(ps, whole, "jitter= adds to a delay: give delay= too");
+    if (check_applies(ps, set, SS_ACT_SHORT, IO_FAMILY & ~BIT(sendmmsg) & ~BIT(recvmmsg),
+                      "short=", "send and recv methods") != 0 ||
+        check_applies(ps, set, SS_ACT_EOF, RECV_FAMILY, "eof", "recv methods") != 0 ||
+        check_applies(ps, set, SS_ACT_CORRUPT, IO_FAMILY & ~BIT(sendfile), "corrupt=",
+                      "send and recv methods that carry the data") != 0 ||
+        check_applies(ps, set, SS_ACT_RESET, IO_FAMILY, "reset", "send and recv methods") != 0 ||
+        check_applies(ps, set, SS_ACT_TIMEOUT, WAITING, "timeout",
+                      "accept, connect, send and recv methods") != 0)
+        return -1;
+    return 0;
+}
+
+/* Narrows the set to the methods the rule's actions can apply to: a group
+ * such as %io keeps only what makes sense (eof: the receives). */
+static void narrow_set(struct ss_rule *r)
+{
+    if (r->actions & SS_ACT_SHORT)
+        r->set &= IO_FAMILY & ~BIT(sendmmsg) & ~BIT(recvmmsg);
+    if (r->actions & SS_ACT_EOF)
+        r->set &= RECV_FAMILY;
+    if (r->actions & SS_ACT_CORRUPT)
+        r->set &= IO_FAMILY & ~BIT(sendfile);
+    if (r->actions & SS_ACT_RESET)
+        r->set &= IO_FAMILY;
+    if (r->actions & SS_ACT_TIMEOUT)
+        r->set &= WAITING;
+}
+
+/* ---- the rule ----------------------------------------------------------- */
+
+int ss_rule_parse(const char *text, struct ss_rule *rule, struct ss_rule_error *e)
+{
+    struct parse ps = {text, rule, e};
+    memset(rule, 0, sizeof *rule);
+    memset(e, 0, sizeof *e);
+    rule->port = -1;
+    rule->fd = -1;
+    rule->family = AF_UNSPEC;
+    size_t len = strlen(text);
+    struct span all = {text, len};
+    if (len == 0)
+        return failf(&ps, all, "empty rule (write METHODS:ACTION, e.g. 'send:short=1')");
+    if (len >= sizeof rule->text)
+        return failf(&ps, all, "rule too long (at most %zu characters)", sizeof rule->text - 1);
+    memcpy(rule->text, text, len + 1);
+
+    const char *colon = strchr(text, ':');
+    struct span set = {text, colon != NULL ? (size_t)(colon - text) : len};
+    if (colon == NULL)
+        return failf(&ps, all, "a rule is METHODS:ACTION, e.g. 'connect:error=ECONNREFUSED'; "
+                               "'%.*s' has no ':'", (int)(len > 60 ? 60 : len), text);
+    if (parse_set(&ps, set) != 0)
+        return -1;
+    unsigned seen = 0;
+    for (const char *p = colon + 1;;) {
+        const char *next = strchr(p, ':');
+        struct span term = {p, next != NULL ? (size_t)(next - p) : strlen(p)};
+        if (parse_term(&ps, term, &seen) != 0)
+            return -1;
+        if (next == NULL)
+            break;
+        p = next + 1;
+    }
+    if (check_rule(&ps, set) != 0)
+        return -1;
+    narrow_set(rule);
+    return 0;
+}
+
+/* ---- errnos the man pages list ----------------------------------------- */
+
+/* The errors a method's man page says it can fail with (plus the network
+ * errors the kernel passes through where the page says so). An error=
+ * outside the list is allowed, with a warning: a test may want exactly
+ * that, but a typo (ECONNREFUSED on recv) is more likely. */
+struct errno_list {
+    ss_opmask methods;
+    int errs[28];
+};
+
+static const struct errno_list man_errnos[] = {
+    {BIT(socket), {EACCES, EAFNOSUPPORT, EINVAL, EMFILE, ENFILE, ENOBUFS, ENOMEM,
+                   EPROTONOSUPPORT}},
+    {BIT(socketpair), {EAFNOSUPPORT, EFAULT, EMFILE, ENFILE, EOPNOTSUPP, EPROTONOSUPPORT}},
+    {BIT(bind), {EACCES, EADDRINUSE, EBADF, EINVAL, ENOTSOCK, EADDRNOTAVAIL, EFAULT, ELOOP,
+                 ENAMETOOLONG, ENOENT, ENOMEM, ENOTDIR, EROFS}},
+    {BIT(listen), {EADDRINUSE, EBADF, ENOTSOCK, EOPNOTSUPP}},
+    {BIT(accept), {EAGAIN, EBADF, ECONNABORTED, EFAULT, EINTR, EINVAL, EMFILE, ENFILE, ENOBUFS,
+                   ENOMEM, ENOTSOCK, EOPNOTSUPP, EPERM, EPROTO, ENETDOWN, ENOPROTOOPT,
+                   EHOSTDOWN, ENONET, EHOSTUNREACH, ENETUNREACH}},
+    {BIT(connect) | BIT(connect_ex),
+     {EACCES, EPERM, EADDRINUSE, EADDRNOTAVAIL, EAFNOSUPPORT, EAGAIN, EALREADY, EBADF,
+      ECONNREFUSED, EFAULT, EINPROGRESS, EINTR, EISCONN, ENETUNREACH, ENOTSOCK, EPROTOTYPE,
+      ETIMEDOUT, EHOSTUNREACH, ECONNRESET, ENETDOWN}},
+    {SEND_FAMILY, {EACCES, EAGAIN, EALREADY, EBADF, ECONNRESET, EDESTADDRREQ, EFAULT, EINTR,
+                   EINVAL, EISCONN, EMSGSIZE, ENOBUFS, ENOMEM, ENOTCONN, ENOTSOCK, EOPNOTSUPP,
+                   EPIPE, EHOSTUNREACH, ENETUNREACH, ENETDOWN, ETIMEDOUT, EIO, ENOSPC}},
+    {RECV_FAMILY, {EAGAIN, EBADF, ECONNREFUSED, EFAULT, EINTR, EINVAL, ENOMEM, ENOTCONN,
+                   ENOTSOCK, ECONNRESET, ETIMEDOUT, EIO}},
+    {BIT(getsockopt) | BIT(setsockopt), {EBADF, EFAULT, EINVAL, ENOPROTOOPT, ENOTSOCK, EPERM,
+                                         ENOMEM}},
+    {BIT(shutdown), {EBADF, EINVAL, ENOTCONN, ENOTSOCK}},
+    {BIT(getsockname) | BIT(getpeername), {EBADF, EFAULT, EINVAL, ENOBUFS, ENOTCONN, ENOTSOCK}},
+    {BIT(close), {EBADF, EINTR, EIO, ENOSPC, EDQUOT}},
+    {BIT(dup), {EBADF, EBUSY, EINTR, EINVAL, EMFILE}},
+};
+
+static int errno_listed(ss_opmask op_bit, int err)
+{
+    int described = 0;
+    for (size_t i = 0; i < sizeof man_errnos / sizeof man_errnos[0]; i++) {
+        if (!(man_errnos[i].methods & op_bit))
+            continue;
+        described = 1;
+        for (size_t k = 0; k < sizeof man_errnos[i].errs / sizeof(int); k++)
+            if (man_errnos[i].errs[k] == err)
+                return 1;
+    }
+    return !described; /* a method without a list takes anything */
+}
+
+int ss_rule_warning(const struct ss_rule *rule, struct ss_rule_error *e)
+{
+    if (!(rule->actions & SS_ACT_ERROR))
+        return 0;
+    for (int op = 0; op < SS_OP_COUNT; op++) {
+        ss_opmask bit = (ss_opmask)1 << op;
+        if (!(rule->set & bit) || errno_listed(bit, rule->err))
+            continue;
+        const char *name = ss_errno_name(rule->err);
+        const char *at = strstr(rule->text, "error=");
+        snprintf(e->msg, sizeof e->msg, "%s(2) does not list %s among its errors",
+                 ss_op_name(op), name != NULL ? name : "that error");
+        e->at = at != NULL ? (size_t)(at - rule->text) + 6 : 0;
+        e->len = at != NULL ? strcspn(at + 6, ":") : strlen(rule->text);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- explaining --------------------------------------------------------- */
+
+size_t ss_rule_explain(const char *prefix, const char *rule_text, const struct ss_rule_error *e,
+                       char *buf, size_t cap)
+{
+    struct ss_out o;
+    ss_out_init(&o, buf, cap);
+    ss_out_str(&o, e->msg);
+    ss_out_char(&o, '\n');
+    /* the rule, escaped, and a caret line in the same columns */
+    size_t col = 0, caret_at = 0, caret_len = 0;
+    ss_out_str(&o, prefix);
+    for (size_t i = 0; rule_text[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)rule_text[i];
+        if (i == e->at)
+            caret_at = col;
+        size_t width = c >= 0x20 && c < 0x7f ? 1 : 4;
+        if (width == 1) {
+            ss_out_char(&o, (char)c);
+        } else {
+            static const char hex[] = "0123456789abcdef";
+            ss_out_str(&o, "\\x");
+            ss_out_char(&o, hex[c >> 4]);
+            ss_out_char(&o, hex[c & 0xf]);
+        }
+        if (i >= e->at && i < e->at + e->len)
+            caret_len += width;
+        col += width;
+    }
+    if (e->at >= strlen(rule_text))
+        caret_at = col;
+    ss_out_char(&o, '\n');
+    ss_out_str(&o, prefix);
+    for (size_t i = 0; i < caret_at; i++)
+        ss_out_char(&o, ' ');
+    for (size_t i = 0; i < (caret_len > 0 ? caret_len : 1); i++)
+        ss_out_char(&o, '^');
+    ss_out_char(&o, '\n');
+    if (cap > 0)
+        buf[o.len < cap ? o.len : cap - 1] = '\0';
+    return o.len + 1;
+}

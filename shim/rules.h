@@ -1,0 +1,98 @@
+/* sockshim: the fault rule language, and its one parser.
+ *
+ *   RULE    := SET ':' TERM (':' TERM)*
+ *   SET     := METHOD (',' METHOD)*          send, recv, connect, %io, %all...
+ *   TERM    := ACTION | FILTER
+ *   ACTION  := 'error=' ERRNO | 'short=' N | 'delay=' DURATION
+ *            | 'jitter=' DURATION | 'eof' | 'reset' | 'timeout' | 'corrupt=' N
+ *   FILTER  := 'when=' FIRST ['..' LAST] ['+' STEP] | 'when=' FIRST '+'
+ *            | 'p=' PROBABILITY | 'after=' SIZE | 'peer=' ADDRESS
+ *            | 'port=' N | 'family=' ('inet' | 'inet6' | 'unix') | 'fd=' N
+ *
+ * docs/faults.md is the reference. This file is linked into the library
+ * (which reads SOCKSHIM_FAULTS) and into the command (which checks every
+ * rule before it starts anything): both accept exactly the same rules.
+ */
+#ifndef SOCKSHIM_RULES_H
+#define SOCKSHIM_RULES_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "options.h"
+
+#define SS_MAX_RULES 64
+#define SS_RULE_TEXT_MAX 512
+
+/* What a rule does to a call it applies to. */
+enum ss_action_bit {
+    SS_ACT_ERROR = 1u << 0,   /* fail without performing */
+    SS_ACT_SHORT = 1u << 1,   /* perform with the length cut */
+    SS_ACT_DELAY = 1u << 2,   /* sleep first */
+    SS_ACT_EOF = 1u << 3,     /* a receive returns 0 without reading */
+    SS_ACT_RESET = 1u << 4,   /* the connection is really reset */
+    SS_ACT_TIMEOUT = 1u << 5, /* wait the socket's timeout, then fail */
+    SS_ACT_CORRUPT = 1u << 6, /* flip bytes of the data */
+};
+
+/* The actions that decide a call's outcome: a rule has at most one. */
+#define SS_ACT_OUTCOMES (SS_ACT_ERROR | SS_ACT_EOF | SS_ACT_RESET | SS_ACT_TIMEOUT)
+
+/* peer=ADDR[:PORT] */
+struct ss_peer_filter {
+    int family;                 /* AF_INET, AF_INET6 or AF_UNIX */
+    unsigned char addr[16];     /* in network order */
+    int port;                   /* -1: any */
+    char path[108];             /* AF_UNIX */
+};
+
+struct ss_rule {
+    char text[SS_RULE_TEXT_MAX]; /* as the user wrote it */
+    ss_opmask set;               /* the methods it applies to */
+
+    unsigned actions;            /* enum ss_action_bit */
+    int err;                     /* error= */
+    uint64_t short_len;          /* short= */
+    uint64_t delay_ns, jitter_ns;
+    unsigned corrupt;            /* corrupt= */
+
+    int has_when;
+    uint64_t when_first, when_last, when_step; /* last 0: no end */
+    int has_p;
+    uint64_t p_threshold;        /* p * 2^32 */
+    int has_after;
+    uint64_t after_bytes;
+    int has_peer;
+    struct ss_peer_filter peer;
+    int port;                    /* -1: any */
+    int family;                  /* AF_UNSPEC: any */
+    int fd;                      /* -1: any */
+
+    char action_text[64];        /* the actions, for the trace: "short=1" */
+};
+
+struct ss_rule_error {
+    char msg[256];
+    size_t at, len;              /* the bad part of the rule text */
+};
+
+/* Parses one rule. 0 on success; else -1 with e saying what and where. */
+int ss_rule_parse(const char *text, struct ss_rule *rule, struct ss_rule_error *e);
+
+/* A warning about a valid rule (an errno the call's man page does not list
+ * for it): writes it into e and returns 1, or returns 0. --strict refuses
+ * such rules. */
+int ss_rule_warning(const struct ss_rule *rule, struct ss_rule_error *e);
+
+/* Renders the message for a bad rule, the rule, and a caret line under
+ * the bad part, each line starting with prefix. Returns the length needed. */
+size_t ss_rule_explain(const char *prefix, const char *rule_text, const struct ss_rule_error *e,
+                       char *buf, size_t cap);
+
+/* Environment: rules separated by ';', and the seed of p=. */
+#define SS_ENV_FAULTS "SOCKSHIM_FAULTS"
+#define SS_ENV_SEED "SOCKSHIM_SEED"
+#define SS_ENV_STRICT "SOCKSHIM_STRICT"
+
+#endif
