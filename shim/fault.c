@@ -57,7 +57,8 @@ static void refuse(const char *msg)
 static void refuse_rule(int number, const char *text, const struct ss_rule_error *e,
                         const char *what)
 {
-    char head[96], body[1024], msg[1200];
+    /* the rule twice (escaped bytes take 4 columns) and the message */
+    char head[96], body[4 * SS_RULE_TEXT_MAX * 2 + 512], msg[sizeof body + sizeof head];
     snprintf(head, sizeof head, "sockshim: " SS_ENV_FAULTS " rule %d: %s", number, what);
     ss_rule_explain("  ", text, e, body, sizeof body);
     snprintf(msg, sizeof msg, "%s%s", head, body);
@@ -76,14 +77,20 @@ static void add_rule(const char *text, int number, int strict)
     n_rules++;
 }
 
-/* Rules are separated by ';'; an empty one (a trailing ';') is skipped. */
+/* Rules are separated by ';' (blanks around them do not count); an empty
+ * one (a trailing ';') is skipped. */
 static void load_rules(const char *list, int strict)
 {
     char text[SS_RULE_TEXT_MAX + 1];
     int number = 0;
     for (const char *p = list;;) {
         const char *end = strchrnul(p, ';');
-        size_t len = (size_t)(end - p);
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
+            p++;
+        const char *last = end;
+        while (last > p && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\n'))
+            last--;
+        size_t len = (size_t)(last - p);
         number++;
         if (len >= sizeof text) {
             char msg[128];
@@ -412,6 +419,27 @@ static void cut_call(struct ss_call *c, struct ss_fault_scratch *s, size_t n)
     }
 }
 
+/* The k-th of n distinct positions spread over total bytes from a random
+ * start. */
+static size_t flip_position(size_t total, unsigned n, unsigned k, uint64_t draw)
+{
+    return ((size_t)(draw % total) + k * (total / n)) % total;
+}
+
+/* How many of the n positions fall below moved: the flipped bytes a
+ * partial send really handed to the kernel. */
+static int flips_below(size_t total, unsigned n, uint64_t draw, size_t moved)
+{
+    if (total == 0)
+        return 0;
+    if (n > total)
+        n = (unsigned)total;
+    int count = 0;
+    for (unsigned k = 0; k < n; k++)
+        count += flip_position(total, n, k, draw) < moved;
+    return count;
+}
+
 /* Walks the bytes of an iovec array, up to total. */
 static void flip_bytes(const struct iovec *iov, int count, size_t total, unsigned n,
                        uint64_t draw)
@@ -420,10 +448,8 @@ static void flip_bytes(const struct iovec *iov, int count, size_t total, unsigne
         return;
     if (n > total)
         n = (unsigned)total;
-    /* n distinct positions, spread over the data from a random start */
-    size_t step = total / n, start = (size_t)(draw % total);
     for (unsigned k = 0; k < n; k++) {
-        size_t at = (start + k * step) % total;
+        size_t at = flip_position(total, n, k, draw);
         for (int i = 0; i < count; i++) {
             if (at < iov[i].iov_len) {
                 ((unsigned char *)iov[i].iov_base)[at] ^= 0xff;
@@ -592,6 +618,7 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
     s->iovcnt = c->iovcnt;
     s->msg_orig = c->msg;
     s->draw = c->fault_draw;
+    c->fault_flipped = -1;
     if (c->fault_limit != 0) {
         cut_call(c, s, c->fault_limit);
         return;
@@ -641,8 +668,14 @@ void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
         c->ret = -1;
         c->err = s->close_err;
     }
-    if ((r->actions & SS_ACT_CORRUPT) && is_op(c, RECVS) && s->perform)
+    if ((r->actions & SS_ACT_CORRUPT) && is_op(c, RECVS) && s->perform) {
         corrupt_incoming(c, s, r->corrupt);
+        c->fault_flipped = c->ret > 0 ? (int)(c->ret < r->corrupt ? c->ret : r->corrupt) : 0;
+    }
+    if ((r->actions & SS_ACT_CORRUPT) && s->copy != NULL)
+        c->fault_flipped = c->ret > 0 ? flips_below(s->copy_len, r->corrupt, s->draw,
+                                                    (size_t)c->ret)
+                                      : 0;
     /* The trace shows what the program asked for; a recvmsg's results go
      * back into the program's own msghdr. */
     if (c->msg != s->msg_orig) {

@@ -588,6 +588,10 @@ void ss_json_call(struct ss_out *o, const struct ss_call *c)
             key(o, "cut_to");
             ss_out_u64(o, c->fault_limit);
         }
+        if (c->fault_flipped >= 0) {
+            key(o, "flipped");
+            ss_out_i64(o, c->fault_flipped);
+        }
         obj_close(o);
     }
     key(o, "dur_ns");

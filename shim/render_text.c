@@ -801,6 +801,11 @@ void ss_text_call(struct ss_out *o, const struct ss_call *c)
             ss_out_str(o, c->fault_limit == 1 ? " byte before " : " bytes before ");
         }
         ss_out_str(o, c->fault_action);
+        if (c->fault_flipped >= 0) {
+            ss_out_str(o, ", ");
+            ss_out_i64(o, c->fault_flipped);
+            ss_out_str(o, " flipped");
+        }
         ss_out_char(o, ']');
     }
     ss_out_char(o, '\n');

@@ -290,6 +290,9 @@ static int parse_when(struct parse *ps, struct span v)
         }
     struct span first = {v.p, (size_t)((dots ? dots : plus ? plus : end) - v.p)};
     const uint64_t max = 0xffffffffu;
+    if (first.len == 0)
+        return failf(ps, v, "when= starts with the first call's number: when=1..3, when=2+, "
+                            "when=3");
     if (parse_number(ps, first, 1, max, "when= call number", &r->when_first) != 0)
         return -1;
     r->when_last = r->when_first; /* when=3: the third only */
@@ -430,8 +433,15 @@ static int parse_value(struct parse *ps, const struct term *t, struct span v)
     const char *name = t->name;
     if (strcmp(name, "error") == 0)
         return parse_errno_value(ps, v);
-    if (strcmp(name, "short") == 0)
-        return parse_number(ps, v, 1, 0x7fffffff, "short= length", &r->short_len);
+    if (strcmp(name, "short") == 0) {
+        char q[96];
+        if (parse_size(ps, v, "short= length", &r->short_len) != 0)
+            return -1;
+        if (r->short_len == 0 || r->short_len > 0x7fffffff)
+            return failf(ps, v, "bad short= length '%s' (from 1 byte to 2 GiB - 1)",
+                         quoted(v, q, sizeof q));
+        return 0;
+    }
     if (strcmp(name, "delay") == 0)
         return parse_duration(ps, v, "delay", &r->delay_ns);
     if (strcmp(name, "jitter") == 0)
@@ -600,6 +610,38 @@ static void narrow_set(struct ss_rule *r)
 
 /* ---- the rule ----------------------------------------------------------- */
 
+/* Where the term at p ends: at the next ':', except that a peer= address
+ * holds ':' of its own (127.0.0.1:6379, [::1]:80, ::1, fe80::1). Its
+ * value runs over address characters; when that run swallowed the start
+ * of the next term (":fd=3"), it ends at the ':' before it. */
+static const char *term_end(const char *p)
+{
+    if (strncmp(p, "peer=", 5) != 0)
+        return strchrnul(p, ':');
+    const char *v = p + 5;
+    if (*v == '[') {
+        const char *close = strchr(v, ']');
+        if (close == NULL) /* unclosed: the whole address is the bad part */
+            return v + 1 + strspn(v + 1, "0123456789abcdefABCDEF:.");
+        v = close + 1;
+        if (v[0] == ':' && v[1] >= '0' && v[1] <= '9')
+            v += 1 + strspn(v + 1, "0123456789");
+        return strchrnul(v, ':');
+    }
+    if (*v == '/')
+        return strchrnul(v, ':');
+    const char *run = v + strspn(v, "0123456789abcdefABCDEF:.");
+    if (*run == '=') { /* a term name that looks like hex: back to its ':' */
+        while (run > v && run[-1] != ':')
+            run--;
+        if (run > v)
+            run--;
+    }
+    while (run > v && run[-1] == ':')
+        run--;
+    return *run == '\0' || *run == ':' ? run : strchrnul(run, ':');
+}
+
 int ss_rule_parse(const char *text, struct ss_rule *rule, struct ss_rule_error *e)
 {
     struct parse ps = {text, rule, e};
@@ -623,15 +665,19 @@ int ss_rule_parse(const char *text, struct ss_rule *rule, struct ss_rule_error *
                                "'%.*s' has no ':'", (int)(len > 60 ? 60 : len), text);
     if (parse_set(&ps, set) != 0)
         return -1;
+    const char *semicolon = strchr(text, ';');
+    if (semicolon != NULL)
+        return failf(&ps, (struct span){semicolon, 1},
+                     "';' separates rules (in " SS_ENV_FAULTS "); one rule cannot hold it");
     unsigned seen = 0;
     for (const char *p = colon + 1;;) {
-        const char *next = strchr(p, ':');
-        struct span term = {p, next != NULL ? (size_t)(next - p) : strlen(p)};
+        const char *end = term_end(p);
+        struct span term = {p, (size_t)(end - p)};
         if (parse_term(&ps, term, &seen) != 0)
             return -1;
-        if (next == NULL)
+        if (*end == '\0')
             break;
-        p = next + 1;
+        p = end + 1;
     }
     if (check_rule(&ps, set) != 0)
         return -1;

@@ -267,6 +267,22 @@ static void reject_value(int code, const struct ss_parse_error *err)
 
 /* ---------------------------------------------------------------- faults */
 
+/* s with every byte that is not printable ASCII written as \xNN, as the
+ * rule line under a message shows it. */
+static const char *printable(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; *s != '\0' && n + 5 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c < 0x7f)
+            buf[n++] = (char)c;
+        else
+            n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 static void add_rule(struct settings *s, const char *text, const char *origin_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -319,8 +335,13 @@ static void add_environment_rules(struct settings *s)
     for (const char *p = list; p != NULL && *p != '\0';) {
         const char *end = strchrnul(p, ';');
         number++;
-        if (end > p) {
-            char *text = strndup(p, (size_t)(end - p));
+        /* blanks around a rule do not count, as in the library */
+        const char *first = p + strspn(p, " \t\n");
+        const char *last = end;
+        while (last > first && strchr(" \t\n", last[-1]) != NULL)
+            last--;
+        if (last > first) {
+            char *text = strndup(first, (size_t)(last - first));
             if (text == NULL)
                 die("out of memory");
             add_rule(s, text, "%s rule %u", SS_ENV_FAULTS, number);
@@ -402,9 +423,11 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
             s->trace = optarg;
             break;
         }
-        case OPT_FAULT:
-            add_rule(s, optarg, "--fault '%s'", optarg);
+        case OPT_FAULT: {
+            char shown[SS_RULE_TEXT_MAX * 4 + 1];
+            add_rule(s, optarg, "--fault '%s'", printable(optarg, shown, sizeof shown));
             break;
+        }
         case OPT_FAULT_FILE:
             read_fault_file(s, optarg);
             break;
@@ -811,6 +834,9 @@ static void export_faults(const struct settings *s)
     free(joined);
 
     const char *seed = s->seed != NULL ? s->seed : getenv(SS_ENV_SEED);
+    uint64_t value;
+    if (seed != NULL && *seed != '\0' && ss_parse_u64(seed, UINT64_MAX, &value) != 0)
+        die("%s: bad seed '%s' (expected a whole number)", SS_ENV_SEED, seed);
     char fresh[24];
     if (seed == NULL || *seed == '\0') {
         uint64_t r;
