@@ -661,9 +661,8 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
 
 void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
 {
-    const struct ss_rule *r = rule_of(c);
-    if (c->fault_limit != 0)
-        r = &(const struct ss_rule){.actions = 0};
+    static const struct ss_rule no_action; /* a cut before an after= mark */
+    const struct ss_rule *r = c->fault_limit != 0 ? &no_action : rule_of(c);
     if (s->close_err != 0) {
         c->ret = -1;
         c->err = s->close_err;
