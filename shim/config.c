@@ -50,6 +50,12 @@ void ss_config_load(void)
         strcpy(ss_config.output, v);
         ss_config.output_per_pid = ss_output_has_pid(v);
     }
+    if ((v = getenv(SS_ENV_SUMMARY)) != NULL && *v != '\0' &&
+        ss_parse_summary(v, &ss_config.summary, &err) != 0)
+        refuse(SS_ENV_SUMMARY, err.msg);
+    if ((v = getenv(SS_ENV_CALLS)) != NULL && *v != '\0' &&
+        ss_parse_flag(v, &ss_config.every_call, &err) != 0)
+        refuse(SS_ENV_CALLS, err.msg);
     if ((v = getenv(SS_ENV_OUTPUT_FD)) != NULL && *v != '\0' &&
         ss_parse_output_fd(v, &ss_config.output_fd, &err) != 0)
         refuse(SS_ENV_OUTPUT_FD, err.msg);

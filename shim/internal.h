@@ -49,6 +49,8 @@ struct ss_config {
     char output[4096];           /* pattern; empty: stderr */
     int output_per_pid;          /* the pattern has %p */
     struct ss_output_fd output_fd; /* without output: the run's stderr; fd -1: none */
+    enum ss_summary summary;     /* the summary at exit */
+    int every_call;              /* no rebuilt loops in text */
 };
 
 extern struct ss_config ss_config;

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "internal.h"
 #include "real.h"
 
@@ -39,10 +40,12 @@ struct ss_obj {
     uint64_t calls, errors, faults, bytes_sent, bytes_received;
     struct ss_opt opts[SS_MAX_OPTS];
     unsigned n_opts;
+    int fd_hint;                /* one of the fds that name it */
+    struct ss_audit_sock audit;
 } __attribute__((aligned(64)));
 
 /* docs/architecture.md states the memory a socket costs */
-_Static_assert(sizeof(struct ss_obj) == 512, "update docs/architecture.md");
+_Static_assert(sizeof(struct ss_obj) == 576, "update docs/architecture.md");
 
 enum { NAME_LOCAL = 1, NAME_PEER = 2 };
 
@@ -199,6 +202,7 @@ static void obj_unlock(struct ss_obj *o)
  * SLOT_CLOEXEC possibly or'ed in (objects are 64-byte aligned). */
 #define SLOT_NOT_SOCKET ((uintptr_t)1)
 #define SLOT_SHIM ((uintptr_t)2)
+#define SLOT_CLOSED ((uintptr_t)3) /* a socket was closed here: a tombstone */
 #define SLOT_CLOEXEC ((uintptr_t)1)
 #define SLOT_TAGS ((uintptr_t)63)
 
@@ -262,11 +266,14 @@ static void slot_install(int fd, struct ss_obj *obj, int cloexec)
     }
     uintptr_t v = (uintptr_t)obj | (cloexec ? SLOT_CLOEXEC : 0);
     atomic_fetch_add_explicit(&obj->nfds, 1, memory_order_relaxed);
+    __atomic_store_n(&obj->fd_hint, fd, __ATOMIC_RELAXED);
     slot_value_put(atomic_exchange_explicit(s, v, memory_order_acq_rel));
 }
 
 /* Forgets fd if its slot still holds obj: a socket() in another thread
- * that got the same number after the real close keeps its entry. */
+ * that got the same number after the real close keeps its entry. The slot
+ * keeps a tombstone, so that a later call on the number can be told to be
+ * on a socket closed before (use after close, double close). */
 static void slot_forget_obj(int fd, struct ss_obj *obj)
 {
     _Atomic uintptr_t *s = slot_at(fd, 0);
@@ -274,7 +281,7 @@ static void slot_forget_obj(int fd, struct ss_obj *obj)
         return;
     uintptr_t v = atomic_load_explicit(s, memory_order_acquire);
     while ((v & ~SLOT_TAGS) != 0 && slot_obj(v) == obj) {
-        if (atomic_compare_exchange_weak_explicit(s, &v, 0, memory_order_acq_rel,
+        if (atomic_compare_exchange_weak_explicit(s, &v, SLOT_CLOSED, memory_order_acq_rel,
                                                   memory_order_acquire)) {
             slot_value_put(v);
             return;
@@ -283,7 +290,8 @@ static void slot_forget_obj(int fd, struct ss_obj *obj)
 }
 
 /* Forgets fd whatever it held but the shim's own (the real call closed it;
- * used for ranges, where the program's own race decides anyway). */
+ * used for ranges, where the program's own race decides anyway); a socket
+ * leaves a tombstone. */
 static void slot_clear(int fd)
 {
     _Atomic uintptr_t *s = slot_at(fd, 0);
@@ -291,7 +299,10 @@ static void slot_clear(int fd)
         return;
     uintptr_t v = atomic_load_explicit(s, memory_order_acquire);
     while (v != 0 && v != SLOT_SHIM) {
-        if (atomic_compare_exchange_weak_explicit(s, &v, 0, memory_order_acq_rel,
+        uintptr_t after = (v & ~SLOT_TAGS) != 0 || v == SLOT_CLOSED ? SLOT_CLOSED : 0;
+        if (v == after)
+            return;
+        if (atomic_compare_exchange_weak_explicit(s, &v, after, memory_order_acq_rel,
                                                   memory_order_acquire)) {
             slot_value_put(v);
             return;
@@ -299,12 +310,15 @@ static void slot_clear(int fd)
     }
 }
 
-/* Forgets that fd was known not to be a socket (it was closed). */
+/* Forgets what fd was known to be, not being a socket now (a file or a
+ * tombstone's number was closed successfully). */
 static void slot_forget_not_socket(int fd)
 {
     _Atomic uintptr_t *s = slot_at(fd, 0);
-    uintptr_t tag = SLOT_NOT_SOCKET;
-    if (s != NULL)
+    if (s == NULL)
+        return;
+    uintptr_t tag = atomic_load_explicit(s, memory_order_acquire);
+    if (tag == SLOT_NOT_SOCKET || tag == SLOT_CLOSED)
         atomic_compare_exchange_strong_explicit(s, &tag, 0, memory_order_acq_rel,
                                                 memory_order_relaxed);
 }
@@ -349,17 +363,16 @@ static int sockopt_int(int fd, int optname, int *value)
 
 /* Builds an object from what the kernel says of fd; NULL if fd is no
  * socket (the slot then remembers that) or is not open. */
-static struct ss_obj *examine(int fd, enum ss_fd_kind *kind)
+static struct ss_obj *examine(int fd, uintptr_t seen, enum ss_fd_kind *kind)
 {
     struct stat st;
-    *kind = SS_FD_UNKNOWN;
+    *kind = seen == SLOT_CLOSED ? SS_FD_CLOSED_SOCKET : SS_FD_UNKNOWN;
     if (fstat(fd, &st) != 0)
         return NULL;
     if (!S_ISSOCK(st.st_mode)) {
         _Atomic uintptr_t *s = slot_at(fd, 1);
-        uintptr_t unknown = 0;
         if (s != NULL)
-            atomic_compare_exchange_strong_explicit(s, &unknown, SLOT_NOT_SOCKET,
+            atomic_compare_exchange_strong_explicit(s, &seen, SLOT_NOT_SOCKET,
                                                     memory_order_acq_rel, memory_order_relaxed);
         *kind = SS_FD_NOT_SOCKET;
         return NULL;
@@ -395,10 +408,10 @@ static struct ss_obj *examine(int fd, enum ss_fd_kind *kind)
 
 /* Adopts fd: examines it and installs the object unless another thread got
  * there first. Returns the object with the caller's reference, or NULL. */
-static struct ss_obj *adopt(int fd, enum ss_fd_kind *kind, int *adopted)
+static struct ss_obj *adopt(int fd, uintptr_t seen, enum ss_fd_kind *kind, int *adopted)
 {
     int saved = errno;
-    struct ss_obj *o = examine(fd, kind);
+    struct ss_obj *o = examine(fd, seen, kind);
     if (o == NULL) {
         errno = saved;
         return NULL;
@@ -410,10 +423,11 @@ static struct ss_obj *adopt(int fd, enum ss_fd_kind *kind, int *adopted)
         *adopted = 1;
         return o;
     }
-    uintptr_t expected = 0;
+    uintptr_t expected = seen;
     uintptr_t v = (uintptr_t)o | (cloexec ? SLOT_CLOEXEC : 0);
     atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed); /* the slot's */
     atomic_fetch_add_explicit(&o->nfds, 1, memory_order_relaxed);
+    __atomic_store_n(&o->fd_hint, fd, __ATOMIC_RELAXED);
     if (atomic_compare_exchange_strong_explicit(s, &expected, v, memory_order_acq_rel,
                                                 memory_order_acquire)) {
         *adopted = 1;
@@ -438,8 +452,8 @@ struct ss_obj *ss_model_get(int fd, enum ss_fd_kind *kind, int *adopted)
             *kind = v == SLOT_SHIM ? SS_FD_SHIM : SS_FD_NOT_SOCKET;
             return NULL;
         }
-        if (v == 0) {
-            struct ss_obj *o = adopt(fd, kind, adopted);
+        if (v == 0 || v == SLOT_CLOSED) {
+            struct ss_obj *o = adopt(fd, v, kind, adopted);
             if (o != NULL || *kind != SS_FD_SOCKET)
                 return o;
             continue;
@@ -466,12 +480,46 @@ enum ss_fd_kind ss_model_kind(int fd)
         return SS_FD_NOT_SOCKET;
     if (v == SLOT_SHIM)
         return SS_FD_SHIM;
+    if (v == SLOT_CLOSED)
+        return SS_FD_CLOSED_SOCKET;
     return SS_FD_SOCKET;
 }
 
 int ss_model_cloexec(int fd)
 {
     return (slot_load(fd) & ~SLOT_TAGS) != 0 && (slot_load(fd) & SLOT_CLOEXEC) != 0;
+}
+
+int ss_model_lock(struct ss_obj *o)
+{
+    return o != NULL && obj_lock(o);
+}
+
+void ss_model_unlock(struct ss_obj *o)
+{
+    obj_unlock(o);
+}
+
+struct ss_audit_sock *ss_model_audit_state(struct ss_obj *o)
+{
+    return &o->audit;
+}
+
+void ss_model_origin(struct ss_obj *o, enum ss_fn *created_by, uint64_t *created_ns)
+{
+    *created_by = o->created_by;
+    *created_ns = o->created_ns;
+}
+
+int ss_model_options(struct ss_obj *o, int (*opts)[3], int max)
+{
+    int n = 0;
+    for (unsigned i = 0; i < o->n_opts && n < max; i++, n++) {
+        opts[n][0] = o->opts[i].level;
+        opts[n][1] = o->opts[i].optname;
+        opts[n][2] = o->opts[i].value;
+    }
+    return n;
 }
 
 void ss_model_mark_reset(struct ss_obj *o)
@@ -777,15 +825,20 @@ static void update_fds(struct ss_call *c, struct ss_obj *obj)
     }
 }
 
-void ss_model_update(struct ss_call *c, struct ss_obj *obj)
+int ss_model_update(struct ss_call *c, struct ss_obj *obj)
 {
+    int last_closed = 0;
     update_fds(c, obj);
     if (obj != NULL && obj_lock(obj)) {
         update_object(obj, c);
-        if (c->op == SS_OP_close && atomic_load_explicit(&obj->nfds, memory_order_relaxed) == 0)
+        if (c->op == SS_OP_close && atomic_load_explicit(&obj->nfds, memory_order_relaxed) == 0 &&
+            !(obj->state & SS_ST_CLOSED)) {
             obj->state |= SS_ST_CLOSED; /* its last fd is gone */
+            last_closed = 1;
+        }
         obj_unlock(obj);
     }
+    return last_closed;
 }
 
 int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max)
@@ -908,5 +961,27 @@ void ss_model_after_fork_child(void)
         struct ss_obj *o = obj_at(i);
         if (o != NULL)
             atomic_store_explicit(&o->lock, 0, memory_order_relaxed);
+    }
+}
+
+void ss_model_snapshot_locked(struct ss_obj *o, struct ss_sockinfo *out)
+{
+    memset(out, 0, sizeof *out);
+    snapshot_locked(o, out);
+}
+
+/* Every socket still open, once each (an object, not an fd: dup'ed fds
+ * name one socket), with one of its fds. */
+void ss_model_each_socket(void (*fn)(int fd, struct ss_obj *obj, void *arg), void *arg)
+{
+    uint32_t used = atomic_load_explicit(&next_unused, memory_order_acquire);
+    for (uint32_t i = 0; i < used && i < OBJS_PER_CHUNK * MAX_CHUNKS; i++) {
+        struct ss_obj *o = obj_at(i);
+        if (o == NULL || atomic_load_explicit(&o->nfds, memory_order_acquire) == 0 ||
+            !obj_get_unless_zero(o))
+            continue;
+        if (atomic_load_explicit(&o->nfds, memory_order_acquire) != 0)
+            fn(__atomic_load_n(&o->fd_hint, __ATOMIC_RELAXED), o, arg);
+        ss_obj_put(o);
     }
 }

@@ -28,6 +28,7 @@ enum ss_fd_kind {
     SS_FD_NOT_SOCKET, /* a file, pipe, ...: not our business */
     SS_FD_SHIM,       /* the shim's own (trace sink) */
     SS_FD_SOCKET,
+    SS_FD_CLOSED_SOCKET, /* held a socket that was closed; not open now */
 };
 
 void ss_model_init(void);
@@ -48,8 +49,8 @@ void ss_model_release_fd(int fd);
 
 /* Records the effect of a completed call (c->ret, c->err set) on the model:
  * new sockets, closes, dups, state changes, counters. obj is the subject's
- * object, or NULL. */
-void ss_model_update(struct ss_call *c, struct ss_obj *obj);
+ * object, or NULL. Returns 1 when the call closed the object's last fd. */
+int ss_model_update(struct ss_call *c, struct ss_obj *obj);
 
 /* An fd that was no socket was closed (its number may now be anything). */
 void ss_model_forget_fd(int fd);
@@ -66,6 +67,19 @@ void ss_model_snapshot(struct ss_obj *obj, int fd, struct ss_sockinfo *out, int 
 int ss_model_snapshot_fd(int fd, struct ss_sockinfo *out, int want_names);
 
 int ss_obj_nonblocking(struct ss_obj *obj);
+/* For the audit, whose per-socket state lives in the object: the object's
+ * lock (which never waits on its own thread, and may fail), the state, and
+ * what the object knows of its origin and options. */
+struct ss_audit_sock;
+int ss_model_lock(struct ss_obj *obj);
+void ss_model_unlock(struct ss_obj *obj);
+struct ss_audit_sock *ss_model_audit_state(struct ss_obj *obj);
+void ss_model_snapshot_locked(struct ss_obj *obj, struct ss_sockinfo *out);
+void ss_model_origin(struct ss_obj *obj, enum ss_fn *created_by, uint64_t *created_ns);
+int ss_model_options(struct ss_obj *obj, int (*opts)[3], int max);
+
+void ss_model_each_socket(void (*fn)(int fd, struct ss_obj *obj, void *arg), void *arg);
+
 /* A fault reset the connection: it is neither connected nor usable. */
 void ss_model_mark_reset(struct ss_obj *obj);
 

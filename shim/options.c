@@ -88,6 +88,27 @@ int ss_parse_format(const char *s, enum ss_format *out, struct ss_parse_error *e
     return fail(e, "unknown trace format", s, strlen(s), "expected 'text' or 'json'");
 }
 
+int ss_parse_summary(const char *s, enum ss_summary *out, struct ss_parse_error *e)
+{
+    static const char *const names[] = {"on", "off", "only"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum ss_summary)i;
+            return 0;
+        }
+    }
+    return fail(e, "unknown summary setting", s, strlen(s), "expected on, off or only");
+}
+
+int ss_parse_flag(const char *s, int *out, struct ss_parse_error *e)
+{
+    if (strcmp(s, "0") == 0 || strcmp(s, "1") == 0) {
+        *out = s[0] == '1';
+        return 0;
+    }
+    return fail(e, "bad setting", s, strlen(s), "expected 0 or 1");
+}
+
 int ss_parse_strsize(const char *s, unsigned *out, struct ss_parse_error *e)
 {
     uint64_t v;

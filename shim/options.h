@@ -18,12 +18,15 @@
 #define SS_ENV_FORMAT "SOCKSHIM_FORMAT"   /* text | json */
 #define SS_ENV_STRSIZE "SOCKSHIM_STRSIZE" /* data bytes shown per call */
 #define SS_ENV_TRACE "SOCKSHIM_TRACE"     /* methods traced (-e) */
+#define SS_ENV_SUMMARY "SOCKSHIM_SUMMARY" /* on | off | only (--summary) */
+#define SS_ENV_CALLS "SOCKSHIM_CALLS"     /* 1: every call, no rebuilt loops (--calls) */
 /* Without -o the command hands every process of the run the stderr it was
  * started with, as an inherited fd "N:DEV:INO": a program that redirects
  * its own stderr (or a child's) does not get the trace in its data. */
 #define SS_ENV_OUTPUT_FD "SOCKSHIM_OUTPUT_FD"
 
 enum ss_format { SS_FORMAT_TEXT, SS_FORMAT_JSON };
+enum ss_summary { SS_SUMMARY_ON, SS_SUMMARY_OFF, SS_SUMMARY_ONLY };
 
 #define SS_STRSIZE_DEFAULT 32u
 #define SS_STRSIZE_MAX (1u << 20)
@@ -37,6 +40,8 @@ struct ss_parse_error {
 };
 
 int ss_parse_format(const char *s, enum ss_format *out, struct ss_parse_error *e);
+int ss_parse_summary(const char *s, enum ss_summary *out, struct ss_parse_error *e);
+int ss_parse_flag(const char *s, int *out, struct ss_parse_error *e); /* 0/1 */
 int ss_parse_strsize(const char *s, unsigned *out, struct ss_parse_error *e);
 
 /* -e: "connect,accept", "trace=connect,accept", "!close", "%io", "all",

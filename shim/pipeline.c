@@ -11,12 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "fault.h"
 #include "internal.h"
 #include "model.h"
 #include "real.h"
 #include "render.h"
 #include "sink.h"
+#include "trace.h"
 
 /* ---- the subject of a call -------------------------------------------- */
 
@@ -91,7 +93,9 @@ static int find_subject(struct ss_call *c, struct subject *s)
         return 0;
     default:
         get_subject(s, c->fd);
-        if (s->kind == SS_FD_SOCKET || s->kind == SS_FD_SHIM)
+        /* a number whose socket was closed is traced too: a call on it is
+         * a use after close */
+        if (s->kind == SS_FD_SOCKET || s->kind == SS_FD_SHIM || s->kind == SS_FD_CLOSED_SOCKET)
             return 1;
         return !ss_fn_on_any_fd(c->fn);
     }
@@ -170,22 +174,18 @@ static void run_untraced(struct ss_call *c, const struct subject *s, int entry_e
     errno = err;
 }
 
-/* ---- the trace -------------------------------------------------------- */
+/* ---- the audit and the trace ------------------------------------------- */
 
 static int traced(enum ss_op op)
 {
     return (ss_config.traced >> op) & 1;
 }
 
-static int wants_names(void)
-{
-    return ss_config.format == SS_FORMAT_JSON;
-}
-
 /* A socket the process did not create, seen for the first time. */
 static void note_adoption(const struct ss_call *c, struct ss_obj *obj)
 {
-    if (!traced(SS_OP_fromfd))
+    ss_audit_created(obj, c->caller, 1);
+    if (!traced(SS_OP_fromfd) || ss_config.summary == SS_SUMMARY_ONLY)
         return;
     struct ss_call a;
     memset(&a, 0, sizeof a);
@@ -198,30 +198,31 @@ static void note_adoption(const struct ss_call *c, struct ss_obj *obj)
     ss_render_call(&a);
 }
 
+static void note_created_fd(int fd, uintptr_t caller)
+{
+    enum ss_fd_kind kind;
+    struct ss_obj *obj = ss_model_get(fd, &kind, NULL);
+    if (obj != NULL)
+        ss_audit_created(obj, caller, 0);
+    ss_obj_put(obj);
+}
+
+/* Where the sockets a call created were made (for leaks and the summary). */
+static void note_creations(const struct ss_call *c)
+{
+    if (c->failed)
+        return;
+    if (c->op == SS_OP_socket || c->op == SS_OP_accept)
+        note_created_fd((int)c->ret, c->caller);
+    if (c->op == SS_OP_socketpair && c->sv != NULL) {
+        note_created_fd(c->sv[0], c->caller);
+        note_created_fd(c->sv[1], c->caller);
+    }
+}
+
 static int failed(const struct ss_call *c)
 {
     return c->fn != SS_FN_closefrom && c->ret == -1;
-}
-
-static void trace(struct ss_call *c, struct ss_obj *obj)
-{
-    if (c->op == SS_OP_fork && c->ret == 0)
-        return; /* the child: its parent reports the fork */
-    if (!traced(c->op))
-        return;
-    ss_model_snapshot(obj, c->fd, &c->sock, wants_names());
-    switch (c->op) {
-    case SS_OP_socket:
-    case SS_OP_accept:
-    case SS_OP_dup:
-        if (!c->failed)
-            ss_model_snapshot_fd((int)c->ret, &c->new_sock,
-                                 wants_names() || c->addr_out == NULL);
-        break;
-    default:
-        break;
-    }
-    ss_render_call(c);
 }
 
 void ss_run(struct ss_call *c)
@@ -242,7 +243,7 @@ void ss_run(struct ss_call *c)
         errno = c->err;
         return;
     }
-    c->on_socket = s.kind == SS_FD_SOCKET;
+    c->on_socket = s.kind == SS_FD_SOCKET || s.kind == SS_FD_CLOSED_SOCKET;
     if (s.adopted)
         note_adoption(c, s.obj);
 
@@ -261,8 +262,13 @@ void ss_run(struct ss_call *c)
     c->t_end_ns = ss_now_ns();
     c->failed = failed(c);
 
-    ss_model_update(c, s.obj);
-    trace(c, s.obj);
+    int last_closed = ss_model_update(c, s.obj);
+    note_creations(c);
+    struct ss_audit_verdict verdict;
+    ss_audit_call(c, s.obj, s.kind == SS_FD_CLOSED_SOCKET, &verdict);
+    if (last_closed)
+        ss_audit_closed(s.obj, c->fd);
+    ss_trace_call(c, s.obj, &verdict);
     ss_obj_put(s.obj);
     errno = c->err;
 }

@@ -14,12 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "fault.h"
 #include "internal.h"
 #include "model.h"
 #include "real.h"
 #include "render.h"
 #include "sink.h"
+#include "trace.h"
 
 struct ss_real_table ss_real;
 _Atomic int ss_lib_state = SS_LIB_UNINIT;
@@ -98,6 +100,8 @@ void ss_after_fork_child(void)
     ss_identity_reset_after_fork();
     ss_model_after_fork_child();
     ss_fault_after_fork_child();
+    ss_audit_after_fork_child();
+    ss_trace_after_fork_child();
     ss_sink_after_fork_child();
     ss_render_process_start();
 }
@@ -126,6 +130,7 @@ static void initialize(void)
     ss_fault_init();
     load_utc_offset();
     ss_model_init();
+    ss_audit_init();
     int active = ss_config.traced != 0 || ss_fault_enabled();
     if (active) {
         if (ss_config.traced != 0)
@@ -162,4 +167,19 @@ int ss_init_slow(void)
 __attribute__((constructor)) static void sockshim_constructor(void)
 {
     ss_intercepting();
+}
+
+/* At exit (not _exit, not a fatal signal): what is still open, the loops
+ * left unfinished, and the summary. */
+__attribute__((destructor)) static void sockshim_destructor(void)
+{
+    if (atomic_load_explicit(&ss_lib_state, memory_order_acquire) != SS_LIB_ACTIVE)
+        return;
+    int saved = errno;
+    int before = ss_audit_finding_count();
+    ss_audit_finish();
+    for (int i = before; i < ss_audit_finding_count(); i++)
+        ss_trace_finding(i);
+    ss_trace_finish();
+    errno = saved;
 }

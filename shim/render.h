@@ -17,6 +17,11 @@
 
 /* Renders a completed call in the configured format and emits it. */
 void ss_render_call(const struct ss_call *c);
+/* A loop rebuilt from several calls (JSON: a record of its own). */
+void ss_render_loop(const struct ss_call *c);
+/* A finding of the audit (index in its table), and the summary at exit. */
+void ss_render_finding(int index);
+void ss_render_summary(void);
 /* A new process (or a forked child): its header comes before its first
  * line. */
 void ss_render_process_start(void);
@@ -26,6 +31,13 @@ void ss_text_call(struct ss_out *o, const struct ss_call *c);
 void ss_json_call(struct ss_out *o, const struct ss_call *c);
 void ss_text_start(struct ss_out *o, uint64_t now_ns);
 void ss_json_start(struct ss_out *o, uint64_t now_ns);
+void ss_json_loop(struct ss_out *o, const struct ss_call *c);
+void ss_text_finding(struct ss_out *o, int index);
+void ss_json_finding(struct ss_out *o, int index);
+void ss_text_summary(struct ss_out *o, uint64_t now_ns);
+void ss_json_summary(struct ss_out *o, uint64_t now_ns);
+/* "TIME [PID] " or "TIME [PID:TID] " */
+void ss_text_prefix(struct ss_out *o, uint64_t ns);
 
 /* ---- shared pieces ---------------------------------------------------- */
 

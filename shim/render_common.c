@@ -597,6 +597,58 @@ void ss_render_call(const struct ss_call *c)
     render_and_emit(render_call, c);
 }
 
+static void render_loop(struct ss_out *o, const void *arg)
+{
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_loop(o, arg);
+    else
+        ss_text_call(o, arg);
+}
+
+void ss_render_loop(const struct ss_call *c)
+{
+    if (!ss_sink_enabled())
+        return;
+    write_header_once(c->t_end_ns);
+    render_and_emit(render_loop, c);
+}
+
+static void render_finding(struct ss_out *o, const void *arg)
+{
+    const int *index = arg;
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_finding(o, *index);
+    else
+        ss_text_finding(o, *index);
+}
+
+void ss_render_finding(int index)
+{
+    if (!ss_sink_enabled())
+        return;
+    write_header_once(ss_now_ns());
+    render_and_emit(render_finding, &index);
+}
+
+static void render_summary(struct ss_out *o, const void *arg)
+{
+    const uint64_t *now = arg;
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_summary(o, *now);
+    else
+        ss_text_summary(o, *now);
+}
+
+void ss_render_summary(void)
+{
+    /* like its header: a process that made no socket call has no summary */
+    if (!ss_sink_enabled() || !atomic_load_explicit(&header_written, memory_order_acquire))
+        return;
+    uint64_t now = ss_now_ns();
+    write_header_once(now);
+    render_and_emit(render_summary, &now);
+}
+
 void ss_render_process_start(void)
 {
     atomic_store_explicit(&header_written, 0, memory_order_release);
@@ -614,7 +666,10 @@ static size_t iov_total(const struct iovec *iov, int n)
 
 void ss_call_sent(const struct ss_call *c, struct ss_bytes *b)
 {
-    if (c->msg != NULL)
+    if (c->preview != NULL) { /* a copy of the first bytes; c->len is the size */
+        ss_bytes_buf(b, c->preview, c->preview_len);
+        b->total = c->len;
+    } else if (c->msg != NULL)
         ss_bytes_iov(b, c->msg->msg_iov, (int)c->msg->msg_iovlen,
                      iov_total(c->msg->msg_iov, (int)c->msg->msg_iovlen));
     else if (c->iov != NULL)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "audit.h"
 #include "internal.h"
 #include "render.h"
 #include "xlat.h"
@@ -392,6 +393,7 @@ static json_args_fn *const json_args[SS_OP_COUNT] = {
     [SS_OP_sendmsg] = args_send,
     [SS_OP_sendmmsg] = args_mmsg,
     [SS_OP_sendfile] = args_sendfile,
+    [SS_OP_sendall] = args_send,
     [SS_OP_recv] = args_recv,
     [SS_OP_recvfrom] = args_recv,
     [SS_OP_recvmsg] = args_recv,
@@ -575,6 +577,10 @@ void ss_json_call(struct ss_out *o, const struct ss_call *c)
         key(o, "out");
         json_out(o, c);
     }
+    if (c->loop != 0) {
+        key(o, "loop");
+        ss_out_u64(o, c->loop);
+    }
     if (c->fault != 0) {
         key(o, "fault");
         obj_open(o);
@@ -623,6 +629,224 @@ void ss_json_start(struct ss_out *o, uint64_t now_ns)
         }
         ss_out_char(o, ']');
     }
+    obj_close(o);
+    ss_out_char(o, '\n');
+}
+
+/* ---- loops, findings, the summary --------------------------------------- */
+
+void ss_json_loop(struct ss_out *o, const struct ss_call *c)
+{
+    json_head(o, "loop", c->t_end_ns);
+    key(o, "op");
+    ss_out_json_cstr(o, ss_op_name(c->op));
+    key(o, "loop");
+    ss_out_u64(o, c->loop);
+    key(o, "calls");
+    ss_out_u64(o, c->loop_calls);
+    key(o, "faults");
+    ss_out_u64(o, c->loop_faults);
+    key(o, "fd");
+    ss_out_i64(o, c->fd);
+    key(o, "sock");
+    json_sock(o, &c->sock);
+    key(o, "args");
+    obj_open(o);
+    if (json_args[c->op] != NULL)
+        json_args[c->op](o, c);
+    obj_close(o);
+    if (c->failed) {
+        key(o, "error");
+        json_error(o, c->err);
+        key(o, "sent");
+        ss_out_u64(o, c->loop_done);
+    } else {
+        key(o, "ret");
+        if (c->op == SS_OP_sendall)
+            ss_out_str(o, "null"); /* sendall() returns None */
+        else
+            ss_out_i64(o, c->ret);
+        key(o, "out");
+        json_out(o, c);
+    }
+    key(o, "dur_ns");
+    ss_out_u64(o, c->t_end_ns >= c->t_start_ns ? c->t_end_ns - c->t_start_ns : 0);
+    obj_close(o);
+    ss_out_char(o, '\n');
+}
+
+static void json_hex_string(struct ss_out *o, uint64_t v)
+{
+    ss_out_char(o, '"');
+    ss_out_hex(o, v);
+    ss_out_char(o, '"');
+}
+
+/* {"address": "0x...", "module": "/path", "offset": "0x1269",
+ *  "symbol": "main" or null, "text": "prog+main+0x1c"} */
+static void json_where(struct ss_out *o, uintptr_t addr)
+{
+    char buf[512];
+    struct ss_out tmp;
+    struct ss_where w;
+    ss_out_init(&tmp, buf, sizeof buf);
+    ss_out_where(&tmp, addr);
+    int known = ss_where(addr, &w) == 0;
+    obj_open(o);
+    key(o, "address");
+    json_hex_string(o, addr);
+    key(o, "module");
+    if (known)
+        ss_out_json_cstr(o, w.module);
+    else
+        ss_out_str(o, "null");
+    key(o, "offset");
+    if (known)
+        json_hex_string(o, w.module_offset);
+    else
+        ss_out_str(o, "null");
+    key(o, "symbol");
+    if (known && w.symbol != NULL)
+        ss_out_json_cstr(o, w.symbol);
+    else
+        ss_out_str(o, "null");
+    key(o, "text");
+    ss_out_json_str(o, buf, tmp.len < sizeof buf ? tmp.len : sizeof buf);
+    obj_close(o);
+}
+
+static void json_finding_fields(struct ss_out *o, const struct ss_finding_rec *f)
+{
+    key(o, "code");
+    ss_out_json_cstr(o, ss_finding_code(f->code));
+    key(o, "message");
+    ss_out_json_cstr(o, ss_finding_text(f->code));
+    key(o, "fd");
+    ss_out_i64(o, f->fd);
+    key(o, "sock");
+    json_sock(o, &f->sock);
+    key(o, "where");
+    json_where(o, f->where);
+    if (f->code == SS_FIND_lost_bytes) {
+        key(o, "bytes");
+        ss_out_u64(o, atomic_load_explicit(&f->amount, memory_order_relaxed));
+    }
+}
+
+void ss_json_finding(struct ss_out *o, int index)
+{
+    const struct ss_finding_rec *f = ss_audit_finding(index);
+    json_head(o, "finding", f->t_ns);
+    json_finding_fields(o, f);
+    obj_close(o);
+    ss_out_char(o, '\n');
+}
+
+static void json_methods(struct ss_out *o)
+{
+    ss_out_char(o, '[');
+    int first = 1;
+    for (int op = 0; op < SS_OP_COUNT; op++) {
+        struct ss_method_stats m;
+        ss_audit_method_stats((enum ss_op)op, &m);
+        if (m.calls == 0)
+            continue;
+        ss_out_str(o, first ? "" : ", ");
+        first = 0;
+        obj_open(o);
+        key(o, "op");
+        ss_out_json_cstr(o, ss_op_name((enum ss_op)op));
+        key(o, "calls");
+        ss_out_u64(o, m.calls);
+        key(o, "errors");
+        ss_out_u64(o, m.errors);
+        key(o, "faults");
+        ss_out_u64(o, m.faults);
+        key(o, "bytes");
+        ss_out_u64(o, m.bytes);
+        key(o, "time_ns");
+        ss_out_u64(o, m.time_ns);
+        obj_close(o);
+    }
+    ss_out_char(o, ']');
+}
+
+static void json_socket(struct ss_out *o, const struct ss_socket_rec *r)
+{
+    obj_open(o);
+    key(o, "fd");
+    ss_out_i64(o, r->fd);
+    key(o, "sock");
+    json_sock(o, &r->info);
+    key(o, "bytes_sent");
+    ss_out_u64(o, r->info.bytes_sent);
+    key(o, "bytes_received");
+    ss_out_u64(o, r->info.bytes_received);
+    key(o, "created_by");
+    ss_out_json_cstr(o, r->created_by < SS_FN_COUNT ? ss_fn_name(r->created_by) : "");
+    key(o, "created");
+    ss_out_char(o, '"');
+    ss_out_iso8601(o, r->created_ns);
+    ss_out_char(o, '"');
+    key(o, "closed");
+    if (r->closed_ns != 0) {
+        ss_out_char(o, '"');
+        ss_out_iso8601(o, r->closed_ns);
+        ss_out_char(o, '"');
+    } else {
+        ss_out_str(o, "null");
+    }
+    key(o, "where");
+    json_where(o, r->created_caller);
+    key(o, "options");
+    ss_out_char(o, '[');
+    for (int i = 0; i < r->n_opts; i++) {
+        ss_out_str(o, i == 0 ? "" : ", ");
+        obj_open(o);
+        key(o, "level");
+        json_xlat(o, &ss_xlat_sol, r->opts[i][0]);
+        key(o, "optname");
+        json_xlat(o, ss_xlat_optnames(r->opts[i][0]), r->opts[i][1]);
+        key(o, "value");
+        ss_out_i64(o, r->opts[i][2]);
+        obj_close(o);
+    }
+    ss_out_char(o, ']');
+    obj_close(o);
+}
+
+void ss_json_summary(struct ss_out *o, uint64_t now_ns)
+{
+    json_head(o, "summary", now_ns);
+    key(o, "exe");
+    ss_out_json_cstr(o, program_invocation_name);
+    key(o, "methods");
+    json_methods(o);
+    key(o, "sockets");
+    ss_out_char(o, '[');
+    for (int i = 0; i < ss_audit_socket_count(); i++) {
+        ss_out_str(o, i == 0 ? "" : ", ");
+        json_socket(o, ss_audit_socket(i));
+    }
+    ss_out_char(o, ']');
+    key(o, "sockets_dropped");
+    ss_out_u64(o, ss_audit_sockets_dropped());
+    key(o, "findings");
+    ss_out_char(o, '[');
+    for (int i = 0; i < ss_audit_finding_count(); i++) {
+        const struct ss_finding_rec *f = ss_audit_finding(i);
+        ss_out_str(o, i == 0 ? "" : ", ");
+        obj_open(o);
+        json_finding_fields(o, f);
+        key(o, "count");
+        ss_out_u64(o, atomic_load_explicit(&f->count, memory_order_relaxed));
+        key(o, "first");
+        ss_out_char(o, '"');
+        ss_out_iso8601(o, f->t_ns);
+        ss_out_char(o, '"');
+        obj_close(o);
+    }
+    ss_out_char(o, ']');
     obj_close(o);
     ss_out_char(o, '\n');
 }

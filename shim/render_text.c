@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "audit.h"
 #include "internal.h"
 #include "render.h"
 #include "xlat.h"
@@ -23,7 +24,7 @@ typedef void text_op_fn(struct ss_out *o, const struct ss_call *c);
 
 /* ---- pieces of a line ------------------------------------------------- */
 
-static void out_prefix(struct ss_out *o, uint64_t ns)
+void ss_text_prefix(struct ss_out *o, uint64_t ns)
 {
     ss_out_clock(o, ns);
     ss_out_str(o, " [");
@@ -395,6 +396,18 @@ static void text_sendto(struct ss_out *o, const struct ss_call *c)
     out_call_addr(o, c->addr, c->addrlen);
     ss_out_char(o, ')');
     out_count(o, c);
+}
+
+/* A loop of sends, rebuilt: Python's sendall(), which returns None or
+ * raises. */
+static void text_sendall(struct ss_out *o, const struct ss_call *c)
+{
+    out_subject(o, c);
+    ss_out_str(o, "sendall(");
+    out_sent_data(o, c);
+    out_flags_arg(o, c->flags);
+    ss_out_char(o, ')');
+    out_none(o, c);
 }
 
 static void text_recv(struct ss_out *o, const struct ss_call *c)
@@ -775,6 +788,7 @@ static text_op_fn *const text_ops[SS_OP_COUNT] = {
     [SS_OP_sendmsg] = text_sendmsg,
     [SS_OP_sendmmsg] = text_sendmmsg,
     [SS_OP_sendfile] = text_sendfile,
+    [SS_OP_sendall] = text_sendall,
     [SS_OP_recv] = text_recv,
     [SS_OP_recvfrom] = text_recvfrom,
     [SS_OP_recvmsg] = text_recvmsg,
@@ -787,10 +801,37 @@ static text_op_fn *const text_ops[SS_OP_COUNT] = {
     [SS_OP_ioctl] = text_ioctl,
 };
 
+/* What a line says of the loop its call belongs to. */
+static void out_loop_note(struct ss_out *o, const struct ss_call *c)
+{
+    if (c->loop_calls != 0) {
+        int receiving = c->op == SS_OP_recv;
+        ss_out_str(o, receiving ? " [buffer filled by " : " [");
+        ss_out_u64(o, c->loop_calls);
+        ss_out_str(o, receiving ? " recvs" : " sends");
+        if (c->loop_faults != 0) {
+            ss_out_str(o, ", ");
+            ss_out_u64(o, c->loop_faults);
+            ss_out_str(o, " faulted");
+        }
+        if (c->op == SS_OP_sendall && c->failed) { /* how far it got */
+            ss_out_str(o, ", ");
+            ss_out_u64(o, c->loop_done);
+            ss_out_str(o, " bytes sent");
+        }
+        ss_out_char(o, ']');
+    } else if (c->loop != 0) {
+        ss_out_str(o, " [loop ");
+        ss_out_u64(o, c->loop);
+        ss_out_char(o, ']');
+    }
+}
+
 void ss_text_call(struct ss_out *o, const struct ss_call *c)
 {
-    out_prefix(o, c->t_end_ns);
+    ss_text_prefix(o, c->t_end_ns);
     text_ops[c->op](o, c);
+    out_loop_note(o, c);
     if (c->fault != 0) {
         ss_out_str(o, " [fault #");
         ss_out_i64(o, c->fault);
@@ -836,6 +877,200 @@ void ss_text_start(struct ss_out *o, uint64_t now_ns)
             ss_out_str(o, " (seed ");
             ss_out_u64(o, ss_fault_seed());
             ss_out_char(o, ')');
+        }
+        ss_out_char(o, '\n');
+    }
+}
+
+/* ---- findings and the summary ------------------------------------------ */
+
+/* "CODE sockN: what it means (details) at module+symbol+offset" */
+static void out_finding_body(struct ss_out *o, const struct ss_finding_rec *f)
+{
+    ss_out_str(o, ss_finding_code(f->code));
+    ss_out_char(o, ' ');
+    ss_out_fdname(o, f->fd, 1);
+    ss_out_str(o, ": ");
+    ss_out_str(o, ss_finding_text(f->code));
+    uint64_t amount = atomic_load_explicit(&f->amount, memory_order_relaxed);
+    if (f->code == SS_FIND_lost_bytes) {
+        ss_out_str(o, ": ");
+        ss_out_u64(o, amount);
+        ss_out_str(o, amount == 1 ? " byte never sent" : " bytes never sent");
+    }
+    ss_out_str(o, " at ");
+    ss_out_where(o, f->where);
+}
+
+void ss_text_finding(struct ss_out *o, int index)
+{
+    const struct ss_finding_rec *f = ss_audit_finding(index);
+    ss_text_prefix(o, f->t_ns);
+    ss_out_str(o, "# finding ");
+    out_finding_body(o, f);
+    ss_out_char(o, '\n');
+}
+
+/* Right-aligns v (or '-' when absent) in a column of width. */
+static void out_column(struct ss_out *o, const char *text, int width)
+{
+    int n = (int)strlen(text);
+    for (int i = n; i < width; i++)
+        ss_out_char(o, ' ');
+    ss_out_str(o, text);
+}
+
+static void out_u64_column(struct ss_out *o, uint64_t v, int width)
+{
+    char buf[24];
+    struct ss_out tmp;
+    ss_out_init(&tmp, buf, sizeof buf - 1);
+    ss_out_u64(&tmp, v);
+    buf[tmp.len] = '\0';
+    out_column(o, buf, width);
+}
+
+/* Seconds with three decimals (0.052 s), or milliseconds when short. */
+static void out_duration(struct ss_out *o, uint64_t ns)
+{
+    if (ns < 1000000000u) {
+        ss_out_u64(o, ns / 1000000u);
+        ss_out_char(o, '.');
+        ss_out_u64_width(o, ns / 1000u % 1000u, 3);
+        ss_out_str(o, " ms");
+    } else {
+        ss_out_u64(o, ns / 1000000000u);
+        ss_out_char(o, '.');
+        ss_out_u64_width(o, ns / 1000000u % 1000u, 3);
+        ss_out_str(o, " s");
+    }
+}
+
+static void summary_line(struct ss_out *o, uint64_t now_ns)
+{
+    ss_text_prefix(o, now_ns);
+    ss_out_str(o, "# ");
+}
+
+static void text_method_table(struct ss_out *o, uint64_t now_ns)
+{
+    summary_line(o, now_ns);
+    ss_out_str(o, "method            calls  errors  faults        bytes      time\n");
+    for (int op = 0; op < SS_OP_COUNT; op++) {
+        struct ss_method_stats m;
+        ss_audit_method_stats((enum ss_op)op, &m);
+        if (m.calls == 0)
+            continue;
+        summary_line(o, now_ns);
+        const char *name = ss_op_name((enum ss_op)op);
+        ss_out_str(o, name);
+        for (int i = (int)strlen(name); i < 13; i++)
+            ss_out_char(o, ' ');
+        out_u64_column(o, m.calls, 10);
+        out_u64_column(o, m.errors, 8);
+        out_u64_column(o, m.faults, 8);
+        if (op >= SS_OP_send && op <= SS_OP_recvmmsg)
+            out_u64_column(o, m.bytes, 13);
+        else
+            out_column(o, "-", 13);
+        ss_out_str(o, "  ");
+        out_duration(o, m.time_ns);
+        ss_out_char(o, '\n');
+    }
+}
+
+static void out_state_words(struct ss_out *o, unsigned state)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } words[] = {{SS_ST_LISTENING, "listening"}, {SS_ST_CONNECTED, "connected"},
+                 {SS_ST_CONNECTING, "connecting"}, {SS_ST_SHUT_RD, "shut_rd"},
+                 {SS_ST_SHUT_WR, "shut_wr"}, {SS_ST_RESET, "reset"},
+                 {SS_ST_CLOSED, "closed"}};
+    int any = 0;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (!(state & words[i].bit))
+            continue;
+        ss_out_str(o, any ? "," : "");
+        ss_out_str(o, words[i].name);
+        any = 1;
+    }
+    if (!any)
+        ss_out_str(o, (state & SS_ST_BOUND) ? "bound" : "created");
+}
+
+static void text_socket_row(struct ss_out *o, const struct ss_socket_rec *r, uint64_t now_ns)
+{
+    const struct ss_sockinfo *s = &r->info;
+    summary_line(o, now_ns);
+    ss_out_fdname(o, r->fd, 1);
+    ss_out_str(o, "  ");
+    ss_out_xlat(o, &ss_xlat_af, s->family);
+    ss_out_char(o, '/');
+    ss_out_xlat(o, &ss_xlat_socktype, s->type);
+    ss_out_str(o, "  ");
+    ss_out_pyaddr(o, (const struct sockaddr *)&s->laddr.sa, s->laddr.len);
+    ss_out_str(o, " -> ");
+    ss_out_pyaddr(o, (const struct sockaddr *)&s->raddr.sa, s->raddr.len);
+    ss_out_str(o, "  ");
+    out_state_words(o, r->closed_ns != 0 ? s->state | SS_ST_CLOSED : s->state & ~SS_ST_CLOSED);
+    ss_out_str(o, r->closed_ns != 0 ? "" : ",open at exit");
+    ss_out_str(o, "  sent ");
+    ss_out_u64(o, s->bytes_sent);
+    ss_out_str(o, ", received ");
+    ss_out_u64(o, s->bytes_received);
+    ss_out_str(o, ", lived ");
+    out_duration(o, (r->closed_ns != 0 ? r->closed_ns : now_ns) - r->created_ns);
+    for (int i = 0; i < r->n_opts; i++) {
+        ss_out_str(o, i == 0 ? ", options " : " ");
+        const struct ss_xlat *names = ss_xlat_optnames(r->opts[i][0]);
+        if (names != NULL)
+            ss_out_xlat(o, names, r->opts[i][1]);
+        else
+            ss_out_i64(o, r->opts[i][1]);
+        ss_out_char(o, '=');
+        ss_out_i64(o, r->opts[i][2]);
+    }
+    ss_out_str(o, ", created by ");
+    ss_out_str(o, r->created_by < SS_FN_COUNT ? ss_fn_name(r->created_by) : "the parent");
+    ss_out_str(o, "() at ");
+    ss_out_where(o, r->created_caller);
+    ss_out_char(o, '\n');
+}
+
+void ss_text_summary(struct ss_out *o, uint64_t now_ns)
+{
+    int n_sockets = ss_audit_socket_count(), n_findings = ss_audit_finding_count();
+    summary_line(o, now_ns);
+    ss_out_str(o, "summary of pid ");
+    ss_out_i64(o, ss_pid());
+    ss_out_char(o, ' ');
+    ss_out_pystr(o, program_invocation_name, strlen(program_invocation_name));
+    ss_out_str(o, ": ");
+    ss_out_i64(o, n_sockets);
+    ss_out_str(o, n_sockets == 1 ? " socket, " : " sockets, ");
+    ss_out_i64(o, n_findings);
+    ss_out_str(o, n_findings == 1 ? " finding\n" : " findings\n");
+    text_method_table(o, now_ns);
+    for (int i = 0; i < n_sockets; i++)
+        text_socket_row(o, ss_audit_socket(i), now_ns);
+    if (ss_audit_sockets_dropped() != 0) {
+        summary_line(o, now_ns);
+        ss_out_str(o, "... and ");
+        ss_out_u64(o, ss_audit_sockets_dropped());
+        ss_out_str(o, " more sockets\n");
+    }
+    for (int i = 0; i < n_findings; i++) {
+        const struct ss_finding_rec *f = ss_audit_finding(i);
+        uint32_t count = atomic_load_explicit(&f->count, memory_order_relaxed);
+        summary_line(o, now_ns);
+        ss_out_str(o, "finding ");
+        out_finding_body(o, f);
+        ss_out_str(o, count == 1 ? " (once)" : " (");
+        if (count != 1) {
+            ss_out_u64(o, count);
+            ss_out_str(o, " times)");
         }
         ss_out_char(o, '\n');
     }

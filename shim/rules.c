@@ -89,6 +89,7 @@ static ss_opmask method_mask(int op)
 {
     switch (op) {
     case SS_OP_send:
+    case SS_OP_sendall:
         return SEND_FAMILY;
     case SS_OP_recv:
         return RECV_FAMILY;

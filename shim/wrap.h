@@ -23,6 +23,7 @@
 /* Runs a marshalled call and returns what the real function returned. */
 #define SS_RUN(type, call)                                                     \
     do {                                                                       \
+        (call).caller = (uintptr_t)__builtin_return_address(0);                \
         ss_run(&(call));                                                       \
         return (type)(call).ret;                                               \
     } while (0)

@@ -80,7 +80,8 @@ SS_EXPORT void closefrom(int lowfd)
     }
     /* glibc treats a negative lowfd as 0 */
     struct ss_call c = {.fn = SS_FN_closefrom, .perform = perform_closefrom, .fd = -1,
-                        .first = lowfd < 0 ? 0u : (unsigned)lowfd, .last = ~0u};
+                        .first = lowfd < 0 ? 0u : (unsigned)lowfd, .last = ~0u,
+                        .caller = (uintptr_t)__builtin_return_address(0)};
     ss_run(&c);
 }
 

@@ -57,9 +57,12 @@ def lines_with(trace, text):
 
 
 def header(trace):
-    """The text trace's header lines (after the pid) of the first process."""
+    """The text trace's header lines (after the pid) of the first process:
+    the '# sockshim' line and the '# fault' lines after it."""
     pid = trace.lines[0].pid
-    return [l.body for l in trace.lines if l.body.startswith("# ") and l.pid == pid]
+    return [l.body for l in trace.lines
+            if l.pid == pid and (l.body.startswith("# sockshim ") or
+                                 l.body.startswith("# fault #"))]
 
 
 HEADER_RULE_RE = re.compile(r"^# fault #(\d+): ('.*'|\".*\")(?: \(seed (\d+)\))?$")
@@ -195,6 +198,7 @@ def test_faulted_close_closes_the_fd_and_reports_the_error(tmp_path):
     assert trace.bodies() == [
         "sock3 = socket(AF_INET, SOCK_STREAM, 0)",
         "sock3.close() raises error(5, 'Input/output error') [fault #1 error=EIO]",
+        "sock3.fcntl(F_GETFD) raises error(9, 'Bad file descriptor')",  # use after close
         "sock3 = socket(AF_INET, SOCK_STREAM, 0)",
         "sock3.close()",
     ]

@@ -608,6 +608,8 @@ def test_json_record_fields(name, tmp_path):
         if e["type"] == "start":
             assert START_KEYS <= set(e), e
             continue
+        if e["type"] in ("finding", "summary", "loop"):  # tests/test_audit.py
+            continue
         assert e["type"] == "call", e
         assert CALL_KEYS <= set(e), e
         assert isinstance(e["pid"], int) and isinstance(e["tid"], int), e

@@ -29,12 +29,12 @@ CLOEXEC_STREAM = "SOCK_STREAM|SOCK_CLOEXEC"
 
 # ---- helpers ---------------------------------------------------------------
 
-def differential(name, tmp_path, fmt="text", per_pid=False, env=None):
+def differential(name, tmp_path, fmt="text", per_pid=False, env=None, options=()):
     """Runs scenario `name` bare and traced; both must print the same and
     exit the same. Returns (bare, trace)."""
     bare = run_bare(scenario(name), env=env)
     trace = run_traced(scenario(name), tmp_path, fmt=fmt, per_pid=per_pid,
-                       env=env)
+                       env=env, options=options)
     assert trace.proc.stdout == bare.stdout
     assert trace.proc.returncode == bare.returncode, \
         trace.proc.stderr.decode(errors="replace")
@@ -314,7 +314,7 @@ SIZE = 4 * 1024 * 1024
 # data is cut at 32 bytes; the full size follows. The count of send/recv
 # calls depends on timing: their byte counts are checked instead.
 DATA = r"b'(x*)'(\.\.\.)? \((\d+) bytes?\)"
-SEND_RE = re.compile(r"^sock4\.send\(" + DATA + r"\) (?:-> (\d+)|raises (.*))$")
+SEND_RE = re.compile(r"^sock4\.send\(" + DATA + r"\) (?:-> (\d+)|raises (.*?))(?: \[loop \d+\])?$")
 RECV_RE = re.compile(r"^sock5\.recv\(65536\) -> " + DATA + r"$")
 
 
@@ -325,8 +325,24 @@ def check_data(shown, dots, size):
         assert (len(shown), dots) == (size, None), (shown, dots, size)
 
 
-def test_large_sendall(tmp_path):
+SENDALL_RE = re.compile(r"^sock4\.sendall\(b'(x{32})'\.\.\. \(4194304 bytes\)\) -> None "
+                        r"\[(\d+) sends\]$")
+
+
+def test_large_sendall_is_one_sendall_line(tmp_path):
+    """The send()s of sendall() become the one call the program made."""
     bare, trace = differential("large_sendall.py", tmp_path)
+    main, _ = by_tid(trace)
+    assert main[-5] == "sock4.setblocking(False)" or main[10] == "sock4.setblocking(False)"
+    sendalls = [b for b in main if ".sendall(" in b]
+    assert len(sendalls) == 1, main
+    assert int(SENDALL_RE.match(sendalls[0]).group(2)) > 1
+    assert not [b for b in main if ".send(" in b]
+
+
+def test_large_sendall(tmp_path):
+    """--calls: every send() of the sendall() on its own line."""
+    bare, trace = differential("large_sendall.py", tmp_path, options=["--calls"])
     assert bare.stdout == b"received 4194304 bytes, intact: True\n"
     main, others = by_tid(trace)
     assert main[:11] == [
@@ -356,6 +372,7 @@ def test_large_sendall(tmp_path):
         assert m, body
         shown, dots, size, ret, error = m.groups()
         assert int(size) == remaining, body
+        assert body.endswith("]")  # [loop N]
         check_data(shown, dots, int(size))
         if ret is None:
             # sendall() polls before each send(): a send() that still
@@ -594,7 +611,7 @@ def test_errors(tmp_path):
         f"sock4 = socket(AF_INET, {CLOEXEC_STREAM}, 0)",
         "sock4.close()",  # os.close(r.fileno())
         # the fd is no socket any more: it is named by number
-        "fd4.recv(1) raises error(9, 'Bad file descriptor')",
+        "sock4.recv(1) raises error(9, 'Bad file descriptor')",  # a closed socket's fd
         f"sock4 = socket(AF_INET, {CLOEXEC_STREAM}, 0)",
         "sock4.getsockopt(SOL_SOCKET, SO_LINGER, 8) -> b'\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00'",
         "sock4.setsockopt(SOL_SOCKET, SO_LINGER, b'\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00') -> None",
@@ -628,7 +645,7 @@ def check_records(trace):
     assert trace.events[0]["type"] == "start"
     for e in trace.events:
         assert e["v"] == 1
-        assert e["type"] in ("start", "call"), e
+        assert e["type"] in ("start", "call", "loop", "finding", "summary"), e
         for key in ("ts", "pid", "tid"):
             assert key in e, e
         if e["type"] == "call":

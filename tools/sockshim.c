@@ -144,6 +144,11 @@ static void print_help(void)
            "                           the trace header, to replay a run exactly)\n"
            "      --strict             refuse error= values the call's man page\n"
            "                           does not list (default: warn)\n"
+           "      --calls              show every libc call, not the sendall() a loop\n"
+           "                           of sends makes (each line names its loop)\n"
+           "      --summary            write only each process's summary at exit:\n"
+           "                           calls, sockets and findings, no call lines\n"
+           "      --no-summary         write no summary at exit\n"
            "  -h, --help               show this help and exit\n"
            "      --version            show the version and exit\n"
            "\n"
@@ -186,6 +191,9 @@ struct settings {
     const char *trace;   /* -e */
     const char *seed;    /* --seed */
     int strict;          /* --strict */
+    int summary_only;    /* --summary */
+    int every_call;      /* --calls */
+    int no_summary;      /* --no-summary */
     struct rule_source *rules; /* --fault, --fault-file, then SOCKSHIM_FAULTS */
     size_t n_rules;
     char **program_argv; /* PROGRAM ARGS..., NULL-terminated (from argv) */
@@ -204,6 +212,9 @@ enum {
     OPT_FAULT_FILE,
     OPT_SEED,
     OPT_STRICT,
+    OPT_SUMMARY,
+    OPT_NO_SUMMARY,
+    OPT_CALLS,
 };
 
 static const struct option long_options[] = {
@@ -215,6 +226,9 @@ static const struct option long_options[] = {
     {"fault-file", required_argument, NULL, OPT_FAULT_FILE},
     {"seed", required_argument, NULL, OPT_SEED},
     {"strict", no_argument, NULL, OPT_STRICT},
+    {"summary", no_argument, NULL, OPT_SUMMARY},
+    {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
+    {"calls", no_argument, NULL, OPT_CALLS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -441,6 +455,15 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
         case OPT_STRICT:
             s->strict = 1;
             break;
+        case OPT_SUMMARY:
+            s->summary_only = 1;
+            break;
+        case OPT_NO_SUMMARY:
+            s->no_summary = 1;
+            break;
+        case OPT_CALLS:
+            s->every_call = 1;
+            break;
         case 'h':
         case OPT_HELP:
             print_help();
@@ -452,6 +475,8 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
             reject_option(c, argv);
         }
     }
+    if (s->summary_only && s->no_summary)
+        usage_error("--summary and --no-summary cannot go together");
     if (optind >= argc)
         usage_error("no program to run\nUsage: sockshim [options] [--] PROGRAM [ARGS...]");
     s->program_argv = argv + optind;
@@ -879,6 +904,8 @@ static void export_settings(const struct settings *s, const char *output,
     set_env(SS_ENV_FORMAT, s->format);
     set_env(SS_ENV_STRSIZE, s->strsize);
     set_env(SS_ENV_TRACE, s->trace);
+    set_env(SS_ENV_SUMMARY, s->summary_only ? "only" : s->no_summary ? "off" : NULL);
+    set_env(SS_ENV_CALLS, s->every_call ? "1" : NULL);
     export_faults(s);
 
     /* The user's own preloads keep their place in front of ours: a

@@ -110,8 +110,16 @@ struct ss_call {
     int err;              /* errno after the call, when ret says it failed */
     int failed;
 
+    uintptr_t caller;              /* the program's return address */
+
     /* Set by the pipeline. */
     int on_socket;                 /* fd is a socket the model knows */
+    uint64_t loop;                 /* the transfer loop it belongs to, or 0 */
+    uint32_t loop_calls;           /* a rebuilt loop: how many calls it took */
+    uint32_t loop_faults;          /* ... and how many of them a fault hit */
+    uint64_t loop_done;            /* ... and the bytes they moved */
+    const void *preview;           /* data to show in place of cbuf (a copy) */
+    size_t preview_len;
     int fault;                     /* the fault rule applied (1-based), or 0 */
     const char *fault_action;      /* its actions as written: "short=1" */
     uint64_t fault_draw;           /* the rule's random draw for this call */

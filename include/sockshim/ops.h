@@ -36,6 +36,7 @@
     X(sendmsg, io)                                                          \
     X(sendmmsg, io)                                                         \
     X(sendfile, io)                                                         \
+    X(sendall, io)            /* a loop of sends, rebuilt by the audit */   \
     X(recv, io)                                                             \
     X(recvfrom, io)                                                         \
     X(recvmsg, io)                                                          \

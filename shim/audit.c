@@ -1,0 +1,600 @@
+/* sockshim: the audit (see audit.h and docs/findings.md). */
+#include "audit.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "model.h"
+
+/* ---- per-socket flags -------------------------------------------------- */
+
+enum {
+    AUDIT_REUSEADDR = 1u << 0,      /* SO_REUSEADDR or SO_REUSEPORT set */
+    AUDIT_NODELAY = 1u << 1,        /* TCP_NODELAY or TCP_CORK set */
+    AUDIT_FIXED_PORT = 1u << 2,     /* bound to a port of its own choosing */
+    AUDIT_CONNECT_PENDING = 1u << 3, /* non-blocking connect not yet checked */
+    AUDIT_SIGPIPE_CHECKED = 1u << 4, /* SIGPIPE's disposition was looked at */
+    AUDIT_LOOP_SEEN = 1u << 5,      /* the loop in progress has had a continuation */
+};
+
+/* ---- process-wide tables ------------------------------------------------ */
+
+#define MAX_FINDINGS 1024
+#define MAX_SOCKET_LOG 4096
+
+/* Mapped on first use, so that a process that finds nothing pays nothing. */
+static struct ss_finding_rec *findings;
+static _Atomic int n_findings;
+static struct ss_socket_rec *socket_log;
+static _Atomic int n_socket_log;
+static _Atomic uint64_t socket_log_dropped;
+static _Atomic uint64_t next_loop_id;
+
+static _Atomic uint64_t op_calls[SS_OP_COUNT], op_errors[SS_OP_COUNT], op_faults[SS_OP_COUNT],
+    op_bytes[SS_OP_COUNT], op_time[SS_OP_COUNT];
+
+static void *map_table(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void ss_audit_init(void)
+{
+    findings = map_table(MAX_FINDINGS * sizeof *findings);
+    socket_log = map_table(MAX_SOCKET_LOG * sizeof *socket_log);
+}
+
+/* A forked child's summary is its own: it starts with empty tables (the
+ * parent's findings and sockets stay the parent's). */
+void ss_audit_after_fork_child(void)
+{
+    atomic_store_explicit(&n_findings, 0, memory_order_relaxed);
+    atomic_store_explicit(&n_socket_log, 0, memory_order_relaxed);
+    atomic_store_explicit(&socket_log_dropped, 0, memory_order_relaxed);
+    for (int op = 0; op < SS_OP_COUNT; op++) {
+        atomic_store_explicit(&op_calls[op], 0, memory_order_relaxed);
+        atomic_store_explicit(&op_errors[op], 0, memory_order_relaxed);
+        atomic_store_explicit(&op_faults[op], 0, memory_order_relaxed);
+        atomic_store_explicit(&op_bytes[op], 0, memory_order_relaxed);
+        atomic_store_explicit(&op_time[op], 0, memory_order_relaxed);
+    }
+}
+
+static const char *const finding_codes[] = {
+#define SS_FINDING_CODE(id, code, text) code,
+    SS_FINDINGS(SS_FINDING_CODE)
+#undef SS_FINDING_CODE
+};
+
+static const char *const finding_texts[] = {
+#define SS_FINDING_TEXT(id, code, text) text,
+    SS_FINDINGS(SS_FINDING_TEXT)
+#undef SS_FINDING_TEXT
+};
+
+const char *ss_finding_code(enum ss_finding f)
+{
+    return (unsigned)f < SS_FINDING_COUNT ? finding_codes[f] : "?";
+}
+
+const char *ss_finding_text(enum ss_finding f)
+{
+    return (unsigned)f < SS_FINDING_COUNT ? finding_texts[f] : "?";
+}
+
+const struct ss_finding_rec *ss_audit_finding(int index)
+{
+    return &findings[index];
+}
+
+int ss_audit_finding_count(void)
+{
+    int n = atomic_load_explicit(&n_findings, memory_order_acquire);
+    return n < MAX_FINDINGS ? n : MAX_FINDINGS;
+}
+
+int ss_audit_socket_count(void)
+{
+    int n = atomic_load_explicit(&n_socket_log, memory_order_acquire);
+    return n < MAX_SOCKET_LOG ? n : MAX_SOCKET_LOG;
+}
+
+const struct ss_socket_rec *ss_audit_socket(int index)
+{
+    return &socket_log[index];
+}
+
+uint64_t ss_audit_sockets_dropped(void)
+{
+    return atomic_load_explicit(&socket_log_dropped, memory_order_relaxed);
+}
+
+void ss_audit_method_stats(enum ss_op op, struct ss_method_stats *out)
+{
+    out->calls = atomic_load_explicit(&op_calls[op], memory_order_relaxed);
+    out->errors = atomic_load_explicit(&op_errors[op], memory_order_relaxed);
+    out->faults = atomic_load_explicit(&op_faults[op], memory_order_relaxed);
+    out->bytes = atomic_load_explicit(&op_bytes[op], memory_order_relaxed);
+    out->time_ns = atomic_load_explicit(&op_time[op], memory_order_relaxed);
+}
+
+/* ---- findings ----------------------------------------------------------- */
+
+/* Counts a finding on a socket: the first time it takes a record in the
+ * table (and the verdict says so, for the trace), later times count. */
+static void note_finding(struct ss_audit_sock *st, enum ss_finding code,
+                         const struct ss_call *c, struct ss_obj *obj, uintptr_t where,
+                         uint64_t amount, struct ss_audit_verdict *v)
+{
+    if (findings == NULL)
+        return;
+    uint16_t *slot = st != NULL ? &st->finding_slot[code] : NULL;
+    if (slot != NULL && *slot != 0) {
+        struct ss_finding_rec *f = &findings[*slot - 1];
+        atomic_fetch_add_explicit(&f->count, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&f->amount, amount, memory_order_relaxed);
+        return;
+    }
+    int index = atomic_fetch_add_explicit(&n_findings, 1, memory_order_acq_rel);
+    if (index >= MAX_FINDINGS)
+        return;
+    struct ss_finding_rec *f = &findings[index];
+    f->code = code;
+    f->fd = c != NULL ? c->fd : -1;
+    f->tid = ss_tid();
+    f->t_ns = c != NULL ? c->t_end_ns : ss_now_ns();
+    f->where = where;
+    atomic_store_explicit(&f->amount, amount, memory_order_relaxed);
+    if (obj != NULL)
+        ss_model_snapshot_locked(obj, &f->sock);
+    atomic_store_explicit(&f->count, 1, memory_order_release);
+    if (slot != NULL)
+        *slot = (uint16_t)(index + 1);
+    if (v != NULL && v->n_new < SS_MAX_NEW_FINDINGS)
+        v->new_findings[v->n_new++] = index;
+}
+
+/* ---- what a call is ------------------------------------------------------ */
+
+#define OPBIT(op) ((ss_opmask)1 << SS_OP_##op)
+#define SENDS (OPBIT(send) | OPBIT(sendto) | OPBIT(sendmsg) | OPBIT(sendmmsg) | OPBIT(sendfile))
+#define RECVS (OPBIT(recv) | OPBIT(recvfrom) | OPBIT(recvmsg) | OPBIT(recvmmsg))
+
+static int is_op(const struct ss_call *c, ss_opmask ops)
+{
+    return (ops >> c->op) & 1;
+}
+
+static int stream(const struct ss_sockinfo *s)
+{
+    return s->type == SOCK_STREAM || s->type == SOCK_SEQPACKET;
+}
+
+static int tcp(const struct ss_sockinfo *s)
+{
+    return s->type == SOCK_STREAM && (s->family == AF_INET || s->family == AF_INET6);
+}
+
+/* A transfer from one buffer (not an iovec array or a message): the only
+ * kind whose continuation can be told for sure. */
+static int single_buffer(const struct ss_call *c)
+{
+    return c->msg == NULL && c->iov == NULL && c->fn != SS_FN_splice &&
+           c->op != SS_OP_sendfile && c->op != SS_OP_sendmmsg && c->op != SS_OP_recvmmsg;
+}
+
+static uintptr_t buffer_of(const struct ss_call *c)
+{
+    return is_op(c, SENDS) ? (uintptr_t)c->cbuf : (uintptr_t)c->buf;
+}
+
+static uint64_t bytes_moved(const struct ss_call *c)
+{
+    if (c->failed || c->ret <= 0)
+        return 0;
+    if (c->op == SS_OP_sendmmsg || c->op == SS_OP_recvmmsg) {
+        uint64_t total = 0;
+        for (long i = 0; c->mmsg != NULL && i < c->ret; i++)
+            total += c->mmsg[i].msg_len;
+        return total;
+    }
+    return (uint64_t)c->ret;
+}
+
+static void count_method(const struct ss_call *c)
+{
+    atomic_fetch_add_explicit(&op_calls[c->op], 1, memory_order_relaxed);
+    if (c->failed)
+        atomic_fetch_add_explicit(&op_errors[c->op], 1, memory_order_relaxed);
+    if (c->fault)
+        atomic_fetch_add_explicit(&op_faults[c->op], 1, memory_order_relaxed);
+    if (is_op(c, SENDS | RECVS))
+        atomic_fetch_add_explicit(&op_bytes[c->op], bytes_moved(c), memory_order_relaxed);
+    if (c->t_end_ns > c->t_start_ns)
+        atomic_fetch_add_explicit(&op_time[c->op], c->t_end_ns - c->t_start_ns,
+                                  memory_order_relaxed);
+}
+
+/* ---- loops around short transfers --------------------------------------- */
+
+static void loop_view(const struct ss_audit_sock *st, struct ss_loop_view *view)
+{
+    view->id = st->loop_id;
+    view->dir = st->loop_dir;
+    view->total = st->loop_total;
+    view->done = st->loop_done;
+    view->calls = st->loop_calls;
+    view->base = st->loop_next - (uintptr_t)st->loop_done;
+    view->start_ns = st->loop_start_ns;
+}
+
+static void loop_end(struct ss_audit_sock *st)
+{
+    st->loop_id = 0;
+    st->loop_dir = SS_LOOP_NONE;
+    st->flags &= (uint8_t)~AUDIT_LOOP_SEEN;
+}
+
+/* A send loop that ends with bytes outstanding: the program believes it
+ * sent them; the kernel never had them. */
+static void lose_loop(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
+                      struct ss_audit_verdict *v)
+{
+    if (st->loop_dir == SS_LOOP_SEND && st->loop_done < st->loop_total) {
+        v->broke_loop = 1;
+        loop_view(st, &v->broken);
+        note_finding(st, SS_FIND_lost_bytes, c, obj, st->loop_caller,
+                     st->loop_total - st->loop_done, v);
+    }
+    loop_end(st);
+}
+
+static int continues_loop(const struct ss_audit_sock *st, const struct ss_call *c, int dir)
+{
+    return st->loop_dir == dir && single_buffer(c) && buffer_of(c) == st->loop_next &&
+           c->len == st->loop_total - st->loop_done;
+}
+
+static void start_loop(struct ss_audit_sock *st, const struct ss_call *c, int dir,
+                       struct ss_audit_verdict *v)
+{
+    st->loop_id = atomic_fetch_add_explicit(&next_loop_id, 1, memory_order_relaxed) + 1;
+    st->loop_dir = (uint8_t)dir;
+    st->loop_total = c->len;
+    st->loop_done = (uint64_t)c->ret;
+    st->loop_next = buffer_of(c) + (uintptr_t)c->ret;
+    st->loop_calls = 1;
+    st->loop_caller = c->caller;
+    st->loop_start_ns = c->t_start_ns;
+    v->loop = SS_LOOP_STARTED;
+    loop_view(st, &v->view);
+}
+
+/* A send that moved less than asked starts a loop; a send that carries on
+ * exactly where the last one stopped continues it, and one that starts
+ * anywhere else ends it (losing what was left). Receives are the same,
+ * except that a receive loop is only known from its second call (a short
+ * receive is the normal case) and never loses anything. */
+static void track_loop(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
+                       const struct ss_sockinfo *info, struct ss_audit_verdict *v)
+{
+    int dir = is_op(c, SENDS) ? SS_LOOP_SEND : is_op(c, RECVS) ? SS_LOOP_RECV : SS_LOOP_NONE;
+    if (dir == SS_LOOP_NONE || !stream(info))
+        return;
+    if (st->loop_dir != SS_LOOP_NONE && continues_loop(st, c, dir)) {
+        int retry = c->failed && (c->err == EAGAIN || c->err == EINTR);
+        st->loop_calls++;
+        st->flags |= AUDIT_LOOP_SEEN;
+        if (c->failed && !retry) {
+            v->loop = SS_LOOP_FAILED;
+            loop_view(st, &v->view);
+            lose_loop(st, c, obj, v);
+            return;
+        }
+        if (!c->failed && c->ret == 0 && dir == SS_LOOP_RECV) { /* end of file */
+            loop_end(st);
+            return;
+        }
+        uint64_t moved = c->failed ? 0 : (uint64_t)c->ret;
+        st->loop_done += moved;
+        st->loop_next += (uintptr_t)moved;
+        loop_view(st, &v->view);
+        v->loop = st->loop_done == st->loop_total ? SS_LOOP_COMPLETED : SS_LOOP_CONTINUED;
+        if (v->loop == SS_LOOP_COMPLETED)
+            loop_end(st);
+        return;
+    }
+    if (st->loop_dir == SS_LOOP_SEND && dir == SS_LOOP_SEND)
+        lose_loop(st, c, obj, v);
+    else if (st->loop_dir == dir)
+        loop_end(st);
+    if (!c->failed && single_buffer(c) && c->ret > 0 && (uint64_t)c->ret < c->len &&
+        st->loop_dir == SS_LOOP_NONE && c->op != SS_OP_sendto)
+        start_loop(st, c, dir, v);
+}
+
+/* ---- the shapes of misuse ----------------------------------------------- */
+
+static int sigpipe_at_default(void)
+{
+    struct sigaction sa;
+    return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL;
+}
+
+static void check_sigpipe(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
+                          const struct ss_sockinfo *info, struct ss_audit_verdict *v)
+{
+    if (!is_op(c, SENDS) || !stream(info) || (c->flags & MSG_NOSIGNAL))
+        return;
+    if (st->finding_slot[SS_FIND_sigpipe_risk] != 0) {
+        note_finding(st, SS_FIND_sigpipe_risk, c, obj, c->caller, 0, v);
+        return;
+    }
+    if (st->flags & AUDIT_SIGPIPE_CHECKED)
+        return;
+    st->flags |= AUDIT_SIGPIPE_CHECKED; /* one look per socket: it costs a system call */
+    if (sigpipe_at_default())
+        note_finding(st, SS_FIND_sigpipe_risk, c, obj, c->caller, 0, v);
+}
+
+/* Several small writes and then a wait for the answer: with Nagle's
+ * algorithm on, the last write waits for the peer's delayed ACK. */
+static void check_nagle(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
+                        const struct ss_sockinfo *info, struct ss_audit_verdict *v)
+{
+    enum { SMALL = 1024 };
+    if (!tcp(info) || (st->flags & AUDIT_NODELAY) || c->failed)
+        return;
+    if (is_op(c, SENDS)) {
+        if (c->ret > 0 && c->ret < SMALL && !(c->flags & MSG_MORE)) {
+            if (st->small_sends < 255)
+                st->small_sends++;
+        } else {
+            st->small_sends = 0;
+        }
+    } else if (is_op(c, RECVS)) {
+        if (st->small_sends >= 2)
+            note_finding(st, SS_FIND_nagle_small_writes, c, obj, c->caller, 0, v);
+        st->small_sends = 0;
+    }
+}
+
+static void note_option(struct ss_audit_sock *st, const struct ss_call *c)
+{
+    int on = 0;
+    if (c->failed || c->optval == NULL || c->optlen < sizeof(int))
+        return;
+    memcpy(&on, c->optval, sizeof on);
+    unsigned flag = 0;
+    if (c->level == SOL_SOCKET && (c->optname == SO_REUSEADDR || c->optname == SO_REUSEPORT))
+        flag = AUDIT_REUSEADDR;
+    else if (c->level == IPPROTO_TCP && (c->optname == TCP_NODELAY || c->optname == TCP_CORK))
+        flag = AUDIT_NODELAY;
+    if (on)
+        st->flags |= (uint8_t)flag;
+    else
+        st->flags &= (uint8_t)~flag;
+}
+
+static int bound_port(const struct ss_call *c)
+{
+    const struct sockaddr *sa = c->addr;
+    if (sa == NULL)
+        return 0;
+    if (sa->sa_family == AF_INET && c->addrlen >= sizeof(struct sockaddr_in))
+        return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    if (sa->sa_family == AF_INET6 && c->addrlen >= sizeof(struct sockaddr_in6))
+        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    return 0;
+}
+
+/* What connection setup says about the socket. */
+static void check_connection(struct ss_audit_sock *st, const struct ss_call *c,
+                             struct ss_obj *obj, const struct ss_sockinfo *info,
+                             struct ss_audit_verdict *v)
+{
+    switch (c->op) {
+    case SS_OP_setsockopt:
+        note_option(st, c);
+        break;
+    case SS_OP_bind:
+        if (!c->failed && bound_port(c) != 0)
+            st->flags |= AUDIT_FIXED_PORT;
+        break;
+    case SS_OP_listen:
+        if (!c->failed && tcp(info) && (st->flags & AUDIT_FIXED_PORT) &&
+            !(st->flags & AUDIT_REUSEADDR))
+            note_finding(st, SS_FIND_reuseaddr_missing, c, obj, c->caller, 0, v);
+        break;
+    case SS_OP_connect:
+    case SS_OP_connect_ex:
+        if (c->failed && c->err == EINPROGRESS)
+            st->flags |= AUDIT_CONNECT_PENDING;
+        else
+            st->flags &= (uint8_t)~AUDIT_CONNECT_PENDING; /* done, or asked again */
+        break;
+    case SS_OP_getsockopt:
+        if (c->level == SOL_SOCKET && c->optname == SO_ERROR)
+            st->flags &= (uint8_t)~AUDIT_CONNECT_PENDING;
+        break;
+    case SS_OP_getpeername:
+        if (!c->failed)
+            st->flags &= (uint8_t)~AUDIT_CONNECT_PENDING;
+        break;
+    default:
+        if ((st->flags & AUDIT_CONNECT_PENDING) && is_op(c, SENDS | RECVS)) {
+            st->flags &= (uint8_t)~AUDIT_CONNECT_PENDING;
+            note_finding(st, SS_FIND_unchecked_connect, c, obj, c->caller, 0, v);
+        }
+        break;
+    }
+}
+
+static void check_transfer(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
+                           const struct ss_sockinfo *info, struct ss_audit_verdict *v)
+{
+    /* the state before this call is what the program should have known */
+    unsigned shut = info->state;
+    if (is_op(c, SENDS) && (shut & SS_ST_SHUT_WR) && !(shut & SS_ST_RESET))
+        note_finding(st, SS_FIND_send_after_shutdown, c, obj, c->caller, 0, v);
+    if (is_op(c, RECVS) && (shut & SS_ST_SHUT_RD) && !(shut & SS_ST_RESET))
+        note_finding(st, SS_FIND_send_after_shutdown, c, obj, c->caller, 0, v);
+    if (is_op(c, RECVS) && stream(info) && !c->failed && c->ret == 0 &&
+        c->fault == 0) {
+        if (st->eof_recvs < 255)
+            st->eof_recvs++;
+        /* one look after end of file is common; the third is a spin */
+        if (st->eof_recvs >= 3)
+            note_finding(st, SS_FIND_eof_spin, c, obj, c->caller, 0, v);
+    }
+}
+
+/* The socket's last fd goes: a send loop left unfinished loses its rest. */
+static void check_close(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
+                        const struct ss_sockinfo *info, struct ss_audit_verdict *v)
+{
+    if (c->op == SS_OP_shutdown && !c->failed && c->how != SHUT_RD)
+        lose_loop(st, c, obj, v);
+    if (c->op == SS_OP_close && (info->state & SS_ST_CLOSED))
+        lose_loop(st, c, obj, v);
+}
+
+void ss_audit_call(struct ss_call *c, struct ss_obj *obj, int was_socket,
+                   struct ss_audit_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    count_method(c);
+    if (obj == NULL) {
+        /* a call on a number whose socket was closed earlier */
+        if (was_socket && c->failed && (c->err == EBADF || c->err == ENOTSOCK))
+            note_finding(NULL, c->op == SS_OP_close ? SS_FIND_double_close
+                                                    : SS_FIND_use_after_close,
+                         c, NULL, c->caller, 0, v);
+        return;
+    }
+    if (!ss_model_lock(obj))
+        return; /* nested in the shim's own update: this call is not audited */
+    struct ss_audit_sock *st = ss_model_audit_state(obj);
+    struct ss_sockinfo info;
+    ss_model_snapshot_locked(obj, &info);
+    check_connection(st, c, obj, &info, v);
+    check_transfer(st, c, obj, &info, v);
+    check_sigpipe(st, c, obj, &info, v);
+    check_nagle(st, c, obj, &info, v);
+    track_loop(st, c, obj, &info, v);
+    check_close(st, c, obj, &info, v);
+    ss_model_unlock(obj);
+}
+
+void ss_audit_created(struct ss_obj *obj, uintptr_t caller, int adopted)
+{
+    if (!ss_model_lock(obj))
+        return;
+    struct ss_audit_sock *st = ss_model_audit_state(obj);
+    st->created_caller = caller;
+    st->created_pid = adopted ? 0 : ss_pid();
+    ss_model_unlock(obj);
+}
+
+/* ---- the socket log ------------------------------------------------------ */
+
+static void log_socket(struct ss_obj *obj, int fd, int open_at_exit)
+{
+    if (socket_log == NULL)
+        return;
+    int index = atomic_fetch_add_explicit(&n_socket_log, 1, memory_order_acq_rel);
+    if (index >= MAX_SOCKET_LOG) {
+        atomic_fetch_add_explicit(&socket_log_dropped, 1, memory_order_relaxed);
+        return;
+    }
+    struct ss_socket_rec *r = &socket_log[index];
+    memset(r, 0, sizeof *r);
+    r->fd = fd;
+    if (!ss_model_lock(obj))
+        return;
+    ss_model_snapshot_locked(obj, &r->info);
+    r->created_caller = ss_model_audit_state(obj)->created_caller;
+    ss_model_origin(obj, &r->created_by, &r->created_ns);
+    r->n_opts = ss_model_options(obj, r->opts, 4);
+    ss_model_unlock(obj);
+    r->closed_ns = open_at_exit ? 0 : ss_now_ns();
+}
+
+void ss_audit_closed(struct ss_obj *obj, int fd)
+{
+    log_socket(obj, fd, 0);
+}
+
+/* ---- the end ------------------------------------------------------------ */
+
+/* The sockets still open: leaks (those this process made), and what they
+ * looked like, for the summary. */
+static void visit_open_socket(int fd, struct ss_obj *obj, void *arg)
+{
+    (void)arg;
+    if (!ss_model_lock(obj))
+        return;
+    struct ss_audit_sock *st = ss_model_audit_state(obj);
+    struct ss_call c = {.fd = fd, .t_end_ns = ss_now_ns()};
+    if (st->loop_dir == SS_LOOP_SEND && st->loop_done < st->loop_total) {
+        struct ss_audit_verdict v = {0};
+        lose_loop(st, &c, obj, &v);
+    }
+    if (st->created_pid == ss_pid())
+        note_finding(st, SS_FIND_leak, &c, obj, st->created_caller, 0, NULL);
+    ss_model_unlock(obj);
+    log_socket(obj, fd, 1);
+}
+
+void ss_audit_finish(void)
+{
+    ss_model_each_socket(visit_open_socket, NULL);
+}
+
+/* ---- where -------------------------------------------------------------- */
+
+int ss_where(uintptr_t addr, struct ss_where *w)
+{
+    Dl_info info;
+    memset(w, 0, sizeof *w);
+    /* the return address is just past the call: look up the call itself */
+    if (addr == 0 || dladdr((void *)(addr - 1), &info) == 0 || info.dli_fname == NULL)
+        return -1;
+    w->module = info.dli_fname;
+    w->module_offset = addr - (uintptr_t)info.dli_fbase;
+    if (info.dli_sname != NULL) {
+        w->symbol = info.dli_sname;
+        w->symbol_offset = addr - (uintptr_t)info.dli_saddr;
+    }
+    return 0;
+}
+
+void ss_out_where(struct ss_out *o, uintptr_t addr)
+{
+    struct ss_where w;
+    if (ss_where(addr, &w) != 0) {
+        if (addr == 0)
+            ss_out_str(o, "?");
+        else
+            ss_out_hex(o, addr);
+        return;
+    }
+    const char *base = strrchr(w.module, '/');
+    ss_out_str(o, base != NULL ? base + 1 : w.module);
+    ss_out_char(o, '+');
+    if (w.symbol != NULL) {
+        ss_out_str(o, w.symbol);
+        ss_out_char(o, '+');
+        ss_out_hex(o, w.symbol_offset);
+    } else {
+        ss_out_hex(o, w.module_offset);
+    }
+}

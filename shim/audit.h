@@ -1,0 +1,137 @@
+/* sockshim: the audit.
+ *
+ * Watches every call for the shapes of socket misuse (docs/findings.md),
+ * rebuilds the loops a program writes around short transfers (a sendall
+ * is several sends; a receive that fills a buffer may take several
+ * recvs), counts every method, and writes each process's summary at exit.
+ *
+ * Per-socket state lives in the model's object, under the object's lock;
+ * the findings table, the method counters and the log of closed sockets
+ * are process-wide, lock-free and bounded.
+ */
+#ifndef SOCKSHIM_AUDIT_H
+#define SOCKSHIM_AUDIT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fmt.h"
+#include "sockshim/call.h"
+#include "sockshim/findings.h"
+
+struct ss_obj;
+
+enum ss_loop_dir { SS_LOOP_NONE, SS_LOOP_SEND, SS_LOOP_RECV };
+
+/* A socket's audit state (embedded in the model's object). */
+struct ss_audit_sock {
+    uint64_t loop_id;          /* the loop in progress, 0: none */
+    uintptr_t loop_next;       /* where its next call must start */
+    uint64_t loop_total, loop_done;
+    uint32_t loop_calls;
+    uint8_t loop_dir;          /* enum ss_loop_dir */
+    uint8_t flags;             /* AUDIT_* in audit.c */
+    uint8_t eof_recvs;         /* receives that returned end of file */
+    uint8_t small_sends;       /* small sends since the last receive */
+    uintptr_t loop_caller;     /* where the loop's first call was made */
+    uint64_t loop_start_ns;    /* when its first call began */
+    uintptr_t created_caller;  /* where the socket was created */
+    pid_t created_pid;         /* 0: not created by a process of ours */
+    uint16_t finding_slot[SS_FINDING_COUNT]; /* index + 1 in the findings table */
+};
+
+/* What the audit made of a call, for the trace. */
+enum ss_loop_event {
+    SS_LOOP_NO_EVENT,
+    SS_LOOP_STARTED,   /* a short send: a loop may follow */
+    SS_LOOP_CONTINUED, /* the call continued the loop */
+    SS_LOOP_COMPLETED, /* ... and finished it */
+    SS_LOOP_FAILED,    /* ... and failed (sendall raises) */
+};
+
+struct ss_loop_view {
+    uint64_t id;
+    int dir;
+    uint64_t total, done;
+    uint32_t calls;
+    uintptr_t base;            /* the buffer the loop moves */
+    uint64_t start_ns;
+};
+
+#define SS_MAX_NEW_FINDINGS 4
+
+struct ss_audit_verdict {
+    enum ss_loop_event loop;
+    struct ss_loop_view view;    /* the loop the call belongs to */
+    int broke_loop;              /* the call ended an unfinished send loop */
+    struct ss_loop_view broken;
+    int n_new;                   /* findings first seen on this call */
+    int new_findings[SS_MAX_NEW_FINDINGS]; /* indices in the findings table */
+};
+
+void ss_audit_init(void);
+void ss_audit_after_fork_child(void);
+
+/* Observes a completed call (after the model was updated). was_socket:
+ * the fd held a socket that was closed (its slot's tombstone). */
+void ss_audit_call(struct ss_call *c, struct ss_obj *obj, int was_socket,
+                   struct ss_audit_verdict *v);
+/* A socket the call created (socket, accept, socketpair, adoption). */
+void ss_audit_created(struct ss_obj *obj, uintptr_t caller, int adopted);
+/* The socket's last fd was closed: it goes to the summary's table. */
+void ss_audit_closed(struct ss_obj *obj, int fd);
+
+/* At exit: leaks, loops left unfinished, and the summary. */
+void ss_audit_finish(void);
+
+/* ---- what the renderers read ------------------------------------------ */
+
+struct ss_finding_rec {
+    _Atomic uint32_t count;
+    enum ss_finding code;
+    int fd;
+    pid_t tid;
+    uint64_t t_ns;
+    uintptr_t where;          /* the caller's return address */
+    _Atomic uint64_t amount;  /* lost-bytes: bytes never sent */
+    struct ss_sockinfo sock;
+};
+
+const struct ss_finding_rec *ss_audit_finding(int index);
+int ss_audit_finding_count(void);
+const char *ss_finding_code(enum ss_finding f);
+const char *ss_finding_text(enum ss_finding f);
+
+/* The per-method counters of the process. */
+struct ss_method_stats {
+    uint64_t calls, errors, faults, bytes, time_ns;
+};
+void ss_audit_method_stats(enum ss_op op, struct ss_method_stats *out);
+
+/* The sockets of the process: closed ones from the log, then open ones. */
+struct ss_socket_rec {
+    int fd;
+    struct ss_sockinfo info;
+    uintptr_t created_caller;
+    enum ss_fn created_by;
+    uint64_t created_ns, closed_ns;  /* closed_ns 0: open at exit */
+    int n_opts;
+    int opts[4][3];                   /* level, optname, value */
+};
+int ss_audit_socket_count(void);
+const struct ss_socket_rec *ss_audit_socket(int index);
+uint64_t ss_audit_sockets_dropped(void);
+
+/* Where a code address is: its module (full path), the offset in it, and
+ * the nearest exported symbol and the offset from it (dladdr). */
+struct ss_where {
+    const char *module;  /* NULL: unknown */
+    uintptr_t module_offset;
+    const char *symbol;  /* NULL: none exported near it */
+    uintptr_t symbol_offset;
+};
+int ss_where(uintptr_t addr, struct ss_where *w);
+/* module+symbol+offset of a code address, or the address. */
+void ss_out_where(struct ss_out *o, uintptr_t addr);
+
+#endif

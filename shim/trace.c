@@ -1,0 +1,250 @@
+/* sockshim: what goes into the trace for a call (see trace.h). */
+#include "trace.h"
+
+#include <string.h>
+
+#include "internal.h"
+#include "model.h"
+#include "render.h"
+
+/* ---- a thread's held send loop (text only) ------------------------------ */
+
+#define HOLD_PREVIEW 256
+
+/* The first call of a send loop whose line is not written yet, and what
+ * the loop has done since. The data is copied: by the time a broken loop
+ * is written the program may have reused its buffer. */
+struct hold {
+    int active;
+    uint64_t loop;
+    int fd, flags, on_socket;
+    enum ss_fn fn;
+    enum ss_op op;
+    uintptr_t caller;
+    uint64_t total, done;
+    uint32_t calls, faults;
+    uint64_t t_start_ns, t_end_ns;
+    int fault;
+    const char *fault_action;
+    unsigned char preview[HOLD_PREVIEW];
+    size_t preview_len;
+};
+
+static __thread struct hold tls_hold;
+
+static int traced(enum ss_op op)
+{
+    return (ss_config.traced >> op) & 1;
+}
+
+static int text_rebuilds_loops(void)
+{
+    return ss_config.format == SS_FORMAT_TEXT && !ss_config.every_call;
+}
+
+static int calls_written(void)
+{
+    return ss_config.summary != SS_SUMMARY_ONLY;
+}
+
+static void hold_start(const struct ss_call *c, const struct ss_loop_view *view)
+{
+    struct hold *h = &tls_hold;
+    h->active = 1;
+    h->loop = view->id;
+    h->fd = c->fd;
+    h->flags = c->flags;
+    h->on_socket = c->on_socket;
+    h->fn = c->fn;
+    h->op = c->op;
+    h->caller = c->caller;
+    h->total = view->total;
+    h->done = view->done;
+    h->calls = view->calls;
+    h->t_start_ns = c->t_start_ns;
+    h->t_end_ns = c->t_end_ns;
+    h->fault = c->fault;
+    h->fault_action = c->fault_action;
+    h->faults = c->fault != 0;
+    size_t shown = ss_render_strsize() < HOLD_PREVIEW ? ss_render_strsize() : HOLD_PREVIEW;
+    h->preview_len = c->len < shown ? c->len : shown;
+    if (c->cbuf != NULL)
+        memcpy(h->preview, c->cbuf, h->preview_len);
+}
+
+/* The held loop as one call record: its first call, the bytes it moved. */
+static void hold_as_call(const struct hold *h, struct ss_call *c)
+{
+    memset(c, 0, sizeof *c);
+    c->fn = h->fn;
+    c->op = h->op;
+    c->fd = h->fd;
+    c->flags = h->flags;
+    c->on_socket = h->on_socket;
+    c->len = h->total;
+    c->preview = h->preview;
+    c->preview_len = h->preview_len;
+    c->ret = (long)h->done;
+    c->t_start_ns = h->t_start_ns;
+    c->t_end_ns = h->t_end_ns;
+    c->loop = h->calls > 1 ? h->loop : 0;
+    c->loop_calls = h->calls > 1 ? h->calls : 0;
+    c->loop_faults = h->calls > 1 ? h->faults : 0;
+    c->fault = h->calls == 1 ? h->fault : 0;
+    c->fault_action = h->fault_action;
+    c->caller = h->caller;
+    c->fault_flipped = -1;
+}
+
+/* The thread does something else: the loop's sends so far are written as
+ * one line (the line of the first send, when there was only one). */
+static void hold_flush(void)
+{
+    struct hold *h = &tls_hold;
+    if (!h->active)
+        return;
+    h->active = 0;
+    struct ss_call c;
+    hold_as_call(h, &c);
+    ss_render_call(&c);
+}
+
+static int holding(uint64_t loop)
+{
+    return tls_hold.active && tls_hold.loop == loop;
+}
+
+/* ---- the call's lines --------------------------------------------------- */
+
+/* The record of a loop that ended with the call: a sendall (or, for a
+ * receive loop, the buffer it filled). */
+static void loop_record(const struct ss_call *c, const struct ss_loop_view *view,
+                        struct ss_call *loop)
+{
+    *loop = *c;
+    loop->op = view->dir == SS_LOOP_SEND ? SS_OP_sendall : c->op;
+    loop->loop = view->id;
+    loop->loop_calls = view->calls;
+    loop->len = view->total;
+    loop->loop_done = view->done;
+    loop->t_start_ns = view->start_ns;
+    loop->fault = 0;
+    if (view->dir == SS_LOOP_SEND) {
+        loop->cbuf = (const void *)view->base;
+        loop->ret = c->failed ? -1 : (long)view->total;
+    } else {
+        loop->buf = (void *)view->base;
+        loop->ret = (long)view->done;
+    }
+}
+
+static void write_findings(const struct ss_audit_verdict *v)
+{
+    for (int i = 0; i < v->n_new; i++)
+        ss_render_finding(v->new_findings[i]);
+}
+
+/* Text: a send loop is held from its first short send, and written as one
+ * sendall line when it completes or fails. */
+static void text_call(struct ss_call *c, const struct ss_audit_verdict *v)
+{
+    int in_held = v->loop != SS_LOOP_NO_EVENT && holding(v->view.id);
+    if (tls_hold.active && !in_held) {
+        if (v->broke_loop && holding(v->broken.id)) {
+            tls_hold.done = v->broken.done;
+            tls_hold.calls = v->broken.calls;
+        }
+        hold_flush();
+    }
+    int send_loop = v->view.dir == SS_LOOP_SEND;
+    if (v->loop == SS_LOOP_STARTED && send_loop && text_rebuilds_loops() && traced(c->op)) {
+        hold_start(c, &v->view);
+        return;
+    }
+    if (in_held && v->loop == SS_LOOP_CONTINUED) {
+        tls_hold.done = v->view.done;
+        tls_hold.calls = v->view.calls;
+        tls_hold.faults += c->fault != 0;
+        tls_hold.t_end_ns = c->t_end_ns;
+        return;
+    }
+    if (in_held && (v->loop == SS_LOOP_COMPLETED || v->loop == SS_LOOP_FAILED)) {
+        tls_hold.active = 0;
+        struct ss_call loop;
+        loop_record(c, &v->view, &loop);
+        loop.loop_faults = tls_hold.faults + (c->fault != 0);
+        if (traced(SS_OP_sendall) || traced(c->op))
+            ss_render_call(&loop);
+        return;
+    }
+    if (!traced(c->op))
+        return;
+    /* a receive is known to be in a loop from the loop's second call */
+    if (v->loop != SS_LOOP_NO_EVENT && (ss_config.every_call || !send_loop) &&
+        (send_loop || v->loop != SS_LOOP_STARTED))
+        c->loop = v->view.id;
+    if (v->loop == SS_LOOP_COMPLETED && !send_loop)
+        c->loop_calls = v->view.calls; /* the receive that filled the buffer */
+    ss_render_call(c);
+}
+
+/* JSON: every call as it is, with its loop; then the loop's own record. */
+static void json_call(struct ss_call *c, const struct ss_audit_verdict *v)
+{
+    int member = v->loop != SS_LOOP_NO_EVENT &&
+                 (v->view.dir == SS_LOOP_SEND || v->loop != SS_LOOP_STARTED);
+    if (member)
+        c->loop = v->view.id;
+    if (traced(c->op))
+        ss_render_call(c);
+    if ((v->loop == SS_LOOP_COMPLETED || v->loop == SS_LOOP_FAILED) &&
+        (traced(c->op) || traced(SS_OP_sendall))) {
+        struct ss_call loop;
+        loop_record(c, &v->view, &loop);
+        ss_render_loop(&loop);
+    }
+}
+
+void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_verdict *v)
+{
+    if (c->op == SS_OP_fork && c->ret == 0)
+        return; /* the child: its parent reports the fork */
+    if (calls_written()) {
+        ss_model_snapshot(obj, c->fd, &c->sock, ss_config.format == SS_FORMAT_JSON);
+        switch (c->op) {
+        case SS_OP_socket:
+        case SS_OP_accept:
+        case SS_OP_dup:
+            if (!c->failed)
+                ss_model_snapshot_fd((int)c->ret, &c->new_sock,
+                                     ss_config.format == SS_FORMAT_JSON || c->addr_out == NULL);
+            break;
+        default:
+            break;
+        }
+        if (ss_config.format == SS_FORMAT_TEXT)
+            text_call(c, v);
+        else
+            json_call(c, v);
+    }
+    if (calls_written())
+        write_findings(v);
+}
+
+void ss_trace_finding(int index)
+{
+    if (calls_written())
+        ss_render_finding(index);
+}
+
+void ss_trace_finish(void)
+{
+    hold_flush();
+    if (ss_config.summary != SS_SUMMARY_OFF)
+        ss_render_summary();
+}
+
+void ss_trace_after_fork_child(void)
+{
+    tls_hold.active = 0;
+}

@@ -1,0 +1,25 @@
+/* sockshim: what goes into the trace for a call, after the audit.
+ *
+ * Decides which lines a call produces: its own line, or (in text) nothing
+ * yet because it is part of a send loop that may still become one sendall
+ * line; the lines of findings first seen on it; the record of a loop it
+ * completed. Text holds a thread's send loop while the loop runs without
+ * the thread making any other call; JSON never holds anything.
+ */
+#ifndef SOCKSHIM_TRACE_H
+#define SOCKSHIM_TRACE_H
+
+#include "audit.h"
+#include "sockshim/call.h"
+
+struct ss_obj;
+
+void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_verdict *v);
+/* A finding found outside any call (at exit). */
+void ss_trace_finding(int index);
+/* At exit: the calling thread's held loop, then the summary. */
+void ss_trace_finish(void);
+/* In a forked child: the loop the forking thread held is the parent's. */
+void ss_trace_after_fork_child(void);
+
+#endif
