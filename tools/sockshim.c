@@ -32,6 +32,7 @@
 
 #include "fmt.h"
 #include "options.h"
+#include "report.h"
 #include "rules.h"
 
 #ifndef SOCKSHIM_VERSION
@@ -125,6 +126,7 @@ static void print_methods(void)
 static void print_help(void)
 {
     printf("Usage: sockshim [options] [--] PROGRAM [ARGS...]\n"
+           "       sockshim report [--fail-on CODES] TRACE...   (sockshim report --help)\n"
            "Run PROGRAM with %s preloaded and trace its socket calls\n"
            "as method calls on Python socket objects.\n"
            "\n"
@@ -1104,6 +1106,8 @@ static int check_exec_format(const char *path)
 
 int main(int argc, char *argv[])
 {
+    if (argc > 1 && strcmp(argv[1], "report") == 0)
+        return ss_report_main(argc - 1, argv + 1);
     struct settings settings;
     parse_command_line(argc, argv, &settings);
     const char *name = settings.program_argv[0];
