@@ -173,12 +173,12 @@ static int is_op(const struct ss_call *c, ss_opmask ops)
     return (ops >> c->op) & 1;
 }
 
-static int stream(const struct ss_sockinfo *s)
+static int stream(const struct ss_sockbrief *s)
 {
     return s->type == SOCK_STREAM || s->type == SOCK_SEQPACKET;
 }
 
-static int tcp(const struct ss_sockinfo *s)
+static int tcp(const struct ss_sockbrief *s)
 {
     return s->type == SOCK_STREAM && (s->family == AF_INET || s->family == AF_INET6);
 }
@@ -284,7 +284,7 @@ static void start_loop(struct ss_audit_sock *st, const struct ss_call *c, int di
  * except that a receive loop is only known from its second call (a short
  * receive is the normal case) and never loses anything. */
 static void track_loop(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
-                       const struct ss_sockinfo *info, struct ss_audit_verdict *v)
+                       const struct ss_sockbrief *info, struct ss_audit_verdict *v)
 {
     int dir = is_op(c, SENDS) ? SS_LOOP_SEND : is_op(c, RECVS) ? SS_LOOP_RECV : SS_LOOP_NONE;
     if (dir == SS_LOOP_NONE || !stream(info))
@@ -330,7 +330,7 @@ static int sigpipe_at_default(void)
 }
 
 static void check_sigpipe(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
-                          const struct ss_sockinfo *info, struct ss_audit_verdict *v)
+                          const struct ss_sockbrief *info, struct ss_audit_verdict *v)
 {
     if (!is_op(c, SENDS) || !stream(info) || (c->flags & MSG_NOSIGNAL))
         return;
@@ -348,7 +348,7 @@ static void check_sigpipe(struct ss_audit_sock *st, const struct ss_call *c, str
 /* Several small writes and then a wait for the answer: with Nagle's
  * algorithm on, the last write waits for the peer's delayed ACK. */
 static void check_nagle(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
-                        const struct ss_sockinfo *info, struct ss_audit_verdict *v)
+                        const struct ss_sockbrief *info, struct ss_audit_verdict *v)
 {
     enum { SMALL = 1024 };
     if (!tcp(info) || (st->flags & AUDIT_NODELAY) || c->failed)
@@ -398,7 +398,7 @@ static int bound_port(const struct ss_call *c)
 
 /* What connection setup says about the socket. */
 static void check_connection(struct ss_audit_sock *st, const struct ss_call *c,
-                             struct ss_obj *obj, const struct ss_sockinfo *info,
+                             struct ss_obj *obj, const struct ss_sockbrief *info,
                              struct ss_audit_verdict *v)
 {
     switch (c->op) {
@@ -439,7 +439,7 @@ static void check_connection(struct ss_audit_sock *st, const struct ss_call *c,
 }
 
 static void check_transfer(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
-                           const struct ss_sockinfo *info, struct ss_audit_verdict *v)
+                           const struct ss_sockbrief *info, struct ss_audit_verdict *v)
 {
     /* the state before this call is what the program should have known */
     unsigned shut = info->state;
@@ -459,7 +459,7 @@ static void check_transfer(struct ss_audit_sock *st, const struct ss_call *c, st
 
 /* The socket's last fd goes: a send loop left unfinished loses its rest. */
 static void check_close(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
-                        const struct ss_sockinfo *info, struct ss_audit_verdict *v)
+                        const struct ss_sockbrief *info, struct ss_audit_verdict *v)
 {
     if (c->op == SS_OP_shutdown && !c->failed && c->how != SHUT_RD)
         lose_loop(st, c, obj, v);
@@ -483,8 +483,8 @@ void ss_audit_call(struct ss_call *c, struct ss_obj *obj, int was_socket,
     if (!ss_model_lock(obj))
         return; /* nested in the shim's own update: this call is not audited */
     struct ss_audit_sock *st = ss_model_audit_state(obj);
-    struct ss_sockinfo info;
-    ss_model_snapshot_locked(obj, &info);
+    struct ss_sockbrief info;
+    ss_model_brief_locked(obj, &info);
     check_connection(st, c, obj, &info, v);
     check_transfer(st, c, obj, &info, v);
     check_sigpipe(st, c, obj, &info, v);

@@ -27,15 +27,14 @@ void ss_out_str(struct ss_out *o, const char *s)
 void ss_out_u64_width(struct ss_out *o, uint64_t v, int width)
 {
     char digits[24];
-    int n = 0;
+    int n = sizeof digits;
     do {
-        digits[n++] = (char)('0' + v % 10);
+        digits[--n] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    while (n < width && n < (int)sizeof digits)
-        digits[n++] = '0';
-    while (n > 0)
-        ss_out_char(o, digits[--n]);
+    while ((int)sizeof digits - n < width && n > 0)
+        digits[--n] = '0';
+    ss_out_mem(o, digits + n, sizeof digits - (size_t)n);
 }
 
 void ss_out_u64(struct ss_out *o, uint64_t v)

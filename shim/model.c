@@ -985,3 +985,10 @@ void ss_model_each_socket(void (*fn)(int fd, struct ss_obj *obj, void *arg), voi
         ss_obj_put(o);
     }
 }
+
+void ss_model_brief_locked(struct ss_obj *o, struct ss_sockbrief *out)
+{
+    out->family = o->family;
+    out->type = o->type;
+    out->state = o->state;
+}

@@ -75,6 +75,12 @@ int ss_model_lock(struct ss_obj *obj);
 void ss_model_unlock(struct ss_obj *obj);
 struct ss_audit_sock *ss_model_audit_state(struct ss_obj *obj);
 void ss_model_snapshot_locked(struct ss_obj *obj, struct ss_sockinfo *out);
+/* The little the audit looks at on every call, without the addresses. */
+struct ss_sockbrief {
+    int family, type;
+    unsigned state;
+};
+void ss_model_brief_locked(struct ss_obj *obj, struct ss_sockbrief *out);
 void ss_model_origin(struct ss_obj *obj, enum ss_fn *created_by, uint64_t *created_ns);
 int ss_model_options(struct ss_obj *obj, int (*opts)[3], int max);
 

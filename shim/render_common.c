@@ -471,16 +471,29 @@ void ss_out_json_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t len
 
 /* ---- time ------------------------------------------------------------- */
 
+/* "HH:MM:SS." changes once a second: each thread keeps the last one. */
+static __thread struct {
+    uint64_t second;
+    char text[9];
+} tls_clock = {~(uint64_t)0, ""};
+
 void ss_out_clock(struct ss_out *o, uint64_t ns)
 {
-    int64_t secs = (int64_t)(ns / 1000000000u) + ss_utc_offset_s();
-    int64_t day_secs = ((secs % 86400) + 86400) % 86400;
-    ss_out_u64_width(o, (uint64_t)(day_secs / 3600), 2);
-    ss_out_char(o, ':');
-    ss_out_u64_width(o, (uint64_t)(day_secs / 60 % 60), 2);
-    ss_out_char(o, ':');
-    ss_out_u64_width(o, (uint64_t)(day_secs % 60), 2);
-    ss_out_char(o, '.');
+    uint64_t second = ns / 1000000000u;
+    if (second != tls_clock.second) {
+        int64_t secs = (int64_t)second + ss_utc_offset_s();
+        int64_t day_secs = ((secs % 86400) + 86400) % 86400;
+        struct ss_out t;
+        ss_out_init(&t, tls_clock.text, sizeof tls_clock.text);
+        ss_out_u64_width(&t, (uint64_t)(day_secs / 3600), 2);
+        ss_out_char(&t, ':');
+        ss_out_u64_width(&t, (uint64_t)(day_secs / 60 % 60), 2);
+        ss_out_char(&t, ':');
+        ss_out_u64_width(&t, (uint64_t)(day_secs % 60), 2);
+        ss_out_char(&t, '.');
+        tls_clock.second = second;
+    }
+    ss_out_mem(o, tls_clock.text, sizeof tls_clock.text);
     ss_out_u64_width(o, ns / 1000 % 1000000, 6);
 }
 
