@@ -36,6 +36,7 @@ static struct ss_socket_rec *socket_log;
 static _Atomic int n_socket_log;
 static _Atomic uint64_t socket_log_dropped;
 static _Atomic uint64_t next_loop_id;
+static _Atomic int calls_seen; /* the process made a call the audit saw */
 
 static _Atomic uint64_t op_calls[SS_OP_COUNT], op_errors[SS_OP_COUNT], op_faults[SS_OP_COUNT],
     op_bytes[SS_OP_COUNT], op_time[SS_OP_COUNT];
@@ -57,6 +58,7 @@ void ss_audit_init(void)
 void ss_audit_after_fork_child(void)
 {
     atomic_store_explicit(&n_findings, 0, memory_order_relaxed);
+    atomic_store_explicit(&calls_seen, 0, memory_order_relaxed);
     atomic_store_explicit(&n_socket_log, 0, memory_order_relaxed);
     atomic_store_explicit(&socket_log_dropped, 0, memory_order_relaxed);
     for (int op = 0; op < SS_OP_COUNT; op++) {
@@ -128,6 +130,21 @@ void ss_audit_method_stats(enum ss_op op, struct ss_method_stats *out)
 
 /* ---- findings ----------------------------------------------------------- */
 
+/* A finding on an fd whose socket is gone (use after close, double close)
+ * has no socket to remember it by: the table is searched by fd. Such
+ * findings are rare; the search is short. */
+static struct ss_finding_rec *finding_on_fd(enum ss_finding code, const struct ss_call *c)
+{
+    int n = ss_audit_finding_count();
+    for (int i = 0; c != NULL && i < n; i++) {
+        struct ss_finding_rec *f = &findings[i];
+        if (atomic_load_explicit(&f->count, memory_order_acquire) != 0 && f->code == code &&
+            f->fd == c->fd && f->sock.id == 0)
+            return f;
+    }
+    return NULL;
+}
+
 /* Counts a finding on a socket: the first time it takes a record in the
  * table (and the verdict says so, for the trace), later times count. */
 static void note_finding(struct ss_audit_sock *st, enum ss_finding code,
@@ -137,10 +154,12 @@ static void note_finding(struct ss_audit_sock *st, enum ss_finding code,
     if (findings == NULL)
         return;
     uint16_t *slot = st != NULL ? &st->finding_slot[code] : NULL;
-    if (slot != NULL && *slot != 0) {
-        struct ss_finding_rec *f = &findings[*slot - 1];
-        atomic_fetch_add_explicit(&f->count, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&f->amount, amount, memory_order_relaxed);
+    struct ss_finding_rec *seen = slot != NULL && *slot != 0 ? &findings[*slot - 1]
+                                  : slot == NULL            ? finding_on_fd(code, c)
+                                                            : NULL;
+    if (seen != NULL) {
+        atomic_fetch_add_explicit(&seen->count, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&seen->amount, amount, memory_order_relaxed);
         return;
     }
     int index = atomic_fetch_add_explicit(&n_findings, 1, memory_order_acq_rel);
@@ -209,8 +228,14 @@ static uint64_t bytes_moved(const struct ss_call *c)
     return (uint64_t)c->ret;
 }
 
+int ss_audit_saw_calls(void)
+{
+    return atomic_load_explicit(&calls_seen, memory_order_relaxed);
+}
+
 static void count_method(const struct ss_call *c)
 {
+    atomic_store_explicit(&calls_seen, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&op_calls[c->op], 1, memory_order_relaxed);
     if (c->failed)
         atomic_fetch_add_explicit(&op_errors[c->op], 1, memory_order_relaxed);
@@ -234,6 +259,7 @@ static void loop_view(const struct ss_audit_sock *st, struct ss_loop_view *view)
     view->calls = st->loop_calls;
     view->base = st->loop_next - (uintptr_t)st->loop_done;
     view->start_ns = st->loop_start_ns;
+    view->faults = st->loop_faults;
 }
 
 static void loop_end(struct ss_audit_sock *st)
@@ -257,10 +283,16 @@ static void lose_loop(struct ss_audit_sock *st, const struct ss_call *c, struct 
     loop_end(st);
 }
 
+/* A call continues a loop when its buffer starts where the loop's last
+ * call stopped. A receive must also ask for exactly the rest of the buffer
+ * the loop fills; a send may ask for more (a program that sends in chunks
+ * asks for a whole chunk again after a short send), which the loop then
+ * covers too. */
 static int continues_loop(const struct ss_audit_sock *st, const struct ss_call *c, int dir)
 {
-    return st->loop_dir == dir && single_buffer(c) && buffer_of(c) == st->loop_next &&
-           c->len == st->loop_total - st->loop_done;
+    if (st->loop_dir != dir || !single_buffer(c) || buffer_of(c) != st->loop_next)
+        return 0;
+    return dir == SS_LOOP_SEND || c->len == st->loop_total - st->loop_done;
 }
 
 static void start_loop(struct ss_audit_sock *st, const struct ss_call *c, int dir,
@@ -272,6 +304,7 @@ static void start_loop(struct ss_audit_sock *st, const struct ss_call *c, int di
     st->loop_done = (uint64_t)c->ret;
     st->loop_next = buffer_of(c) + (uintptr_t)c->ret;
     st->loop_calls = 1;
+    st->loop_faults = c->fault != 0;
     st->loop_caller = c->caller;
     st->loop_start_ns = c->t_start_ns;
     v->loop = SS_LOOP_STARTED;
@@ -292,6 +325,7 @@ static void track_loop(struct ss_audit_sock *st, const struct ss_call *c, struct
     if (st->loop_dir != SS_LOOP_NONE && continues_loop(st, c, dir)) {
         int retry = c->failed && (c->err == EAGAIN || c->err == EINTR);
         st->loop_calls++;
+        st->loop_faults += c->fault != 0;
         st->flags |= AUDIT_LOOP_SEEN;
         if (c->failed && !retry) {
             v->loop = SS_LOOP_FAILED;
@@ -304,6 +338,8 @@ static void track_loop(struct ss_audit_sock *st, const struct ss_call *c, struct
             return;
         }
         uint64_t moved = c->failed ? 0 : (uint64_t)c->ret;
+        if (st->loop_done + c->len > st->loop_total)
+            st->loop_total = st->loop_done + c->len;
         st->loop_done += moved;
         st->loop_next += (uintptr_t)moved;
         loop_view(st, &v->view);
@@ -540,6 +576,7 @@ void ss_audit_closed(struct ss_obj *obj, int fd)
 static void visit_open_socket(int fd, struct ss_obj *obj, void *arg)
 {
     (void)arg;
+    ss_model_learn_names(obj, fd);
     if (!ss_model_lock(obj))
         return;
     struct ss_audit_sock *st = ss_model_audit_state(obj);

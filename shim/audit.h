@@ -29,6 +29,7 @@ struct ss_audit_sock {
     uintptr_t loop_next;       /* where its next call must start */
     uint64_t loop_total, loop_done;
     uint32_t loop_calls;
+    uint32_t loop_faults;      /* its calls a fault hit */
     uint8_t loop_dir;          /* enum ss_loop_dir */
     uint8_t flags;             /* AUDIT_* in audit.c */
     uint8_t eof_recvs;         /* receives that returned end of file */
@@ -56,6 +57,7 @@ struct ss_loop_view {
     uint32_t calls;
     uintptr_t base;            /* the buffer the loop moves */
     uint64_t start_ns;
+    uint32_t faults;           /* calls a fault hit */
 };
 
 #define SS_MAX_NEW_FINDINGS 4
@@ -83,6 +85,8 @@ void ss_audit_closed(struct ss_obj *obj, int fd);
 
 /* At exit: leaks, loops left unfinished, and the summary. */
 void ss_audit_finish(void);
+/* Whether the process made any call the audit saw. */
+int ss_audit_saw_calls(void);
 
 /* ---- what the renderers read ------------------------------------------ */
 

@@ -45,7 +45,7 @@ struct ss_obj {
 } __attribute__((aligned(64)));
 
 /* docs/architecture.md states the memory a socket costs */
-_Static_assert(sizeof(struct ss_obj) == 576, "update docs/architecture.md");
+_Static_assert(sizeof(struct ss_obj) == 640, "update docs/architecture.md");
 
 enum { NAME_LOCAL = 1, NAME_PEER = 2 };
 
@@ -991,4 +991,14 @@ void ss_model_brief_locked(struct ss_obj *o, struct ss_sockbrief *out)
     out->family = o->family;
     out->type = o->type;
     out->state = o->state;
+}
+
+/* Before the last fd of a socket is closed: the kernel's names for it,
+ * while it can still give them, for the summary's table. */
+void ss_model_learn_names(struct ss_obj *o, int fd)
+{
+    if (o == NULL || atomic_load_explicit(&o->nfds, memory_order_acquire) != 1 || !obj_lock(o))
+        return;
+    fetch_names(o, fd);
+    obj_unlock(o);
 }

@@ -84,6 +84,9 @@ void ss_model_brief_locked(struct ss_obj *obj, struct ss_sockbrief *out);
 void ss_model_origin(struct ss_obj *obj, enum ss_fn *created_by, uint64_t *created_ns);
 int ss_model_options(struct ss_obj *obj, int (*opts)[3], int max);
 
+/* Called before a close: when it is the socket's last fd, asks the kernel
+ * for the names the model does not know yet. */
+void ss_model_learn_names(struct ss_obj *obj, int fd);
 void ss_model_each_socket(void (*fn)(int fd, struct ss_obj *obj, void *arg), void *arg);
 
 /* A fault reset the connection: it is neither connected nor usable. */

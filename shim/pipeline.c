@@ -247,6 +247,8 @@ void ss_run(struct ss_call *c)
     if (s.adopted)
         note_adoption(c, s.obj);
 
+    if (c->op == SS_OP_close && ss_config.summary != SS_SUMMARY_OFF)
+        ss_model_learn_names(s.obj, c->fd);
     c->t_start_ns = ss_now_ns();
     struct ss_fault_scratch fs;
     int faulted = ss_fault_enabled() && ss_fault_decide(c, s.obj);

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/un.h>
 
+#include "audit.h"
 #include "internal.h"
 #include "sink.h"
 #include "xlat.h"
@@ -655,7 +656,7 @@ static void render_summary(struct ss_out *o, const void *arg)
 void ss_render_summary(void)
 {
     /* like its header: a process that made no socket call has no summary */
-    if (!ss_sink_enabled() || !atomic_load_explicit(&header_written, memory_order_acquire))
+    if (!ss_sink_enabled() || !ss_audit_saw_calls())
         return;
     uint64_t now = ss_now_ns();
     write_header_once(now);

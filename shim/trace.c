@@ -125,6 +125,7 @@ static void loop_record(const struct ss_call *c, const struct ss_loop_view *view
     loop->op = view->dir == SS_LOOP_SEND ? SS_OP_sendall : c->op;
     loop->loop = view->id;
     loop->loop_calls = view->calls;
+    loop->loop_faults = view->faults;
     loop->len = view->total;
     loop->loop_done = view->done;
     loop->t_start_ns = view->start_ns;
@@ -172,7 +173,6 @@ static void text_call(struct ss_call *c, const struct ss_audit_verdict *v)
         tls_hold.active = 0;
         struct ss_call loop;
         loop_record(c, &v->view, &loop);
-        loop.loop_faults = tls_hold.faults + (c->fault != 0);
         if (traced(SS_OP_sendall) || traced(c->op))
             ss_render_call(&loop);
         return;
