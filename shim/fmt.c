@@ -3,14 +3,7 @@
 
 #include <string.h>
 
-void ss_out_char(struct ss_out *o, char c)
-{
-    if (o->len < o->cap)
-        o->buf[o->len] = c;
-    o->len++;
-}
-
-void ss_out_mem(struct ss_out *o, const void *p, size_t n)
+void ss_out_mem_slow(struct ss_out *o, const void *p, size_t n)
 {
     if (o->len < o->cap) {
         size_t room = o->cap - o->len;
@@ -19,19 +12,30 @@ void ss_out_mem(struct ss_out *o, const void *p, size_t n)
     o->len += n;
 }
 
-void ss_out_str(struct ss_out *o, const char *s)
-{
-    ss_out_mem(o, s, strlen(s));
-}
+/* Two digits a division: a trace line holds a few dozen numbers. */
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324"
+                                  "25262728293031323334353637383940414243444546474849"
+                                  "50515253545556575859606162636465666768697071727374"
+                                  "75767778798081828384858687888990919293949596979899";
 
 void ss_out_u64_width(struct ss_out *o, uint64_t v, int width)
 {
     char digits[24];
     int n = sizeof digits;
-    do {
-        digits[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
+    while (v >= 100) {
+        unsigned pair = (unsigned)(v % 100);
+        v /= 100;
+        n -= 2;
+        digits[n] = digit_pairs[2 * pair];
+        digits[n + 1] = digit_pairs[2 * pair + 1];
+    }
+    if (v >= 10) {
+        n -= 2;
+        digits[n] = digit_pairs[2 * v];
+        digits[n + 1] = digit_pairs[2 * v + 1];
+    } else {
+        digits[--n] = (char)('0' + v);
+    }
     while ((int)sizeof digits - n < width && n > 0)
         digits[--n] = '0';
     ss_out_mem(o, digits + n, sizeof digits - (size_t)n);

@@ -32,9 +32,31 @@ static inline int ss_out_overflowed(const struct ss_out *o)
     return o->len > o->cap;
 }
 
-void ss_out_char(struct ss_out *o, char c);
-void ss_out_mem(struct ss_out *o, const void *p, size_t n);
-void ss_out_str(struct ss_out *o, const char *s);
+void ss_out_mem_slow(struct ss_out *o, const void *p, size_t n);
+
+/* The common case (room left) inline: a trace line is mostly short
+ * pieces. */
+static inline void ss_out_char(struct ss_out *o, char c)
+{
+    if (o->len < o->cap)
+        o->buf[o->len] = c;
+    o->len++;
+}
+
+static inline void ss_out_mem(struct ss_out *o, const void *p, size_t n)
+{
+    if (n <= o->cap - o->len && o->len <= o->cap) {
+        __builtin_memcpy(o->buf + o->len, p, n);
+        o->len += n;
+    } else {
+        ss_out_mem_slow(o, p, n);
+    }
+}
+
+static inline void ss_out_str(struct ss_out *o, const char *s)
+{
+    ss_out_mem(o, s, __builtin_strlen(s));
+}
 void ss_out_u64(struct ss_out *o, uint64_t v);
 void ss_out_i64(struct ss_out *o, int64_t v);
 void ss_out_hex(struct ss_out *o, uint64_t v);             /* 0x1f */

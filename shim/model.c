@@ -41,6 +41,7 @@ struct ss_obj {
     struct ss_opt opts[SS_MAX_OPTS];
     unsigned n_opts;
     int fd_hint;                /* one of the fds that name it */
+    uint32_t version;           /* bumped when what a snapshot shows changes */
     struct ss_audit_sock audit;
 } __attribute__((aligned(64)));
 
@@ -527,6 +528,7 @@ void ss_model_mark_reset(struct ss_obj *o)
     if (o != NULL && obj_lock(o)) {
         o->state = (o->state & ~(unsigned)(SS_ST_CONNECTED | SS_ST_CONNECTING)) | SS_ST_RESET |
                    SS_ST_SHUT_RD | SS_ST_SHUT_WR;
+        o->version++;
         obj_unlock(o);
     }
 }
@@ -545,6 +547,8 @@ int ss_obj_nonblocking(struct ss_obj *o)
 
 static void copy_addr(struct ss_addr *dst, const struct sockaddr *sa, socklen_t len)
 {
+    /* dst is an address of an object whose lock the caller holds: the
+     * object's version is bumped by the caller (update_object) */
     if (sa == NULL || len == 0) {
         dst->len = 0;
         return;
@@ -619,6 +623,8 @@ static void note_sockopt_read(struct ss_obj *o, const struct ss_call *c)
 /* Updates the fields of the subject object under its lock. */
 static void update_object(struct ss_obj *o, struct ss_call *c)
 {
+    if (c->op == SS_OP_bind || c->op == SS_OP_connect || c->op == SS_OP_connect_ex)
+        o->version++; /* may change the addresses a snapshot shows */
     o->calls++;
     if (c->failed)
         o->errors++;
@@ -830,18 +836,24 @@ int ss_model_update(struct ss_call *c, struct ss_obj *obj)
     int last_closed = 0;
     update_fds(c, obj);
     if (obj != NULL && obj_lock(obj)) {
+        unsigned state = obj->state;
+        int nonblocking = obj->nonblocking;
         update_object(obj, c);
         if (c->op == SS_OP_close && atomic_load_explicit(&obj->nfds, memory_order_relaxed) == 0 &&
             !(obj->state & SS_ST_CLOSED)) {
             obj->state |= SS_ST_CLOSED; /* its last fd is gone */
             last_closed = 1;
         }
+        if (obj->state != state || obj->nonblocking != nonblocking)
+            obj->version++; /* (address changes bump it where they happen) */
         obj_unlock(obj);
     }
     return last_closed;
 }
 
-int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max)
+/* The fds in [first, last] whose slots say match (an object: the
+ * sockets; or the shim's own), up to max of them in fds, and how many. */
+static int slots_in_range(unsigned first, unsigned last, int *fds, int max, int shim)
 {
     int n = 0;
     if (first >= FDS_PER_PAGE * FD_PAGES)
@@ -856,7 +868,8 @@ int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max)
             unsigned fd = page * FDS_PER_PAGE + i;
             if (fd < first || fd > last)
                 continue;
-            if ((atomic_load_explicit(&p[i], memory_order_acquire) & ~SLOT_TAGS) == 0)
+            uintptr_t v = atomic_load_explicit(&p[i], memory_order_acquire);
+            if (shim ? v != SLOT_SHIM : (v & ~SLOT_TAGS) == 0)
                 continue;
             if (n < max)
                 fds[n] = (int)fd;
@@ -864,6 +877,16 @@ int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max)
         }
     }
     return n;
+}
+
+int ss_model_shim_fds_in_range(unsigned first, unsigned last, int *fds, int max)
+{
+    return slots_in_range(first, last, fds, max, 1);
+}
+
+int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max)
+{
+    return slots_in_range(first, last, fds, max, 0);
 }
 
 void ss_model_forget_fd(int fd)
@@ -889,6 +912,7 @@ static void fetch_names(struct ss_obj *o, int fd)
         if (ss_real.getsockname(fd, (struct sockaddr *)&a.sa, &a.len) == 0) {
             o->laddr = a;
             o->names_known |= NAME_LOCAL;
+            o->version++;
         }
     }
     if (!(o->names_known & NAME_PEER) && (o->state & SS_ST_CONNECTED)) {
@@ -896,6 +920,7 @@ static void fetch_names(struct ss_obj *o, int fd)
         if (ss_real.getpeername(fd, (struct sockaddr *)&a.sa, &a.len) == 0) {
             o->raddr = a;
             o->names_known |= NAME_PEER;
+            o->version++;
         }
     }
     errno = saved;
@@ -904,6 +929,7 @@ static void fetch_names(struct ss_obj *o, int fd)
 static void snapshot_locked(struct ss_obj *o, struct ss_sockinfo *out)
 {
     out->id = o->id;
+    out->version = o->version;
     out->family = o->family;
     out->type = o->type;
     out->protocol = o->protocol;

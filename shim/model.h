@@ -57,6 +57,8 @@ void ss_model_forget_fd(int fd);
 /* The sockets among fds [first, last]: up to max of them in fds, and how
  * many there are. */
 int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max);
+/* The shim's own fds among [first, last], in ascending order. */
+int ss_model_shim_fds_in_range(unsigned first, unsigned last, int *fds, int max);
 /* Every fd in [first, last] was closed (close_range, closefrom). */
 void ss_model_forget_range(unsigned first, unsigned last);
 

@@ -105,16 +105,25 @@ static int find_subject(struct ss_call *c, struct subject *s)
 
 /* closefrom/close_range over a range holding the sink: closes the parts
  * around it. */
-static void perform_range_around_sink(struct ss_call *c)
+#define MAX_SHIM_FDS 8
+
+/* closefrom/close_range over a range holding the shim's own fds: closes
+ * the parts between them. */
+static void perform_range_around_shim(struct ss_call *c)
 {
-    unsigned sink = (unsigned)ss_sink_fd();
     unsigned last = c->fn == SS_FN_closefrom ? ~0u : c->last;
     int flags = c->fn == SS_FN_closefrom ? 0 : c->flags;
+    int own[MAX_SHIM_FDS];
+    int n = ss_model_shim_fds_in_range(c->first, last, own, MAX_SHIM_FDS);
     long ret = 0;
-    if (c->first < sink)
-        ret = ss_real.close_range(c->first, sink - 1, flags);
-    if (ret == 0 && sink < last)
-        ret = ss_real.close_range(sink + 1, last, flags);
+    unsigned from = c->first;
+    for (int i = 0; i < n && i < MAX_SHIM_FDS && ret == 0; i++) {
+        if ((unsigned)own[i] > from)
+            ret = ss_real.close_range(from, (unsigned)own[i] - 1, flags);
+        from = (unsigned)own[i] + 1;
+    }
+    if (ret == 0 && from != 0 && from <= last)
+        ret = ss_real.close_range(from, last, flags);
     c->ret = c->fn == SS_FN_closefrom ? 0 : ret;
 }
 
@@ -128,14 +137,14 @@ static int guard_shim_fds(struct ss_call *c, const struct subject *s)
         c->err = EBADF;
         return 1;
     }
-    int sink = ss_sink_fd();
-    if (sink < 0)
-        return 0;
-    if ((c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) && c->newfd == sink)
-        ss_sink_move_away();
-    if ((c->fn == SS_FN_close_range || c->fn == SS_FN_closefrom) &&
-        (unsigned)sink >= c->first && (c->fn == SS_FN_closefrom || (unsigned)sink <= c->last))
-        c->perform = perform_range_around_sink;
+    if ((c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) && ss_model_kind(c->newfd) == SS_FD_SHIM)
+        ss_sink_move_away(c->newfd);
+    if (c->fn == SS_FN_close_range || c->fn == SS_FN_closefrom) {
+        int own;
+        unsigned last = c->fn == SS_FN_closefrom ? ~0u : c->last;
+        if (ss_model_shim_fds_in_range(c->first, last, &own, 1) > 0)
+            c->perform = perform_range_around_shim;
+    }
     return 0;
 }
 

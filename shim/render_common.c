@@ -117,24 +117,36 @@ static char python_quote(const struct ss_bytes *b, size_t n)
     return q.single && !q.dbl ? '"' : '\'';
 }
 
-struct literal_out {
-    struct ss_out *o;
-    char quote;
-};
-
-static void out_literal_byte(void *ctx, unsigned char c)
+/* Bytes that stand for themselves in a literal quoted with quote. */
+static int literal_plain(unsigned char c, char quote)
 {
-    struct literal_out *l = ctx;
-    out_escaped_byte(l->o, c, l->quote);
+    return c >= 0x20 && c < 0x7f && c != '\\' && c != (unsigned char)quote;
 }
 
 static void out_literal(struct ss_out *o, const struct ss_bytes *b, size_t shown)
 {
-    struct literal_out l = {o, python_quote(b, shown)};
+    char quote = python_quote(b, shown);
     ss_out_char(o, 'b');
-    ss_out_char(o, l.quote);
-    bytes_each(b, shown, out_literal_byte, &l);
-    ss_out_char(o, l.quote);
+    ss_out_char(o, quote);
+    size_t done = 0;
+    for (int i = 0; i < b->iovcnt && done < shown; i++) {
+        const unsigned char *p = b->iov[i].iov_base;
+        size_t n = b->iov[i].iov_len < shown - done ? b->iov[i].iov_len : shown - done;
+        for (size_t j = 0; p != NULL && j < n;) {
+            size_t run = j;
+            while (run < n && literal_plain(p[run], quote))
+                run++;
+            if (run > j) {
+                ss_out_mem(o, p + j, run - j);
+                j = run;
+            } else {
+                out_escaped_byte(o, p[j], quote);
+                j++;
+            }
+        }
+        done += n;
+    }
+    ss_out_char(o, quote);
 }
 
 void ss_out_pybytes(struct ss_out *o, const struct ss_bytes *b)
@@ -234,11 +246,24 @@ void ss_out_pystr(struct ss_out *o, const char *s, size_t n)
     ss_out_char(o, quote);
 }
 
+static int json_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 void ss_out_json_str(struct ss_out *o, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     ss_out_char(o, '"');
     for (size_t i = 0; i < n;) {
+        size_t run = i;
+        while (run < n && json_plain(p[run]))
+            run++;
+        if (run > i) { /* most strings are plain: copied at once */
+            ss_out_mem(o, p + i, run - i);
+            i = run;
+            continue;
+        }
         uint32_t cp;
         size_t len = utf8_next(p + i, n - i, &cp);
         if (len == 0) {
@@ -309,6 +334,76 @@ struct addr_view {
     size_t rawlen;
 };
 
+/* inet_ntop's text for addresses, without its sprintf (which is neither
+ * cheap nor safe in a signal handler): dotted quads, and IPv6 as glibc
+ * writes it (the longest run of two or more zero groups as "::", the
+ * first of equal runs; IPv4-compatible and IPv4-mapped addresses end in a
+ * dotted quad), which is what Python shows. */
+static void format_ipv4(struct ss_out *o, const unsigned char *a)
+{
+    for (int i = 0; i < 4; i++) {
+        if (i > 0)
+            ss_out_char(o, '.');
+        ss_out_u64(o, a[i]);
+    }
+}
+
+static void format_ipv6(struct ss_out *o, const unsigned char *a)
+{
+    unsigned words[8];
+    for (int i = 0; i < 8; i++)
+        words[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+    int best = -1, best_len = 0, cur = -1, cur_len = 0;
+    for (int i = 0; i < 8; i++) {
+        if (words[i] == 0) {
+            if (cur < 0)
+                cur = i, cur_len = 0;
+            cur_len++;
+            if (cur_len > best_len)
+                best = cur, best_len = cur_len;
+        } else {
+            cur = -1;
+        }
+    }
+    if (best_len < 2)
+        best = -1;
+    for (int i = 0; i < 8; i++) {
+        if (best >= 0 && i >= best && i < best + best_len) {
+            if (i == best)
+                ss_out_char(o, ':');
+            continue;
+        }
+        if (i != 0)
+            ss_out_char(o, ':');
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff))) {
+            format_ipv4(o, a + 12);
+            return;
+        }
+        static const char hex[] = "0123456789abcdef";
+        int started = 0;
+        for (int shift = 12; shift >= 0; shift -= 4) {
+            unsigned d = (words[i] >> shift) & 0xf;
+            if (d != 0 || started || shift == 0) {
+                ss_out_char(o, hex[d]);
+                started = 1;
+            }
+        }
+    }
+    if (best >= 0 && best + best_len == 8)
+        ss_out_char(o, ':');
+}
+
+static void format_host(char *buf, size_t cap, int family, const void *addr)
+{
+    struct ss_out o;
+    ss_out_init(&o, buf, cap - 1);
+    if (family == AF_INET)
+        format_ipv4(&o, addr);
+    else
+        format_ipv6(&o, addr);
+    buf[o.len < cap - 1 ? o.len : cap - 1] = '\0';
+}
+
 /* The bytes of an AF_UNIX name: a path (up to its NUL), an abstract name
  * (after the leading NUL, every byte counts) or nothing (unnamed). */
 static void decode_unix(const struct sockaddr *sa, socklen_t len, struct addr_view *v)
@@ -333,12 +428,12 @@ static void decode_addr(const struct sockaddr *sa, socklen_t len, struct addr_vi
     if (v->family == AF_INET && len >= sizeof(struct sockaddr_in)) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
         v->kind = ADDR_INET;
-        inet_ntop(AF_INET, &in->sin_addr, v->host, sizeof v->host);
+        format_host(v->host, sizeof v->host, AF_INET, &in->sin_addr);
         v->port = ntohs(in->sin_port);
     } else if (v->family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
         v->kind = ADDR_INET6;
-        inet_ntop(AF_INET6, &in6->sin6_addr, v->host, sizeof v->host);
+        format_host(v->host, sizeof v->host, AF_INET6, &in6->sin6_addr);
         v->port = ntohs(in6->sin6_port);
         v->flowinfo = ntohl(in6->sin6_flowinfo);
         v->scope_id = in6->sin6_scope_id;
@@ -513,7 +608,29 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* "2026-11-25T12:00:01." changes once a second: kept per thread. */
+static __thread struct {
+    uint64_t second;
+    char text[20];
+} tls_iso = {~(uint64_t)0, ""};
+
+static void iso8601_second(struct ss_out *o, uint64_t ns);
+
 void ss_out_iso8601(struct ss_out *o, uint64_t ns)
+{
+    uint64_t second = ns / 1000000000u;
+    if (second != tls_iso.second) {
+        struct ss_out t;
+        ss_out_init(&t, tls_iso.text, sizeof tls_iso.text);
+        iso8601_second(&t, ns);
+        tls_iso.second = second;
+    }
+    ss_out_mem(o, tls_iso.text, sizeof tls_iso.text);
+    ss_out_u64_width(o, ns / 1000 % 1000000, 6);
+    ss_out_char(o, 'Z');
+}
+
+static void iso8601_second(struct ss_out *o, uint64_t ns)
 {
     int64_t secs = (int64_t)(ns / 1000000000u);
     int64_t y;
@@ -532,8 +649,6 @@ void ss_out_iso8601(struct ss_out *o, uint64_t ns)
     ss_out_char(o, ':');
     ss_out_u64_width(o, (uint64_t)(day_secs % 60), 2);
     ss_out_char(o, '.');
-    ss_out_u64_width(o, ns / 1000 % 1000000, 6);
-    ss_out_char(o, 'Z');
 }
 
 void ss_out_fdname(struct ss_out *o, int fd, int is_socket)

@@ -97,12 +97,53 @@ static const struct {
     {SS_ST_RESET, "reset"},
 };
 
+static void json_sock_fields(struct ss_out *o, const struct ss_sockinfo *s);
+
+/* A socket's object is the same on most of its calls: each thread keeps
+ * the last one it wrote, keyed by the object's id and version. */
+static __thread struct {
+    int busy; /* being filled: a signal handler's line writes its own */
+    pid_t pid;
+    uint64_t id;
+    uint32_t version;
+    size_t len;
+    char text[768];
+} sock_cache;
+
 static void json_sock(struct ss_out *o, const struct ss_sockinfo *s)
 {
     if (s->id == 0) {
         ss_out_str(o, "null");
         return;
     }
+    if (sock_cache.busy) {
+        json_sock_fields(o, s);
+        return;
+    }
+    sock_cache.busy = 1;
+    if (sock_cache.id != s->id || sock_cache.version != s->version ||
+        sock_cache.pid != ss_pid()) {
+        struct ss_out tmp;
+        ss_out_init(&tmp, sock_cache.text, sizeof sock_cache.text);
+        json_sock_fields(&tmp, s);
+        if (ss_out_overflowed(&tmp)) { /* too long to keep: written as it is */
+            sock_cache.id = 0;
+            sock_cache.busy = 0;
+            json_sock_fields(o, s);
+            return;
+        }
+        sock_cache.len = tmp.len;
+        sock_cache.id = s->id;
+        sock_cache.version = s->version;
+        sock_cache.pid = ss_pid();
+    }
+    ss_out_mem(o, sock_cache.text, sock_cache.len);
+    sock_cache.busy = 0;
+    o->json_first = 0;
+}
+
+static void json_sock_fields(struct ss_out *o, const struct ss_sockinfo *s)
+{
     obj_open(o);
     key(o, "id");
     ss_out_u64(o, s->id);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,12 +13,14 @@
 #include "internal.h"
 #include "model.h"
 #include "real.h"
+#include "sink_map.h"
 #include "xlat.h"
 
 enum sink_kind {
-    SINK_FILE,   /* regular file, tty...: plain write */
+    SINK_FILE,   /* tty, device, a file that cannot be mapped: plain write */
     SINK_PIPE,   /* a reader that may go away: SIGPIPE must be kept off */
     SINK_SOCKET, /* send(MSG_NOSIGNAL) */
+    SINK_MAP,    /* a regular file, through the run's shared mapping */
 };
 
 static _Atomic int sink_fd = -1;
@@ -71,28 +74,46 @@ static int inherited_channel(void)
     return want->fd;
 }
 
-static int open_destination(void)
+/* The trace file's name for this process (%p expanded). */
+static char output_path[sizeof ss_config.output + 24];
+
+/* An existing regular file is written only when it is the user's own: the
+ * trace holds the program's data. (A device or a FIFO the user named,
+ * /dev/full or a pipe to a reader, is taken as it is.) */
+static int owned_by_user(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_uid == geteuid());
+}
+
+/* A file of this process's own (-o trace.%p) is opened read-write, to be
+ * mapped; a file the run shares is appended to, unless the command made a
+ * mapped sink for it (joined in ss_sink_open). */
+static int open_destination(int for_mapping)
 {
     if (ss_config.output[0] == '\0')
         return ss_real.fcntl(2, F_DUPFD_CLOEXEC, 3);
-    char path[sizeof ss_config.output + 24];
-    if (ss_expand_output(ss_config.output, ss_pid(), path, sizeof path) > sizeof path) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(output_path,
+                  (for_mapping ? O_RDWR : O_WRONLY | O_APPEND) | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                  0600);
     if (fd < 0)
         return -1;
-    /* An existing regular file is appended to only when it is the user's
-     * own: the trace holds the program's data. (A device or a FIFO the user
-     * named, /dev/full or a pipe to a reader, is taken as it is.) */
-    struct stat st;
-    if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid())) {
+    if (!owned_by_user(fd)) {
         ss_real.close(fd);
         errno = EPERM;
         return -1;
     }
     return fd;
+}
+
+static int expand_path(void)
+{
+    if (ss_expand_output(ss_config.output, ss_pid(), output_path, sizeof output_path) >
+        sizeof output_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
 }
 
 static void say_once(const char *what, int err)
@@ -113,35 +134,75 @@ static void say_once(const char *what, int err)
     (void)w;
 }
 
-int ss_sink_open(void)
+static void start(enum sink_kind kind, int fd)
 {
-    int saved = errno;
-    int channel = ss_config.output[0] == '\0' ? inherited_channel() : -1;
-    if (channel >= 0) {
-        /* kept as it is, inheritable: every process of the run uses it */
-        sink_kind = kind_of(channel);
-        ss_model_claim_fd(channel);
-        atomic_store_explicit(&sink_fd, channel, memory_order_release);
-        errno = saved;
-        return 0;
-    }
-    int fd = open_destination();
-    if (fd < 0) {
-        say_once("cannot open the trace output, tracing is off", errno);
-        errno = saved;
+    sink_kind = kind;
+    atomic_store_explicit(&sink_fd, fd, memory_order_release);
+}
+
+/* A regular file of the process's own, mapped; else plain appends. */
+static int open_own_file(void)
+{
+    struct stat st;
+    int regular = lstat(output_path, &st) != 0 || S_ISREG(st.st_mode);
+    int fd = open_destination(regular);
+    if (fd < 0)
         return -1;
-    }
     int high = move_high(fd);
     if (high < 0) {
         ss_real.close(fd);
-        errno = saved;
         return -1;
     }
-    sink_kind = kind_of(high);
     ss_model_claim_fd(high);
-    atomic_store_explicit(&sink_fd, high, memory_order_release);
-    errno = saved;
+    if (regular && ss_map_own(high) == 0) {
+        start(SINK_MAP, high);
+        return 0;
+    }
+    int fl = ss_real.fcntl(high, F_GETFL);
+    if (fl >= 0 && !(fl & O_APPEND)) /* not mappable: appended to instead */
+        ss_real.fcntl(high, F_SETFL, fl | O_APPEND);
+    start(kind_of(high), high);
     return 0;
+}
+
+int ss_sink_open(void)
+{
+    int saved = errno;
+    int result = 0;
+    int channel = ss_config.output[0] == '\0' ? inherited_channel() : -1;
+    if (channel >= 0) {
+        /* kept as it is, inheritable: every process of the run uses it */
+        ss_model_claim_fd(channel);
+        start(kind_of(channel), channel);
+    } else if (ss_config.output[0] != '\0' && expand_path() != 0) {
+        result = -1;
+    } else if (ss_config.output[0] != '\0' && !ss_config.output_per_pid &&
+               ss_map_join(output_path) == 0) {
+        start(SINK_MAP, ss_map_fd());
+    } else if (ss_config.output[0] != '\0' && !ss_config.output_per_pid &&
+               getenv(SS_ENV_SINK_MAP) != NULL) {
+        /* the run writes the file through a mapping this process cannot
+         * reach (its fds were moved): appending could overwrite the run's
+         * lines, so this process stays silent */
+        errno = EBADF;
+        result = -1;
+    } else if (ss_config.output_per_pid) {
+        result = open_own_file();
+    } else {
+        int fd = open_destination(0), high = fd >= 0 ? move_high(fd) : -1;
+        if (high < 0 && fd >= 0)
+            ss_real.close(fd);
+        if (high >= 0) {
+            ss_model_claim_fd(high);
+            start(kind_of(high), high);
+        } else {
+            result = -1;
+        }
+    }
+    if (result != 0)
+        say_once("cannot open the trace output, tracing is off", errno);
+    errno = saved;
+    return result;
 }
 
 void ss_sink_after_fork_child(void)
@@ -149,6 +210,8 @@ void ss_sink_after_fork_child(void)
     if (!ss_config.output_per_pid)
         return;
     int old = atomic_exchange_explicit(&sink_fd, -1, memory_order_acq_rel);
+    if (sink_kind == SINK_MAP)
+        ss_map_detach();
     if (old >= 0) {
         ss_model_release_fd(old);
         ss_real.close(old);
@@ -157,10 +220,14 @@ void ss_sink_after_fork_child(void)
         ss_sink_open();
 }
 
-int ss_sink_move_away(void)
+int ss_sink_move_away(int old)
 {
-    int old = ss_sink_fd();
-    if (old < 0)
+    if (sink_kind == SINK_MAP) {
+        int moved = ss_map_move(old);
+        atomic_store_explicit(&sink_fd, ss_map_fd(), memory_order_release);
+        return moved;
+    }
+    if (old != ss_sink_fd())
         return 0;
     int fresh = ss_real.fcntl(old, F_DUPFD_CLOEXEC, old + 1);
     if (fresh < 0)
@@ -226,6 +293,13 @@ void ss_sink_emit(const char *line, size_t len)
     if (fd < 0)
         return;
     int saved = errno;
+    if (sink_kind == SINK_MAP) {
+        int err = ss_map_emit(line, len);
+        if (err != 0)
+            stop(err);
+        errno = saved;
+        return;
+    }
     while (len > 0) {
         ssize_t w = sink_kind == SINK_PIPE ? write_pipe_once(fd, line, len)
                                            : write_once(fd, line, len);
@@ -242,4 +316,10 @@ void ss_sink_emit(const char *line, size_t len)
         }
     }
     errno = saved;
+}
+
+void ss_sink_finish(void)
+{
+    if (sink_kind == SINK_MAP && ss_sink_enabled() && !ss_multithreaded())
+        ss_map_finish();
 }

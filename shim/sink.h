@@ -25,11 +25,15 @@ void ss_sink_emit(const char *line, size_t len);
 
 int ss_sink_enabled(void);
 
+/* At exit, after the last line: a mapped trace file is trimmed to what was
+ * written when no other process of the run still writes it. */
+void ss_sink_finish(void);
+
 /* The shim's own fd, or -1. */
 int ss_sink_fd(void);
 
-/* Moves the sink's fd away from its number (the program wants that number
- * for a dup2). 0 on success. */
-int ss_sink_move_away(void);
+/* Moves the shim's fd fd away from its number (the program wants that
+ * number for a dup2). 0 on success. */
+int ss_sink_move_away(int fd);
 
 #endif

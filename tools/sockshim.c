@@ -9,6 +9,7 @@
  * checked before PROGRAM starts is checked first, so a typo never costs a
  * half-run program: on any such error sockshim exits 2 without starting it.
  */
+#include <dirent.h>
 #include <elf.h>
 #include <endian.h>
 #include <errno.h>
@@ -22,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -34,6 +37,7 @@
 #include "options.h"
 #include "report.h"
 #include "rules.h"
+#include "sink_ctl.h"
 
 #ifndef SOCKSHIM_VERSION
 #define SOCKSHIM_VERSION "unknown"
@@ -759,6 +763,55 @@ static void absolute_output_pattern(const char *pattern, char *out, size_t cap)
  * A symlink is refused (O_NOFOLLOW): the trace must not clobber whatever a
  * link planted in a shared directory points to. A FIFO or socket is only
  * checked: opening it would block or feed an EOF to the reader. */
+static void set_env(const char *name, const char *value);
+
+/* The fds of the run's sink, which the program inherits and sockshim lets
+ * go of once the program runs. */
+static int run_sink_fds[2] = {-1, -1};
+
+/* A regular trace file the processes of the run share is written through a
+ * mapping (shim/sink_map.c): the run shares one description of the file,
+ * holding a shared flock for as long as a process of the run lives, and a
+ * control page with the cursor (a memfd). Both go to high fds that the
+ * program's fork and exec inherit, named by SOCKSHIM_SINK_MAP. Any step
+ * failing leaves the library to append to the file instead. */
+static void make_run_sink(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1) != 0)
+        return;
+    int ctl_fd = memfd_create("sockshim-sink", 0);
+    if (ctl_fd < 0)
+        return;
+    struct ss_sink_ctl *ctl = MAP_FAILED;
+    if (ftruncate(ctl_fd, sizeof *ctl) == 0)
+        ctl = mmap(NULL, sizeof *ctl, PROT_READ | PROT_WRITE, MAP_SHARED, ctl_fd, 0);
+    if (ctl == MAP_FAILED) {
+        close(ctl_fd);
+        return;
+    }
+    ctl->dev = (uint64_t)st.st_dev;
+    ctl->ino = (uint64_t)st.st_ino;
+    ctl->magic = SS_SINK_CTL_MAGIC; /* cursor and allocated: 0, the file is empty */
+    munmap(ctl, sizeof *ctl);
+    int file_high = fcntl(fd, F_DUPFD, ss_high_fd_floor());
+    int ctl_high = fcntl(ctl_fd, F_DUPFD, ss_high_fd_floor());
+    close(ctl_fd);
+    if (file_high < 0 || ctl_high < 0 || flock(file_high, LOCK_SH) != 0) {
+        if (file_high >= 0)
+            close(file_high);
+        if (ctl_high >= 0)
+            close(ctl_high);
+        return;
+    }
+    char value[32];
+    snprintf(value, sizeof value, "%d:%d", file_high, ctl_high);
+    set_env(SS_ENV_SINK_MAP, value);
+    run_sink_fds[0] = file_high;
+    run_sink_fds[1] = ctl_high;
+}
+
 static void create_empty_trace_file(const char *path)
 {
     struct stat st;
@@ -773,9 +826,10 @@ static void create_empty_trace_file(const char *path)
             return;
         }
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         die("cannot write trace file '%s': %s", path, strerror(errno));
+    make_run_sink(fd);
     close(fd);
 }
 
@@ -899,6 +953,8 @@ static void export_settings(const struct settings *s, const char *output,
                             const char *library)
 {
     set_env(SS_ENV_OUTPUT, output);
+    if (run_sink_fds[0] < 0)
+        set_env(SS_ENV_SINK_MAP, NULL);
     if (output == NULL)
         export_stderr_channel();
     else
@@ -1061,6 +1117,11 @@ static int run_program(const char *path, char *const argv[])
         exec_in_child(path, argv, &original_mask, report[1]);
     }
     forward_to = pid;
+    /* the program holds the run's sink now: sockshim's copies would keep
+     * its flock after the run and the file untrimmed */
+    for (int i = 0; i < 2; i++)
+        if (run_sink_fds[i] >= 0)
+            close(run_sink_fds[i]);
     install_forwarding();
     sigprocmask(SIG_SETMASK, &original_mask, NULL);
 
@@ -1102,6 +1163,83 @@ static int check_exec_format(const char *path)
     return access(interp, X_OK) == 0 ? 0 : errno;
 }
 
+/* ------------------------------------------------------------ trimming */
+
+/* The library grows a trace file ahead of what it wrote and fills it
+ * through a mapping; the tail of NUL bytes is cut once no process of the
+ * run holds the file any more (each holds a shared flock through the
+ * run's description: an exclusive one means they are all gone). A daemon
+ * the program left running keeps its tail until it exits. */
+static void trim_file(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        char block[65536];
+        off_t end = st.st_size;
+        while (end > 0) {
+            off_t start = end > (off_t)sizeof block ? end - (off_t)sizeof block : 0;
+            ssize_t n = pread(fd, block, (size_t)(end - start), start);
+            if (n <= 0)
+                break;
+            ssize_t i = n;
+            while (i > 0 && block[i - 1] == '\0')
+                i--;
+            end = start + i;
+            if (i > 0)
+                break;
+        }
+        if (end < st.st_size && ftruncate(fd, end) != 0)
+            warn("cannot trim the trace file '%s': %s", path, strerror(errno));
+    }
+    close(fd);
+}
+
+/* Every file of a -o pattern: one file, or with %p one per process (the
+ * names that match the pattern with digits for %p). */
+static void trim_trace_files(const char *pattern)
+{
+    if (!ss_output_has_pid(pattern)) {
+        char path[PATH_MAX];
+        ss_expand_output(pattern, 0, path, sizeof path); /* no %p: pid unused */
+        trim_file(path);
+        return;
+    }
+    char before[PATH_MAX], after[PATH_MAX];
+    const char *p = strstr(pattern, "%p");
+    if (p == NULL || strstr(p + 2, "%p") != NULL || (size_t)(p - pattern) >= sizeof before)
+        return; /* more than one %p: not worth the search */
+    memcpy(before, pattern, (size_t)(p - pattern));
+    before[p - pattern] = '\0';
+    ss_expand_output(before, 0, before, sizeof before); /* %% -> % */
+    ss_expand_output(p + 2, 0, after, sizeof after);
+    char *slash = strrchr(before, '/');
+    if (slash == NULL)
+        return;
+    *slash = '\0';
+    const char *dir = before[0] != '\0' ? before : "/", *prefix = slash + 1;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    size_t plen = strlen(prefix), alen = strlen(after);
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n <= plen + alen || strncmp(e->d_name, prefix, plen) != 0 ||
+            strcmp(e->d_name + n - alen, after) != 0)
+            continue;
+        size_t digits = strspn(e->d_name + plen, "0123456789");
+        if (digits != n - plen - alen)
+            continue;
+        char path[PATH_MAX];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path)
+            trim_file(path);
+    }
+    closedir(d);
+}
+
 /* ------------------------------------------------------------------- main */
 
 int main(int argc, char *argv[])
@@ -1132,5 +1270,8 @@ int main(int argc, char *argv[])
         prepare_output(settings.output, output, sizeof output);
 
     export_settings(&settings, settings.output != NULL ? output : NULL, library);
-    return run_program(program, settings.program_argv);
+    int status = run_program(program, settings.program_argv);
+    if (settings.output != NULL)
+        trim_trace_files(output);
+    return status;
 }

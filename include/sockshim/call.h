@@ -41,6 +41,7 @@ enum ss_state {
  * model's object taken after the call, so renderers never touch live state. */
 struct ss_sockinfo {
     uint64_t id; /* the model's object serial, shared by dup'ed fds; 0: none */
+    uint32_t version; /* changes whenever anything below but the counters does */
     int family, type, protocol;
     unsigned state;   /* enum ss_state bits */
     int nonblocking;  /* of the open file description */
