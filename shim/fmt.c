@@ -18,27 +18,61 @@ static const char digit_pairs[] = "000102030405060708091011121314151617181920212
                                   "50515253545556575859606162636465666768697071727374"
                                   "75767778798081828384858687888990919293949596979899";
 
-void ss_out_u64_width(struct ss_out *o, uint64_t v, int width)
+static const uint64_t powers_of_ten[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+    100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+    10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+    100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+};
+
+/* The number of decimal digits of v without a loop: log10 from the bit
+ * length (1233/4096 is just above log10(2)), corrected by one compare. */
+static int decimal_digits(uint64_t v)
 {
-    char digits[24];
-    int n = sizeof digits;
+    v |= 1; /* 0 has one digit; the low bit never changes the count */
+    int bits = 64 - __builtin_clzll(v);
+    int guess = (bits * 1233) >> 12; /* digits - 1 or digits */
+    return guess + (v >= powers_of_ten[guess]);
+}
+
+/* Writes v in exactly n characters ending at end (zero-padded). */
+static void digits_backwards(char *end, uint64_t v, int n)
+{
+    char *p = end;
     while (v >= 100) {
         unsigned pair = (unsigned)(v % 100);
         v /= 100;
-        n -= 2;
-        digits[n] = digit_pairs[2 * pair];
-        digits[n + 1] = digit_pairs[2 * pair + 1];
+        p -= 2;
+        p[0] = digit_pairs[2 * pair];
+        p[1] = digit_pairs[2 * pair + 1];
     }
     if (v >= 10) {
-        n -= 2;
-        digits[n] = digit_pairs[2 * v];
-        digits[n + 1] = digit_pairs[2 * v + 1];
+        p -= 2;
+        p[0] = digit_pairs[2 * v];
+        p[1] = digit_pairs[2 * v + 1];
     } else {
-        digits[--n] = (char)('0' + v);
+        *--p = (char)('0' + v);
     }
-    while ((int)sizeof digits - n < width && n > 0)
-        digits[--n] = '0';
-    ss_out_mem(o, digits + n, sizeof digits - (size_t)n);
+    while (p > end - n)
+        *--p = '0';
+}
+
+void ss_out_u64_width(struct ss_out *o, uint64_t v, int width)
+{
+    int n = decimal_digits(v);
+    if (width > 20)
+        width = 20;
+    if (n < width)
+        n = width;
+    if (o->len <= o->cap && (size_t)n <= o->cap - o->len) {
+        /* straight into the line: the common case */
+        digits_backwards(o->buf + o->len + n, v, n);
+        o->len += (size_t)n;
+        return;
+    }
+    char digits[20];
+    digits_backwards(digits + n, v, n);
+    ss_out_mem_slow(o, digits, (size_t)n);
 }
 
 void ss_out_u64(struct ss_out *o, uint64_t v)

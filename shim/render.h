@@ -69,6 +69,9 @@ void ss_out_pyaddr(struct ss_out *o, const struct sockaddr *sa, socklen_t len);
  * lone surrogates U+DC80..U+DCFF, Python's surrogateescape). */
 void ss_out_json_str(struct ss_out *o, const char *p, size_t n);
 void ss_out_json_cstr(struct ss_out *o, const char *s);
+/* A name from sockshim's own tables (methods, constants, states), plain
+ * ASCII by construction: quoted without the escaping scan. */
+void ss_out_json_name(struct ss_out *o, const char *name);
 void ss_out_json_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t len);
 /* {"len": N, "hex": "..."} of the first strsize bytes */
 void ss_out_json_data(struct ss_out *o, const struct ss_bytes *b);

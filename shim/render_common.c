@@ -299,6 +299,13 @@ void ss_out_json_cstr(struct ss_out *o, const char *s)
     ss_out_json_str(o, s, strlen(s));
 }
 
+void ss_out_json_name(struct ss_out *o, const char *name)
+{
+    ss_out_char(o, '"');
+    ss_out_str(o, name);
+    ss_out_char(o, '"');
+}
+
 static void out_hex_byte(void *ctx, unsigned char c)
 {
     struct ss_out *o = ctx;
@@ -524,7 +531,7 @@ void ss_out_json_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t len
     ss_out_str(o, "{\"family\": ");
     const char *family = ss_xlat_name(&ss_xlat_af, v.family);
     if (family != NULL)
-        ss_out_json_cstr(o, family);
+        ss_out_json_name(o, family);
     else
         ss_out_i64(o, v.family);
     switch (v.kind) {

@@ -46,12 +46,28 @@ static void key(struct ss_out *o, const char *name)
     ss_out_str(o, "\": ");
 }
 
+/* key() for a name written in the source: the separator, the quoted name
+ * and the colon are one literal whose length the compiler knows, so each
+ * member name costs a couple of stores instead of strlen and memcpy
+ * calls. A line has a dozen or more of them. */
+#define KEY(o, name) key_literal((o), ", \"" name "\": ", sizeof(", \"" name "\": ") - 1)
+
+static inline __attribute__((always_inline)) void key_literal(struct ss_out *o,
+                                                              const char *sep_name, size_t n)
+{
+    if (o->json_first)
+        ss_out_mem(o, sep_name + 2, n - 2);
+    else
+        ss_out_mem(o, sep_name, n);
+    o->json_first = 0;
+}
+
 /* A constant by name when it has one, else by number. */
 static void json_xlat(struct ss_out *o, const struct ss_xlat *t, long v)
 {
     const char *name = t != NULL ? ss_xlat_name(t, v) : NULL;
     if (name != NULL)
-        ss_out_json_cstr(o, name);
+        ss_out_json_name(o, name);
     else
         ss_out_i64(o, v);
 }
@@ -145,17 +161,17 @@ static void json_sock(struct ss_out *o, const struct ss_sockinfo *s)
 static void json_sock_fields(struct ss_out *o, const struct ss_sockinfo *s)
 {
     obj_open(o);
-    key(o, "id");
+    KEY(o, "id");
     ss_out_u64(o, s->id);
-    key(o, "family");
+    KEY(o, "family");
     json_xlat(o, &ss_xlat_af, s->family);
-    key(o, "type");
+    KEY(o, "type");
     json_xlat(o, &ss_xlat_socktype, s->type);
-    key(o, "proto");
+    KEY(o, "proto");
     ss_out_i64(o, s->protocol);
     json_addr_field(o, "laddr", (const struct sockaddr *)&s->laddr.sa, s->laddr.len);
     json_addr_field(o, "raddr", (const struct sockaddr *)&s->raddr.sa, s->raddr.len);
-    key(o, "state");
+    KEY(o, "state");
     ss_out_char(o, '[');
     int first = 1;
     for (size_t i = 0; i < sizeof state_names / sizeof state_names[0]; i++) {
@@ -164,10 +180,10 @@ static void json_sock_fields(struct ss_out *o, const struct ss_sockinfo *s)
         if (!first)
             ss_out_str(o, ", ");
         first = 0;
-        ss_out_json_cstr(o, state_names[i].name);
+        ss_out_json_name(o, state_names[i].name);
     }
     ss_out_char(o, ']');
-    key(o, "blocking");
+    KEY(o, "blocking");
     json_bool(o, !s->nonblocking);
     obj_close(o);
 }
@@ -177,14 +193,14 @@ static void json_error(struct ss_out *o, int err)
     const char *name = ss_errno_name(err);
     const char *msg = ss_errno_message(err);
     obj_open(o);
-    key(o, "errno");
+    KEY(o, "errno");
     ss_out_i64(o, err);
-    key(o, "name");
+    KEY(o, "name");
     if (name != NULL)
-        ss_out_json_cstr(o, name);
+        ss_out_json_name(o, name);
     else
         ss_out_str(o, "null");
-    key(o, "message");
+    KEY(o, "message");
     ss_out_json_cstr(o, msg != NULL ? msg : "Unknown error");
     obj_close(o);
 }
@@ -193,7 +209,7 @@ static void json_sent(struct ss_out *o, const struct ss_call *c)
 {
     struct ss_bytes b;
     ss_call_sent(c, &b);
-    key(o, "data");
+    KEY(o, "data");
     ss_out_json_data(o, &b);
 }
 
@@ -207,11 +223,11 @@ static void json_msg_flags(struct ss_out *o, const char *name, int flags)
 
 static void args_socket(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "family");
+    KEY(o, "family");
     json_xlat(o, &ss_xlat_af, c->domain);
-    key(o, "type");
+    KEY(o, "type");
     json_socktype(o, c->type);
-    key(o, "proto");
+    KEY(o, "proto");
     ss_out_i64(o, c->protocol);
 }
 
@@ -222,19 +238,19 @@ static void args_addr(struct ss_out *o, const struct ss_call *c)
 
 static void args_listen(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "backlog");
+    KEY(o, "backlog");
     ss_out_i64(o, c->backlog);
 }
 
 static void args_accept(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "flags");
+    KEY(o, "flags");
     json_flags(o, &ss_xlat_sock_flags, (unsigned)c->flags);
 }
 
 static void args_shutdown(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "how");
+    KEY(o, "how");
     json_xlat(o, &ss_xlat_shut, c->how);
 }
 
@@ -246,12 +262,12 @@ static void args_send(struct ss_out *o, const struct ss_call *c)
         args_addr(o, c);
     if (c->op == SS_OP_sendmsg && c->msg != NULL) {
         json_addr_field(o, "addr", c->msg->msg_name, c->msg->msg_namelen);
-        key(o, "iovcnt");
+        KEY(o, "iovcnt");
         ss_out_u64(o, c->msg->msg_iovlen);
-        key(o, "controllen");
+        KEY(o, "controllen");
         ss_out_u64(o, c->msg->msg_controllen);
     } else if (c->iov != NULL) {
-        key(o, "iovcnt");
+        KEY(o, "iovcnt");
         ss_out_i64(o, c->iovcnt);
     }
 }
@@ -268,33 +284,33 @@ static size_t bufsize(const struct ss_call *c)
 
 static void args_recv(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "bufsize");
+    KEY(o, "bufsize");
     ss_out_u64(o, c->fn == SS_FN_splice ? c->count : bufsize(c));
     json_msg_flags(o, "flags", c->flags);
     if (c->op == SS_OP_recvmsg) {
-        key(o, "ancbufsize");
+        KEY(o, "ancbufsize");
         ss_out_u64(o, c->len);
     }
     if (c->fn == SS_FN_splice) {
-        key(o, "into_fd");
+        KEY(o, "into_fd");
         ss_out_i64(o, c->other_fd);
     }
     if (c->msg != NULL) {
-        key(o, "iovcnt");
+        KEY(o, "iovcnt");
         ss_out_u64(o, c->msg->msg_iovlen);
     } else if (c->iov != NULL) {
-        key(o, "iovcnt");
+        KEY(o, "iovcnt");
         ss_out_i64(o, c->iovcnt);
     }
 }
 
 static void args_mmsg(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "vlen");
+    KEY(o, "vlen");
     ss_out_u64(o, c->vlen);
     json_msg_flags(o, "flags", c->flags);
     if (c->op == SS_OP_sendmmsg && c->mmsg != NULL) {
-        key(o, "messages");
+        KEY(o, "messages");
         ss_out_char(o, '[');
         for (unsigned i = 0; i < c->vlen; i++) {
             const struct msghdr *m = &c->mmsg[i].msg_hdr;
@@ -313,14 +329,14 @@ static void args_mmsg(struct ss_out *o, const struct ss_call *c)
 
 static void args_sendfile(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "in_fd");
+    KEY(o, "in_fd");
     ss_out_i64(o, c->other_fd);
-    key(o, "offset");
+    KEY(o, "offset");
     if (c->offp != NULL || c->off_in != NULL)
         ss_out_i64(o, c->offset);
     else
         ss_out_str(o, "null");
-    key(o, "count");
+    KEY(o, "count");
     ss_out_u64(o, c->count);
 }
 
@@ -329,23 +345,23 @@ static void json_option_value(struct ss_out *o, const void *p, socklen_t len)
     int value;
     if (p != NULL && len == sizeof(int)) {
         memcpy(&value, p, sizeof value);
-        key(o, "value");
+        KEY(o, "value");
         ss_out_i64(o, value);
     } else {
         struct ss_bytes b;
         ss_bytes_buf(&b, p, p != NULL ? len : 0);
-        key(o, "bytes");
+        KEY(o, "bytes");
         ss_out_json_data(o, &b);
     }
 }
 
 static void args_sockopt(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "level");
+    KEY(o, "level");
     json_xlat(o, &ss_xlat_sol, c->level);
-    key(o, "optname");
+    KEY(o, "optname");
     json_xlat(o, ss_xlat_optnames(c->level), c->optname);
-    key(o, "optlen");
+    KEY(o, "optlen");
     ss_out_u64(o, c->optlen);
     if (c->op == SS_OP_setsockopt)
         json_option_value(o, c->optval, c->optlen);
@@ -354,7 +370,7 @@ static void args_sockopt(struct ss_out *o, const struct ss_call *c)
 static void args_dup(struct ss_out *o, const struct ss_call *c)
 {
     if (c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) {
-        key(o, "newfd");
+        KEY(o, "newfd");
         ss_out_i64(o, c->newfd);
     }
     if (c->fn == SS_FN_dup3) {
@@ -362,13 +378,13 @@ static void args_dup(struct ss_out *o, const struct ss_call *c)
         struct ss_out tmp;
         ss_out_init(&tmp, buf, sizeof buf);
         ss_out_dup3_flags(&tmp, c->flags);
-        key(o, "flags");
+        KEY(o, "flags");
         ss_out_json_str(o, buf, tmp.len < sizeof buf ? tmp.len : sizeof buf);
     }
     if (c->fn == SS_FN_fcntl || c->fn == SS_FN___fcntl || c->fn == SS_FN_fcntl64) {
-        key(o, "cmd");
+        KEY(o, "cmd");
         json_xlat(o, &ss_xlat_fcntl_cmd, c->cmd);
-        key(o, "arg");
+        KEY(o, "arg");
         ss_out_i64(o, c->arg);
     }
 }
@@ -376,44 +392,44 @@ static void args_dup(struct ss_out *o, const struct ss_call *c)
 static void args_close(struct ss_out *o, const struct ss_call *c)
 {
     if (c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) {
-        key(o, "replaced_by");
+        KEY(o, "replaced_by");
         ss_out_i64(o, c->other_fd);
     }
 }
 
 static void args_close_range(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "first");
+    KEY(o, "first");
     ss_out_u64(o, c->first);
-    key(o, "last");
+    KEY(o, "last");
     ss_out_u64(o, c->last);
-    key(o, "flags");
+    KEY(o, "flags");
     json_flags(o, &ss_xlat_close_range_flags, (unsigned)c->flags);
 }
 
 static void args_setblocking(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "flag");
+    KEY(o, "flag");
     json_bool(o, ss_call_blocking_flag(c));
 }
 
 static void args_set_inheritable(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "flag");
+    KEY(o, "flag");
     json_bool(o, ss_call_inheritable_flag(c));
 }
 
 static void args_fcntl(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "cmd");
+    KEY(o, "cmd");
     json_xlat(o, &ss_xlat_fcntl_cmd, c->cmd);
-    key(o, "arg");
+    KEY(o, "arg");
     ss_out_i64(o, c->arg);
 }
 
 static void args_ioctl(struct ss_out *o, const struct ss_call *c)
 {
-    key(o, "request");
+    KEY(o, "request");
     json_xlat(o, &ss_xlat_ioctl, (long)c->request);
 }
 
@@ -453,7 +469,7 @@ static void out_received(struct ss_out *o, const struct ss_call *c)
 {
     struct ss_bytes b;
     ss_call_received(c, &b);
-    key(o, "data");
+    KEY(o, "data");
     ss_out_json_data(o, &b);
 }
 
@@ -479,7 +495,7 @@ static void json_out(struct ss_out *o, const struct ss_call *c)
         return;
     case SS_OP_accept:
         obj_open(o);
-    key(o, "fd");
+    KEY(o, "fd");
         ss_out_i64(o, c->ret);
         if (c->addr_out != NULL && c->addrlen_out != NULL)
             json_addr_field(o, "addr", c->addr_out, *c->addrlen_out);
@@ -490,7 +506,7 @@ static void json_out(struct ss_out *o, const struct ss_call *c)
     case SS_OP_getsockname:
     case SS_OP_getpeername:
         obj_open(o);
-    key(o, "fd");
+    KEY(o, "fd");
         ss_out_i64(o, c->fd);
         json_addr_field(o, "addr", c->addr_out, c->addrlen_out != NULL ? *c->addrlen_out : 0);
         break;
@@ -498,7 +514,7 @@ static void json_out(struct ss_out *o, const struct ss_call *c)
     case SS_OP_recvfrom:
     case SS_OP_recvmsg:
         obj_open(o);
-    key(o, "fd");
+    KEY(o, "fd");
         ss_out_i64(o, c->fd);
         if (c->fn != SS_FN_splice)
             out_received(o, c);
@@ -508,13 +524,13 @@ static void json_out(struct ss_out *o, const struct ss_call *c)
         if (c->op == SS_OP_recvmsg && c->msg != NULL) {
             json_addr_field(o, "addr", c->msg->msg_name, c->msg->msg_namelen);
             json_msg_flags(o, "msg_flags", c->msg->msg_flags);
-            key(o, "controllen");
+            KEY(o, "controllen");
             ss_out_u64(o, c->msg->msg_controllen);
         }
         break;
     case SS_OP_recvmmsg:
         obj_open(o);
-        key(o, "messages");
+        KEY(o, "messages");
         ss_out_char(o, '[');
         for (long i = 0; c->mmsg != NULL && i < c->ret; i++) {
             const struct msghdr *m = &c->mmsg[i].msg_hdr;
@@ -528,10 +544,10 @@ static void json_out(struct ss_out *o, const struct ss_call *c)
         break;
     case SS_OP_getsockopt:
         obj_open(o);
-    key(o, "optlen");
+    KEY(o, "optlen");
         ss_out_u64(o, c->optlen_out != NULL ? *c->optlen_out : 0);
         if (ss_call_int_option(c, &value)) {
-            key(o, "value");
+            KEY(o, "value");
             ss_out_i64(o, value);
         } else {
             json_option_value(o, c->optval_out, c->optlen_out != NULL ? *c->optlen_out : 0);
@@ -539,16 +555,16 @@ static void json_out(struct ss_out *o, const struct ss_call *c)
         break;
     case SS_OP_close_range:
         obj_open(o);
-    key(o, "closed");
+    KEY(o, "closed");
         out_int_list(o, c->closed_fds, c->n_closed_fds < 8 ? c->n_closed_fds : 8);
-        key(o, "count");
+        KEY(o, "count");
         ss_out_i64(o, c->n_closed_fds);
         break;
     case SS_OP_ioctl:
         if ((c->request == FIONREAD || c->request == SIOCOUTQ) && c->arg != 0) {
             memcpy(&value, (const void *)c->arg, sizeof value);
             obj_open(o);
-    key(o, "value");
+    KEY(o, "value");
             ss_out_i64(o, value);
             break;
         }
@@ -575,73 +591,73 @@ static int record_fd(const struct ss_call *c)
 static void json_head(struct ss_out *o, const char *type, uint64_t ns)
 {
     obj_open(o);
-    key(o, "v");
+    KEY(o, "v");
     ss_out_u64(o, SOCKSHIM_JSON_SCHEMA);
-    key(o, "type");
-    ss_out_json_cstr(o, type);
-    key(o, "ts");
+    KEY(o, "type");
+    ss_out_json_name(o, type);
+    KEY(o, "ts");
     ss_out_char(o, '"');
     ss_out_iso8601(o, ns);
     ss_out_char(o, '"');
-    key(o, "pid");
+    KEY(o, "pid");
     ss_out_i64(o, ss_pid());
-    key(o, "tid");
+    KEY(o, "tid");
     ss_out_i64(o, ss_tid());
 }
 
 void ss_json_call(struct ss_out *o, const struct ss_call *c)
 {
     json_head(o, "call", c->t_end_ns);
-    key(o, "op");
-    ss_out_json_cstr(o, ss_op_name(c->op));
-    key(o, "call");
-    ss_out_json_cstr(o, c->op == SS_OP_fromfd ? "" : ss_fn_name(c->fn));
-    key(o, "fd");
+    KEY(o, "op");
+    ss_out_json_name(o, ss_op_name(c->op));
+    KEY(o, "call");
+    ss_out_json_name(o, c->op == SS_OP_fromfd ? "" : ss_fn_name(c->fn));
+    KEY(o, "fd");
     int fd = record_fd(c);
     if (fd >= 0)
         ss_out_i64(o, fd);
     else
         ss_out_str(o, "null");
-    key(o, "sock");
+    KEY(o, "sock");
     json_sock(o, c->op == SS_OP_socket ? &c->new_sock : &c->sock);
-    key(o, "args");
+    KEY(o, "args");
     obj_open(o);
     if (json_args[c->op] != NULL)
         json_args[c->op](o, c);
     obj_close(o);
     if (c->op != SS_OP_fromfd && c->failed) {
-        key(o, "error");
+        KEY(o, "error");
         json_error(o, c->err);
     } else {
-        key(o, "ret");
+        KEY(o, "ret");
         ss_out_i64(o, c->ret);
-        key(o, "out");
+        KEY(o, "out");
         json_out(o, c);
     }
     if (c->loop != 0) {
-        key(o, "loop");
+        KEY(o, "loop");
         ss_out_u64(o, c->loop);
     }
     if (c->fault != 0) {
-        key(o, "fault");
+        KEY(o, "fault");
         obj_open(o);
-        key(o, "rule");
+        KEY(o, "rule");
         ss_out_i64(o, c->fault);
-        key(o, "action");
+        KEY(o, "action");
         ss_out_json_cstr(o, c->fault_action);
-        key(o, "text");
+        KEY(o, "text");
         ss_out_json_cstr(o, ss_fault_rule_text(c->fault - 1));
         if (c->fault_limit != 0) {
-            key(o, "cut_to");
+            KEY(o, "cut_to");
             ss_out_u64(o, c->fault_limit);
         }
         if (c->fault_flipped >= 0) {
-            key(o, "flipped");
+            KEY(o, "flipped");
             ss_out_i64(o, c->fault_flipped);
         }
         obj_close(o);
     }
-    key(o, "dur_ns");
+    KEY(o, "dur_ns");
     ss_out_u64(o, c->t_end_ns >= c->t_start_ns ? c->t_end_ns - c->t_start_ns : 0);
     obj_close(o);
     ss_out_char(o, '\n');
@@ -650,18 +666,18 @@ void ss_json_call(struct ss_out *o, const struct ss_call *c)
 void ss_json_start(struct ss_out *o, uint64_t now_ns)
 {
     json_head(o, "start", now_ns);
-    key(o, "ppid");
+    KEY(o, "ppid");
     ss_out_i64(o, getppid());
-    key(o, "exe");
+    KEY(o, "exe");
     ss_out_json_cstr(o, program_invocation_name);
-    key(o, "version");
+    KEY(o, "version");
     ss_out_json_cstr(o, SOCKSHIM_VERSION);
-    key(o, "strsize");
+    KEY(o, "strsize");
     ss_out_u64(o, ss_config.strsize);
     if (ss_fault_enabled()) {
-        key(o, "seed");
+        KEY(o, "seed");
         ss_out_u64(o, ss_fault_seed());
-        key(o, "faults");
+        KEY(o, "faults");
         ss_out_char(o, '[');
         for (int i = 0; i < ss_fault_rule_count(); i++) {
             if (i > 0)
@@ -679,38 +695,38 @@ void ss_json_start(struct ss_out *o, uint64_t now_ns)
 void ss_json_loop(struct ss_out *o, const struct ss_call *c)
 {
     json_head(o, "loop", c->t_end_ns);
-    key(o, "op");
-    ss_out_json_cstr(o, ss_op_name(c->op));
-    key(o, "loop");
+    KEY(o, "op");
+    ss_out_json_name(o, ss_op_name(c->op));
+    KEY(o, "loop");
     ss_out_u64(o, c->loop);
-    key(o, "calls");
+    KEY(o, "calls");
     ss_out_u64(o, c->loop_calls);
-    key(o, "faults");
+    KEY(o, "faults");
     ss_out_u64(o, c->loop_faults);
-    key(o, "fd");
+    KEY(o, "fd");
     ss_out_i64(o, c->fd);
-    key(o, "sock");
+    KEY(o, "sock");
     json_sock(o, &c->sock);
-    key(o, "args");
+    KEY(o, "args");
     obj_open(o);
     if (json_args[c->op] != NULL)
         json_args[c->op](o, c);
     obj_close(o);
     if (c->failed) {
-        key(o, "error");
+        KEY(o, "error");
         json_error(o, c->err);
-        key(o, "sent");
+        KEY(o, "sent");
         ss_out_u64(o, c->loop_done);
     } else {
-        key(o, "ret");
+        KEY(o, "ret");
         if (c->op == SS_OP_sendall)
             ss_out_str(o, "null"); /* sendall() returns None */
         else
             ss_out_i64(o, c->ret);
-        key(o, "out");
+        KEY(o, "out");
         json_out(o, c);
     }
-    key(o, "dur_ns");
+    KEY(o, "dur_ns");
     ss_out_u64(o, c->t_end_ns >= c->t_start_ns ? c->t_end_ns - c->t_start_ns : 0);
     obj_close(o);
     ss_out_char(o, '\n');
@@ -734,42 +750,42 @@ static void json_where(struct ss_out *o, uintptr_t addr)
     ss_out_where(&tmp, addr);
     int known = ss_where(addr, &w) == 0;
     obj_open(o);
-    key(o, "address");
+    KEY(o, "address");
     json_hex_string(o, addr);
-    key(o, "module");
+    KEY(o, "module");
     if (known)
         ss_out_json_cstr(o, w.module);
     else
         ss_out_str(o, "null");
-    key(o, "offset");
+    KEY(o, "offset");
     if (known)
         json_hex_string(o, w.module_offset);
     else
         ss_out_str(o, "null");
-    key(o, "symbol");
+    KEY(o, "symbol");
     if (known && w.symbol != NULL)
         ss_out_json_cstr(o, w.symbol);
     else
         ss_out_str(o, "null");
-    key(o, "text");
+    KEY(o, "text");
     ss_out_json_str(o, buf, tmp.len < sizeof buf ? tmp.len : sizeof buf);
     obj_close(o);
 }
 
 static void json_finding_fields(struct ss_out *o, const struct ss_finding_rec *f)
 {
-    key(o, "code");
-    ss_out_json_cstr(o, ss_finding_code(f->code));
-    key(o, "message");
+    KEY(o, "code");
+    ss_out_json_name(o, ss_finding_code(f->code));
+    KEY(o, "message");
     ss_out_json_cstr(o, ss_finding_text(f->code));
-    key(o, "fd");
+    KEY(o, "fd");
     ss_out_i64(o, f->fd);
-    key(o, "sock");
+    KEY(o, "sock");
     json_sock(o, &f->sock);
-    key(o, "where");
+    KEY(o, "where");
     json_where(o, f->where);
     if (f->code == SS_FIND_lost_bytes) {
-        key(o, "bytes");
+        KEY(o, "bytes");
         ss_out_u64(o, atomic_load_explicit(&f->amount, memory_order_relaxed));
     }
 }
@@ -795,17 +811,17 @@ static void json_methods(struct ss_out *o)
         ss_out_str(o, first ? "" : ", ");
         first = 0;
         obj_open(o);
-        key(o, "op");
-        ss_out_json_cstr(o, ss_op_name((enum ss_op)op));
-        key(o, "calls");
+        KEY(o, "op");
+        ss_out_json_name(o, ss_op_name((enum ss_op)op));
+        KEY(o, "calls");
         ss_out_u64(o, m.calls);
-        key(o, "errors");
+        KEY(o, "errors");
         ss_out_u64(o, m.errors);
-        key(o, "faults");
+        KEY(o, "faults");
         ss_out_u64(o, m.faults);
-        key(o, "bytes");
+        KEY(o, "bytes");
         ss_out_u64(o, m.bytes);
-        key(o, "time_ns");
+        KEY(o, "time_ns");
         ss_out_u64(o, m.time_ns);
         obj_close(o);
     }
@@ -815,21 +831,21 @@ static void json_methods(struct ss_out *o)
 static void json_socket(struct ss_out *o, const struct ss_socket_rec *r)
 {
     obj_open(o);
-    key(o, "fd");
+    KEY(o, "fd");
     ss_out_i64(o, r->fd);
-    key(o, "sock");
+    KEY(o, "sock");
     json_sock(o, &r->info);
-    key(o, "bytes_sent");
+    KEY(o, "bytes_sent");
     ss_out_u64(o, r->info.bytes_sent);
-    key(o, "bytes_received");
+    KEY(o, "bytes_received");
     ss_out_u64(o, r->info.bytes_received);
-    key(o, "created_by");
-    ss_out_json_cstr(o, r->created_by < SS_FN_COUNT ? ss_fn_name(r->created_by) : "");
-    key(o, "created");
+    KEY(o, "created_by");
+    ss_out_json_name(o, r->created_by < SS_FN_COUNT ? ss_fn_name(r->created_by) : "");
+    KEY(o, "created");
     ss_out_char(o, '"');
     ss_out_iso8601(o, r->created_ns);
     ss_out_char(o, '"');
-    key(o, "closed");
+    KEY(o, "closed");
     if (r->closed_ns != 0) {
         ss_out_char(o, '"');
         ss_out_iso8601(o, r->closed_ns);
@@ -837,18 +853,18 @@ static void json_socket(struct ss_out *o, const struct ss_socket_rec *r)
     } else {
         ss_out_str(o, "null");
     }
-    key(o, "where");
+    KEY(o, "where");
     json_where(o, r->created_caller);
-    key(o, "options");
+    KEY(o, "options");
     ss_out_char(o, '[');
     for (int i = 0; i < r->n_opts; i++) {
         ss_out_str(o, i == 0 ? "" : ", ");
         obj_open(o);
-        key(o, "level");
+        KEY(o, "level");
         json_xlat(o, &ss_xlat_sol, r->opts[i][0]);
-        key(o, "optname");
+        KEY(o, "optname");
         json_xlat(o, ss_xlat_optnames(r->opts[i][0]), r->opts[i][1]);
-        key(o, "value");
+        KEY(o, "value");
         ss_out_i64(o, r->opts[i][2]);
         obj_close(o);
     }
@@ -859,29 +875,29 @@ static void json_socket(struct ss_out *o, const struct ss_socket_rec *r)
 void ss_json_summary(struct ss_out *o, uint64_t now_ns)
 {
     json_head(o, "summary", now_ns);
-    key(o, "exe");
+    KEY(o, "exe");
     ss_out_json_cstr(o, program_invocation_name);
-    key(o, "methods");
+    KEY(o, "methods");
     json_methods(o);
-    key(o, "sockets");
+    KEY(o, "sockets");
     ss_out_char(o, '[');
     for (int i = 0; i < ss_audit_socket_count(); i++) {
         ss_out_str(o, i == 0 ? "" : ", ");
         json_socket(o, ss_audit_socket(i));
     }
     ss_out_char(o, ']');
-    key(o, "sockets_dropped");
+    KEY(o, "sockets_dropped");
     ss_out_u64(o, ss_audit_sockets_dropped());
-    key(o, "findings");
+    KEY(o, "findings");
     ss_out_char(o, '[');
     for (int i = 0; i < ss_audit_finding_count(); i++) {
         const struct ss_finding_rec *f = ss_audit_finding(i);
         ss_out_str(o, i == 0 ? "" : ", ");
         obj_open(o);
         json_finding_fields(o, f);
-        key(o, "count");
+        KEY(o, "count");
         ss_out_u64(o, atomic_load_explicit(&f->count, memory_order_relaxed));
-        key(o, "first");
+        KEY(o, "first");
         ss_out_char(o, '"');
         ss_out_iso8601(o, f->t_ns);
         ss_out_char(o, '"');

@@ -207,6 +207,8 @@ int ss_sink_open(void)
 
 void ss_sink_after_fork_child(void)
 {
+    if (sink_kind == SINK_MAP)
+        ss_map_after_fork_child();
     if (!ss_config.output_per_pid)
         return;
     int old = atomic_exchange_explicit(&sink_fd, -1, memory_order_acq_rel);

@@ -143,6 +143,42 @@ static char *window(uint64_t index)
     return p;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* How far this process's mappings are known to be populated. */
+static _Atomic uint64_t populated;
+
+/* Brings the chunk holding end into the page cache, writable in this
+ * process's page tables, with one call: a page fault costs microseconds
+ * on a busy machine and the lines would take one every few kilobytes,
+ * in every process of the run. Best effort: an older kernel refuses the
+ * advice and the pages fault in one by one as before. Two threads may
+ * populate the same chunk; that only costs the second call. */
+static void prefault(uint64_t end)
+{
+    uint64_t to = (end + CHUNK - 1) / CHUNK * CHUNK;
+    uint64_t allocated = atomic_load_explicit(&ctl->allocated, memory_order_acquire);
+    if (to > allocated)
+        to = allocated;
+    uint64_t from = (end - 1) / CHUNK * CHUNK;
+    for (uint64_t at = from; at < to;) {
+        char *w = window(at / WINDOW);
+        if (w == NULL)
+            return;
+        uint64_t in = at % WINDOW;
+        uint64_t n = WINDOW - in < to - at ? WINDOW - in : to - at;
+        (void)madvise(w + in, (size_t)n, MADV_POPULATE_WRITE);
+        at += n;
+    }
+    uint64_t seen = atomic_load_explicit(&populated, memory_order_relaxed);
+    while (seen < to && !atomic_compare_exchange_weak_explicit(&populated, &seen, to,
+                                                               memory_order_relaxed,
+                                                               memory_order_relaxed))
+        ;
+}
+
 /* Makes the file at least end bytes long. Every chunk it also checks that
  * the file still has a name: deleted under the program, nobody can read
  * what the shim would write. */
@@ -171,6 +207,8 @@ int ss_map_emit(const char *line, size_t len)
         if (err != 0)
             return err;
     }
+    if (off + len > atomic_load_explicit(&populated, memory_order_relaxed))
+        prefault(off + len);
     while (len > 0) {
         char *w = window(off / WINDOW);
         if (w == NULL)
@@ -189,8 +227,15 @@ int ss_map_emit(const char *line, size_t len)
 
 /* A forked child that writes a file of its own (-o trace.%p) lets go of
  * its parent's (the mappings; the fd is closed by the caller). */
+void ss_map_after_fork_child(void)
+{
+    /* fork does not copy the page tables of shared mappings */
+    atomic_store_explicit(&populated, 0, memory_order_relaxed);
+}
+
 void ss_map_detach(void)
 {
+    ss_map_after_fork_child();
     for (unsigned i = 0; i < MAX_WINDOWS; i++) {
         char *w = atomic_exchange_explicit(&windows[i], NULL, memory_order_relaxed);
         if (w != NULL)

@@ -15,6 +15,8 @@ int ss_map_fd(void);
 /* Writes one line; 0, or the errno that stopped the sink. */
 int ss_map_emit(const char *line, size_t len);
 
+/* A forked child: its page tables of the mapping start empty. */
+void ss_map_after_fork_child(void);
 /* A forked child with a file of its own drops its parent's sink. */
 void ss_map_detach(void);
 /* Moves the sink's fd off a number the program wants. */

@@ -1166,33 +1166,119 @@ static int check_exec_format(const char *path)
 /* ------------------------------------------------------------ trimming */
 
 /* The library grows a trace file ahead of what it wrote and fills it
- * through a mapping; the tail of NUL bytes is cut once no process of the
- * run holds the file any more (each holds a shared flock through the
- * run's description: an exclusive one means they are all gone). A daemon
- * the program left running keeps its tail until it exits. */
+ * through a mapping, so the file ends in NUL bytes until it is trimmed,
+ * and a process killed while copying a line (SIGKILL) leaves a hole: the
+ * start of its line, then NULs. Once no process of the run holds the file
+ * any more (each holds a shared flock through the run's description: an
+ * exclusive one means they are all gone), the file is compacted: holes and
+ * the unfinished lines before them removed, the tail cut. A daemon the
+ * program left running keeps its file as it is until it exits.
+ *
+ * Compaction streams through the file once, copying each byte back over
+ * what was removed before it; a file without holes is only read. */
+struct compaction {
+    int fd;
+    off_t w;          /* where the next kept byte goes */
+    off_t line_start; /* just after the last newline kept */
+    int in_hole;
+    unsigned unfinished; /* lines cut short */
+};
+
+static int keep_bytes(struct compaction *c, const char *p, size_t n, off_t from)
+{
+    if (n == 0)
+        return 0;
+    if (c->w != from && pwrite(c->fd, p, n, c->w) != (ssize_t)n)
+        return -1;
+    const char *nl = memrchr(p, '\n', n);
+    if (nl != NULL)
+        c->line_start = c->w + (nl - p) + 1;
+    c->w += (off_t)n;
+    return 0;
+}
+
+/* One block read at offset r: kept runs are copied down, holes dropped
+ * together with the unfinished line before each. */
+static int compact_block(struct compaction *c, const char *block, size_t n, off_t r)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (c->in_hole) {
+            while (i < n && block[i] == '\0')
+                i++;
+            if (i < n)
+                c->in_hole = 0;
+            continue;
+        }
+        const char *z = memchr(block + i, '\0', n - i);
+        size_t run = z != NULL ? (size_t)(z - (block + i)) : n - i;
+        if (keep_bytes(c, block + i, run, r + (off_t)i) != 0)
+            return -1;
+        i += run;
+        if (z != NULL) {
+            c->in_hole = 1;
+            if (c->w > c->line_start)
+                c->unfinished++;
+            c->w = c->line_start;
+        }
+    }
+    return 0;
+}
+
+static void compact_file(int fd, off_t size, const char *path)
+{
+    struct compaction c = {.fd = fd};
+    static char block[1 << 20];
+    off_t r = 0;
+    while (r < size) {
+        size_t want = size - r < (off_t)sizeof block ? (size_t)(size - r) : sizeof block;
+        ssize_t n = pread(fd, block, want, r);
+        if (n <= 0 || compact_block(&c, block, (size_t)n, r) != 0) {
+            warn("cannot trim the trace file '%s': %s", path,
+                 n == 0 ? "it shrank" : strerror(errno));
+            return;
+        }
+        r += n;
+    }
+    if (c.w < size && ftruncate(fd, c.w) != 0)
+        warn("cannot trim the trace file '%s': %s", path, strerror(errno));
+    if (c.unfinished > 0)
+        warn("%s: removed %u line%s that a killed process left unfinished", path,
+             c.unfinished, c.unfinished == 1 ? "" : "s");
+}
+
+/* Processes killed together with the program (a SIGKILL to its group, or
+ * from the program to its children just before it died) may still be
+ * tearing down when the program's exit reaches the command: their files
+ * close last. A process still holding the file after this long is alive
+ * (a daemon the program started). */
+#define TRIM_WAIT_MS 2000
+#define TRIM_POLL_MS 10
+
+static int lock_when_run_is_over(int fd)
+{
+    for (int waited = 0;; waited += TRIM_POLL_MS) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK || waited >= TRIM_WAIT_MS)
+            return -1;
+        struct timespec pause = {0, TRIM_POLL_MS * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+}
+
 static void trim_file(const char *path)
 {
     int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return;
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0) {
-        char block[65536];
-        off_t end = st.st_size;
-        while (end > 0) {
-            off_t start = end > (off_t)sizeof block ? end - (off_t)sizeof block : 0;
-            ssize_t n = pread(fd, block, (size_t)(end - start), start);
-            if (n <= 0)
-                break;
-            ssize_t i = n;
-            while (i > 0 && block[i - 1] == '\0')
-                i--;
-            end = start + i;
-            if (i > 0)
-                break;
-        }
-        if (end < st.st_size && ftruncate(fd, end) != 0)
-            warn("cannot trim the trace file '%s': %s", path, strerror(errno));
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (lock_when_run_is_over(fd) == 0 && fstat(fd, &st) == 0)
+            compact_file(fd, st.st_size, path);
+        else
+            warn("%s is still open in a process of the run (a daemon?): its unused "
+                 "end stays NUL bytes, which readers skip", path);
     }
     close(fd);
 }
