@@ -123,3 +123,25 @@ def test_unfinished_lines_are_removed(tmp_path):
     assert out.read_bytes() == b"one\ntwo\nthree\nfour\n"
     assert proc.stderr.decode() == (
         f"sockshim: warning: {out}: removed 2 lines that a killed process left unfinished\n")
+
+
+def test_report_reads_a_trace_with_holes(tmp_path):
+    """A trace left untrimmed (a daemon held it) reads like the trimmed one:
+    `sockshim report` skips the NUL bytes and the line cut short."""
+    clean = tmp_path / "clean.jsonl"
+    proc = subprocess.run([str(SOCKSHIM), "-o", str(clean), "--format", "json", "--",
+                           program("tcp_echo")], capture_output=True, timeout=TIMEOUT,
+                          env=base_env())
+    assert proc.returncode == 0, proc.stderr
+    lines = clean.read_bytes().splitlines(keepends=True)
+    holed = tmp_path / "holed.jsonl"
+    holed.write_bytes(b"".join(lines[:3]) + lines[3][:40] + bytes(100)
+                      + b"".join(lines[3:]) + bytes(4096))
+    want = subprocess.run([str(SOCKSHIM), "report", str(clean)], capture_output=True,
+                          timeout=TIMEOUT)
+    got = subprocess.run([str(SOCKSHIM), "report", str(holed)], capture_output=True,
+                         timeout=TIMEOUT)
+    assert want.returncode == got.returncode == 0, got.stderr
+    assert got.stdout == want.stdout
+    assert got.stderr.decode() == (f"sockshim report: {holed}: skipped 1 unfinished line "
+                                   "(a process killed while writing)\n")
