@@ -24,9 +24,9 @@
  * started with, as an inherited fd "N:DEV:INO": a program that redirects
  * its own stderr (or a child's) does not get the trace in its data. */
 #define SS_ENV_OUTPUT_FD "SOCKSHIM_OUTPUT_FD"
-/* The mapped trace file a run shares ("FILEFD:CTLFD"), set by the library
- * for the programs its processes exec. */
-#define SS_ENV_SINK_MAP "SOCKSHIM_SINK_MAP"
+/* The fd of the run's trace ring (shim/ring.h), set by the command for a
+ * -o file. */
+#define SS_ENV_SINK_RING "SOCKSHIM_SINK_RING"
 
 enum ss_format { SS_FORMAT_TEXT, SS_FORMAT_JSON };
 enum ss_summary { SS_SUMMARY_ON, SS_SUMMARY_OFF, SS_SUMMARY_ONLY };

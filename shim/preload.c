@@ -181,6 +181,5 @@ __attribute__((destructor)) static void sockshim_destructor(void)
     for (int i = before; i < ss_audit_finding_count(); i++)
         ss_trace_finding(i);
     ss_trace_finish();
-    ss_sink_finish();
     errno = saved;
 }

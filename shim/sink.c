@@ -13,16 +13,19 @@
 #include "internal.h"
 #include "model.h"
 #include "real.h"
-#include "sink_map.h"
+#include "sink_ring.h"
 #include "xlat.h"
 
 enum sink_kind {
-    SINK_FILE,   /* tty, device, a file that cannot be mapped: plain write */
+    SINK_FILE,   /* a file, tty or device: plain write */
     SINK_PIPE,   /* a reader that may go away: SIGPIPE must be kept off */
     SINK_SOCKET, /* send(MSG_NOSIGNAL) */
-    SINK_MAP,    /* a regular file, through the run's shared mapping */
 };
 
+/* Lines go into the run's ring when there is one; otherwise, and for the
+ * lines the ring hands back, they are written to sink_fd, which a ringed
+ * process opens only when it first needs it. */
+static _Atomic int ringed;
 static _Atomic int sink_fd = -1;
 static enum sink_kind sink_kind;
 static _Atomic int sink_failed;
@@ -34,7 +37,7 @@ int ss_sink_fd(void)
 
 int ss_sink_enabled(void)
 {
-    return ss_sink_fd() >= 0;
+    return atomic_load_explicit(&ringed, memory_order_acquire) || ss_sink_fd() >= 0;
 }
 
 /* Moves fd to a high close-on-exec number and closes the original. */
@@ -86,16 +89,14 @@ static int owned_by_user(int fd)
     return fstat(fd, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_uid == geteuid());
 }
 
-/* A file of this process's own (-o trace.%p) is opened read-write, to be
- * mapped; a file the run shares is appended to, unless the command made a
- * mapped sink for it (joined in ss_sink_open). */
-static int open_destination(int for_mapping)
+/* The trace file (this process's own with %p), appended to: lines written
+ * by several processes, or by this one and the command's drain, never
+ * overwrite each other. */
+static int open_destination(void)
 {
     if (ss_config.output[0] == '\0')
         return ss_real.fcntl(2, F_DUPFD_CLOEXEC, 3);
-    int fd = open(output_path,
-                  (for_mapping ? O_RDWR : O_WRONLY | O_APPEND) | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                  0600);
+    int fd = open(output_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -1;
     if (!owned_by_user(fd)) {
@@ -140,27 +141,16 @@ static void start(enum sink_kind kind, int fd)
     atomic_store_explicit(&sink_fd, fd, memory_order_release);
 }
 
-/* A regular file of the process's own, mapped; else plain appends. */
-static int open_own_file(void)
+/* Opens the destination as sink_fd, high and claimed. */
+static int open_direct(void)
 {
-    struct stat st;
-    int regular = lstat(output_path, &st) != 0 || S_ISREG(st.st_mode);
-    int fd = open_destination(regular);
-    if (fd < 0)
-        return -1;
-    int high = move_high(fd);
+    int fd = open_destination(), high = fd >= 0 ? move_high(fd) : -1;
     if (high < 0) {
-        ss_real.close(fd);
+        if (fd >= 0)
+            ss_real.close(fd);
         return -1;
     }
     ss_model_claim_fd(high);
-    if (regular && ss_map_own(high) == 0) {
-        start(SINK_MAP, high);
-        return 0;
-    }
-    int fl = ss_real.fcntl(high, F_GETFL);
-    if (fl >= 0 && !(fl & O_APPEND)) /* not mappable: appended to instead */
-        ss_real.fcntl(high, F_SETFL, fl | O_APPEND);
     start(kind_of(high), high);
     return 0;
 }
@@ -176,28 +166,11 @@ int ss_sink_open(void)
         start(kind_of(channel), channel);
     } else if (ss_config.output[0] != '\0' && expand_path() != 0) {
         result = -1;
-    } else if (ss_config.output[0] != '\0' && !ss_config.output_per_pid &&
-               ss_map_join(output_path) == 0) {
-        start(SINK_MAP, ss_map_fd());
-    } else if (ss_config.output[0] != '\0' && !ss_config.output_per_pid &&
-               getenv(SS_ENV_SINK_MAP) != NULL) {
-        /* the run writes the file through a mapping this process cannot
-         * reach (its fds were moved): appending could overwrite the run's
-         * lines, so this process stays silent */
-        errno = EBADF;
-        result = -1;
-    } else if (ss_config.output_per_pid) {
-        result = open_own_file();
+    } else if (ss_config.output[0] != '\0' && ss_ring_join() == 0) {
+        /* the file is opened if the ring ever hands a line back */
+        atomic_store_explicit(&ringed, 1, memory_order_release);
     } else {
-        int fd = open_destination(0), high = fd >= 0 ? move_high(fd) : -1;
-        if (high < 0 && fd >= 0)
-            ss_real.close(fd);
-        if (high >= 0) {
-            ss_model_claim_fd(high);
-            start(kind_of(high), high);
-        } else {
-            result = -1;
-        }
+        result = open_direct();
     }
     if (result != 0)
         say_once("cannot open the trace output, tracing is off", errno);
@@ -207,28 +180,29 @@ int ss_sink_open(void)
 
 void ss_sink_after_fork_child(void)
 {
-    if (sink_kind == SINK_MAP)
-        ss_map_after_fork_child();
+    if (atomic_load_explicit(&ringed, memory_order_relaxed)) {
+        ss_ring_after_fork_child();
+        /* %p: the ring's drain writes the child's lines to the child's
+         * file; a file opened for lines the ring handed back is the
+         * parent's */
+        expand_path();
+    }
     if (!ss_config.output_per_pid)
         return;
     int old = atomic_exchange_explicit(&sink_fd, -1, memory_order_acq_rel);
-    if (sink_kind == SINK_MAP)
-        ss_map_detach();
     if (old >= 0) {
         ss_model_release_fd(old);
         ss_real.close(old);
     }
-    if (!atomic_load_explicit(&sink_failed, memory_order_relaxed))
+    if (!atomic_load_explicit(&ringed, memory_order_relaxed) &&
+        !atomic_load_explicit(&sink_failed, memory_order_relaxed))
         ss_sink_open();
 }
 
 int ss_sink_move_away(int old)
 {
-    if (sink_kind == SINK_MAP) {
-        int moved = ss_map_move(old);
-        atomic_store_explicit(&sink_fd, ss_map_fd(), memory_order_release);
-        return moved;
-    }
+    if (atomic_load_explicit(&ringed, memory_order_relaxed) && old == ss_ring_fd())
+        return ss_ring_move(old);
     if (old != ss_sink_fd())
         return 0;
     int fresh = ss_real.fcntl(old, F_DUPFD_CLOEXEC, old + 1);
@@ -245,11 +219,21 @@ int ss_sink_move_away(int old)
 
 static void stop(int err)
 {
+    atomic_store_explicit(&ringed, 0, memory_order_release);
     int fd = atomic_exchange_explicit(&sink_fd, -1, memory_order_acq_rel);
     if (fd < 0)
         return; /* another thread already stopped it */
     atomic_store_explicit(&sink_failed, 1, memory_order_relaxed);
     say_once("writing the trace failed, tracing stopped", err);
+}
+
+/* The file a ringed process writes itself cannot be opened. */
+static void stop_ring(int err)
+{
+    if (atomic_exchange_explicit(&sink_failed, 1, memory_order_acq_rel))
+        return;
+    atomic_store_explicit(&ringed, 0, memory_order_release);
+    say_once("cannot open the trace output, tracing stopped", err);
 }
 
 /* Waits a little for a non-blocking destination (a pipe or tty the program
@@ -289,19 +273,33 @@ static ssize_t write_pipe_once(int fd, const char *p, size_t n)
     return w;
 }
 
-void ss_sink_emit(const char *line, size_t len)
+/* A line the ring handed back: the file is opened the first time. Two
+ * threads may both open it; the second closes its copy. */
+static int direct_fd(void)
 {
     int fd = ss_sink_fd();
-    if (fd < 0)
-        return;
-    int saved = errno;
-    if (sink_kind == SINK_MAP) {
-        int err = ss_map_emit(line, len);
-        if (err != 0)
-            stop(err);
-        errno = saved;
-        return;
+    if (fd >= 0 || atomic_load_explicit(&sink_failed, memory_order_relaxed))
+        return fd;
+    int opened = open_destination(), high = opened >= 0 ? move_high(opened) : -1;
+    if (high < 0) {
+        if (opened >= 0)
+            ss_real.close(opened);
+        stop_ring(errno);
+        return -1;
     }
+    int expected = -1;
+    if (!atomic_compare_exchange_strong_explicit(&sink_fd, &expected, high,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+        ss_real.close(high);
+        return expected;
+    }
+    sink_kind = kind_of(high);
+    ss_model_claim_fd(high);
+    return high;
+}
+
+static void write_direct(int fd, const char *line, size_t len)
+{
     while (len > 0) {
         ssize_t w = sink_kind == SINK_PIPE ? write_pipe_once(fd, line, len)
                                            : write_once(fd, line, len);
@@ -317,11 +315,17 @@ void ss_sink_emit(const char *line, size_t len)
             break;
         }
     }
-    errno = saved;
 }
 
-void ss_sink_finish(void)
+void ss_sink_emit(const char *line, size_t len)
 {
-    if (sink_kind == SINK_MAP && ss_sink_enabled() && !ss_multithreaded())
-        ss_map_finish();
+    int saved = errno;
+    if (atomic_load_explicit(&ringed, memory_order_acquire) && ss_ring_emit(line, len) == 0) {
+        errno = saved;
+        return;
+    }
+    int fd = atomic_load_explicit(&ringed, memory_order_relaxed) ? direct_fd() : ss_sink_fd();
+    if (fd >= 0)
+        write_direct(fd, line, len);
+    errno = saved;
 }

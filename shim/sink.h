@@ -1,11 +1,14 @@
 /* sockshim: where rendered lines go.
  *
- * The sink knows bytes, not events. A line is written whole with one
- * write(2) on a file opened O_APPEND, so lines of threads and processes
- * sharing a trace never interleave, and every line is in the kernel's hands
- * the moment the call returns: a process killed by SIGKILL loses nothing.
- * The sink's fd sits high, is close-on-exec, and is claimed in the model so
- * the program cannot close it or dup2 over it by accident.
+ * The sink knows bytes, not events. Under the sockshim command a -o file
+ * is written through the run's ring (ring.h): a line is copied into shared
+ * memory the command drains. Otherwise (stderr, the library preloaded
+ * without the command) a line is written whole with one write(2), on a
+ * file opened O_APPEND. Either way lines of threads and processes sharing
+ * a trace never interleave, and every line is in the kernel's hands the
+ * moment the call returns: a process killed by SIGKILL loses nothing.
+ * The sink's fds sit high and are claimed in the model so the program
+ * cannot close them or dup2 over them by accident.
  */
 #ifndef SOCKSHIM_SINK_H
 #define SOCKSHIM_SINK_H
@@ -24,10 +27,6 @@ void ss_sink_after_fork_child(void);
 void ss_sink_emit(const char *line, size_t len);
 
 int ss_sink_enabled(void);
-
-/* At exit, after the last line: a mapped trace file is trimmed to what was
- * written when no other process of the run still writes it. */
-void ss_sink_finish(void);
 
 /* The shim's own fd, or -1. */
 int ss_sink_fd(void);

@@ -425,9 +425,9 @@ def test_environment_holds_exactly_the_options_given(tmp_path, options, expected
     expected = {**expected, "SOCKSHIM_OUTPUT": str(tmp_path.resolve() / "t")}
     assert proc.returncode == 0, proc.stderr
     seen = dict(ast.literal_eval(proc.stdout.decode()))
-    # -o onto a regular file: the command hands the run its mapped sink,
-    # two fds it names in SOCKSHIM_SINK_MAP (docs/architecture.md)
-    assert re.fullmatch(r"\d+:\d+", seen.pop("SOCKSHIM_SINK_MAP"))
+    # -o onto a regular file: the command hands the run its trace ring, an
+    # fd it names in SOCKSHIM_SINK_RING (docs/architecture.md)
+    assert re.fullmatch(r"\d+", seen.pop("SOCKSHIM_SINK_RING"))
     assert sorted(seen.items()) == sorted(expected.items())
     assert not (tmp_path / "stray").exists()
 

@@ -1,8 +1,9 @@
 """The trace survives SIGKILL: every call up to the last is in the file.
 
-The library copies each line into a shared mapping of the trace file, so
-the bytes are the kernel's as soon as the call returns; nothing is held in
-the process to be flushed at exit. tests/programs/sigkill_trace runs
+The library copies each line into the run's trace ring, shared memory the
+sockshim command holds and drains into the file, so the bytes are out of
+the process as soon as the call returns; nothing is held in the process to
+be flushed at exit. tests/programs/sigkill_trace runs
 threads that send and receive numbered messages and records, in a shared
 file, how many rounds each finished; then the process is killed with
 SIGKILL mid-flight. Each thread's trace must hold every finished round,
@@ -96,8 +97,10 @@ def assert_complete(seqs, counts):
                          ids=["json", "text", "text-calls"])
 def test_sigkill_loses_no_call(tmp_path, fmt, options, fork):
     proc, counts, data = run_killed(tmp_path, fmt, options, fork=fork)
-    assert b"\0" not in data, "the trace keeps NUL bytes"
     assert data.endswith(b"\n")
+    # a line a thread was copying at the kill is lost, and said so
+    assert re.fullmatch(rb"(sockshim: warning: \d+ trace lines? lost: (its|their) process "
+                        rb"was killed while writing (it|them)\n)?", proc.stderr), proc.stderr
     parse = sequences_from_json if fmt == "json" else sequences_from_text
     assert_complete(parse(data), counts)
 
@@ -106,42 +109,4 @@ def test_sigkill_per_process_files(tmp_path):
     """-o trace.%p: each process writes a file of its own, killed or not."""
     proc, counts, data = run_killed(tmp_path, "json", fork=True, per_pid=True)
     assert len(list(tmp_path.glob("trace.*"))) == 2
-    assert b"\0" not in data
     assert_complete(sequences_from_json(data), counts)
-
-
-def test_unfinished_lines_are_removed(tmp_path):
-    """A hole a killed writer left (the start of its line, then NUL bytes)
-    is removed with that unfinished line when the run ends; the lines
-    around it stay."""
-    out = tmp_path / "trace"
-    script = (f"printf 'one\\ntwo\\nunfin\\0\\0\\0three\\n\\0\\0four\\ncut' > {out}; "
-              f"printf '\\0\\0\\0' >> {out}")
-    proc = subprocess.run([str(SOCKSHIM), "-o", str(out), "--", "/bin/sh", "-c", script],
-                          capture_output=True, timeout=TIMEOUT, env=base_env())
-    assert proc.returncode == 0, proc.stderr
-    assert out.read_bytes() == b"one\ntwo\nthree\nfour\n"
-    assert proc.stderr.decode() == (
-        f"sockshim: warning: {out}: removed 2 lines that a killed process left unfinished\n")
-
-
-def test_report_reads_a_trace_with_holes(tmp_path):
-    """A trace left untrimmed (a daemon held it) reads like the trimmed one:
-    `sockshim report` skips the NUL bytes and the line cut short."""
-    clean = tmp_path / "clean.jsonl"
-    proc = subprocess.run([str(SOCKSHIM), "-o", str(clean), "--format", "json", "--",
-                           program("tcp_echo")], capture_output=True, timeout=TIMEOUT,
-                          env=base_env())
-    assert proc.returncode == 0, proc.stderr
-    lines = clean.read_bytes().splitlines(keepends=True)
-    holed = tmp_path / "holed.jsonl"
-    holed.write_bytes(b"".join(lines[:3]) + lines[3][:40] + bytes(100)
-                      + b"".join(lines[3:]) + bytes(4096))
-    want = subprocess.run([str(SOCKSHIM), "report", str(clean)], capture_output=True,
-                          timeout=TIMEOUT)
-    got = subprocess.run([str(SOCKSHIM), "report", str(holed)], capture_output=True,
-                         timeout=TIMEOUT)
-    assert want.returncode == got.returncode == 0, got.stderr
-    assert got.stdout == want.stdout
-    assert got.stderr.decode() == (f"sockshim report: {holed}: skipped 1 unfinished line "
-                                   "(a process killed while writing)\n")

@@ -84,25 +84,12 @@ static void read_trace(struct records *r, const char *path)
     size_t cap = 0;
     ssize_t len;
     unsigned number = 0;
-    unsigned unfinished = 0;
     while ((len = getline(&line, &cap, f)) >= 0) {
         number++;
-        /* A trace a daemon still held when its run ended keeps NUL bytes
-         * where a process was killed mid-line and at its end: what comes
-         * before the last NUL of a line is unfinished, what follows it is
-         * a whole line. */
-        const char *start = line;
-        const char *nul = memrchr(line, '\0', (size_t)len);
-        if (nul != NULL) {
-            if (nul > line && memchr(line, '\0', (size_t)(nul - line + 1)) != line)
-                unfinished++;
-            start = nul + 1;
-            len -= start - line;
-        }
         if (len <= 1)
             continue;
         json_error_t err;
-        json_t *j = json_loadb(start, (size_t)len, 0, &err);
+        json_t *j = json_loadb(line, (size_t)len, 0, &err);
         if (j == NULL || !json_is_object(j))
             trouble("%s:%u: not a JSON trace line (%s); was it written with --format json?",
                     path, number, j == NULL ? err.text : "not an object");
@@ -110,9 +97,6 @@ static void read_trace(struct records *r, const char *path)
     }
     free(line);
     fclose(f);
-    if (unfinished > 0)
-        fprintf(stderr, "sockshim report: %s: skipped %u unfinished line%s (a process killed "
-                        "while writing)\n", path, unfinished, unfinished == 1 ? "" : "s");
     r->files++;
 }
 

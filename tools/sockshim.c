@@ -33,11 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drain.h"
 #include "fmt.h"
 #include "options.h"
 #include "report.h"
 #include "rules.h"
-#include "sink_ctl.h"
 
 #ifndef SOCKSHIM_VERSION
 #define SOCKSHIM_VERSION "unknown"
@@ -765,51 +765,18 @@ static void absolute_output_pattern(const char *pattern, char *out, size_t cap)
  * checked: opening it would block or feed an EOF to the reader. */
 static void set_env(const char *name, const char *value);
 
-/* The fds of the run's sink, which the program inherits and sockshim lets
- * go of once the program runs. */
-static int run_sink_fds[2] = {-1, -1};
+/* Whether the run writes its -o file(s) through a ring (tools/drain.c). */
+static int run_has_ring;
 
-/* A regular trace file the processes of the run share is written through a
- * mapping (shim/sink_map.c): the run shares one description of the file,
- * holding a shared flock for as long as a process of the run lives, and a
- * control page with the cursor (a memfd). Both go to high fds that the
- * program's fork and exec inherit, named by SOCKSHIM_SINK_MAP. Any step
- * failing leaves the library to append to the file instead. */
-static void make_run_sink(int fd)
+static void make_ring(int file_fd, const char *pattern)
 {
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1) != 0)
-        return;
-    int ctl_fd = memfd_create("sockshim-sink", 0);
-    if (ctl_fd < 0)
-        return;
-    struct ss_sink_ctl *ctl = MAP_FAILED;
-    if (ftruncate(ctl_fd, sizeof *ctl) == 0)
-        ctl = mmap(NULL, sizeof *ctl, PROT_READ | PROT_WRITE, MAP_SHARED, ctl_fd, 0);
-    if (ctl == MAP_FAILED) {
-        close(ctl_fd);
-        return;
-    }
-    ctl->dev = (uint64_t)st.st_dev;
-    ctl->ino = (uint64_t)st.st_ino;
-    ctl->magic = SS_SINK_CTL_MAGIC; /* cursor and allocated: 0, the file is empty */
-    munmap(ctl, sizeof *ctl);
-    int file_high = fcntl(fd, F_DUPFD, ss_high_fd_floor());
-    int ctl_high = fcntl(ctl_fd, F_DUPFD, ss_high_fd_floor());
-    close(ctl_fd);
-    if (file_high < 0 || ctl_high < 0 || flock(file_high, LOCK_SH) != 0) {
-        if (file_high >= 0)
-            close(file_high);
-        if (ctl_high >= 0)
-            close(ctl_high);
-        return;
-    }
-    char value[32];
-    snprintf(value, sizeof value, "%d:%d", file_high, ctl_high);
-    set_env(SS_ENV_SINK_MAP, value);
-    run_sink_fds[0] = file_high;
-    run_sink_fds[1] = ctl_high;
+    int fd = ss_drain_create(file_fd, pattern, ss_high_fd_floor());
+    if (fd < 0)
+        return; /* the library writes the file itself */
+    char value[16];
+    snprintf(value, sizeof value, "%d", fd);
+    set_env(SS_ENV_SINK_RING, value);
+    run_has_ring = 1;
 }
 
 static void create_empty_trace_file(const char *path)
@@ -826,11 +793,21 @@ static void create_empty_trace_file(const char *path)
             return;
         }
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         die("cannot write trace file '%s': %s", path, strerror(errno));
-    make_run_sink(fd);
-    close(fd);
+    /* the trace holds the program's data: another user's file is neither
+     * emptied nor written (the library refuses it too) */
+    if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid()))
+        die("trace file '%s' belongs to another user; sockshim writes only files of "
+            "its own user",
+            path);
+    if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0)
+        die("cannot empty trace file '%s': %s", path, strerror(errno));
+    if (S_ISREG(st.st_mode))
+        make_ring(fd, NULL); /* the drain writes through fd */
+    else
+        close(fd);
 }
 
 /* With %p the library creates one file per process; all that can be checked
@@ -868,6 +845,7 @@ static void prepare_output(const char *pattern, char *out, size_t cap)
     absolute_output_pattern(pattern, out, cap);
     if (ss_output_has_pid(out)) {
         check_trace_directory(pattern, out);
+        make_ring(-1, out);
         return;
     }
     char path[PATH_MAX * 2];
@@ -953,8 +931,8 @@ static void export_settings(const struct settings *s, const char *output,
                             const char *library)
 {
     set_env(SS_ENV_OUTPUT, output);
-    if (run_sink_fds[0] < 0)
-        set_env(SS_ENV_SINK_MAP, NULL);
+    if (!run_has_ring)
+        set_env(SS_ENV_SINK_RING, NULL);
     if (output == NULL)
         export_stderr_channel();
     else
@@ -1117,11 +1095,12 @@ static int run_program(const char *path, char *const argv[])
         exec_in_child(path, argv, &original_mask, report[1]);
     }
     forward_to = pid;
-    /* the program holds the run's sink now: sockshim's copies would keep
-     * its flock after the run and the file untrimmed */
-    for (int i = 0; i < 2; i++)
-        if (run_sink_fds[i] >= 0)
-            close(run_sink_fds[i]);
+    if (run_has_ring) {
+        ss_drain_release_fd();
+        if (ss_drain_start() != 0)
+            warn("cannot start the trace drain: the trace is written when the program "
+                 "exits");
+    }
     install_forwarding();
     sigprocmask(SIG_SETMASK, &original_mask, NULL);
 
@@ -1129,6 +1108,8 @@ static int run_program(const char *path, char *const argv[])
     int err = read_exec_error(report[0]);
     close(report[0]);
     int status = wait_for_child(pid);
+    if (run_has_ring)
+        ss_drain_finish();
     if (err != 0)
         die("cannot run '%s': %s%s", argv[0], strerror(err), exec_error_hint(err, path));
     return exit_code_of(status);
@@ -1163,169 +1144,6 @@ static int check_exec_format(const char *path)
     return access(interp, X_OK) == 0 ? 0 : errno;
 }
 
-/* ------------------------------------------------------------ trimming */
-
-/* The library grows a trace file ahead of what it wrote and fills it
- * through a mapping, so the file ends in NUL bytes until it is trimmed,
- * and a process killed while copying a line (SIGKILL) leaves a hole: the
- * start of its line, then NULs. Once no process of the run holds the file
- * any more (each holds a shared flock through the run's description: an
- * exclusive one means they are all gone), the file is compacted: holes and
- * the unfinished lines before them removed, the tail cut. A daemon the
- * program left running keeps its file as it is until it exits.
- *
- * Compaction streams through the file once, copying each byte back over
- * what was removed before it; a file without holes is only read. */
-struct compaction {
-    int fd;
-    off_t w;          /* where the next kept byte goes */
-    off_t line_start; /* just after the last newline kept */
-    int in_hole;
-    unsigned unfinished; /* lines cut short */
-};
-
-static int keep_bytes(struct compaction *c, const char *p, size_t n, off_t from)
-{
-    if (n == 0)
-        return 0;
-    if (c->w != from && pwrite(c->fd, p, n, c->w) != (ssize_t)n)
-        return -1;
-    const char *nl = memrchr(p, '\n', n);
-    if (nl != NULL)
-        c->line_start = c->w + (nl - p) + 1;
-    c->w += (off_t)n;
-    return 0;
-}
-
-/* One block read at offset r: kept runs are copied down, holes dropped
- * together with the unfinished line before each. */
-static int compact_block(struct compaction *c, const char *block, size_t n, off_t r)
-{
-    size_t i = 0;
-    while (i < n) {
-        if (c->in_hole) {
-            while (i < n && block[i] == '\0')
-                i++;
-            if (i < n)
-                c->in_hole = 0;
-            continue;
-        }
-        const char *z = memchr(block + i, '\0', n - i);
-        size_t run = z != NULL ? (size_t)(z - (block + i)) : n - i;
-        if (keep_bytes(c, block + i, run, r + (off_t)i) != 0)
-            return -1;
-        i += run;
-        if (z != NULL) {
-            c->in_hole = 1;
-            if (c->w > c->line_start)
-                c->unfinished++;
-            c->w = c->line_start;
-        }
-    }
-    return 0;
-}
-
-static void compact_file(int fd, off_t size, const char *path)
-{
-    struct compaction c = {.fd = fd};
-    static char block[1 << 20];
-    off_t r = 0;
-    while (r < size) {
-        size_t want = size - r < (off_t)sizeof block ? (size_t)(size - r) : sizeof block;
-        ssize_t n = pread(fd, block, want, r);
-        if (n <= 0 || compact_block(&c, block, (size_t)n, r) != 0) {
-            warn("cannot trim the trace file '%s': %s", path,
-                 n == 0 ? "it shrank" : strerror(errno));
-            return;
-        }
-        r += n;
-    }
-    if (c.w < size && ftruncate(fd, c.w) != 0)
-        warn("cannot trim the trace file '%s': %s", path, strerror(errno));
-    if (c.unfinished > 0)
-        warn("%s: removed %u line%s that a killed process left unfinished", path,
-             c.unfinished, c.unfinished == 1 ? "" : "s");
-}
-
-/* Processes killed together with the program (a SIGKILL to its group, or
- * from the program to its children just before it died) may still be
- * tearing down when the program's exit reaches the command: their files
- * close last. A process still holding the file after this long is alive
- * (a daemon the program started). */
-#define TRIM_WAIT_MS 2000
-#define TRIM_POLL_MS 10
-
-static int lock_when_run_is_over(int fd)
-{
-    for (int waited = 0;; waited += TRIM_POLL_MS) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            return 0;
-        if (errno != EWOULDBLOCK || waited >= TRIM_WAIT_MS)
-            return -1;
-        struct timespec pause = {0, TRIM_POLL_MS * 1000000L};
-        nanosleep(&pause, NULL);
-    }
-}
-
-static void trim_file(const char *path)
-{
-    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        if (lock_when_run_is_over(fd) == 0 && fstat(fd, &st) == 0)
-            compact_file(fd, st.st_size, path);
-        else
-            warn("%s is still open in a process of the run (a daemon?): its unused "
-                 "end stays NUL bytes, which readers skip", path);
-    }
-    close(fd);
-}
-
-/* Every file of a -o pattern: one file, or with %p one per process (the
- * names that match the pattern with digits for %p). */
-static void trim_trace_files(const char *pattern)
-{
-    if (!ss_output_has_pid(pattern)) {
-        char path[PATH_MAX];
-        ss_expand_output(pattern, 0, path, sizeof path); /* no %p: pid unused */
-        trim_file(path);
-        return;
-    }
-    char before[PATH_MAX], after[PATH_MAX];
-    const char *p = strstr(pattern, "%p");
-    if (p == NULL || strstr(p + 2, "%p") != NULL || (size_t)(p - pattern) >= sizeof before)
-        return; /* more than one %p: not worth the search */
-    memcpy(before, pattern, (size_t)(p - pattern));
-    before[p - pattern] = '\0';
-    ss_expand_output(before, 0, before, sizeof before); /* %% -> % */
-    ss_expand_output(p + 2, 0, after, sizeof after);
-    char *slash = strrchr(before, '/');
-    if (slash == NULL)
-        return;
-    *slash = '\0';
-    const char *dir = before[0] != '\0' ? before : "/", *prefix = slash + 1;
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    size_t plen = strlen(prefix), alen = strlen(after);
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n <= plen + alen || strncmp(e->d_name, prefix, plen) != 0 ||
-            strcmp(e->d_name + n - alen, after) != 0)
-            continue;
-        size_t digits = strspn(e->d_name + plen, "0123456789");
-        if (digits != n - plen - alen)
-            continue;
-        char path[PATH_MAX];
-        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path)
-            trim_file(path);
-    }
-    closedir(d);
-}
-
 /* ------------------------------------------------------------------- main */
 
 int main(int argc, char *argv[])
@@ -1356,8 +1174,5 @@ int main(int argc, char *argv[])
         prepare_output(settings.output, output, sizeof output);
 
     export_settings(&settings, settings.output != NULL ? output : NULL, library);
-    int status = run_program(program, settings.program_argv);
-    if (settings.output != NULL)
-        trim_trace_files(output);
-    return status;
+    return run_program(program, settings.program_argv);
 }

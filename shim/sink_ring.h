@@ -1,0 +1,22 @@
+/* sockshim: writing lines into the run's trace ring (sink_ring.c). */
+#ifndef SOCKSHIM_SINK_RING_H
+#define SOCKSHIM_SINK_RING_H
+
+#include <stddef.h>
+
+/* Joins the ring the command made for the run (SOCKSHIM_SINK_RING names
+ * its fd). 0 on success. */
+int ss_ring_join(void);
+int ss_ring_fd(void);
+
+/* Puts one line into the ring: 0, or -1 when the caller must write it to
+ * the file itself (the ring is closed or cannot take it). */
+int ss_ring_emit(const char *line, size_t len);
+
+/* In a forked child. */
+void ss_ring_after_fork_child(void);
+
+/* Moves the ring's fd off fd, a number the program wants for a dup2. */
+int ss_ring_move(int fd);
+
+#endif

@@ -1,0 +1,367 @@
+/* sockshim: the command's side of the run's trace ring (shim/ring.h).
+ *
+ * A thread of the command drains the ring: every 10 ms, or sooner when a
+ * writer finds the ring half full, it writes the committed lines to the
+ * trace file (with %p, to the file of the process each line comes from)
+ * and frees their room. When the program has exited it drains the rest,
+ * closes the ring (processes still running write their lines themselves
+ * from then on) and drains what was reserved before the close.
+ *
+ * A record whose writer died before committing it (SIGKILL in the middle
+ * of a copy) is skipped once /proc shows the process gone, and counted.
+ */
+#include "drain.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "ring.h"
+
+#define DRAIN_PERIOD_NS 10000000L /* 10 ms between drains when nobody asks sooner */
+#define STUCK_GIVE_UP_NS 1000000000ull /* a live writer that stopped mid-line, at the end */
+#define MAX_OPEN_FILES 64           /* %p: files kept open at once */
+#define BATCH IOV_MAX
+
+struct dest {
+    int pid; /* 0: free */
+    int fd;
+    uint64_t last_use;
+};
+
+static struct {
+    struct ss_ring_ctl *ctl;
+    char *data;
+    uint64_t mask;
+    int ring_fd;
+    int file_fd;          /* one file for the run, or -1 with %p */
+    const char *pattern;  /* %p: the file name pattern */
+    struct dest dests[MAX_OPEN_FILES];
+    uint64_t uses;
+    struct iovec iov[BATCH];
+    int n_iov;
+    int batch_fd;
+    int write_failed;
+    unsigned long lost;
+    _Atomic int finishing;
+    pthread_t thread;
+    int running;
+} d = {.ring_fd = -1, .file_fd = -1, .batch_fd = -1};
+
+/* One warning for the run: a trace that cannot be written says so once. */
+static void write_failed(const char *path, int err)
+{
+    if (d.write_failed)
+        return;
+    d.write_failed = 1;
+    fprintf(stderr, "sockshim: warning: cannot write the trace%s%s%s: %s\n",
+            path != NULL ? " file '" : "", path != NULL ? path : "", path != NULL ? "'" : "",
+            strerror(err));
+}
+
+/* ---- making the ring -------------------------------------------------------- */
+
+int ss_drain_create(int file_fd, const char *pattern, int fd_floor)
+{
+    uint64_t size = SS_RING_DEFAULT_SIZE;
+    int fd = memfd_create("sockshim-ring", MFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char *all = MAP_FAILED;
+    if (ftruncate(fd, (off_t)(SS_RING_CTL_SIZE + size)) == 0)
+        all = mmap(NULL, SS_RING_CTL_SIZE + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    /* inheritable, high: the program's processes find it through
+     * SOCKSHIM_SINK_RING, fork and exec keep it */
+    int high = all != MAP_FAILED ? fcntl(fd, F_DUPFD, fd_floor) : -1;
+    close(fd);
+    if (high < 0) {
+        if (all != MAP_FAILED)
+            munmap(all, SS_RING_CTL_SIZE + size);
+        return -1;
+    }
+    d.ctl = (struct ss_ring_ctl *)all;
+    d.data = all + SS_RING_CTL_SIZE;
+    d.mask = size - 1;
+    d.ctl->size = size;
+    d.ctl->drain_pid = (int32_t)getpid();
+    d.ctl->magic = SS_RING_MAGIC;
+    d.ring_fd = high;
+    d.file_fd = file_fd;
+    d.pattern = pattern;
+    return high;
+}
+
+void ss_drain_release_fd(void)
+{
+    if (d.ring_fd >= 0)
+        close(d.ring_fd); /* the mapping keeps the ring; the program holds its fd */
+    d.ring_fd = -1;
+}
+
+/* ---- where lines go --------------------------------------------------------- */
+
+static void flush(void);
+
+static int open_pid_file(int pid)
+{
+    char path[PATH_MAX];
+    if (ss_expand_output(d.pattern, pid, path, sizeof path) > sizeof path)
+        return -1;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid()))) {
+        close(fd);
+        errno = EPERM;
+        fd = -1;
+    }
+    if (fd < 0)
+        write_failed(path, errno);
+    return fd;
+}
+
+/* The fd of pid's file (%p), opened on first use; the least recently used
+ * is closed when too many are open. */
+static int pid_file(int pid)
+{
+    struct dest *lru = &d.dests[0];
+    for (int i = 0; i < MAX_OPEN_FILES; i++) {
+        struct dest *e = &d.dests[i];
+        if (e->pid == pid) {
+            e->last_use = ++d.uses;
+            return e->fd;
+        }
+        if (e->pid == 0 || e->last_use < lru->last_use)
+            lru = e;
+    }
+    if (lru->pid != 0 && lru->fd >= 0) {
+        if (lru->fd == d.batch_fd)
+            flush();
+        close(lru->fd);
+    }
+    lru->pid = pid;
+    lru->fd = open_pid_file(pid);
+    lru->last_use = ++d.uses;
+    return lru->fd;
+}
+
+static void flush(void)
+{
+    struct iovec *iov = d.iov;
+    int n = d.n_iov;
+    d.n_iov = 0;
+    while (n > 0 && d.batch_fd >= 0) {
+        ssize_t w = writev(d.batch_fd, iov, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            write_failed(NULL, errno);
+            return;
+        }
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+}
+
+static void add_piece(int fd, const char *p, size_t n)
+{
+    if (fd != d.batch_fd || d.n_iov == BATCH)
+        flush();
+    d.batch_fd = fd;
+    d.iov[d.n_iov++] = (struct iovec){(void *)p, n};
+}
+
+/* Queues a record's line (it may wrap around the end of the ring). */
+static void add_line(int pid, uint64_t at, uint64_t len)
+{
+    int fd = d.pattern != NULL ? pid_file(pid) : d.file_fd;
+    uint64_t pos = at & d.mask, size = d.mask + 1;
+    uint64_t first = size - pos < len ? size - pos : len;
+    add_piece(fd, d.data + pos, first);
+    if (first < len)
+        add_piece(fd, d.data, len - first);
+}
+
+/* ---- draining ----------------------------------------------------------- */
+
+/* Whether pid has exited: gone from /proc, or a zombie. */
+static int process_gone(int pid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ESRCH;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0)
+        return 1;
+    stat[n] = '\0';
+    const char *paren = strrchr(stat, ')');
+    return paren != NULL && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+enum stop { DRAINED, NOT_STARTED, IN_FLIGHT };
+
+/* Writes out the committed records from tail on; says why it stopped.
+ * give_up: skip an uncommitted record of a live writer too (the end). */
+static enum stop drain_once(uint64_t limit, int give_up)
+{
+    uint64_t pos = atomic_load_explicit(&d.ctl->tail, memory_order_relaxed);
+    enum stop why = DRAINED;
+    while (pos < limit) {
+        struct ss_ring_rec *rec = (struct ss_ring_rec *)(d.data + (pos & d.mask));
+        if (atomic_load_explicit(&rec->seq, memory_order_acquire) != ss_ring_seq(pos)) {
+            why = NOT_STARTED;
+            break;
+        }
+        uint64_t info = atomic_load_explicit(&rec->info, memory_order_acquire);
+        uint64_t len = info & SS_REC_LEN_MASK;
+        int pid = (int)((info >> SS_REC_PID_SHIFT) & SS_REC_PID_MASK);
+        if (!(info & SS_REC_COMMITTED) && (give_up || process_gone(pid)))
+            /* the writer may have committed just before it exited */
+            info = atomic_load_explicit(&rec->info, memory_order_acquire);
+        else if (!(info & SS_REC_COMMITTED)) {
+            why = IN_FLIGHT;
+            break;
+        }
+        if (info & SS_REC_COMMITTED)
+            add_line(pid, pos + sizeof *rec, len);
+        else
+            d.lost++;
+        pos += ss_ring_record_size(len);
+    }
+    flush(); /* before the room is handed back */
+    atomic_store_explicit(&d.ctl->tail, pos, memory_order_release);
+    return why;
+}
+
+static uint64_t head(void)
+{
+    return atomic_load_explicit(&d.ctl->head, memory_order_acquire) & ~SS_RING_CLOSED;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void sleep_until_woken(void)
+{
+    uint32_t seen = atomic_load_explicit(&d.ctl->wake, memory_order_acquire);
+    atomic_store_explicit(&d.ctl->asleep, 1, memory_order_relaxed);
+    if (!atomic_load_explicit(&d.finishing, memory_order_acquire)) {
+        struct timespec period = {0, DRAIN_PERIOD_NS};
+        syscall(SYS_futex, &d.ctl->wake, FUTEX_WAIT, seen, &period, NULL, 0);
+    }
+    atomic_store_explicit(&d.ctl->asleep, 0, memory_order_relaxed);
+}
+
+/* Steps tail over a record whose writer died between reserving it and
+ * writing its header (its length is unknown) to the next header written
+ * after it, if any before end. A header is recognised by its seq: a line's
+ * bytes never hold a NUL, and every seq below 2^56 has one; stale headers
+ * of earlier laps carry other offsets. Only used once no writer is left. */
+static int resync(uint64_t end)
+{
+    uint64_t from = atomic_load_explicit(&d.ctl->tail, memory_order_relaxed);
+    for (uint64_t pos = from + 16; pos < end; pos += 16) {
+        struct ss_ring_rec *rec = (struct ss_ring_rec *)(d.data + (pos & d.mask));
+        if (atomic_load_explicit(&rec->seq, memory_order_acquire) == ss_ring_seq(pos)) {
+            atomic_store_explicit(&d.ctl->tail, pos, memory_order_release);
+            return 1;
+        }
+    }
+    atomic_store_explicit(&d.ctl->tail, end, memory_order_release);
+    return 0;
+}
+
+/* The end: what was reserved before the ring closed is drained; a writer
+ * still in the middle of a line (stopped, or a daemon in a signal handler)
+ * gets a second. */
+static void drain_to_the_end(void)
+{
+    drain_once(head(), 0);
+    uint64_t end = atomic_fetch_or_explicit(&d.ctl->head, SS_RING_CLOSED, memory_order_acq_rel) &
+                   ~SS_RING_CLOSED;
+    uint64_t deadline = now_ns() + STUCK_GIVE_UP_NS;
+    for (;;) {
+        enum stop why = drain_once(end, 0);
+        if (why == DRAINED)
+            break;
+        if (now_ns() > deadline) {
+            /* every writer is gone or stuck: what is in flight is lost,
+             * and a record never started is stepped over */
+            while (drain_once(end, 1) == NOT_STARTED && resync(end))
+                d.lost++;
+            break;
+        }
+        struct timespec pause = {0, 1000000L};
+        nanosleep(&pause, NULL);
+    }
+}
+
+static void *drain_main(void *arg)
+{
+    (void)arg;
+    while (!atomic_load_explicit(&d.finishing, memory_order_acquire)) {
+        drain_once(head(), 0);
+        sleep_until_woken();
+    }
+    drain_to_the_end();
+    return NULL;
+}
+
+int ss_drain_start(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* signals are the main thread's */
+    int err = pthread_create(&d.thread, NULL, drain_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    d.running = err == 0;
+    return err == 0 ? 0 : -1;
+}
+
+void ss_drain_finish(void)
+{
+    if (d.ctl == NULL)
+        return;
+    atomic_store_explicit(&d.finishing, 1, memory_order_release);
+    atomic_fetch_add_explicit(&d.ctl->wake, 1, memory_order_release);
+    syscall(SYS_futex, &d.ctl->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
+    if (d.running)
+        pthread_join(d.thread, NULL);
+    else
+        drain_to_the_end();
+    for (int i = 0; i < MAX_OPEN_FILES; i++)
+        if (d.dests[i].pid != 0 && d.dests[i].fd >= 0)
+            close(d.dests[i].fd);
+    if (d.lost > 0)
+        fprintf(stderr,
+                "sockshim: warning: %lu trace line%s lost: %s process was killed while "
+                "writing %s\n",
+                d.lost, d.lost == 1 ? "" : "s", d.lost == 1 ? "its" : "their",
+                d.lost == 1 ? "it" : "them");
+}

@@ -1,0 +1,21 @@
+/* sockshim: the command's side of the run's trace ring (drain.c). */
+#ifndef SOCKSHIM_DRAIN_H
+#define SOCKSHIM_DRAIN_H
+
+/* Makes the ring for a -o file: file_fd (opened O_APPEND) takes every
+ * line, or, with pattern (a %p pattern) and file_fd -1, each process's
+ * file does. The ring's fd is dup'ed to fd_floor or above, inheritable;
+ * returns it, or -1 (the library then writes the file itself). */
+int ss_drain_create(int file_fd, const char *pattern, int fd_floor);
+
+/* After the fork: the program holds the ring's fd, sockshim its mapping. */
+void ss_drain_release_fd(void);
+
+/* Starts the drain thread. */
+int ss_drain_start(void);
+
+/* The program has exited: drains the rest, closes the ring, reports lines
+ * lost to processes killed while writing them. */
+void ss_drain_finish(void);
+
+#endif
