@@ -433,6 +433,43 @@ static int bound_port(const struct ss_call *c)
 }
 
 /* What connection setup says about the socket. */
+
+/* Whether err says a connection could not be made (or was lost). */
+static int connection_error(int err)
+{
+    switch (err) {
+    case ECONNREFUSED:
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EPIPE:
+    case ENOTCONN:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The first transfer after a connect that returned EINPROGRESS, with no
+ * SO_ERROR, getpeername or second connect in between. It succeeding shows
+ * the program waited for the connection (in poll or epoll, which the shim
+ * does not see) and the connection was made: nothing to say. It failing
+ * with a connection error means the program learns the connect failed
+ * from a transfer, where it cannot tell a refused connection from a broken
+ * one and cannot move on to the next address. EAGAIN and EINTR decide
+ * nothing yet. */
+static void check_first_use(struct ss_audit_sock *st, const struct ss_call *c,
+                            struct ss_obj *obj, struct ss_audit_verdict *v)
+{
+    if (c->failed && (c->err == EAGAIN || c->err == EINTR))
+        return;
+    st->flags &= (uint8_t)~AUDIT_CONNECT_PENDING;
+    if (c->failed && connection_error(c->err))
+        note_finding(st, SS_FIND_unchecked_connect, c, obj, c->caller, 0, v);
+}
+
 static void check_connection(struct ss_audit_sock *st, const struct ss_call *c,
                              struct ss_obj *obj, const struct ss_sockbrief *info,
                              struct ss_audit_verdict *v)
@@ -466,10 +503,8 @@ static void check_connection(struct ss_audit_sock *st, const struct ss_call *c,
             st->flags &= (uint8_t)~AUDIT_CONNECT_PENDING;
         break;
     default:
-        if ((st->flags & AUDIT_CONNECT_PENDING) && is_op(c, SENDS | RECVS)) {
-            st->flags &= (uint8_t)~AUDIT_CONNECT_PENDING;
-            note_finding(st, SS_FIND_unchecked_connect, c, obj, c->caller, 0, v);
-        }
+        if ((st->flags & AUDIT_CONNECT_PENDING) && is_op(c, SENDS | RECVS))
+            check_first_use(st, c, obj, v);
         break;
     }
 }

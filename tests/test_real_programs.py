@@ -30,13 +30,11 @@ Findings seen, and the judgement on each (see FINDINGS_* below):
   MSG_NOSIGNAL while SIGPIPE is at its default, so a server closing the
   connection mid-write kills it) and leak (deserved by definition: it exits
   without closing its connection; strace confirms; harmless).
-* redis-benchmark: unchecked-connect on every non-blocking connection. NOT
-  deserved: redis-benchmark (hiredis redisConnectNonBlock) waits for the
-  socket to become writable in epoll before its first send, and that send's
-  own error reports a failed connect (it prints "Error writing to the
-  server" and drops the client); the shim does not see epoll_wait and takes
-  the send for a use before the outcome is known. The strict xfail
-  test_redis_benchmark_findings_are_deserved records it.
+* redis-benchmark: none. It waits for each non-blocking connect in epoll
+  (which the shim does not see) and sends without reading SO_ERROR; on this
+  run every connection is made, so its first send succeeds and
+  unchecked-connect (which needs a transfer failing on the connect's
+  error) rightly stays silent.
 
 No run showed sockshim changing a program's behaviour or crashing. Two
 things look like it and are not:
@@ -657,8 +655,7 @@ def byte_total(bodies, prefix):
 # redis-cli: sigpipe-risk (deserved: plain send() with SIGPIPE at its
 # default) and leak (deserved by definition: it exits without closing).
 FINDINGS_REDIS_CLI = {"sigpipe-risk", "leak"}
-# redis-benchmark: unchecked-connect is NOT deserved (see the module
-# docstring); test_redis_benchmark_findings_are_deserved xfails on it.
+# redis-benchmark: none (see the module docstring).
 FINDINGS_REDIS_BENCHMARK = set()
 REDIS_BENCH_RE = re.compile(rb"\b(SET|GET): ([\d.]+) requests per second")
 
@@ -799,14 +796,10 @@ def test_redis_findings(redis_runs):
             assert set(json_findings(events)) <= FINDINGS_REDIS_CLI
             assert has_summary(events)
     for events in json_events(trace_dir, "bench").values():
-        assert set(json_findings(events)) - {"unchecked-connect"} <= FINDINGS_REDIS_BENCHMARK
+        assert set(json_findings(events)) <= FINDINGS_REDIS_BENCHMARK
         assert has_summary(events)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "unchecked-connect is a false positive on redis-benchmark: it waits for "
-    "EPOLLOUT before its first send() and handles that send's error; the shim "
-    "does not see epoll_wait"))
 def test_redis_benchmark_findings_are_deserved(redis_runs):
     trace_dir = redis_runs["traced"]["trace_dir"]
     for events in json_events(trace_dir, "bench").values():

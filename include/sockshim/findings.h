@@ -16,7 +16,7 @@
     X(nagle_small_writes, "nagle-small-writes",                                           \
       "small sends in a row, then a wait for the reply, without TCP_NODELAY")             \
     X(unchecked_connect, "unchecked-connect",                                             \
-      "a non-blocking connect used before its outcome (SO_ERROR) was read")               \
+      "a non-blocking connect failed and a transfer found out, SO_ERROR never read") \
     X(reuseaddr_missing, "reuseaddr-missing", "a TCP server bound without SO_REUSEADDR")  \
     X(double_close, "double-close", "close of an fd already closed")
 
