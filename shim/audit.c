@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "model.h"
+#include "render.h"
 
 /* ---- per-socket flags -------------------------------------------------- */
 
@@ -660,10 +661,10 @@ void ss_out_where(struct ss_out *o, uintptr_t addr)
         return;
     }
     const char *base = strrchr(w.module, '/');
-    ss_out_str(o, base != NULL ? base + 1 : w.module);
+    ss_out_safe(o, base != NULL ? base + 1 : w.module);
     ss_out_char(o, '+');
     if (w.symbol != NULL) {
-        ss_out_str(o, w.symbol);
+        ss_out_safe(o, w.symbol);
         ss_out_char(o, '+');
         ss_out_hex(o, w.symbol_offset);
     } else {

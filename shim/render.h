@@ -62,6 +62,10 @@ void ss_out_pybytes(struct ss_out *o, const struct ss_bytes *b);
 void ss_out_pybytes_raw(struct ss_out *o, const void *p, size_t n);
 /* Python str repr of bytes taken as a file-system name ('/tmp/x'). */
 void ss_out_pystr(struct ss_out *o, const char *p, size_t n);
+/* A name written without quotes (a module, a symbol), escaped as inside a
+ * Python str literal: no control or bidi character, newline or invalid
+ * UTF-8 reaches the trace raw. */
+void ss_out_safe(struct ss_out *o, const char *s);
 /* Python's address tuple for the family; None when there is none. */
 void ss_out_pyaddr(struct ss_out *o, const struct sockaddr *sa, socklen_t len);
 

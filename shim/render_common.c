@@ -205,8 +205,8 @@ static size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
  * the invisible formatting characters (bidi overrides, zero widths). */
 static int unsafe_codepoint(uint32_t cp)
 {
-    return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0xad ||
-           (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+    return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0xad || cp == 0x61c ||
+           cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
            (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb);
 }
 
@@ -217,12 +217,9 @@ static void out_u_escape(struct ss_out *o, const char *prefix, uint32_t v, int d
         ss_out_char(o, hexd[(v >> shift) & 0xf]);
 }
 
-void ss_out_pystr(struct ss_out *o, const char *s, size_t n)
+/* The inside of a Python str literal quoted with quote (0: none). */
+static void out_str_body(struct ss_out *o, const unsigned char *p, size_t n, char quote)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    int has_single = memchr(s, '\'', n) != NULL, has_double = memchr(s, '"', n) != NULL;
-    char quote = has_single && !has_double ? '"' : '\'';
-    ss_out_char(o, quote);
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         size_t len = utf8_next(p + i, n - i, &cp);
@@ -243,7 +240,20 @@ void ss_out_pystr(struct ss_out *o, const char *s, size_t n)
             i += len;
         }
     }
+}
+
+void ss_out_pystr(struct ss_out *o, const char *s, size_t n)
+{
+    int has_single = memchr(s, '\'', n) != NULL, has_double = memchr(s, '"', n) != NULL;
+    char quote = has_single && !has_double ? '"' : '\'';
     ss_out_char(o, quote);
+    out_str_body(o, (const unsigned char *)s, n, quote);
+    ss_out_char(o, quote);
+}
+
+void ss_out_safe(struct ss_out *o, const char *s)
+{
+    out_str_body(o, (const unsigned char *)s, strlen(s), 0);
 }
 
 static int json_plain(unsigned char c)

@@ -737,11 +737,6 @@ def test_every_byte_decodes_from_json(tmp_path):
     assert len(sendtos) == len(recvfroms) == n
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (shim/render_common.c unsafe_codepoint): U+061C ARABIC LETTER MARK, one of "
-    "the bidirectional formatting characters (with U+200E/F, U+202A-E, U+2066-9), is "
-    "not in the list, so a path holding it is written raw (bytes d8 9c) in the text "
-    "trace; Python's repr writes '\\u061c'"))
 def test_arabic_letter_mark_in_a_path_is_escaped(tmp_path):
     """Guards: docs/trace-format.md 'control and bidirectional-formatting
     characters are escaped' for the one bidi mark outside U+2000-U+206F."""
@@ -798,12 +793,6 @@ def test_argv0_with_control_bytes_in_the_header(odd_argv0, tmp_path):
 
 @pytest.mark.skipif(SANITIZED, reason="the sanitizer runtime's send interceptor is the "
                     "caller the findings name, not the program")
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (audit.c ss_out_where): finding lines and the summary's 'created by ... at "
-    "MODULE+OFFSET' write the module's base name (dladdr's dli_fname: for the program, "
-    "its argv[0]) raw with ss_out_str: control bytes, ESC sequences and a newline in "
-    "the program's name reach the text trace, and the newline splits the line "
-    "('\\'\"end+0x11fa' becomes a line of its own that is no trace line)"))
 def test_argv0_with_control_bytes_nowhere_raw_in_the_text_trace(odd_argv0, tmp_path):
     """Guards: every place the text trace names the program (header, finding
     and summary 'where') escapes it; socketpair_basic's sends without
