@@ -811,7 +811,7 @@ static void update_fds(struct ss_call *c, struct ss_obj *obj)
     case SS_OP_close:
         /* Linux frees the fd even when close reports EINTR or EIO; dup2 over
          * a socket closes it only when it succeeds. */
-        if (!c->failed || (c->fn != SS_FN_dup2 && c->fn != SS_FN_dup3))
+        if (!c->fd_released && (!c->failed || (c->fn != SS_FN_dup2 && c->fn != SS_FN_dup3)))
             slot_forget_obj(c->fd, obj);
         break;
     case SS_OP_close_range:
@@ -887,6 +887,11 @@ int ss_model_shim_fds_in_range(unsigned first, unsigned last, int *fds, int max)
 int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max)
 {
     return slots_in_range(first, last, fds, max, 0);
+}
+
+void ss_model_release_closing(int fd, struct ss_obj *obj)
+{
+    slot_forget_obj(fd, obj);
 }
 
 void ss_model_forget_fd(int fd)

@@ -44,6 +44,13 @@ enum ss_fd_kind ss_model_kind(int fd);
 int ss_model_cloexec(int fd);
 
 /* Marks an fd as the shim's own: the model protects it from the program. */
+/* A close of fd (obj's) is about to be made: the model lets go of the
+ * number first. Once the real close frees it, another thread's socket()
+ * may get the same number at once; had the slot still held obj then, the
+ * new socket would take it over and this close would find obj's last fd
+ * still counted. */
+void ss_model_release_closing(int fd, struct ss_obj *obj);
+
 void ss_model_claim_fd(int fd);
 void ss_model_release_fd(int fd);
 

@@ -229,6 +229,13 @@ static void note_creations(const struct ss_call *c)
     }
 }
 
+/* A close of a socket's fd (not a dup2 over it: that one replaces the
+ * number atomically, and only if it succeeds). */
+static int releases_fd_first(const struct ss_call *c, const struct ss_obj *obj)
+{
+    return c->op == SS_OP_close && obj != NULL && c->fn != SS_FN_dup2 && c->fn != SS_FN_dup3;
+}
+
 static int failed(const struct ss_call *c)
 {
     return c->fn != SS_FN_closefrom && c->ret == -1;
@@ -264,6 +271,10 @@ void ss_run(struct ss_call *c)
     if (faulted)
         ss_fault_before(c, s.obj, &fs);
     if (!faulted || fs.perform) {
+        if (releases_fd_first(c, s.obj)) {
+            ss_model_release_closing(c->fd, s.obj);
+            c->fd_released = 1;
+        }
         errno = entry_errno;
         c->perform(c);
         c->err = errno;

@@ -133,6 +133,7 @@ struct ss_call {
     int closed_fds[8];             /* close_range: sockets it closed */
     int n_closed_fds;              /* (count may exceed the array) */
     int prior_fd_was_socket;       /* dup2/dup3 over a socket, close */
+    int fd_released;               /* close: the model let go of fd before the real close */
 };
 
 #endif
