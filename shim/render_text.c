@@ -1032,9 +1032,14 @@ static void text_socket_row(struct ss_out *o, const struct ss_socket_rec *r, uin
         ss_out_char(o, '=');
         ss_out_i64(o, r->opts[i][2]);
     }
-    ss_out_str(o, ", created by ");
-    ss_out_str(o, r->created_by < SS_FN_COUNT ? ss_fn_name(r->created_by) : "the parent");
-    ss_out_str(o, "() at ");
+    if (r->created_by < SS_FN_COUNT) {
+        ss_out_str(o, ", created by ");
+        ss_out_str(o, ss_fn_name(r->created_by));
+        ss_out_str(o, "() at ");
+    } else {
+        /* inherited, received or opened where the shim did not see it */
+        ss_out_str(o, ", adopted at ");
+    }
     ss_out_where(o, r->created_caller);
     ss_out_char(o, '\n');
 }
@@ -1042,14 +1047,16 @@ static void text_socket_row(struct ss_out *o, const struct ss_socket_rec *r, uin
 void ss_text_summary(struct ss_out *o, uint64_t now_ns)
 {
     int n_sockets = ss_audit_socket_count(), n_findings = ss_audit_finding_count();
+    /* the header counts every socket, also those the table had no room for */
+    uint64_t all_sockets = (uint64_t)n_sockets + ss_audit_sockets_dropped();
     summary_line(o, now_ns);
     ss_out_str(o, "summary of pid ");
     ss_out_i64(o, ss_pid());
     ss_out_char(o, ' ');
     ss_out_pystr(o, program_invocation_name, strlen(program_invocation_name));
     ss_out_str(o, ": ");
-    ss_out_i64(o, n_sockets);
-    ss_out_str(o, n_sockets == 1 ? " socket, " : " sockets, ");
+    ss_out_u64(o, all_sockets);
+    ss_out_str(o, all_sockets == 1 ? " socket, " : " sockets, ");
     ss_out_i64(o, n_findings);
     ss_out_str(o, n_findings == 1 ? " finding\n" : " findings\n");
     text_method_table(o, now_ns);

@@ -48,6 +48,7 @@ static struct {
     uint64_t mask;
     int ring_fd;
     int file_fd;          /* one file for the run, or -1 with %p */
+    char *path;           /* ... and its name (a copy) */
     const char *pattern;  /* %p: the file name pattern */
     struct dest dests[MAX_OPEN_FILES];
     uint64_t uses;
@@ -74,7 +75,7 @@ static void write_failed(const char *path, int err)
 
 /* ---- making the ring -------------------------------------------------------- */
 
-int ss_drain_create(int file_fd, const char *pattern, int fd_floor)
+int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_floor)
 {
     uint64_t size = SS_RING_DEFAULT_SIZE;
     int fd = memfd_create("sockshim-ring", MFD_CLOEXEC);
@@ -100,6 +101,7 @@ int ss_drain_create(int file_fd, const char *pattern, int fd_floor)
     d.ctl->magic = SS_RING_MAGIC;
     d.ring_fd = high;
     d.file_fd = file_fd;
+    d.path = path != NULL ? strdup(path) : NULL;
     d.pattern = pattern;
     return high;
 }
@@ -358,6 +360,12 @@ void ss_drain_finish(void)
     for (int i = 0; i < MAX_OPEN_FILES; i++)
         if (d.dests[i].pid != 0 && d.dests[i].fd >= 0)
             close(d.dests[i].fd);
+    struct stat st;
+    if (d.file_fd >= 0 && d.path != NULL && fstat(d.file_fd, &st) == 0 && st.st_nlink == 0)
+        fprintf(stderr,
+                "sockshim: warning: trace file '%s' was deleted while the program ran; "
+                "its lines went with it\n",
+                d.path);
     if (d.lost > 0)
         fprintf(stderr,
                 "sockshim: warning: %lu trace line%s lost: %s process was killed while "

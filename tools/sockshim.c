@@ -768,9 +768,9 @@ static void set_env(const char *name, const char *value);
 /* Whether the run writes its -o file(s) through a ring (tools/drain.c). */
 static int run_has_ring;
 
-static void make_ring(int file_fd, const char *pattern)
+static void make_ring(int file_fd, const char *path, const char *pattern)
 {
-    int fd = ss_drain_create(file_fd, pattern, ss_high_fd_floor());
+    int fd = ss_drain_create(file_fd, path, pattern, ss_high_fd_floor());
     if (fd < 0)
         return; /* the library writes the file itself */
     char value[16];
@@ -805,7 +805,7 @@ static void create_empty_trace_file(const char *path)
     if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0)
         die("cannot empty trace file '%s': %s", path, strerror(errno));
     if (S_ISREG(st.st_mode))
-        make_ring(fd, NULL); /* the drain writes through fd */
+        make_ring(fd, path, NULL); /* the drain writes through fd */
     else
         close(fd);
 }
@@ -845,7 +845,7 @@ static void prepare_output(const char *pattern, char *out, size_t cap)
     absolute_output_pattern(pattern, out, cap);
     if (ss_output_has_pid(out)) {
         check_trace_directory(pattern, out);
-        make_ring(-1, out);
+        make_ring(-1, NULL, out);
         return;
     }
     char path[PATH_MAX * 2];
