@@ -678,6 +678,48 @@ void ss_out_fdname(struct ss_out *o, int fd, int is_socket)
 
 typedef void render_fn(struct ss_out *o, const void *arg);
 
+/* A record longer than the stack buffer, with no memory to render it
+ * whole (the address space is exhausted): what fits is written such that
+ * every line stays a line of the format. In text, the complete lines (a
+ * summary is many), or the start of the one line, then a note; in JSON,
+ * whose record cannot be cut, a record of type "cut" saying how many bytes
+ * were not written. */
+static void emit_cut(char *buf, size_t cap, size_t need)
+{
+    static const char note[] = " ... (cut: out of memory)\n";
+    if (ss_config.format == SS_FORMAT_JSON) {
+        struct ss_out o;
+        ss_out_init(&o, buf, cap);
+        ss_out_str(&o, "{\"v\": 1, \"type\": \"cut\", \"pid\": ");
+        ss_out_i64(&o, ss_pid());
+        ss_out_str(&o, ", \"tid\": ");
+        ss_out_i64(&o, ss_tid());
+        ss_out_str(&o, ", \"bytes\": ");
+        ss_out_u64(&o, need);
+        ss_out_str(&o, ", \"reason\": \"out of memory\"}\n");
+        ss_sink_emit(buf, o.len);
+        return;
+    }
+    /* several lines (a summary): the whole ones that leave room for one
+     * more, with the first one's time and pid, saying the rest is missing */
+    static const char rest[] = "# ... (the rest: out of memory)\n";
+    const char *head_end = memmem(buf, cap, "] ", 2);
+    size_t head = head_end != NULL ? (size_t)(head_end - buf) + 2 : cap;
+    const char *last = head + sizeof rest < cap
+                           ? memrchr(buf, '\n', cap - head - (sizeof rest - 1))
+                           : NULL;
+    if (last != NULL && head_end < last) {
+        size_t keep = (size_t)(last - buf) + 1;
+        memmove(buf + keep, buf, head);
+        memcpy(buf + keep + head, rest, sizeof rest - 1);
+        ss_sink_emit(buf, keep + head + sizeof rest - 1);
+        return;
+    }
+    size_t keep = cap - (sizeof note - 1);
+    memcpy(buf + keep, note, sizeof note - 1);
+    ss_sink_emit(buf, cap);
+}
+
 /* Most lines fit on the stack; a longer one (a large -s) is measured by the
  * first pass and rendered again into a mapping of the size it needs. */
 static void render_and_emit(render_fn *fn, const void *arg)
@@ -692,9 +734,8 @@ static void render_and_emit(render_fn *fn, const void *arg)
     }
     size_t need = o.len;
     void *big = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (big == MAP_FAILED) { /* out of memory: the cut line is better than none */
-        stack_buf[sizeof stack_buf - 1] = '\n';
-        ss_sink_emit(stack_buf, sizeof stack_buf);
+    if (big == MAP_FAILED) {
+        emit_cut(stack_buf, sizeof stack_buf, need);
         return;
     }
     ss_out_init(&o, big, need);

@@ -537,6 +537,39 @@ def test_trace_file_deleted_while_the_program_runs(tmp_path):
     assert not out.exists()
 
 
+# ---- 7b. the shim's own memory runs out ---------------------------------------
+
+@pytest.mark.skipif(SANITIZED, reason="the sanitizer runtimes reserve terabytes of "
+                    "address space: RLIMIT_AS cannot be set just above what is mapped")
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_out_of_memory_in_the_shim_passes_calls_through(tmp_path, fmt):
+    """Guards: a socket object the shim cannot allocate leaves the socket
+    unmodelled (its calls go straight to libc, or it is adopted on first use
+    once there is memory), and a record too long for
+    the stack buffer with no memory to render it (the summary of 3000
+    sockets) is written cut at a line (text) or as a "cut" record (JSON):
+    every line stays a line of the format. rel_nomem caps its address space
+    at what it maps plus 256 KiB, then makes 1500 socketpairs."""
+    argv = [program("rel_nomem")]
+    bare = run_bare(argv)
+    assert bare.returncode == 0, bare.stderr
+    trace = run_traced(argv, tmp_path, fmt=fmt, check_exit=0)
+    assert trace.proc.stdout == bare.stdout
+    assert bare.stdout.decode().endswith("worked: 1500 of 1500\n")
+    # a socket without an object is adopted on its first use once memory
+    # allows, else its calls go untraced: at most one line per call
+    if fmt == "text":
+        sends = [l.body for l in trace.lines if re.match(r"sock\d+\.send\(", l.body)]
+        assert 0 < len(sends) <= 1500
+        assert trace.lines[-1].body == "# ... (the rest: out of memory)"
+    else:
+        kinds = collections.Counter(e["type"] for e in trace.events)
+        assert 0 < sum(1 for e in trace.calls if e["op"] == "send") <= 1500
+        [cut] = [e for e in trace.events if e["type"] == "cut"]
+        assert cut["reason"] == "out of memory" and cut["bytes"] > 2048
+        assert set(kinds) <= {"start", "call", "finding", "cut"}
+
+
 # ---- 8. 100,000 sockets at once ----------------------------------------------
 
 def vm(stderr, key):
