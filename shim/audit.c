@@ -110,6 +110,12 @@ int ss_audit_socket_count(void)
     return n < MAX_SOCKET_LOG ? n : MAX_SOCKET_LOG;
 }
 
+int ss_audit_log_has_room(void)
+{
+    return socket_log != NULL &&
+           atomic_load_explicit(&n_socket_log, memory_order_relaxed) < MAX_SOCKET_LOG;
+}
+
 const struct ss_socket_rec *ss_audit_socket(int index)
 {
     return &socket_log[index];

@@ -123,6 +123,8 @@ struct ss_socket_rec {
     int opts[4][3];                   /* level, optname, value */
 };
 int ss_audit_socket_count(void);
+/* Whether a socket closed now still gets a row in the summary. */
+int ss_audit_log_has_room(void);
 const struct ss_socket_rec *ss_audit_socket(int index);
 uint64_t ss_audit_sockets_dropped(void);
 

@@ -931,6 +931,14 @@ static void fetch_names(struct ss_obj *o, int fd)
     errno = saved;
 }
 
+/* An address is copied as far as its length goes (most are 16 or 28
+ * bytes of a 128-byte storage): the renderers read no further. */
+static void addr_copy(struct ss_addr *dst, const struct ss_addr *src)
+{
+    dst->len = src->len;
+    memcpy(&dst->sa, &src->sa, src->len < sizeof src->sa ? src->len : sizeof src->sa);
+}
+
 static void snapshot_locked(struct ss_obj *o, struct ss_sockinfo *out)
 {
     out->id = o->id;
@@ -940,17 +948,18 @@ static void snapshot_locked(struct ss_obj *o, struct ss_sockinfo *out)
     out->protocol = o->protocol;
     out->state = o->state;
     out->nonblocking = o->nonblocking;
-    out->laddr = o->laddr;
-    out->raddr = o->raddr;
+    addr_copy(&out->laddr, &o->laddr);
+    addr_copy(&out->raddr, &o->raddr);
     out->bytes_sent = o->bytes_sent;
     out->bytes_received = o->bytes_received;
 }
 
 static void snapshot(struct ss_obj *o, int fd, struct ss_sockinfo *out, int want_names)
 {
-    memset(out, 0, sizeof *out);
-    if (o == NULL || !obj_lock(o))
+    if (o == NULL || !obj_lock(o)) {
+        memset(out, 0, sizeof *out);
         return;
+    }
     if (want_names && !(o->state & SS_ST_CLOSED))
         fetch_names(o, fd);
     snapshot_locked(o, out);

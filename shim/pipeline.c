@@ -263,7 +263,10 @@ void ss_run(struct ss_call *c)
     if (s.adopted)
         note_adoption(c, s.obj);
 
-    if (c->op == SS_OP_close && ss_config.summary != SS_SUMMARY_OFF)
+    /* the summary's row shows the addresses: asked for before the fd is
+     * gone, when there will be a summary and a row */
+    if (c->op == SS_OP_close && ss_config.summary != SS_SUMMARY_OFF && ss_sink_enabled() &&
+        ss_audit_log_has_room())
         ss_model_learn_names(s.obj, c->fd);
     c->t_start_ns = ss_now_ns();
     struct ss_fault_scratch fs;

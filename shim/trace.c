@@ -1,5 +1,6 @@
 /* sockshim: what goes into the trace for a call (see trace.h). */
 #include "trace.h"
+#include "sink.h"
 
 #include <string.h>
 
@@ -44,7 +45,7 @@ static int text_rebuilds_loops(void)
 
 static int calls_written(void)
 {
-    return ss_config.summary != SS_SUMMARY_ONLY;
+    return ss_config.summary != SS_SUMMARY_ONLY && ss_sink_enabled();
 }
 
 static void hold_start(const struct ss_call *c, const struct ss_loop_view *view)
