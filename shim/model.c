@@ -889,6 +889,19 @@ int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max)
     return slots_in_range(first, last, fds, max, 0);
 }
 
+int ss_model_move_shim_fd(int old, int dup_cmd)
+{
+    int fresh = ss_real.fcntl(old, dup_cmd, old + 1);
+    if (fresh < 0)
+        fresh = ss_real.fcntl(old, dup_cmd, 3);
+    if (fresh < 0)
+        return -1;
+    ss_model_claim_fd(fresh);
+    ss_model_release_fd(old);
+    ss_real.close(old);
+    return fresh;
+}
+
 void ss_model_release_closing(int fd, struct ss_obj *obj)
 {
     slot_forget_obj(fd, obj);

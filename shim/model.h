@@ -52,6 +52,10 @@ int ss_model_cloexec(int fd);
 void ss_model_release_closing(int fd, struct ss_obj *obj);
 
 void ss_model_claim_fd(int fd);
+/* Moves one of the shim's own fds off its number (duplicated with dup_cmd,
+ * F_DUPFD or F_DUPFD_CLOEXEC, above it if it can): the new fd, claimed, or
+ * -1. */
+int ss_model_move_shim_fd(int old, int dup_cmd);
 void ss_model_release_fd(int fd);
 
 /* Records the effect of a completed call (c->ret, c->err set) on the model:

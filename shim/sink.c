@@ -205,15 +205,10 @@ int ss_sink_move_away(int old)
         return ss_ring_move(old);
     if (old != ss_sink_fd())
         return 0;
-    int fresh = ss_real.fcntl(old, F_DUPFD_CLOEXEC, old + 1);
-    if (fresh < 0)
-        fresh = ss_real.fcntl(old, F_DUPFD_CLOEXEC, 3);
+    int fresh = ss_model_move_shim_fd(old, F_DUPFD_CLOEXEC);
     if (fresh < 0)
         return -1;
-    ss_model_claim_fd(fresh);
     atomic_store_explicit(&sink_fd, fresh, memory_order_release);
-    ss_model_release_fd(old);
-    ss_real.close(old);
     return 0;
 }
 

@@ -102,19 +102,14 @@ int ss_ring_move(int fd)
 {
     if (fd != ring_fd)
         return 0;
-    int fresh = ss_real.fcntl(fd, F_DUPFD, fd + 1);
-    if (fresh < 0)
-        fresh = ss_real.fcntl(fd, F_DUPFD, 3);
+    int fresh = ss_model_move_shim_fd(fd, F_DUPFD); /* inheritable, as before */
     if (fresh < 0)
         return -1;
-    char value[16];
-    snprintf(value, sizeof value, "%d", fresh);
-    ss_model_claim_fd(fresh);
     ring_fd = fresh;
     /* the programs this process execs find the ring at its new number */
+    char value[16];
+    snprintf(value, sizeof value, "%d", fresh);
     setenv(SS_ENV_SINK_RING, value, 1);
-    ss_model_release_fd(fd);
-    ss_real.close(fd);
     return 0;
 }
 
