@@ -190,9 +190,9 @@ static void note_finding(struct ss_audit_sock *st, enum ss_finding code,
 
 /* ---- what a call is ------------------------------------------------------ */
 
-#define OPBIT(op) ((ss_opmask)1 << SS_OP_##op)
-#define SENDS (OPBIT(send) | OPBIT(sendto) | OPBIT(sendmsg) | OPBIT(sendmmsg) | OPBIT(sendfile))
-#define RECVS (OPBIT(recv) | OPBIT(recvfrom) | OPBIT(recvmsg) | OPBIT(recvmmsg))
+#define OPBIT(op) SS_OPBIT(op)
+#define SENDS SS_OPS_SENDS
+#define RECVS SS_OPS_RECVS
 
 static int is_op(const struct ss_call *c, ss_opmask ops)
 {

@@ -56,6 +56,9 @@ void ss_config_load(void)
     if ((v = getenv(SS_ENV_CALLS)) != NULL && *v != '\0' &&
         ss_parse_flag(v, &ss_config.every_call, &err) != 0)
         refuse(SS_ENV_CALLS, err.msg);
+    if ((v = getenv(SS_ENV_PCAP)) != NULL && *v != '\0' &&
+        ss_parse_flag(v, &ss_config.capture, &err) != 0)
+        refuse(SS_ENV_PCAP, err.msg);
     if ((v = getenv(SS_ENV_OUTPUT_FD)) != NULL && *v != '\0' &&
         ss_parse_output_fd(v, &ss_config.output_fd, &err) != 0)
         refuse(SS_ENV_OUTPUT_FD, err.msg);

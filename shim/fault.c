@@ -45,6 +45,11 @@ const char *ss_fault_rule_text(int index)
     return index >= 0 && index < n_rules ? rules[index].text : "";
 }
 
+int ss_fault_rule_resets(int index)
+{
+    return index >= 0 && index < n_rules && (rules[index].actions & SS_ACT_RESET) != 0;
+}
+
 /* ---- start-up ----------------------------------------------------------- */
 
 static void refuse(const char *msg)
@@ -168,9 +173,9 @@ static uint64_t draw_for(int rule, uint64_t count)
     return mix(seed ^ mix(((uint64_t)rule << 40) ^ count));
 }
 
-#define OPBIT(op) ((ss_opmask)1 << SS_OP_##op)
-#define SENDS (OPBIT(send) | OPBIT(sendto) | OPBIT(sendmsg) | OPBIT(sendmmsg) | OPBIT(sendfile))
-#define RECVS (OPBIT(recv) | OPBIT(recvfrom) | OPBIT(recvmsg) | OPBIT(recvmmsg))
+#define OPBIT(op) SS_OPBIT(op)
+#define SENDS SS_OPS_SENDS
+#define RECVS SS_OPS_RECVS
 
 static int is_op(const struct ss_call *c, ss_opmask ops)
 {

@@ -50,6 +50,8 @@ void ss_fault_after_fork_child(void);
 uint64_t ss_fault_seed(void);
 int ss_fault_rule_count(void);
 const char *ss_fault_rule_text(int index);
+/* Whether rule index (0-based) resets the connection. */
+int ss_fault_rule_resets(int index);
 
 /* Whether a rule applies to the call; if so c->fault and c->fault_action
  * are set and ss_fault_before() must follow. obj is the subject socket. */

@@ -51,6 +51,7 @@ struct ss_config {
     struct ss_output_fd output_fd; /* without output: the run's stderr; fd -1: none */
     enum ss_summary summary;     /* the summary at exit */
     int every_call;              /* no rebuilt loops in text */
+    int capture;                 /* --pcap: capture events for the command */
 };
 
 extern struct ss_config ss_config;

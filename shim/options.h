@@ -20,6 +20,7 @@
 #define SS_ENV_TRACE "SOCKSHIM_TRACE"     /* methods traced (-e) */
 #define SS_ENV_SUMMARY "SOCKSHIM_SUMMARY" /* on | off | only (--summary) */
 #define SS_ENV_CALLS "SOCKSHIM_CALLS"     /* 1: every call, no rebuilt loops (--calls) */
+#define SS_ENV_PCAP "SOCKSHIM_PCAP"       /* 1: capture events into the run's ring (--pcap) */
 /* Without -o the command hands every process of the run the stderr it was
  * started with, as an inherited fd "N:DEV:INO": a program that redirects
  * its own stderr (or a child's) does not get the trace in its data. */
@@ -36,6 +37,17 @@ enum ss_summary { SS_SUMMARY_ON, SS_SUMMARY_OFF, SS_SUMMARY_ONLY };
 
 typedef uint64_t ss_opmask; /* bit (1 << enum ss_op) */
 #define SS_OPMASK_ALL ((((ss_opmask)1) << SS_OP_COUNT) - 1)
+#define SS_OPBIT(op) ((ss_opmask)1 << SS_OP_##op)
+/* The methods that move a socket's data, each way. */
+#define SS_OPS_SENDS                                                               \
+    (SS_OPBIT(send) | SS_OPBIT(sendto) | SS_OPBIT(sendmsg) | SS_OPBIT(sendmmsg) |  \
+     SS_OPBIT(sendfile))
+#define SS_OPS_RECVS (SS_OPBIT(recv) | SS_OPBIT(recvfrom) | SS_OPBIT(recvmsg) | SS_OPBIT(recvmmsg))
+
+static inline int ss_op_in(enum ss_op op, ss_opmask ops)
+{
+    return (ops >> op) & 1;
+}
 
 /* A parse error: what was wrong, naming the bad token. */
 struct ss_parse_error {

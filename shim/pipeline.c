@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "capture.h"
 #include "fault.h"
 #include "internal.h"
 #include "model.h"
@@ -293,6 +294,10 @@ void ss_run(struct ss_call *c)
     ss_audit_call(c, s.obj, s.kind == SS_FD_CLOSED_SOCKET, &verdict);
     if (last_closed)
         ss_audit_closed(s.obj, c->fd);
+    if (ss_capture_enabled()) {
+        ss_capture_call(c, s.obj, last_closed);
+        ss_capture_accepted(c);
+    }
     ss_trace_call(c, s.obj, &verdict);
     ss_obj_put(s.obj);
     errno = c->err;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "capture.h"
 #include "fault.h"
 #include "internal.h"
 #include "model.h"
@@ -131,7 +132,8 @@ static void initialize(void)
     load_utc_offset();
     ss_model_init();
     ss_audit_init();
-    int active = ss_config.traced != 0 || ss_fault_enabled();
+    ss_capture_init();
+    int active = ss_config.traced != 0 || ss_fault_enabled() || ss_capture_enabled();
     if (active) {
         if (ss_config.traced != 0)
             ss_sink_open();

@@ -52,6 +52,10 @@ struct ss_bytes {
 
 void ss_bytes_buf(struct ss_bytes *b, const void *p, size_t len);
 void ss_bytes_iov(struct ss_bytes *b, const struct iovec *iov, int iovcnt, size_t total);
+/* The bytes [from, from + *n) of b as at most max pieces in out; *n
+ * becomes the bytes they hold (fewer when b ends or max is reached).
+ * Returns the number of pieces. */
+int ss_bytes_slice(const struct ss_bytes *b, size_t from, size_t *n, struct iovec *out, int max);
 /* Copies up to n bytes from the start; returns how many. */
 size_t ss_bytes_copy(const struct ss_bytes *b, void *dst, size_t n);
 

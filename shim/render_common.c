@@ -54,6 +54,28 @@ size_t ss_bytes_copy(const struct ss_bytes *b, void *dst, size_t n)
     return done;
 }
 
+int ss_bytes_slice(const struct ss_bytes *b, size_t from, size_t *n, struct iovec *out, int max)
+{
+    size_t want = *n, got = 0, skip = from;
+    int cnt = 0;
+    for (int i = 0; i < b->iovcnt && got < want && cnt < max; i++) {
+        const char *p = b->iov[i].iov_base;
+        size_t len = b->iov[i].iov_len;
+        if (p == NULL)
+            break;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        size_t take = len - skip < want - got ? len - skip : want - got;
+        out[cnt++] = (struct iovec){(void *)(p + skip), take};
+        got += take;
+        skip = 0;
+    }
+    *n = got;
+    return cnt;
+}
+
 /* Walks the first n bytes of b, calling fn on each. */
 static void bytes_each(const struct ss_bytes *b, size_t n, void (*fn)(void *, unsigned char),
                        void *ctx)

@@ -14,6 +14,9 @@
  * line's bytes, which may wrap around the end of the area; the next record
  * starts at the next multiple of 16.
  *
+ * Records are trace lines or, with --pcap, capture events (binary,
+ * capture.h), told apart by a bit of the header.
+ *
  * A writer reserves room with a compare-and-swap on head that also checks
  * the room is free (head - tail + size <= ctl.size), writes the header's
  * info (length, pid) and then its seq (made from the record's offset since
@@ -36,9 +39,15 @@
 #define SS_RING_DEFAULT_SIZE (8u << 20)
 #define SS_RING_CLOSED (1ull << 63)
 
+/* What a ring carries (ctl.carries). */
+#define SS_RING_TRACE 1u   /* the trace's lines (a -o file) */
+#define SS_RING_CAPTURE 2u /* capture events (--pcap), see capture.h */
+
 struct ss_ring_ctl {
     uint64_t magic;
     uint64_t size;           /* bytes of the data area, a power of two */
+    uint32_t carries;        /* SS_RING_TRACE | SS_RING_CAPTURE */
+    uint32_t reserved0;
     _Atomic uint64_t head;   /* bytes reserved since the start, | SS_RING_CLOSED */
     _Atomic uint64_t tail;   /* bytes drained since the start */
     _Atomic uint32_t wake;   /* futex word the drain sleeps on */
@@ -50,13 +59,14 @@ struct ss_ring_ctl {
 _Static_assert(sizeof(struct ss_ring_ctl) <= SS_RING_CTL_SIZE, "ring control fits its page");
 
 #define SS_REC_COMMITTED (1ull << 63)
+#define SS_REC_CAPTURE (1ull << 62) /* a capture event, not a trace line */
 #define SS_REC_LEN_MASK 0xffffffffull
 #define SS_REC_PID_SHIFT 32
-#define SS_REC_PID_MASK 0x7fffffffull
+#define SS_REC_PID_MASK 0x3fffffffull
 
 struct ss_ring_rec {
     _Atomic uint64_t seq;  /* ss_ring_seq(the record's offset since the start) */
-    _Atomic uint64_t info; /* length | pid << 32 | SS_REC_COMMITTED */
+    _Atomic uint64_t info; /* length | pid << 32 | SS_REC_CAPTURE | SS_REC_COMMITTED */
 };
 
 /* The seq of the record at offset off: never 0, so that no header of a

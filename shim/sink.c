@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "model.h"
 #include "real.h"
+#include "ring.h"
 #include "sink_ring.h"
 #include "xlat.h"
 
@@ -166,7 +167,8 @@ int ss_sink_open(void)
         start(kind_of(channel), channel);
     } else if (ss_config.output[0] != '\0' && expand_path() != 0) {
         result = -1;
-    } else if (ss_config.output[0] != '\0' && ss_ring_join() == 0) {
+    } else if (ss_config.output[0] != '\0' && ss_ring_join() == 0 &&
+               ss_ring_carries(SS_RING_TRACE)) {
         /* the file is opened if the ring ever hands a line back */
         atomic_store_explicit(&ringed, 1, memory_order_release);
     } else {
@@ -180,13 +182,12 @@ int ss_sink_open(void)
 
 void ss_sink_after_fork_child(void)
 {
-    if (atomic_load_explicit(&ringed, memory_order_relaxed)) {
-        ss_ring_after_fork_child();
+    ss_ring_after_fork_child(); /* (the capture may use the ring too) */
+    if (atomic_load_explicit(&ringed, memory_order_relaxed))
         /* %p: the ring's drain writes the child's lines to the child's
          * file; a file opened for lines the ring handed back is the
          * parent's */
         expand_path();
-    }
     if (!ss_config.output_per_pid)
         return;
     int old = atomic_exchange_explicit(&sink_fd, -1, memory_order_acq_rel);

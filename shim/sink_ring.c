@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +57,8 @@ static int valid_size(uint64_t size)
 
 int ss_ring_join(void)
 {
+    if (ctl != NULL)
+        return 0; /* joined already (the trace and the capture share it) */
     const char *v = getenv(SS_ENV_SINK_RING);
     char *end;
     if (v == NULL || *v == '\0')
@@ -195,13 +198,13 @@ static void populate(uint64_t from, uint64_t to)
 }
 
 /* Copies n bytes to ring offset at, wrapping around the end. */
-static void copy_in(uint64_t at, const char *p, size_t n)
+static void copy_in(uint64_t at, const void *p, size_t n)
 {
     uint64_t pos = at & mask;
     size_t first = ctl->size - pos < n ? (size_t)(ctl->size - pos) : n;
     memcpy(data + pos, p, first);
     if (first < n)
-        memcpy(data, p + first, n - first);
+        memcpy(data, (const char *)p + first, n - first);
 }
 
 /* Populates the ring where the next record of total bytes will most
@@ -221,7 +224,7 @@ static void populate_ahead(uint64_t total)
     }
 }
 
-int ss_ring_emit(const char *line, size_t len)
+int ss_ring_emitv(int capture, const struct iovec *iov, int iovcnt, size_t len)
 {
     if (atomic_load_explicit(&closed_seen, memory_order_relaxed) ||
         len > ss_ring_max_line(ctl->size))
@@ -232,14 +235,30 @@ int ss_ring_emit(const char *line, size_t len)
         return -1;
     uint64_t pos = off & mask;
     struct ss_ring_rec *rec = (struct ss_ring_rec *)(data + pos);
-    uint64_t info = (uint64_t)len | ((uint64_t)ss_pid() & SS_REC_PID_MASK) << SS_REC_PID_SHIFT;
+    uint64_t info = (uint64_t)len | ((uint64_t)ss_pid() & SS_REC_PID_MASK) << SS_REC_PID_SHIFT |
+                    (capture ? SS_REC_CAPTURE : 0);
     atomic_store_explicit(&rec->info, info, memory_order_relaxed);
     atomic_store_explicit(&rec->seq, ss_ring_seq(off), memory_order_release);
-    copy_in(off + sizeof *rec, line, len);
+    uint64_t at = off + sizeof *rec;
+    for (int i = 0; i < iovcnt; i++) {
+        copy_in(at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
+    }
     atomic_store_explicit(&rec->info, info | SS_REC_COMMITTED, memory_order_release);
     /* a drain asleep with the ring half full is woken early */
     if (atomic_load_explicit(&ctl->asleep, memory_order_relaxed) &&
         off + total - atomic_load_explicit(&ctl->tail, memory_order_relaxed) > ctl->size / 2)
         wake_drain();
     return 0;
+}
+
+int ss_ring_emit(const char *line, size_t len)
+{
+    struct iovec one = {(void *)line, len};
+    return ss_ring_emitv(0, &one, 1, len);
+}
+
+int ss_ring_carries(unsigned what)
+{
+    return ctl != NULL && (ctl->carries & what) != 0;
 }

@@ -12,6 +12,12 @@ int ss_ring_fd(void);
 /* Puts one line into the ring: 0, or -1 when the caller must write it to
  * the file itself (the ring is closed or cannot take it). */
 int ss_ring_emit(const char *line, size_t len);
+/* One record gathered from iov (len bytes in all); capture: a capture
+ * event rather than a trace line. 0, or -1 as above. */
+struct iovec;
+int ss_ring_emitv(int capture, const struct iovec *iov, int iovcnt, size_t len);
+/* Whether the run's ring carries what (SS_RING_TRACE, SS_RING_CAPTURE). */
+int ss_ring_carries(unsigned what);
 
 /* In a forked child. */
 void ss_ring_after_fork_child(void);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "pcap.h"
 #include "ring.h"
 
 #define DRAIN_PERIOD_NS 10000000L /* 10 ms between drains when nobody asks sooner */
@@ -75,7 +76,8 @@ static void write_failed(const char *path, int err)
 
 /* ---- making the ring -------------------------------------------------------- */
 
-int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_floor)
+int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_floor,
+                    unsigned carries)
 {
     uint64_t size = SS_RING_DEFAULT_SIZE;
     int fd = memfd_create("sockshim-ring", MFD_CLOEXEC);
@@ -97,6 +99,7 @@ int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_f
     d.data = all + SS_RING_CTL_SIZE;
     d.mask = size - 1;
     d.ctl->size = size;
+    d.ctl->carries = carries;
     d.ctl->drain_pid = (int32_t)getpid();
     d.ctl->magic = SS_RING_MAGIC;
     d.ring_fd = high;
@@ -192,6 +195,23 @@ static void add_piece(int fd, const char *p, size_t n)
     d.iov[d.n_iov++] = (struct iovec){(void *)p, n};
 }
 
+/* A capture event, handed to the pcap writer in one piece (copied out when
+ * it wraps around the end of the ring). */
+static void add_capture(uint64_t at, uint64_t len)
+{
+    static char *unwrapped;
+    uint64_t pos = at & d.mask, size = d.mask + 1;
+    if (pos + len <= size) {
+        ss_pcap_event(d.data + pos, len);
+        return;
+    }
+    if (unwrapped == NULL && (unwrapped = malloc(ss_ring_max_line(size))) == NULL)
+        return;
+    memcpy(unwrapped, d.data + pos, size - pos);
+    memcpy(unwrapped + (size - pos), d.data, len - (size - pos));
+    ss_pcap_event(unwrapped, len);
+}
+
 /* Queues a record's line (it may wrap around the end of the ring). */
 static void add_line(int pid, uint64_t at, uint64_t len)
 {
@@ -246,7 +266,9 @@ static enum stop drain_once(uint64_t limit, int give_up)
             why = IN_FLIGHT;
             break;
         }
-        if (info & SS_REC_COMMITTED)
+        if ((info & SS_REC_COMMITTED) && (info & SS_REC_CAPTURE))
+            add_capture(pos + sizeof *rec, len);
+        else if (info & SS_REC_COMMITTED)
             add_line(pid, pos + sizeof *rec, len);
         else
             d.lost++;

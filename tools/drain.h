@@ -2,11 +2,14 @@
 #ifndef SOCKSHIM_DRAIN_H
 #define SOCKSHIM_DRAIN_H
 
-/* Makes the ring for a -o file: file_fd (opened O_APPEND, named path)
- * takes every line, or, with pattern (a %p pattern) and file_fd -1, each
- * process's file does. The ring's fd is dup'ed to fd_floor or above, inheritable;
- * returns it, or -1 (the library then writes the file itself). */
-int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_floor);
+/* Makes the run's ring, carrying (ring.h) the trace, the capture or both.
+ * The trace: file_fd (opened O_APPEND, named path) takes every line, or,
+ * with pattern (a %p pattern) and file_fd -1, each process's file does.
+ * The capture goes to the pcap writer (pcap.h), opened by the caller. The
+ * ring's fd is dup'ed to fd_floor or above, inheritable; returns it, or -1
+ * (the library then writes the trace file itself; there is no capture). */
+int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_floor,
+                    unsigned carries);
 
 /* After the fork: the program holds the ring's fd, sockshim its mapping. */
 void ss_drain_release_fd(void);

@@ -36,7 +36,9 @@
 #include "drain.h"
 #include "fmt.h"
 #include "options.h"
+#include "pcap.h"
 #include "report.h"
+#include "ring.h"
 #include "rules.h"
 
 #ifndef SOCKSHIM_VERSION
@@ -200,6 +202,7 @@ struct settings {
     int summary_only;    /* --summary */
     int every_call;      /* --calls */
     int no_summary;      /* --no-summary */
+    const char *pcap;    /* --pcap FILE, or NULL */
     struct rule_source *rules; /* --fault, --fault-file, then SOCKSHIM_FAULTS */
     size_t n_rules;
     char **program_argv; /* PROGRAM ARGS..., NULL-terminated (from argv) */
@@ -221,6 +224,7 @@ enum {
     OPT_SUMMARY,
     OPT_NO_SUMMARY,
     OPT_CALLS,
+    OPT_PCAP,
 };
 
 static const struct option long_options[] = {
@@ -235,6 +239,7 @@ static const struct option long_options[] = {
     {"summary", no_argument, NULL, OPT_SUMMARY},
     {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
     {"calls", no_argument, NULL, OPT_CALLS},
+    {"pcap", required_argument, NULL, OPT_PCAP},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -469,6 +474,11 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
             break;
         case OPT_CALLS:
             s->every_call = 1;
+            break;
+        case OPT_PCAP:
+            if (optarg[0] == '\0')
+                usage_error("--pcap needs a file name");
+            s->pcap = optarg;
             break;
         case 'h':
         case OPT_HELP:
@@ -765,49 +775,76 @@ static void absolute_output_pattern(const char *pattern, char *out, size_t cap)
  * checked: opening it would block or feed an EOF to the reader. */
 static void set_env(const char *name, const char *value);
 
-/* Whether the run writes its -o file(s) through a ring (tools/drain.c). */
-static int run_has_ring;
+/* What the run's ring (tools/drain.c) carries, prepared before the program
+ * starts: the trace's file or %p pattern, and the capture. */
+static struct {
+    int trace_fd;          /* the -o file, opened O_APPEND, or -1 */
+    char *trace_path;
+    const char *trace_pattern; /* -o with %p, or NULL */
+    int pcap_fd;           /* --pcap's file, or -1 */
+    int made;
+} run_ring = {.trace_fd = -1, .pcap_fd = -1};
 
-static void make_ring(int file_fd, const char *path, const char *pattern)
+static void make_ring(void)
 {
-    int fd = ss_drain_create(file_fd, path, pattern, ss_high_fd_floor());
-    if (fd < 0)
-        return; /* the library writes the file itself */
+    unsigned carries = (run_ring.trace_fd >= 0 || run_ring.trace_pattern != NULL ? SS_RING_TRACE
+                                                                                 : 0) |
+                       (run_ring.pcap_fd >= 0 ? SS_RING_CAPTURE : 0);
+    if (carries == 0)
+        return;
+    int fd = ss_drain_create(run_ring.trace_fd, run_ring.trace_path, run_ring.trace_pattern,
+                             ss_high_fd_floor(), carries);
+    if (fd < 0) {
+        if (run_ring.pcap_fd >= 0)
+            die("--pcap: cannot make the capture's shared memory: %s", strerror(errno));
+        return; /* the library writes the trace file itself */
+    }
     char value[16];
     snprintf(value, sizeof value, "%d", fd);
     set_env(SS_ENV_SINK_RING, value);
-    run_has_ring = 1;
+    run_ring.made = 1;
 }
 
-static void create_empty_trace_file(const char *path)
+/* Opens a file sockshim writes (the trace, the capture), empty: a symlink
+ * is refused (O_NOFOLLOW), and so is another user's file (the trace holds
+ * the program's data: it is neither emptied nor written). Returns the fd,
+ * or -1 for a FIFO or socket, which is only checked (opening it would
+ * block or feed an EOF to the reader). */
+static int open_output_file(const char *what, const char *path)
 {
     struct stat st;
     if (lstat(path, &st) == 0) {
         if (S_ISLNK(st.st_mode))
-            die("trace file '%s' is a symbolic link, which sockshim does not "
+            die("%s '%s' is a symbolic link, which sockshim does not "
                 "follow; give the link's target instead",
-                path);
+                what, path);
         if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
             if (access(path, W_OK) != 0)
-                die("cannot write trace file '%s': %s", path, strerror(errno));
-            return;
+                die("cannot write %s '%s': %s", what, path, strerror(errno));
+            return -1;
         }
     }
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
-        die("cannot write trace file '%s': %s", path, strerror(errno));
-    /* the trace holds the program's data: another user's file is neither
-     * emptied nor written (the library refuses it too) */
+        die("cannot write %s '%s': %s", what, path, strerror(errno));
     if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid()))
-        die("trace file '%s' belongs to another user; sockshim writes only files of "
-            "its own user",
-            path);
+        die("%s '%s' belongs to another user; sockshim writes only files of its own user",
+            what, path);
     if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0)
-        die("cannot empty trace file '%s': %s", path, strerror(errno));
-    if (S_ISREG(st.st_mode))
-        make_ring(fd, path, NULL); /* the drain writes through fd */
-    else
-        close(fd);
+        die("cannot empty %s '%s': %s", what, path, strerror(errno));
+    return fd;
+}
+
+static void create_empty_trace_file(const char *path)
+{
+    int fd = open_output_file("trace file", path);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        run_ring.trace_fd = fd; /* the drain writes through it */
+        run_ring.trace_path = strdup(path);
+    } else if (fd >= 0) {
+        close(fd); /* a device: the library writes it */
+    }
 }
 
 /* With %p the library creates one file per process; all that can be checked
@@ -845,13 +882,24 @@ static void prepare_output(const char *pattern, char *out, size_t cap)
     absolute_output_pattern(pattern, out, cap);
     if (ss_output_has_pid(out)) {
         check_trace_directory(pattern, out);
-        make_ring(-1, NULL, out);
+        run_ring.trace_pattern = out;
         return;
     }
     char path[PATH_MAX * 2];
     if (ss_expand_output(out, 0, path, sizeof path) > sizeof path)
         die("-o '%s': path too long", pattern);
     create_empty_trace_file(path);
+}
+
+/* --pcap FILE: the file, empty, with its pcapng headers. */
+static void prepare_capture(const char *path)
+{
+    int fd = open_output_file("capture file", path);
+    if (fd < 0)
+        die("--pcap: '%s' is a FIFO or a socket; the capture needs a file", path);
+    if (ss_pcap_open(path, fd) != 0)
+        die("cannot write capture file '%s': %s", path, strerror(errno));
+    run_ring.pcap_fd = fd;
 }
 
 /* ------------------------------------------------------------ environment */
@@ -931,8 +979,9 @@ static void export_settings(const struct settings *s, const char *output,
                             const char *library)
 {
     set_env(SS_ENV_OUTPUT, output);
-    if (!run_has_ring)
+    if (!run_ring.made)
         set_env(SS_ENV_SINK_RING, NULL);
+    set_env(SS_ENV_PCAP, s->pcap != NULL ? "1" : NULL);
     if (output == NULL)
         export_stderr_channel();
     else
@@ -1095,7 +1144,7 @@ static int run_program(const char *path, char *const argv[])
         exec_in_child(path, argv, &original_mask, report[1]);
     }
     forward_to = pid;
-    if (run_has_ring) {
+    if (run_ring.made) {
         ss_drain_release_fd();
         if (ss_drain_start() != 0)
             warn("cannot start the trace drain: the trace is written when the program "
@@ -1108,8 +1157,9 @@ static int run_program(const char *path, char *const argv[])
     int err = read_exec_error(report[0]);
     close(report[0]);
     int status = wait_for_child(pid);
-    if (run_has_ring)
+    if (run_ring.made)
         ss_drain_finish();
+    ss_pcap_close();
     if (err != 0)
         die("cannot run '%s': %s%s", argv[0], strerror(err), exec_error_hint(err, path));
     return exit_code_of(status);
@@ -1172,6 +1222,9 @@ int main(int argc, char *argv[])
     char output[PATH_MAX * 2];
     if (settings.output != NULL)
         prepare_output(settings.output, output, sizeof output);
+    if (settings.pcap != NULL)
+        prepare_capture(settings.pcap);
+    make_ring();
 
     export_settings(&settings, settings.output != NULL ? output : NULL, library);
     return run_program(program, settings.program_argv);

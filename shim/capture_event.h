@@ -1,0 +1,54 @@
+/* sockshim: capture events (--pcap), shared by the library and the command.
+ *
+ * The library says what crossed each TCP and UDP socket, as events in the
+ * run's ring (ring.h): a connection opened, bytes sent or received at an
+ * offset of their direction's stream, a direction ended (FIN), a reset, a
+ * datagram. The command turns them into packets (tools/capture.c): a
+ * three-way handshake, segments with sequence and acknowledgement numbers,
+ * checksums, FIN and RST, in a pcapng file. Both ends of a connection in
+ * the run describe the same bytes (one sent them, the other received
+ * them); the command writes each byte once.
+ */
+#ifndef SOCKSHIM_CAPTURE_EVENT_H
+#define SOCKSHIM_CAPTURE_EVENT_H
+
+#include <stdint.h>
+
+enum ss_cap_kind {
+    SS_CAP_OPEN = 1, /* the connection is made (connect returned, accept) */
+    SS_CAP_DATA,     /* stream bytes */
+    SS_CAP_FIN,      /* no more bytes this way (shutdown, close, or EOF seen) */
+    SS_CAP_RST,      /* the connection was reset */
+    SS_CAP_DGRAM,    /* one datagram */
+};
+
+enum ss_cap_dir {
+    SS_CAP_OUT = 0, /* from the local end to the remote one */
+    SS_CAP_IN = 1,  /* from the remote end to the local one */
+};
+
+#define SS_CAP_CLIENT 1u /* OPEN: the local end made the connection */
+#define SS_CAP_FAULT 2u  /* a fault rule applied to the call; the note says which */
+
+/* An event, then its payload (len bytes), then its note (note_len bytes,
+ * no NUL). Addresses in network order, IPv4 in the first 4 bytes. */
+struct ss_cap_event {
+    uint8_t kind;   /* enum ss_cap_kind */
+    uint8_t dir;    /* enum ss_cap_dir */
+    uint8_t proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+    uint8_t family; /* 4 or 6 */
+    uint16_t lport, rport; /* host order */
+    uint16_t flags;        /* SS_CAP_CLIENT, SS_CAP_FAULT */
+    uint16_t note_len;
+    uint32_t len;
+    uint64_t ts_ns;  /* CLOCK_REALTIME */
+    uint64_t offset; /* DATA, FIN: where in its direction's stream */
+    uint8_t laddr[16], raddr[16];
+};
+
+_Static_assert(sizeof(struct ss_cap_event) == 64, "capture events have no padding");
+
+/* Payload a single event carries at most: a larger transfer is several. */
+#define SS_CAP_MAX_PAYLOAD (256u << 10)
+
+#endif

@@ -1,0 +1,203 @@
+"""--pcap: a capture of what the program said, read back with tshark.
+
+Every test runs a real program under `sockshim --pcap`, then asks tshark
+(Debian's package; tools/check installs it) to read the capture: no
+malformed packet, no expert warning, every IP, TCP and UDP checksum good,
+and each TCP stream followed gives back exactly the bytes each side sent.
+Both ends of the connections are in the traced run, so the capture hears
+every byte twice (sent and received) and must write it once.
+"""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import PYTHON, SOCKSHIM, TIMEOUT, base_env, program, scenario
+
+TSHARK = shutil.which("tshark")
+pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark is missing "
+                                "(apt-get install tshark)")
+
+
+def capture(tmp_path, argv, options=(), check_exit=0, cwd=None):
+    """Runs argv under sockshim --pcap; returns (process, capture path)."""
+    pcap = tmp_path / "capture.pcapng"
+    cmd = [str(SOCKSHIM), "-e", "none", "--pcap", str(pcap), *options, "--", *argv]
+    proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, env=base_env(), cwd=cwd)
+    assert proc.returncode == check_exit, proc.stderr.decode(errors="replace")
+    return proc, pcap
+
+
+def tshark(pcap, *args):
+    """tshark's output on the capture; it must have nothing to say on stderr
+    (but the note it prints when run as root)."""
+    proc = subprocess.run([TSHARK, "-r", str(pcap), *args], capture_output=True,
+                          timeout=TIMEOUT, text=True)
+    assert proc.returncode == 0, proc.stderr
+    complaints = [l for l in proc.stderr.splitlines() if not l.startswith("Running as user")]
+    assert complaints == [], complaints
+    return proc.stdout
+
+
+CHECKSUMS = ["-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
+             "-o", "udp.check_checksum:TRUE"]
+
+
+def assert_clean(pcap):
+    """No malformed packet, no expert note of warning level or worse, every
+    checksum tshark can check verified good."""
+    bad = tshark(pcap, *CHECKSUMS, "-Y",
+                 "_ws.malformed or "
+                 # a reset is a warning, as Wireshark sees it, but no fault
+                 "(_ws.expert.severity >= warning and not tcp.connection.rst) or "
+                 "ip.checksum.status != 1 or tcp.checksum.status != 1 or "
+                 "udp.checksum.status != 1")
+    assert bad == ""
+    assert tshark(pcap) != ""
+
+
+def streams(pcap):
+    return sorted({int(s) for s in tshark(pcap, "-Y", "tcp", "-T", "fields",
+                                          "-e", "tcp.stream").split()})
+
+
+def follow(pcap, stream):
+    """(bytes from the first node, bytes from the second) of a TCP stream."""
+    out = tshark(pcap, "-q", "-z", f"follow,tcp,raw,{stream}")
+    first, second = bytearray(), bytearray()
+    for line in out.splitlines():
+        if not line.strip() or line.startswith(("=", "Follow:", "Filter:", "Node ")):
+            continue
+        (second if line.startswith("\t") else first).extend(bytes.fromhex(line.strip()))
+    return bytes(first), bytes(second)
+
+
+def field_values(pcap, display_filter, field):
+    return tshark(pcap, "-Y", display_filter, "-T", "fields", "-e", field).split("\n")[:-1]
+
+
+def transfer(tmp_path, family, size, options=()):
+    """pcap_transfer.py's run: (capture, what the client sent, the reply)."""
+    sent = tmp_path / "sent"
+    _, pcap = capture(tmp_path, scenario("pcap_transfer.py") + [family, str(size), str(sent)],
+                      options)
+    lines = dict(line.split(" ", 1) for line in sent.read_text().splitlines())
+    return pcap, bytes.fromhex(lines["client"]), bytes.fromhex(lines["server"])
+
+
+def test_ten_mebibytes_over_ipv4(tmp_path):
+    pcap, payload, reply = transfer(tmp_path, "4", 10 * 1024 * 1024)
+    assert reply == b"got 10485760"
+    assert_clean(pcap)
+    assert streams(pcap) == [0]  # one connection, though both ends reported it
+    client, server = follow(pcap, 0)
+    assert client == payload
+    assert server == reply
+    # every byte once: the TCP payloads add up to the two directions exactly
+    lengths = [int(n) for n in field_values(pcap, "tcp.len > 0", "tcp.len")]
+    assert sum(lengths) == len(payload) + len(reply)
+    flags = field_values(pcap, "tcp.flags.syn == 1 or tcp.flags.fin == 1", "tcp.flags.str")
+    assert len([f for f in flags if "S" in f]) == 2      # SYN, SYN+ACK
+    assert len([f for f in flags if "F" in f]) == 2      # a FIN each way
+
+
+def test_short_sends_over_ipv6_are_one_byte_segments_with_the_fault_noted(tmp_path):
+    """send:short=1 makes every send move one byte, for real: the capture
+    shows one-byte segments, each with the rule as its comment."""
+    pcap, payload, reply = transfer(tmp_path, "6", 3000, options=("--fault", "send:short=1"))
+    assert_clean(pcap)
+    client, server = follow(pcap, 0)
+    assert (client, server) == (payload, reply)
+    assert set(tshark(pcap, "-Y", "tcp.len > 0", "-T", "fields", "-e", "ipv6.src")
+               .split()) == {"::1"}
+    segments = [line.split("\t") for line in
+                tshark(pcap, "-Y", "tcp.len > 0", "-T", "fields", "-e", "tcp.len",
+                       "-e", "frame.comment").splitlines()]
+    assert sum(int(n) for n, _ in segments) == len(payload) + len(reply)
+    # a segment is made from the first report of its bytes: the faulted
+    # send's (one byte, with the rule as a comment) or, when the receiving
+    # thread reported them first, the receive's (as many bytes as it got,
+    # no comment)
+    noted = [n for n, comment in segments if comment == "sockshim fault #1: send:short=1"]
+    assert set(noted) == {"1"}
+    assert len(noted) > len(segments) // 2
+    assert {comment for _, comment in segments} <= {"sockshim fault #1: send:short=1", ""}
+
+
+def test_reset_fault_is_a_reset_packet(tmp_path):
+    _, pcap = capture(tmp_path, scenario("fault_reset.py"), ("--fault", "send:reset:when=3"))
+    assert_clean(pcap)
+    [rst] = field_values(pcap, "tcp.flags.reset == 1", "frame.comment")
+    assert rst == "sockshim fault #1: send:reset:when=3"
+    client, server = follow(pcap, 0)
+    assert client == b"onetwo"  # the third send was the reset
+    assert server == b""
+
+
+def test_udp_datagrams_appear_once(tmp_path):
+    proc, pcap = capture(tmp_path, scenario("udp.py"))
+    assert_clean(pcap)
+    payloads = field_values(pcap, "udp", "udp.payload")
+    assert payloads == [b"ping".hex(), b"pong".hex()]  # each once
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is missing "
+                    "(apt-get install curl)")
+def test_http_exchange_between_curl_and_http_server(tmp_path):
+    """curl fetches a file from python3 -m http.server, both in one run (a
+    shell starts them): the request and the response, byte for byte."""
+    www = tmp_path / "www"
+    www.mkdir()
+    body = os.urandom(200_000)
+    (www / "f.bin").write_bytes(body)
+    script = tmp_path / "fetch.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"{PYTHON} -m http.server 0 --bind 127.0.0.1 > server.out 2>&1 &\n"
+        "srv=$!\n"
+        "for i in $(seq 100); do\n"
+        "  port=$(sed -n 's/.*port \\([0-9]*\\).*/\\1/p' server.out)\n"
+        "  [ -n \"$port\" ] && break; sleep 0.05\n"
+        "done\n"
+        "curl -s -o got.bin http://127.0.0.1:$port/f.bin\n"
+        "kill -TERM $srv; wait $srv\n"
+        "exit 0\n")
+    script.chmod(0o755)
+    _, pcap = capture(tmp_path, [str(script)], cwd=www)
+    assert (www / "got.bin").read_bytes() == body
+    assert_clean(pcap)
+    [stream] = streams(pcap)
+    request, response = follow(pcap, stream)
+    assert request.startswith(b"GET /f.bin HTTP/1.1\r\nHost: 127.0.0.1:")
+    assert response.startswith(b"HTTP/1.0 200 OK\r\n")
+    assert response.endswith(b"\r\n\r\n" + body)
+
+
+def test_capture_beside_a_trace_file(tmp_path):
+    """--pcap and -o share the run's ring: both files are whole."""
+    trace = tmp_path / "trace.txt"
+    pcap = tmp_path / "c.pcapng"
+    proc = subprocess.run([str(SOCKSHIM), "-o", str(trace), "--pcap", str(pcap), "--",
+                           program("tcp_echo")], capture_output=True, timeout=TIMEOUT,
+                          env=base_env())
+    assert proc.returncode == 0, proc.stderr
+    assert b"sock3.listen(5) -> None" in trace.read_bytes()
+    assert_clean(pcap)
+    assert follow(pcap, 0) == (b"hello", b"HELLO")
+
+
+def test_bad_capture_path_is_refused_before_the_program_runs(tmp_path):
+    marker = tmp_path / "ran"
+    link = tmp_path / "link.pcapng"
+    os.symlink(tmp_path / "elsewhere", link)
+    for args, message in [
+            (["--pcap", ""], "sockshim: --pcap needs a file name"),
+            (["--pcap", str(link)], f"sockshim: capture file '{link}' is a symbolic link"),
+            (["--pcap", str(tmp_path / "no" / "dir.pcapng")],
+             f"sockshim: cannot write capture file '{tmp_path / 'no' / 'dir.pcapng'}'")]:
+        proc = subprocess.run([str(SOCKSHIM), *args, "--", "/bin/touch", str(marker)],
+                              capture_output=True, timeout=TIMEOUT, env=base_env())
+        assert proc.returncode == 2
+        assert proc.stderr.decode().startswith(message), proc.stderr
+        assert not marker.exists()

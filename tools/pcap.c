@@ -1,0 +1,550 @@
+/* sockshim: the command's capture writer (--pcap).
+ *
+ * The library's capture events (shim/capture_event.h) come out of the
+ * run's ring in order; this file makes packets of them and writes a pcapng
+ * file: one interface of link type RAW (IPv4 and IPv6 packets), time
+ * stamps in nanoseconds, a comment on every packet a fault rule touched.
+ *
+ * A TCP connection gets a three-way handshake before its first packet,
+ * segments whose sequence numbers follow the bytes of each direction and
+ * whose acknowledgement numbers follow the other direction, a FIN (with
+ * its ACK) when a direction ends, a RST when the connection is reset.
+ * Initial sequence numbers come from a hash of the connection's addresses,
+ * so both ends of a connection agree. Both ends may be in the run: the
+ * sender says it sent bytes, the receiver that it received them; each
+ * byte range is written once, by whichever event comes first. A datagram
+ * both ends report is written once too (the receiver's report matches the
+ * sender's by length and content).
+ */
+#include "pcap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture_event.h"
+
+#define LINKTYPE_RAW 101
+#define SEGMENT 65000 /* TCP payload per packet at most */
+#define UDP_MEMORY 64 /* datagrams a flow remembers, to skip their second report */
+
+/* ---- connections ---------------------------------------------------------- */
+
+struct endpoint {
+    uint8_t addr[16];
+    uint16_t port;
+};
+
+struct conn {
+    uint8_t used, family, proto;
+    struct endpoint ep[2]; /* ep[0] < ep[1] */
+    /* TCP, per direction d (from ep[d] to ep[1 - d]) */
+    uint32_t isn[2];
+    uint64_t next[2];      /* stream bytes written so far */
+    uint8_t fin[2], opened, closed;
+    uint64_t acked[2];     /* direction d's bytes its receiver acknowledged */
+    uint64_t last_ts;
+    /* UDP, per direction: datagrams written, not yet matched by a report
+     * from the other end */
+    struct {
+        uint32_t hash, len;
+    } recent[2][UDP_MEMORY];
+    unsigned recent_next[2];
+};
+
+static struct {
+    FILE *f;
+    char *path;
+    struct conn *conns;
+    size_t cap, used;
+    uint16_t ip_id;
+    int failed;
+} cap;
+
+static int endpoint_cmp(const struct endpoint *a, const struct endpoint *b)
+{
+    int c = memcmp(a->addr, b->addr, sizeof a->addr);
+    return c != 0 ? c : (a->port > b->port) - (a->port < b->port);
+}
+
+static uint32_t fnv1a(uint32_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static uint32_t conn_hash(uint8_t proto, const struct endpoint ep[2])
+{
+    uint32_t h = fnv1a(2166136261u, &proto, 1);
+    return fnv1a(h, ep, sizeof(struct endpoint) * 2);
+}
+
+static int conn_grow(void)
+{
+    size_t cap_new = cap.cap == 0 ? 256 : cap.cap * 2;
+    struct conn *fresh = calloc(cap_new, sizeof *fresh);
+    if (fresh == NULL)
+        return -1;
+    for (size_t i = 0; i < cap.cap; i++) {
+        struct conn *o = &cap.conns[i];
+        if (!o->used)
+            continue;
+        size_t j = conn_hash(o->proto, o->ep) & (cap_new - 1);
+        while (fresh[j].used)
+            j = (j + 1) & (cap_new - 1);
+        fresh[j] = *o;
+    }
+    free(cap.conns);
+    cap.conns = fresh;
+    cap.cap = cap_new;
+    return 0;
+}
+
+/* The connection of ep (ordered), made on first sight. */
+static struct conn *conn_find(uint8_t proto, uint8_t family, const struct endpoint ep[2])
+{
+    if ((cap.used + 1) * 2 > cap.cap && conn_grow() != 0)
+        return NULL;
+    size_t i = conn_hash(proto, ep) & (cap.cap - 1);
+    for (;; i = (i + 1) & (cap.cap - 1)) {
+        struct conn *c = &cap.conns[i];
+        if (!c->used) {
+            c->used = 1;
+            c->proto = proto;
+            c->family = family;
+            memcpy(c->ep, ep, sizeof c->ep);
+            for (int d = 0; d < 2; d++)
+                c->isn[d] = fnv1a(conn_hash(proto, ep), &d, sizeof d);
+            cap.used++;
+            return c;
+        }
+        if (c->proto == proto && memcmp(c->ep, ep, sizeof c->ep) == 0)
+            return c;
+    }
+}
+
+/* A new connection on the same addresses and ports (a port used again). */
+static void conn_restart(struct conn *c)
+{
+    c->next[0] = c->next[1] = 0;
+    c->acked[0] = c->acked[1] = 0;
+    c->fin[0] = c->fin[1] = 0;
+    c->opened = c->closed = 0;
+    for (int d = 0; d < 2; d++)
+        c->isn[d] = fnv1a(c->isn[d], &c->last_ts, sizeof c->last_ts);
+}
+
+/* ---- pcapng ---------------------------------------------------------------- */
+
+static void put(const void *p, size_t n)
+{
+    if (!cap.failed && fwrite(p, 1, n, cap.f) != n)
+        cap.failed = errno != 0 ? errno : EIO;
+}
+
+static void put32(uint32_t v)
+{
+    put(&v, 4);
+}
+
+static void put16(uint16_t v)
+{
+    put(&v, 2);
+}
+
+static size_t pad4(size_t n)
+{
+    return (n + 3) & ~(size_t)3;
+}
+
+/* An option: code, length, value padded to 4 bytes. */
+static void put_option(uint16_t code, const void *value, size_t len)
+{
+    static const uint8_t zeros[4];
+    put16(code);
+    put16((uint16_t)len);
+    put(value, len);
+    put(zeros, pad4(len) - len);
+}
+
+static size_t option_size(size_t len)
+{
+    return 4 + pad4(len);
+}
+
+static void write_headers(void)
+{
+    static const char app[] = "sockshim " SOCKSHIM_VERSION;
+    uint32_t shb_len = 28 + (uint32_t)option_size(sizeof app - 1) + 4;
+    put32(0x0A0D0D0A);
+    put32(shb_len);
+    put32(0x1A2B3C4D);
+    put16(1);
+    put16(0);
+    uint64_t unknown = UINT64_MAX; /* section length not known */
+    put(&unknown, 8);
+    put_option(4, app, sizeof app - 1); /* shb_userappl */
+    put_option(0, NULL, 0);
+    put32(shb_len);
+
+    static const char name[] = "sockshim";
+    uint8_t tsresol = 9; /* nanoseconds */
+    uint32_t idb_len =
+        20 + (uint32_t)(option_size(sizeof name - 1) + option_size(1) + 4);
+    put32(1);
+    put32(idb_len);
+    put16(LINKTYPE_RAW);
+    put16(0);
+    put32(0); /* no snap length */
+    put_option(2, name, sizeof name - 1); /* if_name */
+    put_option(9, &tsresol, 1);           /* if_tsresol */
+    put_option(0, NULL, 0);
+    put32(idb_len);
+}
+
+/* One Enhanced Packet Block: the IP packet in head (headers) and body. */
+static void write_packet(uint64_t ts, const uint8_t *head, size_t head_len, const uint8_t *body,
+                         size_t body_len, const char *comment, size_t comment_len)
+{
+    static const uint8_t zeros[4];
+    size_t len = head_len + body_len;
+    size_t options = comment_len > 0 ? option_size(comment_len) + 4 : 0;
+    uint32_t total = (uint32_t)(28 + pad4(len) + options + 4);
+    put32(6);
+    put32(total);
+    put32(0); /* interface */
+    put32((uint32_t)(ts >> 32));
+    put32((uint32_t)ts);
+    put32((uint32_t)len);
+    put32((uint32_t)len);
+    put(head, head_len);
+    put(body, body_len);
+    put(zeros, pad4(len) - len);
+    if (comment_len > 0) {
+        put_option(1, comment, comment_len); /* opt_comment */
+        put_option(0, NULL, 0);
+    }
+    put32(total);
+}
+
+/* ---- packets ------------------------------------------------------------- */
+
+static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)p[i] << 8 | p[i + 1];
+    if (n & 1)
+        sum += (uint32_t)p[n - 1] << 8;
+    return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static void be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+    be16(p, (uint16_t)(v >> 16));
+    be16(p + 2, (uint16_t)v);
+}
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+struct segment {
+    const struct conn *c;
+    int from; /* the endpoint that sends it */
+    uint32_t seq, ack;
+    uint8_t flags;
+    const uint8_t *data;
+    size_t len;
+    uint64_t ts;
+    const char *comment;
+    size_t comment_len;
+};
+
+/* IP header (and pseudo-header sum) for a transport payload of len bytes;
+ * returns the header length. */
+static size_t ip_header(uint8_t *h, const struct conn *c, int from, uint8_t proto, size_t len,
+                        uint32_t *pseudo)
+{
+    const uint8_t *src = c->ep[from].addr, *dst = c->ep[1 - from].addr;
+    if (c->family == 4) {
+        memset(h, 0, 20);
+        h[0] = 0x45;
+        be16(h + 2, (uint16_t)(20 + len));
+        be16(h + 4, cap.ip_id++);
+        be16(h + 6, 0x4000); /* don't fragment */
+        h[8] = 64;
+        h[9] = proto;
+        memcpy(h + 12, src, 4);
+        memcpy(h + 16, dst, 4);
+        be16(h + 10, fold(sum16(0, h, 20)));
+        *pseudo = sum16(sum16(0, src, 4), dst, 4) + proto + (uint32_t)len;
+        return 20;
+    }
+    memset(h, 0, 40);
+    h[0] = 0x60;
+    be16(h + 4, (uint16_t)len);
+    h[6] = proto;
+    h[7] = 64;
+    memcpy(h + 8, src, 16);
+    memcpy(h + 24, dst, 16);
+    *pseudo = sum16(sum16(0, src, 16), dst, 16) + proto + (uint32_t)len;
+    return 40;
+}
+
+static void write_segment(const struct segment *s)
+{
+    uint8_t h[60];
+    uint32_t pseudo;
+    size_t ip = ip_header(h, s->c, s->from, IPPROTO_TCP, 20 + s->len, &pseudo);
+    uint8_t *t = h + ip;
+    memset(t, 0, 20);
+    be16(t, s->c->ep[s->from].port);
+    be16(t + 2, s->c->ep[1 - s->from].port);
+    be32(t + 4, s->seq);
+    be32(t + 8, s->flags & TCP_ACK ? s->ack : 0);
+    t[12] = 5 << 4;
+    t[13] = s->flags;
+    be16(t + 14, 65535);
+    be16(t + 16, fold(sum16(sum16(pseudo, t, 20), s->data, s->len)));
+    write_packet(s->ts, h, ip + 20, s->data, s->len, s->comment, s->comment_len);
+}
+
+static void write_datagram(const struct conn *c, int from, const uint8_t *data, size_t len,
+                           uint64_t ts, const char *comment, size_t comment_len)
+{
+    uint8_t h[48];
+    uint32_t pseudo;
+    size_t ip = ip_header(h, c, from, IPPROTO_UDP, 8 + len, &pseudo);
+    uint8_t *u = h + ip;
+    be16(u, c->ep[from].port);
+    be16(u + 2, c->ep[1 - from].port);
+    be16(u + 4, (uint16_t)(8 + len));
+    be16(u + 6, 0);
+    uint16_t sum = fold(sum16(sum16(pseudo, u, 8), data, len));
+    be16(u + 6, sum != 0 ? sum : 0xffff); /* 0 means "no checksum" in UDP */
+    write_packet(ts, h, ip + 8, data, len, comment, comment_len);
+}
+
+/* ---- TCP state ---------------------------------------------------------- */
+
+static uint32_t seq_of(const struct conn *c, int d, uint64_t offset)
+{
+    return c->isn[d] + 1 + (uint32_t)offset;
+}
+
+/* What endpoint d acknowledges: all the other direction's bytes (and its
+ * FIN). */
+static uint32_t ack_of(const struct conn *c, int d)
+{
+    return seq_of(c, 1 - d, c->next[1 - d]) + c->fin[1 - d];
+}
+
+static void handshake(struct conn *c, int client, uint64_t ts)
+{
+    int server = 1 - client;
+    struct segment s = {.c = c, .ts = ts};
+    s.from = client, s.seq = c->isn[client], s.flags = TCP_SYN;
+    write_segment(&s);
+    s.from = server, s.seq = c->isn[server], s.ack = c->isn[client] + 1,
+    s.flags = TCP_SYN | TCP_ACK;
+    write_segment(&s);
+    s.from = client, s.seq = c->isn[client] + 1, s.ack = c->isn[server] + 1, s.flags = TCP_ACK;
+    write_segment(&s);
+    c->opened = 1;
+}
+
+static void data(struct conn *c, int d, uint64_t offset, const uint8_t *p, size_t len,
+                 uint64_t ts, const char *note, size_t note_len)
+{
+    if (offset + len <= c->next[d])
+        return; /* the other end reported these bytes already */
+    if (offset < c->next[d]) {
+        size_t skip = (size_t)(c->next[d] - offset);
+        p += skip, len -= skip, offset += skip;
+    }
+    struct segment s = {.c = c, .from = d, .flags = TCP_PSH | TCP_ACK, .ts = ts,
+                        .comment = note, .comment_len = note_len};
+    for (size_t done = 0; done < len;) {
+        size_t n = len - done < SEGMENT ? len - done : SEGMENT;
+        s.seq = seq_of(c, d, offset + done);
+        s.ack = ack_of(c, d);
+        s.data = p + done;
+        s.len = n;
+        write_segment(&s);
+        done += n;
+    }
+    c->next[d] = offset + len;
+}
+
+/* The receiver of direction d says it has the bytes up to end: a pure ACK,
+ * as its kernel would have sent. */
+static void acknowledge(struct conn *c, int d, uint64_t end, uint64_t ts)
+{
+    if (end <= c->acked[d] || end > c->next[d])
+        return;
+    c->acked[d] = end;
+    struct segment a = {.c = c, .from = 1 - d, .seq = seq_of(c, 1 - d, c->next[1 - d]) +
+                                                      c->fin[1 - d],
+                        .ack = seq_of(c, d, end), .flags = TCP_ACK, .ts = ts};
+    write_segment(&a);
+}
+
+static void fin(struct conn *c, int d, uint64_t offset, uint64_t ts, const char *note,
+                size_t note_len)
+{
+    if (c->fin[d])
+        return;
+    if (offset > c->next[d])
+        c->next[d] = offset; /* bytes the capture never saw */
+    struct segment s = {.c = c, .from = d, .seq = seq_of(c, d, c->next[d]), .ack = ack_of(c, d),
+                        .flags = TCP_FIN | TCP_ACK, .ts = ts, .comment = note,
+                        .comment_len = note_len};
+    write_segment(&s);
+    c->fin[d] = 1;
+    struct segment a = {.c = c, .from = 1 - d, .seq = seq_of(c, 1 - d, c->next[1 - d]) +
+                                                      c->fin[1 - d],
+                        .ack = ack_of(c, 1 - d), .flags = TCP_ACK, .ts = ts};
+    write_segment(&a);
+    if (c->fin[1 - d])
+        c->closed = 1;
+}
+
+static void reset(struct conn *c, int d, uint64_t ts, const char *note, size_t note_len)
+{
+    if (c->closed)
+        return;
+    struct segment s = {.c = c, .from = d, .seq = seq_of(c, d, c->next[d]) + c->fin[d],
+                        .ack = ack_of(c, d), .flags = TCP_RST | TCP_ACK, .ts = ts,
+                        .comment = note, .comment_len = note_len};
+    write_segment(&s);
+    c->closed = 1;
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static void tcp_event(struct conn *c, const struct ss_cap_event *e, int local, int d,
+                      const uint8_t *payload, const char *note)
+{
+    /* Only a connect or accept starts the same addresses and ports again:
+     * data at offset 0 after both FINs is more often one end's late report
+     * of the connection that just ended. */
+    if (c->closed && e->kind == SS_CAP_OPEN)
+        conn_restart(c);
+    if (c->closed)
+        return; /* the other end's late report of a connection already ended */
+    if (!c->opened) {
+        /* without an OPEN, the end that reports first is taken for the
+         * client unless it said it is the server */
+        int client = e->kind == SS_CAP_OPEN && !(e->flags & SS_CAP_CLIENT) ? 1 - local : local;
+        handshake(c, client, e->ts_ns);
+    }
+    switch (e->kind) {
+    case SS_CAP_DATA:
+        data(c, d, e->offset, payload, e->len, e->ts_ns, note, e->note_len);
+        if (e->dir == SS_CAP_IN)
+            acknowledge(c, d, e->offset + e->len, e->ts_ns);
+        break;
+    case SS_CAP_FIN:
+        fin(c, d, e->offset, e->ts_ns, note, e->note_len);
+        break;
+    case SS_CAP_RST:
+        reset(c, d, e->ts_ns, note, e->note_len);
+        break;
+    default:
+        break;
+    }
+}
+
+static void udp_event(struct conn *c, const struct ss_cap_event *e, int d, const uint8_t *payload,
+                      const char *note)
+{
+    uint32_t h = fnv1a(2166136261u, payload, e->len);
+    /* the other end's report of a datagram already written */
+    for (unsigned i = 0; i < UDP_MEMORY; i++) {
+        if (c->recent[d][i].len == e->len + 1 && c->recent[d][i].hash == h) {
+            c->recent[d][i].len = 0;
+            return;
+        }
+    }
+    write_datagram(c, d, payload, e->len, e->ts_ns, note, e->note_len);
+    unsigned slot = c->recent_next[d]++ % UDP_MEMORY;
+    c->recent[d][slot].hash = h;
+    c->recent[d][slot].len = e->len + 1;
+}
+
+void ss_pcap_event(const void *record, size_t len)
+{
+    struct ss_cap_event e;
+    if (cap.f == NULL || len < sizeof e)
+        return;
+    memcpy(&e, record, sizeof e);
+    if (sizeof e + (size_t)e.len + e.note_len > len || (e.family != 4 && e.family != 6))
+        return;
+    const uint8_t *payload = (const uint8_t *)record + sizeof e;
+    const char *note = (const char *)payload + e.len;
+    struct endpoint local = {.port = e.lport}, remote = {.port = e.rport};
+    memcpy(local.addr, e.laddr, sizeof local.addr);
+    memcpy(remote.addr, e.raddr, sizeof remote.addr);
+    int local_first = endpoint_cmp(&local, &remote) <= 0;
+    struct endpoint ep[2] = {local_first ? local : remote, local_first ? remote : local};
+    struct conn *c = conn_find(e.proto, e.family, ep);
+    if (c == NULL)
+        return;
+    int local_index = local_first ? 0 : 1;
+    int d = e.dir == SS_CAP_OUT ? local_index : 1 - local_index;
+    if (e.ts_ns < c->last_ts)
+        e.ts_ns = c->last_ts; /* in time order within a connection */
+    c->last_ts = e.ts_ns;
+    if (e.proto == IPPROTO_TCP)
+        tcp_event(c, &e, local_index, d, payload, note);
+    else if (e.kind == SS_CAP_DGRAM)
+        udp_event(c, &e, d, payload, note);
+}
+
+/* ---- the file --------------------------------------------------------------- */
+
+int ss_pcap_open(const char *path, int fd)
+{
+    cap.f = fdopen(fd, "w");
+    if (cap.f == NULL)
+        return -1;
+    cap.path = strdup(path);
+    write_headers();
+    return cap.failed ? -1 : 0;
+}
+
+void ss_pcap_close(void)
+{
+    if (cap.f == NULL)
+        return;
+    if (fclose(cap.f) != 0 && !cap.failed)
+        cap.failed = errno;
+    if (cap.failed)
+        fprintf(stderr, "sockshim: warning: writing the capture '%s' failed: %s\n", cap.path,
+                strerror(cap.failed));
+    cap.f = NULL;
+    free(cap.conns);
+    free(cap.path);
+}
