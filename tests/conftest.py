@@ -5,10 +5,10 @@ build/. $SOCKSHIM_TEST_PRELOAD (the ASan runtime in the sanitizer pass) is
 preloaded into every program, bare or traced, so both runs see the same
 process.
 """
-import json
 import os
 import re
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("SOCKSHIM_BUILD", ROOT / "build")).resolve()
 SOCKSHIM = BUILD / "sockshim"
+
+# The suite runs programs under the shim through the Python API the build
+# ships (python/sockshim, copied into the build tree), as its users do.
+sys.path.insert(0, str(BUILD / "python"))
+import sockshim  # noqa: E402
+
+pytest_plugins = ["sockshim.pytest_plugin"]
 PROGRAMS = BUILD / "programs"
 SCENARIOS = ROOT / "tests" / "scenarios"
 PYTHON = "/usr/bin/python3"
@@ -106,24 +113,17 @@ def normalize(body):
 
 
 def run_traced(argv, tmp_path, fmt="json", options=(), per_pid=False, env=None,
-               input=None, check_exit=None):
-    """Runs argv under the sockshim command; returns the Trace."""
+               input=None, check_exit=None, faults=()):
+    """Runs argv under sockshim (sockshim.run); returns the Trace."""
     out = tmp_path / ("trace.%p" if per_pid else "trace")
-    cmd = [str(SOCKSHIM), "-o", str(out), "--format", fmt, *options, "--", *argv]
-    proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT,
+    result = sockshim.run(argv, faults, format=fmt, output=out, options=options,
+                          sockshim=SOCKSHIM, capture_output=True, timeout=TIMEOUT,
                           env=base_env(env), input=input)
-    if per_pid:
-        files = sorted(tmp_path.glob("trace.*"))
-    else:
-        files = [out] if out.exists() else []
-    raw = "".join(f.read_text(errors="surrogateescape") for f in files)
-    trace = Trace(proc=proc, raw=raw)
-    if fmt == "json":
-        trace.events = [json.loads(l) for l in raw.splitlines()]
-    else:
-        trace.lines = parse_text(raw)
+    trace = Trace(proc=result, raw=result.trace, events=result.events)
+    if fmt != "json":
+        trace.lines = parse_text(result.trace)
     if check_exit is not None:
-        assert proc.returncode == check_exit, proc.stderr.decode(errors="replace")
+        assert result.returncode == check_exit, result.stderr.decode(errors="replace")
     return trace
 
 

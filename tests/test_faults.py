@@ -18,6 +18,7 @@ import subprocess
 
 import pytest
 
+from conftest import sockshim
 from conftest import (BUILD, SOCKSHIM, TIMEOUT, base_env, parse_text, program,
                       run_bare, run_traced, scenario)
 
@@ -133,11 +134,11 @@ def preload_env(extra):
 
 
 class Sink:
-    """sink_server in the background, bare or under a command prefix (such
-    as sockshim with options); it prints its port first."""
+    """sink_server in the background, bare or under sockshim (wrap: a
+    function from argv to the argv to run); it prints its port first."""
 
-    def __init__(self, prefix=()):
-        self.proc = subprocess.Popen([*prefix, program("sink_server")],
+    def __init__(self, wrap=list):
+        self.proc = subprocess.Popen(wrap([program("sink_server")]),
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=base_env())
         self.port = int(self.proc.stdout.readline())
@@ -285,9 +286,10 @@ def test_eof_returns_at_once_and_leaves_the_data_unread(tmp_path):
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_eof_after_4096_bytes_ends_the_stream_exactly_there(tmp_path, fmt):
     trace_file = tmp_path / "sink.trace"
-    prefix = [str(SOCKSHIM), "-o", str(trace_file), "--format", fmt,
-              "--fault", "recv:eof:after=4096", "--"]
-    with Sink(prefix) as sink:
+    def under_sockshim(argv):
+        return sockshim.command(argv, ["recv:eof:after=4096"], output=trace_file,
+                                format=fmt, sockshim=SOCKSHIM)
+    with Sink(under_sockshim) as sink:
         client = run_bare([program("naive_client"), str(sink.port), "10000"])
         assert client.returncode == 0
         assert sink.result() == (4096, fnv1a64(pattern(4096)))

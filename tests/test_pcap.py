@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import PYTHON, SOCKSHIM, TIMEOUT, base_env, program, scenario
+from conftest import PYTHON, SOCKSHIM, TIMEOUT, base_env, program, scenario, sockshim
 
 TSHARK = shutil.which("tshark")
 pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark is missing "
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark is missing "
 def capture(tmp_path, argv, options=(), check_exit=0, cwd=None):
     """Runs argv under sockshim --pcap; returns (process, capture path)."""
     pcap = tmp_path / "capture.pcapng"
-    cmd = [str(SOCKSHIM), "-e", "none", "--pcap", str(pcap), *options, "--", *argv]
-    proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, env=base_env(), cwd=cwd)
+    proc = sockshim.run(argv, methods="none", pcap=pcap, options=options, sockshim=SOCKSHIM,
+                        capture_output=True, timeout=TIMEOUT, env=base_env(), cwd=cwd)
     assert proc.returncode == check_exit, proc.stderr.decode(errors="replace")
     return proc, pcap
 
@@ -178,11 +178,11 @@ def test_capture_beside_a_trace_file(tmp_path):
     """--pcap and -o share the run's ring: both files are whole."""
     trace = tmp_path / "trace.txt"
     pcap = tmp_path / "c.pcapng"
-    proc = subprocess.run([str(SOCKSHIM), "-o", str(trace), "--pcap", str(pcap), "--",
-                           program("tcp_echo")], capture_output=True, timeout=TIMEOUT,
-                          env=base_env())
+    proc = sockshim.run([program("tcp_echo")], format="text", output=trace, pcap=pcap,
+                        sockshim=SOCKSHIM, capture_output=True, timeout=TIMEOUT,
+                        env=base_env())
     assert proc.returncode == 0, proc.stderr
-    assert b"sock3.listen(5) -> None" in trace.read_bytes()
+    assert "sock3.listen(5) -> None" in proc.trace
     assert_clean(pcap)
     assert follow(pcap, 0) == (b"hello", b"HELLO")
 

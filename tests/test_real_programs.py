@@ -68,7 +68,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON, SOCKSHIM, base_env, parse_text
+from conftest import PYTHON, SOCKSHIM, base_env, parse_text, sockshim
 
 SEARCH_PATH = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
@@ -100,8 +100,8 @@ def _default_signals():
 
 
 def traced_argv(argv, trace_dir, name, fmt="json", options=()):
-    return [str(SOCKSHIM), "-o", str(Path(trace_dir) / f"{name}.%p"), "--format", fmt,
-            *options, "--", *argv]
+    return sockshim.command(argv, output=Path(trace_dir) / f"{name}.%p", format=fmt,
+                            options=options, sockshim=SOCKSHIM)
 
 
 class Server:

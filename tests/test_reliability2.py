@@ -25,6 +25,7 @@ import time
 
 import pytest
 
+from conftest import sockshim as sockshim_api
 from conftest import (BUILD, LINE_RE, PYTHON, SOCKSHIM, base_env, normalize, parse_text,
                       program, run_bare, run_traced, scenario)
 
@@ -41,11 +42,9 @@ def preload_env(**settings):
 
 
 def sockshim(*args, fmt="text", output=None, options=()):
-    """argv of the sockshim command running ARGS."""
-    argv = [str(SOCKSHIM), "--format", fmt, *options]
-    if output is not None:
-        argv += ["-o", str(output)]
-    return [*argv, "--", *args]
+    """argv of the sockshim command running ARGS (sockshim.command)."""
+    return sockshim_api.command(list(args), output=output, format=fmt, options=options,
+                                sockshim=SOCKSHIM)
 
 
 def text_lines(path):

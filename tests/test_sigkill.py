@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from conftest import SOCKSHIM, TIMEOUT, base_env, program, parse_text
+from conftest import SOCKSHIM, TIMEOUT, base_env, program, parse_text, sockshim
 import subprocess
 
 THREADS = 4
@@ -32,17 +32,18 @@ def run_killed(tmp_path, fmt, options=(), fork=False, per_pid=False):
     processes = 2 if fork else 1
     counts_file.write_bytes(bytes(8 * THREADS * processes))
     out = tmp_path / ("trace.%p" if per_pid else "trace")
-    cmd = [str(SOCKSHIM), "-o", str(out), "--format", fmt, *options, "--",
-           program("sigkill_trace"), str(counts_file), str(THREADS), str(ROUNDS)]
+    argv = [program("sigkill_trace"), str(counts_file), str(THREADS), str(ROUNDS)]
     if fork:
-        cmd.append("fork")
+        argv.append("fork")
+    # the raw bytes are read back, not the parsed records: a line cut by
+    # the kill must be seen as such
+    cmd = sockshim.command(argv, output=out, format=fmt, options=options, sockshim=SOCKSHIM)
     proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, env=base_env())
     assert proc.returncode == SIGKILL_STATUS, proc.stderr.decode(errors="replace")
     raw_counts = counts_file.read_bytes()
     counts = [int.from_bytes(raw_counts[i:i + 8], "little")
               for i in range(0, len(raw_counts), 8)]
-    files = sorted(tmp_path.glob("trace.*")) if per_pid else [out]
-    data = b"".join(f.read_bytes() for f in files)
+    data = b"".join(f.read_bytes() for f in sockshim.trace_files(out))
     return proc, counts, data
 
 

@@ -129,6 +129,8 @@ static void print_methods(void)
     }
 }
 
+static void print_python_path(void);
+
 static void print_help(void)
 {
     printf("Usage: sockshim [options] [--] PROGRAM [ARGS...]\n"
@@ -157,6 +159,10 @@ static void print_help(void)
            "      --summary            write only each process's summary at exit:\n"
            "                           calls, sockets and findings, no call lines\n"
            "      --no-summary         write no summary at exit\n"
+           "      --pcap=FILE          also write the run's TCP, UDP and AF_UNIX traffic\n"
+           "                           to FILE as a pcapng capture (docs/pcap.md)\n"
+           "      --python-path        print the directory of the sockshim Python\n"
+           "                           module (for PYTHONPATH) and exit\n"
            "  -h, --help               show this help and exit\n"
            "      --version            show the version and exit\n"
            "\n"
@@ -179,7 +185,8 @@ static void print_help(void)
            "                    used when --seed, --strict are not given\n"
            "  LD_PRELOAD        the library is added after the user's own preloads\n"
            "\n"
-           "Exit status: PROGRAM's, 128+N if signal N killed it, 2 if sockshim failed.\n",
+           "Exit status: PROGRAM's, 128+N if signal N killed it, 2 if sockshim failed.\n"
+           "Every rule, finding and format in full: man sockshim, and docs/.\n",
            ENV_LIBRARY, SS_ENV_OUTPUT, SS_ENV_FORMAT, SS_ENV_STRSIZE, SS_ENV_TRACE,
            SS_ENV_FAULTS, SS_ENV_SEED, SS_ENV_STRICT);
 }
@@ -225,6 +232,7 @@ enum {
     OPT_NO_SUMMARY,
     OPT_CALLS,
     OPT_PCAP,
+    OPT_PYTHON_PATH,
 };
 
 static const struct option long_options[] = {
@@ -240,6 +248,7 @@ static const struct option long_options[] = {
     {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
     {"calls", no_argument, NULL, OPT_CALLS},
     {"pcap", required_argument, NULL, OPT_PCAP},
+    {"python-path", no_argument, NULL, OPT_PYTHON_PATH},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -480,6 +489,9 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
                 usage_error("--pcap needs a file name");
             s->pcap = optarg;
             break;
+        case OPT_PYTHON_PATH:
+            print_python_path();
+            exit(fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_SOCKSHIM_ERROR);
         case 'h':
         case OPT_HELP:
             print_help();
@@ -691,10 +703,27 @@ static void own_directory(char *out, size_t cap)
         *slash = '\0';
 }
 
+/* Looks for name in each of places (relative to the command's own
+ * directory, "" for that directory itself) and puts the first readable
+ * one's absolute path in out (PATH_MAX bytes). 0 if found, else -1. */
+static int find_beside(const char *const *places, size_t n, const char *name, char *out)
+{
+    char dir[PATH_MAX];
+    own_directory(dir, sizeof dir);
+    for (size_t i = 0; i < n; i++) {
+        char candidate[PATH_MAX + 256];
+        snprintf(candidate, sizeof candidate, "%s%s/%s", strcmp(dir, "/") == 0 ? "" : dir,
+                 places[i], name);
+        if (unreadable_file_reason(candidate) == NULL && realpath(candidate, out) != NULL)
+            return 0;
+    }
+    return -1;
+}
+
 /* The absolute path of the library to preload: SOCKSHIM_LIBRARY if set,
  * else the first of the places a build tree or an installation puts it
  * relative to the command. */
-static void find_library(char *out, size_t cap)
+static void find_library(char out[PATH_MAX])
 {
     const char *override = getenv(ENV_LIBRARY);
     if (override != NULL && override[0] != '\0') {
@@ -708,27 +737,30 @@ static void find_library(char *out, size_t cap)
         return;
     }
 
-    static const char *const relative_places[] = {
-        "",
-        "/../lib",
-        "/../lib/x86_64-linux-gnu",
-        "/../lib64",
-    };
-    enum { NPLACES = sizeof relative_places / sizeof relative_places[0] };
+    static const char *const places[] = {"", "/../lib", "/../lib/x86_64-linux-gnu", "/../lib64"};
+    enum { NPLACES = sizeof places / sizeof places[0] };
+    if (find_beside(places, NPLACES, LIBRARY_NAME, out) == 0)
+        return;
     char dir[PATH_MAX];
-    char tried[NPLACES][PATH_MAX + 64];
     own_directory(dir, sizeof dir);
-    for (size_t i = 0; i < NPLACES; i++) {
-        snprintf(tried[i], sizeof tried[i], "%s%s/%s",
-                 strcmp(dir, "/") == 0 ? "" : dir, relative_places[i], LIBRARY_NAME);
-        if (unreadable_file_reason(tried[i]) == NULL && realpath(tried[i], out) != NULL)
-            return;
-    }
     fprintf(stderr, "sockshim: cannot find %s; looked in:\n", LIBRARY_NAME);
     for (size_t i = 0; i < NPLACES; i++)
-        fprintf(stderr, "  %s\n", tried[i]);
+        fprintf(stderr, "  %s%s/%s\n", strcmp(dir, "/") == 0 ? "" : dir, places[i], LIBRARY_NAME);
     fprintf(stderr, "Set %s to its path, or reinstall sockshim.\n", ENV_LIBRARY);
     exit(EXIT_SOCKSHIM_ERROR);
+}
+
+/* The Python module's directory: installed under share/, or in a build
+ * tree beside the command (CMake copies it there). */
+static void print_python_path(void)
+{
+    static const char *const places[] = {"/../share/sockshim/python", "/python"};
+    char path[PATH_MAX];
+    if (find_beside(places, sizeof places / sizeof places[0], "sockshim/__init__.py", path) != 0)
+        die("cannot find the sockshim Python module beside the command; "
+            "reinstall sockshim (cmake --install installs it in share/sockshim/python)");
+    path[strlen(path) - strlen("/sockshim/__init__.py")] = '\0';
+    puts(path);
 }
 
 /* ld.so splits LD_PRELOAD at ':' and at spaces, so such a path cannot be
@@ -1210,7 +1242,7 @@ int main(int argc, char *argv[])
         die("cannot run '%s': %s", name, strerror(err));
 
     char library[PATH_MAX];
-    find_library(library, sizeof library);
+    find_library(library);
     check_preloadable(library);
 
     err = check_exec_format(program);

@@ -1,0 +1,212 @@
+"""Run programs under sockshim from Python: fault-injection tests in a few lines.
+
+    import sockshim
+
+    result = sockshim.run(["./client", "127.0.0.1", "8080"],
+                          faults=["connect:error=ECONNREFUSED:when=1..3"],
+                          capture_output=True)
+    assert result.returncode == 0
+    assert [c["op"] for c in result.calls if c["op"] == "connect"] == ["connect"] * 4
+    assert not result.findings_with("lost-bytes")
+
+`run` starts the program under the `sockshim` command with a JSON trace, waits
+for it as `subprocess.run` does, and returns a `Result`: a
+`subprocess.CompletedProcess` (returncode, stdout, stderr) that also holds the
+parsed trace of every process of the run (`events`) and the audit's findings
+(`findings`). The trace format is docs/trace-format.md; the findings are
+docs/findings.md.
+
+The module needs nothing beyond the standard library. It finds the command
+in $SOCKSHIM_COMMAND, next to itself (an installation or a build tree), or
+on $PATH. `sockshim --python-path` prints the directory to put on sys.path.
+A pytest plugin (`sockshim.pytest_plugin`) gives tests a `sockshim` fixture.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+__all__ = ["run", "command", "find_command", "read_trace", "Result", "SockshimError"]
+
+FORMATS = ("json", "text")
+
+
+class SockshimError(Exception):
+    """sockshim cannot be used as asked (no command, bad argument)."""
+
+
+def find_command():
+    """The path of the sockshim command this module belongs to."""
+    override = os.environ.get("SOCKSHIM_COMMAND")
+    if override:
+        return override
+    here = Path(__file__).resolve().parent            # .../sockshim (the package)
+    candidates = [
+        here.parent.parent / "sockshim",                # build tree: build/python/sockshim
+        here.parents[3] / "bin" / "sockshim",           # installed: P/share/sockshim/python/sockshim
+    ]
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which("sockshim")
+    if found:
+        return found
+    raise SockshimError("cannot find the sockshim command: set SOCKSHIM_COMMAND to its "
+                        "path, or put its directory on PATH")
+
+
+def command(argv, faults=(), seed=None, trace=True, *, output=None, format="json",
+            calls=False, strict=False, string_limit=None, methods=None, pcap=None,
+            options=(), sockshim=None):
+    """The argv that runs argv under sockshim with these settings (for
+    Popen, when a program must run in the background; `read_trace` reads
+    what it wrote). `output` is the trace file (%p in it: one per process;
+    None: the trace goes to the program's stderr).
+    """
+    if isinstance(argv, (str, bytes)):
+        raise SockshimError("argv must be a list of arguments, not a string")
+    if not argv:
+        raise SockshimError("argv is empty: there is no program to run")
+    if isinstance(faults, str):
+        faults = [faults]
+    if format not in FORMATS:
+        raise SockshimError(f"format {format!r}: expected one of {', '.join(FORMATS)}")
+    cmd = [str(sockshim or find_command()), "--format", format]
+    if output is not None:
+        cmd += ["-o", os.fspath(output)]
+    for rule in faults:
+        cmd += ["--fault", rule]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    if not trace:
+        cmd.append("--summary")
+    if calls:
+        cmd.append("--calls")
+    if strict:
+        cmd.append("--strict")
+    if string_limit is not None:
+        cmd += ["-s", str(string_limit)]
+    if methods is not None:
+        cmd += ["-e", methods if isinstance(methods, str) else ",".join(methods)]
+    if pcap is not None:
+        cmd += ["--pcap", os.fspath(pcap)]
+    cmd += [*options, "--", *argv]
+    return cmd
+
+
+def trace_files(output):
+    """The files a run with -o output wrote: output itself, or with %p in
+    it, one per process (in pid order)."""
+    output = os.fspath(output)
+    if "%p" not in output:
+        return [Path(output)] if os.path.exists(output) else []
+    directory, name = os.path.split(output)
+    pattern = re.compile("".join(r"\d+" if part == "%p" else re.escape(part)
+                                 for part in re.split(r"(%p)", name)) + "$")
+    found = [Path(directory or ".", entry) for entry in os.listdir(directory or ".")
+             if pattern.match(entry)]
+    return sorted(found, key=lambda p: [int(n) for n in re.findall(r"\d+", p.name)])
+
+
+def read_trace(output, format="json"):
+    """(text, events) of the trace files a run wrote: their contents, and
+    for a JSON trace the records, one dict a line."""
+    text = "".join(f.read_text(errors="surrogateescape") for f in trace_files(output))
+    if format != "json":
+        return text, []
+    return text, [json.loads(line) for line in text.splitlines() if line]
+
+
+def findings_of(events):
+    """The audit's findings in a JSON trace: each process's summary has them
+    with their counts; a process that left no summary (killed, _exit) has
+    its finding records. Each gets the pid (and tid) of its process."""
+    summarized = {e["pid"] for e in events if e.get("type") == "summary"}
+    found = []
+    for e in events:
+        if e.get("type") == "summary":
+            found += [dict(f, pid=e["pid"], tid=e["tid"]) for f in e.get("findings", [])]
+        elif e.get("type") == "finding" and e["pid"] not in summarized:
+            found.append(dict(e, count=1))
+    return found
+
+
+class Result(subprocess.CompletedProcess):
+    """What `run` returns: `returncode`, `stdout`, `stderr` and `args` (the
+    sockshim command line) as for subprocess.run, and
+
+    - `argv`: the program's argv;
+    - `trace`: the trace as written (text or JSON Lines);
+    - `events`: the JSON records of every process (call, loop, finding,
+      start, summary...; [] for a text trace);
+    - `findings`: the audit's findings (dicts with `code`, `message`,
+      `sock`, `where`, `count`, `pid`...; None for a text trace).
+    """
+
+    def __init__(self, args, returncode, stdout=None, stderr=None, *, argv=(), trace="",
+                 events=(), findings=None):
+        super().__init__(args, returncode, stdout, stderr)
+        self.argv = list(argv)
+        self.trace = trace
+        self.events = list(events)
+        self.findings = findings
+
+    @property
+    def calls(self):
+        """The call records, in trace order."""
+        return [e for e in self.events if e.get("type") == "call"]
+
+    def ops(self, *names):
+        """The call records whose op is one of names (all with no names)."""
+        return [e for e in self.calls if not names or e.get("op") in names]
+
+    def findings_with(self, code):
+        """The findings with this code (docs/findings.md)."""
+        if self.findings is None:
+            raise SockshimError("findings need a JSON trace: run with format='json'")
+        return [f for f in self.findings if f["code"] == code]
+
+    @property
+    def codes(self):
+        """The set of finding codes of the run."""
+        return {f["code"] for f in self.findings or ()}
+
+    def __repr__(self):
+        return (f"Result(argv={self.argv!r}, returncode={self.returncode!r}, "
+                f"events={len(self.events)}, findings={sorted(self.codes)!r})")
+
+
+def run(argv, faults=(), seed=None, trace=True, *, format="json", output=None, calls=False,
+        strict=False, string_limit=None, methods=None, pcap=None, options=(), sockshim=None,
+        **subprocess_kwargs):
+    """Runs argv under sockshim and returns a Result.
+
+    faults: fault rules (docs/faults.md), e.g. ["send:short=1"].
+    seed: seed of the rules' p= draws, to replay a run exactly.
+    trace: False records no call, only each process's summary (findings).
+    format: "json" (events and findings parsed) or "text".
+    output: where the trace goes (%p: one file per process); by default a
+        temporary file, read and removed.
+    calls, strict, string_limit, methods, pcap: --calls, --strict, -s, -e,
+        --pcap; options: any other sockshim options.
+    sockshim: the command (default: find_command()).
+    The other keyword arguments go to subprocess.run (capture_output,
+    input, timeout, env, cwd, check...). With check=True, a non-zero exit
+    raises subprocess.CalledProcessError once the trace is read.
+    """
+    check = subprocess_kwargs.pop("check", False)
+    with tempfile.TemporaryDirectory(prefix="sockshim-") as scratch:
+        where = output if output is not None else Path(scratch) / "trace"
+        cmd = command(argv, faults, seed, trace, output=where, format=format, calls=calls,
+                      strict=strict, string_limit=string_limit, methods=methods, pcap=pcap,
+                      options=options, sockshim=sockshim)
+        proc = subprocess.run(cmd, **subprocess_kwargs)
+        text, events = read_trace(where, format)
+    result = Result(cmd, proc.returncode, proc.stdout, proc.stderr, argv=argv, trace=text,
+                    events=events, findings=findings_of(events) if format == "json" else None)
+    if check:
+        result.check_returncode()
+    return result
