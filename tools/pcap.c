@@ -396,6 +396,7 @@ static void data(struct conn *c, int d, uint64_t offset, const uint8_t *p, size_
         done += n;
     }
     c->next[d] = offset + len;
+    c->acked[1 - d] = c->next[1 - d]; /* each segment acknowledged all of it */
 }
 
 /* The receiver of direction d says it has the bytes up to end: a pure ACK,
@@ -427,6 +428,8 @@ static void fin(struct conn *c, int d, uint64_t offset, uint64_t ts, const char 
                                                       c->fin[1 - d],
                         .ack = ack_of(c, 1 - d), .flags = TCP_ACK, .ts = ts};
     write_segment(&a);
+    c->acked[d] = c->next[d]; /* and no later ACK may go back before the FIN */
+    c->acked[1 - d] = c->next[1 - d];
     if (c->fin[1 - d])
         c->closed = 1;
 }
