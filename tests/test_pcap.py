@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+from test_real_programs import curl_or_skip
 from conftest import PYTHON, SOCKSHIM, TIMEOUT, base_env, program, scenario, sockshim
 
 TSHARK = shutil.which("tshark")
@@ -142,11 +143,10 @@ def test_udp_datagrams_appear_once(tmp_path):
     assert payloads == [b"ping".hex(), b"pong".hex()]  # each once
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is missing "
-                    "(apt-get install curl)")
 def test_http_exchange_between_curl_and_http_server(tmp_path):
     """curl fetches a file from python3 -m http.server, both in one run (a
     shell starts them): the request and the response, byte for byte."""
+    curl = curl_or_skip()
     www = tmp_path / "www"
     www.mkdir()
     body = os.urandom(200_000)
@@ -154,13 +154,13 @@ def test_http_exchange_between_curl_and_http_server(tmp_path):
     script = tmp_path / "fetch.sh"
     script.write_text(
         "#!/bin/sh\n"
-        f"{PYTHON} -m http.server 0 --bind 127.0.0.1 > server.out 2>&1 &\n"
+        f"{PYTHON} -u -m http.server 0 --bind 127.0.0.1 > server.out 2>&1 &\n"
         "srv=$!\n"
-        "for i in $(seq 100); do\n"
-        "  port=$(sed -n 's/.*port \\([0-9]*\\).*/\\1/p' server.out)\n"
+        "for i in $(seq 400); do\n"
+        "  port=$(sed -n 's/.*port \\([0-9]*\\).*/\\1/p' server.out | head -n 1)\n"
         "  [ -n \"$port\" ] && break; sleep 0.05\n"
         "done\n"
-        "curl -s -o got.bin http://127.0.0.1:$port/f.bin\n"
+        f"{curl} -s -o got.bin http://127.0.0.1:$port/f.bin\n"
         "kill -TERM $srv; wait $srv\n"
         "exit 0\n")
     script.chmod(0o755)

@@ -145,6 +145,8 @@ static void conn_restart(struct conn *c)
 
 static void put(const void *p, size_t n)
 {
+    if (n == 0)
+        return; /* also: fwrite's pointer must not be NULL, even for nothing */
     if (!cap.failed && fwrite(p, 1, n, cap.f) != n)
         cap.failed = errno != 0 ? errno : EIO;
 }
