@@ -164,7 +164,8 @@ static void conn_restart(struct conn *c)
 
 static void put(const void *p, size_t n)
 {
-    if (!cap.failed && fwrite(p, 1, n, cap.f) != n)
+    /* (an empty option's value is NULL: fwrite wants a pointer even for 0) */
+    if (n > 0 && !cap.failed && fwrite(p, 1, n, cap.f) != n)
         cap.failed = errno != 0 ? errno : EIO;
 }
 
