@@ -1,17 +1,31 @@
-/* sockshim: the capture stage (--pcap): what crossed each TCP and UDP
- * socket, as events in the run's ring (capture.h). The command makes the
- * packets; this side only says what happened, once per call, after the
- * model has counted the call's bytes (a stream offset is the count before
- * the call).
+/* sockshim: the capture stage (--pcap): what crossed each TCP, UDP and
+ * AF_UNIX socket, as events in the run's ring (capture.h). The command
+ * makes the packets; this side only says what happened, once per call,
+ * after the model has counted the call's bytes (a stream offset is the
+ * count before the call).
+ *
+ * An AF_UNIX socket gets an IPv6 pseudo-address and a port
+ * (docs/pcap-unix.md): a named socket (a path or an abstract name) one
+ * from a hash of its name, an unnamed one from its inode. Both ends of a
+ * connection must reach the same four: an end whose name is unknown to
+ * the other (a socketpair, the connecting end of a connection) is named
+ * by its inode, which the other end asks of the kernel (sock_diag), once
+ * per socket, kept in the model's object.
  */
 #include "capture.h"
 #include "capture_event.h"
 
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -67,10 +81,12 @@ static int set_endpoints(struct ss_cap_event *e, const struct sockaddr *local,
     return 0;
 }
 
-/* Writes e with its payload (the first e->len bytes of b, if any) and the
- * fault note, as one record; a payload longer than an event carries is
- * sent in several, each at its own offset. */
-static void emit(struct ss_cap_event *e, const struct ss_bytes *b, const struct ss_call *c)
+/* Writes e with its payload (the first e->len bytes of b, if any), the
+ * fault note and the description (desc, e->desc_len bytes), as one
+ * record; a payload longer than an event carries is sent in several, each
+ * at its own offset. */
+static void emit(struct ss_cap_event *e, const struct ss_bytes *b, const struct ss_call *c,
+                 const char *desc)
 {
     char note[160];
     size_t note_len = 0;
@@ -89,7 +105,7 @@ static void emit(struct ss_cap_event *e, const struct ss_bytes *b, const struct 
     size_t total = e->len, done = 0;
     do {
         size_t n = total - done < SS_CAP_MAX_PAYLOAD ? total - done : SS_CAP_MAX_PAYLOAD;
-        struct iovec iov[2 + 16];
+        struct iovec iov[3 + 16];
         int cnt = 1;
         if (n > 0)
             cnt += ss_bytes_slice(b, done, &n, iov + 1, 16);
@@ -99,53 +115,344 @@ static void emit(struct ss_cap_event *e, const struct ss_bytes *b, const struct 
         iov[0] = (struct iovec){e, sizeof *e};
         if (note_len > 0)
             iov[cnt++] = (struct iovec){note, note_len};
-        size_t len = sizeof *e + n + note_len;
+        if (e->desc_len > 0)
+            iov[cnt++] = (struct iovec){(void *)desc, e->desc_len};
+        size_t len = sizeof *e + n + note_len + e->desc_len;
         (void)ss_ring_emitv(1, iov, cnt, len); /* a full ring drops the event */
         e->offset += n;
         done += n;
     } while (done < total);
 }
 
+
+/* ---- AF_UNIX ------------------------------------------------------------ */
+
+/* A socket's name: a path, an abstract name (its first byte NUL), or
+ * none (len 0). A path ends at its first NUL; an abstract name has the
+ * length of its address. */
+struct unix_name {
+    const char *p;
+    size_t len;
+};
+
+static struct unix_name unix_name(const struct sockaddr *sa, socklen_t salen)
+{
+    struct unix_name n = {NULL, 0};
+    size_t off = offsetof(struct sockaddr_un, sun_path);
+    if (sa == NULL || salen <= off || sa->sa_family != AF_UNIX)
+        return n;
+    const char *path = ((const struct sockaddr_un *)(const void *)sa)->sun_path;
+    size_t max = salen - off;
+    if (max > sizeof((struct sockaddr_un *)0)->sun_path)
+        max = sizeof((struct sockaddr_un *)0)->sun_path;
+    n.p = path;
+    n.len = path[0] == '\0' ? (max > 1 ? max : 0) : strnlen(path, max);
+    return n;
+}
+
+static uint64_t fnv1a64(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+static void unix_address(uint8_t addr[16], unsigned subnet, uint64_t low)
+{
+    static const uint8_t prefix[6] = {SS_CAP_UNIX_PREFIX};
+    memcpy(addr, prefix, sizeof prefix);
+    addr[6] = (uint8_t)(subnet >> 8);
+    addr[7] = (uint8_t)subnet;
+    for (int i = 0; i < 8; i++)
+        addr[8 + i] = (uint8_t)(low >> (56 - 8 * i));
+}
+
+/* A named end: address and port from a hash of the name, so that every
+ * connection to one server has the same address and port. */
+static void unix_named_end(uint8_t addr[16], uint16_t *port, struct unix_name n)
+{
+    uint64_t h = fnv1a64(n.p, n.len);
+    unix_address(addr, SS_CAP_UNIX_BY_NAME, h);
+    *port = (uint16_t)(1024 + (h >> 32) % (65536 - 1024));
+}
+
+/* An unnamed end: its inode (0: unknown). */
+static void unix_inode_end(uint8_t addr[16], uint16_t *port, uint64_t ino)
+{
+    unix_address(addr, SS_CAP_UNIX_BY_INODE, ino);
+    *port = (uint16_t)(49152 + ino % 16384);
+}
+
+/* Asks the kernel's sock_diag interface (the unix_diag module) of the
+ * socket of inode ino: 1 when it is there (*peer: its peer's inode, 0 if
+ * none), 0 when it is not, -1 when the kernel cannot say. The netlink
+ * socket is the shim's for the length of the question. */
+static int unix_diag(uint64_t ino, uint64_t *peer)
+{
+    int saved = errno, found = -1;
+    *peer = 0;
+    int s = ss_real.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (s < 0) {
+        errno = saved;
+        return -1;
+    }
+    struct {
+        struct nlmsghdr nlh;
+        struct unix_diag_req req;
+    } ask;
+    memset(&ask, 0, sizeof ask);
+    ask.nlh.nlmsg_len = sizeof ask;
+    ask.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    ask.nlh.nlmsg_flags = NLM_F_REQUEST;
+    ask.req.sdiag_family = AF_UNIX;
+    ask.req.udiag_states = ~0u;
+    ask.req.udiag_ino = (uint32_t)ino;
+    ask.req.udiag_show = UDIAG_SHOW_PEER;
+    ask.req.udiag_cookie[0] = ask.req.udiag_cookie[1] = ~0u; /* no cookie */
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    union {
+        struct nlmsghdr nlh;
+        char bytes[1024];
+    } answer;
+    ssize_t n = -1;
+    if (ss_real.sendto(s, &ask, sizeof ask, 0, (struct sockaddr *)&kernel, sizeof kernel) ==
+        (ssize_t)sizeof ask) {
+        do
+            n = ss_real.recv(s, &answer, sizeof answer, 0);
+        while (n < 0 && errno == EINTR);
+    }
+    ss_real.close(s);
+    const struct nlmsghdr *h = &answer.nlh;
+    if (n >= (ssize_t)sizeof *h && NLMSG_OK(h, (size_t)n) && h->nlmsg_type == NLMSG_ERROR &&
+        h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr)) &&
+        ((const struct nlmsgerr *)NLMSG_DATA(h))->error == -ENOENT)
+        found = 0;
+    if (n >= (ssize_t)sizeof *h && NLMSG_OK(h, (size_t)n) &&
+        h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+        h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct unix_diag_msg))) {
+        const struct unix_diag_msg *m = NLMSG_DATA(h);
+        found = m->udiag_ino == ino;
+        size_t at = NLMSG_LENGTH(NLMSG_ALIGN(sizeof *m));
+        while (m->udiag_ino == ino && at + NLA_HDRLEN <= h->nlmsg_len) {
+            const struct nlattr *a = (const void *)((const char *)h + at);
+            if (a->nla_len < NLA_HDRLEN || at + a->nla_len > h->nlmsg_len)
+                break;
+            if ((a->nla_type & NLA_TYPE_MASK) == UNIX_DIAG_PEER &&
+                a->nla_len >= NLA_HDRLEN + sizeof(uint32_t)) {
+                uint32_t v;
+                memcpy(&v, (const char *)a + NLA_HDRLEN, sizeof v);
+                *peer = v;
+                break;
+            }
+            at += NLA_ALIGN(a->nla_len);
+        }
+    }
+    errno = saved;
+    return found;
+}
+
+/* The socket's inode and, when want_peer, its peer's: from the object,
+ * or asked of the kernel (fd, when still open) and kept in it. */
+static void unix_ids(struct ss_obj *obj, int fd, int want_peer, struct ss_cap_ids *ids)
+{
+    ss_model_cap_ids(obj, ids);
+    struct ss_cap_ids learnt = {0, 0, 0};
+    if (!(ids->known & SS_CAP_KNOW_INO) && fd >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) == 0) {
+            ids->ino = learnt.ino = st.st_ino;
+            learnt.known |= SS_CAP_KNOW_INO;
+        }
+    }
+    if (want_peer && !(ids->known & SS_CAP_KNOW_PEER) && ids->ino != 0 && fd >= 0) {
+        (void)unix_diag(ids->ino, &learnt.peer_ino); /* 0 when it cannot say */
+        ids->peer_ino = learnt.peer_ino;
+        learnt.known |= SS_CAP_KNOW_PEER;
+    }
+    if (learnt.known != 0) {
+        ss_model_set_cap_ids(obj, &learnt);
+        ids->known |= learnt.known;
+    }
+}
+
+/* Appends a name, quoted, an abstract one as '@name' (its trailing NULs
+ * left out), bytes that are not printable as \xNN. */
+static void desc_name(struct ss_out *o, struct unix_name n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t len = n.len, i = 0;
+    ss_out_str(o, "'");
+    if (n.p[0] == '\0') {
+        ss_out_str(o, "@");
+        i = 1;
+        while (len > 1 && n.p[len - 1] == '\0')
+            len--;
+    }
+    for (; i < len; i++) {
+        unsigned char ch = (unsigned char)n.p[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '\'') {
+            char s[2] = {(char)ch, '\0'};
+            ss_out_str(o, s);
+        } else {
+            char s[5] = {'\\', 'x', hex[ch >> 4], hex[ch & 15], '\0'};
+            ss_out_str(o, s);
+        }
+    }
+    ss_out_str(o, "'");
+}
+
+/* "AF_UNIX SOCK_STREAM '/run/x.sock'": the named end of the two (from
+ * and to when both are named), "socketpair" or "unnamed" when neither. */
+static size_t unix_desc(char *buf, size_t cap, int type, struct unix_name from,
+                        struct unix_name to, int pair)
+{
+    struct ss_out o;
+    ss_out_init(&o, buf, cap);
+    ss_out_str(&o, "AF_UNIX ");
+    ss_out_str(&o, type == SOCK_STREAM  ? "SOCK_STREAM "
+                   : type == SOCK_DGRAM ? "SOCK_DGRAM "
+                                        : "SOCK_SEQPACKET ");
+    if (from.len > 0 && to.len > 0) {
+        desc_name(&o, from);
+        ss_out_str(&o, " to ");
+        desc_name(&o, to);
+    } else if (from.len > 0 || to.len > 0) {
+        desc_name(&o, from.len > 0 ? from : to);
+    } else {
+        ss_out_str(&o, pair ? "socketpair" : "unnamed");
+    }
+    return o.len < cap ? o.len : cap;
+}
+
+/* An AF_UNIX socket's endpoints: peer (a datagram's address, may be NULL)
+ * names the other end if it is named; else a connected socket's peer;
+ * else the other end is unknown (inode 0). The description goes in desc
+ * (255 bytes at most), oriented by dir for a datagram, from the
+ * connecting end to the accepting one for a connection. */
+static void unix_endpoints(struct ss_cap_event *e, const struct ss_sockinfo *si,
+                           struct ss_obj *obj, int fd, const struct sockaddr *peer,
+                           socklen_t peerlen, enum ss_cap_dir dir, char *desc)
+{
+    struct unix_name local = unix_name((const struct sockaddr *)&si->laddr.sa, si->laddr.len);
+    struct unix_name remote = unix_name(peer, peerlen);
+    int connected = (si->state & SS_ST_CONNECTED) != 0;
+    if (remote.len == 0 && connected)
+        remote = unix_name((const struct sockaddr *)&si->raddr.sa, si->raddr.len);
+    struct ss_cap_ids ids;
+    unix_ids(obj, fd, remote.len == 0 && connected, &ids);
+    e->family = 6;
+    e->flags |= SS_CAP_UNIX;
+    if (local.len > 0)
+        unix_named_end(e->laddr, &e->lport, local);
+    else
+        unix_inode_end(e->laddr, &e->lport, ids.ino);
+    if (remote.len > 0) {
+        unix_named_end(e->raddr, &e->rport, remote);
+    } else {
+        uint64_t peer_ino = connected ? ids.peer_ino : 0;
+        unix_inode_end(e->raddr, &e->rport, peer_ino);
+        if (peer_ino == 0)
+            e->flags |= SS_CAP_PEER_UNKNOWN;
+    }
+
+    enum ss_fn created_by = SS_FN_COUNT;
+    uint64_t created_ns;
+    if (obj != NULL)
+        ss_model_origin(obj, &created_by, &created_ns);
+    int outward;
+    if (si->type == SOCK_DGRAM)
+        outward = dir == SS_CAP_OUT;
+    else
+        outward = created_by != SS_FN_accept && created_by != SS_FN_accept4;
+    e->desc_len = (uint8_t)unix_desc(desc, 255, si->type, outward ? local : remote,
+                                     outward ? remote : local,
+                                     created_by == SS_FN_socketpair);
+}
+
+/* A socketpair's ends know each other's inode at once: each object keeps
+ * both (the ends may part, by fork, and one may close before the other
+ * says anything). */
+static void unix_socketpair(const struct ss_call *c)
+{
+    if (c->failed || c->sv == NULL || c->domain != AF_UNIX)
+        return;
+    struct stat st[2];
+    if (fstat(c->sv[0], &st[0]) != 0 || fstat(c->sv[1], &st[1]) != 0)
+        return;
+    for (int i = 0; i < 2; i++) {
+        enum ss_fd_kind kind;
+        struct ss_obj *o = ss_model_get(c->sv[i], &kind, NULL);
+        if (o == NULL)
+            continue;
+        struct ss_cap_ids ids = {st[i].st_ino, st[1 - i].st_ino,
+                                 SS_CAP_KNOW_INO | SS_CAP_KNOW_PEER};
+        ss_model_set_cap_ids(o, &ids);
+        ss_obj_put(o);
+    }
+}
+
 /* ---- from a call -------------------------------------------------------- */
+
+/* What an event is about: the call, its socket (as the model saw it after
+ * the call), the socket's object and an fd of it still open (-1 once
+ * closed). */
+struct subject {
+    const struct ss_call *c;
+    const struct ss_sockinfo *si;
+    struct ss_obj *obj;
+    int fd;
+};
 
 /* A socket's endpoints, for an event about it: the model's addresses, the
  * local one asked for when unknown (a UDP socket bound by its first
- * send). */
-static int socket_event(struct ss_cap_event *e, const struct ss_sockinfo *si, int fd)
+ * send); peer, when given, is the other end (a datagram's address). An
+ * AF_UNIX socket's are its pseudo-addresses, with a description in desc
+ * (256 bytes). */
+static int socket_event(struct ss_cap_event *e, const struct subject *s,
+                        const struct sockaddr *peer, socklen_t peerlen, enum ss_cap_dir dir,
+                        char *desc)
 {
+    const struct ss_sockinfo *si = s->si;
     memset(e, 0, sizeof *e);
     e->proto = si->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+    e->dir = (uint8_t)dir;
+    if (si->family == AF_UNIX) {
+        unix_endpoints(e, si, s->obj, s->fd, peer, peerlen, dir, desc);
+        return 1;
+    }
     struct ss_addr local = si->laddr;
     if (local.len == 0) {
         local.len = sizeof local.sa;
-        if (ss_real.getsockname(fd, (struct sockaddr *)&local.sa, &local.len) != 0)
+        if (s->fd < 0 ||
+            ss_real.getsockname(s->fd, (struct sockaddr *)&local.sa, &local.len) != 0)
             return 0;
     }
-    return set_endpoints(e, (const struct sockaddr *)&local.sa, local.len,
-                         (const struct sockaddr *)&si->raddr.sa, si->raddr.len);
+    if (peer == NULL)
+        peer = (const struct sockaddr *)&si->raddr.sa, peerlen = si->raddr.len;
+    return set_endpoints(e, (const struct sockaddr *)&local.sa, local.len, peer, peerlen);
 }
 
-static void stream_event(const struct ss_call *c, const struct ss_sockinfo *si,
-                         enum ss_cap_kind kind, enum ss_cap_dir dir, uint64_t offset,
-                         const struct ss_bytes *b, size_t len)
+static void stream_event(const struct subject *s, enum ss_cap_kind kind, enum ss_cap_dir dir,
+                         uint64_t offset, const struct ss_bytes *b, size_t len)
 {
     struct ss_cap_event e;
-    if (!socket_event(&e, si, c->fd))
+    char desc[256];
+    if (!socket_event(&e, s, NULL, 0, dir, desc))
         return;
     e.kind = (uint8_t)kind;
-    e.dir = (uint8_t)dir;
     e.offset = offset;
     e.len = (uint32_t)len;
-    if (kind == SS_CAP_OPEN && (c->op == SS_OP_connect || c->op == SS_OP_connect_ex))
+    if (kind == SS_CAP_OPEN && (s->c->op == SS_OP_connect || s->c->op == SS_OP_connect_ex))
         e.flags |= SS_CAP_CLIENT;
-    emit(&e, b, c);
+    emit(&e, b, s->c, desc);
 }
 
 /* A datagram: its peer is the call's address when it has one. */
-static void datagram_event(const struct ss_call *c, const struct ss_sockinfo *si,
+static void datagram_event(const struct subject *s, const struct ss_call *c,
                            enum ss_cap_dir dir, const struct ss_bytes *b)
 {
-    struct ss_sockinfo peer = *si;
     const struct sockaddr *addr = NULL;
     socklen_t addrlen = 0;
     if (dir == SS_CAP_OUT && c->addr != NULL) {
@@ -157,27 +464,26 @@ static void datagram_event(const struct ss_call *c, const struct ss_sockinfo *si
     } else if (dir == SS_CAP_IN && c->msg != NULL && c->msg->msg_name != NULL) {
         addr = c->msg->msg_name, addrlen = c->msg->msg_namelen;
     }
-    if (addr != NULL) {
-        if (addrlen > sizeof peer.raddr.sa)
-            addrlen = sizeof peer.raddr.sa;
-        memcpy(&peer.raddr.sa, addr, addrlen);
-        peer.raddr.len = addrlen;
-    }
+    if (addr != NULL && addrlen > sizeof(struct sockaddr_storage))
+        addrlen = sizeof(struct sockaddr_storage);
+    if (addr != NULL && s->si->family != AF_UNIX &&
+        (addrlen < sizeof(sa_family_t) || addr->sa_family != s->si->family))
+        addr = NULL; /* none given (a connected socket's recvfrom): the peer's */
     struct ss_cap_event e;
-    if (!socket_event(&e, &peer, c->fd))
+    char desc[256];
+    if (!socket_event(&e, s, addr, addrlen, dir, desc))
         return;
     e.kind = SS_CAP_DGRAM;
-    e.dir = (uint8_t)dir;
     e.len = (uint32_t)b->total;
-    emit(&e, b, c);
+    emit(&e, b, c, desc);
 }
 
 /* The bytes a sendfile moved, read back from the file it sent from, in
  * pieces of a stack buffer, one event each (the capture is the one user of
  * them; an unreadable file gives NUL bytes of the right length). */
-static void sendfile_events(const struct ss_call *c, const struct ss_sockinfo *si,
-                            uint64_t offset, size_t moved)
+static void sendfile_events(const struct subject *s, uint64_t offset, size_t moved)
 {
+    const struct ss_call *c = s->c;
     off_t start = c->offp != NULL ? *c->offp : lseek(c->other_fd, 0, SEEK_CUR);
     start -= (off_t)moved;
     char chunk[16384];
@@ -189,27 +495,28 @@ static void sendfile_events(const struct ss_call *c, const struct ss_sockinfo *s
         memset(chunk + got, 0, n - (size_t)got);
         struct ss_bytes b;
         ss_bytes_buf(&b, chunk, n);
-        stream_event(c, si, SS_CAP_DATA, SS_CAP_OUT, offset + done, &b, n);
+        stream_event(s, SS_CAP_DATA, SS_CAP_OUT, offset + done, &b, n);
         done += n;
     }
 }
 
-static void stream_transfer(const struct ss_call *c, const struct ss_sockinfo *si, int sending)
+static void stream_transfer(const struct subject *s, int sending)
 {
+    const struct ss_call *c = s->c;
     if (c->failed) {
         if (c->err == ECONNRESET || c->err == EPIPE)
-            stream_event(c, si, SS_CAP_RST, SS_CAP_IN, 0, NULL, 0);
+            stream_event(s, SS_CAP_RST, SS_CAP_IN, 0, NULL, 0);
         return;
     }
     size_t moved = (size_t)c->ret;
-    uint64_t count = sending ? si->bytes_sent : si->bytes_received;
+    uint64_t count = sending ? s->si->bytes_sent : s->si->bytes_received;
     uint64_t offset = count >= moved ? count - moved : 0;
     if (!sending && moved == 0) { /* end of file: the peer's FIN */
-        stream_event(c, si, SS_CAP_FIN, SS_CAP_IN, count, NULL, 0);
+        stream_event(s, SS_CAP_FIN, SS_CAP_IN, count, NULL, 0);
         return;
     }
     if (c->op == SS_OP_sendfile) {
-        sendfile_events(c, si, offset, moved);
+        sendfile_events(s, offset, moved);
         return;
     }
     struct ss_bytes b;
@@ -217,11 +524,15 @@ static void stream_transfer(const struct ss_call *c, const struct ss_sockinfo *s
         ss_call_sent(c, &b);
     else
         ss_call_received(c, &b);
-    stream_event(c, si, SS_CAP_DATA, sending ? SS_CAP_OUT : SS_CAP_IN, offset, &b, moved);
+    stream_event(s, SS_CAP_DATA, sending ? SS_CAP_OUT : SS_CAP_IN, offset, &b, moved);
 }
 
-static void datagram_transfer(const struct ss_call *c, const struct ss_sockinfo *si, int sending)
+/* Datagrams, one event each; a seqpacket socket's messages too (its
+ * receive of nothing is the end of the connection, no message). */
+static void datagram_transfer(const struct subject *s, int sending)
 {
+    const struct ss_call *c = s->c;
+    enum ss_cap_dir dir = sending ? SS_CAP_OUT : SS_CAP_IN;
     if (c->failed)
         return;
     if (c->mmsg != NULL) {
@@ -229,12 +540,16 @@ static void datagram_transfer(const struct ss_call *c, const struct ss_sockinfo 
             struct ss_call one = *c;
             one.mmsg = NULL;
             one.msg = &c->mmsg[i].msg_hdr;
+            if (!sending && s->si->type == SOCK_SEQPACKET && c->mmsg[i].msg_len == 0)
+                continue;
             struct ss_bytes b;
             ss_bytes_iov(&b, one.msg->msg_iov, (int)one.msg->msg_iovlen, c->mmsg[i].msg_len);
-            datagram_event(&one, si, sending ? SS_CAP_OUT : SS_CAP_IN, &b);
+            datagram_event(s, &one, dir, &b);
         }
         return;
     }
+    if (!sending && s->si->type == SOCK_SEQPACKET && c->ret == 0)
+        return;
     struct ss_bytes b;
     if (sending) {
         ss_call_sent(c, &b);
@@ -242,30 +557,59 @@ static void datagram_transfer(const struct ss_call *c, const struct ss_sockinfo 
     } else {
         ss_call_received(c, &b);
     }
-    datagram_event(c, si, sending ? SS_CAP_OUT : SS_CAP_IN, &b);
+    datagram_event(s, c, dir, &b);
+}
+
+/* Whether an AF_UNIX socket whose last fd this process closed is still
+ * open in another (a forked child's copy, an fd passed on): its close
+ * here ends nothing. */
+static int unix_still_open(const struct ss_sockinfo *si, struct ss_obj *obj)
+{
+    if (si->family != AF_UNIX)
+        return 0;
+    struct ss_cap_ids ids;
+    ss_model_cap_ids(obj, &ids);
+    uint64_t peer;
+    return (ids.known & SS_CAP_KNOW_INO) && ids.ino != 0 && unix_diag(ids.ino, &peer) == 1;
+}
+
+/* Whether the capture tells of a socket of this family and type. */
+static int captured(const struct ss_sockinfo *si)
+{
+    if (si->family == AF_INET || si->family == AF_INET6)
+        return si->type == SOCK_STREAM || si->type == SOCK_DGRAM;
+    return si->family == AF_UNIX &&
+           (si->type == SOCK_STREAM || si->type == SOCK_DGRAM || si->type == SOCK_SEQPACKET);
 }
 
 void ss_capture_call(const struct ss_call *c, struct ss_obj *obj, int last_closed)
 {
-    if (!enabled || obj == NULL)
+    if (!enabled)
+        return;
+    if (c->op == SS_OP_socketpair) {
+        unix_socketpair(c);
+        return;
+    }
+    if (obj == NULL)
         return;
     struct ss_sockinfo si;
-    ss_model_snapshot(obj, c->fd, &si, 1);
-    if ((si.family != AF_INET && si.family != AF_INET6) ||
-        (si.type != SOCK_STREAM && si.type != SOCK_DGRAM))
+    int closed = c->op == SS_OP_close; /* the fd is no longer the socket's */
+    ss_model_snapshot(obj, closed ? -1 : c->fd, &si, !closed);
+    if (!captured(&si))
         return;
+    struct subject s = {c, &si, obj, closed ? -1 : c->fd};
     int stream = si.type == SOCK_STREAM;
     if (stream && c->fault != 0 && ss_fault_rule_resets(c->fault - 1)) {
         /* the shim reset the connection from this end */
-        stream_event(c, &si, SS_CAP_RST, SS_CAP_OUT, si.bytes_sent, NULL, 0);
+        stream_event(&s, SS_CAP_RST, SS_CAP_OUT, si.bytes_sent, NULL, 0);
         return;
     }
     int sending = ss_op_in(c->op, SS_OPS_SENDS), receiving = ss_op_in(c->op, SS_OPS_RECVS);
     if (sending || receiving) {
         if (stream)
-            stream_transfer(c, &si, sending);
+            stream_transfer(&s, sending);
         else
-            datagram_transfer(c, &si, sending);
+            datagram_transfer(&s, sending);
         return;
     }
     if (!stream)
@@ -274,16 +618,16 @@ void ss_capture_call(const struct ss_call *c, struct ss_obj *obj, int last_close
     case SS_OP_connect:
     case SS_OP_connect_ex:
         if (!c->failed)
-            stream_event(c, &si, SS_CAP_OPEN, SS_CAP_OUT, 0, NULL, 0);
+            stream_event(&s, SS_CAP_OPEN, SS_CAP_OUT, 0, NULL, 0);
         break;
     case SS_OP_shutdown:
         if (!c->failed && (c->how == SHUT_WR || c->how == SHUT_RDWR))
-            stream_event(c, &si, SS_CAP_FIN, SS_CAP_OUT, si.bytes_sent, NULL, 0);
+            stream_event(&s, SS_CAP_FIN, SS_CAP_OUT, si.bytes_sent, NULL, 0);
         break;
     case SS_OP_close:
         if (last_closed && (si.state & SS_ST_CONNECTED) && !(si.state & SS_ST_SHUT_WR) &&
-            !(si.state & SS_ST_RESET))
-            stream_event(c, &si, SS_CAP_FIN, SS_CAP_OUT, si.bytes_sent, NULL, 0);
+            !(si.state & SS_ST_RESET) && !unix_still_open(&si, obj))
+            stream_event(&s, SS_CAP_FIN, SS_CAP_OUT, si.bytes_sent, NULL, 0);
         break;
     default:
         break;
@@ -295,15 +639,22 @@ void ss_capture_accepted(const struct ss_call *c)
     if (!enabled || c->failed || c->op != SS_OP_accept)
         return;
     enum ss_fd_kind kind;
-    struct ss_obj *o = ss_model_get((int)c->ret, &kind, NULL);
+    int fd = (int)c->ret;
+    struct ss_obj *o = ss_model_get(fd, &kind, NULL);
     if (o == NULL)
         return;
     struct ss_sockinfo si;
-    ss_model_snapshot(o, (int)c->ret, &si, 1);
-    ss_obj_put(o);
-    if ((si.family == AF_INET || si.family == AF_INET6) && si.type == SOCK_STREAM) {
-        struct ss_call opened = *c;
-        opened.fd = (int)c->ret;
-        stream_event(&opened, &si, SS_CAP_OPEN, SS_CAP_OUT, 0, NULL, 0);
+    ss_model_snapshot(o, fd, &si, 1);
+    if (si.family == AF_UNIX && captured(&si)) {
+        /* the connecting end's inode, while it is surely there */
+        struct ss_cap_ids ids;
+        unix_ids(o, fd, 1, &ids);
     }
+    if (captured(&si) && si.type == SOCK_STREAM) {
+        struct ss_call opened = *c;
+        opened.fd = fd;
+        struct subject s = {&opened, &si, o, fd};
+        stream_event(&s, SS_CAP_OPEN, SS_CAP_OUT, 0, NULL, 0);
+    }
+    ss_obj_put(o);
 }

@@ -8,6 +8,12 @@
  * checksums, FIN and RST, in a pcapng file. Both ends of a connection in
  * the run describe the same bytes (one sent them, the other received
  * them); the command writes each byte once.
+ *
+ * AF_UNIX sockets are told the same way, over IPv6 pseudo-addresses
+ * (docs/pcap-unix.md): a stream socket as TCP, a datagram or seqpacket
+ * socket as UDP. Such an event has SS_CAP_UNIX set and carries a
+ * description of the socket ("AF_UNIX SOCK_STREAM '/run/x.sock'") for the
+ * command to put in a comment on the connection's first packet.
  */
 #ifndef SOCKSHIM_CAPTURE_EVENT_H
 #define SOCKSHIM_CAPTURE_EVENT_H
@@ -29,16 +35,27 @@ enum ss_cap_dir {
 
 #define SS_CAP_CLIENT 1u /* OPEN: the local end made the connection */
 #define SS_CAP_FAULT 2u  /* a fault rule applied to the call; the note says which */
+#define SS_CAP_UNIX 4u   /* an AF_UNIX socket: pseudo-addresses, a description */
+#define SS_CAP_PEER_UNKNOWN 8u /* AF_UNIX: the remote end is not known (inode 0) */
+
+/* AF_UNIX pseudo-addresses: fd00:756e:6978::/48 ("unix"), subnet 0 for a
+ * socket named by its inode, subnet 1 for one named by a hash of its
+ * path or abstract name. */
+#define SS_CAP_UNIX_PREFIX 0xfd, 0x00, 0x75, 0x6e, 0x69, 0x78
+#define SS_CAP_UNIX_BY_INODE 0
+#define SS_CAP_UNIX_BY_NAME 1
 
 /* An event, then its payload (len bytes), then its note (note_len bytes,
- * no NUL). Addresses in network order, IPv4 in the first 4 bytes. */
+ * no NUL), then its description (desc_len bytes, no NUL). Addresses in
+ * network order, IPv4 in the first 4 bytes. */
 struct ss_cap_event {
     uint8_t kind;   /* enum ss_cap_kind */
     uint8_t dir;    /* enum ss_cap_dir */
     uint8_t proto;  /* IPPROTO_TCP or IPPROTO_UDP */
-    uint8_t family; /* 4 or 6 */
+    uint8_t family; /* 4 or 6 (AF_UNIX: 6) */
     uint16_t lport, rport; /* host order */
-    uint16_t flags;        /* SS_CAP_CLIENT, SS_CAP_FAULT */
+    uint8_t flags;         /* SS_CAP_* */
+    uint8_t desc_len;
     uint16_t note_len;
     uint32_t len;
     uint64_t ts_ns;  /* CLOCK_REALTIME */

@@ -43,6 +43,9 @@ struct ss_obj {
     int fd_hint;                /* one of the fds that name it */
     uint32_t version;           /* bumped when what a snapshot shows changes */
     struct ss_audit_sock audit;
+    /* the capture's (--pcap) names for an AF_UNIX socket (capture.c) */
+    uint64_t cap_ino, cap_peer_ino;
+    unsigned cap_known; /* SS_CAP_KNOW_* */
 } __attribute__((aligned(64)));
 
 /* docs/architecture.md states the memory a socket costs */
@@ -506,6 +509,29 @@ struct ss_audit_sock *ss_model_audit_state(struct ss_obj *o)
     return &o->audit;
 }
 
+void ss_model_cap_ids(struct ss_obj *o, struct ss_cap_ids *out)
+{
+    memset(out, 0, sizeof *out);
+    if (o == NULL || !obj_lock(o))
+        return;
+    out->ino = o->cap_ino;
+    out->peer_ino = o->cap_peer_ino;
+    out->known = o->cap_known;
+    obj_unlock(o);
+}
+
+void ss_model_set_cap_ids(struct ss_obj *o, const struct ss_cap_ids *ids)
+{
+    if (o == NULL || !obj_lock(o))
+        return;
+    if (ids->known & SS_CAP_KNOW_INO)
+        o->cap_ino = ids->ino;
+    if (ids->known & SS_CAP_KNOW_PEER)
+        o->cap_peer_ino = ids->peer_ino;
+    o->cap_known |= ids->known;
+    obj_unlock(o);
+}
+
 void ss_model_origin(struct ss_obj *o, enum ss_fn *created_by, uint64_t *created_ns)
 {
     *created_by = o->created_by;
@@ -600,6 +626,7 @@ static void note_connect(struct ss_obj *o, const struct ss_call *c)
             o->state &= ~(unsigned)SS_ST_CONNECTING;
         copy_addr(&o->raddr, c->addr, c->addrlen);
         o->names_known &= ~(unsigned)NAME_LOCAL; /* the kernel picked a port */
+        o->cap_known &= ~SS_CAP_KNOW_PEER;       /* a new peer */
     } else if (c->err == EISCONN && (o->state & SS_ST_CONNECTING)) {
         /* the second connect of a non-blocking one says it completed (a
          * listener or a connected socket says EISCONN too: nothing new) */

@@ -102,6 +102,19 @@ int ss_model_options(struct ss_obj *obj, int (*opts)[3], int max);
 void ss_model_learn_names(struct ss_obj *obj, int fd);
 void ss_model_each_socket(void (*fn)(int fd, struct ss_obj *obj, void *arg), void *arg);
 
+/* The capture (--pcap) names an AF_UNIX socket by its inode and its
+ * peer's, asked of the kernel once and kept in the object: what is known
+ * (SS_CAP_KNOW_* bits), and what was learnt (the bits of ids->known). A
+ * connect forgets the peer. */
+#define SS_CAP_KNOW_INO 1u
+#define SS_CAP_KNOW_PEER 2u
+struct ss_cap_ids {
+    uint64_t ino, peer_ino;
+    unsigned known;
+};
+void ss_model_cap_ids(struct ss_obj *obj, struct ss_cap_ids *out);
+void ss_model_set_cap_ids(struct ss_obj *obj, const struct ss_cap_ids *ids);
+
 /* A fault reset the connection: it is neither connected nor usable. */
 void ss_model_mark_reset(struct ss_obj *obj);
 

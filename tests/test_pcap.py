@@ -58,8 +58,8 @@ def assert_clean(pcap):
     assert tshark(pcap) != ""
 
 
-def streams(pcap):
-    return sorted({int(s) for s in tshark(pcap, "-Y", "tcp", "-T", "fields",
+def streams(pcap, display_filter="tcp"):
+    return sorted({int(s) for s in tshark(pcap, "-Y", display_filter, "-T", "fields",
                                           "-e", "tcp.stream").split()})
 
 
@@ -78,12 +78,15 @@ def field_values(pcap, display_filter, field):
     return tshark(pcap, "-Y", display_filter, "-T", "fields", "-e", field).split("\n")[:-1]
 
 
-def transfer(tmp_path, family, size, options=()):
-    """pcap_transfer.py's run: (capture, what the client sent, the reply)."""
+def transfer(tmp_path, family, size, options=(), path=None):
+    """pcap_transfer.py's run: (capture, what the client sent, the reply);
+    path: a list that gets the AF_UNIX socket's path."""
     sent = tmp_path / "sent"
     _, pcap = capture(tmp_path, scenario("pcap_transfer.py") + [family, str(size), str(sent)],
                       options)
     lines = dict(line.split(" ", 1) for line in sent.read_text().splitlines())
+    if path is not None:
+        path.append(lines["path"])
     return pcap, bytes.fromhex(lines["client"]), bytes.fromhex(lines["server"])
 
 
@@ -167,7 +170,8 @@ def test_http_exchange_between_curl_and_http_server(tmp_path):
     _, pcap = capture(tmp_path, [str(script)], cwd=www)
     assert (www / "got.bin").read_bytes() == body
     assert_clean(pcap)
-    [stream] = streams(pcap)
+    # (curl has a socketpair of its own, an AF_UNIX stream over IPv6)
+    [stream] = streams(pcap, "tcp and ip")
     request, response = follow(pcap, stream)
     assert request.startswith(b"GET /f.bin HTTP/1.1\r\nHost: 127.0.0.1:")
     assert response.startswith(b"HTTP/1.0 200 OK\r\n")
@@ -201,3 +205,129 @@ def test_bad_capture_path_is_refused_before_the_program_runs(tmp_path):
         assert proc.returncode == 2
         assert proc.stderr.decode().startswith(message), proc.stderr
         assert not marker.exists()
+
+
+# ---- AF_UNIX: TCP and UDP over fd00:756e:6978::/48 (docs/pcap-unix.md) ----
+
+UNIX_PREFIX = "fd00:756e:6978:"
+
+
+def unix_run(tmp_path, mode, options=()):
+    """pcap_unix.py's run: (capture, [(sender, bytes)...], [paths])."""
+    out = tmp_path / "sent"
+    _, pcap = capture(tmp_path, scenario("pcap_unix.py") + [mode, str(out)], options)
+    sent, paths = [], []
+    for line in out.read_text().splitlines():
+        who, value = line.split(" ", 1)
+        if who == "path":
+            paths.append(value)
+        else:
+            sent.append((who, bytes.fromhex(value)))
+    return pcap, sent, paths
+
+
+def addresses(pcap, display_filter):
+    return set(tshark(pcap, "-Y", display_filter, "-T", "fields", "-e", "ipv6.src",
+                      "-e", "ipv6.dst").split())
+
+
+def test_unix_stream_is_one_tcp_stream_with_the_path_on_its_syn(tmp_path):
+    """A client and a server thread on a path: the client's and the
+    accepted socket's reports make one connection."""
+    path = []
+    pcap, payload, reply = transfer(tmp_path, "unix", 300_000, path=path)
+    assert reply == b"got 300000"
+    assert_clean(pcap)
+    assert streams(pcap) == [0]
+    assert follow(pcap, 0) == (payload, reply)
+    lengths = [int(n) for n in field_values(pcap, "tcp.len > 0", "tcp.len")]
+    assert sum(lengths) == len(payload) + len(reply)
+    assert tshark(pcap, "-Y", "not ipv6 or not tcp") == ""
+    assert all(a.startswith(UNIX_PREFIX) for a in addresses(pcap, "ipv6"))
+    # the SYN, from the client, names the socket; no other packet has a comment
+    [syn] = [line.split("\t") for line in tshark(
+        pcap, "-Y", "frame.comment", "-T", "fields", "-e", "tcp.flags.str",
+        "-e", "frame.comment").splitlines()]
+    assert syn == ["··········S·", f"AF_UNIX SOCK_STREAM '{path[0]}'"]
+    # the server's end: address and port from the path; the client's: its inode
+    [server] = field_values(pcap, "tcp.flags.syn == 1 and tcp.flags.ack == 1", "ipv6.src")
+    [client] = field_values(pcap, "tcp.flags.syn == 1 and tcp.flags.ack == 0", "ipv6.src")
+    assert server.startswith(UNIX_PREFIX + "1:")
+    assert client.startswith(UNIX_PREFIX + ":")
+
+
+def test_unix_stream_c_program_across_fork(tmp_path):
+    """unix_stream: the client is a forked child, the server the parent."""
+    proc, pcap = capture(tmp_path, [program("unix_stream"), str(tmp_path)])
+    assert b"unlinked: yes" in proc.stdout
+    assert_clean(pcap)
+    assert streams(pcap) == [0]
+    assert follow(pcap, 0) == (b"hello", b"HELLO")
+    [comment] = field_values(pcap, "frame.comment", "frame.comment")
+    assert comment.startswith(f"AF_UNIX SOCK_STREAM '{tmp_path}/sockshim-unix-")
+
+
+def test_unix_socketpair_across_fork_is_one_stream(tmp_path):
+    """One end in a forked child: the parent's close of the child's end (and
+    the child's of the parent's) ends nothing, and the ends agree on the
+    addresses (each knows the other's inode)."""
+    pcap, sent, _ = unix_run(tmp_path, "pair")
+    (_, payload), (_, reply) = sent
+    assert_clean(pcap)
+    assert streams(pcap) == [0]
+    # the end that reports first is taken for the client: either way round
+    assert set(follow(pcap, 0)) == {payload, reply}
+    lengths = [int(n) for n in field_values(pcap, "tcp.len > 0", "tcp.len")]
+    assert sum(lengths) == len(payload) + len(reply)
+    assert len(field_values(pcap, "tcp.flags.fin == 1", "tcp.flags.fin")) == 2
+    assert field_values(pcap, "frame.comment", "frame.comment") == [
+        "AF_UNIX SOCK_STREAM socketpair"]
+    assert all(a.startswith(UNIX_PREFIX + ":") for a in addresses(pcap, "ipv6"))
+
+
+def test_unix_datagrams_between_bound_paths_appear_once(tmp_path):
+    pcap, sent, (a_path, b_path) = unix_run(tmp_path, "dgram")
+    assert_clean(pcap)
+    rows = [line.split("\t") for line in tshark(
+        pcap, "-T", "fields", "-e", "udp.srcport", "-e", "udp.payload",
+        "-e", "frame.comment").splitlines()]
+    assert [bytes.fromhex(p) for _, p, _ in rows] == [data for _, data in sent]
+    a_port, b_port = rows[0][0], rows[1][0]
+    assert a_port != b_port
+    assert [port for port, _, _ in rows] == [a_port, b_port] * 3
+    assert [c for _, _, c in rows] == [f"AF_UNIX SOCK_DGRAM '{a_path}' to '{b_path}'"] + [""] * 5
+    assert all(a.startswith(UNIX_PREFIX + "1:") for a in addresses(pcap, "ipv6"))
+
+
+def test_unix_datagrams_from_an_unbound_sender_appear_once(tmp_path):
+    """The receiver cannot tell who sent them; the command pairs its report
+    with the sender's."""
+    pcap, sent, (b_path,) = unix_run(tmp_path, "unbound")
+    assert_clean(pcap)
+    assert [bytes.fromhex(p) for p in field_values(pcap, "udp", "udp.payload")] == [
+        b"first", b"second"]
+    assert field_values(pcap, "frame.comment", "frame.comment") == [
+        f"AF_UNIX SOCK_DGRAM '{b_path}'"]
+
+
+def test_unix_seqpacket_messages_are_datagrams(tmp_path):
+    pcap, sent, _ = unix_run(tmp_path, "seqpacket")
+    assert_clean(pcap)
+    assert [bytes.fromhex(p) for p in field_values(pcap, "udp", "udp.payload")] == [
+        data for _, data in sent]
+    assert field_values(pcap, "frame.comment", "frame.comment") == [
+        "AF_UNIX SOCK_SEQPACKET socketpair"]
+
+
+def test_short_sends_over_a_unix_stream_are_one_byte_segments(tmp_path):
+    pcap, payload, reply = transfer(tmp_path, "unix", 2000, options=("--fault", "send:short=1"))
+    assert_clean(pcap)
+    assert streams(pcap) == [0]
+    assert follow(pcap, 0) == (payload, reply)
+    segments = [line.split("\t") for line in
+                tshark(pcap, "-Y", "tcp.len > 0", "-T", "fields", "-e", "tcp.len",
+                       "-e", "frame.comment").splitlines()]
+    assert sum(int(n) for n, _ in segments) == len(payload) + len(reply)
+    noted = [n for n, comment in segments if comment == "sockshim fault #1: send:short=1"]
+    assert set(noted) == {"1"}
+    assert len(noted) > len(segments) // 2

@@ -15,6 +15,10 @@
  * byte range is written once, by whichever event comes first. A datagram
  * both ends report is written once too (the receiver's report matches the
  * sender's by length and content).
+ *
+ * AF_UNIX sockets come as TCP and UDP over IPv6 pseudo-addresses
+ * (docs/pcap-unix.md); the first packet of each of their connections and
+ * flows (the SYN, the first datagram) has a comment naming the socket.
  */
 #include "pcap.h"
 
@@ -32,6 +36,7 @@
 #define LINKTYPE_RAW 101
 #define SEGMENT 65000 /* TCP payload per packet at most */
 #define UDP_MEMORY 64 /* datagrams a flow remembers, to skip their second report */
+#define UNIX_MEMORY 256 /* AF_UNIX datagrams remembered by destination */
 
 /* ---- connections ---------------------------------------------------------- */
 
@@ -47,6 +52,7 @@ struct conn {
     uint32_t isn[2];
     uint64_t next[2];      /* stream bytes written so far */
     uint8_t fin[2], opened, closed;
+    uint8_t described; /* UDP: a first datagram had its description */
     uint64_t acked[2];     /* direction d's bytes its receiver acknowledged */
     uint64_t last_ts;
     /* UDP, per direction: datagrams written, not yet matched by a report
@@ -57,8 +63,21 @@ struct conn {
     unsigned recent_next[2];
 };
 
+/* An AF_UNIX datagram from an unnamed socket reaches a receiver that cannot
+ * tell who sent it: the receiver's report has an unknown source, the
+ * sender's report a known one, two flows. Recent datagrams are remembered
+ * by destination, content and whether their source was known; a report of
+ * the other kind that matches one is its second report. */
+struct unix_recent {
+    struct endpoint dst;
+    uint32_t hash, len; /* len + 1; 0: a free slot */
+    uint8_t known_src;
+};
+
 static struct {
     FILE *f;
+    struct unix_recent unix_recent[UNIX_MEMORY];
+    unsigned unix_recent_next;
     char *path;
     struct conn *conns;
     size_t cap, used;
@@ -211,13 +230,25 @@ static void write_headers(void)
     put32(idb_len);
 }
 
+/* A packet's comments: a description of its socket, a fault note; either
+ * may be empty. */
+struct comments {
+    const char *desc;
+    size_t desc_len;
+    const char *note;
+    size_t note_len;
+};
+
 /* One Enhanced Packet Block: the IP packet in head (headers) and body. */
 static void write_packet(uint64_t ts, const uint8_t *head, size_t head_len, const uint8_t *body,
-                         size_t body_len, const char *comment, size_t comment_len)
+                         size_t body_len, const struct comments *cm)
 {
     static const uint8_t zeros[4];
     size_t len = head_len + body_len;
-    size_t options = comment_len > 0 ? option_size(comment_len) + 4 : 0;
+    size_t options = (cm->desc_len > 0 ? option_size(cm->desc_len) : 0) +
+                     (cm->note_len > 0 ? option_size(cm->note_len) : 0);
+    if (options > 0)
+        options += 4;
     uint32_t total = (uint32_t)(28 + pad4(len) + options + 4);
     put32(6);
     put32(total);
@@ -229,10 +260,12 @@ static void write_packet(uint64_t ts, const uint8_t *head, size_t head_len, cons
     put(head, head_len);
     put(body, body_len);
     put(zeros, pad4(len) - len);
-    if (comment_len > 0) {
-        put_option(1, comment, comment_len); /* opt_comment */
+    if (cm->desc_len > 0)
+        put_option(1, cm->desc, cm->desc_len); /* opt_comment */
+    if (cm->note_len > 0)
+        put_option(1, cm->note, cm->note_len);
+    if (options > 0)
         put_option(0, NULL, 0);
-    }
     put32(total);
 }
 
@@ -280,8 +313,7 @@ struct segment {
     const uint8_t *data;
     size_t len;
     uint64_t ts;
-    const char *comment;
-    size_t comment_len;
+    struct comments cm;
 };
 
 /* IP header (and pseudo-header sum) for a transport payload of len bytes;
@@ -330,11 +362,11 @@ static void write_segment(const struct segment *s)
     t[13] = s->flags;
     be16(t + 14, 65535);
     be16(t + 16, fold(sum16(sum16(pseudo, t, 20), s->data, s->len)));
-    write_packet(s->ts, h, ip + 20, s->data, s->len, s->comment, s->comment_len);
+    write_packet(s->ts, h, ip + 20, s->data, s->len, &s->cm);
 }
 
 static void write_datagram(const struct conn *c, int from, const uint8_t *data, size_t len,
-                           uint64_t ts, const char *comment, size_t comment_len)
+                           uint64_t ts, const struct comments *cm)
 {
     uint8_t h[48];
     uint32_t pseudo;
@@ -346,7 +378,7 @@ static void write_datagram(const struct conn *c, int from, const uint8_t *data, 
     be16(u + 6, 0);
     uint16_t sum = fold(sum16(sum16(pseudo, u, 8), data, len));
     be16(u + 6, sum != 0 ? sum : 0xffff); /* 0 means "no checksum" in UDP */
-    write_packet(ts, h, ip + 8, data, len, comment, comment_len);
+    write_packet(ts, h, ip + 8, data, len, cm);
 }
 
 /* ---- TCP state ---------------------------------------------------------- */
@@ -363,12 +395,15 @@ static uint32_t ack_of(const struct conn *c, int d)
     return seq_of(c, 1 - d, c->next[1 - d]) + c->fin[1 - d];
 }
 
-static void handshake(struct conn *c, int client, uint64_t ts)
+/* The SYN has the description (desc_len bytes: an AF_UNIX socket's) as
+ * its comment. */
+static void handshake(struct conn *c, int client, uint64_t ts, const char *desc, size_t desc_len)
 {
     int server = 1 - client;
-    struct segment s = {.c = c, .ts = ts};
+    struct segment s = {.c = c, .ts = ts, .cm = {.desc = desc, .desc_len = desc_len}};
     s.from = client, s.seq = c->isn[client], s.flags = TCP_SYN;
     write_segment(&s);
+    s.cm.desc_len = 0;
     s.from = server, s.seq = c->isn[server], s.ack = c->isn[client] + 1,
     s.flags = TCP_SYN | TCP_ACK;
     write_segment(&s);
@@ -387,7 +422,7 @@ static void data(struct conn *c, int d, uint64_t offset, const uint8_t *p, size_
         p += skip, len -= skip, offset += skip;
     }
     struct segment s = {.c = c, .from = d, .flags = TCP_PSH | TCP_ACK, .ts = ts,
-                        .comment = note, .comment_len = note_len};
+                        .cm = {.note = note, .note_len = note_len}};
     for (size_t done = 0; done < len;) {
         size_t n = len - done < SEGMENT ? len - done : SEGMENT;
         s.seq = seq_of(c, d, offset + done);
@@ -422,8 +457,8 @@ static void fin(struct conn *c, int d, uint64_t offset, uint64_t ts, const char 
     if (offset > c->next[d])
         c->next[d] = offset; /* bytes the capture never saw */
     struct segment s = {.c = c, .from = d, .seq = seq_of(c, d, c->next[d]), .ack = ack_of(c, d),
-                        .flags = TCP_FIN | TCP_ACK, .ts = ts, .comment = note,
-                        .comment_len = note_len};
+                        .flags = TCP_FIN | TCP_ACK, .ts = ts,
+                        .cm = {.note = note, .note_len = note_len}};
     write_segment(&s);
     c->fin[d] = 1;
     struct segment a = {.c = c, .from = 1 - d, .seq = seq_of(c, 1 - d, c->next[1 - d]) +
@@ -442,7 +477,7 @@ static void reset(struct conn *c, int d, uint64_t ts, const char *note, size_t n
         return;
     struct segment s = {.c = c, .from = d, .seq = seq_of(c, d, c->next[d]) + c->fin[d],
                         .ack = ack_of(c, d), .flags = TCP_RST | TCP_ACK, .ts = ts,
-                        .comment = note, .comment_len = note_len};
+                        .cm = {.note = note, .note_len = note_len}};
     write_segment(&s);
     c->closed = 1;
 }
@@ -450,7 +485,7 @@ static void reset(struct conn *c, int d, uint64_t ts, const char *note, size_t n
 /* ---- events -------------------------------------------------------------- */
 
 static void tcp_event(struct conn *c, const struct ss_cap_event *e, int local, int d,
-                      const uint8_t *payload, const char *note)
+                      const uint8_t *payload, const char *note, const char *desc)
 {
     /* Only a connect or accept starts the same addresses and ports again:
      * data at offset 0 after both FINs is more often one end's late report
@@ -463,7 +498,7 @@ static void tcp_event(struct conn *c, const struct ss_cap_event *e, int local, i
         /* without an OPEN, the end that reports first is taken for the
          * client unless it said it is the server */
         int client = e->kind == SS_CAP_OPEN && !(e->flags & SS_CAP_CLIENT) ? 1 - local : local;
-        handshake(c, client, e->ts_ns);
+        handshake(c, client, e->ts_ns, desc, e->desc_len);
     }
     switch (e->kind) {
     case SS_CAP_DATA:
@@ -482,8 +517,32 @@ static void tcp_event(struct conn *c, const struct ss_cap_event *e, int local, i
     }
 }
 
+/* Whether an AF_UNIX datagram (direction d of c, content hash h) is the
+ * second report of one written with the source known when it was not, or
+ * the other way round; if not, it is remembered. */
+static int unix_second_report(const struct conn *c, const struct ss_cap_event *e, int d,
+                              uint32_t h)
+{
+    const struct endpoint *dst = &c->ep[1 - d];
+    uint8_t known = !(e->flags & SS_CAP_PEER_UNKNOWN);
+    for (unsigned i = 0; i < UNIX_MEMORY; i++) {
+        struct unix_recent *r = &cap.unix_recent[i];
+        if (r->len == e->len + 1 && r->hash == h && r->known_src != known &&
+            endpoint_cmp(&r->dst, dst) == 0) {
+            r->len = 0;
+            return 1;
+        }
+    }
+    struct unix_recent *r = &cap.unix_recent[cap.unix_recent_next++ % UNIX_MEMORY];
+    r->dst = *dst;
+    r->hash = h;
+    r->len = e->len + 1;
+    r->known_src = known;
+    return 0;
+}
+
 static void udp_event(struct conn *c, const struct ss_cap_event *e, int d, const uint8_t *payload,
-                      const char *note)
+                      const char *note, const char *desc)
 {
     uint32_t h = fnv1a(2166136261u, payload, e->len);
     /* the other end's report of a datagram already written */
@@ -493,7 +552,14 @@ static void udp_event(struct conn *c, const struct ss_cap_event *e, int d, const
             return;
         }
     }
-    write_datagram(c, d, payload, e->len, e->ts_ns, note, e->note_len);
+    if ((e->flags & SS_CAP_UNIX) && unix_second_report(c, e, d, h))
+        return;
+    struct comments cm = {.note = note, .note_len = e->note_len};
+    if (!c->described && e->desc_len > 0) {
+        cm.desc = desc, cm.desc_len = e->desc_len;
+        c->described = 1;
+    }
+    write_datagram(c, d, payload, e->len, e->ts_ns, &cm);
     unsigned slot = c->recent_next[d]++ % UDP_MEMORY;
     c->recent[d][slot].hash = h;
     c->recent[d][slot].len = e->len + 1;
@@ -505,10 +571,12 @@ void ss_pcap_event(const void *record, size_t len)
     if (cap.f == NULL || len < sizeof e)
         return;
     memcpy(&e, record, sizeof e);
-    if (sizeof e + (size_t)e.len + e.note_len > len || (e.family != 4 && e.family != 6))
+    if (sizeof e + (size_t)e.len + e.note_len + e.desc_len > len ||
+        (e.family != 4 && e.family != 6))
         return;
     const uint8_t *payload = (const uint8_t *)record + sizeof e;
     const char *note = (const char *)payload + e.len;
+    const char *desc = note + e.note_len;
     struct endpoint local = {.port = e.lport}, remote = {.port = e.rport};
     memcpy(local.addr, e.laddr, sizeof local.addr);
     memcpy(remote.addr, e.raddr, sizeof remote.addr);
@@ -523,9 +591,9 @@ void ss_pcap_event(const void *record, size_t len)
         e.ts_ns = c->last_ts; /* in time order within a connection */
     c->last_ts = e.ts_ns;
     if (e.proto == IPPROTO_TCP)
-        tcp_event(c, &e, local_index, d, payload, note);
+        tcp_event(c, &e, local_index, d, payload, note, desc);
     else if (e.kind == SS_CAP_DGRAM)
-        udp_event(c, &e, d, payload, note);
+        udp_event(c, &e, d, payload, note, desc);
 }
 
 /* ---- the file --------------------------------------------------------------- */
