@@ -16,6 +16,7 @@
 #include "capture_event.h"
 
 #include <errno.h>
+#include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
@@ -185,14 +186,13 @@ static void unix_inode_end(uint8_t addr[16], uint16_t *port, uint64_t ino)
     *port = (uint16_t)(49152 + ino % 16384);
 }
 
-/* Asks the kernel's sock_diag interface (the unix_diag module) of the
- * socket of inode ino: 1 when it is there (*peer: its peer's inode, 0 if
- * none), 0 when it is not, -1 when the kernel cannot say. The netlink
- * socket is the shim's for the length of the question. */
-static int unix_diag(uint64_t ino, uint64_t *peer)
+/* One question to the kernel's sock_diag interface: sends req (len
+ * bytes, after a netlink header this fills in) and reads the first answer
+ * into answer (cap bytes). Its length, or -1. The netlink socket is the
+ * shim's for the length of the question; errno is kept. */
+static ssize_t diag_ask(const void *req, size_t len, void *answer, size_t cap)
 {
-    int saved = errno, found = -1;
-    *peer = 0;
+    int saved = errno;
     int s = ss_real.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (s < 0) {
         errno = saved;
@@ -200,62 +200,131 @@ static int unix_diag(uint64_t ino, uint64_t *peer)
     }
     struct {
         struct nlmsghdr nlh;
-        struct unix_diag_req req;
+        char req[128];
     } ask;
     memset(&ask, 0, sizeof ask);
-    ask.nlh.nlmsg_len = sizeof ask;
+    if (len > sizeof ask.req)
+        len = sizeof ask.req;
+    ask.nlh.nlmsg_len = (uint32_t)NLMSG_LENGTH(len);
     ask.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
     ask.nlh.nlmsg_flags = NLM_F_REQUEST;
-    ask.req.sdiag_family = AF_UNIX;
-    ask.req.udiag_states = ~0u;
-    ask.req.udiag_ino = (uint32_t)ino;
-    ask.req.udiag_show = UDIAG_SHOW_PEER;
-    ask.req.udiag_cookie[0] = ask.req.udiag_cookie[1] = ~0u; /* no cookie */
+    memcpy(ask.req, req, len);
     struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    ssize_t n = -1;
+    if (ss_real.sendto(s, &ask, ask.nlh.nlmsg_len, 0, (struct sockaddr *)&kernel,
+                       sizeof kernel) == (ssize_t)ask.nlh.nlmsg_len) {
+        do
+            n = ss_real.recv(s, answer, cap, 0);
+        while (n < 0 && errno == EINTR);
+    }
+    ss_real.close(s);
+    errno = saved;
+    return n;
+}
+
+/* The answer's message when it is one of type SOCK_DIAG_BY_FAMILY with at
+ * least size bytes of payload; NULL otherwise. *missing: the kernel said
+ * there is no such socket (ENOENT). */
+static const struct nlmsghdr *diag_answer(const void *answer, ssize_t n, size_t size,
+                                          int *missing)
+{
+    const struct nlmsghdr *h = answer;
+    *missing = 0;
+    if (n < (ssize_t)sizeof *h || !NLMSG_OK(h, (size_t)n))
+        return NULL;
+    if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+        *missing = ((const struct nlmsgerr *)NLMSG_DATA(h))->error == -ENOENT;
+    if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(size))
+        return NULL;
+    return h;
+}
+
+/* Asks sock_diag (the unix_diag module) of the AF_UNIX socket of inode
+ * ino: 1 when it is there (*peer: its peer's inode, 0 if none), 0 when it
+ * is not, -1 when the kernel cannot say. */
+static int unix_diag(uint64_t ino, uint64_t *peer)
+{
+    *peer = 0;
+    struct unix_diag_req req;
+    memset(&req, 0, sizeof req);
+    req.sdiag_family = AF_UNIX;
+    req.udiag_states = ~0u;
+    req.udiag_ino = (uint32_t)ino;
+    req.udiag_show = UDIAG_SHOW_PEER;
+    req.udiag_cookie[0] = req.udiag_cookie[1] = ~0u; /* no cookie */
     union {
         struct nlmsghdr nlh;
         char bytes[1024];
     } answer;
-    ssize_t n = -1;
-    if (ss_real.sendto(s, &ask, sizeof ask, 0, (struct sockaddr *)&kernel, sizeof kernel) ==
-        (ssize_t)sizeof ask) {
-        do
-            n = ss_real.recv(s, &answer, sizeof answer, 0);
-        while (n < 0 && errno == EINTR);
-    }
-    ss_real.close(s);
-    const struct nlmsghdr *h = &answer.nlh;
-    if (n >= (ssize_t)sizeof *h && NLMSG_OK(h, (size_t)n) && h->nlmsg_type == NLMSG_ERROR &&
-        h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr)) &&
-        ((const struct nlmsgerr *)NLMSG_DATA(h))->error == -ENOENT)
-        found = 0;
-    if (n >= (ssize_t)sizeof *h && NLMSG_OK(h, (size_t)n) &&
-        h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
-        h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct unix_diag_msg))) {
-        const struct unix_diag_msg *m = NLMSG_DATA(h);
-        found = m->udiag_ino == ino;
-        size_t at = NLMSG_LENGTH(NLMSG_ALIGN(sizeof *m));
-        while (m->udiag_ino == ino && at + NLA_HDRLEN <= h->nlmsg_len) {
-            const struct nlattr *a = (const void *)((const char *)h + at);
-            if (a->nla_len < NLA_HDRLEN || at + a->nla_len > h->nlmsg_len)
-                break;
-            if ((a->nla_type & NLA_TYPE_MASK) == UNIX_DIAG_PEER &&
-                a->nla_len >= NLA_HDRLEN + sizeof(uint32_t)) {
-                uint32_t v;
-                memcpy(&v, (const char *)a + NLA_HDRLEN, sizeof v);
-                *peer = v;
-                break;
-            }
-            at += NLA_ALIGN(a->nla_len);
+    int missing;
+    const struct nlmsghdr *h = diag_answer(
+        &answer, diag_ask(&req, sizeof req, &answer, sizeof answer),
+        sizeof(struct unix_diag_msg), &missing);
+    if (h == NULL)
+        return missing ? 0 : -1;
+    const struct unix_diag_msg *m = NLMSG_DATA(h);
+    if (m->udiag_ino != ino)
+        return 0;
+    for (size_t at = NLMSG_LENGTH(NLMSG_ALIGN(sizeof *m)); at + NLA_HDRLEN <= h->nlmsg_len;) {
+        const struct nlattr *a = (const void *)((const char *)h + at);
+        if (a->nla_len < NLA_HDRLEN || at + a->nla_len > h->nlmsg_len)
+            break;
+        if ((a->nla_type & NLA_TYPE_MASK) == UNIX_DIAG_PEER &&
+            a->nla_len >= NLA_HDRLEN + sizeof(uint32_t)) {
+            uint32_t v;
+            memcpy(&v, (const char *)a + NLA_HDRLEN, sizeof v);
+            *peer = v;
+            break;
         }
+        at += NLA_ALIGN(a->nla_len);
     }
-    errno = saved;
-    return found;
+    return 1;
+}
+
+/* Asks sock_diag (inet_diag) for the TCP socket of this connection: 1
+ * when a socket of inode ino still has it open, 0 when none does (closed
+ * for good, or only the kernel's orphan or TIME_WAIT is left), -1 when
+ * the kernel cannot say. */
+static int tcp_diag_open(const struct ss_sockinfo *si, uint64_t ino)
+{
+    struct inet_diag_req_v2 req;
+    memset(&req, 0, sizeof req);
+    int family = si->laddr.sa.ss_family;
+    if ((family != AF_INET && family != AF_INET6) || si->raddr.sa.ss_family != family)
+        return -1;
+    req.sdiag_family = (uint8_t)family;
+    req.sdiag_protocol = IPPROTO_TCP;
+    req.idiag_states = ~0u;
+    if (family == AF_INET) {
+        const struct sockaddr_in *l = (const void *)&si->laddr.sa, *r = (const void *)&si->raddr.sa;
+        req.id.idiag_sport = l->sin_port, req.id.idiag_dport = r->sin_port;
+        memcpy(req.id.idiag_src, &l->sin_addr, 4);
+        memcpy(req.id.idiag_dst, &r->sin_addr, 4);
+    } else {
+        const struct sockaddr_in6 *l = (const void *)&si->laddr.sa,
+                                  *r = (const void *)&si->raddr.sa;
+        req.id.idiag_sport = l->sin6_port, req.id.idiag_dport = r->sin6_port;
+        memcpy(req.id.idiag_src, &l->sin6_addr, 16);
+        memcpy(req.id.idiag_dst, &r->sin6_addr, 16);
+    }
+    req.id.idiag_cookie[0] = req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    union {
+        struct nlmsghdr nlh;
+        char bytes[1024];
+    } answer;
+    int missing;
+    const struct nlmsghdr *h = diag_answer(
+        &answer, diag_ask(&req, sizeof req, &answer, sizeof answer),
+        sizeof(struct inet_diag_msg), &missing);
+    if (h == NULL)
+        return missing ? 0 : -1;
+    const struct inet_diag_msg *m = NLMSG_DATA(h);
+    return m->idiag_inode != 0 && m->idiag_inode == ino;
 }
 
 /* The socket's inode and, when want_peer, its peer's: from the object,
  * or asked of the kernel (fd, when still open) and kept in it. */
-static void unix_ids(struct ss_obj *obj, int fd, int want_peer, struct ss_cap_ids *ids)
+static void socket_ids(struct ss_obj *obj, int fd, int want_peer, struct ss_cap_ids *ids)
 {
     ss_model_cap_ids(obj, ids);
     struct ss_cap_ids learnt = {0, 0, 0};
@@ -341,7 +410,7 @@ static void unix_endpoints(struct ss_cap_event *e, const struct ss_sockinfo *si,
     if (remote.len == 0 && connected)
         remote = unix_name((const struct sockaddr *)&si->raddr.sa, si->raddr.len);
     struct ss_cap_ids ids;
-    unix_ids(obj, fd, remote.len == 0 && connected, &ids);
+    socket_ids(obj, fd, remote.len == 0 && connected, &ids);
     e->family = 6;
     e->flags |= SS_CAP_UNIX;
     if (local.len > 0)
@@ -441,6 +510,10 @@ static void stream_event(const struct subject *s, enum ss_cap_kind kind, enum ss
     char desc[256];
     if (!socket_event(&e, s, NULL, 0, dir, desc))
         return;
+    if (s->si->family != AF_UNIX && s->fd >= 0 && s->obj != NULL) {
+        struct ss_cap_ids ids; /* its inode, for the question at its close */
+        socket_ids(s->obj, s->fd, 0, &ids);
+    }
     e.kind = (uint8_t)kind;
     e.offset = offset;
     e.len = (uint32_t)len;
@@ -560,17 +633,22 @@ static void datagram_transfer(const struct subject *s, int sending)
     datagram_event(s, c, dir, &b);
 }
 
-/* Whether an AF_UNIX socket whose last fd this process closed is still
+/* Whether a connected socket whose last fd this process closed is still
  * open in another (a forked child's copy, an fd passed on): its close
- * here ends nothing. */
-static int unix_still_open(const struct ss_sockinfo *si, struct ss_obj *obj)
+ * here ends nothing. Known from its inode, learnt at the connection's
+ * first event, and the kernel's sock_diag; when either is missing, the
+ * close is taken as the end. */
+static int still_open_elsewhere(const struct ss_sockinfo *si, struct ss_obj *obj)
 {
-    if (si->family != AF_UNIX)
-        return 0;
     struct ss_cap_ids ids;
     ss_model_cap_ids(obj, &ids);
-    uint64_t peer;
-    return (ids.known & SS_CAP_KNOW_INO) && ids.ino != 0 && unix_diag(ids.ino, &peer) == 1;
+    if (!(ids.known & SS_CAP_KNOW_INO) || ids.ino == 0)
+        return 0;
+    if (si->family == AF_UNIX) {
+        uint64_t peer;
+        return unix_diag(ids.ino, &peer) == 1;
+    }
+    return tcp_diag_open(si, ids.ino) == 1;
 }
 
 /* Whether the capture tells of a socket of this family and type. */
@@ -626,7 +704,7 @@ void ss_capture_call(const struct ss_call *c, struct ss_obj *obj, int last_close
         break;
     case SS_OP_close:
         if (last_closed && (si.state & SS_ST_CONNECTED) && !(si.state & SS_ST_SHUT_WR) &&
-            !(si.state & SS_ST_RESET) && !unix_still_open(&si, obj))
+            !(si.state & SS_ST_RESET) && !still_open_elsewhere(&si, obj))
             stream_event(&s, SS_CAP_FIN, SS_CAP_OUT, si.bytes_sent, NULL, 0);
         break;
     default:
@@ -648,7 +726,7 @@ void ss_capture_accepted(const struct ss_call *c)
     if (si.family == AF_UNIX && captured(&si)) {
         /* the connecting end's inode, while it is surely there */
         struct ss_cap_ids ids;
-        unix_ids(o, fd, 1, &ids);
+        socket_ids(o, fd, 1, &ids);
     }
     if (captured(&si) && si.type == SOCK_STREAM) {
         struct ss_call opened = *c;

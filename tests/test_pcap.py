@@ -119,14 +119,9 @@ def test_short_sends_over_ipv6_are_one_byte_segments_with_the_fault_noted(tmp_pa
                 tshark(pcap, "-Y", "tcp.len > 0", "-T", "fields", "-e", "tcp.len",
                        "-e", "frame.comment").splitlines()]
     assert sum(int(n) for n, _ in segments) == len(payload) + len(reply)
-    # a segment is made from the first report of its bytes: the faulted
-    # send's (one byte, with the rule as a comment) or, when the receiving
-    # thread reported them first, the receive's (as many bytes as it got,
-    # no comment)
-    noted = [n for n, comment in segments if comment == "sockshim fault #1: send:short=1"]
-    assert set(noted) == {"1"}
-    assert len(noted) > len(segments) // 2
-    assert {comment for _, comment in segments} <= {"sockshim fault #1: send:short=1", ""}
+    # a receiver's report of bytes waits for the sender's, which carries
+    # the rule: every segment is a faulted one-byte send, noted
+    assert segments == [["1", "sockshim fault #1: send:short=1"]] * (len(payload) + len(reply))
 
 
 def test_reset_fault_is_a_reset_packet(tmp_path):
@@ -176,6 +171,60 @@ def test_http_exchange_between_curl_and_http_server(tmp_path):
     assert request.startswith(b"GET /f.bin HTTP/1.1\r\nHost: 127.0.0.1:")
     assert response.startswith(b"HTTP/1.0 200 OK\r\n")
     assert response.endswith(b"\r\n\r\n" + body)
+
+
+def test_forking_server_parents_close_ends_nothing(tmp_path):
+    """The parent closes its copy of the accepted connection right after
+    forking the child that serves it: no FIN then (the kernel says the
+    socket is still open), the reply whole, the server's FIN after it."""
+    size = 2560
+    proc, pcap = capture(tmp_path, scenario("pcap_forking_server.py") + [str(size)])
+    reply = b"got %d bytes" % size * 1000
+    assert proc.stdout == b"reply %d\n" % len(reply)
+    assert_clean(pcap)
+    assert streams(pcap) == [0]
+    assert follow(pcap, 0) == (bytes(range(256)) * (size // 256), reply)
+    fins = [line.split("\t") for line in
+            tshark(pcap, "-Y", "tcp.flags.fin == 1", "-T", "fields", "-e", "tcp.srcport",
+                   "-e", "tcp.seq").splitlines()]
+    assert sorted(int(seq) for _, seq in fins) == sorted([size + 1, len(reply) + 1])
+
+
+SERVE = """
+import socket, sys
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+print(srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+request = conn.recv(100)
+conn.sendall(bytes(range(256)) * 1200)
+conn.close()
+"""
+FETCH = """
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(b"give")
+got = b""
+while chunk := c.recv(5000):
+    got += chunk
+print(len(got))
+"""
+
+
+def test_only_the_receiving_end_in_the_run(tmp_path):
+    """The server runs bare, so only the client's receives tell of the
+    reply: every byte is there once, in order, in time order."""
+    server = subprocess.Popen([PYTHON, "-c", SERVE], stdout=subprocess.PIPE, env=base_env())
+    try:
+        port = server.stdout.readline().strip().decode()
+        proc, pcap = capture(tmp_path, [PYTHON, "-c", FETCH, port])
+    finally:
+        server.wait(timeout=TIMEOUT)
+    assert proc.stdout == b"307200\n"
+    assert_clean(pcap)
+    assert follow(pcap, 0) == (b"give", bytes(range(256)) * 1200)
+    times = [float(t) for t in field_values(pcap, "tcp", "frame.time_epoch")]
+    assert times == sorted(times)
+    assert len(set(field_values(pcap, "tcp.len > 0", "frame.time_epoch"))) > 2
 
 
 def test_capture_beside_a_trace_file(tmp_path):

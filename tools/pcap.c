@@ -36,6 +36,8 @@
 #define LINKTYPE_RAW 101
 #define SEGMENT 65000 /* TCP payload per packet at most */
 #define UDP_MEMORY 64 /* datagrams a flow remembers, to skip their second report */
+#define HOLD_BYTES (1u << 20) /* received bytes a direction holds for their sender's report */
+#define HOLD_CHUNKS 64        /* ... in at most this many receives */
 #define UNIX_MEMORY 256 /* AF_UNIX datagrams remembered by destination */
 
 /* ---- connections ---------------------------------------------------------- */
@@ -43,6 +45,21 @@
 struct endpoint {
     uint8_t addr[16];
     uint16_t port;
+};
+
+/* Bytes the receiving end reported before the sending end did: written
+ * once the sender's report comes (which may carry a fault's comment), or
+ * when the connection moves on without it. Chunks keep their receive's
+ * time. */
+struct held {
+    uint8_t *buf;
+    size_t len, cap;
+    uint64_t offset; /* of buf[0] in the direction's stream */
+    unsigned chunks;
+    struct {
+        uint64_t ts;
+        uint32_t len;
+    } chunk[HOLD_CHUNKS];
 };
 
 struct conn {
@@ -55,6 +72,9 @@ struct conn {
     uint8_t described; /* UDP: a first datagram had its description */
     uint64_t acked[2];     /* direction d's bytes its receiver acknowledged */
     uint64_t last_ts;
+    uint64_t written_ts;   /* of the last packet written: the next is not older */
+    uint8_t sender_seen[2]; /* direction d's sender reported data: it is in the run */
+    struct held held[2];
     /* UDP, per direction: datagrams written, not yet matched by a report
      * from the other end */
     struct {
@@ -152,6 +172,9 @@ static struct conn *conn_find(uint8_t proto, uint8_t family, const struct endpoi
 /* A new connection on the same addresses and ports (a port used again). */
 static void conn_restart(struct conn *c)
 {
+    c->held[0].len = c->held[1].len = 0;
+    c->held[0].chunks = c->held[1].chunks = 0;
+    c->sender_seen[0] = c->sender_seen[1] = 0;
     c->next[0] = c->next[1] = 0;
     c->acked[0] = c->acked[1] = 0;
     c->fin[0] = c->fin[1] = 0;
@@ -306,7 +329,7 @@ static void be32(uint8_t *p, uint32_t v)
 #define TCP_ACK 0x10
 
 struct segment {
-    const struct conn *c;
+    struct conn *c;
     int from; /* the endpoint that sends it */
     uint32_t seq, ack;
     uint8_t flags;
@@ -362,7 +385,9 @@ static void write_segment(const struct segment *s)
     t[13] = s->flags;
     be16(t + 14, 65535);
     be16(t + 16, fold(sum16(sum16(pseudo, t, 20), s->data, s->len)));
-    write_packet(s->ts, h, ip + 20, s->data, s->len, &s->cm);
+    if (s->ts > s->c->written_ts)
+        s->c->written_ts = s->ts;
+    write_packet(s->c->written_ts, h, ip + 20, s->data, s->len, &s->cm);
 }
 
 static void write_datagram(const struct conn *c, int from, const uint8_t *data, size_t len,
@@ -449,6 +474,109 @@ static void acknowledge(struct conn *c, int d, uint64_t end, uint64_t ts)
     write_segment(&a);
 }
 
+/* ---- received bytes held for their sender's report ----------------------- */
+
+/* Forgets direction d's held bytes before stream offset upto. */
+static void held_drop(struct conn *c, int d, uint64_t upto)
+{
+    struct held *h = &c->held[d];
+    while (h->chunks > 0 && h->offset < upto) {
+        uint64_t cut = upto - h->offset;
+        size_t n = cut < h->chunk[0].len ? (size_t)cut : h->chunk[0].len;
+        memmove(h->buf, h->buf + n, h->len - n);
+        h->len -= n, h->offset += n;
+        h->chunk[0].len -= (uint32_t)n;
+        if (h->chunk[0].len == 0)
+            memmove(h->chunk, h->chunk + 1, --h->chunks * sizeof h->chunk[0]);
+    }
+    if (h->chunks == 0) {
+        h->len = 0;
+        h->offset = upto > h->offset ? upto : h->offset;
+    }
+}
+
+/* Writes direction d's held bytes before stream offset upto (UINT64_MAX:
+ * all), each chunk at its receive's time with the receiver's ACK, as the
+ * receiver's own report would have. */
+static void held_release(struct conn *c, int d, uint64_t upto)
+{
+    struct held *h = &c->held[d];
+    while (h->chunks > 0 && h->offset < upto) {
+        uint64_t room = upto - h->offset;
+        size_t n = room < h->chunk[0].len ? (size_t)room : h->chunk[0].len;
+        uint64_t ts = h->chunk[0].ts, end = h->offset + n;
+        data(c, d, h->offset, h->buf, n, ts, NULL, 0);
+        acknowledge(c, d, end, ts);
+        held_drop(c, d, end);
+    }
+}
+
+/* Holds a receiver's report of bytes not written yet; 0 when held, -1
+ * when they are to be written now: not right after the bytes held, too
+ * many, no memory, or a sender that has not been heard from (it may not
+ * be in the run: only its first bytes wait for it). */
+static int held_add(struct conn *c, int d, uint64_t offset, const uint8_t *p, size_t len,
+                    uint64_t ts)
+{
+    struct held *h = &c->held[d];
+    if (h->chunks > 0 && (offset != h->offset + h->len || !c->sender_seen[d]))
+        return -1;
+    if (h->chunks == HOLD_CHUNKS || h->len + len > HOLD_BYTES)
+        return -1;
+    if (h->len + len > h->cap) {
+        size_t want = h->cap == 0 ? 65536 : h->cap;
+        while (want < h->len + len)
+            want *= 2;
+        uint8_t *grown = realloc(h->buf, want);
+        if (grown == NULL)
+            return -1;
+        h->buf = grown, h->cap = want;
+    }
+    if (h->chunks == 0)
+        h->offset = offset;
+    memcpy(h->buf + h->len, p, len);
+    h->len += len;
+    h->chunk[h->chunks].ts = ts;
+    h->chunk[h->chunks].len = (uint32_t)len;
+    h->chunks++;
+    return 0;
+}
+
+/* The receiver of direction d reports bytes: held when its sender may
+ * still report them (with a fault's comment), else written now. A
+ * receive a fault shaped is written now, with its comment. */
+static void received(struct conn *c, int d, const struct ss_cap_event *e, const uint8_t *p,
+                     const char *note)
+{
+    uint64_t offset = e->offset, end = e->offset + e->len;
+    if (end > c->next[d] && e->note_len == 0) {
+        uint64_t from = offset > c->next[d] ? offset : c->next[d];
+        if (held_add(c, d, from, p + (from - offset), (size_t)(end - from), e->ts_ns) == 0)
+            return;
+    }
+    held_release(c, d, UINT64_MAX);
+    data(c, d, offset, p, e->len, e->ts_ns, note, e->note_len);
+    acknowledge(c, d, end, e->ts_ns);
+}
+
+/* The sender of direction d reports bytes: the bytes held before them go
+ * first; the held bytes it covers are its to write (the receiver has them:
+ * its ACK follows). */
+static void sent(struct conn *c, int d, const struct ss_cap_event *e, const uint8_t *p,
+                 const char *note)
+{
+    c->sender_seen[d] = 1;
+    held_release(c, d, e->offset);
+    struct held *h = &c->held[d];
+    uint64_t held_ts = h->chunks > 0 ? h->chunk[0].ts : 0;
+    data(c, d, e->offset, p, e->len, e->ts_ns, note, e->note_len);
+    if (h->chunks > 0 && h->offset < c->next[d]) {
+        uint64_t covered = h->offset + h->len < c->next[d] ? h->offset + h->len : c->next[d];
+        acknowledge(c, d, covered, held_ts > e->ts_ns ? held_ts : e->ts_ns);
+        held_drop(c, d, c->next[d]);
+    }
+}
+
 static void fin(struct conn *c, int d, uint64_t offset, uint64_t ts, const char *note,
                 size_t note_len)
 {
@@ -500,11 +628,16 @@ static void tcp_event(struct conn *c, const struct ss_cap_event *e, int local, i
         int client = e->kind == SS_CAP_OPEN && !(e->flags & SS_CAP_CLIENT) ? 1 - local : local;
         handshake(c, client, e->ts_ns, desc, e->desc_len);
     }
+    /* held bytes wait only while their direction's data goes on */
+    for (int k = 0; k < 2; k++)
+        if (!(e->kind == SS_CAP_DATA && k == d))
+            held_release(c, k, UINT64_MAX);
     switch (e->kind) {
     case SS_CAP_DATA:
-        data(c, d, e->offset, payload, e->len, e->ts_ns, note, e->note_len);
         if (e->dir == SS_CAP_IN)
-            acknowledge(c, d, e->offset + e->len, e->ts_ns);
+            received(c, d, e, payload, note);
+        else
+            sent(c, d, e, payload, note);
         break;
     case SS_CAP_FIN:
         fin(c, d, e->offset, e->ts_ns, note, e->note_len);
@@ -612,6 +745,14 @@ void ss_pcap_close(void)
 {
     if (cap.f == NULL)
         return;
+    for (size_t i = 0; i < cap.cap; i++) {
+        struct conn *c = &cap.conns[i];
+        for (int d = 0; c->used && d < 2; d++) {
+            if (!c->closed)
+                held_release(c, d, UINT64_MAX);
+            free(c->held[d].buf);
+        }
+    }
     if (fclose(cap.f) != 0 && !cap.failed)
         cap.failed = errno;
     if (cap.failed)
