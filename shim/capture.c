@@ -239,6 +239,20 @@ static const struct nlmsghdr *diag_answer(const void *answer, ssize_t n, size_t 
     return h;
 }
 
+union diag_reply {
+    struct nlmsghdr nlh;
+    char bytes[1024];
+};
+
+/* Asks req (len bytes) and returns the answer's message, in reply, when it
+ * has at least size bytes of payload; NULL otherwise (*missing: no such
+ * socket). */
+static const struct nlmsghdr *diag_query(const void *req, size_t len, size_t size,
+                                         union diag_reply *reply, int *missing)
+{
+    return diag_answer(reply, diag_ask(req, len, reply, sizeof *reply), size, missing);
+}
+
 /* Asks sock_diag (the unix_diag module) of the AF_UNIX socket of inode
  * ino: 1 when it is there (*peer: its peer's inode, 0 if none), 0 when it
  * is not, -1 when the kernel cannot say. */
@@ -252,14 +266,10 @@ static int unix_diag(uint64_t ino, uint64_t *peer)
     req.udiag_ino = (uint32_t)ino;
     req.udiag_show = UDIAG_SHOW_PEER;
     req.udiag_cookie[0] = req.udiag_cookie[1] = ~0u; /* no cookie */
-    union {
-        struct nlmsghdr nlh;
-        char bytes[1024];
-    } answer;
+    union diag_reply reply;
     int missing;
-    const struct nlmsghdr *h = diag_answer(
-        &answer, diag_ask(&req, sizeof req, &answer, sizeof answer),
-        sizeof(struct unix_diag_msg), &missing);
+    const struct nlmsghdr *h =
+        diag_query(&req, sizeof req, sizeof(struct unix_diag_msg), &reply, &missing);
     if (h == NULL)
         return missing ? 0 : -1;
     const struct unix_diag_msg *m = NLMSG_DATA(h);
@@ -308,14 +318,10 @@ static int tcp_diag_open(const struct ss_sockinfo *si, uint64_t ino)
         memcpy(req.id.idiag_dst, &r->sin6_addr, 16);
     }
     req.id.idiag_cookie[0] = req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-    union {
-        struct nlmsghdr nlh;
-        char bytes[1024];
-    } answer;
+    union diag_reply reply;
     int missing;
-    const struct nlmsghdr *h = diag_answer(
-        &answer, diag_ask(&req, sizeof req, &answer, sizeof answer),
-        sizeof(struct inet_diag_msg), &missing);
+    const struct nlmsghdr *h =
+        diag_query(&req, sizeof req, sizeof(struct inet_diag_msg), &reply, &missing);
     if (h == NULL)
         return missing ? 0 : -1;
     const struct inet_diag_msg *m = NLMSG_DATA(h);
