@@ -727,3 +727,33 @@ def test_library_preloaded_by_hand_refuses_a_bad_setting(tmp_path, var, value, s
     assert proc.returncode == 2
     assert proc.stdout == b""
     assert f"sockshim: {var}: {says}" in proc.stderr.decode()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--fault-file", "missing.txt", "--", "true"],
+     "sockshim: --fault-file: cannot read 'missing.txt': No such file or directory "
+     "(give a readable file of rules, one a line)"),
+    (["-o", "no/such/dir/t.txt", "--", "true"],
+     "sockshim: cannot write trace file 'TMP/no/such/dir/t.txt': No such file or directory "
+     "(its directory does not exist: create it, or choose another path)"),
+    (["--pcap", ".", "--", "true"],
+     "sockshim: cannot write capture file '.': Is a directory "
+     "(that is a directory: give a file name in it)"),
+    (["--", "no-such-program-anywhere"],
+     "sockshim: cannot run 'no-such-program-anywhere': No such file or directory "
+     "(check the name; one without '/' is looked for in PATH)"),
+    (["--", "./data.txt"],
+     "sockshim: cannot run './data.txt': Permission denied "
+     "(it is not executable: chmod +x it, or run it through its interpreter)"),
+    (["--seed", "soon", "--", "true"],
+     "sockshim: --seed: bad seed 'soon' (expected a whole number, such as the one a "
+     "trace header shows)"),
+    (["--frobnicate", "--", "true"],
+     "sockshim: unknown option '--frobnicate'\nTry 'sockshim --help' for more information."),
+])
+def test_every_refusal_says_what_to_do_next(tmp_path, args, message):
+    (tmp_path / "data.txt").write_text("not a program\n")
+    proc = sockshim(args, tmp_path)
+    assert proc.returncode == 2
+    # the trace file's path is made absolute (the program may change directory)
+    assert proc.stderr.decode() == message.replace("TMP", str(tmp_path)) + "\n"

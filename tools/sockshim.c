@@ -340,7 +340,8 @@ static void read_fault_file(struct settings *s, const char *path)
 {
     FILE *f = fopen(path, "re");
     if (f == NULL)
-        die("--fault-file: cannot read '%s': %s", path, strerror(errno));
+        die("--fault-file: cannot read '%s': %s (give a readable file of rules, one a line)",
+            path, strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     unsigned number = 0;
@@ -402,7 +403,9 @@ static void check_rules(const struct settings *s)
     for (size_t i = 0; i < s->n_rules; i++) {
         const struct rule_source *r = &s->rules[i];
         if (i == SS_MAX_RULES)
-            die("%s: too many fault rules (at most %d)", r->origin, SS_MAX_RULES);
+            die("%s: too many fault rules (at most %d; rules with the same actions can "
+                "share one set of methods: send,recv:...)",
+                r->origin, SS_MAX_RULES);
         if (ss_rule_parse(r->text, &rule, &e) != 0) {
             explain_rule("", r, &e);
             exit(EXIT_SOCKSHIM_ERROR);
@@ -468,7 +471,9 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
         case OPT_SEED: {
             uint64_t seed;
             if (ss_parse_u64(optarg, UINT64_MAX, &seed) != 0)
-                die("--seed: bad seed '%s' (expected a whole number)", optarg);
+                die("--seed: bad seed '%s' (expected a whole number, such as the one a "
+                    "trace header shows)",
+                    optarg);
             s->seed = optarg;
             break;
         }
@@ -782,7 +787,7 @@ static void absolute_output_pattern(const char *pattern, char *out, size_t cap)
 {
     if (pattern[0] == '/') {
         if (snprintf(out, cap, "%s", pattern) >= (int)cap)
-            die("-o '%s': path too long", pattern);
+            die("-o '%s': path too long (give a shorter one)", pattern);
         return;
     }
     char cwd[PATH_MAX];
@@ -797,7 +802,7 @@ static void absolute_output_pattern(const char *pattern, char *out, size_t cap)
     }
     int n = len + 2 < cap ? snprintf(out + len, cap - len, "/%s", pattern) : -1;
     if (n < 0 || (size_t)n >= cap - len)
-        die("-o '%s': path too long", pattern);
+        die("-o '%s': path too long (give a shorter one)", pattern);
 }
 
 /* A pattern without %p names one file: create it now, empty, so that every
@@ -828,13 +833,35 @@ static void make_ring(void)
                              ss_high_fd_floor(), carries);
     if (fd < 0) {
         if (run_ring.pcap_fd >= 0)
-            die("--pcap: cannot make the capture's shared memory: %s", strerror(errno));
+            die("--pcap: cannot make the capture's shared memory: %s (check the memory "
+                "limits, ulimit -v; or run without --pcap)",
+                strerror(errno));
         return; /* the library writes the trace file itself */
     }
     char value[16];
     snprintf(value, sizeof value, "%d", fd);
     set_env(SS_ENV_SINK_RING, value);
     run_ring.made = 1;
+}
+
+/* What to do when a file sockshim writes cannot be written (errno err). */
+static const char *write_error_hint(int err)
+{
+    switch (err) {
+    case ENOENT:
+        return " (its directory does not exist: create it, or choose another path)";
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return " (choose a path you may write, or change the directory's permissions)";
+    case EISDIR:
+        return " (that is a directory: give a file name in it)";
+    case ENOSPC:
+    case EDQUOT:
+        return " (free some space, or write elsewhere)";
+    default:
+        return "";
+    }
 }
 
 /* Opens a file sockshim writes (the trace, the capture), empty: a symlink
@@ -852,18 +879,20 @@ static int open_output_file(const char *what, const char *path)
                 what, path);
         if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
             if (access(path, W_OK) != 0)
-                die("cannot write %s '%s': %s", what, path, strerror(errno));
+                die("cannot write %s '%s': %s%s", what, path, strerror(errno),
+                    write_error_hint(errno));
             return -1;
         }
     }
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
-        die("cannot write %s '%s': %s", what, path, strerror(errno));
+        die("cannot write %s '%s': %s%s", what, path, strerror(errno), write_error_hint(errno));
     if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid()))
         die("%s '%s' belongs to another user; sockshim writes only files of its own user",
             what, path);
     if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0)
-        die("cannot empty %s '%s': %s", what, path, strerror(errno));
+        die("cannot empty %s '%s': %s (remove it, or choose another name)", what, path,
+            strerror(errno));
     return fd;
 }
 
@@ -887,7 +916,7 @@ static void check_trace_directory(const char *pattern, const char *abs_pattern)
     const char *slash = strrchr(abs_pattern, '/'); /* there is one: absolute */
     size_t len = slash == abs_pattern ? 1 : (size_t)(slash - abs_pattern);
     if (len >= sizeof dir_pattern)
-        die("-o '%s': path too long", pattern);
+        die("-o '%s': path too long (give a shorter one)", pattern);
     memcpy(dir_pattern, abs_pattern, len);
     dir_pattern[len] = '\0';
     if (ss_output_has_pid(dir_pattern))
@@ -897,7 +926,7 @@ static void check_trace_directory(const char *pattern, const char *abs_pattern)
 
     char dir[PATH_MAX * 2];
     if (ss_expand_output(dir_pattern, 0, dir, sizeof dir) > sizeof dir)
-        die("-o '%s': path too long", pattern);
+        die("-o '%s': path too long (give a shorter one)", pattern);
     struct stat st;
     if (stat(dir, &st) != 0)
         die("-o '%s': cannot create trace files in '%s': %s", pattern, dir, strerror(errno));
@@ -919,7 +948,7 @@ static void prepare_output(const char *pattern, char *out, size_t cap)
     }
     char path[PATH_MAX * 2];
     if (ss_expand_output(out, 0, path, sizeof path) > sizeof path)
-        die("-o '%s': path too long", pattern);
+        die("-o '%s': path too long (give a shorter one)", pattern);
     create_empty_trace_file(path);
 }
 
@@ -928,9 +957,12 @@ static void prepare_capture(const char *path)
 {
     int fd = open_output_file("capture file", path);
     if (fd < 0)
-        die("--pcap: '%s' is a FIFO or a socket; the capture needs a file", path);
+        die("--pcap: '%s' is a FIFO or a socket; the capture needs a regular file: give "
+            "its name",
+            path);
     if (ss_pcap_open(path, fd) != 0)
-        die("cannot write capture file '%s': %s", path, strerror(errno));
+        die("cannot write capture file '%s': %s%s", path, strerror(errno),
+            write_error_hint(errno));
     run_ring.pcap_fd = fd;
 }
 
@@ -975,7 +1007,8 @@ static void export_faults(const struct settings *s)
     const char *seed = s->seed != NULL ? s->seed : getenv(SS_ENV_SEED);
     uint64_t value;
     if (seed != NULL && *seed != '\0' && ss_parse_u64(seed, UINT64_MAX, &value) != 0)
-        die("%s: bad seed '%s' (expected a whole number)", SS_ENV_SEED, seed);
+        die("%s: bad seed '%s' (expected a whole number; unset it for a new seed)",
+            SS_ENV_SEED, seed);
     char fresh[24];
     if (seed == NULL || *seed == '\0') {
         uint64_t r;
@@ -1147,6 +1180,10 @@ static const char *exec_error_hint(int err, const char *path)
 {
     if (err == ENOENT && access(path, F_OK) == 0)
         return " (the file exists: its #! interpreter or dynamic loader is missing)";
+    if (err == ENOENT)
+        return " (check the name; one without '/' is looked for in PATH)";
+    if (err == EACCES)
+        return " (it is not executable: chmod +x it, or run it through its interpreter)";
     if (err == ENOEXEC)
         return " (not a program this system can run; a script needs a #! line)";
     return "";
@@ -1162,7 +1199,8 @@ static int run_program(const char *path, char *const argv[])
 
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0)
-        die("cannot start '%s': pipe: %s", argv[0], strerror(errno));
+        die("cannot start '%s': pipe: %s (too many open files? see ulimit -n)", argv[0],
+            strerror(errno));
 
     /* Forwarded signals are held from before fork until forward_to is set,
      * so one arriving in between is delivered late rather than lost. */
@@ -1170,7 +1208,8 @@ static int run_program(const char *path, char *const argv[])
     block_forwarded_signals(&original_mask);
     pid_t pid = fork();
     if (pid < 0)
-        die("cannot start '%s': fork: %s", argv[0], strerror(errno));
+        die("cannot start '%s': fork: %s (too many processes? see ulimit -u)", argv[0],
+            strerror(errno));
     if (pid == 0) {
         close(report[0]);
         exec_in_child(path, argv, &original_mask, report[1]);
@@ -1239,7 +1278,7 @@ int main(int argc, char *argv[])
     char program[PATH_MAX];
     int err = resolve_program(name, program, sizeof program);
     if (err != 0)
-        die("cannot run '%s': %s", name, strerror(err));
+        die("cannot run '%s': %s%s", name, strerror(err), exec_error_hint(err, name));
 
     char library[PATH_MAX];
     find_library(library);
