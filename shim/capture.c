@@ -51,35 +51,43 @@ int ss_capture_enabled(void)
 
 /* ---- one event ---------------------------------------------------------- */
 
+/* The address bytes (4 or 16: their count is returned) and the port (in
+ * network order) of an IPv4 or IPv6 socket address of salen bytes; 0 for
+ * any other. */
+static size_t inet_parts(const struct sockaddr *sa, socklen_t salen, const void **addr,
+                         uint16_t *port)
+{
+    if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const void *)sa;
+        *addr = &in->sin_addr, *port = in->sin_port;
+        return 4;
+    }
+    if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const void *)sa;
+        *addr = &in6->sin6_addr, *port = in6->sin6_port;
+        return 16;
+    }
+    return 0;
+}
+
 /* The event's endpoints from two socket addresses; 0 when they are not
  * both IPv4 or both IPv6 (an IPv4-mapped IPv6 address counts as IPv6). */
 static int set_endpoints(struct ss_cap_event *e, const struct sockaddr *local,
                          socklen_t llen, const struct sockaddr *remote, socklen_t rlen)
 {
-    if (llen < sizeof(sa_family_t) || rlen < sizeof(sa_family_t) ||
-        local->sa_family != remote->sa_family)
+    const void *la, *ra;
+    uint16_t lport, rport;
+    if (llen < sizeof(sa_family_t) || rlen < sizeof(sa_family_t))
         return 0;
-    if (local->sa_family == AF_INET && llen >= sizeof(struct sockaddr_in) &&
-        rlen >= sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *l = (const void *)local, *r = (const void *)remote;
-        e->family = 4;
-        memcpy(e->laddr, &l->sin_addr, 4);
-        memcpy(e->raddr, &r->sin_addr, 4);
-        e->lport = ntohs(l->sin_port);
-        e->rport = ntohs(r->sin_port);
-        return 1;
-    }
-    if (local->sa_family == AF_INET6 && llen >= sizeof(struct sockaddr_in6) &&
-        rlen >= sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *l = (const void *)local, *r = (const void *)remote;
-        e->family = 6;
-        memcpy(e->laddr, &l->sin6_addr, 16);
-        memcpy(e->raddr, &r->sin6_addr, 16);
-        e->lport = ntohs(l->sin6_port);
-        e->rport = ntohs(r->sin6_port);
-        return 1;
-    }
-    return 0;
+    size_t n = inet_parts(local, llen, &la, &lport);
+    if (n == 0 || inet_parts(remote, rlen, &ra, &rport) != n)
+        return 0;
+    e->family = n == 4 ? 4 : 6;
+    memcpy(e->laddr, la, n);
+    memcpy(e->raddr, ra, n);
+    e->lport = ntohs(lport);
+    e->rport = ntohs(rport);
+    return 1;
 }
 
 /* Writes e with its payload (the first e->len bytes of b, if any), the
@@ -299,24 +307,18 @@ static int tcp_diag_open(const struct ss_sockinfo *si, uint64_t ino)
 {
     struct inet_diag_req_v2 req;
     memset(&req, 0, sizeof req);
-    int family = si->laddr.sa.ss_family;
-    if ((family != AF_INET && family != AF_INET6) || si->raddr.sa.ss_family != family)
+    const void *la, *ra;
+    uint16_t lport, rport;
+    size_t n = inet_parts((const struct sockaddr *)&si->laddr.sa, si->laddr.len, &la, &lport);
+    if (n == 0 || inet_parts((const struct sockaddr *)&si->raddr.sa, si->raddr.len, &ra,
+                             &rport) != n)
         return -1;
-    req.sdiag_family = (uint8_t)family;
+    req.sdiag_family = n == 4 ? AF_INET : AF_INET6;
     req.sdiag_protocol = IPPROTO_TCP;
     req.idiag_states = ~0u;
-    if (family == AF_INET) {
-        const struct sockaddr_in *l = (const void *)&si->laddr.sa, *r = (const void *)&si->raddr.sa;
-        req.id.idiag_sport = l->sin_port, req.id.idiag_dport = r->sin_port;
-        memcpy(req.id.idiag_src, &l->sin_addr, 4);
-        memcpy(req.id.idiag_dst, &r->sin_addr, 4);
-    } else {
-        const struct sockaddr_in6 *l = (const void *)&si->laddr.sa,
-                                  *r = (const void *)&si->raddr.sa;
-        req.id.idiag_sport = l->sin6_port, req.id.idiag_dport = r->sin6_port;
-        memcpy(req.id.idiag_src, &l->sin6_addr, 16);
-        memcpy(req.id.idiag_dst, &r->sin6_addr, 16);
-    }
+    req.id.idiag_sport = lport, req.id.idiag_dport = rport;
+    memcpy(req.id.idiag_src, la, n);
+    memcpy(req.id.idiag_dst, ra, n);
     req.id.idiag_cookie[0] = req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
     union diag_reply reply;
     int missing;
