@@ -175,3 +175,23 @@ def test_the_command_is_found_beside_the_module_or_from_the_environment(monkeypa
     assert sockshim.find_command() == str(BUILD / "sockshim")
     monkeypatch.setenv("SOCKSHIM_COMMAND", "/opt/elsewhere/sockshim")
     assert sockshim.find_command() == "/opt/elsewhere/sockshim"
+
+
+def test_output_paths_as_sockshim_reads_them(tmp_path):
+    """A relative output is the program's directory's (cwd=), %% is a
+    percent sign, and a second run with %p reads only its own files."""
+    work = tmp_path / "work"
+    work.mkdir()
+    argv = [program("find_lost_bytes")]
+    relative = api_run(argv, output="t.jsonl", cwd=work)
+    assert (work / "t.jsonl").exists() and relative.calls
+    percent = api_run(argv, output=tmp_path / "t100%%.jsonl")
+    assert (tmp_path / "t100%.jsonl").exists() and percent.calls
+    literal = api_run(argv, output=tmp_path / "x%%p.jsonl")
+    assert (tmp_path / "x%p.jsonl").exists() and literal.calls
+    first = api_run(argv, output=tmp_path / "p.%p.jsonl")
+    second = api_run(argv, output=tmp_path / "p.%p.jsonl")
+    assert len(sockshim.trace_files(tmp_path / "p.%p.jsonl")) == 2
+    for result in (first, second):
+        assert len([e for e in result.events if e["type"] == "start"]) == 1
+    assert first.events[0]["pid"] != second.events[0]["pid"]

@@ -44,10 +44,9 @@ def find_command():
     if override:
         return override
     here = Path(__file__).resolve().parent            # .../sockshim (the package)
-    candidates = [
-        here.parent.parent / "sockshim",                # build tree: build/python/sockshim
-        here.parents[3] / "bin" / "sockshim",           # installed: P/share/sockshim/python/sockshim
-    ]
+    candidates = [here.parent.parent / "sockshim"]     # build tree: build/python/sockshim
+    if len(here.parents) > 3:                           # installed: P/share/sockshim/python/sockshim
+        candidates.append(here.parents[3] / "bin" / "sockshim")
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
@@ -97,27 +96,45 @@ def command(argv, faults=(), seed=None, trace=True, *, output=None, format="json
     return cmd
 
 
+def _output_pattern(name):
+    """A file name as -o reads it ('%p': a pid, '%%': '%'): (the regular
+    expression of the names it stands for, whether it holds a %p)."""
+    parts, per_process = [], False
+    for token in re.split(r"(%%|%p)", name):
+        if token == "%p":
+            parts.append(r"(\d+)")
+            per_process = True
+        else:
+            parts.append(re.escape("%" if token == "%%" else token))
+    return re.compile("".join(parts) + "$"), per_process
+
+
 def trace_files(output):
     """The files a run with -o output wrote: output itself, or with %p in
     it, one per process (in pid order)."""
-    output = os.fspath(output)
-    if "%p" not in output:
-        return [Path(output)] if os.path.exists(output) else []
-    directory, name = os.path.split(output)
-    pattern = re.compile("".join(r"\d+" if part == "%p" else re.escape(part)
-                                 for part in re.split(r"(%p)", name)) + "$")
-    found = [Path(directory or ".", entry) for entry in os.listdir(directory or ".")
-             if pattern.match(entry)]
-    return sorted(found, key=lambda p: [int(n) for n in re.findall(r"\d+", p.name)])
+    directory, name = os.path.split(os.fspath(output))
+    pattern, per_process = _output_pattern(name)
+    directory = directory or "."
+    if not per_process:
+        path = Path(directory, name.replace("%%", "%"))
+        return [path] if path.exists() else []
+    found = [(int(m.group(1)), Path(directory, entry)) for entry in os.listdir(directory)
+             for m in [pattern.match(entry)] if m]
+    return [path for _, path in sorted(found)]
 
 
-def read_trace(output, format="json"):
-    """(text, events) of the trace files a run wrote: their contents, and
-    for a JSON trace the records, one dict a line."""
-    text = "".join(f.read_text(errors="surrogateescape") for f in trace_files(output))
+def read_trace(output, format="json", skip=()):
+    """(text, events) of the trace files a run wrote (but those in skip):
+    their contents, and for a JSON trace the records, one dict a line. A
+    last line without its newline (a file cut short by a full disk) is
+    left out of the records."""
+    texts = [f.read_text(errors="surrogateescape") for f in trace_files(output)
+             if f not in skip]
+    text = "".join(texts)
     if format != "json":
         return text, []
-    return text, [json.loads(line) for line in text.splitlines() if line]
+    lines = [line for t in texts for line in t.split("\n")[:-1] if line]
+    return text, [json.loads(line) for line in lines]
 
 
 def findings_of(events):
@@ -199,12 +216,16 @@ def run(argv, faults=(), seed=None, trace=True, *, format="json", output=None, c
     """
     check = subprocess_kwargs.pop("check", False)
     with tempfile.TemporaryDirectory(prefix="sockshim-") as scratch:
-        where = output if output is not None else Path(scratch) / "trace"
+        where = Path(scratch) / "trace" if output is None else Path(output)
+        # sockshim reads a relative -o from the program's directory
+        where = Path(subprocess_kwargs.get("cwd") or os.getcwd(), where)
+        # per-process files are appended to: those of earlier runs are not this run's
+        earlier = set(trace_files(where)) if _output_pattern(where.name)[1] else set()
         cmd = command(argv, faults, seed, trace, output=where, format=format, calls=calls,
                       strict=strict, string_limit=string_limit, methods=methods, pcap=pcap,
                       options=options, sockshim=sockshim)
         proc = subprocess.run(cmd, **subprocess_kwargs)
-        text, events = read_trace(where, format)
+        text, events = read_trace(where, format, skip=earlier)
     result = Result(cmd, proc.returncode, proc.stdout, proc.stderr, argv=argv, trace=text,
                     events=events, findings=findings_of(events) if format == "json" else None)
     if check:
