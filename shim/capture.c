@@ -114,10 +114,11 @@ static void emit(struct ss_cap_event *e, const struct ss_bytes *b, const struct 
     size_t total = e->len, done = 0;
     do {
         size_t n = total - done < SS_CAP_MAX_PAYLOAD ? total - done : SS_CAP_MAX_PAYLOAD;
-        struct iovec iov[3 + 16];
+        enum { PIECES = 64 }; /* of a scattered buffer an event takes */
+        struct iovec iov[3 + PIECES];
         int cnt = 1;
         if (n > 0)
-            cnt += ss_bytes_slice(b, done, &n, iov + 1, 16);
+            cnt += ss_bytes_slice(b, done, &n, iov + 1, PIECES);
         if (n == 0 && total > done)
             return; /* the bytes are not there to read */
         e->len = (uint32_t)n;
@@ -482,6 +483,57 @@ struct subject {
     int fd;
 };
 
+/* A datagram socket bound to the wildcard address (or bound implicitly)
+ * sends from the address the route to its peer picks, and receives on the
+ * one its sender aimed at: the kernel's choice, asked with a connected
+ * probe socket and kept for the thread's last few peers, replaces 0.0.0.0
+ * or :: (the port stays). Both ends of a flow then agree. */
+static void route_source(struct ss_addr *local, const struct sockaddr *peer, socklen_t peerlen)
+{
+    const void *addr, *to;
+    uint16_t port, to_port;
+    size_t n = inet_parts((const struct sockaddr *)&local->sa, local->len, &addr, &port);
+    if (n == 0 || inet_parts(peer, peerlen, &to, &to_port) != n)
+        return;
+    static const uint8_t zeros[16];
+    if (memcmp(addr, zeros, n) != 0 || memcmp(to, zeros, n) == 0)
+        return; /* a concrete address already, or an unknown peer */
+    enum { CACHE = 4 };
+    static __thread struct {
+        uint8_t to[16], from[16];
+        size_t n;
+    } cache[CACHE];
+    static __thread unsigned next;
+    uint8_t from[16];
+    int found = 0;
+    for (unsigned i = 0; i < CACHE && !found; i++) {
+        if (cache[i].n == n && memcmp(cache[i].to, to, n) == 0) {
+            memcpy(from, cache[i].from, n);
+            found = 1;
+        }
+    }
+    if (!found) {
+        int probe = ss_real.socket(peer->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_storage chosen;
+        socklen_t len = sizeof chosen;
+        const void *chosen_addr;
+        uint16_t ignored;
+        found = probe >= 0 && ss_real.connect(probe, peer, peerlen) == 0 &&
+                ss_real.getsockname(probe, (struct sockaddr *)&chosen, &len) == 0 &&
+                inet_parts((const struct sockaddr *)&chosen, len, &chosen_addr, &ignored) == n;
+        if (probe >= 0)
+            ss_real.close(probe);
+        if (!found)
+            return;
+        memcpy(from, chosen_addr, n);
+        unsigned slot = next++ % CACHE;
+        memcpy(cache[slot].to, to, n);
+        memcpy(cache[slot].from, from, n);
+        cache[slot].n = n;
+    }
+    memcpy((void *)addr, from, n); /* addr points into local->sa */
+}
+
 /* A socket's endpoints, for an event about it: the model's addresses, the
  * local one asked for when unknown (a UDP socket bound by its first
  * send); peer, when given, is the other end (a datagram's address). An
@@ -508,6 +560,18 @@ static int socket_event(struct ss_cap_event *e, const struct subject *s,
     }
     if (peer == NULL)
         peer = (const struct sockaddr *)&si->raddr.sa, peerlen = si->raddr.len;
+    struct sockaddr_storage unknown;
+    if (peerlen < sizeof(sa_family_t)) {
+        /* a datagram received with no address asked for, on a socket with
+         * no peer: from somewhere unknown (the command pairs it with its
+         * sender's report by destination and content) */
+        memset(&unknown, 0, sizeof unknown);
+        unknown.ss_family = local.sa.ss_family;
+        peer = (const struct sockaddr *)&unknown, peerlen = sizeof unknown;
+        e->flags |= SS_CAP_PEER_UNKNOWN;
+    }
+    if (si->type != SOCK_STREAM)
+        route_source(&local, peer, peerlen);
     return set_endpoints(e, (const struct sockaddr *)&local.sa, local.len, peer, peerlen);
 }
 

@@ -36,7 +36,7 @@ enum ss_cap_dir {
 #define SS_CAP_CLIENT 1u /* OPEN: the local end made the connection */
 #define SS_CAP_FAULT 2u  /* a fault rule applied to the call; the note says which */
 #define SS_CAP_UNIX 4u   /* an AF_UNIX socket: pseudo-addresses, a description */
-#define SS_CAP_PEER_UNKNOWN 8u /* AF_UNIX: the remote end is not known (inode 0) */
+#define SS_CAP_PEER_UNKNOWN 8u /* the remote end is not known (AF_UNIX: inode 0; UDP: no address) */
 
 /* AF_UNIX pseudo-addresses: fd00:756e:6978::/48 ("unix"), subnet 0 for a
  * socket named by its inode, subnet 1 for one named by a hash of its

@@ -227,6 +227,27 @@ def test_only_the_receiving_end_in_the_run(tmp_path):
     assert len(set(field_values(pcap, "tcp.len > 0", "frame.time_epoch"))) > 2
 
 
+def test_datagrams_from_a_wildcard_socket_repeated_or_too_long(tmp_path):
+    """A datagram both ends report from 0.0.0.0 is written once, between
+    real addresses; identical datagrams only their sender reports are each
+    written; a unix datagram longer than an IP packet is cut, and says so."""
+    proc, pcap = capture(tmp_path, scenario("pcap_datagram_edges.py"))
+    assert proc.stdout == b"b'query' b'answer'\n100000\n"
+    assert_clean(pcap)
+    packets = [line.split("\t") for line in
+               tshark(pcap, "-Y", "udp", "-T", "fields", "-e", "ip.src", "-e", "ip.dst",
+                      "-e", "udp.payload", "-e", "frame.comment").splitlines()]
+    inet = [p[:3] for p in packets if p[0]]
+    assert inet == [["127.0.0.1", "127.0.0.1", b"query".hex()],
+                    ["127.0.0.1", "127.0.0.1", b"answer".hex()]] + \
+        [["127.0.0.1", "127.0.0.1", b"same query".hex()]] * 3 + \
+        [["127.0.0.1", "127.0.0.1", b"other".hex()]]
+    [unix] = [p for p in packets if not p[0]]
+    assert len(bytes.fromhex(unix[2])) == 65527
+    assert unix[3] == ("AF_UNIX SOCK_DGRAM socketpair,"
+                       "sockshim: a datagram of 100000 bytes, cut to 65527 here")
+
+
 def test_capture_beside_a_trace_file(tmp_path):
     """--pcap and -o share the run's ring: both files are whole."""
     trace = tmp_path / "trace.txt"

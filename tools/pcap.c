@@ -79,6 +79,7 @@ struct conn {
      * from the other end */
     struct {
         uint32_t hash, len;
+        uint8_t reporter; /* SS_CAP_OUT: the sender wrote it, SS_CAP_IN: the receiver */
     } recent[2][UDP_MEMORY];
     unsigned recent_next[2];
 };
@@ -390,9 +391,22 @@ static void write_segment(const struct segment *s)
     write_packet(s->c->written_ts, h, ip + 20, s->data, s->len, &s->cm);
 }
 
+/* A datagram longer than an IP packet holds (AF_UNIX allows them) is cut
+ * to what fits, with a comment saying so. */
 static void write_datagram(const struct conn *c, int from, const uint8_t *data, size_t len,
                            uint64_t ts, const struct comments *cm)
 {
+    size_t room = (c->family == 4 ? 65535 - 20 : 65535) - 8;
+    char cut[96];
+    struct comments noted = *cm;
+    if (len > room) {
+        int n = snprintf(cut, sizeof cut, "sockshim: a datagram of %zu bytes, cut to %zu here",
+                         len, room);
+        if (noted.note_len == 0 && n > 0)
+            noted.note = cut, noted.note_len = (size_t)n;
+        len = room;
+        cm = &noted;
+    }
     uint8_t h[48];
     uint32_t pseudo;
     size_t ip = ip_header(h, c, from, IPPROTO_UDP, 8 + len, &pseudo);
@@ -650,10 +664,10 @@ static void tcp_event(struct conn *c, const struct ss_cap_event *e, int local, i
     }
 }
 
-/* Whether an AF_UNIX datagram (direction d of c, content hash h) is the
+/* Whether a datagram (direction d of c, content hash h) is the
  * second report of one written with the source known when it was not, or
  * the other way round; if not, it is remembered. */
-static int unix_second_report(const struct conn *c, const struct ss_cap_event *e, int d,
+static int dgram_second_report(const struct conn *c, const struct ss_cap_event *e, int d,
                               uint32_t h)
 {
     const struct endpoint *dst = &c->ep[1 - d];
@@ -680,12 +694,13 @@ static void udp_event(struct conn *c, const struct ss_cap_event *e, int d, const
     uint32_t h = fnv1a(2166136261u, payload, e->len);
     /* the other end's report of a datagram already written */
     for (unsigned i = 0; i < UDP_MEMORY; i++) {
-        if (c->recent[d][i].len == e->len + 1 && c->recent[d][i].hash == h) {
+        if (c->recent[d][i].len == e->len + 1 && c->recent[d][i].hash == h &&
+            c->recent[d][i].reporter != e->dir) {
             c->recent[d][i].len = 0;
             return;
         }
     }
-    if ((e->flags & SS_CAP_UNIX) && unix_second_report(c, e, d, h))
+    if (dgram_second_report(c, e, d, h))
         return;
     struct comments cm = {.note = note, .note_len = e->note_len};
     if (!c->described && e->desc_len > 0) {
@@ -696,6 +711,7 @@ static void udp_event(struct conn *c, const struct ss_cap_event *e, int d, const
     unsigned slot = c->recent_next[d]++ % UDP_MEMORY;
     c->recent[d][slot].hash = h;
     c->recent[d][slot].len = e->len + 1;
+    c->recent[d][slot].reporter = e->dir;
 }
 
 void ss_pcap_event(const void *record, size_t len)
