@@ -115,6 +115,27 @@ void ss_out_hexbytes(struct ss_out *o, const void *p, size_t n)
     }
 }
 
+size_t ss_out_shown_byte(struct ss_out *o, unsigned char c)
+{
+    if (c >= 0x20 && c < 0x7f) {
+        ss_out_char(o, (char)c);
+        return 1;
+    }
+    ss_out_str(o, "\\x");
+    ss_out_hexbytes(o, &c, 1);
+    return 4;
+}
+
+const char *ss_shown(const char *s, size_t n, char *buf, size_t cap)
+{
+    struct ss_out o;
+    ss_out_init(&o, buf, cap);
+    for (size_t i = 0; i < n && o.len + 5 < cap; i++)
+        (void)ss_out_shown_byte(&o, (unsigned char)s[i]);
+    buf[o.len < cap ? o.len : cap - 1] = '\0';
+    return buf;
+}
+
 int ss_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;

@@ -63,6 +63,13 @@ void ss_out_hex(struct ss_out *o, uint64_t v);             /* 0x1f */
 void ss_out_u64_width(struct ss_out *o, uint64_t v, int width); /* zero-padded */
 void ss_out_hexbytes(struct ss_out *o, const void *p, size_t n); /* "0a1f" */
 
+/* A byte as a message quotes it: itself when printable ASCII, else \xNN.
+ * Returns the columns it took (1 or 4). */
+size_t ss_out_shown_byte(struct ss_out *o, unsigned char c);
+/* The n bytes at s so, into buf (cap bytes, NUL-terminated), as many as
+ * fit whole; returns buf. */
+const char *ss_shown(const char *s, size_t n, char *buf, size_t cap);
+
 /* Parse a decimal number with nothing else around it; 0 on success. */
 int ss_parse_u64(const char *s, uint64_t max, uint64_t *out);
 

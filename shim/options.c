@@ -52,17 +52,8 @@ static int fail(struct ss_parse_error *e, const char *what, const char *token,
     ss_out_init(&o, e->msg, sizeof e->msg - 1);
     ss_out_str(&o, what);
     ss_out_str(&o, " '");
-    for (size_t i = 0; i < toklen && i < 64; i++) {
-        unsigned char c = (unsigned char)token[i];
-        if (c >= 0x20 && c < 0x7f) {
-            ss_out_char(&o, (char)c);
-        } else {
-            static const char hex[] = "0123456789abcdef";
-            ss_out_str(&o, "\\x");
-            ss_out_char(&o, hex[c >> 4]);
-            ss_out_char(&o, hex[c & 0xf]);
-        }
-    }
+    for (size_t i = 0; i < toklen && i < 64; i++)
+        (void)ss_out_shown_byte(&o, (unsigned char)token[i]);
     if (toklen > 64)
         ss_out_str(&o, "...");
     ss_out_char(&o, '\'');

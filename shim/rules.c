@@ -50,16 +50,7 @@ static int failf(struct parse *ps, struct span where, const char *fmt, ...)
 /* A term as it can be quoted in a message: printable, cut to fit. */
 static const char *quoted(struct span s, char *buf, size_t cap)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < s.len && n + 5 < cap; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        if (c >= 0x20 && c < 0x7f)
-            buf[n++] = (char)c;
-        else
-            n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
-    }
-    buf[n] = '\0';
-    return buf;
+    return ss_shown(s.p, s.len, buf, cap);
 }
 
 static int span_is(struct span s, const char *word)
@@ -773,15 +764,7 @@ size_t ss_rule_explain(const char *prefix, const char *rule_text, const struct s
         unsigned char c = (unsigned char)rule_text[i];
         if (i == e->at)
             caret_at = col;
-        size_t width = c >= 0x20 && c < 0x7f ? 1 : 4;
-        if (width == 1) {
-            ss_out_char(&o, (char)c);
-        } else {
-            static const char hex[] = "0123456789abcdef";
-            ss_out_str(&o, "\\x");
-            ss_out_char(&o, hex[c >> 4]);
-            ss_out_char(&o, hex[c & 0xf]);
-        }
+        size_t width = ss_out_shown_byte(&o, c);
         if (i >= e->at && i < e->at + e->len)
             caret_len += width;
         col += width;

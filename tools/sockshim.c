@@ -305,16 +305,7 @@ static void reject_value(int code, const struct ss_parse_error *err)
  * rule line under a message shows it. */
 static const char *printable(const char *s, char *buf, size_t cap)
 {
-    size_t n = 0;
-    for (; *s != '\0' && n + 5 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c < 0x7f)
-            buf[n++] = (char)c;
-        else
-            n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
-    }
-    buf[n] = '\0';
-    return buf;
+    return ss_shown(s, strlen(s), buf, cap);
 }
 
 static void add_rule(struct settings *s, const char *text, const char *origin_fmt, ...)

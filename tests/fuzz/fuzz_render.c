@@ -361,12 +361,16 @@ static char python_quote(const unsigned char *p, size_t n)
     return single && !dbl ? '"' : '\'';
 }
 
-/* Decodes a str literal as ss_out_pystr writes it ('...' or "..."), with
- * \udcXX as the byte XX; returns the end of the literal or NULL. */
-static const unsigned char *py_str(const unsigned char *p, const unsigned char *end,
-                                   unsigned char *out, size_t *outlen)
+/* Decodes a Python literal as the renderers write it: a str ('...' or
+ * "...", \udcXX standing for the byte XX, UTF-8 otherwise) or, with
+ * bytes, a bytes literal (b'...' or b"...", ASCII only, no \u). Returns
+ * the end of the literal, or NULL when it is not one. */
+static const unsigned char *py_literal(const unsigned char *p, const unsigned char *end,
+                                       int bytes, unsigned char *out, size_t *outlen)
 {
     size_t n = 0;
+    if (bytes && (end - p < 3 || *p++ != 'b'))
+        return NULL;
     if (p == end || (*p != '\'' && *p != '"'))
         return NULL;
     unsigned char quote = *p++;
@@ -376,7 +380,7 @@ static const unsigned char *py_str(const unsigned char *p, const unsigned char *
             *outlen = n;
             return p + 1;
         }
-        if (c < 0x20 || c == 0x7f)
+        if (c < 0x20 || c == 0x7f || (bytes && c > 0x7f))
             return NULL;
         if (c != '\\') { /* as is: ASCII, or UTF-8 the renderer found safe */
             out[n++] = c;
@@ -400,6 +404,8 @@ static const unsigned char *py_str(const unsigned char *p, const unsigned char *
             p += 2;
             break;
         case 'u':
+            if (bytes)
+                return NULL;
             cp = hexnum(p, end, 4);
             p += 4;
             if (cp >= 0xdc80 && cp <= 0xdcff) {
@@ -414,54 +420,10 @@ static const unsigned char *py_str(const unsigned char *p, const unsigned char *
         }
         if (cp < 0)
             return NULL;
-        n += utf8_put((uint32_t)cp, out + n);
-    }
-    return NULL;
-}
-
-/* Decodes a bytes literal (b'...' or b"...") into out; returns its end. */
-static const unsigned char *py_bytes(const unsigned char *p, const unsigned char *end,
-                                     unsigned char *out, size_t *outlen)
-{
-    size_t n = 0;
-    if (end - p < 3 || p[0] != 'b' || (p[1] != '\'' && p[1] != '"'))
-        return NULL;
-    unsigned char quote = p[1];
-    for (p += 2; p < end;) {
-        unsigned char c = *p;
-        if (c == quote) {
-            *outlen = n;
-            return p + 1;
-        }
-        if (c < 0x20 || c >= 0x7f) /* a bytes literal is ASCII */
-            return NULL;
-        if (c != '\\') {
-            out[n++] = c;
-            p++;
-            continue;
-        }
-        if (p + 1 >= end)
-            return NULL;
-        unsigned char esc = p[1];
-        p += 2;
-        long v;
-        switch (esc) {
-        case '\\': v = '\\'; break;
-        case '\'': v = '\''; break;
-        case '"': v = '"'; break;
-        case 't': v = '\t'; break;
-        case 'n': v = '\n'; break;
-        case 'r': v = '\r'; break;
-        case 'x':
-            v = hexnum(p, end, 2);
-            p += 2;
-            break;
-        default:
-            return NULL;
-        }
-        if (v < 0)
-            return NULL;
-        out[n++] = (unsigned char)v;
+        if (bytes)
+            out[n++] = (unsigned char)cp;
+        else
+            n += utf8_put((uint32_t)cp, out + n);
     }
     return NULL;
 }
@@ -544,7 +506,7 @@ static void check_name(const unsigned char *data, size_t size)
     check_terminal_safe(py, n);
     const unsigned char *end = (const unsigned char *)py + n;
     CHECK(py[0] == python_quote(data, size));
-    CHECK(py_str((const unsigned char *)py, end, decoded, &dn) == end);
+    CHECK(py_literal((const unsigned char *)py, end, 0, decoded, &dn) == end);
     CHECK(dn == size && memcmp(decoded, data, size) == 0);
     free(py);
 
@@ -572,7 +534,7 @@ static void check_pybytes(const char *py, size_t n, const unsigned char *data, s
     for (size_t i = 0; i < n; i++)
         CHECK(p[i] >= 0x20 && p[i] < 0x7f);
     CHECK(p[1] == python_quote(data, shown));
-    after = py_bytes(p, end, decoded, &dn);
+    after = py_literal(p, end, 1, decoded, &dn);
     CHECK(after != NULL);
     CHECK(dn == shown && memcmp(decoded, data, shown) == 0);
     char tail[64];
@@ -591,7 +553,7 @@ static void check_bytes(const unsigned char *data, size_t size)
     unsigned char *decoded = malloc(n + size + 1); /* the literal, or a copy */
     CHECK(decoded != NULL);
     const unsigned char *end = (const unsigned char *)raw + n;
-    CHECK(py_bytes((const unsigned char *)raw, end, decoded, &dn) == end);
+    CHECK(py_literal((const unsigned char *)raw, end, 1, decoded, &dn) == end);
     CHECK(dn == size && memcmp(decoded, data, size) == 0);
     free(raw);
 
