@@ -26,17 +26,8 @@
 #include <sys/uio.h>
 
 #include "internal.h"
+#include "fuzz.h"
 #include "render.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
 
 /* ---- rendering into buffers of every size ------------------------------- */
 

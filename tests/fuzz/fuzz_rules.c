@@ -14,17 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "fuzz.h"
 #include "rules.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
 
 static int terminated(const char *s, size_t cap)
 {
