@@ -402,13 +402,6 @@ def single_process(trace):
     return parent, by_pid[parent]
 
 
-def test_text_tcp_echo(tmp_path):
-    trace = run_text(tmp_path, "tcp_echo")
-    _, parent, _, child = parent_and_child(trace)
-    assert parent == TCP_ECHO_PARENT
-    assert child == TCP_ECHO_CHILD
-
-
 def test_text_ipv6_echo(tmp_path):
     if b"ipv6: unavailable" in run_bare([program("ipv6_echo")]).stdout:
         pytest.skip("IPv6 (::1) is not available here")
@@ -416,11 +409,6 @@ def test_text_ipv6_echo(tmp_path):
     _, parent, _, child = parent_and_child(trace)
     assert parent == IPV6_ECHO_PARENT
     assert child == IPV6_ECHO_CHILD
-
-
-def test_text_udp_pair(tmp_path):
-    _, bodies = single_process(run_text(tmp_path, "udp_pair"))
-    assert bodies == UDP_PAIR
 
 
 def test_text_unix_stream(tmp_path):
@@ -457,21 +445,20 @@ def test_text_nonblock_connect(tmp_path):
     assert bodies == NONBLOCK_CONNECT
 
 
-def test_text_dup_fork(tmp_path):
-    trace = run_text(tmp_path, "dup_fork")
-    _, parent, _, child = parent_and_child(trace)
-    assert parent == DUP_FORK_PARENT
-    assert child == DUP_FORK_CHILD
+@pytest.mark.parametrize("name", ["udp_pair", "socketpair_basic", "fortify_recv_fortify"])
+def test_text_one_process(tmp_path, name):
+    expected = {"udp_pair": UDP_PAIR, "socketpair_basic": SOCKETPAIR_BASIC,
+                "fortify_recv_fortify": FORTIFY}[name]
+    _, bodies = single_process(run_text(tmp_path, name))
+    assert bodies == expected
 
 
-def test_text_socketpair_basic(tmp_path):
-    _, bodies = single_process(run_text(tmp_path, "socketpair_basic"))
-    assert bodies == SOCKETPAIR_BASIC
-
-
-def test_text_fortify_recv_fortify(tmp_path):
-    _, bodies = single_process(run_text(tmp_path, "fortify_recv_fortify"))
-    assert bodies == FORTIFY
+@pytest.mark.parametrize("name", ["tcp_echo", "dup_fork"])
+def test_text_parent_and_child(tmp_path, name):
+    expected = {"tcp_echo": (TCP_ECHO_PARENT, TCP_ECHO_CHILD),
+                "dup_fork": (DUP_FORK_PARENT, DUP_FORK_CHILD)}[name]
+    _, parent, _, child = parent_and_child(run_text(tmp_path, name))
+    assert (parent, child) == expected
 
 
 FORK_RE = re.compile(r"^(fork|vfork|_Fork)\(\) -> (\d+)$")
