@@ -71,7 +71,6 @@ struct conn {
     uint8_t fin[2], opened, closed;
     uint8_t described; /* UDP: a first datagram had its description */
     uint64_t acked[2];     /* direction d's bytes its receiver acknowledged */
-    uint64_t last_ts;
     uint64_t written_ts;   /* of the last packet written: the next is not older */
     uint8_t sender_seen[2]; /* direction d's sender reported data: it is in the run */
     struct held held[2];
@@ -181,7 +180,7 @@ static void conn_restart(struct conn *c)
     c->fin[0] = c->fin[1] = 0;
     c->opened = c->closed = 0;
     for (int d = 0; d < 2; d++)
-        c->isn[d] = fnv1a(c->isn[d], &c->last_ts, sizeof c->last_ts);
+        c->isn[d] = fnv1a(c->isn[d], &c->written_ts, sizeof c->written_ts);
 }
 
 /* ---- pcapng ---------------------------------------------------------------- */
@@ -329,6 +328,16 @@ static void be32(uint8_t *p, uint32_t v)
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 
+/* The time to write a packet of c at: ts, or the time of the packet
+ * written before it if that is later (events of one connection come from
+ * several threads and processes; its packets are in time order). */
+static uint64_t packet_time(struct conn *c, uint64_t ts)
+{
+    if (ts > c->written_ts)
+        c->written_ts = ts;
+    return c->written_ts;
+}
+
 struct segment {
     struct conn *c;
     int from; /* the endpoint that sends it */
@@ -386,14 +395,12 @@ static void write_segment(const struct segment *s)
     t[13] = s->flags;
     be16(t + 14, 65535);
     be16(t + 16, fold(sum16(sum16(pseudo, t, 20), s->data, s->len)));
-    if (s->ts > s->c->written_ts)
-        s->c->written_ts = s->ts;
-    write_packet(s->c->written_ts, h, ip + 20, s->data, s->len, &s->cm);
+    write_packet(packet_time(s->c, s->ts), h, ip + 20, s->data, s->len, &s->cm);
 }
 
 /* A datagram longer than an IP packet holds (AF_UNIX allows them) is cut
  * to what fits, with a comment saying so. */
-static void write_datagram(const struct conn *c, int from, const uint8_t *data, size_t len,
+static void write_datagram(struct conn *c, int from, const uint8_t *data, size_t len,
                            uint64_t ts, const struct comments *cm)
 {
     size_t room = (c->family == 4 ? 65535 - 20 : 65535) - 8;
@@ -417,7 +424,7 @@ static void write_datagram(const struct conn *c, int from, const uint8_t *data, 
     be16(u + 6, 0);
     uint16_t sum = fold(sum16(sum16(pseudo, u, 8), data, len));
     be16(u + 6, sum != 0 ? sum : 0xffff); /* 0 means "no checksum" in UDP */
-    write_packet(ts, h, ip + 8, data, len, cm);
+    write_packet(packet_time(c, ts), h, ip + 8, data, len, cm);
 }
 
 /* ---- TCP state ---------------------------------------------------------- */
@@ -586,7 +593,7 @@ static void sent(struct conn *c, int d, const struct ss_cap_event *e, const uint
     data(c, d, e->offset, p, e->len, e->ts_ns, note, e->note_len);
     if (h->chunks > 0 && h->offset < c->next[d]) {
         uint64_t covered = h->offset + h->len < c->next[d] ? h->offset + h->len : c->next[d];
-        acknowledge(c, d, covered, held_ts > e->ts_ns ? held_ts : e->ts_ns);
+        acknowledge(c, d, covered, held_ts); /* when the receiver had them */
         held_drop(c, d, c->next[d]);
     }
 }
@@ -736,9 +743,6 @@ void ss_pcap_event(const void *record, size_t len)
         return;
     int local_index = local_first ? 0 : 1;
     int d = e.dir == SS_CAP_OUT ? local_index : 1 - local_index;
-    if (e.ts_ns < c->last_ts)
-        e.ts_ns = c->last_ts; /* in time order within a connection */
-    c->last_ts = e.ts_ns;
     if (e.proto == IPPROTO_TCP)
         tcp_event(c, &e, local_index, d, payload, note, desc);
     else if (e.kind == SS_CAP_DGRAM)
