@@ -74,14 +74,22 @@ class Line:
 
 @dataclass
 class Trace:
-    proc: subprocess.CompletedProcess
-    raw: str                      # the trace file(s), concatenated
-    events: list = field(default_factory=list)   # JSON records
+    proc: sockshim.Result         # the run: exit status, output, the trace
     lines: list = field(default_factory=list)    # text Line records
 
     @property
+    def raw(self):
+        """The trace file(s), concatenated."""
+        return self.proc.trace
+
+    @property
+    def events(self):
+        """The JSON records."""
+        return self.proc.events
+
+    @property
     def calls(self):
-        return [e for e in self.events if e.get("type") == "call"]
+        return self.proc.calls
 
     def bodies(self, pid=None):
         """Text bodies (after the pid), ports normalised, header skipped."""
@@ -119,9 +127,7 @@ def run_traced(argv, tmp_path, fmt="json", options=(), per_pid=False, env=None,
     result = sockshim.run(argv, faults, format=fmt, output=out, options=options,
                           sockshim=SOCKSHIM, capture_output=True, timeout=TIMEOUT,
                           env=base_env(env), input=input)
-    trace = Trace(proc=result, raw=result.trace, events=result.events)
-    if fmt != "json":
-        trace.lines = parse_text(result.trace)
+    trace = Trace(proc=result, lines=parse_text(result.trace) if fmt != "json" else [])
     if check_exit is not None:
         assert result.returncode == check_exit, result.stderr.decode(errors="replace")
     return trace
