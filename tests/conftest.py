@@ -7,6 +7,8 @@ process.
 """
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -61,6 +63,44 @@ def base_env(extra=None):
 def run_bare(argv, env=None, **kwargs):
     return subprocess.run(argv, capture_output=True, timeout=TIMEOUT,
                           env=base_env(env), **kwargs)
+
+
+_curl_usable = {}
+
+
+def curl_or_skip():
+    """curl's path; skips when curl is missing, or when it cannot run with
+    $SOCKSHIM_TEST_PRELOAD: Debian 12's curl deadlocks in setlocale()
+    (__libc_setlocale_lock) at startup when the ASan runtime is preloaded,
+    with or without sockshim."""
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is missing (apt-get install curl)")
+    preload = os.environ.get("SOCKSHIM_TEST_PRELOAD")
+    if preload:
+        if preload not in _curl_usable:
+            try:
+                ok = run_bare_quick([curl, "--version"]).returncode == 0
+            except subprocess.TimeoutExpired:
+                ok = False
+            _curl_usable[preload] = ok
+        if not _curl_usable[preload]:
+            pytest.skip(f"curl does not run with {preload} preloaded (it deadlocks in "
+                        "setlocale at startup, without sockshim too)")
+    return curl
+
+
+def run_bare_quick(argv):
+    """Runs argv bare, in a session of its own, for at most 5 s."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=base_env(), start_new_session=True)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return proc
 
 
 @dataclass

@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from test_real_programs import curl_or_skip
-from conftest import PYTHON, SOCKSHIM, TIMEOUT, base_env, program, scenario, sockshim
+from conftest import (PYTHON, SOCKSHIM, TIMEOUT, base_env, curl_or_skip, program, scenario,
+                      sockshim)
 
 TSHARK = shutil.which("tshark")
 pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark is missing "

@@ -68,7 +68,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON, SOCKSHIM, base_env, parse_text, sockshim
+from conftest import PYTHON, SOCKSHIM, base_env, curl_or_skip, parse_text, sockshim
 
 SEARCH_PATH = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
@@ -203,40 +203,6 @@ def helper_env():
     if os.environ.get("SOCKSHIM_TEST_PRELOAD"):
         env.pop("LD_PRELOAD", None)
     return env
-
-
-_curl_usable = {}
-
-
-def curl_or_skip():
-    """curl's path; skips when it cannot run with $SOCKSHIM_TEST_PRELOAD:
-    Debian 12's curl deadlocks in setlocale() (__libc_setlocale_lock) at
-    startup when the ASan runtime is preloaded, with or without sockshim."""
-    curl = tool("curl")
-    preload = os.environ.get("SOCKSHIM_TEST_PRELOAD")
-    if preload:
-        if preload not in _curl_usable:
-            try:
-                ok = run_bare_quick([curl, "--version"]).returncode == 0
-            except subprocess.TimeoutExpired:
-                ok = False
-            _curl_usable[preload] = ok
-        if not _curl_usable[preload]:
-            pytest.skip(f"curl does not run with {preload} preloaded (it deadlocks in "
-                        "setlocale at startup, without sockshim too)")
-    return curl
-
-
-def run_bare_quick(argv):
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=base_env(), start_new_session=True)
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    return proc
 
 
 def free_port():
