@@ -71,6 +71,8 @@ static const struct fn_info fn_info[SS_FN_COUNT] = {
     [SS_FN_fork] = {SS_OP_fork, 0},
     [SS_FN__Fork] = {SS_OP_fork, 0},
     [SS_FN_vfork] = {SS_OP_fork, 0},
+    /* never a record's fn: syscall(SYS_close) is recorded as close() */
+    [SS_FN_syscall] = {SS_OP_close, 1},
 };
 
 int ss_call_blocking_flag(const struct ss_call *c)

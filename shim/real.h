@@ -67,7 +67,8 @@
     X(int, fcntl64, (int, int, ...))                                                      \
     X(int, ioctl, (int, unsigned long, ...))                                              \
     X(pid_t, fork, (void))                                                                \
-    X(pid_t, _Fork, (void))
+    X(pid_t, _Fork, (void))                                                               \
+    X(long, syscall, (long, ...))
 
 struct ss_real_table {
 #define SS_REAL_PTR(ret, name, params) ret(*name) params;

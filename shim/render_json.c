@@ -611,7 +611,8 @@ void ss_json_call(struct ss_out *o, const struct ss_call *c)
     KEY(o, "op");
     ss_out_json_name(o, ss_op_name(c->op));
     KEY(o, "call");
-    ss_out_json_name(o, c->op == SS_OP_fromfd ? "" : ss_fn_name(c->fn));
+    ss_out_json_name(o, c->op == SS_OP_fromfd ? ""
+                        : ss_fn_name(c->via_syscall ? SS_FN_syscall : c->fn));
     KEY(o, "fd");
     int fd = record_fd(c);
     if (fd >= 0)

@@ -199,6 +199,8 @@ static void text_close(struct ss_out *o, const struct ss_call *c)
         ss_out_str(o, ")]");
     } else if (c->fn == SS_FN_fclose) {
         ss_out_str(o, " [fclose]");
+    } else if (c->via_syscall) {
+        ss_out_str(o, " [syscall]");
     }
 }
 
@@ -236,6 +238,8 @@ static void text_close_range(struct ss_out *o, const struct ss_call *c)
         }
         ss_out_char(o, ']');
     }
+    if (c->via_syscall)
+        ss_out_str(o, " [syscall]");
 }
 
 static void text_fork(struct ss_out *o, const struct ss_call *c)

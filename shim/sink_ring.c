@@ -120,7 +120,7 @@ int ss_ring_move(int fd)
 
 static long futex(_Atomic uint32_t *word, int op, uint32_t value)
 {
-    return syscall(SYS_futex, word, op, value, NULL, NULL, 0);
+    return ss_real.syscall(SYS_futex, word, op, value, NULL, NULL, 0);
 }
 
 static void wake_drain(void)

@@ -389,10 +389,26 @@ EVERY_CALL = [
     "closefrom(50) -> None [closes sock50]",
 ]
 
+# syscall(SYS_close) and syscall(SYS_close_range), as libuv closes: the
+# file then opened on sock3's number is not traced (its read is no recv).
+RAW_SYSCALL_CLOSE = [
+    "sock3 = socket(AF_INET, SOCK_STREAM, 0)",
+    "sock3.close() [syscall]",
+    "sock3 = socket(AF_INET, SOCK_DGRAM, 0)",
+    "sock4 = socket(AF_INET, SOCK_DGRAM, 0)",
+    "sock5 = socket(AF_INET, SOCK_DGRAM, 0)",
+    "sock3.bind(('127.0.0.1', 0)) -> None",
+    "sock3.getsockname() -> ('127.0.0.1', PORT)",
+    "sock3.recv(64) -> b'raw sendto' (10 bytes)",          # syscall(SYS_sendto): not traced
+    "close_range(5, 5, CLOSE_RANGE_CLOEXEC) -> None [makes non-inheritable sock5] [syscall]",
+    "close_range(3, 5) -> None [closes sock3, sock4, sock5] [syscall]",
+    "sock3.close() raises error(9, 'Bad file descriptor') [syscall]",
+]
+
 EXPECTED_TEXT = [TCP_ECHO_PARENT, TCP_ECHO_CHILD, IPV6_ECHO_PARENT, IPV6_ECHO_CHILD,
                  UDP_PAIR, UNIX_STREAM_PARENT, UNIX_STREAM_CHILD, UNIX_DGRAM,
                  NONBLOCK_CONNECT, DUP_FORK_PARENT, DUP_FORK_CHILD,
-                 SOCKETPAIR_BASIC, FORTIFY, EVERY_CALL]
+                 SOCKETPAIR_BASIC, FORTIFY, EVERY_CALL, RAW_SYSCALL_CLOSE]
 
 
 def single_process(trace):
@@ -445,10 +461,11 @@ def test_text_nonblock_connect(tmp_path):
     assert bodies == NONBLOCK_CONNECT
 
 
-@pytest.mark.parametrize("name", ["udp_pair", "socketpair_basic", "fortify_recv_fortify"])
+@pytest.mark.parametrize("name", ["udp_pair", "socketpair_basic", "fortify_recv_fortify",
+                                  "raw_syscall_close"])
 def test_text_one_process(tmp_path, name):
     expected = {"udp_pair": UDP_PAIR, "socketpair_basic": SOCKETPAIR_BASIC,
-                "fortify_recv_fortify": FORTIFY}[name]
+                "fortify_recv_fortify": FORTIFY, "raw_syscall_close": RAW_SYSCALL_CLOSE}[name]
     _, bodies = single_process(run_text(tmp_path, name))
     assert bodies == expected
 
@@ -546,6 +563,28 @@ def test_every_call_nothing_else_traced(every_call_json):
     calls = every_call_json.calls
     assert all(e["pid"] == pid for e in calls)
     assert [(call_name(e), e["op"]) for e in calls] == EVERY_CALL_JSON
+
+
+def test_raw_syscall_close_json(tmp_path):
+    """A close made with syscall() is the close method, its "call" is
+    syscall; the file opened on the freed number is no socket (no record, no
+    leak), and the second close of a number close_range closed is a double
+    close."""
+    trace = run_json(tmp_path, "raw_syscall_close")
+    calls = [(e["call"], e["op"], e["fd"], e.get("ret"), (e.get("error") or {}).get("name"))
+             for e in own_calls(trace)]
+    assert calls == [
+        ("socket", "socket", 3, 3, None),
+        ("syscall", "close", 3, 0, None),
+        ("socket", "socket", 3, 3, None), ("socket", "socket", 4, 4, None),
+        ("socket", "socket", 5, 5, None),
+        ("bind", "bind", 3, 0, None), ("getsockname", "getsockname", 3, 0, None),
+        ("recv", "recv", 3, 10, None),
+        ("syscall", "close_range", None, 0, None),
+        ("syscall", "close_range", None, 0, None),
+        ("syscall", "close", 3, None, "EBADF"),
+    ], calls
+    assert [(f["code"], f["count"]) for f in trace.proc.findings] == [("double-close", 1)]
 
 
 FORTIFY_CALLS = ["__recv_chk", "__recvfrom_chk", "__read_chk"]

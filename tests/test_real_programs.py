@@ -17,10 +17,12 @@ the package to install, when its program is missing):
     redis-cli, redis-benchmark       redis-tools (a dependency of redis-server)
     nginx                            nginx (bookworm: the binary; nginx-light
                                      is a metapackage that pulls it in)
+    node                             nodejs (libuv closes with
+                                     syscall(SYS_close), never close())
 
 Findings seen, and the judgement on each (see FINDINGS_* below):
 
-* http.server, urllib, curl, nginx, redis-server: none.
+* http.server, urllib, curl, nginx, redis-server, node: none.
 * socat: leak on every socket it made (its diagnostics socketpair, the
   listening socket, the connected or accepted socket, the socketpair to an
   EXEC child). Deserved by the finding's definition: socat ends with
@@ -496,6 +498,60 @@ def test_curl_against_http_server(tmp_path, servers, fmt):
 
 
 # ---- 3. socat: a TCP echo server and a client sending stdin ------------------
+
+# Node.js: an HTTP server and three requests in one event loop, then a file
+# written and read on the numbers the sockets had. libuv closes every fd with
+# syscall(SYS_close, fd), never close().
+NODE_SCRIPT = r"""
+const http = require('http'), fs = require('fs'), path = require('path'), os = require('os');
+const server = http.createServer((req, res) => res.end('hello ' + req.url));
+server.listen(0, '127.0.0.1', async () => {
+  const port = server.address().port;
+  for (let i = 0; i < 3; i++) {
+    const body = await new Promise((ok, fail) => {
+      http.get({host: '127.0.0.1', port, path: '/n' + i, agent: false}, res => {
+        let b = ''; res.on('data', d => b += d); res.on('end', () => ok(b));
+      }).on('error', fail);
+    });
+    console.log(body);
+  }
+  server.closeAllConnections();
+  server.close(() => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockshim-node-'));
+    const file = path.join(dir, 'f');
+    fs.writeFileSync(file, 'file data, not socket data\n');
+    console.log(fs.readFileSync(file, 'utf8').trim());
+    fs.rmSync(dir, {recursive: true});
+  });
+});
+"""
+
+
+@requires("nodejs", "node")
+def test_node_http_closes_made_with_syscall(tmp_path):
+    """Every socket Node.js makes is seen closed (by syscall(SYS_close)):
+    no leak, and the file that reuses a socket's number is not traced as
+    that socket."""
+    script = tmp_path / "server.js"
+    script.write_text(NODE_SCRIPT)
+    argv = [tool("node"), str(script)]
+    bare = run_client(argv)
+    traced = run_client(traced_argv(argv, tmp_path, "node"))
+    assert (traced.returncode, traced.stdout, traced.stderr) == \
+        (bare.returncode, bare.stdout, bare.stderr)
+    assert bare.stdout == b"hello /n0\nhello /n1\nhello /n2\nfile data, not socket data\n"
+
+    (pid, events), = json_events(tmp_path, "node").items()
+    made = [e["ret"] for e in calls(events, ("socket", "accept")) if "ret" in e]
+    closes = [e for e in calls(events, ("close",))]
+    assert len(made) == 7                      # the listener, 3 clients, 3 accepted
+    assert len(closes) == 7 and {e["call"] for e in closes} == {"syscall"}
+    assert all("ret" in e for e in closes)
+    summary, = [e for e in events if e["type"] == "summary"]
+    assert summary["findings"] == []
+    raw = "".join(p.read_text() for p in tmp_path.glob("node.[0-9]*"))
+    assert "file data".encode().hex() not in raw and "file data" not in raw
+
 
 # socat ends with exit_group() without closing its sockets: "leak" is deserved
 # (by the finding's definition; the kernel closes them at exit, no harm).

@@ -54,6 +54,7 @@ typedef void ss_perform_fn(struct ss_call *call);
 
 struct ss_call {
     enum ss_fn fn;        /* the libc entry point the program called */
+    int via_syscall;      /* ... through syscall(): fn is the call it acts as */
     enum ss_op op;        /* the method it is shown as (set by classify) */
     ss_perform_fn *perform; /* makes the real call from the fields below */
     int fd;               /* the socket the method is called on, or -1 */

@@ -68,7 +68,9 @@ enum ss_op {
     X(getsockopt) X(setsockopt)                                             \
     X(close) X(__close) X(close_range) X(closefrom) X(fclose)               \
     X(dup) X(dup2) X(dup3) X(fcntl) X(__fcntl) X(fcntl64) X(ioctl)          \
-    X(fork) X(_Fork) X(vfork)
+    X(fork) X(_Fork) X(vfork)                                                \
+    X(syscall) /* SYS_close, SYS_close_range: a record keeps the fn it acts  \
+                  as (close, close_range) and says via_syscall */
 
 enum ss_fn {
 #define SS_FN_ENUM(name) SS_FN_##name,
