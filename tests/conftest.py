@@ -29,7 +29,10 @@ pytest_plugins = ["sockshim.pytest_plugin"]
 PROGRAMS = BUILD / "programs"
 SCENARIOS = ROOT / "tests" / "scenarios"
 PYTHON = "/usr/bin/python3"
-TIMEOUT = 60
+# The sanitizer passes of tools/check preload the runtime into every program:
+# they run several times slower, so waits and watchdogs are longer there.
+SANITIZED = bool(os.environ.get("SOCKSHIM_TEST_PRELOAD"))
+TIMEOUT = 240 if SANITIZED else 60
 
 
 def program(name):
@@ -55,6 +58,8 @@ def base_env(extra=None):
     if preload:
         env["LD_PRELOAD"] = preload
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if SANITIZED:
+        env["TEST_WATCHDOG"] = "60"   # tests/programs/common.h: start()
     if extra:
         env.update(extra)
     return env

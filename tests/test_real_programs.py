@@ -213,6 +213,23 @@ def free_port():
         return s.getsockname()[1]
 
 
+# /proc/net/tcp states (include/net/tcp_states.h)
+TCP_ESTABLISHED, TCP_CLOSE_WAIT = 0x01, 0x08
+
+
+def server_connections(port):
+    """The TCP connections over 127.0.0.1 whose server end (local port PORT)
+    the server has not closed yet: established, or the client gone and the
+    server yet to close (CLOSE_WAIT)."""
+    open_ends = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state = fields[1], int(fields[3], 16)
+        if int(local.split(":")[1], 16) == port and state in (TCP_ESTABLISHED, TCP_CLOSE_WAIT):
+            open_ends.append(line)
+    return open_ends
+
+
 def wait_for(predicate, what):
     deadline = time.monotonic() + DEADLINE
     while not predicate():
@@ -898,6 +915,9 @@ def test_nginx_static_files(tmp_path, servers, master, sendfile, fmt, stop):
         # one connection, two requests (keep-alive)
         curl = run_client([tool("curl"), "-s", "-S", f"http://127.0.0.1:{port}/big.bin",
                            f"http://127.0.0.1:{port}/small.html"], env=helper_env())
+        # nginx without a master closes no connection at SIGTERM or SIGQUIT:
+        # stop it only once it has closed curl's (after reading its FIN)
+        wait_for(lambda: not server_connections(port), "nginx to close curl's connection")
         status = server.stop(stop)
         results[kind] = dict(curl=curl, status=status, port=port, probe_port=probe_port, tmp=tmp,
                              server=server)

@@ -46,12 +46,14 @@ static inline void fail(const char *what)
 }
 
 /* Common start of every program: a watchdog so a bug never hangs the test
- * suite, and line-buffered stdout so that output written before a fork is
- * never duplicated by the child and lines from parent and child come out in
- * the order they were printed. No socket calls. */
+ * suite (10 s, or TEST_WATCHDOG seconds: the suite gives more under a
+ * sanitizer), and line-buffered stdout so that output written before a fork
+ * is never duplicated by the child and lines from parent and child come out
+ * in the order they were printed. No socket calls. */
 static inline void start(void)
 {
-    alarm(10);
+    const char *watchdog = getenv("TEST_WATCHDOG");
+    alarm(watchdog != NULL && atoi(watchdog) > 0 ? (unsigned)atoi(watchdog) : 10u);
     setvbuf(stdout, NULL, _IOLBF, 0);
 }
 

@@ -5,7 +5,7 @@ Main thread: srv = socket(); srv.setsockopt(SO_RCVBUF, 4096) (accepted
 sockets inherit it: the reader's window stays small); srv.bind();
 srv.listen(); srv.getsockname(); cli = socket();
 cli.setsockopt(SO_SNDBUF, 4096); cli.connect(); conn = srv.accept();
-cli.settimeout(10) (sendall() then sends without blocking: each send()
+cli.settimeout(120) (sendall() then sends without blocking: each send()
 moves what fits, and sendall() waits and sends the rest); start the
 reader; cli.sendall(8 MiB); cli.sendall(1 MiB); cli.shutdown(SHUT_WR);
 cli.close(); join the reader; conn.close(); srv.close(). Prints "fd N"
@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 
-signal.alarm(30)
+signal.alarm(180)
 
 FIRST = b"a" * (8 * 1024 * 1024)
 SECOND = b"b" * (1024 * 1024)
@@ -32,7 +32,9 @@ cli = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 cli.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
 cli.connect(("127.0.0.1", port))
 conn, _ = srv.accept()
-cli.settimeout(10)
+# any timeout makes sendall() non-blocking; it is one deadline for the
+# whole transfer, so it is long enough for a sanitizer on a loaded machine
+cli.settimeout(120)
 print("fd", cli.fileno())
 
 received = []

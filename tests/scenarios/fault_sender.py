@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 
-signal.alarm(10)
+signal.alarm(120)
 port, size = int(sys.argv[1]), int(sys.argv[2])
 data = bytes(ord("a") + i % 26 for i in range(size))
 cli = socket.create_connection(("127.0.0.1", port))

@@ -4,7 +4,7 @@ Main thread: srv = socket(); srv.setsockopt(SO_RCVBUF, 4096) (accepted
 sockets inherit it); srv.bind(); srv.listen(); srv.getsockname();
 cli = socket(); cli.setsockopt(SO_SNDBUF, 4096); cli.connect();
 conn = srv.accept();
-cli.settimeout(5) (so sendall() sends without blocking: each send()
+cli.settimeout(120) (so sendall() sends without blocking: each send()
 moves only what fits and sendall() polls and sends the rest);
 start the reader; cli.sendall(4 MiB); cli.shutdown(SHUT_WR);
 cli.close(); join the reader; conn.close(); srv.close().
@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 
-signal.alarm(20)
+signal.alarm(180)
 
 SIZE = 4 * 1024 * 1024
 payload = bytes(b"x" * SIZE)
@@ -32,7 +32,9 @@ cli = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 cli.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
 cli.connect(("127.0.0.1", port))
 conn, _ = srv.accept()
-cli.settimeout(5)
+# any timeout makes sendall() non-blocking; it is one deadline for the
+# whole transfer, so it is long enough for a sanitizer on a loaded machine
+cli.settimeout(120)
 
 received = []
 
