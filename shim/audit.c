@@ -611,6 +611,16 @@ void ss_audit_closed(struct ss_obj *obj, int fd)
     log_socket(obj, fd, 0);
 }
 
+void ss_audit_closed_in_range(const struct ss_call *c, struct ss_obj *obj,
+                              struct ss_audit_verdict *v)
+{
+    if (ss_model_lock(obj)) {
+        lose_loop(ss_model_audit_state(obj), c, obj, v);
+        ss_model_unlock(obj);
+    }
+    log_socket(obj, c->fd, 0);
+}
+
 /* ---- the end ------------------------------------------------------------ */
 
 /* The sockets still open: leaks (those this process made), and what they

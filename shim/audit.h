@@ -82,6 +82,11 @@ void ss_audit_call(struct ss_call *c, struct ss_obj *obj, int was_socket,
 void ss_audit_created(struct ss_obj *obj, uintptr_t caller, int adopted);
 /* The socket's last fd was closed: it goes to the summary's table. */
 void ss_audit_closed(struct ss_obj *obj, int fd);
+/* The same for a socket whose last fd a close_range or closefrom took
+ * (c: that call, seen as the close of c->fd): a send loop left unfinished
+ * is lost, as at a close. */
+void ss_audit_closed_in_range(const struct ss_call *c, struct ss_obj *obj,
+                              struct ss_audit_verdict *v);
 
 /* At exit: leaks, loops left unfinished, and the summary. */
 void ss_audit_finish(void);

@@ -295,23 +295,28 @@ static void slot_forget_obj(int fd, struct ss_obj *obj)
 
 /* Forgets fd whatever it held but the shim's own (the real call closed it;
  * used for ranges, where the program's own race decides anyway); a socket
- * leaves a tombstone. */
-static void slot_clear(int fd)
+ * leaves a tombstone. Returns what the slot held, whose object reference
+ * passes to the caller (0 when nothing changed). */
+static uintptr_t slot_take(int fd)
 {
     _Atomic uintptr_t *s = slot_at(fd, 0);
     if (s == NULL)
-        return;
+        return 0;
     uintptr_t v = atomic_load_explicit(s, memory_order_acquire);
     while (v != 0 && v != SLOT_SHIM) {
         uintptr_t after = (v & ~SLOT_TAGS) != 0 || v == SLOT_CLOSED ? SLOT_CLOSED : 0;
         if (v == after)
-            return;
+            return 0;
         if (atomic_compare_exchange_weak_explicit(s, &v, after, memory_order_acq_rel,
-                                                  memory_order_acquire)) {
-            slot_value_put(v);
-            return;
-        }
+                                                  memory_order_acquire))
+            return v;
     }
+    return 0;
+}
+
+static void slot_clear(int fd)
+{
+    slot_value_put(slot_take(fd));
 }
 
 /* Forgets what fd was known to be, not being a socket now (a file or a
@@ -759,26 +764,79 @@ static void install_dup(struct ss_obj *o, int newfd, int cloexec)
     slot_install(newfd, o, cloexec);
 }
 
-static void close_fd_range(unsigned first, unsigned last, int flags)
+/* Calls visit(fd, slot value, arg) for each fd in [first, last] whose
+ * page of the table exists (a slot on a missing page is 0: unknown). */
+static void for_each_slot_in_range(unsigned first, unsigned last,
+                                   void (*visit)(int fd, uintptr_t slot, void *arg), void *arg)
 {
     if (first >= FDS_PER_PAGE * FD_PAGES)
         return;
     if (last >= FDS_PER_PAGE * FD_PAGES)
         last = FDS_PER_PAGE * FD_PAGES - 1;
     for (unsigned page = first / FDS_PER_PAGE; page <= last / FDS_PER_PAGE; page++) {
-        if (atomic_load_explicit(&fd_pages[page], memory_order_acquire) == NULL)
+        _Atomic uintptr_t *p = atomic_load_explicit(&fd_pages[page], memory_order_acquire);
+        if (p == NULL)
             continue;
         unsigned lo = page * FDS_PER_PAGE > first ? page * FDS_PER_PAGE : first;
         unsigned hi = page * FDS_PER_PAGE + FDS_PER_PAGE - 1 < last
                           ? page * FDS_PER_PAGE + FDS_PER_PAGE - 1
                           : last;
-        for (unsigned fd = lo; fd <= hi; fd++) {
-            if (flags & CLOSE_RANGE_CLOEXEC)
-                slot_set_cloexec((int)fd, 1);
-            else
-                slot_clear((int)fd);
-        }
+        for (unsigned fd = lo; fd <= hi; fd++)
+            visit((int)fd, atomic_load_explicit(&p[fd % FDS_PER_PAGE], memory_order_acquire),
+                  arg);
     }
+}
+
+/* Marks an object closed (its last fd is gone): 1 if this did it. */
+static int mark_closed(struct ss_obj *o)
+{
+    if (!obj_lock(o))
+        return 0;
+    int was_open = !(o->state & SS_ST_CLOSED);
+    if (was_open) {
+        o->state |= SS_ST_CLOSED;
+        o->version++;
+    }
+    obj_unlock(o);
+    return was_open;
+}
+
+/* A range close took fd: an object whose last fd it was is closed, and
+ * closed() hears of it while the reference is still held. */
+static void close_range_fd(int fd, ss_model_closed_fn *closed, void *arg)
+{
+    uintptr_t v = slot_take(fd);
+    if ((v & ~SLOT_TAGS) == 0)
+        return;
+    struct ss_obj *o = slot_obj(v);
+    if (atomic_fetch_sub_explicit(&o->nfds, 1, memory_order_relaxed) == 1 && mark_closed(o) &&
+        closed != NULL)
+        closed(o, fd, arg);
+    ss_obj_put(o);
+}
+
+/* What a range close does to each fd of its range. */
+struct range_effect {
+    int cloexec; /* CLOSE_RANGE_CLOEXEC: the fds stay, close-on-exec */
+    ss_model_closed_fn *closed;
+    void *arg;
+};
+
+static void range_close_fd(int fd, uintptr_t slot, void *arg)
+{
+    const struct range_effect *e = arg;
+    (void)slot;
+    if (e->cloexec)
+        slot_set_cloexec(fd, 1);
+    else
+        close_range_fd(fd, e->closed, e->arg);
+}
+
+static void close_fd_range(unsigned first, unsigned last, int flags, ss_model_closed_fn *closed,
+                           void *arg)
+{
+    struct range_effect e = {(flags & CLOSE_RANGE_CLOEXEC) != 0, closed, arg};
+    for_each_slot_in_range(first, last, range_close_fd, &e);
 }
 
 static int dup_cloexec(const struct ss_call *c)
@@ -842,9 +900,7 @@ static void update_fds(struct ss_call *c, struct ss_obj *obj)
             slot_forget_obj(c->fd, obj);
         break;
     case SS_OP_close_range:
-        if (!c->failed)
-            close_fd_range(c->first, c->last, c->fn == SS_FN_close_range ? c->flags : 0);
-        break;
+        break; /* ss_model_close_range(), with what to do for each socket */
     case SS_OP_recvmsg:
         if (!c->failed && c->msg != NULL && c->msg->msg_controllen > 0)
             forget_received_fds(c->msg);
@@ -880,30 +936,26 @@ int ss_model_update(struct ss_call *c, struct ss_obj *obj)
 
 /* The fds in [first, last] whose slots say match (an object: the
  * sockets; or the shim's own), up to max of them in fds, and how many. */
+struct slot_list {
+    int shim; /* the shim's own fds, or the sockets */
+    int *fds, max, n;
+};
+
+static void list_slot(int fd, uintptr_t slot, void *arg)
+{
+    struct slot_list *l = arg;
+    if (l->shim ? slot != SLOT_SHIM : (slot & ~SLOT_TAGS) == 0)
+        return;
+    if (l->n < l->max)
+        l->fds[l->n] = fd;
+    l->n++;
+}
+
 static int slots_in_range(unsigned first, unsigned last, int *fds, int max, int shim)
 {
-    int n = 0;
-    if (first >= FDS_PER_PAGE * FD_PAGES)
-        return 0;
-    if (last >= FDS_PER_PAGE * FD_PAGES)
-        last = FDS_PER_PAGE * FD_PAGES - 1;
-    for (unsigned page = first / FDS_PER_PAGE; page <= last / FDS_PER_PAGE; page++) {
-        _Atomic uintptr_t *p = atomic_load_explicit(&fd_pages[page], memory_order_acquire);
-        if (p == NULL)
-            continue;
-        for (unsigned i = 0; i < FDS_PER_PAGE; i++) {
-            unsigned fd = page * FDS_PER_PAGE + i;
-            if (fd < first || fd > last)
-                continue;
-            uintptr_t v = atomic_load_explicit(&p[i], memory_order_acquire);
-            if (shim ? v != SLOT_SHIM : (v & ~SLOT_TAGS) == 0)
-                continue;
-            if (n < max)
-                fds[n] = (int)fd;
-            n++;
-        }
-    }
-    return n;
+    struct slot_list l = {shim, fds, max, 0};
+    for_each_slot_in_range(first, last, list_slot, &l);
+    return l.n;
 }
 
 int ss_model_shim_fds_in_range(unsigned first, unsigned last, int *fds, int max)
@@ -941,7 +993,13 @@ void ss_model_forget_fd(int fd)
 
 void ss_model_forget_range(unsigned first, unsigned last)
 {
-    close_fd_range(first, last, 0);
+    close_fd_range(first, last, 0, NULL, NULL);
+}
+
+void ss_model_close_range(const struct ss_call *c, ss_model_closed_fn *closed, void *arg)
+{
+    if (!c->failed)
+        close_fd_range(c->first, c->last, c->fn == SS_FN_close_range ? c->flags : 0, closed, arg);
 }
 
 /* ---- snapshots -------------------------------------------------------- */
@@ -1081,4 +1139,18 @@ void ss_model_learn_names(struct ss_obj *o, int fd)
         return;
     fetch_names(o, fd);
     obj_unlock(o);
+}
+
+static void learn_names_of_slot(int fd, uintptr_t slot, void *arg)
+{
+    (void)arg;
+    if ((slot & ~SLOT_TAGS) == 0 || !obj_get_unless_zero(slot_obj(slot)))
+        return;
+    ss_model_learn_names(slot_obj(slot), fd);
+    ss_obj_put(slot_obj(slot));
+}
+
+void ss_model_learn_names_in_range(unsigned first, unsigned last)
+{
+    for_each_slot_in_range(first, last, learn_names_of_slot, NULL);
 }

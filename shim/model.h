@@ -72,6 +72,12 @@ int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max);
 int ss_model_shim_fds_in_range(unsigned first, unsigned last, int *fds, int max);
 /* Every fd in [first, last] was closed (close_range, closefrom). */
 void ss_model_forget_range(unsigned first, unsigned last);
+/* The effect of a completed close_range or closefrom: with
+ * CLOSE_RANGE_CLOEXEC the fds become close-on-exec; else they are closed,
+ * and each socket object whose last fd went is marked closed and passed to
+ * closed(), which may lock it, before the model drops it. */
+typedef void ss_model_closed_fn(struct ss_obj *obj, int fd, void *arg);
+void ss_model_close_range(const struct ss_call *c, ss_model_closed_fn *closed, void *arg);
 
 /* Copies an object's state for rendering. want_names: fetch local and peer
  * addresses not yet known (getsockname/getpeername on fd, once per socket). */
@@ -100,6 +106,8 @@ int ss_model_options(struct ss_obj *obj, int (*opts)[3], int max);
 /* Called before a close: when it is the socket's last fd, asks the kernel
  * for the names the model does not know yet. */
 void ss_model_learn_names(struct ss_obj *obj, int fd);
+/* The same for every socket of [first, last] (before a close_range). */
+void ss_model_learn_names_in_range(unsigned first, unsigned last);
 void ss_model_each_socket(void (*fn)(int fd, struct ss_obj *obj, void *arg), void *arg);
 
 /* The capture (--pcap) names an AF_UNIX socket by its inode and its

@@ -230,6 +230,37 @@ static void note_creations(const struct ss_call *c)
     }
 }
 
+/* The summary's row shows a socket's addresses: asked for before its last
+ * fd is gone, when there will be a summary and a row. */
+static void learn_names_before_close(const struct ss_call *c, struct ss_obj *obj)
+{
+    if (ss_config.summary == SS_SUMMARY_OFF || !ss_sink_enabled() || !ss_audit_log_has_room())
+        return;
+    if (c->op == SS_OP_close)
+        ss_model_learn_names(obj, c->fd);
+    else if (c->op == SS_OP_close_range &&
+             !(c->fn == SS_FN_close_range && (c->flags & CLOSE_RANGE_CLOEXEC)))
+        ss_model_learn_names_in_range(c->first, c->fn == SS_FN_closefrom ? ~0u : c->last);
+}
+
+/* A socket whose last fd a close_range or closefrom closed: the audit and
+ * the capture see the close of that fd, as if close() had been called. */
+struct range_close {
+    const struct ss_call *call;
+    struct ss_audit_verdict *verdict;
+};
+
+static void socket_closed_in_range(struct ss_obj *obj, int fd, void *arg)
+{
+    const struct range_close *rc = arg;
+    struct ss_call close_of_fd = *rc->call;
+    close_of_fd.op = SS_OP_close;
+    close_of_fd.fd = fd;
+    ss_audit_closed_in_range(&close_of_fd, obj, rc->verdict);
+    if (ss_capture_enabled())
+        ss_capture_call(&close_of_fd, obj, 1);
+}
+
 /* A close of a socket's fd (not a dup2 over it: that one replaces the
  * number atomically, and only if it succeeds). */
 static int releases_fd_first(const struct ss_call *c, const struct ss_obj *obj)
@@ -264,11 +295,7 @@ void ss_run(struct ss_call *c)
     if (s.adopted)
         note_adoption(c, s.obj);
 
-    /* the summary's row shows the addresses: asked for before the fd is
-     * gone, when there will be a summary and a row */
-    if (c->op == SS_OP_close && ss_config.summary != SS_SUMMARY_OFF && ss_sink_enabled() &&
-        ss_audit_log_has_room())
-        ss_model_learn_names(s.obj, c->fd);
+    learn_names_before_close(c, s.obj);
     c->t_start_ns = ss_now_ns();
     struct ss_fault_scratch fs;
     int faulted = ss_fault_enabled() && ss_fault_decide(c, s.obj);
@@ -294,6 +321,10 @@ void ss_run(struct ss_call *c)
     ss_audit_call(c, s.obj, s.kind == SS_FD_CLOSED_SOCKET, &verdict);
     if (last_closed)
         ss_audit_closed(s.obj, c->fd);
+    if (c->op == SS_OP_close_range) {
+        struct range_close rc = {c, &verdict};
+        ss_model_close_range(c, socket_closed_in_range, &rc);
+    }
     if (ss_capture_enabled()) {
         ss_capture_call(c, s.obj, last_closed);
         ss_capture_accepted(c);

@@ -323,6 +323,23 @@ def test_lost_bytes_text_says_the_bytes_never_sent(run):
     assert total["count"] == "2 times"
 
 
+def test_sockets_closed_by_close_range_and_closefrom(run):
+    """close_range and closefrom close sockets as close() does: a short send
+    left unfinished is lost bytes, and each socket is in the summary, closed,
+    with the addresses the kernel gave it."""
+    trace = run([program("range_close")], options=("--fault", "send:short=5"))
+    assert "server got 5 bytes: hello\n" in stdout(trace)
+    assert [(f["code"], f["bytes"]) for f in summary(trace)["findings"]] == [("lost-bytes", 7)]
+    [lost] = records(trace, "finding")
+    [client_close, _] = [e for e in trace.calls if e["op"] == "close_range"]
+    assert (lost["code"], lost["fd"]) == ("lost-bytes", client_close["out"]["closed"][0])
+    sockets = summary(trace)["sockets"]
+    assert sorted(s["created_by"] for s in sockets) == ["accept", "socket", "socket"]
+    for s in sockets:
+        assert "closed" in s["sock"]["state"] and s["closed"] is not None
+        assert s["sock"]["laddr"]["port"] != 0
+
+
 def test_correct_loop_under_short_sends_is_one_sendall_per_message(run):
     text = run([program("find_lost_bytes"), "right"], fmt="text", options=SHORT_SENDS)
     fd = printed_fd(text)

@@ -173,6 +173,20 @@ def test_http_exchange_between_curl_and_http_server(tmp_path):
     assert response.endswith(b"\r\n\r\n" + body)
 
 
+def test_close_range_and_closefrom_end_the_connection_with_fins(tmp_path):
+    """range_close closes its client with close_range and its server end
+    with closefrom: each end's FIN is in the capture, after the data."""
+    _, pcap = capture(tmp_path, [program("range_close")])
+    assert_clean(pcap)
+    assert streams(pcap) == [0]
+    assert follow(pcap, 0) == (b"hello, range", b"")
+    fins = [line.split("\t") for line in
+            tshark(pcap, "-Y", "tcp.flags.fin == 1", "-T", "fields", "-e", "tcp.seq",
+                   "-e", "tcp.ack").splitlines()]
+    # the client's FIN after its 12 bytes, the server's after the client's FIN
+    assert fins == [["13", "1"], ["1", "14"]]
+
+
 def test_forking_server_parents_close_ends_nothing(tmp_path):
     """The parent closes its copy of the accepted connection right after
     forking the child that serves it: no FIN then (the kernel says the

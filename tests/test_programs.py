@@ -405,10 +405,27 @@ RAW_SYSCALL_CLOSE = [
     "sock3.close() raises error(9, 'Bad file descriptor') [syscall]",
 ]
 
+# A connection closed by close_range and closefrom, never by close().
+RANGE_CLOSE = [
+    "sock3 = socket(AF_INET, SOCK_STREAM, 0)",
+    "sock3.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1) -> None",
+    "sock3.bind(('127.0.0.1', 0)) -> None",
+    "sock3.listen(1) -> None",
+    "sock3.getsockname() -> ('127.0.0.1', PORT)",
+    "sock4 = socket(AF_INET, SOCK_STREAM, 0)",
+    "sock4.connect(('127.0.0.1', PORT)) -> None",
+    "sock3.accept() -> (sock5, ('127.0.0.1', PORT))",
+    "sock4.send(b'hello, range' (12 bytes), MSG_NOSIGNAL) -> 12",
+    "close_range(4, 4) -> None [closes sock4]",
+    "sock5.recv(64) -> b'hello, range' (12 bytes)",
+    "sock5.recv(52) -> b'' (0 bytes)",
+    "closefrom(3) -> None [closes sock3, sock5]",
+]
+
 EXPECTED_TEXT = [TCP_ECHO_PARENT, TCP_ECHO_CHILD, IPV6_ECHO_PARENT, IPV6_ECHO_CHILD,
                  UDP_PAIR, UNIX_STREAM_PARENT, UNIX_STREAM_CHILD, UNIX_DGRAM,
                  NONBLOCK_CONNECT, DUP_FORK_PARENT, DUP_FORK_CHILD,
-                 SOCKETPAIR_BASIC, FORTIFY, EVERY_CALL, RAW_SYSCALL_CLOSE]
+                 SOCKETPAIR_BASIC, FORTIFY, EVERY_CALL, RAW_SYSCALL_CLOSE, RANGE_CLOSE]
 
 
 def single_process(trace):
@@ -462,10 +479,11 @@ def test_text_nonblock_connect(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["udp_pair", "socketpair_basic", "fortify_recv_fortify",
-                                  "raw_syscall_close"])
+                                  "raw_syscall_close", "range_close"])
 def test_text_one_process(tmp_path, name):
     expected = {"udp_pair": UDP_PAIR, "socketpair_basic": SOCKETPAIR_BASIC,
-                "fortify_recv_fortify": FORTIFY, "raw_syscall_close": RAW_SYSCALL_CLOSE}[name]
+                "fortify_recv_fortify": FORTIFY, "raw_syscall_close": RAW_SYSCALL_CLOSE,
+                "range_close": RANGE_CLOSE}[name]
     _, bodies = single_process(run_text(tmp_path, name))
     assert bodies == expected
 
