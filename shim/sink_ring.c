@@ -224,11 +224,27 @@ static void populate_ahead(uint64_t total)
     }
 }
 
+/* A line too long for the ring goes to the file from its writer: the
+ * lines reserved before it leave the ring first (the drain is woken and
+ * awaited, a second at most, as for room), so that a thread's lines stay
+ * in the order it wrote them. */
+static void let_earlier_lines_out(void)
+{
+    uint64_t before = atomic_load_explicit(&ctl->head, memory_order_acquire) & ~SS_RING_CLOSED;
+    unsigned waited = 0;
+    while (atomic_load_explicit(&ctl->tail, memory_order_acquire) < before &&
+           wait_for_room(&waited) == 0)
+        ;
+}
+
 int ss_ring_emitv(int capture, const struct iovec *iov, int iovcnt, size_t len)
 {
-    if (atomic_load_explicit(&closed_seen, memory_order_relaxed) ||
-        len > ss_ring_max_line(ctl->size))
+    if (atomic_load_explicit(&closed_seen, memory_order_relaxed))
         return -1;
+    if (len > ss_ring_max_line(ctl->size)) {
+        let_earlier_lines_out();
+        return -1;
+    }
     uint64_t total = ss_ring_record_size(len), off;
     populate_ahead(total);
     if (reserve(total, &off) != 0)

@@ -536,6 +536,22 @@ def test_trace_file_deleted_while_the_program_runs(tmp_path):
     assert not out.exists()
 
 
+# ---- 7a. a line too long for the trace ring ------------------------------------
+
+def test_lines_too_long_for_the_ring_keep_their_thread_order(tmp_path):
+    """A line longer than a quarter of the ring is written to the file by
+    its thread itself, after the lines the ring still holds: the file has
+    every thread's lines in the order of their calls."""
+    trace = run_traced(scenario("long_line_order.py"), tmp_path,
+                       options=["-s", "1048576"], check_exit=0)
+    assert trace.proc.stdout == b"rounds 20\n"
+    records = [e for e in trace.events if e["type"] in ("call", "loop")]
+    long_lines = [e for e in records if e["op"] == "recv" and e.get("ret", 0) > 1 << 20]
+    assert len(long_lines) >= 1
+    stamps = [e["ts"] for e in records]
+    assert stamps == sorted(stamps)
+
+
 # ---- 7b. the shim's own memory runs out ---------------------------------------
 
 @pytest.mark.skipif(SANITIZED, reason="the sanitizer runtimes reserve terabytes of "
