@@ -338,7 +338,11 @@ static uint64_t limit_before_mark(const struct ss_rule *r, const struct ss_call 
 
 int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
 {
-    struct pre_call pc = {.have = 0};
+    /* only .have is set: the snapshot (about 300 bytes) is filled when a
+     * filter first needs it, and zeroing it cost more than the rest of a
+     * call no rule matches */
+    struct pre_call pc;
+    pc.have = 0;
     for (int i = 0; i < n_rules; i++) {
         const struct ss_rule *r = &rules[i];
         if (!((r->set >> c->op) & 1) || !filters_match(r, c, obj, &pc))

@@ -234,13 +234,15 @@ static void note_creations(const struct ss_call *c)
  * fd is gone, when there will be a summary and a row. */
 static void learn_names_before_close(const struct ss_call *c, struct ss_obj *obj)
 {
-    if (ss_config.summary == SS_SUMMARY_OFF || !ss_sink_enabled() || !ss_audit_log_has_room())
+    int range = c->op == SS_OP_close_range &&
+                !(c->fn == SS_FN_close_range && (c->flags & CLOSE_RANGE_CLOEXEC));
+    if ((c->op != SS_OP_close && !range) || ss_config.summary == SS_SUMMARY_OFF ||
+        !ss_sink_enabled() || !ss_audit_log_has_room())
         return;
-    if (c->op == SS_OP_close)
-        ss_model_learn_names(obj, c->fd);
-    else if (c->op == SS_OP_close_range &&
-             !(c->fn == SS_FN_close_range && (c->flags & CLOSE_RANGE_CLOEXEC)))
+    if (range)
         ss_model_learn_names_in_range(c->first, c->fn == SS_FN_closefrom ? ~0u : c->last);
+    else
+        ss_model_learn_names(obj, c->fd);
 }
 
 /* A socket whose last fd a close_range or closefrom closed: the audit and
