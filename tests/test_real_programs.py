@@ -59,6 +59,7 @@ session, and its whole group is SIGKILLed at teardown if still there.
 """
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -208,7 +209,19 @@ def helper_env():
 
 
 def free_port():
-    with socket.socket() as s:
+    """A port free now, below the kernel's ephemeral range: the server binds
+    it a little later, and no connect() or bind(0) elsewhere on the machine
+    can take it in between (the kernel hands out only ephemeral ports)."""
+    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    low = max(1024, ephemeral_low - 10000)
+    for port in random.sample(range(low, ephemeral_low), min(200, ephemeral_low - low)):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # every one taken: an ephemeral port after all
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 

@@ -5,8 +5,9 @@
  * Usage: rel_eintr [MODE [DELAY_MS]]   MODE: norestart, restart or both
  *        (default norestart: under TSan, which runs a handler only when the
  *        intercepted call returns, a restarted recv waits for ever),
- *        DELAY_MS: when SIGALRM comes (default 100; the test uses 1000, as
- *        alarm(1) would)
+ *        DELAY_MS: when SIGALRM comes (default 500: the signal must find
+ *        recv blocked, and a loaded machine may hold main back for a
+ *        while before it gets there; the test uses 1000, as alarm(1) would)
  *
  * Calls, in order, for each mode:
  *   socketpair(AF_UNIX, SOCK_STREAM, 0) = (a, b)
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
 {
     start();
     const char *mode = argc > 1 ? argv[1] : "norestart";
-    delay_ms = argc > 2 ? atoi(argv[2]) : 100;
+    delay_ms = argc > 2 ? atoi(argv[2]) : 500;
     if (delay_ms < 1 || delay_ms > 5000)
         fail("usage: rel_eintr [norestart|restart|both [DELAY_MS (1-5000)]]");
     /* start()'s alarm(10) watchdog and the timer below are the same
