@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -268,7 +269,24 @@ static int needs_socket(const struct ss_rule *r)
 struct pre_call {
     struct ss_sockinfo info;
     int have, with_names;
+    int socket_checked; /* 0: not yet; 1: the fd is a socket; -1: it is not */
 };
+
+/* read(), write(), close()... work on any fd, and the model can be wrong
+ * about a number: a socket closed behind the shim's back (inline assembly,
+ * io_uring) whose number open() then gave to a file. A fault is only ever
+ * applied to a real socket; the kernel is asked once per call, and only
+ * when a rule would apply. */
+static int really_a_socket(const struct ss_call *c, struct pre_call *pc)
+{
+    if (!ss_fn_on_any_fd(c->fn))
+        return 1;
+    if (pc->socket_checked == 0) {
+        struct stat st;
+        pc->socket_checked = fstat(c->fd, &st) == 0 && S_ISSOCK(st.st_mode) ? 1 : -1;
+    }
+    return pc->socket_checked > 0;
+}
 
 static const struct ss_sockinfo *pre_info(struct pre_call *pc, const struct ss_rule *r,
                                           const struct ss_call *c, struct ss_obj *obj)
@@ -343,10 +361,13 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
      * call no rule matches */
     struct pre_call pc;
     pc.have = 0;
+    pc.socket_checked = 0;
     for (int i = 0; i < n_rules; i++) {
         const struct ss_rule *r = &rules[i];
         if (!((r->set >> c->op) & 1) || !filters_match(r, c, obj, &pc))
             continue;
+        if (!really_a_socket(c, &pc))
+            return 0;
         if (r->has_after) {
             uint64_t done = transferred(c, pre_info(&pc, r, c, obj));
             if (done < r->after_bytes) {

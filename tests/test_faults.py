@@ -272,6 +272,21 @@ def test_jitter_adds_at_most_the_jitter_to_the_delay(tmp_path):
     assert max(durations) >= delay + jitter / 2, durations
 
 
+def test_no_fault_on_a_file_the_model_takes_for_a_closed_socket(tmp_path):
+    """asm_close_reuse closes a socket with the bare syscall instruction
+    (the shim cannot see it) and opens a file on its number: the model
+    still takes the number for the socket (docs/limits.md), but the fault
+    engine asks the kernel before cutting a read, and leaves the file's
+    read whole."""
+    bare = run_bare([program("asm_close_reuse")])
+    trace = run_traced([program("asm_close_reuse")], tmp_path,
+                       options=fault_options("recv:short=1"), check_exit=0)
+    assert trace.proc.stdout == bare.stdout == (
+        b"closed unseen: 0\nread 29 bytes: the whole file, read at once\n")
+    [read] = calls(trace, "recv")
+    assert read["ret"] == 29 and read.get("fault") is None
+
+
 def test_eof_returns_at_once_and_leaves_the_data_unread(tmp_path):
     # recv 1 comes before the peer sends: without the fault it would block
     trace = run_traced(scenario("fault_eof.py"), tmp_path, fmt="text",
