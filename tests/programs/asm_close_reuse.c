@@ -30,13 +30,7 @@ int main(void)
 {
     start();
     char path[] = "/tmp/sockshim-asm-close-XXXXXX";
-    int w = mkstemp(path);
-    if (w < 0)
-        die("mkstemp");
-    static const char text[] = "the whole file, read at once\n";
-    if (write(w, text, sizeof text - 1) != (ssize_t)(sizeof text - 1))
-        die("write");
-    close(w);
+    make_scratch_file(path, "the whole file, read at once\n");
 
     int s = socket(AF_INET, SOCK_STREAM, 0);
     if (s < 0)

@@ -57,6 +57,20 @@ static inline void start(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
+/* Creates a file from path, a mkstemp() template it completes, holding
+ * text (none if NULL), and closes it, so that its fd number is free again.
+ * No socket calls. */
+static inline void make_scratch_file(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    if (fd < 0)
+        die("mkstemp");
+    size_t len = text != NULL ? strlen(text) : 0;
+    if (len > 0 && write(fd, text, len) != (ssize_t)len)
+        die("write scratch file");
+    close(fd);
+}
+
 /* Prints "what: RET" or, when RET < 0, "what: -1 ENAME" (from errno). */
 static inline void print_result(const char *what, long ret)
 {

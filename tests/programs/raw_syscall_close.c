@@ -62,10 +62,7 @@ int main(void)
 {
     start();
     char path[] = "/tmp/sockshim-raw-close-XXXXXX";
-    int scratch = mkstemp(path);
-    if (scratch < 0)
-        die("mkstemp");
-    close(scratch);
+    make_scratch_file(path, NULL);
 
     int s = socket(AF_INET, SOCK_STREAM, 0);
     if (s < 0)
