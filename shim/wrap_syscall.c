@@ -3,13 +3,13 @@
  * libuv (and with it Node.js) closes every fd with syscall(SYS_close, fd),
  * to stay clear of close()'s cancellation point. A close the shim does not
  * see leaves the model believing the number is still the socket: the next
- * file opened on that number would be traced, audited and faulted as the
- * socket. So syscall() is interposed; SYS_close and SYS_close_range take
+ * file opened on that number would be traced and audited as the socket,
+ * and the socket reported leaked. So syscall() is interposed; SYS_close and SYS_close_range take
  * the pipeline of close() and close_range() (performed with syscall()
  * itself, as the program asked), every other number goes straight on.
  *
  * syscall() is variadic and a C definition cannot pass on arguments whose
- * number it does not know, so the exported symbol is four instructions of
+ * number it does not know, so the exported symbol is two instructions of
  * assembly that jump to a C function taking the seven registers and stack
  * slot the x86-64 calling convention gives a system call's number and six
  * arguments (glibc's own syscall() reads all of them alike).
