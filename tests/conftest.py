@@ -48,6 +48,15 @@ def scenario(name):
     return [PYTHON, str(SCENARIOS / name)]
 
 
+def gcc_or_skip():
+    """gcc, for a test that builds a program of its own (tools/check installs
+    it; a machine without it skips those tests)."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("gcc is not installed")
+    return gcc
+
+
 def base_env(extra=None):
     env = dict(os.environ)
     for key in list(env):

@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from conftest import (BUILD, LINE_RE, PYTHON, SOCKSHIM, base_env, normalize, program, run_bare,
-                      run_traced)
+from conftest import (BUILD, LINE_RE, PYTHON, SOCKSHIM, base_env, gcc_or_skip, normalize, program,
+                      run_bare, run_traced)
 
 TIMEOUT = 20
 LIBRARY = BUILD / "libsockshim.so"
@@ -679,9 +679,7 @@ def test_installed_command_preloads_the_installed_library(installed, tmp_path):
 
 @pytest.fixture
 def static_binary(tmp_path):
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc is not installed")
+    gcc = gcc_or_skip()
     src = tmp_path / "static.c"
     src.write_text('#include <stdio.h>\nint main(void) { puts("static ran"); return 5; }\n')
     exe = tmp_path / "static"

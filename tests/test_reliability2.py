@@ -19,15 +19,14 @@ import os
 import re
 import resource
 import select
-import shutil
 import subprocess
 import time
 
 import pytest
 
 from conftest import sockshim as sockshim_api
-from conftest import (BUILD, LINE_RE, PYTHON, SOCKSHIM, base_env, normalize, parse_text,
-                      program, run_bare, run_traced, scenario)
+from conftest import (BUILD, LINE_RE, PYTHON, SOCKSHIM, base_env, gcc_or_skip, normalize,
+                      parse_text, program, run_bare, run_traced, scenario)
 
 LIBRARY = str(BUILD / "libsockshim.so")
 SANITIZED = bool(os.environ.get("SOCKSHIM_TEST_PRELOAD"))
@@ -452,9 +451,7 @@ def late_lines(word):
 
 @pytest.fixture
 def late_program(tmp_path):
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc is missing")
+    gcc = gcc_or_skip()
     src = tmp_path / "src"
     src.mkdir()
     (src / "liblate.c").write_text(LATE_LIB)

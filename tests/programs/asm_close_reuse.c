@@ -11,7 +11,6 @@
  *      recv must not cut a file's read
  *    close(it), unlink(the file)
  */
-#include <fcntl.h>
 #include <sys/syscall.h>
 
 #include "common.h"
@@ -36,15 +35,9 @@ int main(void)
     if (s < 0)
         die("socket");
     printf("closed unseen: %ld\n", close_behind_the_shims_back(s));
-    int r = open(path, O_RDONLY);
-    if (r != s)
-        fail("the file did not get the socket's number");
     char buf[64];
-    ssize_t n = read(r, buf, sizeof buf);
-    if (n < 0)
-        die("read");
+    ssize_t n = read_file_on_number(path, s, buf, sizeof buf);
     printf("read %zd bytes: %.*s", n, (int)n, buf);
-    close(r);
     unlink(path);
     return 0;
 }

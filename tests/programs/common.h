@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,23 @@ static inline void make_scratch_file(char *path, const char *text)
     if (len > 0 && write(fd, text, len) != (ssize_t)len)
         die("write scratch file");
     close(fd);
+}
+
+/* Opens path for reading, which must get fd number `number` (the lowest
+ * free one: a socket's, just closed), reads up to size bytes into buf,
+ * closes it, and returns how many it read. No socket calls. */
+static inline ssize_t read_file_on_number(const char *path, int number, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        die("open");
+    if (fd != number)
+        fail("the file did not get the socket's number");
+    ssize_t n = read(fd, buf, size);
+    if (n < 0)
+        die("read");
+    close(fd);
+    return n;
 }
 
 /* Prints "what: RET" or, when RET < 0, "what: -1 ENAME" (from errno). */

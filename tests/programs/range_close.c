@@ -12,7 +12,6 @@
  *  6 recv(S, 64) until it returns 0                prints what arrived
  *  7 closefrom(L)                                  closes L and S
  */
-#include <fcntl.h>
 #include <linux/close_range.h>
 
 #include "common.h"
@@ -24,7 +23,7 @@ int main(void)
     if (l < 0)
         die("socket");
     int one = 1;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in addr = loopback4(0);
     socklen_t len = sizeof addr;
     if (setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
         bind(l, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(l, 1) < 0 ||

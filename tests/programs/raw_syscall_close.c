@@ -2,10 +2,10 @@
  * does, then reuses their numbers for a file, and makes other system calls
  * through syscall() that the shim must pass on untouched.
  *
- *  0 mkstemp(), close(it)                            a scratch file (not traced)
+ *  0 mkstemp(), write(it), close(it)                a scratch file (not traced)
  *  1 socket(AF_INET, SOCK_STREAM, 0)                = S
  *  2 syscall(SYS_close, S)                          = 0
- *  3 open(FILE)                                     = S's number again
+ *  3 open(the scratch file)                        = S's number again
  *    read(it, 64)                                   = the file's bytes (a file:
  *                                                     not traced), close(it)
  *  4 socket(AF_INET, SOCK_DGRAM, 0) x 3             = U1, U2, U3
@@ -21,54 +21,24 @@
  * 11 syscall(SYS_getpid)                            = getpid()
  *    unlink(the scratch file)
  */
-#include <fcntl.h>
 #include <linux/close_range.h>
 #include <sys/syscall.h>
 
 #include "common.h"
 
-static void print_syscall(const char *what, long ret)
-{
-    if (ret < 0)
-        printf("%s: %ld %s\n", what, ret, errname(errno));
-    else
-        printf("%s: %ld\n", what, ret);
-}
-
-/* Step 3: a file gets the number the raw close freed. */
-static void reuse_number_for_file(const char *path, int freed)
-{
-    int w = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (w < 0)
-        die("open for writing");
-    if (w != freed)
-        fail("the file did not get the socket's number");
-    static const char text[] = "file data, not socket data\n";
-    if (write(w, text, sizeof text - 1) != (ssize_t)(sizeof text - 1))
-        die("write file");
-    close(w);
-    int r = open(path, O_RDONLY);
-    if (r != freed)
-        fail("the file did not get the socket's number again");
-    char buf[64];
-    ssize_t n = read(r, buf, sizeof buf);
-    if (n < 0)
-        die("read file");
-    printf("read the file on the socket's number: %.*s", (int)n, buf);
-    close(r);
-}
-
 int main(void)
 {
     start();
     char path[] = "/tmp/sockshim-raw-close-XXXXXX";
-    make_scratch_file(path, NULL);
+    make_scratch_file(path, "file data, not socket data\n");
 
     int s = socket(AF_INET, SOCK_STREAM, 0);
     if (s < 0)
         die("socket");
-    print_syscall("syscall(SYS_close)", syscall(SYS_close, s));
-    reuse_number_for_file(path, s);
+    print_result("syscall(SYS_close)", syscall(SYS_close, s));
+    char buf[64];
+    ssize_t n = read_file_on_number(path, s, buf, sizeof buf);
+    printf("read the file on the socket's number: %.*s", (int)n, buf);
 
     int u[3];
     for (int i = 0; i < 3; i++)
@@ -76,24 +46,23 @@ int main(void)
             die("socket");
     if (u[1] != u[0] + 1 || u[2] != u[0] + 2)
         fail("the three sockets are not consecutive");
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in addr = loopback4(0);
     socklen_t len = sizeof addr;
     if (bind(u[0], (struct sockaddr *)&addr, sizeof addr) < 0 ||
         getsockname(u[0], (struct sockaddr *)&addr, &len) < 0)
         die("bind");
-    print_syscall("syscall(SYS_sendto)", syscall(SYS_sendto, u[1], "raw sendto", 10, 0,
-                                                 (struct sockaddr *)&addr, sizeof addr));
-    char buf[64];
-    ssize_t n = recv(u[0], buf, sizeof buf, 0);
+    print_result("syscall(SYS_sendto)", syscall(SYS_sendto, u[1], "raw sendto", 10, 0,
+                                                (struct sockaddr *)&addr, sizeof addr));
+    n = recv(u[0], buf, sizeof buf, 0);
     if (n < 0)
         die("recv");
     printf("received: %.*s\n", (int)n, buf);
 
-    print_syscall("syscall(SYS_close_range, CLOEXEC)",
-                  syscall(SYS_close_range, u[2], u[2], CLOSE_RANGE_CLOEXEC));
-    print_syscall("syscall(SYS_close_range)", syscall(SYS_close_range, u[0], u[2], 0));
-    print_syscall("syscall(SYS_close, -1)", syscall(SYS_close, -1));
-    print_syscall("syscall(SYS_close) again", syscall(SYS_close, u[0]));
+    print_result("syscall(SYS_close_range, CLOEXEC)",
+                 syscall(SYS_close_range, u[2], u[2], CLOSE_RANGE_CLOEXEC));
+    print_result("syscall(SYS_close_range)", syscall(SYS_close_range, u[0], u[2], 0));
+    print_result("syscall(SYS_close, -1)", syscall(SYS_close, -1));
+    print_result("syscall(SYS_close) again", syscall(SYS_close, u[0]));
     printf("syscall(SYS_getpid) is getpid(): %s\n",
            syscall(SYS_getpid) == getpid() ? "yes" : "no");
     unlink(path);
