@@ -749,7 +749,7 @@ void ss_capture_call(const struct ss_call *c, struct ss_obj *obj, int last_close
         return;
     struct subject s = {c, &si, obj, closed ? -1 : c->fd};
     int stream = si.type == SOCK_STREAM;
-    if (stream && c->fault != 0 && ss_fault_rule_resets(c->fault - 1)) {
+    if (stream && c->fault_reset) {
         /* the shim reset the connection from this end */
         stream_event(&s, SS_CAP_RST, SS_CAP_OUT, si.bytes_sent, NULL, 0);
         return;

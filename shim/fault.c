@@ -15,16 +15,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault_event.h"
 #include "fmt.h"
 #include "internal.h"
 #include "model.h"
 #include "real.h"
+#include "render.h"
 #include "rules.h"
 
 static struct ss_rule rules[SS_MAX_RULES];
 static int n_rules;
 static _Atomic uint64_t matches[SS_MAX_RULES]; /* calls each rule matched */
 static uint64_t seed;
+static int strict;                             /* --strict: a misfit is not applied */
+static _Atomic uint64_t noted;                 /* rules whose misfit the trace has told */
 
 int ss_fault_enabled(void)
 {
@@ -44,11 +48,6 @@ int ss_fault_rule_count(void)
 const char *ss_fault_rule_text(int index)
 {
     return index >= 0 && index < n_rules ? rules[index].text : "";
-}
-
-int ss_fault_rule_resets(int index)
-{
-    return index >= 0 && index < n_rules && (rules[index].actions & SS_ACT_RESET) != 0;
 }
 
 /* ---- start-up ----------------------------------------------------------- */
@@ -71,21 +70,21 @@ static void refuse_rule(int number, const char *text, const struct ss_rule_error
     refuse(msg);
 }
 
-static void add_rule(const char *text, int number, int strict)
+static void add_rule(const char *text, int number, int strict_rules)
 {
     struct ss_rule_error e;
     if (n_rules == SS_MAX_RULES)
         refuse("sockshim: " SS_ENV_FAULTS ": too many rules (at most 64)\n");
     if (ss_rule_parse(text, &rules[n_rules], &e) != 0)
         refuse_rule(number, text, &e, "");
-    if (strict && ss_rule_warning(&rules[n_rules], &e))
+    if (strict_rules && ss_rule_warning(&rules[n_rules], &e))
         refuse_rule(number, text, &e, "(strict) ");
     n_rules++;
 }
 
 /* Rules are separated by ';' (blanks around them do not count); an empty
  * one (a trailing ';') is skipped. */
-static void load_rules(const char *list, int strict)
+static void load_rules(const char *list, int strict_rules)
 {
     char text[SS_RULE_TEXT_MAX + 1];
     int number = 0;
@@ -108,7 +107,7 @@ static void load_rules(const char *list, int strict)
         if (len > 0) {
             memcpy(text, p, len);
             text[len] = '\0';
-            add_rule(text, number, strict);
+            add_rule(text, number, strict_rules);
         }
         if (*end == '\0')
             return;
@@ -142,10 +141,12 @@ static void load_seed(void)
 void ss_fault_init(void)
 {
     const char *list = getenv(SS_ENV_FAULTS);
-    const char *strict = getenv(SS_ENV_STRICT);
+    const char *strict_env = getenv(SS_ENV_STRICT);
+    int strict_flag = strict_env != NULL && *strict_env != '\0' && strcmp(strict_env, "0") != 0;
     if (list == NULL || *list == '\0')
         return;
-    load_rules(list, strict != NULL && *strict != '\0' && strcmp(strict, "0") != 0);
+    strict = strict_flag;
+    load_rules(list, strict_flag);
     if (n_rules > 0)
         load_seed();
 }
@@ -547,16 +548,30 @@ static void corrupt_incoming(struct ss_call *c, struct ss_fault_scratch *s, unsi
         flip_bytes(&one, 1, (size_t)c->ret, n, s->draw);
 }
 
-/* How long timeout waits: delay= if given, else the socket's own timeout
- * (SO_RCVTIMEO for receiving and accepting, SO_SNDTIMEO for sending and
- * connecting, as the kernel uses them); a non-blocking socket does not
- * wait. */
-static uint64_t timeout_ns(const struct ss_call *c, const struct ss_rule *r, struct ss_obj *obj)
+/* ---- what the socket is ----------------------------------------------- */
+
+static int is_connect(const struct ss_call *c)
 {
-    if (r->delay_ns != 0)
-        return r->delay_ns + jitter_ns(r, c);
-    if (obj != NULL && ss_obj_nonblocking(obj))
-        return 0;
+    return c->op == SS_OP_connect || c->op == SS_OP_connect_ex;
+}
+
+static int is_tcp(const struct ss_sockinfo *info)
+{
+    return (info->family == AF_INET || info->family == AF_INET6) && info->type == SOCK_STREAM;
+}
+
+/* A socket with a connection to lose: TCP, AF_UNIX stream or seqpacket. */
+static int is_connection(const struct ss_sockinfo *info)
+{
+    return is_tcp(info) || (info->family == AF_UNIX && (info->type == SOCK_STREAM ||
+                                                        info->type == SOCK_SEQPACKET));
+}
+
+/* The socket's own timeout for the call, as the kernel uses them:
+ * SO_RCVTIMEO for receiving and accepting, SO_SNDTIMEO for sending and
+ * connecting; 0 when it has none. */
+static uint64_t own_timeout_ns(const struct ss_call *c)
+{
     int receiving = is_op(c, RECVS) || c->op == SS_OP_accept;
     struct timeval tv = {0, 0};
     socklen_t len = sizeof tv;
@@ -568,66 +583,68 @@ static uint64_t timeout_ns(const struct ss_call *c, const struct ss_rule *r, str
     return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
 }
 
-/* A TCP connection over loopback whose other end was closed with an RST
- * and whose pending ECONNRESET was read: what a socket the peer reset
- * looks like from then on (recv gives 0, send EPIPE). -1 if it cannot be
- * made. */
-static int make_reset_socket(void)
+/* What the engine knows of the call's socket when it applies a rule. */
+struct target {
+    struct ss_sockinfo info;
+    int nonblocking;
+};
+
+static void look_at(struct target *t, const struct ss_call *c, struct ss_obj *obj)
 {
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof addr;
-    int l = ss_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int c = ss_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int a = -1, ok = 0;
-    if (l >= 0 && c >= 0 && ss_real.bind(l, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-        ss_real.listen(l, 1) == 0 &&
-        ss_real.getsockname(l, (struct sockaddr *)&addr, &len) == 0 &&
-        ss_real.connect(c, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-        (a = ss_real.accept4(l, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-        struct linger abort_close = {1, 0};
-        ss_real.setsockopt(a, SOL_SOCKET, SO_LINGER, &abort_close, sizeof abort_close);
-        ss_real.close(a);
-        struct pollfd p = {.fd = c, .events = POLLIN};
-        poll(&p, 1, 1000);
-        int err = 0;
-        socklen_t elen = sizeof err;
-        ss_real.getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &elen);
-        ok = err == ECONNRESET;
-    }
-    if (l >= 0)
-        ss_real.close(l);
-    if (!ok && c >= 0) {
-        ss_real.close(c);
-        c = -1;
-    }
-    return c;
+    ss_model_snapshot(obj, c->fd, &t->info, 0);
+    /* connect_ex is the method of a non-blocking socket's connect */
+    t->nonblocking = (obj != NULL && ss_obj_nonblocking(obj)) || c->op == SS_OP_connect_ex ||
+                     (is_op(c, SENDS | RECVS) && (c->flags & MSG_DONTWAIT));
 }
 
-/* reset: the peer gets an RST (connect(AF_UNSPEC) disconnects a TCP socket
- * with one, whoever else holds it), and the program's fd, keeping its
- * number, becomes a socket that was reset. Other families have no RST:
- * there the call only fails with ECONNRESET. */
-static void reset_connection(struct ss_call *c, struct ss_obj *obj)
+/* ---- rules no real event fits ------------------------------------------ */
+
+/* Why no real event fits the rule on this call, or NULL when one does
+ * (docs/faults.md, "What each fault stands for"). */
+static const char *misfit(const struct ss_rule *r, const struct ss_call *c,
+                          const struct target *t)
 {
-    struct ss_sockinfo info;
-    ss_model_snapshot(obj, c->fd, &info, 0);
-    if ((info.family != AF_INET && info.family != AF_INET6) || info.type != SOCK_STREAM)
-        return;
-    int saved = errno;
-    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
-    ss_real.connect(c->fd, &unspec, sizeof unspec);
-    int placeholder = make_reset_socket();
-    if (placeholder >= 0) {
-        int fl = ss_real.fcntl(c->fd, F_GETFL);
-        int fdfl = ss_real.fcntl(c->fd, F_GETFD);
-        if (fl >= 0)
-            ss_real.fcntl(placeholder, F_SETFL, fl & O_NONBLOCK);
-        ss_real.dup3(placeholder, c->fd, fdfl > 0 && (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
-        ss_real.close(placeholder);
-    }
-    ss_model_mark_reset(obj);
-    errno = saved;
+    int err = r->actions & SS_ACT_ERROR ? r->err : 0;
+    int waits = !t->nonblocking;
+    if (err == EINTR && !waits)
+        return "a non-blocking call never waits, so no signal interrupts it";
+    if (err == EINTR && is_connect(c) && !is_connection(&t->info))
+        return "a datagram socket's connect never waits, so no signal interrupts it";
+    if (err == EAGAIN && waits && !is_connect(c) && own_timeout_ns(c) == 0)
+        return "a blocking call without SO_RCVTIMEO or SO_SNDTIMEO waits instead of "
+               "failing with EAGAIN";
+    if (err == EINPROGRESS && is_connect(c) && !is_tcp(&t->info))
+        return "only a TCP connect is ever in progress";
+    if (err == EINPROGRESS && is_connect(c) && waits && own_timeout_ns(c) == 0)
+        return "a blocking connect without SO_SNDTIMEO waits for the answer instead";
+    if ((err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH || err == ENETDOWN) &&
+        t->info.family == AF_UNIX)
+        return "an AF_UNIX socket has no network path to lose";
+    if ((err == ECONNRESET || err == EPIPE || (r->actions & SS_ACT_RESET)) &&
+        !is_connection(&t->info) && !is_connect(c))
+        return "a datagram socket has no connection to lose";
+    if ((r->actions & SS_ACT_TIMEOUT) && waits && own_timeout_ns(c) == 0 &&
+        (c->op == SS_OP_accept || !is_tcp(&t->info)))
+        return "this call has no path to time out: without a timeout of its own it waits "
+               "forever";
+    return NULL;
 }
+
+/* Tells the trace, once per rule and process, that a rule met a call no
+ * real event fits, and whether it was applied. */
+static void note_misfit(int rule, const char *why)
+{
+    uint64_t bit = 1ull << (rule - 1);
+    if (atomic_fetch_or_explicit(&noted, bit, memory_order_relaxed) & bit)
+        return;
+    char text[256];
+    snprintf(text, sizeof text, "%s (%s)", why,
+             strict ? "not applied: --strict" : "applied all the same; --strict skips it");
+    struct ss_note note = {rule, text, ss_now_ns()};
+    ss_render_note(&note);
+}
+
+/* ---- applying ----------------------------------------------------------- */
 
 static void fail_with(struct ss_call *c, struct ss_fault_scratch *s, long ret, int err)
 {
@@ -636,37 +653,150 @@ static void fail_with(struct ss_call *c, struct ss_fault_scratch *s, long ret, i
     s->perform = 0;
 }
 
-void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scratch *s)
+void ss_fault_mark(struct ss_call *c, int rule)
 {
-    const struct ss_rule *r = rule_of(c);
-    memset(s, 0, sizeof *s);
-    s->perform = 1;
+    c->fault = rule;
+    c->fault_action = rules[rule - 1].action_text;
+    c->fault_flipped = -1;
+}
+
+/* The connect goes to a stand-in in place of the program's address; after
+ * the call the program's address is put back (the trace shows it). */
+static int redirect_connect(struct ss_call *c, struct ss_fault_scratch *s,
+                            enum ss_stand_in kind, int family)
+{
+    socklen_t len;
+    if (ss_event_stand_in(family, kind, &s->stand_in, &len) != 0)
+        return -1;
+    s->redirected = kind == SS_STAND_IN_REFUSER ? REDIRECT_REFUSED : REDIRECT_TIMED_OUT;
+    s->addr_orig = c->addr;
+    s->addrlen_orig = c->addrlen;
+    c->addr = (const struct sockaddr *)&s->stand_in;
+    c->addrlen = len;
+    return 0;
+}
+
+/* EINTR on a blocking TCP connect, EINPROGRESS on any: the connection is
+ * started for real and goes on while the call returns, as POSIX says of
+ * an interrupted connect. The call is made non-blocking for the moment. */
+static void start_connect(struct ss_call *c, struct ss_fault_scratch *s, int err)
+{
+    int saved = errno;
+    int fl = ss_real.fcntl(c->fd, F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK) && ss_real.fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) == 0)
+        s->restore_fl = fl;
+    errno = saved;
+    s->async_err = err;
+}
+
+/* An error= on a connect or a transfer, as the event it stands for. */
+static void apply_error(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj,
+                        const struct target *t, int err)
+{
+    if (is_connect(c) && is_tcp(&t->info)) {
+        if (err == EINPROGRESS || (err == EINTR && !t->nonblocking)) {
+            start_connect(c, s, err);
+            return;
+        }
+        if (ss_event_reported_later(err) &&
+            redirect_connect(c, s, SS_STAND_IN_REFUSER, t->info.family) == 0) {
+            s->redirect_err = err;
+            return;
+        }
+    }
+    if (is_op(c, SENDS | RECVS) && ss_event_breaks_connection(err) &&
+        ss_event_break(c->fd, &t->info, obj)) {
+        c->fault_reset = 1;
+        /* the kernel answers the send on the broken socket itself: EPIPE,
+         * and SIGPIPE where it would raise one (no MSG_NOSIGNAL, not
+         * ignored; pending if the thread blocks it) */
+        if (err == EPIPE && is_op(c, SENDS))
+            return;
+    }
+    fail_with(c, s, -1, err);
+}
+
+/* timeout: the wait of a call that gets no answer (docs/faults.md). */
+static void apply_timeout(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj,
+                          const struct target *t, const struct ss_rule *r)
+{
+    if (is_connect(c) && is_tcp(&t->info) &&
+        redirect_connect(c, s, SS_STAND_IN_BLACKHOLE, t->info.family) == 0) {
+        /* the kernel waits, retransmits its SYN and times out itself */
+        if (r->timeout_ns != 0)
+            ss_event_time_connect(c->fd, obj, r->timeout_ns);
+        return;
+    }
+    if (t->nonblocking) {
+        fail_with(c, s, -1, EAGAIN);
+        return;
+    }
+    uint64_t own = own_timeout_ns(c);
+    if (own != 0) {
+        sleep_ns(own);
+        fail_with(c, s, -1, is_connect(c) && is_tcp(&t->info) ? EINPROGRESS : EAGAIN);
+        return;
+    }
+    /* a dead path: the retransmissions run out, the connection is gone */
+    sleep_ns(r->timeout_ns != 0 ? r->timeout_ns : ss_event_dead_path_ns());
+    if (is_tcp(&t->info) && c->op != SS_OP_accept) {
+        if (!is_connect(c))
+            c->fault_reset = ss_event_break(c->fd, &t->info, obj);
+        fail_with(c, s, -1, ETIMEDOUT);
+        return;
+    }
+    fail_with(c, s, -1, EAGAIN);
+}
+
+static void save_arguments(struct ss_call *c, struct ss_fault_scratch *s)
+{
     s->cbuf = c->cbuf;
     s->len = c->len;
     s->count = c->count;
     s->iov_orig = c->iov;
     s->iovcnt = c->iovcnt;
     s->msg_orig = c->msg;
+    s->restore_fl = -1;
+}
+
+void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scratch *s)
+{
+    const struct ss_rule *r = rule_of(c);
+    memset(s, 0, sizeof *s);
+    s->perform = 1;
+    s->rule = r;
+    s->obj = obj;
     s->draw = c->fault_draw;
+    save_arguments(c, s);
     c->fault_flipped = -1;
     if (c->fault_limit != 0) {
         cut_call(c, s, c->fault_limit);
         return;
     }
 
-    if (r->actions & SS_ACT_TIMEOUT) {
-        sleep_ns(timeout_ns(c, r, obj));
-        int connecting = c->op == SS_OP_connect || c->op == SS_OP_connect_ex;
-        fail_with(c, s, -1, connecting ? ETIMEDOUT : EAGAIN);
-        return;
+    struct target t;
+    if (r->actions & (SS_ACT_ERROR | SS_ACT_TIMEOUT | SS_ACT_RESET)) {
+        look_at(&t, c, obj);
+        const char *why = misfit(r, c, &t);
+        if (why != NULL) {
+            note_misfit(c->fault, why);
+            if (strict) {
+                c->fault = 0;
+                return;
+            }
+        }
     }
     if (r->actions & SS_ACT_DELAY)
         sleep_ns(r->delay_ns + jitter_ns(r, c));
+    if (r->actions & SS_ACT_TIMEOUT) {
+        apply_timeout(c, s, obj, &t, r);
+        return;
+    }
     if (r->actions & SS_ACT_ERROR) {
         if (c->op == SS_OP_close)
             s->close_err = r->err; /* Linux frees the fd even when close fails */
         else
-            fail_with(c, s, -1, r->err);
+            apply_error(c, s, obj, &t, r->err);
         return;
     }
     if (r->actions & SS_ACT_EOF) {
@@ -679,7 +809,7 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
         return;
     }
     if (r->actions & SS_ACT_RESET) {
-        reset_connection(c, obj);
+        c->fault_reset = ss_event_break(c->fd, &t.info, obj);
         fail_with(c, s, -1, ECONNRESET);
         return;
     }
@@ -689,10 +819,53 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
         cut_call(c, s, r->short_len);
 }
 
+/* A connect sent to a stand-in: the program's address goes back, and the
+ * stand-in's answer becomes the one the rule asked for. */
+static void settle_redirect(struct ss_call *c, struct ss_fault_scratch *s)
+{
+    c->addr = s->addr_orig;
+    c->addrlen = s->addrlen_orig;
+    int in_progress = c->ret == -1 && (c->err == EINPROGRESS || c->err == EINTR);
+    if (s->redirected == REDIRECT_TIMED_OUT) {
+        if (!in_progress)
+            ss_event_restore_options(c->fd, s->obj); /* the connect is over */
+        return;
+    }
+    if (c->ret == -1 && c->err == ECONNREFUSED) {
+        c->err = s->redirect_err; /* a blocking connect: answered now */
+    } else if (in_progress) {
+        if (s->redirect_err != ECONNREFUSED)
+            ss_event_report_later(s->obj, s->redirect_err, c->fault);
+    } else {
+        c->ret = -1; /* the stand-in could not be reached: fail at once */
+        c->err = s->redirect_err;
+    }
+}
+
+/* A connect started for real in place of an error: the error stands
+ * where the kernel said the connection is under way; where it answered at
+ * once, its answer stands, and no fault happened. */
+static void settle_started(struct ss_call *c, struct ss_fault_scratch *s)
+{
+    if (s->restore_fl >= 0) {
+        int saved = errno;
+        ss_real.fcntl(c->fd, F_SETFL, s->restore_fl);
+        errno = saved;
+    }
+    if (c->ret == -1 && c->err == EINPROGRESS)
+        c->err = s->async_err;
+    else
+        c->fault = 0;
+}
+
 void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
 {
     static const struct ss_rule no_action; /* a cut before an after= mark */
-    const struct ss_rule *r = c->fault_limit != 0 ? &no_action : rule_of(c);
+    const struct ss_rule *r = c->fault_limit != 0 ? &no_action : s->rule;
+    if (s->redirected != 0)
+        settle_redirect(c, s);
+    if (s->async_err != 0)
+        settle_started(c, s);
     if (s->close_err != 0) {
         c->ret = -1;
         c->err = s->close_err;
@@ -720,4 +893,14 @@ void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
     c->iovcnt = s->iovcnt;
     if (s->copy != NULL)
         munmap(s->copy, s->copy_len);
+}
+
+void ss_fault_settle(struct ss_call *c, struct ss_obj *obj, int after)
+{
+    if (obj == NULL || !ss_event_pending(obj))
+        return;
+    if (after)
+        ss_event_settle_after(c, obj);
+    else
+        ss_event_settle_before(c, obj);
 }

@@ -25,6 +25,9 @@ struct ss_obj;
  * It lives on the pipeline's stack. */
 #define SS_FAULT_IOV 16
 
+enum { REDIRECT_NONE, REDIRECT_REFUSED, REDIRECT_TIMED_OUT };
+struct ss_rule;
+
 struct ss_fault_scratch {
     struct iovec iov[SS_FAULT_IOV];
     struct msghdr msg;
@@ -39,6 +42,18 @@ struct ss_fault_scratch {
     uint64_t draw;     /* the rule's draw for this call: corrupt positions */
     int perform;       /* the real call is to be made */
     int close_err;     /* error= on close: reported after the real close */
+    const struct ss_rule *rule;
+    struct ss_obj *obj;
+    /* a connect sent to a stand-in (fault_event.h) in place of the
+     * program's address, and the error it stands for */
+    int redirected;    /* REDIRECT_* */
+    int redirect_err;
+    const struct sockaddr *addr_orig;
+    socklen_t addrlen_orig;
+    struct sockaddr_storage stand_in;
+    /* a connect started for real in place of this error */
+    int async_err;
+    int restore_fl;    /* the file status flags to put back, or -1 */
 };
 
 /* Reads SOCKSHIM_FAULTS, SOCKSHIM_SEED and SOCKSHIM_STRICT; a bad rule ends
@@ -50,8 +65,6 @@ void ss_fault_after_fork_child(void);
 uint64_t ss_fault_seed(void);
 int ss_fault_rule_count(void);
 const char *ss_fault_rule_text(int index);
-/* Whether rule index (0-based) resets the connection. */
-int ss_fault_rule_resets(int index);
 
 /* Whether a rule applies to the call; if so c->fault and c->fault_action
  * are set and ss_fault_before() must follow. obj is the subject socket. */
@@ -63,5 +76,10 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
 /* After the real call (or in its stead): received data is corrupted, the
  * program's arguments are put back. */
 void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s);
+/* Marks c as faulted by rule (1-based). */
+void ss_fault_mark(struct ss_call *c, int rule);
+/* Before (after = 0) and after (1) every call on a socket: what an earlier
+ * fault left pending there (fault_event.h) is settled. */
+void ss_fault_settle(struct ss_call *c, struct ss_obj *obj, int after);
 
 #endif

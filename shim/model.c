@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "fault_event.h"
 #include "internal.h"
 #include "real.h"
 
@@ -43,6 +44,7 @@ struct ss_obj {
     int fd_hint;                /* one of the fds that name it */
     uint32_t version;           /* bumped when what a snapshot shows changes */
     struct ss_audit_sock audit;
+    struct ss_fault_sock fault; /* fault_event.c */
     /* the capture's (--pcap) names for an AF_UNIX socket (capture.c) */
     uint64_t cap_ino, cap_peer_ino;
     unsigned cap_known; /* SS_CAP_KNOW_* */
@@ -514,6 +516,11 @@ struct ss_audit_sock *ss_model_audit_state(struct ss_obj *o)
     return &o->audit;
 }
 
+struct ss_fault_sock *ss_model_fault_state(struct ss_obj *o)
+{
+    return &o->fault;
+}
+
 void ss_model_cap_ids(struct ss_obj *o, struct ss_cap_ids *out)
 {
     memset(out, 0, sizeof *out);
@@ -625,7 +632,10 @@ static void note_connect(struct ss_obj *o, const struct ss_call *c)
         }
         return;
     }
-    if (!c->failed || c->err == EINPROGRESS || c->err == EALREADY) {
+    /* an interrupted TCP connect goes on in the background, as POSIX says
+     * (an AF_UNIX one does not) */
+    int interrupted = c->err == EINTR && o->type == SOCK_STREAM && o->family != AF_UNIX;
+    if (!c->failed || c->err == EINPROGRESS || c->err == EALREADY || interrupted) {
         o->state |= c->failed ? SS_ST_CONNECTING : SS_ST_CONNECTED;
         if (!c->failed)
             o->state &= ~(unsigned)SS_ST_CONNECTING;

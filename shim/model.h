@@ -93,6 +93,9 @@ struct ss_audit_sock;
 int ss_model_lock(struct ss_obj *obj);
 void ss_model_unlock(struct ss_obj *obj);
 struct ss_audit_sock *ss_model_audit_state(struct ss_obj *obj);
+/* The same for the fault engine's state (fault_event.h). */
+struct ss_fault_sock;
+struct ss_fault_sock *ss_model_fault_state(struct ss_obj *obj);
 void ss_model_snapshot_locked(struct ss_obj *obj, struct ss_sockinfo *out);
 /* The little the audit looks at on every call, without the addresses. */
 struct ss_sockbrief {

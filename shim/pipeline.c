@@ -300,7 +300,10 @@ void ss_run(struct ss_call *c)
     learn_names_before_close(c, s.obj);
     c->t_start_ns = ss_now_ns();
     struct ss_fault_scratch fs;
-    int faulted = ss_fault_enabled() && ss_fault_decide(c, s.obj);
+    int faulting = ss_fault_enabled();
+    if (faulting)
+        ss_fault_settle(c, s.obj, 0);
+    int faulted = faulting && ss_fault_decide(c, s.obj);
     if (faulted)
         ss_fault_before(c, s.obj, &fs);
     if (!faulted || fs.perform) {
@@ -312,6 +315,10 @@ void ss_run(struct ss_call *c)
         c->perform(c);
         c->err = errno;
     }
+    /* before the fault's own ending: what this call leaves pending is
+     * for the calls after it */
+    if (faulting)
+        ss_fault_settle(c, s.obj, 1);
     if (faulted)
         ss_fault_after(c, &fs);
     c->t_end_ns = ss_now_ns();

@@ -21,6 +21,14 @@ void ss_render_call(const struct ss_call *c);
 void ss_render_loop(const struct ss_call *c);
 /* A finding of the audit (index in its table), and the summary at exit. */
 void ss_render_finding(int index);
+/* A remark of the fault engine about one of its rules (text from
+ * sockshim's own tables, plain ASCII): "# fault #2: ..." */
+struct ss_note {
+    int rule;          /* 1-based */
+    const char *text;
+    uint64_t t_ns;
+};
+void ss_render_note(const struct ss_note *note);
 void ss_render_summary(void);
 /* A new process (or a forked child): its header comes before its first
  * line. */
@@ -33,6 +41,8 @@ void ss_text_start(struct ss_out *o, uint64_t now_ns);
 void ss_json_start(struct ss_out *o, uint64_t now_ns);
 void ss_json_loop(struct ss_out *o, const struct ss_call *c);
 void ss_text_finding(struct ss_out *o, int index);
+void ss_text_note(struct ss_out *o, const struct ss_note *n);
+void ss_json_note(struct ss_out *o, const struct ss_note *n);
 void ss_json_finding(struct ss_out *o, int index);
 void ss_text_summary(struct ss_out *o, uint64_t now_ns);
 void ss_json_summary(struct ss_out *o, uint64_t now_ns);

@@ -839,6 +839,22 @@ void ss_render_finding(int index)
     render_and_emit(render_finding, &index);
 }
 
+static void render_note(struct ss_out *o, const void *arg)
+{
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_note(o, arg);
+    else
+        ss_text_note(o, arg);
+}
+
+void ss_render_note(const struct ss_note *note)
+{
+    if (!ss_sink_enabled() || ss_config.summary == SS_SUMMARY_ONLY)
+        return;
+    write_header_once(note->t_ns);
+    render_and_emit(render_note, note);
+}
+
 static void render_summary(struct ss_out *o, const void *arg)
 {
     const uint64_t *now = arg;

@@ -791,6 +791,17 @@ static void json_finding_fields(struct ss_out *o, const struct ss_finding_rec *f
     }
 }
 
+void ss_json_note(struct ss_out *o, const struct ss_note *n)
+{
+    json_head(o, "note", n->t_ns);
+    KEY(o, "rule");
+    ss_out_i64(o, n->rule);
+    KEY(o, "text");
+    ss_out_json_cstr(o, n->text);
+    obj_close(o);
+    ss_out_char(o, '\n');
+}
+
 void ss_json_finding(struct ss_out *o, int index)
 {
     const struct ss_finding_rec *f = ss_audit_finding(index);

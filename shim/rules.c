@@ -391,10 +391,12 @@ static int parse_errno_value(struct parse *ps, struct span v)
 
 enum term_kind { ACTION, FILTER };
 
+enum term_value { NO_VALUE, VALUE, OPTIONAL_VALUE };
+
 struct term {
     const char *name;
     enum term_kind kind;
-    int takes_value;
+    enum term_value takes_value;
     unsigned action; /* for actions */
 };
 
@@ -405,7 +407,7 @@ static const struct term terms[] = {
     {"jitter", ACTION, 1, 0},
     {"eof", ACTION, 0, SS_ACT_EOF},
     {"reset", ACTION, 0, SS_ACT_RESET},
-    {"timeout", ACTION, 0, SS_ACT_TIMEOUT},
+    {"timeout", ACTION, OPTIONAL_VALUE, SS_ACT_TIMEOUT},
     {"corrupt", ACTION, 1, SS_ACT_CORRUPT},
     {"when", FILTER, 1, 0},
     {"p", FILTER, 1, 0},
@@ -438,6 +440,15 @@ static int parse_value(struct parse *ps, const struct term *t, struct span v)
         return parse_duration(ps, v, "delay", &r->delay_ns);
     if (strcmp(name, "jitter") == 0)
         return parse_duration(ps, v, "jitter", &r->jitter_ns);
+    if (strcmp(name, "timeout") == 0) {
+        char q[96];
+        if (parse_duration(ps, v, "timeout", &r->timeout_ns) != 0)
+            return -1;
+        if (r->timeout_ns == 0)
+            return failf(ps, v, "bad timeout '%s' (from 1us to 1 hour; write just 'timeout' "
+                                "for the kernel's own time)", quoted(v, q, sizeof q));
+        return 0;
+    }
     if (strcmp(name, "corrupt") == 0) {
         if (parse_number(ps, v, 1, 65536, "corrupt= byte count", &n) != 0)
             return -1;
@@ -521,13 +532,13 @@ static int parse_term(struct parse *ps, struct span s, unsigned *seen)
     if (*seen & bit)
         return failf(ps, name, "'%s' is given twice", t->name);
     *seen |= bit;
-    if (t->takes_value && eq == NULL)
+    if (t->takes_value == VALUE && eq == NULL)
         return failf(ps, s, "'%s' needs a value ('%s=...')", t->name, t->name);
-    if (!t->takes_value && eq != NULL)
+    if (t->takes_value == NO_VALUE && eq != NULL)
         return failf(ps, s, "'%s' takes no value (write just '%s')", t->name, t->name);
-    if (t->takes_value && value.len == 0)
+    if (eq != NULL && value.len == 0)
         return failf(ps, s, "'%s=' has an empty value", quoted(name, q, sizeof q));
-    if (t->takes_value && parse_value(ps, t, value) != 0)
+    if (eq != NULL && parse_value(ps, t, value) != 0)
         return -1;
     if (t->kind == ACTION) {
         ps->rule->actions |= t->action;

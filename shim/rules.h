@@ -4,7 +4,8 @@
  *   SET     := METHOD (',' METHOD)*          send, recv, connect, %io, %all...
  *   TERM    := ACTION | FILTER
  *   ACTION  := 'error=' ERRNO | 'short=' N | 'delay=' DURATION
- *            | 'jitter=' DURATION | 'eof' | 'reset' | 'timeout' | 'corrupt=' N
+ *            | 'jitter=' DURATION | 'eof' | 'reset' | 'timeout' ['=' DURATION]
+ *            | 'corrupt=' N
  *   FILTER  := 'when=' FIRST ['..' LAST] ['+' STEP] | 'when=' FIRST '+'
  *            | 'p=' PROBABILITY | 'after=' SIZE | 'peer=' ADDRESS
  *            | 'port=' N | 'family=' ('inet' | 'inet6' | 'unix') | 'fd=' N
@@ -55,6 +56,7 @@ struct ss_rule {
     int err;                     /* error= */
     uint64_t short_len;          /* short= */
     uint64_t delay_ns, jitter_ns;
+    uint64_t timeout_ns;         /* timeout=: how long a dead path takes; 0: the kernel's */
     unsigned corrupt;            /* corrupt= */
 
     int has_when;

@@ -100,6 +100,16 @@ void ss_json_finding(struct ss_out *o, int index)
     abort();
 }
 
+void ss_text_note(struct ss_out *o, const struct ss_note *n)
+{
+    abort();
+}
+
+void ss_json_note(struct ss_out *o, const struct ss_note *n)
+{
+    abort();
+}
+
 void ss_text_summary(struct ss_out *o, uint64_t now_ns)
 {
     abort();

@@ -1,0 +1,85 @@
+/* sockshim: the real events behind faults.
+ *
+ * A fault must leave the program, its socket and the peer in a state a
+ * real network could have produced (docs/faults.md, "What each fault
+ * stands for"). Where the event is one the kernel can be made to produce
+ * for real, it is: a refused or timed-out connect is a real connect to a
+ * local stand-in that refuses (a bound port nobody listens on) or never
+ * answers (a listener whose accept queue is full, so its SYNs are
+ * dropped); a broken connection is a real reset (TCP) or shutdown
+ * (AF_UNIX). The kernel then gives every later call, poll and SO_ERROR
+ * read exactly what it gives after the event. What cannot be made real
+ * (the number of an error the stand-in reports as ECONNREFUSED) is patched
+ * at the one place the program reads it.
+ */
+#ifndef SOCKSHIM_FAULT_EVENT_H
+#define SOCKSHIM_FAULT_EVENT_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "sockshim/call.h"
+
+struct ss_obj;
+
+/* The fault engine's state of one socket, kept in its model object and
+ * guarded by the object's lock; pending can be read without it. */
+struct ss_fault_sock {
+    _Atomic unsigned pending; /* SS_PENDING_* */
+    int report_as;            /* the stand-in's ECONNREFUSED means this errno */
+    int report_rule;          /* ... which this rule (1-based) injected */
+    int saved_user_timeout;   /* TCP_USER_TIMEOUT and TCP_SYNCNT before a */
+    int saved_syncnt;         /* timed-out connect changed them */
+};
+
+enum {
+    SS_PENDING_REPORT = 1u << 0,  /* report_as waits for the program to read it */
+    SS_PENDING_RESTORE = 1u << 1, /* the options wait for the connect to end */
+};
+
+/* The stand-ins a connect can be sent to. */
+enum ss_stand_in {
+    SS_STAND_IN_REFUSER,   /* answers a SYN with an RST */
+    SS_STAND_IN_BLACKHOLE, /* never answers */
+};
+
+/* The loopback address of a stand-in for a socket of family; 0, or -1 when
+ * it cannot be made (no loopback of that family, no fds left). */
+int ss_event_stand_in(int family, enum ss_stand_in kind, struct sockaddr_storage *addr,
+                      socklen_t *len);
+
+/* Whether a connect error on a TCP socket is the network's answer, which
+ * the kernel reports later on a non-blocking socket (through readiness and
+ * SO_ERROR), as opposed to a local refusal it reports at once. */
+int ss_event_reported_later(int err);
+/* Whether an error on a transfer means the connection is gone for good. */
+int ss_event_breaks_connection(int err);
+
+/* The connection of fd is gone for good: the peer gets an RST (TCP) or
+ * sees the end of the stream (AF_UNIX stream and seqpacket), and every
+ * later call on fd sees what it sees after that. Returns 1 when the socket
+ * had such a connection to break, 0 otherwise (UDP...). */
+int ss_event_break(int fd, const struct ss_sockinfo *info, struct ss_obj *obj);
+
+/* A dead path's time, as the kernel's retransmission timer counts it with
+ * net.ipv4.tcp_retries2 (924.6 s with the default 15). */
+uint64_t ss_event_dead_path_ns(void);
+
+/* A timed-out connect: sets TCP_USER_TIMEOUT (and TCP_SYNCNT, so that the
+ * SYN retries do not end first) for a connect that is to time out after
+ * ns, remembering the old values in obj. */
+void ss_event_time_connect(int fd, struct ss_obj *obj, uint64_t ns);
+
+/* The connect of an obj is over (or failed at once): its options go back. */
+void ss_event_restore_options(int fd, struct ss_obj *obj);
+
+/* Remember that the stand-in's ECONNREFUSED on obj is to be reported as
+ * err, injected by rule. */
+void ss_event_report_later(struct ss_obj *obj, int err, int rule);
+
+/* Before and after every call on a socket with something pending. */
+int ss_event_pending(struct ss_obj *obj);
+void ss_event_settle_before(const struct ss_call *c, struct ss_obj *obj);
+void ss_event_settle_after(struct ss_call *c, struct ss_obj *obj);
+
+#endif
