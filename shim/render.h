@@ -22,7 +22,7 @@ void ss_render_loop(const struct ss_call *c);
 /* A finding of the audit (index in its table), and the summary at exit. */
 void ss_render_finding(int index);
 /* A remark of the fault engine about one of its rules (text from
- * sockshim's own tables, plain ASCII): "# fault #2: ..." */
+ * sockshim's own tables, plain ASCII): "# note: fault #2: ..." */
 struct ss_note {
     int rule;          /* 1-based */
     const char *text;

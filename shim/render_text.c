@@ -909,7 +909,7 @@ static void out_finding_body(struct ss_out *o, const struct ss_finding_rec *f)
 void ss_text_note(struct ss_out *o, const struct ss_note *n)
 {
     ss_text_prefix(o, n->t_ns);
-    ss_out_str(o, "# fault #");
+    ss_out_str(o, "# note: fault #");
     ss_out_i64(o, n->rule);
     ss_out_str(o, ": ");
     ss_out_str(o, n->text);

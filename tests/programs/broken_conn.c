@@ -16,8 +16,8 @@
  * Killed by SIGPIPE when the kernel raises it at default disposition.
  *
  * Calls, in order (tcp): socket, bind, listen, getsockname, socket, connect,
- * accept; (unix) socketpair; then send/recv on the client as above, recv
- * on the peer, close of all.
+ * accept; (unix) socketpair; then send/recv on the client as above,
+ * shutdown(SHUT_WR) of the client, recv on the peer, close of all.
  */
 #include <signal.h>
 
@@ -78,7 +78,9 @@ int main(int argc, char **argv)
         sigpending(&pending);
         printf("sigpipe pending: %s\n", sigismember(&pending, SIGPIPE) ? "yes" : "no");
     }
-    /* past the bytes the client sent before the break */
+    /* the client is done: a peer whose connection did not break sees the
+     * end of the stream after the "x" bytes that reached it */
+    shutdown(client, SHUT_WR);
     ssize_t n;
     while ((n = recv(peer, &c, 1, 0)) == 1 && c == 'x')
         ;

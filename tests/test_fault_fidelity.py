@@ -1,0 +1,166 @@
+"""What each fault stands for: an injected fault leaves the program, its
+socket and the peer as the real event would (docs/faults.md, "What each
+fault stands for"). One test (or parametrized set) per row of that table.
+
+Each test runs a real program (tests/programs/broken_conn.c, the Python
+scenarios fault_connect_paths.py and fault_connect.py, Node.js) over
+loopback and checks what the program and its peer saw, the exit status,
+and the trace.
+"""
+import shutil
+
+import pytest
+
+from conftest import program, run_traced, scenario
+from test_faults import annotation, fault_options, lines_with, millis, output
+
+NODE = shutil.which("node")
+
+
+def paths(mode, tmp_path, rule, extra=()):
+    """Runs fault_connect_paths.py MODE under rule; returns (line, trace)."""
+    trace = run_traced(scenario("fault_connect_paths.py") + [mode], tmp_path, fmt="text",
+                       options=fault_options(rule) + list(extra) + ["-e", "!close"],
+                       check_exit=0)
+    return output(trace).strip(), trace
+
+
+# ---- connect ---------------------------------------------------------------
+
+def test_eintr_on_a_blocking_connect_lets_the_connection_complete(tmp_path):
+    # POSIX: an interrupted connect goes on asynchronously. CPython (PEP
+    # 475) waits for writability, reads SO_ERROR (0) and carries on.
+    line, trace = paths("create_connection", tmp_path, "connect:error=EINTR:when=1")
+    assert line.startswith("create_connection: ok b'HELLO' ")
+    connect = lines_with(trace, ".connect(")
+    assert len(connect) == 1
+    assert connect[0].endswith("raises error(4, 'Interrupted system call') "
+                               "[fault #1 error=EINTR]")
+    after = trace.bodies()[trace.bodies().index(connect[0]) + 1]
+    assert after == connect[0].split(".")[0] + ".getsockopt(SOL_SOCKET, SO_ERROR) -> 0"
+    assert lines_with(trace, ".send(b'hello' (5 bytes)) -> 5")
+
+
+@pytest.mark.parametrize("err,number,exception", [
+    ("ECONNREFUSED", 111, "ConnectionRefusedError"),
+    ("EHOSTUNREACH", 113, "OSError"),
+    ("ETIMEDOUT", 110, "TimeoutError"),
+])
+def test_a_non_blocking_connect_learns_the_error_through_so_error(tmp_path, err, number,
+                                                                    exception):
+    line, trace = paths("asyncio", tmp_path, f"connect:error={err}")
+    assert line.startswith(f"asyncio: {exception} {number} ")
+    [connect] = lines_with(trace, ".connect_ex(")
+    assert connect.endswith(f"-> 115 (EINPROGRESS) [fault #1 error={err}]")
+    [so_error] = lines_with(trace, "SO_ERROR")
+    assert so_error.startswith(connect.split(".")[0] + ".getsockopt(SOL_SOCKET, SO_ERROR) -> "
+                               f"{number} ({err})")
+
+
+@pytest.mark.parametrize("err", ["ECONNREFUSED", "EHOSTUNREACH"])
+def test_node_learns_a_connect_error_through_its_event_loop(tmp_path, err):
+    if NODE is None:
+        pytest.skip("node is missing (apt-get install nodejs)")
+    trace = run_traced([NODE, str(scenario("fault_connect.js")[1])], tmp_path, fmt="text",
+                       options=fault_options(f"connect:error={err}") + ["-e", "connect_ex"],
+                       check_exit=0)
+    assert output(trace) == f"node: {err}\n"
+    [connect] = lines_with(trace, ".connect_ex(")
+    assert connect.endswith(f"-> 115 (EINPROGRESS) [fault #1 error={err}]")
+
+
+def test_a_blocking_connect_is_refused_at_once(tmp_path):
+    line, trace = paths("blocking", tmp_path, "connect:error=ECONNREFUSED")
+    assert line.startswith("blocking: ConnectionRefusedError 111 ")
+    [connect] = lines_with(trace, ".connect(")
+    assert connect.endswith("raises error(111, 'Connection refused') "
+                            "[fault #1 error=ECONNREFUSED]")
+
+
+def test_connect_timeout_with_so_sndtimeo_gives_einprogress_after_it(tmp_path):
+    line, trace = paths("sndtimeo", tmp_path, "connect:timeout")
+    assert line.startswith("sndtimeo: BlockingIOError 115 ")
+    assert 1000 <= millis(line) < 10000
+    [connect] = lines_with(trace, ".connect(")
+    assert connect.endswith("raises error(115, 'Operation now in progress') "
+                            "[fault #1 timeout]")
+
+
+def test_connect_timeout_on_a_non_blocking_socket_reports_etimedout_later(tmp_path):
+    line, trace = paths("asyncio", tmp_path, "connect:timeout=1500ms")
+    assert line.startswith("asyncio: TimeoutError 110 ")
+    assert millis(line) >= 1500
+    [connect] = lines_with(trace, ".connect_ex(")
+    assert connect.endswith("-> 115 (EINPROGRESS) [fault #1 timeout=1500ms]")
+    [so_error] = lines_with(trace, "SO_ERROR")
+    assert so_error.endswith("-> 110 (ETIMEDOUT)")
+
+
+# ---- broken connections ----------------------------------------------------
+
+def broken(tmp_path, rule, *args, strict=False):
+    options = fault_options(rule) + (["--strict"] if strict else [])
+    return run_traced([program("broken_conn"), *args], tmp_path, fmt="text",
+                      options=options)
+
+
+def test_epipe_on_a_send_raises_sigpipe_as_the_kernel_does(tmp_path):
+    trace = broken(tmp_path, "send:error=EPIPE:when=2", "send", "tcp", "default")
+    assert trace.proc.returncode == 128 + 13  # killed by SIGPIPE, as the command reports
+    assert output(trace) == "send 1: 1\n"
+    # the signal came inside the second send, which never returned to be traced
+    assert len(lines_with(trace, ".send(")) == 1
+
+
+@pytest.mark.parametrize("family,peer", [("tcp", "-1 ECONNRESET"), ("unix", "0")])
+@pytest.mark.parametrize("mode", ["ignore", "block"])
+def test_epipe_leaves_the_connection_broken(tmp_path, family, peer, mode):
+    trace = broken(tmp_path, "send:error=EPIPE:when=2", "send", family, mode)
+    assert trace.proc.returncode == 0
+    pending = "sigpipe pending: yes\n" if mode == "block" else ""
+    assert output(trace) == ("send 1: 1\n"
+                             "send 2: -1 EPIPE\n"
+                             "send 3: -1 EPIPE\n"  # and every send after it
+                             f"{pending}"
+                             f"peer recv: {peer}\n")
+    sends = lines_with(trace, ".send(")
+    assert [annotation(s) for s in sends] == [None, (1, "error=EPIPE"), None]
+
+
+@pytest.mark.parametrize("family,peer", [("tcp", "-1 ECONNRESET"), ("unix", "0")])
+def test_econnreset_on_a_recv_is_for_good(tmp_path, family, peer):
+    trace = broken(tmp_path, "recv:error=ECONNRESET:when=1", "recv", family, "default")
+    assert trace.proc.returncode == 0
+    assert output(trace) == ("recv 1: -1 ECONNRESET\n"
+                             "recv 2: 0\n"
+                             "recv 3: 0\n"
+                             f"peer recv: {peer}\n")
+
+
+def test_a_dead_path_times_out_a_blocking_recv_and_the_connection_with_it(tmp_path):
+    trace = broken(tmp_path, "recv:timeout=300ms:when=1", "recv", "tcp", "default")
+    assert trace.proc.returncode == 0
+    assert output(trace) == ("recv 1: -1 ETIMEDOUT\n"
+                             "recv 2: 0\n"
+                             "recv 3: 0\n"
+                             "peer recv: -1 ECONNRESET\n")
+    [faulted] = lines_with(trace, "[fault #1")
+    assert faulted.endswith("raises error(110, 'Connection timed out') "
+                            "[fault #1 timeout=300ms]")
+
+
+# ---- rules no real event fits ----------------------------------------------
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_rule_no_event_fits_is_noted_once_and_skipped_when_strict(tmp_path, strict):
+    # an AF_UNIX stream has no network path to time out on
+    trace = broken(tmp_path, "recv:error=ETIMEDOUT", "recv", "unix", "ignore", strict=strict)
+    notes = [l.body for l in trace.lines if l.body.startswith("# note: ")]
+    assert notes == ["# note: fault #1: an AF_UNIX socket has no network path to lose "
+                     + ("(not applied: --strict)" if strict else
+                        "(applied all the same; --strict skips it)")]
+    if strict:
+        assert output(trace).startswith("recv 1: 1\nrecv 2: 1\nrecv 3: 1\n")
+        assert not lines_with(trace, "[fault #1")
+    else:
+        assert output(trace).startswith("recv 1: -1 ETIMEDOUT\nrecv 2: -1 ETIMEDOUT\n")
