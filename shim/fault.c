@@ -355,6 +355,18 @@ static uint64_t limit_before_mark(const struct ss_rule *r, const struct ss_call 
     return requested(c) > room ? room : 0;
 }
 
+/* After an eof fault, the stream stays ended: a later receive on the
+ * socket is answered 0 by the same rule, whatever its filters say. */
+static int stream_has_ended(struct ss_call *c, struct ss_obj *obj)
+{
+    int rule = ss_event_stream_ended(obj);
+    if (rule == 0)
+        return 0;
+    ss_fault_mark(c, rule);
+    c->fault_ended = 1;
+    return 1;
+}
+
 int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
 {
     /* only .have is set: the snapshot (about 300 bytes) is filled when a
@@ -363,6 +375,8 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
     struct pre_call pc;
     pc.have = 0;
     pc.socket_checked = 0;
+    if (is_op(c, RECVS) && stream_has_ended(c, obj))
+        return 1;
     for (int i = 0; i < n_rules; i++) {
         const struct ss_rule *r = &rules[i];
         if (!((r->set >> c->op) & 1) || !filters_match(r, c, obj, &pc))
@@ -653,6 +667,17 @@ static void fail_with(struct ss_call *c, struct ss_fault_scratch *s, long ret, i
     s->perform = 0;
 }
 
+/* A receive answered 0 without reading: the data stays in the socket. */
+static void end_of_stream(struct ss_call *c, struct ss_fault_scratch *s)
+{
+    if (c->msg != NULL) {
+        c->msg->msg_flags = 0;
+        c->msg->msg_controllen = 0;
+        c->msg->msg_namelen = 0;
+    }
+    fail_with(c, s, 0, 0);
+}
+
 void ss_fault_mark(struct ss_call *c, int rule)
 {
     c->fault = rule;
@@ -774,8 +799,12 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
         return;
     }
 
+    if (c->fault_ended) {
+        end_of_stream(c, s);
+        return;
+    }
     struct target t;
-    if (r->actions & (SS_ACT_ERROR | SS_ACT_TIMEOUT | SS_ACT_RESET)) {
+    if (r->actions & (SS_ACT_ERROR | SS_ACT_TIMEOUT | SS_ACT_RESET | SS_ACT_EOF)) {
         look_at(&t, c, obj);
         const char *why = misfit(r, c, &t);
         if (why != NULL) {
@@ -800,12 +829,9 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
         return;
     }
     if (r->actions & SS_ACT_EOF) {
-        if (c->msg != NULL) {
-            c->msg->msg_flags = 0;
-            c->msg->msg_controllen = 0;
-            c->msg->msg_namelen = 0;
-        }
-        fail_with(c, s, 0, 0);
+        if (is_connection(&t.info))
+            ss_event_end_stream(obj, c->fault);
+        end_of_stream(c, s);
         return;
     }
     if (r->actions & SS_ACT_RESET) {

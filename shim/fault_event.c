@@ -326,6 +326,31 @@ void ss_event_report_later(struct ss_obj *obj, int err, int rule)
     ss_model_unlock(obj);
 }
 
+void ss_event_end_stream(struct ss_obj *obj, int rule)
+{
+    struct ss_fault_sock *st = locked_state(obj);
+    if (st == NULL)
+        return;
+    if (st->eof_rule == 0)
+        st->eof_rule = rule;
+    atomic_fetch_or_explicit(&st->pending, SS_PENDING_EOF, memory_order_release);
+    ss_model_unlock(obj);
+}
+
+int ss_event_stream_ended(struct ss_obj *obj)
+{
+    if (obj == NULL ||
+        !(atomic_load_explicit(&ss_model_fault_state(obj)->pending, memory_order_acquire) &
+          SS_PENDING_EOF))
+        return 0;
+    struct ss_fault_sock *st = locked_state(obj);
+    if (st == NULL)
+        return 0;
+    int rule = st->eof_rule;
+    ss_model_unlock(obj);
+    return rule;
+}
+
 int ss_event_pending(struct ss_obj *obj)
 {
     return obj != NULL &&

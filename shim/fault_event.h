@@ -30,11 +30,13 @@ struct ss_fault_sock {
     int report_rule;          /* ... which this rule (1-based) injected */
     int saved_user_timeout;   /* TCP_USER_TIMEOUT and TCP_SYNCNT before a */
     int saved_syncnt;         /* timed-out connect changed them */
+    int eof_rule;             /* the rule whose eof ended the stream */
 };
 
 enum {
     SS_PENDING_REPORT = 1u << 0,  /* report_as waits for the program to read it */
     SS_PENDING_RESTORE = 1u << 1, /* the options wait for the connect to end */
+    SS_PENDING_EOF = 1u << 2,     /* the stream has ended for the program */
 };
 
 /* The stand-ins a connect can be sent to. */
@@ -76,6 +78,12 @@ void ss_event_restore_options(int fd, struct ss_obj *obj);
 /* Remember that the stand-in's ECONNREFUSED on obj is to be reported as
  * err, injected by rule. */
 void ss_event_report_later(struct ss_obj *obj, int err, int rule);
+
+/* An eof fault ended obj's stream: every later receive on it gives 0, as
+ * after the peer's FIN. ss_event_stream_ended() says which rule did it, or
+ * 0. */
+void ss_event_end_stream(struct ss_obj *obj, int rule);
+int ss_event_stream_ended(struct ss_obj *obj);
 
 /* Before and after every call on a socket with something pending. */
 int ss_event_pending(struct ss_obj *obj);

@@ -128,6 +128,7 @@ struct ss_call {
     uint64_t fault_limit;          /* after=: the call was cut to end on the mark */
     int fault_flipped;             /* corrupt=: bytes flipped in what moved; -1: none */
     int fault_reset;               /* the fault broke the connection for real (RST) */
+    int fault_ended;               /* an earlier eof ended the stream: this receive gives 0 */
     uint64_t t_start_ns, t_end_ns; /* CLOCK_REALTIME */
     struct ss_sockinfo sock;       /* the socket after the call */
     int new_fd;                    /* accept, dup, socket: the fd created */
