@@ -69,6 +69,15 @@ def test_node_learns_a_connect_error_through_its_event_loop(tmp_path, err):
     assert connect.endswith(f"-> 115 (EINPROGRESS) [fault #1 error={err}]")
 
 
+def test_einprogress_on_a_non_blocking_connect_starts_the_connection(tmp_path):
+    line, trace = paths("asyncio", tmp_path, "connect:error=EINPROGRESS")
+    assert line.startswith("asyncio: ok None ")
+    [connect] = lines_with(trace, ".connect_ex(")
+    assert connect.endswith("-> 115 (EINPROGRESS) [fault #1 error=EINPROGRESS]")
+    [so_error] = lines_with(trace, "SO_ERROR")
+    assert so_error.endswith("SO_ERROR) -> 0")
+
+
 def test_a_blocking_connect_is_refused_at_once(tmp_path):
     line, trace = paths("blocking", tmp_path, "connect:error=ECONNREFUSED")
     assert line.startswith("blocking: ConnectionRefusedError 111 ")
@@ -127,11 +136,16 @@ def test_epipe_leaves_the_connection_broken(tmp_path, family, peer, mode):
     assert [annotation(s) for s in sends] == [None, (1, "error=EPIPE"), None]
 
 
-@pytest.mark.parametrize("family,peer", [("tcp", "-1 ECONNRESET"), ("unix", "0")])
-def test_econnreset_on_a_recv_is_for_good(tmp_path, family, peer):
-    trace = broken(tmp_path, "recv:error=ECONNRESET:when=1", "recv", family, "default")
+@pytest.mark.parametrize("err,family,peer", [
+    ("ECONNRESET", "tcp", "-1 ECONNRESET"),
+    ("ECONNRESET", "unix", "0"),
+    ("ETIMEDOUT", "tcp", "-1 ECONNRESET"),
+    ("EHOSTUNREACH", "tcp", "-1 ECONNRESET"),
+])
+def test_an_error_that_means_the_connection_is_gone_is_for_good(tmp_path, err, family, peer):
+    trace = broken(tmp_path, f"recv:error={err}:when=1", "recv", family, "default")
     assert trace.proc.returncode == 0
-    assert output(trace) == ("recv 1: -1 ECONNRESET\n"
+    assert output(trace) == (f"recv 1: -1 {err}\n"
                              "recv 2: 0\n"
                              "recv 3: 0\n"
                              f"peer recv: {peer}\n")
@@ -149,14 +163,60 @@ def test_a_dead_path_times_out_a_blocking_recv_and_the_connection_with_it(tmp_pa
                             "[fault #1 timeout=300ms]")
 
 
+def io_paths(mode, tmp_path, rule):
+    trace = run_traced(scenario("fault_io_paths.py") + [mode], tmp_path, fmt="text",
+                       options=fault_options(rule) + ["-e", "recv"], check_exit=0)
+    return output(trace), trace
+
+
+def test_eagain_on_a_non_blocking_recv_moves_nothing(tmp_path):
+    out, trace = io_paths("nonblocking", tmp_path, "recv:error=EAGAIN:when=1")
+    assert out == "recv 1: BlockingIOError 11\nrecv 2: b'a'\nrecv 3: b'b'\n"
+    assert not [l for l in trace.lines if l.body.startswith("# note: ")]
+
+
+def test_eintr_on_a_blocking_recv_moves_nothing(tmp_path):
+    # CPython retries (PEP 475): the interrupted receive took no byte
+    out, trace = io_paths("blocking", tmp_path, "recv:error=EINTR:when=1")
+    assert out == "recv 1: b'a'\nrecv 2: b'b'\nrecv 3: b'c'\n"
+    recvs = lines_with(trace, ".recv(")
+    assert recvs[0].endswith("raises error(4, 'Interrupted system call') "
+                             "[fault #1 error=EINTR]")
+    assert recvs[1].endswith("-> b'a' (1 byte)")
+
+
 # ---- rules no real event fits ----------------------------------------------
+
+def notes(trace):
+    return [l.body for l in trace.lines if l.body.startswith("# note: ")]
+
+
+@pytest.mark.parametrize("argv,rule,why", [
+    (["io", "nonblocking"], "recv:error=EINTR:when=1",
+     "a non-blocking call never waits, so no signal interrupts it"),
+    (["io", "blocking"], "recv:error=EAGAIN:when=1",
+     "a blocking call without SO_RCVTIMEO or SO_SNDTIMEO waits instead of failing with EAGAIN"),
+    (["connect", "blocking"], "connect:error=EINPROGRESS",
+     "a blocking connect without SO_SNDTIMEO waits for the answer instead"),
+    (["udp"], "recv:reset",
+     "a datagram socket has no connection to lose"),
+    (["connect", "create_connection"], "accept:timeout",
+     "this call has no path to time out: without a timeout of its own it waits forever"),
+])
+def test_each_misfit_is_noted_and_left_alone_under_strict(tmp_path, argv, rule, why):
+    argv = {"io": scenario("fault_io_paths.py"),
+            "connect": scenario("fault_connect_paths.py"),
+            "udp": [program("udp_pair")]}[argv[0]] + argv[1:]
+    trace = run_traced(argv, tmp_path, fmt="text",
+                       options=fault_options(rule) + ["--strict"], check_exit=0)
+    assert notes(trace) == [f"# note: fault #1: {why} (not applied: --strict)"]
+    assert not lines_with(trace, "[fault #1")
 
 @pytest.mark.parametrize("strict", [False, True])
 def test_a_rule_no_event_fits_is_noted_once_and_skipped_when_strict(tmp_path, strict):
     # an AF_UNIX stream has no network path to time out on
     trace = broken(tmp_path, "recv:error=ETIMEDOUT", "recv", "unix", "ignore", strict=strict)
-    notes = [l.body for l in trace.lines if l.body.startswith("# note: ")]
-    assert notes == ["# note: fault #1: an AF_UNIX socket has no network path to lose "
+    assert notes(trace) == ["# note: fault #1: an AF_UNIX socket has no network path to lose "
                      + ("(not applied: --strict)" if strict else
                         "(applied all the same; --strict skips it)")]
     if strict:
