@@ -410,21 +410,39 @@ static void check_nagle(struct ss_audit_sock *st, const struct ss_call *c, struc
     }
 }
 
+/* What an option the socket has means to the audit: set now, or set
+ * before the socket was made (accept's copy of its listener's, or found
+ * when it was adopted). */
+static void note_option_value(struct ss_audit_sock *st, int level, int optname, int on)
+{
+    unsigned flag = 0;
+    if (level == SOL_SOCKET && (optname == SO_REUSEADDR || optname == SO_REUSEPORT))
+        flag = AUDIT_REUSEADDR;
+    else if (level == IPPROTO_TCP && (optname == TCP_NODELAY || optname == TCP_CORK))
+        flag = AUDIT_NODELAY;
+    if (on)
+        st->flags |= (uint8_t)flag;
+    else
+        st->flags &= (uint8_t)~flag;
+}
+
 static void note_option(struct ss_audit_sock *st, const struct ss_call *c)
 {
     int on = 0;
     if (c->failed || c->optval == NULL || c->optlen < sizeof(int))
         return;
     memcpy(&on, c->optval, sizeof on);
-    unsigned flag = 0;
-    if (c->level == SOL_SOCKET && (c->optname == SO_REUSEADDR || c->optname == SO_REUSEPORT))
-        flag = AUDIT_REUSEADDR;
-    else if (c->level == IPPROTO_TCP && (c->optname == TCP_NODELAY || c->optname == TCP_CORK))
-        flag = AUDIT_NODELAY;
-    if (on)
-        st->flags |= (uint8_t)flag;
-    else
-        st->flags &= (uint8_t)~flag;
+    note_option_value(st, c->level, c->optname, on);
+}
+
+/* A new socket may have options already: the model's record of them is
+ * where the audit's state starts. */
+static void note_options_at_creation(struct ss_audit_sock *st, struct ss_obj *obj)
+{
+    int opts[SS_MODEL_MAX_OPTS][3];
+    int n = ss_model_options(obj, opts, SS_MODEL_MAX_OPTS);
+    for (int i = 0; i < n; i++)
+        note_option_value(st, opts[i][0], opts[i][1], opts[i][2]);
 }
 
 static int bound_port(const struct ss_call *c)
@@ -579,6 +597,7 @@ void ss_audit_created(struct ss_obj *obj, uintptr_t caller, int adopted)
     struct ss_audit_sock *st = ss_model_audit_state(obj);
     st->created_caller = caller;
     st->created_pid = adopted ? 0 : ss_pid();
+    note_options_at_creation(st, obj);
     ss_model_unlock(obj);
 }
 

@@ -78,7 +78,8 @@ void ss_audit_after_fork_child(void);
  * the fd held a socket that was closed (its slot's tombstone). */
 void ss_audit_call(struct ss_call *c, struct ss_obj *obj, int was_socket,
                    struct ss_audit_verdict *v);
-/* A socket the call created (socket, accept, socketpair, adoption). */
+/* A socket the call created (socket, accept, socketpair, adoption); its
+ * audit state starts from the options the model says it already has. */
 void ss_audit_created(struct ss_obj *obj, uintptr_t caller, int adopted);
 /* The socket's last fd was closed: it goes to the summary's table. */
 void ss_audit_closed(struct ss_obj *obj, int fd);
