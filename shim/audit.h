@@ -34,6 +34,7 @@ struct ss_audit_sock {
     uint8_t flags;             /* AUDIT_* in audit.c */
     uint8_t eof_recvs;         /* receives that returned end of file */
     uint8_t small_sends;       /* small sends since the last receive */
+    pid_t sigpipe_tid;         /* the thread whose SIGPIPE mask was looked at last */
     uintptr_t loop_caller;     /* where the loop's first call was made */
     uint64_t loop_start_ns;    /* when its first call began */
     uintptr_t created_caller;  /* where the socket was created */

@@ -62,6 +62,8 @@ CASES = [
     Case("send-after-shutdown", "find_send_after_shutdown", "send_after_shutdown", 2),
     # three sends without MSG_NOSIGNAL, SIGPIPE at its default
     Case("sigpipe-risk", "find_sigpipe_risk", "send_messages", 3),
+    # the same from a second thread; right: that thread blocks SIGPIPE
+    Case("sigpipe-risk", "find_sigpipe_blocked", "send_messages", 3, variant="thread"),
     # recv() returns 0 three times: the finding comes with the third
     Case("eof-spin", "find_eof_spin", "read_reply_spinning", 1),
     # two rounds of two small sends and a recv, over TCP, Nagle on
@@ -132,6 +134,12 @@ def records(trace, kind):
 def summary(trace):
     [record] = records(trace, "summary")
     return record
+
+
+def main_pid(trace):
+    """The pid (and tid of the main thread) of the process sockshim started."""
+    [start] = records(trace, "start")
+    return start["pid"]
 
 
 def calls(trace, op=None, fd=None):
@@ -287,6 +295,46 @@ def test_sigpipe_ignored_is_no_risk(run):
     trace = run([program("find_sigpipe_risk"), "ignore"])
     assert records(trace, "finding") == []
     assert summary(trace)["findings"] == []
+
+
+def test_sigpipe_blocked_in_the_sending_thread_is_no_risk(run):
+    # the idiom works: the send to the closed peer fails with EPIPE, the
+    # SIGPIPE waits in the thread, sigtimedwait takes it, the program lives
+    trace = run([program("find_sigpipe_blocked"), "right"])
+    assert stdout(trace).splitlines()[1:] == [
+        "sent 3 messages", "send after the peer closed: -1 EPIPE",
+        "pending SIGPIPE taken: yes", "peer received 'one two three'"]
+    fd = printed_fd(trace)
+    sends = calls(trace, "send", fd)
+    assert [(c["args"]["flags"], c.get("ret"), c.get("error", {}).get("name"))
+            for c in sends] == [("0", 4, None), ("0", 4, None), ("0", 6, None),
+                                ("0", None, "EPIPE")]
+    assert main_pid(trace) not in {c["tid"] for c in sends}   # the second thread's
+    assert records(trace, "finding") == []
+    assert summary(trace)["findings"] == []
+
+
+def test_sigpipe_risk_is_found_in_the_thread_that_does_not_block_it(run):
+    # the sender thread blocks SIGPIPE; the main thread, which does not,
+    # sends once more on the same socket: that send is the one finding
+    trace = run([program("find_sigpipe_blocked"), "mixed"])
+    fd = printed_fd(trace)
+    pid = main_pid(trace)
+    sends = calls(trace, "send", fd)
+    assert [c["tid"] != pid for c in sends] == [True, True, True, False]
+    [finding] = records(trace, "finding")
+    assert (finding["code"], finding["fd"], finding["tid"]) == ("sigpipe-risk", fd, pid)
+    skip_if_sanitizer_caller(finding["where"])
+    assert function_at(program("find_sigpipe_blocked"),
+                       finding["where"]["offset"]) == "send_from_main"
+    assert [(f["code"], f["count"]) for f in summary(trace)["findings"]] == \
+        [("sigpipe-risk", 1)]
+
+
+def test_sigpipe_risk_variant_is_found_in_the_sender_thread(run):
+    trace = run([program("find_sigpipe_blocked"), "wrong"])
+    [finding] = records(trace, "finding")
+    assert finding["tid"] != finding["pid"]
 
 
 # find_nagle_accepted's accepted socket, by mode: the TCP_NODELAY the kernel
