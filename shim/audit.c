@@ -23,6 +23,8 @@ enum {
     AUDIT_CONNECT_PENDING = 1u << 3, /* non-blocking connect not yet checked */
     AUDIT_SIGPIPE_CHECKED = 1u << 4, /* SIGPIPE's disposition was looked at */
     AUDIT_LOOP_SEEN = 1u << 5,      /* the loop in progress has had a continuation */
+    AUDIT_SIGPIPE_DEFAULT = 1u << 6, /* SIGPIPE's action was the default then */
+    AUDIT_SIGPIPE_BLOCKED = 1u << 7, /* SIGPIPE is blocked in thread sigpipe_tid */
 };
 
 /* ---- process-wide tables ------------------------------------------------ */
@@ -372,19 +374,46 @@ static int sigpipe_at_default(void)
     return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL;
 }
 
+static int sigpipe_blocked_in_this_thread(void)
+{
+    sigset_t mask;
+    return pthread_sigmask(SIG_BLOCK, NULL, &mask) == 0 && sigismember(&mask, SIGPIPE) == 1;
+}
+
+/* Whether the SIGPIPE a send raises would kill the process: its action is
+ * the default and the sending thread does not block it (the kernel raises
+ * it in that thread; blocked, it waits there, pending: docs/findings.md
+ * says why that is no finding). Each look is a system call, so each answer
+ * is kept: the disposition's for the socket, from its first send without
+ * MSG_NOSIGNAL; the mask's for the last thread that made such a send (a
+ * mask is the thread's own), looked at only when the disposition would
+ * make a finding. */
+static int sigpipe_would_kill(struct ss_audit_sock *st)
+{
+    if (!(st->flags & AUDIT_SIGPIPE_CHECKED)) {
+        st->flags |= AUDIT_SIGPIPE_CHECKED;
+        if (sigpipe_at_default())
+            st->flags |= AUDIT_SIGPIPE_DEFAULT;
+    }
+    if (!(st->flags & AUDIT_SIGPIPE_DEFAULT))
+        return 0;
+    pid_t tid = ss_tid();
+    if (st->sigpipe_tid != tid) {
+        st->sigpipe_tid = tid;
+        if (sigpipe_blocked_in_this_thread())
+            st->flags |= AUDIT_SIGPIPE_BLOCKED;
+        else
+            st->flags &= (uint8_t)~AUDIT_SIGPIPE_BLOCKED;
+    }
+    return !(st->flags & AUDIT_SIGPIPE_BLOCKED);
+}
+
 static void check_sigpipe(struct ss_audit_sock *st, const struct ss_call *c, struct ss_obj *obj,
                           const struct ss_sockbrief *info, struct ss_audit_verdict *v)
 {
     if (!is_op(c, SENDS) || !stream(info) || (c->flags & MSG_NOSIGNAL))
         return;
-    if (st->finding_slot[SS_FIND_sigpipe_risk] != 0) {
-        note_finding(st, SS_FIND_sigpipe_risk, c, obj, c->caller, 0, v);
-        return;
-    }
-    if (st->flags & AUDIT_SIGPIPE_CHECKED)
-        return;
-    st->flags |= AUDIT_SIGPIPE_CHECKED; /* one look per socket: it costs a system call */
-    if (sigpipe_at_default())
+    if (sigpipe_would_kill(st))
         note_finding(st, SS_FIND_sigpipe_risk, c, obj, c->caller, 0, v);
 }
 
@@ -410,21 +439,39 @@ static void check_nagle(struct ss_audit_sock *st, const struct ss_call *c, struc
     }
 }
 
+/* What an option the socket has means to the audit: set now, or set
+ * before the socket was made (accept's copy of its listener's, or found
+ * when it was adopted). */
+static void note_option_value(struct ss_audit_sock *st, int level, int optname, int on)
+{
+    unsigned flag = 0;
+    if (level == SOL_SOCKET && (optname == SO_REUSEADDR || optname == SO_REUSEPORT))
+        flag = AUDIT_REUSEADDR;
+    else if (level == IPPROTO_TCP && (optname == TCP_NODELAY || optname == TCP_CORK))
+        flag = AUDIT_NODELAY;
+    if (on)
+        st->flags |= (uint8_t)flag;
+    else
+        st->flags &= (uint8_t)~flag;
+}
+
 static void note_option(struct ss_audit_sock *st, const struct ss_call *c)
 {
     int on = 0;
     if (c->failed || c->optval == NULL || c->optlen < sizeof(int))
         return;
     memcpy(&on, c->optval, sizeof on);
-    unsigned flag = 0;
-    if (c->level == SOL_SOCKET && (c->optname == SO_REUSEADDR || c->optname == SO_REUSEPORT))
-        flag = AUDIT_REUSEADDR;
-    else if (c->level == IPPROTO_TCP && (c->optname == TCP_NODELAY || c->optname == TCP_CORK))
-        flag = AUDIT_NODELAY;
-    if (on)
-        st->flags |= (uint8_t)flag;
-    else
-        st->flags &= (uint8_t)~flag;
+    note_option_value(st, c->level, c->optname, on);
+}
+
+/* A new socket may have options already: the model's record of them is
+ * where the audit's state starts. */
+static void note_options_at_creation(struct ss_audit_sock *st, struct ss_obj *obj)
+{
+    int opts[SS_MODEL_MAX_OPTS][3];
+    int n = ss_model_options(obj, opts, SS_MODEL_MAX_OPTS);
+    for (int i = 0; i < n; i++)
+        note_option_value(st, opts[i][0], opts[i][1], opts[i][2]);
 }
 
 static int bound_port(const struct ss_call *c)
@@ -579,6 +626,7 @@ void ss_audit_created(struct ss_obj *obj, uintptr_t caller, int adopted)
     struct ss_audit_sock *st = ss_model_audit_state(obj);
     st->created_caller = caller;
     st->created_pid = adopted ? 0 : ss_pid();
+    note_options_at_creation(st, obj);
     ss_model_unlock(obj);
 }
 

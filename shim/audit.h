@@ -34,6 +34,7 @@ struct ss_audit_sock {
     uint8_t flags;             /* AUDIT_* in audit.c */
     uint8_t eof_recvs;         /* receives that returned end of file */
     uint8_t small_sends;       /* small sends since the last receive */
+    pid_t sigpipe_tid;         /* the thread whose SIGPIPE mask was looked at last */
     uintptr_t loop_caller;     /* where the loop's first call was made */
     uint64_t loop_start_ns;    /* when its first call began */
     uintptr_t created_caller;  /* where the socket was created */
@@ -78,7 +79,8 @@ void ss_audit_after_fork_child(void);
  * the fd held a socket that was closed (its slot's tombstone). */
 void ss_audit_call(struct ss_call *c, struct ss_obj *obj, int was_socket,
                    struct ss_audit_verdict *v);
-/* A socket the call created (socket, accept, socketpair, adoption). */
+/* A socket the call created (socket, accept, socketpair, adoption); its
+ * audit state starts from the options the model says it already has. */
 void ss_audit_created(struct ss_obj *obj, uintptr_t caller, int adopted);
 /* The socket's last fd was closed: it goes to the summary's table. */
 void ss_audit_closed(struct ss_obj *obj, int fd);

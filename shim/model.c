@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -17,8 +19,6 @@
 #include "real.h"
 
 /* ---- objects ---------------------------------------------------------- */
-
-#define SS_MAX_OPTS 8
 
 struct ss_opt {
     int level, optname, value;
@@ -39,7 +39,7 @@ struct ss_obj {
     enum ss_fn created_by;
     uint64_t created_ns;
     uint64_t calls, errors, faults, bytes_sent, bytes_received;
-    struct ss_opt opts[SS_MAX_OPTS];
+    struct ss_opt opts[SS_MODEL_MAX_OPTS];
     unsigned n_opts;
     int fd_hint;                /* one of the fds that name it */
     uint32_t version;           /* bumped when what a snapshot shows changes */
@@ -364,12 +364,49 @@ void ss_model_release_fd(int fd)
                                                 memory_order_relaxed);
 }
 
+/* ---- options ---------------------------------------------------------- */
+
+/* An option's value (the first int of what was set: l_onoff of a linger,
+ * the seconds of a timeout), kept in the order options were first set. */
+static void set_option(struct ss_obj *o, int level, int optname, int value)
+{
+    for (unsigned i = 0; i < o->n_opts; i++) {
+        if (o->opts[i].level == level && o->opts[i].optname == optname) {
+            o->opts[i].value = value;
+            return;
+        }
+    }
+    if (o->n_opts < SS_MODEL_MAX_OPTS)
+        o->opts[o->n_opts++] = (struct ss_opt){level, optname, value};
+}
+
 /* ---- adoption of sockets the process did not create ------------------- */
 
-static int sockopt_int(int fd, int optname, int *value)
+static int sockopt_int(int fd, int level, int optname, int *value)
 {
     socklen_t len = sizeof *value;
-    return ss_real.getsockopt(fd, SOL_SOCKET, optname, value, &len) == 0 ? 0 : -1;
+    return ss_real.getsockopt(fd, level, optname, value, &len) == 0 ? 0 : -1;
+}
+
+/* The options of an adopted TCP socket that the audit acts on (Nagle's
+ * algorithm off or corked), set before the shim saw the socket or taken
+ * from its listener: asked of the kernel once, here, and recorded when on,
+ * as a setsockopt would have been. A listener adopted this way passes them
+ * on to the sockets it accepts. */
+static void learn_tcp_options(struct ss_obj *o, int fd)
+{
+    static const int asked[] = {TCP_NODELAY, TCP_CORK};
+    for (size_t i = 0; i < sizeof asked / sizeof asked[0]; i++) {
+        int value = 0;
+        if (sockopt_int(fd, IPPROTO_TCP, asked[i], &value) == 0 && value != 0)
+            set_option(o, IPPROTO_TCP, asked[i], value);
+    }
+}
+
+static int is_tcp(int family, int type, int protocol)
+{
+    return (family == AF_INET || family == AF_INET6) && type == SOCK_STREAM &&
+           (protocol == 0 || protocol == IPPROTO_TCP);
 }
 
 /* Builds an object from what the kernel says of fd; NULL if fd is no
@@ -389,10 +426,10 @@ static struct ss_obj *examine(int fd, uintptr_t seen, enum ss_fd_kind *kind)
         return NULL;
     }
     int family = AF_UNSPEC, type = 0, protocol = 0, listening = 0;
-    sockopt_int(fd, SO_DOMAIN, &family);
-    sockopt_int(fd, SO_TYPE, &type);
-    sockopt_int(fd, SO_PROTOCOL, &protocol);
-    sockopt_int(fd, SO_ACCEPTCONN, &listening);
+    sockopt_int(fd, SOL_SOCKET, SO_DOMAIN, &family);
+    sockopt_int(fd, SOL_SOCKET, SO_TYPE, &type);
+    sockopt_int(fd, SOL_SOCKET, SO_PROTOCOL, &protocol);
+    sockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening);
     struct ss_obj *o = obj_new(family, type, protocol, SS_FN_COUNT);
     if (o == NULL)
         return NULL;
@@ -411,6 +448,8 @@ static struct ss_obj *examine(int fd, uintptr_t seen, enum ss_fd_kind *kind)
         o->names_known |= NAME_LOCAL;
     else
         o->laddr.len = 0;
+    if (is_tcp(family, type, protocol))
+        learn_tcp_options(o, fd);
     *kind = SS_FD_SOCKET;
     return o;
 }
@@ -602,14 +641,7 @@ static void note_option(struct ss_obj *o, const struct ss_call *c)
     int value = 0;
     if (c->optval != NULL && c->optlen >= sizeof(int))
         memcpy(&value, c->optval, sizeof value);
-    for (unsigned i = 0; i < o->n_opts; i++) {
-        if (o->opts[i].level == c->level && o->opts[i].optname == c->optname) {
-            o->opts[i].value = value;
-            return;
-        }
-    }
-    if (o->n_opts < SS_MAX_OPTS)
-        o->opts[o->n_opts++] = (struct ss_opt){c->level, c->optname, value};
+    set_option(o, c->level, c->optname, value);
 }
 
 static void note_transfer(struct ss_obj *o, const struct ss_call *c, int sending)
@@ -743,23 +775,121 @@ static void create_socket(int fd, int family, int type, int protocol, struct ss_
     slot_install(fd, o, (type & SOCK_CLOEXEC) != 0);
 }
 
+/* The socket-level options a TCP connection's socket takes from its
+ * listener (SO_PRIORITY is not one: the connection's is set anew). */
+static int tcp_copies_socket_option(int optname)
+{
+    switch (optname) {
+    case SO_REUSEADDR:
+    case SO_REUSEPORT:
+    case SO_KEEPALIVE:
+    case SO_SNDBUF:
+    case SO_RCVBUF:
+    case SO_LINGER:
+    case SO_OOBINLINE:
+    case SO_RCVLOWAT:
+    case SO_SNDTIMEO:
+    case SO_RCVTIMEO:
+    case SO_DONTROUTE:
+    case SO_BROADCAST:
+    case SO_TIMESTAMP:
+    case SO_BUSY_POLL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The same for the TCP options (TCP_MAXSEG is not one: the connection
+ * takes the MSS it negotiated). */
+static int tcp_copies_tcp_option(int optname)
+{
+    switch (optname) {
+    case TCP_NODELAY:
+    case TCP_CORK:
+    case TCP_KEEPIDLE:
+    case TCP_KEEPINTVL:
+    case TCP_KEEPCNT:
+    case TCP_USER_TIMEOUT:
+    case TCP_LINGER2:
+    case TCP_WINDOW_CLAMP:
+    case TCP_NOTSENT_LOWAT:
+    case TCP_THIN_LINEAR_TIMEOUTS:
+    case TCP_SYNCNT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Whether accept() on this listener returns a socket that has the option as
+ * the listener had it. Each option here was checked on loopback (set on a
+ * listener, read on the accepted socket, compared with a new socket's
+ * default): a TCP connection's socket, over IPv4 or IPv6, is a copy of the
+ * listener's and keeps most options; AF_UNIX makes a new socket and copies
+ * only the flags that pass credentials and security labels. O_NONBLOCK is
+ * never copied (the model takes it from accept4's flags). Linux copies when
+ * the handshake completes: an option set on the listener while a
+ * connection waits to be accepted is not on that connection, and the
+ * model, which copies at accept, takes it for copied. */
+static int accept_copies_option(const struct ss_obj *listener, int level, int optname)
+{
+    if (listener->family == AF_UNIX)
+        return level == SOL_SOCKET && (optname == SO_PASSCRED || optname == SO_PASSSEC);
+    if (!is_tcp(listener->family, listener->type, listener->protocol))
+        return 0;
+    switch (level) {
+    case SOL_SOCKET:
+        return tcp_copies_socket_option(optname);
+    case IPPROTO_TCP:
+        return tcp_copies_tcp_option(optname);
+    case IPPROTO_IP:
+        return optname == IP_TOS || optname == IP_TTL;
+    case IPPROTO_IPV6:
+        return optname == IPV6_TCLASS || optname == IPV6_UNICAST_HOPS || optname == IPV6_V6ONLY;
+    default:
+        return 0;
+    }
+}
+
+/* What a socket accept() returns takes from its listener: its kind, its
+ * local address and the options the kernel copies. */
+struct from_listener {
+    int family, type, protocol;
+    struct ss_addr local;
+    struct ss_opt opts[SS_MODEL_MAX_OPTS];
+    unsigned n_opts;
+};
+
+static void copy_from_listener(struct ss_obj *listener, struct from_listener *out)
+{
+    memset(out, 0, sizeof *out);
+    out->family = AF_UNSPEC;
+    out->type = SOCK_STREAM;
+    if (listener == NULL || !obj_lock(listener))
+        return;
+    out->family = listener->family;
+    out->type = listener->type;
+    out->protocol = listener->protocol;
+    out->local = listener->laddr;
+    for (unsigned i = 0; i < listener->n_opts; i++)
+        if (accept_copies_option(listener, listener->opts[i].level, listener->opts[i].optname))
+            out->opts[out->n_opts++] = listener->opts[i];
+    obj_unlock(listener);
+}
+
 static void create_accepted(struct ss_call *c, struct ss_obj *listener)
 {
-    int family = AF_UNSPEC, type = SOCK_STREAM, protocol = 0;
-    struct ss_addr local = {0};
-    if (listener != NULL && obj_lock(listener)) {
-        family = listener->family;
-        type = listener->type;
-        protocol = listener->protocol;
-        local = listener->laddr;
-        obj_unlock(listener);
-    }
-    struct ss_obj *o = obj_new(family, type, protocol, c->fn);
+    struct from_listener from;
+    copy_from_listener(listener, &from);
+    struct ss_obj *o = obj_new(from.family, from.type, from.protocol, c->fn);
     if (o == NULL)
         return;
     o->state = SS_ST_CONNECTED | SS_ST_BOUND;
     o->nonblocking = (c->flags & SOCK_NONBLOCK) != 0;
-    o->laddr = local; /* refined by getsockname when it matters */
+    o->laddr = from.local; /* refined by getsockname when it matters */
+    memcpy(o->opts, from.opts, from.n_opts * sizeof from.opts[0]);
+    o->n_opts = from.n_opts;
     if (c->addr_out != NULL && c->addrlen_out != NULL) {
         copy_addr(&o->raddr, c->addr_out, *c->addrlen_out);
         o->names_known |= NAME_PEER;

@@ -104,6 +104,10 @@ struct ss_sockbrief {
 };
 void ss_model_brief_locked(struct ss_obj *obj, struct ss_sockbrief *out);
 void ss_model_origin(struct ss_obj *obj, enum ss_fn *created_by, uint64_t *created_ns);
+/* The options the object knows it has (level, optname, value), in the
+ * order they were first set: set with setsockopt, taken from its listener
+ * by accept, or found on adoption. At most SS_MODEL_MAX_OPTS. */
+#define SS_MODEL_MAX_OPTS 8
 int ss_model_options(struct ss_obj *obj, int (*opts)[3], int max);
 
 /* Called before a close: when it is the socket's last fd, asks the kernel

@@ -3,7 +3,8 @@
 Every finding code has a C program tests/programs/find_*.c that commits it
 when run with `wrong` and does the same work correctly when run with
 `right` (with no argument it runs `wrong`, for test_programs.py's bare-versus-
-traced run of every program). Each program prints "fd N", the socket the
+traced run of every program); a code may have a second such program, whose
+`right` is an idiom the audit once took for the mistake (a variant). Each program prints "fd N", the socket the
 finding is about (the shim keeps its own fds out of the program's way, so
 the number is the same bare and traced), and makes the offending call from
 a function of its own (named in CASES), so a test can check the finding's
@@ -41,6 +42,11 @@ class Case:
     function: str    # the function of NAME that makes the offending call
     count: int       # times `NAME wrong` commits it (all on the one socket)
     options: tuple = ()
+    variant: str = ""  # a second program for the code: what its test ids add
+
+    @property
+    def id(self):
+        return f"{self.code}-{self.variant}" if self.variant else self.code
 
 
 SHORT_SENDS = ("--fault", "send:short=1")
@@ -56,10 +62,15 @@ CASES = [
     Case("send-after-shutdown", "find_send_after_shutdown", "send_after_shutdown", 2),
     # three sends without MSG_NOSIGNAL, SIGPIPE at its default
     Case("sigpipe-risk", "find_sigpipe_risk", "send_messages", 3),
+    # the same from a second thread; right: that thread blocks SIGPIPE
+    Case("sigpipe-risk", "find_sigpipe_blocked", "send_messages", 3, variant="thread"),
     # recv() returns 0 three times: the finding comes with the third
     Case("eof-spin", "find_eof_spin", "read_reply_spinning", 1),
     # two rounds of two small sends and a recv, over TCP, Nagle on
     Case("nagle-small-writes", "find_nagle", "ask", 2),
+    # the same on an accepted socket whose listener has Nagle on; right: the
+    # listener sets TCP_NODELAY, which the accepted socket inherits
+    Case("nagle-small-writes", "find_nagle_accepted", "greet", 2, variant="accepted"),
     # a send after a non-blocking connect, SO_ERROR never read
     Case("unchecked-connect", "find_unchecked_connect", "send_request", 1),
     # listen on a fixed port bound without SO_REUSEADDR
@@ -78,11 +89,11 @@ CLOSED_FD_REPEATS = (
 
 
 def cases(xfail=None):
-    """CASES as pytest params named by code; xfail: {code: reason}."""
+    """CASES as pytest params named by Case.id; xfail: {id: reason}."""
     xfail = xfail or {}
-    return [pytest.param(c, id=c.code,
-                         marks=[pytest.mark.xfail(strict=True, reason=xfail[c.code])]
-                         if c.code in xfail else [])
+    return [pytest.param(c, id=c.id,
+                         marks=[pytest.mark.xfail(strict=True, reason=xfail[c.id])]
+                         if c.id in xfail else [])
             for c in CASES]
 
 
@@ -123,6 +134,12 @@ def records(trace, kind):
 def summary(trace):
     [record] = records(trace, "summary")
     return record
+
+
+def main_pid(trace):
+    """The pid (and tid of the main thread) of the process sockshim started."""
+    [start] = records(trace, "start")
+    return start["pid"]
 
 
 def calls(trace, op=None, fd=None):
@@ -276,6 +293,86 @@ def test_right_program_finds_nothing_at_all(run, case):
 def test_sigpipe_ignored_is_no_risk(run):
     # signal(SIGPIPE, SIG_IGN), then the same sends with flags 0
     trace = run([program("find_sigpipe_risk"), "ignore"])
+    assert records(trace, "finding") == []
+    assert summary(trace)["findings"] == []
+
+
+def test_sigpipe_blocked_in_the_sending_thread_is_no_risk(run):
+    # the idiom works: the send to the closed peer fails with EPIPE, the
+    # SIGPIPE waits in the thread, sigtimedwait takes it, the program lives
+    trace = run([program("find_sigpipe_blocked"), "right"])
+    assert stdout(trace).splitlines()[1:] == [
+        "sent 3 messages", "send after the peer closed: -1 EPIPE",
+        "pending SIGPIPE taken: yes", "peer received 'one two three'"]
+    fd = printed_fd(trace)
+    sends = calls(trace, "send", fd)
+    assert [(c["args"]["flags"], c.get("ret"), c.get("error", {}).get("name"))
+            for c in sends] == [("0", 4, None), ("0", 4, None), ("0", 6, None),
+                                ("0", None, "EPIPE")]
+    assert main_pid(trace) not in {c["tid"] for c in sends}   # the second thread's
+    assert records(trace, "finding") == []
+    assert summary(trace)["findings"] == []
+
+
+def test_sigpipe_risk_is_found_in_the_thread_that_does_not_block_it(run):
+    # the sender thread blocks SIGPIPE; the main thread, which does not,
+    # sends once more on the same socket: that send is the one finding
+    trace = run([program("find_sigpipe_blocked"), "mixed"])
+    fd = printed_fd(trace)
+    pid = main_pid(trace)
+    sends = calls(trace, "send", fd)
+    assert [c["tid"] != pid for c in sends] == [True, True, True, False]
+    [finding] = records(trace, "finding")
+    assert (finding["code"], finding["fd"], finding["tid"]) == ("sigpipe-risk", fd, pid)
+    skip_if_sanitizer_caller(finding["where"])
+    assert function_at(program("find_sigpipe_blocked"),
+                       finding["where"]["offset"]) == "send_from_main"
+    assert [(f["code"], f["count"]) for f in summary(trace)["findings"]] == \
+        [("sigpipe-risk", 1)]
+
+
+def test_sigpipe_risk_variant_is_found_in_the_sender_thread(run):
+    trace = run([program("find_sigpipe_blocked"), "wrong"])
+    [finding] = records(trace, "finding")
+    assert finding["tid"] != finding["pid"]
+
+
+# find_nagle_accepted's accepted socket, by mode: the TCP_NODELAY the kernel
+# says it has, and the options the summary says it took from its listener.
+ACCEPTED_OPTIONS = {
+    "wrong": (0, [("SOL_SOCKET", "SO_REUSEADDR", 1)]),
+    "right": (1, [("SOL_SOCKET", "SO_REUSEADDR", 1), ("SOL_TCP", "TCP_NODELAY", 1)]),
+    "adopted": (1, [("SOL_TCP", "TCP_NODELAY", 1)]),
+}
+
+
+def socket_row(trace, fd):
+    [row] = [x for x in summary(trace)["sockets"] if x["fd"] == fd]
+    return row
+
+
+def options_of(row):
+    return [(o["level"], o["optname"], o["value"]) for o in row["options"]]
+
+
+@pytest.mark.parametrize("mode", sorted(ACCEPTED_OPTIONS))
+def test_accepted_socket_starts_with_its_listeners_options(run, mode):
+    trace = run([program("find_nagle_accepted"), mode])
+    nodelay, options = ACCEPTED_OPTIONS[mode]
+    assert f"\naccepted TCP_NODELAY: {nodelay}\n" in stdout(trace)
+    row = socket_row(trace, printed_fd(trace))
+    assert (row["created_by"], options_of(row)) == ("accept", options)
+
+
+def test_adopted_listener_with_tcp_nodelay_finds_nothing(run):
+    # the listener got TCP_NODELAY behind the shim's back: the kernel is
+    # asked when the listener is adopted, and its accepted socket inherits it
+    trace = run([program("find_nagle_accepted"), "adopted"])
+    [listen] = calls(trace, "listen")
+    [adoption] = calls(trace, "fromfd")
+    assert adoption["fd"] == listen["fd"] and adoption["sock"]["state"] == ["adopted"]
+    row = socket_row(trace, listen["fd"])
+    assert (row["created_by"], options_of(row)) == ("", [("SOL_TCP", "TCP_NODELAY", 1)])
     assert records(trace, "finding") == []
     assert summary(trace)["findings"] == []
 

@@ -24,6 +24,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Marks a function that must stay a function of its own, called where the
+ * program calls it, because a test names it as the place of a finding
+ * (tests/test_audit.py, with addr2line): gcc's noipa also keeps it from
+ * being cloned or changed by its callers' optimisations; clang has no
+ * noipa, and noinline is the nearest it offers. */
+#if defined(__clang__)
+#define NOIPA __attribute__((noinline))
+#else
+#define NOIPA __attribute__((noipa))
+#endif
+
 /* The name of an errno value ("ECONNREFUSED"), or "E?" if it has none. */
 static inline const char *errname(int err)
 {

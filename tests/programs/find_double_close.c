@@ -12,8 +12,6 @@
  */
 #include "common.h"
 
-#define NOIPA __attribute__((noipa))
-
 NOIPA static void close_again(int fd)
 {
     print_result("close again", close(fd));

@@ -13,8 +13,6 @@
  */
 #include "common.h"
 
-#define NOIPA __attribute__((noipa))
-
 NOIPA static void read_reply_spinning(int fd)
 {
     char buf[64];

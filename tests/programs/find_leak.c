@@ -11,8 +11,6 @@
  */
 #include "common.h"
 
-#define NOIPA __attribute__((noipa))
-
 NOIPA static int open_listener(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

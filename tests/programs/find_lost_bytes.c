@@ -20,8 +20,6 @@
  */
 #include "common.h"
 
-#define NOIPA __attribute__((noipa))
-
 static const char MSG1[] = "0123456789";
 static const char MSG2[] = "abcdefghijklmnopqrst";
 

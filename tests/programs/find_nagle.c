@@ -19,8 +19,6 @@
 
 #include "common.h"
 
-#define NOIPA __attribute__((noipa))
-
 /* The client's half of a round: the request in two writes, then the reply. */
 NOIPA static void ask(int fd, int server)
 {

@@ -17,8 +17,6 @@
  */
 #include "common.h"
 
-#define NOIPA __attribute__((noipa))
-
 NOIPA static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -16,8 +16,6 @@
  */
 #include "common.h"
 
-#define NOIPA __attribute__((noipa))
-
 NOIPA static void send_after_shutdown(int fd)
 {
     for (int i = 0; i < 2; i++)

@@ -15,8 +15,6 @@
 
 #include "common.h"
 
-#define NOIPA __attribute__((noipa))
-
 NOIPA static void send_messages(int fd, int flags)
 {
     static const char *const msgs[] = {"one ", "two ", "three"};

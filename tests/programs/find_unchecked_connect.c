@@ -21,8 +21,6 @@
 
 #include "common.h"
 
-#define NOIPA __attribute__((noipa))
-
 NOIPA static void send_request(int fd)
 {
     print_result("send", send(fd, "ping\n", 5, MSG_NOSIGNAL));

@@ -14,8 +14,6 @@
  */
 #include "common.h"
 
-#define NOIPA __attribute__((noipa))
-
 NOIPA static void send_late(int fd)
 {
     for (int i = 0; i < 2; i++)
