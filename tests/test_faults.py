@@ -502,8 +502,9 @@ def test_same_seed_same_decisions(tmp_path):
 
 def test_different_seed_different_decisions(tmp_path):
     # seeds 1 and 2 are known to differ over 20 draws at p=0.5 (seed 1
-    # refuses 6 7 8 9 11 12 14 15 17, seed 2 refuses 3 4 5 6 7 9 10 11 17
-    # 18 19); two seeds agree on all 20 only with probability 2**-20
+    # refuses 1 3 4 6 7 8 9 10 12 14 15 16 17 18 19 20, seed 2 refuses 1 3
+    # 4 5 8 9 11 13 14 16 19 20); two seeds agree on all 20 only with
+    # probability 2**-20
     one, _ = p_decisions(tmp_path, "a", ["--seed", "1"])
     two, _ = p_decisions(tmp_path, "b", ["--seed", "2"])
     assert one != two
