@@ -46,6 +46,7 @@
  * sent (accept: as the client received it). Exit status 0 if all intact.
  */
 #include <pthread.h>
+#include <stdint.h>
 
 #include "common.h"
 
