@@ -29,6 +29,16 @@ static _Atomic uint64_t matches[SS_MAX_RULES]; /* calls each rule matched */
 static uint64_t seed;
 static int strict;                             /* --strict: a misfit is not applied */
 static _Atomic uint64_t noted;                 /* rules whose misfit the trace has told */
+/* The socket counter (ss_model_count) each rule that draws counts its
+ * matches on a socket with, or -1: the rules that draw take the counters
+ * in turn, and share them once there are more such rules than counters. */
+static signed char draw_counter[SS_MAX_RULES];
+static int n_drawing;
+/* 0, or in a forked child what sets its draws apart from its parent's and
+ * its siblings': made of the fork's number in the parent. */
+static uint64_t process_salt;
+static _Atomic uint64_t forks_made;   /* by this process */
+static __thread uint64_t tls_fork_number; /* the fork this thread is making */
 
 int ss_fault_enabled(void)
 {
@@ -70,6 +80,13 @@ static void refuse_rule(int number, const char *text, const struct ss_rule_error
     refuse(msg);
 }
 
+/* Whether a rule uses its draw: p= decides by it, jitter= and corrupt=
+ * take a length and positions from it. */
+static int rule_draws(const struct ss_rule *r)
+{
+    return r->has_p || r->jitter_ns != 0 || (r->actions & SS_ACT_CORRUPT);
+}
+
 static void add_rule(const char *text, int number, int strict_rules)
 {
     struct ss_rule_error e;
@@ -79,6 +96,8 @@ static void add_rule(const char *text, int number, int strict_rules)
         refuse_rule(number, text, &e, "");
     if (strict_rules && ss_rule_warning(&rules[n_rules], &e))
         refuse_rule(number, text, &e, "(strict) ");
+    draw_counter[n_rules] =
+        rule_draws(&rules[n_rules]) ? (signed char)(n_drawing++ % SS_MODEL_COUNTERS) : -1;
     n_rules++;
 }
 
@@ -151,28 +170,51 @@ void ss_fault_init(void)
         load_seed();
 }
 
-/* when= counts per process: a forked child starts counting afresh. */
+void ss_fault_before_fork(void)
+{
+    tls_fork_number = atomic_fetch_add_explicit(&forks_made, 1, memory_order_relaxed) + 1;
+}
+
+/* when= counts per process: a forked child starts counting afresh (the
+ * model zeroes the per-socket counts). Its draws are keyed by the fork as
+ * well: workers forked from one server would otherwise all draw alike. */
 void ss_fault_after_fork_child(void)
 {
     for (int i = 0; i < n_rules; i++)
         atomic_store_explicit(&matches[i], 0, memory_order_relaxed);
+    process_salt = ss_mix64(process_salt ^ ss_mix64(tls_fork_number));
+    atomic_store_explicit(&forks_made, 0, memory_order_relaxed);
 }
 
 /* ---- deciding ----------------------------------------------------------- */
 
-/* splitmix64: a draw that depends only on the seed, the rule and the
- * rule's match count. */
 static uint64_t mix(uint64_t x)
 {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
+    return ss_mix64(x);
 }
 
-static uint64_t draw_for(int rule, uint64_t count)
+/* The key of a call on no socket (socket(), socketpair(), close_range(),
+ * a number whose socket was closed). */
+#define NO_SOCKET 0
+
+/* A draw that depends only on the seed, the process (in a forked child),
+ * the rule, the socket's stable key and a count. */
+static uint64_t draw_for(int rule, uint64_t socket_key, uint64_t count)
 {
-    return mix(seed ^ mix(((uint64_t)rule << 40) ^ count));
+    uint64_t call = mix(((uint64_t)rule << 40) ^ count);
+    return mix(seed ^ mix(process_salt ^ socket_key ^ call));
+}
+
+/* The draw of a call the rule matched, the n-th in the process. On a
+ * socket, a rule that draws counts with the socket's own counter: the
+ * socket's sequence of draws then replays whatever other threads do.
+ * Without a socket, the process-wide count n serves, as for when=. */
+static uint64_t call_draw(int rule, struct ss_obj *obj, uint64_t n)
+{
+    if (obj == NULL || draw_counter[rule] < 0)
+        return draw_for(rule, NO_SOCKET, n);
+    uint32_t count = ss_model_count(obj, (unsigned)draw_counter[rule]);
+    return draw_for(rule, ss_model_stable_key(obj), count);
 }
 
 #define OPBIT(op) SS_OPBIT(op)
@@ -396,9 +438,11 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
             }
         }
         uint64_t n = atomic_fetch_add_explicit(&matches[i], 1, memory_order_relaxed) + 1;
+        /* drawn before when= decides: a socket's count then counts every
+         * match on it, whichever thread was the process's n-th */
+        uint64_t draw = call_draw(i, obj, n);
         if (r->has_when && !when_matches(r, n))
             continue;
-        uint64_t draw = draw_for(i, n);
         if (r->has_p && (draw >> 32) >= r->p_threshold)
             continue;
         c->fault = i + 1;

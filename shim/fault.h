@@ -4,10 +4,13 @@
  * matching rule in the order given), and applies it: fails the call without
  * performing it, performs it with its length cut, sleeps first, makes a
  * receive see end of file, really resets the connection, or flips bytes of
- * the data. Counting (when=) is per rule and per process, and the draws of
- * p= come from a counter-based generator keyed by the seed, the rule and
- * the rule's match count, so a run replays exactly with the same seed and
- * needs no lock.
+ * the data. Counting (when=) is per rule and per process. The draws of p=
+ * (and of jitter= and corrupt=) come from a counter-based generator keyed
+ * by the seed, the rule, the socket's stable key and the rule's count of
+ * matches on that socket, kept in the socket (model.h): the same seed
+ * replays each socket's decisions whatever the threads' interleaving, and
+ * needs no lock. A call on no socket draws by the rule's process-wide
+ * count.
  */
 #ifndef SOCKSHIM_FAULT_H
 #define SOCKSHIM_FAULT_H
@@ -60,6 +63,9 @@ struct ss_fault_scratch {
  * the process with status 2 and the message the command would give. */
 void ss_fault_init(void);
 int ss_fault_enabled(void);
+/* Before a fork (the fork's number keys the child's draws), and after it
+ * in the child. */
+void ss_fault_before_fork(void);
 void ss_fault_after_fork_child(void);
 
 uint64_t ss_fault_seed(void);

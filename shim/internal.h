@@ -71,6 +71,17 @@ int ss_multithreaded(void);
 uint64_t ss_now_ns(void);       /* CLOCK_REALTIME */
 long ss_utc_offset_s(void);     /* local time minus UTC, fixed at start */
 
+/* splitmix64's finaliser: a bijection whose every output bit depends on
+ * every input bit. The fault engine's draws and the model's stable keys
+ * are made of it. */
+static inline uint64_t ss_mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
 /* The one path every intercepted call takes (pipeline.c). */
 void ss_run(struct ss_call *call);
 

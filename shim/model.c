@@ -37,6 +37,7 @@ struct ss_obj {
     unsigned names_known; /* NAME_LOCAL, NAME_PEER: fetched from the kernel */
     struct ss_addr laddr, raddr;
     enum ss_fn created_by;
+    _Atomic uint32_t accepted;  /* connections accepted from it: their keys */
     uint64_t created_ns;
     uint64_t calls, errors, faults, bytes_sent, bytes_received;
     struct ss_opt opts[SS_MODEL_MAX_OPTS];
@@ -48,10 +49,13 @@ struct ss_obj {
     /* the capture's (--pcap) names for an AF_UNIX socket (capture.c) */
     uint64_t cap_ino, cap_peer_ino;
     unsigned cap_known; /* SS_CAP_KNOW_* */
+    /* the fault engine's per-socket counts (ss_model_count) */
+    _Atomic uint32_t counts[SS_MODEL_COUNTERS];
+    uint64_t stable_key; /* set before the object is published, then fixed */
 } __attribute__((aligned(64)));
 
 /* docs/architecture.md states the memory a socket costs */
-_Static_assert(sizeof(struct ss_obj) == 640, "update docs/architecture.md");
+_Static_assert(sizeof(struct ss_obj) == 704, "update docs/architecture.md");
 
 enum { NAME_LOCAL = 1, NAME_PEER = 2 };
 
@@ -125,9 +129,59 @@ static void push_free(struct ss_obj *o)
     }
 }
 
+/* ---- stable keys ------------------------------------------------------ */
+
+/* The socket() and socketpair() calls that made sockets in this process,
+ * and the sockets it adopted (and, in a forked child, those of its parent
+ * before the fork). */
+static _Atomic uint64_t sockets_made, sockets_adopted;
+
+enum key_origin { KEY_MADE = 1, KEY_ACCEPTED, KEY_ADOPTED };
+
+/* Keys are hashed so that the draws of sockets with neighbouring numbers
+ * are unrelated; a child's key includes its parent's (a listener's). */
+static uint64_t key_of(uint64_t parent, enum key_origin origin, uint64_t number)
+{
+    return ss_mix64(parent ^ ss_mix64((uint64_t)origin << 56 ^ number));
+}
+
+/* The number of a socket() or socketpair() call that made sockets: both
+ * ends of a pair come from one number, so that another thread's socket()
+ * can never fall between them. */
+static uint64_t next_made_number(void)
+{
+    return atomic_fetch_add_explicit(&sockets_made, 1, memory_order_relaxed) + 1;
+}
+
+static uint64_t made_key(uint64_t number, unsigned end)
+{
+    return key_of(0, KEY_MADE, number << 1 | end);
+}
+
+/* The k-th connection accepted from a listener: independent of the sockets
+ * other threads make meanwhile. Without the listener's object (out of
+ * memory), the new fd's number stands in. */
+static uint64_t accepted_key(struct ss_obj *listener, int fd)
+{
+    if (listener == NULL)
+        return key_of(0, KEY_ACCEPTED, (uint64_t)fd);
+    uint32_t k = atomic_fetch_add_explicit(&listener->accepted, 1, memory_order_relaxed) + 1;
+    return key_of(listener->stable_key, KEY_ACCEPTED, k);
+}
+
+/* A socket the process did not make (inherited, received), numbered in
+ * the order of first use. Not by its fd number: the sockets a server
+ * receives one after the other often all get the same one. */
+static uint64_t adopted_key(void)
+{
+    return key_of(0, KEY_ADOPTED,
+                  atomic_fetch_add_explicit(&sockets_adopted, 1, memory_order_relaxed) + 1);
+}
+
 /* A new object with one reference (the caller's), or NULL when out of
  * memory: the shim then just does not model that socket. */
-static struct ss_obj *obj_new(int family, int type, int protocol, enum ss_fn created_by)
+static struct ss_obj *obj_new(int family, int type, int protocol, enum ss_fn created_by,
+                              uint64_t stable_key)
 {
     struct ss_obj *o = pop_free();
     if (o == NULL) {
@@ -150,6 +204,7 @@ static struct ss_obj *obj_new(int family, int type, int protocol, enum ss_fn cre
     o->protocol = protocol;
     o->created_by = created_by;
     o->created_ns = ss_now_ns();
+    o->stable_key = stable_key;
     atomic_store_explicit(&o->lock, 0, memory_order_relaxed);
     atomic_store_explicit(&o->refs, 1, memory_order_release);
     return o;
@@ -430,7 +485,7 @@ static struct ss_obj *examine(int fd, uintptr_t seen, enum ss_fd_kind *kind)
     sockopt_int(fd, SOL_SOCKET, SO_TYPE, &type);
     sockopt_int(fd, SOL_SOCKET, SO_PROTOCOL, &protocol);
     sockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening);
-    struct ss_obj *o = obj_new(family, type, protocol, SS_FN_COUNT);
+    struct ss_obj *o = obj_new(family, type, protocol, SS_FN_COUNT, adopted_key());
     if (o == NULL)
         return NULL;
     o->state = SS_ST_ADOPTED | (listening ? SS_ST_LISTENING | SS_ST_BOUND : 0);
@@ -610,6 +665,18 @@ void ss_model_mark_reset(struct ss_obj *o)
     }
 }
 
+uint64_t ss_model_stable_key(struct ss_obj *o)
+{
+    return o->stable_key;
+}
+
+uint32_t ss_model_count(struct ss_obj *o, unsigned counter)
+{
+    return atomic_fetch_add_explicit(&o->counts[counter % SS_MODEL_COUNTERS], 1,
+                                     memory_order_relaxed) +
+           1;
+}
+
 int ss_obj_nonblocking(struct ss_obj *o)
 {
     int nb = 0;
@@ -765,9 +832,10 @@ static void update_object(struct ss_obj *o, struct ss_call *c)
 }
 
 static void create_socket(int fd, int family, int type, int protocol, struct ss_call *c,
-                          unsigned state)
+                          unsigned state, uint64_t stable_key)
 {
-    struct ss_obj *o = obj_new(family, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), protocol, c->fn);
+    struct ss_obj *o = obj_new(family, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), protocol, c->fn,
+                               stable_key);
     if (o == NULL)
         return;
     o->nonblocking = (type & SOCK_NONBLOCK) != 0;
@@ -882,7 +950,8 @@ static void create_accepted(struct ss_call *c, struct ss_obj *listener)
 {
     struct from_listener from;
     copy_from_listener(listener, &from);
-    struct ss_obj *o = obj_new(from.family, from.type, from.protocol, c->fn);
+    uint64_t key = accepted_key(listener, (int)c->ret);
+    struct ss_obj *o = obj_new(from.family, from.type, from.protocol, c->fn, key);
     if (o == NULL)
         return;
     o->state = SS_ST_CONNECTED | SS_ST_BOUND;
@@ -1017,12 +1086,16 @@ static void update_fds(struct ss_call *c, struct ss_obj *obj)
     switch (c->op) {
     case SS_OP_socket:
         if (!c->failed)
-            create_socket((int)c->ret, c->domain, c->type, c->protocol, c, 0);
+            create_socket((int)c->ret, c->domain, c->type, c->protocol, c, 0,
+                          made_key(next_made_number(), 0));
         break;
     case SS_OP_socketpair:
         if (!c->failed && c->sv != NULL) {
-            create_socket(c->sv[0], c->domain, c->type, c->protocol, c, SS_ST_CONNECTED);
-            create_socket(c->sv[1], c->domain, c->type, c->protocol, c, SS_ST_CONNECTED);
+            uint64_t number = next_made_number();
+            create_socket(c->sv[0], c->domain, c->type, c->protocol, c, SS_ST_CONNECTED,
+                          made_key(number, 0));
+            create_socket(c->sv[1], c->domain, c->type, c->protocol, c, SS_ST_CONNECTED,
+                          made_key(number, 1));
         }
         break;
     case SS_OP_accept:
@@ -1229,16 +1302,27 @@ void ss_model_init(void)
 {
 }
 
+static void forget_counts(struct ss_obj *o)
+{
+    for (unsigned i = 0; i < SS_MODEL_COUNTERS; i++)
+        atomic_store_explicit(&o->counts[i], 0, memory_order_relaxed);
+}
+
 /* In a forked child only the forking thread exists: an object lock held by
- * any other thread at the fork would stay held forever. */
+ * any other thread at the fork would stay held forever. The fault
+ * engine's counts start afresh, as its per-process counts do; the keys'
+ * numbering (sockets_made, sockets_adopted, accepted) goes on, so that a
+ * socket the child makes never gets the key of one it inherited. */
 void ss_model_after_fork_child(void)
 {
     tls_locked = NULL;
     uint32_t used = atomic_load_explicit(&next_unused, memory_order_relaxed);
     for (uint32_t i = 0; i < used; i++) {
         struct ss_obj *o = obj_at(i);
-        if (o != NULL)
+        if (o != NULL) {
             atomic_store_explicit(&o->lock, 0, memory_order_relaxed);
+            forget_counts(o);
+        }
     }
 }
 

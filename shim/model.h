@@ -133,4 +133,26 @@ void ss_model_set_cap_ids(struct ss_obj *obj, const struct ss_cap_ids *ids);
 /* A fault reset the connection: it is neither connected nor usable. */
 void ss_model_mark_reset(struct ss_obj *obj);
 
+/* Which socket this is from one run to the next, as far as the threads'
+ * timing allows: a key made from how the socket came to be, fixed for its
+ * life and shared by its dup'ed fds (docs/faults.md, "Which socket is
+ * which"):
+ *   - made by socket() or socketpair(): the number of that call among the
+ *     process's calls that made sockets (and which end of a pair);
+ *   - accepted: the listening socket's key and the number of the
+ *     connection among those accepted from it;
+ *   - not made by the process (inherited, received): the number of its
+ *     first use among those of the process's other such sockets.
+ * A forked child numbers on from its parent's counts at the fork, so that
+ * no two of its sockets share a key. */
+uint64_t ss_model_stable_key(struct ss_obj *obj);
+
+/* Counters each socket keeps for the fault engine's draws: zero when the
+ * socket is made, and again in a forked child (they count per process).
+ * Lock-free, so a signal handler may count too. Adds one to counter
+ * (modulo SS_MODEL_COUNTERS) and returns its new value; it wraps after
+ * 2^32. docs/architecture.md states the memory they take. */
+#define SS_MODEL_COUNTERS 4
+uint32_t ss_model_count(struct ss_obj *obj, unsigned counter);
+
 #endif

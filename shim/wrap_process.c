@@ -4,11 +4,13 @@
  * could release a lock. */
 #include <unistd.h>
 
+#include "fault.h"
 #include "wrap.h"
 
 static void perform_fork(struct ss_call *c)
 {
     /* the atfork handler readies the child (pthread_atfork in preload.c) */
+    ss_fault_before_fork();
     c->ret = ss_real.fork();
 }
 
@@ -22,6 +24,7 @@ SS_EXPORT pid_t fork(void)
 /* _Fork() runs no atfork handlers: the child is readied here. */
 static void perform__Fork(struct ss_call *c)
 {
+    ss_fault_before_fork();
     c->ret = ss_real._Fork();
     if (c->ret == 0)
         ss_after_fork_child();

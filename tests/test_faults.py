@@ -506,8 +506,9 @@ def test_same_seed_same_decisions(tmp_path):
 
 def test_different_seed_different_decisions(tmp_path):
     # seeds 1 and 2 are known to differ over 20 draws at p=0.5 (seed 1
-    # refuses 6 7 8 9 11 12 14 15 17, seed 2 refuses 3 4 5 6 7 9 10 11 17
-    # 18 19); two seeds agree on all 20 only with probability 2**-20
+    # refuses 1 3 4 6 7 8 9 10 12 14 15 16 17 18 19 20, seed 2 refuses 1 3
+    # 4 5 8 9 11 13 14 16 19 20); two seeds agree on all 20 only with
+    # probability 2**-20
     one, _ = p_decisions(tmp_path, "a", ["--seed", "1"])
     two, _ = p_decisions(tmp_path, "b", ["--seed", "2"])
     assert one != two
@@ -547,6 +548,111 @@ def test_seed_picked_by_the_library_replays_the_run(tmp_path):
     replay, replay_seed = run("replay", {"SOCKSHIM_SEED": str(seed)})
     assert replay_seed == seed
     assert replay == first
+
+
+# p= draws are keyed per socket: sends_per_socket's senders (threads, or
+# processes in fork mode) each send 200 8-byte messages on a socket of their
+# own, with a loop that survives short sends, all at once, and print which
+# of their send calls came back short. The same seed must fault the same
+# calls of each socket whatever the threads' interleaving.
+
+SOCKET_RULE = "send:short=1:p=0.3"
+SENDER_RE = re.compile(r"^(.+): (\d+) messages (\w+), (\d+) sends, short:((?: \d+)*)$", re.M)
+
+
+def faults_per_socket(tmp_path, name, mode, seed=1):
+    """Runs sends_per_socket MODE under SOCKET_RULE; returns ([(sender, the
+    numbers of the socket's faulted send calls)] in the program's order,
+    stdout). Checks that every message arrived intact and that the
+    program's short sends are the trace's faulted ones (but those that were
+    asked for one byte, which short=1 leaves whole)."""
+    directory = tmp_path / name
+    directory.mkdir()
+    trace = run_traced([program("sends_per_socket"), mode], directory,
+                       options=fault_options(SOCKET_RULE, seed=seed), check_exit=0)
+    text = output(trace)
+    senders = SENDER_RE.findall(text)
+    assert len(senders) == (3 if mode == "fork" else 4), text
+    assert all((messages, state) == ("200", "intact") for _, messages, state, _, _ in senders)
+
+    # a socket is a pid (the fork children share their parent's socket)
+    # and the model's serial; serials follow the sockets' creation, and
+    # the processes run one after the other
+    pids = list(dict.fromkeys(c["pid"] for c in trace.calls))
+    per_socket = {}
+    for c in calls(trace, "send"):
+        per_socket.setdefault((pids.index(c["pid"]), c["sock"]["id"]), []).append(c)
+    sockets = [per_socket[key] for key in sorted(per_socket)]
+    if mode == "threads":  # their own order: which thread's pair came first
+        sockets.sort(key=lambda sends: sends[0]["args"]["data"]["hex"])
+    assert len(sockets) == len(senders)
+    faulted = []
+    for (sender, _, _, count, shorts), sends in zip(senders, sockets):
+        assert len(sends) == int(count), sender
+        cut = [i for i, c in enumerate(sends, 1) if "fault" in c and c["args"]["data"]["len"] > 1]
+        assert [int(n) for n in shorts.split()] == cut, sender
+        faulted.append((sender, faulted_numbers(sends)))
+    return faulted, text
+
+
+def assert_some_faulted(faulted):
+    """p=0.3 faulted some of each socket's sends, not all, and the sockets'
+    sequences differ (each has a key of its own)."""
+    for sender, numbers in faulted:
+        assert 0 < len(numbers) < 200, sender
+    assert len({tuple(numbers) for _, numbers in faulted}) == len(faulted)
+
+
+def test_same_seed_same_faults_per_socket_with_threads(tmp_path):
+    """main makes the four socketpairs one after the other, then the four
+    threads send at once: each socket's faulted calls replay exactly (the
+    old process-wide count dealt the draws in the threads' interleaving)."""
+    first, first_text = faults_per_socket(tmp_path, "a", "main")
+    second, second_text = faults_per_socket(tmp_path, "b", "main")
+    assert_some_faulted(first)
+    assert second == first
+    assert second_text == first_text
+
+
+def test_different_seed_different_faults_per_socket_with_threads(tmp_path):
+    one, _ = faults_per_socket(tmp_path, "a", "main", seed=1)
+    two, _ = faults_per_socket(tmp_path, "b", "main", seed=2)
+    assert_some_faulted(two)
+    # over about 280 sends, two seeds agree only by a negligible chance
+    for (sender, numbers_one), (_, numbers_two) in zip(one, two):
+        assert numbers_one != numbers_two, sender
+
+
+def test_same_seed_same_faults_per_accepted_connection_with_threads(tmp_path):
+    """The clients' socket() calls race, their connects are taken in turn;
+    the k-th connection accepted has the same faulted sends in every run,
+    the handler threads sending at once."""
+    first, first_text = faults_per_socket(tmp_path, "a", "accept")
+    second, second_text = faults_per_socket(tmp_path, "b", "accept")
+    assert_some_faulted(first)
+    assert second == first
+    assert second_text == first_text
+
+
+def test_threads_making_their_sockets_at_once_get_the_same_sequences(tmp_path):
+    """Each thread makes its own socketpair, the calls racing: the sockets
+    are numbered in the order the calls completed, so the same sequences
+    come out, possibly dealt to other threads (docs/faults.md)."""
+    first, _ = faults_per_socket(tmp_path, "a", "threads")
+    second, _ = faults_per_socket(tmp_path, "b", "threads")
+    assert_some_faulted(first)
+    assert sorted(numbers for _, numbers in second) == sorted(numbers for _, numbers in first)
+
+
+def test_forked_children_draw_afresh_and_apart_on_an_inherited_socket(tmp_path):
+    """The parent and then two children, one after the other, send on one
+    socketpair: each process's faulted sends replay, and differ (a child
+    counts afresh, and its draws are keyed by its fork)."""
+    first, _ = faults_per_socket(tmp_path, "a", "fork")
+    second, _ = faults_per_socket(tmp_path, "b", "fork")
+    assert [sender for sender, _ in first] == ["parent", "child 1", "child 2"]
+    assert_some_faulted(first)
+    assert second == first
 
 
 # ---- 4. filters ---------------------------------------------------------------
