@@ -42,7 +42,8 @@ void ss_text_prefix(struct ss_out *o, uint64_t ns);
 /* ---- shared pieces ---------------------------------------------------- */
 
 /* Bytes spread over iovecs: a single buffer is one iovec. total is how many
- * bytes the call transferred or was asked to (the iovecs may hold more). */
+ * bytes the call transferred or was asked to (the iovecs may hold more, or
+ * fewer: a recv with MSG_TRUNC returns a datagram's whole length). */
 struct ss_bytes {
     const struct iovec *iov;
     int iovcnt;

@@ -171,9 +171,20 @@ static void out_literal(struct ss_out *o, const struct ss_bytes *b, size_t shown
     ss_out_char(o, quote);
 }
 
+/* How many of the first n bytes of b its pieces hold: fewer than its total
+ * when a receive returned more than its buffer holds (recv with MSG_TRUNC
+ * returns a datagram's whole length). */
+static size_t bytes_held(const struct ss_bytes *b, size_t n)
+{
+    size_t held = 0;
+    for (int i = 0; i < b->iovcnt && held < n && b->iov[i].iov_base != NULL; i++)
+        held += b->iov[i].iov_len < n - held ? b->iov[i].iov_len : n - held;
+    return held;
+}
+
 void ss_out_pybytes(struct ss_out *o, const struct ss_bytes *b)
 {
-    size_t shown = b->total < ss_config.strsize ? b->total : ss_config.strsize;
+    size_t shown = bytes_held(b, b->total < ss_config.strsize ? b->total : ss_config.strsize);
     out_literal(o, b, shown);
     if (shown < b->total)
         ss_out_str(o, "...");
@@ -894,8 +905,12 @@ void ss_call_received(const struct ss_call *c, struct ss_bytes *b)
         ss_bytes_iov(b, c->msg->msg_iov, (int)c->msg->msg_iovlen, got);
     else if (c->iov != NULL)
         ss_bytes_iov(b, c->iov, c->iovcnt, got);
-    else
-        ss_bytes_buf(b, c->buf, got);
+    else {
+        /* a recv with MSG_TRUNC returns a datagram's whole length: the
+         * buffer holds no more than its own */
+        ss_bytes_buf(b, c->buf, got < c->len ? got : c->len);
+        b->total = got;
+    }
 }
 
 int ss_call_on_socket(const struct ss_call *c)

@@ -245,6 +245,38 @@ def test_short_recv_still_gives_makefile_readline_whole_lines(tmp_path):
     assert all(l.endswith(" (1 byte) [fault #1 short=1]") for l in recvs)
 
 
+# ---- datagrams and records ----------------------------------------------------
+
+# What dgram_whole prints for a kind that keeps message boundaries, bare: a
+# datagram arrives whole in a buffer with room for it, and a smaller buffer
+# truncates it the kernel's way (recvmsg says MSG_TRUNC; recv with MSG_TRUNC
+# returns the datagram's real length).
+WHOLE_MESSAGES = ("send: 12\n"
+                  "recv 100: 12 'hello, world'\n"
+                  "send: 12\n"
+                  "recvmsg 4: 4 'hell' MSG_TRUNC\n"
+                  "send: 12\n"
+                  "recv 4 MSG_TRUNC: 12 'hell'\n")
+
+MESSAGE_KINDS = {"udp": "SOCK_DGRAM", "unix": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET"}
+
+
+TRUNCATING_RECVS = ["sock4.recv(100) -> b'hello, world' (12 bytes)",
+                    "sock4.recvmsg(4) -> (b'hell' (4 bytes), [], MSG_TRUNC, None)",
+                    # the 4 bytes the buffer holds, of the 12 recv returned
+                    "sock4.recv(4, MSG_TRUNC) -> b'hell'... (12 bytes)"]
+
+
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+def test_the_kernel_truncates_a_message_only_for_a_smaller_buffer(tmp_path, kind):
+    bare = run_bare([program("dgram_whole"), kind])
+    assert bare.returncode == 0, bare.stderr
+    assert bare.stdout.decode() == f"kind: {kind}\n" + WHOLE_MESSAGES
+    trace = run_traced([program("dgram_whole"), kind], tmp_path, fmt="text", check_exit=0)
+    assert output(trace) == f"kind: {kind}\n" + WHOLE_MESSAGES
+    assert [b for b in trace.bodies() if b.startswith("sock4.recv")] == TRUNCATING_RECVS
+
+
 def test_delay_makes_the_call_last_at_least_the_delay(tmp_path):
     trace = run_traced(scenario("fault_connect.py"), tmp_path,
                        options=fault_options("connect:delay=150ms"), check_exit=0)
