@@ -261,7 +261,8 @@ static int when_matches(const struct ss_rule *r, uint64_t n)
 
 static int needs_socket(const struct ss_rule *r)
 {
-    return r->family != AF_UNSPEC || r->has_peer || r->port >= 0 || r->has_after;
+    return r->family != AF_UNSPEC || r->has_peer || r->port >= 0 || r->has_after ||
+           r->socktype != 0;
 }
 
 /* The socket's state before the call, fetched once and only when a rule
@@ -300,6 +301,15 @@ static const struct ss_sockinfo *pre_info(struct pre_call *pc, const struct ss_r
     return &pc->info;
 }
 
+/* The socket's type without SOCK_NONBLOCK and SOCK_CLOEXEC: socket() and
+ * socketpair() name it, other calls are made on a socket the model knows. */
+static int call_socktype(const struct ss_call *c, const struct ss_sockinfo *pre)
+{
+    if (c->op == SS_OP_socket || c->op == SS_OP_socketpair)
+        return c->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    return pre->type;
+}
+
 static int filters_match(const struct ss_rule *r, const struct ss_call *c, struct ss_obj *obj,
                          struct pre_call *pc)
 {
@@ -310,6 +320,8 @@ static int filters_match(const struct ss_rule *r, const struct ss_call *c, struc
     const struct ss_sockinfo *pre = pre_info(pc, r, c, obj);
     int family = c->op == SS_OP_socket || c->op == SS_OP_socketpair ? c->domain : pre->family;
     if (r->family != AF_UNSPEC && family != r->family)
+        return 0;
+    if (r->socktype != 0 && call_socktype(c, pre) != r->socktype)
         return 0;
     socklen_t len;
     const struct sockaddr *peer = call_peer(c, pre, &len);

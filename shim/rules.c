@@ -374,6 +374,61 @@ static int parse_family(struct parse *ps, struct span v)
     return 0;
 }
 
+/* "stream, dgram, seqpacket or raw": the names of a table, for a message. */
+static const char *names_listed(const struct ss_xlat *t, char *buf, size_t cap)
+{
+    struct ss_out o;
+    ss_out_init(&o, buf, cap - 1);
+    for (size_t i = 0; i < t->count; i++) {
+        if (i > 0)
+            ss_out_str(&o, i + 1 == t->count ? " or " : ", ");
+        ss_out_str(&o, t->entries[i].name);
+    }
+    buf[o.len < cap - 1 ? o.len : cap - 1] = '\0';
+    return buf;
+}
+
+/* The type= name a bad value most likely meant: a typo of one, or the
+ * name written as the C constant (SOCK_DGRAM, DGRAM). NULL when none. */
+static const char *closest_socktype(struct span v)
+{
+    enum { ROOM = 8 }; /* for the table's names (four) */
+    const struct ss_xlat *t = &ss_xlat_rule_socktype;
+    const char *names[ROOM];
+    char lower[32];
+    size_t n = t->count < ROOM ? t->count : ROOM;
+    for (size_t i = 0; i < n; i++)
+        names[i] = t->entries[i].name;
+    if (v.len >= sizeof lower)
+        return NULL;
+    for (size_t i = 0; i < v.len; i++)
+        lower[i] = (char)(v.p[i] >= 'A' && v.p[i] <= 'Z' ? v.p[i] - 'A' + 'a' : v.p[i]);
+    struct span word = {lower, v.len};
+    if (word.len > 5 && memcmp(word.p, "sock_", 5) == 0)
+        word = (struct span){lower + 5, v.len - 5};
+    long type;
+    if (ss_xlat_value(t, word.p, word.len, &type) == 0)
+        return ss_xlat_name(t, type);
+    return ss_closest_name(word.p, word.len, names, n);
+}
+
+/* type=stream|dgram|seqpacket|raw (the names of ss_xlat_rule_socktype) */
+static int parse_socktype(struct parse *ps, struct span v)
+{
+    char q[96], expected[64];
+    long type;
+    if (ss_xlat_value(&ss_xlat_rule_socktype, v.p, v.len, &type) == 0) {
+        ps->rule->socktype = (int)type;
+        return 0;
+    }
+    const char *near = closest_socktype(v);
+    if (near != NULL)
+        return failf(ps, v, "unknown socket type '%s' (did you mean '%s'?)",
+                     quoted(v, q, sizeof q), near);
+    return failf(ps, v, "unknown socket type '%s' (expected %s)", quoted(v, q, sizeof q),
+                 names_listed(&ss_xlat_rule_socktype, expected, sizeof expected));
+}
+
 static int parse_errno_value(struct parse *ps, struct span v)
 {
     char buf[32], q[96];
@@ -414,6 +469,7 @@ static const struct term terms[] = {
     {"port", FILTER, 1, 0},
     {"family", FILTER, 1, 0},
     {"fd", FILTER, 1, 0},
+    {"type", FILTER, 1, 0},
 };
 
 #define N_TERMS (sizeof terms / sizeof terms[0])
@@ -462,6 +518,8 @@ static int parse_value(struct parse *ps, const struct term *t, struct span v)
     }
     if (strcmp(name, "family") == 0)
         return parse_family(ps, v);
+    if (strcmp(name, "type") == 0)
+        return parse_socktype(ps, v);
     if (parse_number(ps, v, 0, 1u << 30, "fd", &n) != 0) /* fd= */
         return -1;
     r->fd = (int)n;
@@ -490,7 +548,7 @@ static int unknown_term(struct parse *ps, struct span name)
     }
     return failf(ps, name, "unknown action or filter '%s' (actions: error=, short=, delay=, "
                            "jitter=, eof, reset, timeout, corrupt=; filters: when=, p=, after=, "
-                           "peer=, port=, family=, fd=)", quoted(name, q, sizeof q));
+                           "peer=, port=, family=, fd=, type=)", quoted(name, q, sizeof q));
 }
 
 /* Appends an action as written to the rule's action text. */

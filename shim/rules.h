@@ -8,6 +8,7 @@
  *   FILTER  := 'when=' FIRST ['..' LAST] ['+' STEP] | 'when=' FIRST '+'
  *            | 'p=' PROBABILITY | 'after=' SIZE | 'peer=' ADDRESS
  *            | 'port=' N | 'family=' ('inet' | 'inet6' | 'unix') | 'fd=' N
+ *            | 'type=' ('stream' | 'dgram' | 'seqpacket' | 'raw')
  *
  * docs/faults.md is the reference. This file is linked into the library
  * (which reads SOCKSHIM_FAULTS) and into the command (which checks every
@@ -68,6 +69,7 @@ struct ss_rule {
     int port;                    /* -1: any */
     int family;                  /* AF_UNSPEC: any */
     int fd;                      /* -1: any */
+    int socktype;                /* type=: SOCK_STREAM, SOCK_DGRAM...; 0: any */
 
     char action_text[64];        /* the actions, for the trace: "short=1" */
 };

@@ -110,6 +110,14 @@ def pattern(size):
     return bytes(ord("a") + i % 26 for i in range(size))
 
 
+# What socket_types prints bare, line by line ("what: result").
+SOCKET_TYPES_BARE = {
+    "socket dgram": "ok", "socket stream": "ok", "socketpair seqpacket": "ok",
+    "dgram send": "12", "stream send": "12",
+    "dgram recv": "12 'hello, world'", "stream recv": "12 'hello, world'",
+}
+
+
 def fnv1a64(data):
     """The hash sink_server prints."""
     h = 14695981039346656037
@@ -660,6 +668,30 @@ def test_fd_filter(tmp_path, servers):
     assert_only_hit(result, trace, "B")
 
 
+@pytest.mark.parametrize("rule, changed, faulted", [
+    # socket() and socketpair() by the type they ask for, flags left out
+    ("socket:error=EMFILE:type=dgram", {"socket dgram": "-1 EMFILE"}, ["socket"]),
+    ("socket:error=EMFILE:type=stream", {"socket stream": "-1 EMFILE"}, ["socket"]),
+    ("socketpair:error=EMFILE:type=seqpacket", {"socketpair seqpacket": "-1 EMFILE"},
+     ["socketpair"]),
+    # transfers by their socket's type
+    ("send:short=1:type=stream", {"stream send": "1", "stream recv": "1 'h'"}, ["send"]),
+    ("send:error=ENOBUFS:type=dgram", {"dgram send": "-1 ENOBUFS", "dgram recv": "-1 EAGAIN"},
+     ["send"]),
+    ("recv:eof:type=dgram", {"dgram recv": "0 ''"}, ["recv"]),
+    ("recv:eof:type=stream", {"stream recv": "0 ''"}, ["recv"]),
+    ("%io:error=EIO:type=raw", {}, []),
+])
+def test_type_filter(tmp_path, rule, changed, faulted):
+    bare = run_bare([program("socket_types")])
+    assert dict(l.split(": ", 1) for l in bare.stdout.decode().splitlines()) == SOCKET_TYPES_BARE
+    trace = run_traced([program("socket_types")], tmp_path, options=fault_options(rule),
+                       check_exit=0)
+    seen = dict(l.split(": ", 1) for l in output(trace).splitlines())
+    assert seen == {**SOCKET_TYPES_BARE, **changed}
+    assert [c["op"] for c in trace.calls if "fault" in c] == faulted
+
+
 def test_after_filter_counts_each_sockets_bytes(tmp_path, servers):
     # each connection's first 5 bytes go out whole, later sends are cut
     result, trace = run_peers(tmp_path, servers, "send:short=1:after=5")
@@ -849,6 +881,15 @@ BAD_RULES = [
     ("send:short=1:peer=relative/path", "bad peer address", "relative/path"),
     ("send:short=1:family=ipx", "unknown family 'ipx'", "ipx"),
     ("send:short=1:family=INET", "unknown family 'INET'", "INET"),
+    ("send:short=1:type=dgarm", "unknown socket type 'dgarm' (did you mean 'dgram'?)", "dgarm"),
+    ("recv:eof:type=SOCK_DGRAM", "unknown socket type 'SOCK_DGRAM' (did you mean 'dgram'?)",
+     "SOCK_DGRAM"),
+    ("recv:eof:type=STREAM", "unknown socket type 'STREAM' (did you mean 'stream'?)", "STREAM"),
+    ("send:short=1:type=packet",
+     "unknown socket type 'packet' (expected stream, dgram, seqpacket or raw)", "packet"),
+    ("send:short=1:type=", "'type=' has an empty value", "type="),
+    ("send:delay=1ms:type=dgram:type=raw", "'type' is given twice", "type"),
+    ("send:short=1:tpye=stream", "unknown filter 'tpye' (did you mean 'type'?)", "tpye"),
     # actions that do not go together
     ("recv:error=EIO:eof", "more than one of error=, eof, reset and timeout",
      "recv:error=EIO:eof"),

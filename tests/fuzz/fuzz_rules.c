@@ -16,6 +16,7 @@
 
 #include "fuzz.h"
 #include "rules.h"
+#include "xlat.h"
 
 static int terminated(const char *s, size_t cap)
 {
@@ -106,6 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rule->port == -1 || (rule->port >= 1 && rule->port <= 65535));
         CHECK(rule->family == AF_UNSPEC || rule->family == AF_INET ||
               rule->family == AF_INET6 || rule->family == AF_UNIX);
+        CHECK(rule->socktype == 0 ||
+              ss_xlat_name(&ss_xlat_rule_socktype, rule->socktype) != NULL);
         if (rule->has_peer) {
             CHECK(rule->peer.family == AF_INET || rule->peer.family == AF_INET6 ||
                   rule->peer.family == AF_UNIX);
