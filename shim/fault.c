@@ -24,6 +24,9 @@
 static struct ss_rule rules[SS_MAX_RULES];
 static int n_rules;
 static _Atomic uint64_t matches[SS_MAX_RULES]; /* calls each rule matched */
+/* The trace has said that the rule's short= skips a socket that is not a
+ * stream: it says so once per rule and process. */
+static _Atomic int said_short_skipped[SS_MAX_RULES];
 static uint64_t seed;
 
 int ss_fault_enabled(void)
@@ -153,8 +156,10 @@ void ss_fault_init(void)
 /* when= counts per process: a forked child starts counting afresh. */
 void ss_fault_after_fork_child(void)
 {
-    for (int i = 0; i < n_rules; i++)
+    for (int i = 0; i < n_rules; i++) {
         atomic_store_explicit(&matches[i], 0, memory_order_relaxed);
+        atomic_store_explicit(&said_short_skipped[i], 0, memory_order_relaxed);
+    }
 }
 
 /* ---- deciding ----------------------------------------------------------- */
@@ -366,6 +371,28 @@ static uint64_t limit_before_mark(const struct ss_rule *r, const struct ss_call 
     return requested(c) > room ? room : 0;
 }
 
+/* short= on a socket that keeps message boundaries (a datagram, a
+ * seqpacket record): a kernel never cuts one, so neither does the rule. A
+ * type the model does not know (0: a number whose socket was closed, where
+ * the call fails anyway) is left to the rule. */
+static int short_skipped(const struct ss_rule *r, const struct ss_call *c, struct ss_obj *obj,
+                         struct pre_call *pc)
+{
+    if (!(r->actions & SS_ACT_SHORT))
+        return 0;
+    int type = call_socktype(c, pre_info(pc, r, c, obj));
+    return type != 0 && !ss_rule_short_cuts(type);
+}
+
+/* The first call whose socket made rule i skip its short= tells the
+ * trace, which says so once per rule and process. */
+static void note_short_skipped(struct ss_call *c, int i)
+{
+    if (c->short_skip_note == 0 &&
+        !atomic_exchange_explicit(&said_short_skipped[i], 1, memory_order_relaxed))
+        c->short_skip_note = i + 1;
+}
+
 int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
 {
     /* only .have is set: the snapshot (about 300 bytes) is filled when a
@@ -380,6 +407,12 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
             continue;
         if (!really_a_socket(c, &pc))
             return 0;
+        c->short_skipped = short_skipped(r, c, obj, &pc);
+        if (c->short_skipped) {
+            note_short_skipped(c, i);
+            if (r->actions == SS_ACT_SHORT)
+                continue; /* nothing else to do: the rule passes the socket by */
+        }
         if (r->has_after) {
             uint64_t done = transferred(c, pre_info(&pc, r, c, obj));
             if (done < r->after_bytes) {
@@ -697,8 +730,19 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
     }
     if ((r->actions & SS_ACT_CORRUPT) && is_op(c, SENDS))
         corrupt_outgoing(c, s, r->corrupt);
-    if (r->actions & SS_ACT_SHORT)
+    if ((r->actions & SS_ACT_SHORT) && !c->short_skipped)
         cut_call(c, s, r->short_len);
+}
+
+/* A call short= did not cut carries the mark of the rule's other actions,
+ * or none when short= is all the rule does: it counted for when= and p=
+ * (the count is taken before the call), but nothing happened to it. */
+static void unmark_short(struct ss_call *c, const struct ss_rule *r)
+{
+    if (r->uncut_action_text[0] == '\0')
+        c->fault = 0;
+    else
+        c->fault_action = r->uncut_action_text;
 }
 
 void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
@@ -732,4 +776,6 @@ void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
     c->iovcnt = s->iovcnt;
     if (s->copy != NULL)
         munmap(s->copy, s->copy_len);
+    if ((r->actions & SS_ACT_SHORT) && c->short_skipped)
+        unmark_short(c, r);
 }

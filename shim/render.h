@@ -19,6 +19,9 @@
 void ss_render_call(const struct ss_call *c);
 /* A loop rebuilt from several calls (JSON: a record of its own). */
 void ss_render_loop(const struct ss_call *c);
+/* A rule's short= skipped the call's socket, which is not a stream: said
+ * once per rule and process (c->short_skip_note is the rule). */
+void ss_render_short_skipped(const struct ss_call *c);
 /* A finding of the audit (index in its table), and the summary at exit. */
 void ss_render_finding(int index);
 void ss_render_summary(void);
@@ -32,6 +35,8 @@ void ss_json_call(struct ss_out *o, const struct ss_call *c);
 void ss_text_start(struct ss_out *o, uint64_t now_ns);
 void ss_json_start(struct ss_out *o, uint64_t now_ns);
 void ss_json_loop(struct ss_out *o, const struct ss_call *c);
+void ss_text_short_skipped(struct ss_out *o, const struct ss_call *c);
+void ss_json_short_skipped(struct ss_out *o, const struct ss_call *c);
 void ss_text_finding(struct ss_out *o, int index);
 void ss_json_finding(struct ss_out *o, int index);
 void ss_text_summary(struct ss_out *o, uint64_t now_ns);

@@ -833,6 +833,22 @@ void ss_render_loop(const struct ss_call *c)
     render_and_emit(render_loop, c);
 }
 
+static void render_short_skipped(struct ss_out *o, const void *arg)
+{
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_short_skipped(o, arg);
+    else
+        ss_text_short_skipped(o, arg);
+}
+
+void ss_render_short_skipped(const struct ss_call *c)
+{
+    if (!ss_sink_enabled())
+        return;
+    write_header_once(c->t_end_ns);
+    render_and_emit(render_short_skipped, c);
+}
+
 static void render_finding(struct ss_out *o, const void *arg)
 {
     const int *index = arg;

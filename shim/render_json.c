@@ -800,6 +800,28 @@ void ss_json_finding(struct ss_out *o, int index)
     ss_out_char(o, '\n');
 }
 
+/* Why short= skips a socket; the text trace says the same. */
+#define SHORT_SKIPPED_REASON "not a stream: the kernel moves its messages whole"
+
+void ss_json_short_skipped(struct ss_out *o, const struct ss_call *c)
+{
+    json_head(o, "skip", c->t_end_ns);
+    KEY(o, "rule");
+    ss_out_i64(o, c->short_skip_note);
+    KEY(o, "text");
+    ss_out_json_cstr(o, ss_fault_rule_text(c->short_skip_note - 1));
+    KEY(o, "action");
+    ss_out_json_name(o, "short");
+    KEY(o, "fd");
+    ss_out_i64(o, c->fd);
+    KEY(o, "sock");
+    json_sock(o, &c->sock);
+    KEY(o, "reason");
+    ss_out_json_name(o, SHORT_SKIPPED_REASON);
+    obj_close(o);
+    ss_out_char(o, '\n');
+}
+
 static void json_methods(struct ss_out *o)
 {
     ss_out_char(o, '[');

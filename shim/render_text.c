@@ -886,6 +886,21 @@ void ss_text_start(struct ss_out *o, uint64_t now_ns)
     }
 }
 
+/* "# fault #1: short= skipped on sock4 (SOCK_DGRAM), ...": once per rule
+ * and process, after the first call it skipped. */
+void ss_text_short_skipped(struct ss_out *o, const struct ss_call *c)
+{
+    ss_text_prefix(o, c->t_end_ns);
+    ss_out_str(o, "# fault #");
+    ss_out_i64(o, c->short_skip_note);
+    ss_out_str(o, ": short= skipped on ");
+    ss_out_fdname(o, c->fd, 1);
+    ss_out_str(o, " (");
+    ss_out_xlat(o, &ss_xlat_socktype, c->sock.type);
+    ss_out_str(o, ") and every other socket that is not a stream: the kernel moves their "
+                  "messages whole\n");
+}
+
 /* ---- findings and the summary ------------------------------------------ */
 
 /* "CODE sockN: what it means (details) at module+symbol+offset" */

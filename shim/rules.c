@@ -551,16 +551,16 @@ static int unknown_term(struct parse *ps, struct span name)
                            "peer=, port=, family=, fd=, type=)", quoted(name, q, sizeof q));
 }
 
-/* Appends an action as written to the rule's action text. */
-static void note_action_text(struct ss_rule *r, struct span term)
+/* Appends an action as written to one of the rule's action texts. */
+static void note_action_text(char *text, size_t cap, struct span term)
 {
-    size_t have = strlen(r->action_text);
-    if (have + term.len + 2 > sizeof r->action_text)
+    size_t have = strlen(text);
+    if (have + term.len + 2 > cap)
         return;
     if (have > 0)
-        r->action_text[have++] = ' ';
-    memcpy(r->action_text + have, term.p, term.len);
-    r->action_text[have + term.len] = '\0';
+        text[have++] = ' ';
+    memcpy(text + have, term.p, term.len);
+    text[have + term.len] = '\0';
 }
 
 static int parse_term(struct parse *ps, struct span s, unsigned *seen)
@@ -588,8 +588,11 @@ static int parse_term(struct parse *ps, struct span s, unsigned *seen)
     if (t->takes_value && parse_value(ps, t, value) != 0)
         return -1;
     if (t->kind == ACTION) {
-        ps->rule->actions |= t->action;
-        note_action_text(ps->rule, s);
+        struct ss_rule *r = ps->rule;
+        r->actions |= t->action;
+        note_action_text(r->action_text, sizeof r->action_text, s);
+        if (t->action != SS_ACT_SHORT)
+            note_action_text(r->uncut_action_text, sizeof r->uncut_action_text, s);
     }
     return 0;
 }
@@ -787,7 +790,30 @@ static int errno_listed(ss_opmask op_bit, int err)
     return !described; /* a method without a list takes anything */
 }
 
-int ss_rule_warning(const struct ss_rule *rule, struct ss_rule_error *e)
+int ss_rule_short_cuts(int socktype)
+{
+    return socktype == SOCK_STREAM;
+}
+
+/* short= with a type= whose sockets it never cuts: the short= is dead (a
+ * typo, or a test that believes it cuts datagrams). The carets mark the
+ * type= term. */
+static int short_warning(const struct ss_rule *rule, struct ss_rule_error *e)
+{
+    if (!(rule->actions & SS_ACT_SHORT) || rule->socktype == 0 ||
+        ss_rule_short_cuts(rule->socktype))
+        return 0;
+    const char *name = ss_xlat_name(&ss_xlat_rule_socktype, rule->socktype);
+    const char *at = strstr(rule->text, ":type=");
+    snprintf(e->msg, sizeof e->msg, "type=%s leaves short= nothing to cut: a %s socket sends "
+             "and receives its messages whole (short= cuts stream sockets only)", name, name);
+    e->at = at != NULL ? (size_t)(at - rule->text) + 1 : 0;
+    e->len = at != NULL ? strcspn(at + 1, ":") : strlen(rule->text);
+    return 1;
+}
+
+/* error= with an errno the method's man page does not list. */
+static int errno_warning(const struct ss_rule *rule, struct ss_rule_error *e)
 {
     if (!(rule->actions & SS_ACT_ERROR))
         return 0;
@@ -804,6 +830,11 @@ int ss_rule_warning(const struct ss_rule *rule, struct ss_rule_error *e)
         return 1;
     }
     return 0;
+}
+
+int ss_rule_warning(const struct ss_rule *rule, struct ss_rule_error *e)
+{
+    return errno_warning(rule, e) || short_warning(rule, e);
 }
 
 /* ---- explaining --------------------------------------------------------- */

@@ -269,6 +269,16 @@ WHOLE_MESSAGES = ("send: 12\n"
 MESSAGE_KINDS = {"udp": "SOCK_DGRAM", "unix": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET"}
 
 
+def skip_notes(trace):
+    """The text trace's notes that a rule's short= skipped a socket."""
+    return [l.body for l in trace.lines if " short= skipped on " in l.body]
+
+
+def skip_note(rule, sock, socktype):
+    return (f"# fault #{rule}: short= skipped on {sock} ({socktype}) and every other socket "
+            "that is not a stream: the kernel moves their messages whole")
+
+
 TRUNCATING_RECVS = ["sock4.recv(100) -> b'hello, world' (12 bytes)",
                     "sock4.recvmsg(4) -> (b'hell' (4 bytes), [], MSG_TRUNC, None)",
                     # the 4 bytes the buffer holds, of the 12 recv returned
@@ -283,6 +293,74 @@ def test_the_kernel_truncates_a_message_only_for_a_smaller_buffer(tmp_path, kind
     trace = run_traced([program("dgram_whole"), kind], tmp_path, fmt="text", check_exit=0)
     assert output(trace) == f"kind: {kind}\n" + WHOLE_MESSAGES
     assert [b for b in trace.bodies() if b.startswith("sock4.recv")] == TRUNCATING_RECVS
+
+
+@pytest.mark.parametrize("rule, sock", [("send:short=1", "sock3"), ("recv:short=1", "sock4")])
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+def test_short_leaves_datagrams_and_records_whole(tmp_path, kind, rule, sock):
+    trace = run_traced([program("dgram_whole"), kind], tmp_path, fmt="text",
+                       options=fault_options(rule), check_exit=0)
+    # the receiving side got every message whole, and MSG_TRUNC as bare
+    assert output(trace) == f"kind: {kind}\n" + WHOLE_MESSAGES
+    assert [annotation(b) for b in trace.bodies()] == [None] * len(trace.bodies())
+    assert skip_notes(trace) == [skip_note(1, sock, MESSAGE_KINDS[kind])]
+    assert [b for b in trace.bodies() if b.startswith("sock4.recv")] == TRUNCATING_RECVS
+
+
+def test_short_skip_is_a_json_record_once_per_rule(tmp_path):
+    trace = run_traced([program("dgram_whole"), "udp"], tmp_path,
+                       options=fault_options("send:short=1", "recv:short=1"), check_exit=0)
+    assert output(trace) == "kind: udp\n" + WHOLE_MESSAGES
+    skips = [e for e in trace.events if e["type"] == "skip"]
+    assert [(e["rule"], e["text"], e["action"], e["fd"], e["sock"]["type"]) for e in skips] == [
+        (1, "send:short=1", "short", 3, "SOCK_DGRAM"),
+        (2, "recv:short=1", "short", 4, "SOCK_DGRAM")]
+    assert all(e["reason"] == "not a stream: the kernel moves its messages whole"
+               for e in skips)
+    assert all("fault" not in c for c in trace.calls)
+    [recvmsg] = calls(trace, "recvmsg")
+    assert (recvmsg["ret"], recvmsg["out"]["msg_flags"]) == (4, "MSG_TRUNC")
+    truncating = [c for c in calls(trace, "recv") if c["args"]["flags"] == "MSG_TRUNC"]
+    assert [(c["ret"], c["out"]["data"]) for c in truncating] == \
+        [(12, {"len": 12, "hex": b"hell".hex()})]
+
+
+@pytest.mark.parametrize("rule, seen", [
+    ("send:short=1", "send: 1\nrecv 100: 1 'h'\n"),
+    ("recv:short=1", "send: 12\nrecv 100: 1 'h'\n"),
+])
+def test_short_still_cuts_a_stream(tmp_path, rule, seen):
+    trace = run_traced([program("dgram_whole"), "stream"], tmp_path, fmt="text",
+                       options=fault_options(rule), check_exit=0)
+    assert output(trace) == "kind: stream\n" + seen
+    assert skip_notes(trace) == []
+    faulted = [b for b in trace.bodies() if annotation(b)]
+    assert [annotation(b) for b in faulted] == [(1, "short=1")]
+
+
+def test_short_with_a_delay_delays_a_datagram_and_leaves_it_whole(tmp_path):
+    trace = run_traced([program("dgram_whole"), "unix"], tmp_path,
+                       options=fault_options("send:short=1:delay=50ms"), check_exit=0)
+    assert output(trace) == "kind: unix\n" + WHOLE_MESSAGES
+    sends = calls(trace, "send")
+    assert [c["ret"] for c in sends] == [12, 12, 12]
+    # the delay applies and the mark says only it
+    assert all(c["fault"]["action"] == "delay=50ms" and c["dur_ns"] >= 50 * MS for c in sends)
+    assert [e["rule"] for e in trace.events if e["type"] == "skip"] == [1]
+
+
+def test_a_short_only_rule_passes_datagrams_by(tmp_path):
+    """socket_types sends a datagram, then on a stream: send:short=1 does
+    not count the datagram, so when=1 is the stream's send; and the next
+    rule gets the datagram."""
+    trace = run_traced([program("socket_types")], tmp_path, fmt="text",
+                       options=fault_options("send:short=1:when=1", "send:error=ENOBUFS"),
+                       check_exit=0)
+    seen = dict(l.split(": ", 1) for l in output(trace).splitlines())
+    assert seen == {**SOCKET_TYPES_BARE, "dgram send": "-1 ENOBUFS", "dgram recv": "-1 EAGAIN",
+                    "stream send": "1", "stream recv": "1 'h'"}
+    sends = lines_with(trace, ".send(")
+    assert [annotation(l) for l in sends] == [(2, "error=ENOBUFS"), (1, "short=1")]
 
 
 def test_delay_makes_the_call_last_at_least_the_delay(tmp_path):
@@ -1037,6 +1115,35 @@ def test_without_strict_an_unlisted_errno_only_warns(tmp_path):
     assert (status, ran) == (0, True)
     assert "sockshim: warning: --fault 'recv:error=EADDRINUSE': recv(2) does not list " \
            "EADDRINUSE among its errors (--strict refuses this)" in stderr
+
+
+SHORT_ON_DGRAMS = "send:short=1:type=dgram"  # short= never cuts a datagram
+SHORT_ON_DGRAMS_WHY = ("type=dgram leaves short= nothing to cut: a dgram socket sends and "
+                       "receives its messages whole (short= cuts stream sockets only)")
+
+
+@pytest.mark.parametrize("how", ["option", "environment", "preload"])
+def test_strict_refuses_a_short_its_type_leaves_nothing_to_cut(tmp_path, how):
+    if how == "preload":
+        argv = [TOUCH, "marker"]
+        env = preload_env({"SOCKSHIM_FAULTS": SHORT_ON_DGRAMS, "SOCKSHIM_STRICT": "1"})
+    else:
+        strict = ["--strict"] if how == "option" else []
+        argv = [str(SOCKSHIM), *strict, "--fault", SHORT_ON_DGRAMS, "--", TOUCH, "marker"]
+        env = base_env({"SOCKSHIM_STRICT": "1"} if how == "environment" else None)
+    status, stderr, ran = run_refused(argv, tmp_path, env)
+    assert (status, ran) == (2, False), stderr
+    assert SHORT_ON_DGRAMS_WHY in stderr
+    assert marks(stderr, SHORT_ON_DGRAMS, "type=dgram")
+
+
+def test_without_strict_a_short_its_type_leaves_nothing_to_cut_only_warns(tmp_path):
+    status, stderr, ran = run_refused(
+        [str(SOCKSHIM), "--fault", SHORT_ON_DGRAMS, "--", TOUCH, "marker"], tmp_path,
+        base_env())
+    assert (status, ran) == (0, True)
+    assert (f"sockshim: warning: --fault '{SHORT_ON_DGRAMS}': {SHORT_ON_DGRAMS_WHY} "
+            "(--strict refuses this)") in stderr
 
 
 @pytest.mark.parametrize("path", ["missing.txt", "."], ids=["missing", "directory"])

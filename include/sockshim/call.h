@@ -127,6 +127,10 @@ struct ss_call {
     uint64_t fault_draw;           /* the rule's random draw for this call */
     uint64_t fault_limit;          /* after=: the call was cut to end on the mark */
     int fault_flipped;             /* corrupt=: bytes flipped in what moved; -1: none */
+    int short_skipped;             /* the applying rule's short= left the call whole:
+                                    * its socket is not a stream */
+    int short_skip_note;           /* a rule (1-based) whose short= skipped this call's
+                                    * socket, for the trace to say once; or 0 */
     uint64_t t_start_ns, t_end_ns; /* CLOCK_REALTIME */
     struct ss_sockinfo sock;       /* the socket after the call */
     int new_fd;                    /* accept, dup, socket: the fd created */

@@ -48,6 +48,8 @@ RULES_VALID = {
     "type-raw-family": "%io:corrupt=1:type=raw:family=inet",
     "warn-recv-eaddrinuse": "recv:error=EADDRINUSE",
     "warn-connect-enoent": "connect:error=ENOENT",
+    "warn-short-dgram": "send:short=1:type=dgram",
+    "warn-short-seqpacket": "recv:short=4:delay=1ms:type=seqpacket",
 }
 
 RULES_BROKEN = {

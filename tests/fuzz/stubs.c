@@ -90,6 +90,16 @@ void ss_json_loop(struct ss_out *o, const struct ss_call *c)
     abort();
 }
 
+void ss_text_short_skipped(struct ss_out *o, const struct ss_call *c)
+{
+    abort();
+}
+
+void ss_json_short_skipped(struct ss_out *o, const struct ss_call *c)
+{
+    abort();
+}
+
 void ss_text_finding(struct ss_out *o, int index)
 {
     abort();
