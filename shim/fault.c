@@ -734,6 +734,15 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
         cut_call(c, s, r->short_len);
 }
 
+/* Whether short= changed what the call did (the program's own arguments
+ * are back in c): it asked for more than N bytes and moved exactly N. One
+ * that asked for N or fewer was not cut; one that moved fewer than N found
+ * no more to give or take, and its whole length would have moved as few. */
+static int short_cut_something(const struct ss_call *c, const struct ss_rule *r)
+{
+    return !c->short_skipped && requested(c) > r->short_len && c->ret == (long)r->short_len;
+}
+
 /* A call short= did not cut carries the mark of the rule's other actions,
  * or none when short= is all the rule does: it counted for when= and p=
  * (the count is taken before the call), but nothing happened to it. */
@@ -776,6 +785,6 @@ void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
     c->iovcnt = s->iovcnt;
     if (s->copy != NULL)
         munmap(s->copy, s->copy_len);
-    if ((r->actions & SS_ACT_SHORT) && c->short_skipped)
+    if ((r->actions & SS_ACT_SHORT) && !short_cut_something(c, r))
         unmark_short(c, r);
 }

@@ -222,7 +222,10 @@ def test_sendall_delivers_everything_through_one_byte_sends(tmp_path):
         assert sink.result() == (size, fnv1a64(pattern(size)))
     sends = calls(trace, "send")
     assert len(sends) == size
-    assert all(c["ret"] == 1 and c["fault"]["action"] == "short=1" for c in sends)
+    assert all(c["ret"] == 1 for c in sends)
+    # the last send asks for the one byte left: short=1 cuts nothing there
+    assert faulted_numbers(sends) == list(range(1, size))
+    assert all(c["fault"]["action"] == "short=1" for c in sends[:-1])
 
 
 def test_naive_client_loses_data_under_short_sends(tmp_path):
@@ -361,6 +364,52 @@ def test_a_short_only_rule_passes_datagrams_by(tmp_path):
                     "stream send": "1", "stream recv": "1 'h'"}
     sends = lines_with(trace, ".send(")
     assert [annotation(l) for l in sends] == [(2, "error=ENOBUFS"), (1, "short=1")]
+
+
+# ---- short= that cut nothing ------------------------------------------------------
+
+def test_short_above_the_length_sent_is_not_a_fault(tmp_path):
+    trace = run_traced(scenario("fault_sends.py") + ["2", "ping"], tmp_path, fmt="text",
+                       options=fault_options("send:short=7"), check_exit=0)
+    assert output(trace) == "send 1: 4\nsend 2: 4\nreceived: b'pingping'\n"
+    assert lines_with(trace, ".send(") == ["sock4.send(b'ping' (4 bytes)) -> 4"] * 2
+
+
+def test_short_receive_is_a_fault_only_when_it_filled_the_cut_buffer(tmp_path):
+    trace = run_traced(scenario("fault_sends.py") + ["1"], tmp_path, fmt="text",
+                       options=fault_options("recv:short=7"), check_exit=0)
+    assert output(trace).endswith("received: b'hello world'\n")
+    assert lines_with(trace, ".recv(") == [
+        "sock5.recv(65536) -> b'hello w' (7 bytes) [fault #1 short=7]",
+        "sock5.recv(65536) -> b'orld' (4 bytes)",   # 4 waited: nothing was cut
+        "sock5.recv(65536) -> b'' (0 bytes)",
+    ]
+
+
+def test_short_that_cut_nothing_keeps_the_rules_other_actions(tmp_path):
+    trace = run_traced(scenario("fault_sends.py") + ["1", "ping"], tmp_path, fmt="text",
+                       options=fault_options("send:short=7:delay=1ms"), check_exit=0)
+    assert lines_with(trace, ".send(") == ["sock4.send(b'ping' (4 bytes)) -> 4 [fault #1 delay=1ms]"]
+
+
+def test_short_that_cut_nothing_still_counts_and_applies(tmp_path):
+    """The first send is rule 1's when=1: it cuts nothing (4 bytes asked),
+    but rule 1 applied, so rule 2 is not tried; the second goes to rule 2."""
+    trace = run_traced(scenario("fault_sends.py") + ["2", "ping"], tmp_path, fmt="text",
+                       options=fault_options("send:short=4:when=1", "send:short=1"),
+                       check_exit=0)
+    assert output(trace).startswith("send 1: 4\nsend 2: 1\n")
+    assert [annotation(l) for l in lines_with(trace, ".send(")] == [None, (2, "short=1")]
+
+
+def test_sendall_counts_the_sends_short_cut(tmp_path):
+    with Sink() as sink:
+        trace = run_traced(scenario("fault_sender.py") + [str(sink.port), "20"], tmp_path,
+                           fmt="text", options=fault_options("send:short=7"), check_exit=0)
+        assert sink.result() == (20, fnv1a64(pattern(20)))
+    # 20 = 7 + 7 + 6: the third send asks for 6 bytes, below the cut
+    [line] = lines_with(trace, ".sendall(")
+    assert line.endswith("(20 bytes)) -> None [3 sends, 2 faulted]")
 
 
 def test_delay_makes_the_call_last_at_least_the_delay(tmp_path):
