@@ -26,6 +26,9 @@
 static struct ss_rule rules[SS_MAX_RULES];
 static int n_rules;
 static _Atomic uint64_t matches[SS_MAX_RULES]; /* calls each rule matched */
+/* The trace has said that the rule's short= skips a socket that is not a
+ * stream: it says so once per rule and process. */
+static _Atomic int said_short_skipped[SS_MAX_RULES];
 static uint64_t seed;
 static int strict;                             /* --strict: a misfit is not applied */
 static _Atomic uint64_t noted;                 /* rules whose misfit the trace has told */
@@ -180,10 +183,13 @@ void ss_fault_before_fork(void)
  * well: workers forked from one server would otherwise all draw alike. */
 void ss_fault_after_fork_child(void)
 {
-    for (int i = 0; i < n_rules; i++)
+    for (int i = 0; i < n_rules; i++) {
         atomic_store_explicit(&matches[i], 0, memory_order_relaxed);
+        atomic_store_explicit(&said_short_skipped[i], 0, memory_order_relaxed);
+    }
     process_salt = ss_mix64(process_salt ^ ss_mix64(tls_fork_number));
     atomic_store_explicit(&forks_made, 0, memory_order_relaxed);
+    atomic_store_explicit(&noted, 0, memory_order_relaxed);
 }
 
 /* ---- deciding ----------------------------------------------------------- */
@@ -304,7 +310,8 @@ static int when_matches(const struct ss_rule *r, uint64_t n)
 
 static int needs_socket(const struct ss_rule *r)
 {
-    return r->family != AF_UNSPEC || r->has_peer || r->port >= 0 || r->has_after;
+    return r->family != AF_UNSPEC || r->has_peer || r->port >= 0 || r->has_after ||
+           r->socktype != 0;
 }
 
 /* The socket's state before the call, fetched once and only when a rule
@@ -343,6 +350,15 @@ static const struct ss_sockinfo *pre_info(struct pre_call *pc, const struct ss_r
     return &pc->info;
 }
 
+/* The socket's type without SOCK_NONBLOCK and SOCK_CLOEXEC: socket() and
+ * socketpair() name it, other calls are made on a socket the model knows. */
+static int call_socktype(const struct ss_call *c, const struct ss_sockinfo *pre)
+{
+    if (c->op == SS_OP_socket || c->op == SS_OP_socketpair)
+        return c->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    return pre->type;
+}
+
 static int filters_match(const struct ss_rule *r, const struct ss_call *c, struct ss_obj *obj,
                          struct pre_call *pc)
 {
@@ -353,6 +369,8 @@ static int filters_match(const struct ss_rule *r, const struct ss_call *c, struc
     const struct ss_sockinfo *pre = pre_info(pc, r, c, obj);
     int family = c->op == SS_OP_socket || c->op == SS_OP_socketpair ? c->domain : pre->family;
     if (r->family != AF_UNSPEC && family != r->family)
+        return 0;
+    if (r->socktype != 0 && call_socktype(c, pre) != r->socktype)
         return 0;
     socklen_t len;
     const struct sockaddr *peer = call_peer(c, pre, &len);
@@ -409,6 +427,30 @@ static int stream_has_ended(struct ss_call *c, struct ss_obj *obj)
     return 1;
 }
 
+/* short= on a socket that keeps message boundaries (a datagram, a
+ * seqpacket record): a kernel never cuts one, so neither does the rule. A
+ * type the model does not know (0: a number whose socket was closed, where
+ * the call fails anyway) is left to the rule. */
+static int short_skipped(const struct ss_rule *r, const struct ss_call *c, struct ss_obj *obj,
+                         struct pre_call *pc)
+{
+    if (!(r->actions & SS_ACT_SHORT))
+        return 0;
+    int type = call_socktype(c, pre_info(pc, r, c, obj));
+    return type != 0 && !ss_rule_short_cuts(type);
+}
+
+/* The first call whose socket made rule i skip its short= tells the
+ * trace, which says so once per rule and process. */
+static void note_short_skipped(struct ss_call *c, int i)
+{
+    if (c->fault_note == 0 &&
+        !atomic_exchange_explicit(&said_short_skipped[i], 1, memory_order_relaxed)) {
+        c->fault_note = i + 1;
+        c->fault_note_kind = SS_NOTE_SHORT_SKIPPED;
+    }
+}
+
 int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
 {
     /* only .have is set: the snapshot (about 300 bytes) is filled when a
@@ -425,6 +467,12 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
             continue;
         if (!really_a_socket(c, &pc))
             return 0;
+        c->short_skipped = short_skipped(r, c, obj, &pc);
+        if (c->short_skipped) {
+            note_short_skipped(c, i);
+            if (r->actions == SS_ACT_SHORT)
+                continue; /* nothing else to do: the rule passes the socket by */
+        }
         if (r->has_after) {
             uint64_t done = transferred(c, pre_info(&pc, r, c, obj));
             if (done < r->after_bytes) {
@@ -689,17 +737,20 @@ static const char *misfit(const struct ss_rule *r, const struct ss_call *c,
 }
 
 /* Tells the trace, once per rule and process, that a rule met a call no
- * real event fits, and whether it was applied. */
-static void note_misfit(int rule, const char *why)
+ * real event fits (after the call's line: the note names its socket). */
+static void note_misfit(struct ss_call *c, const char *why)
 {
-    uint64_t bit = 1ull << (rule - 1);
-    if (atomic_fetch_or_explicit(&noted, bit, memory_order_relaxed) & bit)
+    uint64_t bit = 1ull << (c->fault - 1);
+    if (c->fault_note != 0 || (atomic_fetch_or_explicit(&noted, bit, memory_order_relaxed) & bit))
         return;
-    char text[256];
-    snprintf(text, sizeof text, "%s (%s)", why,
-             strict ? "not applied: --strict" : "applied all the same; --strict skips it");
-    struct ss_note note = {rule, text, ss_now_ns()};
-    ss_render_note(&note);
+    c->fault_note = c->fault;
+    c->fault_note_kind = SS_NOTE_MISFIT;
+    c->fault_note_reason = why;
+}
+
+int ss_fault_strict(void)
+{
+    return strict;
 }
 
 /* ---- applying ----------------------------------------------------------- */
@@ -852,7 +903,7 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
         look_at(&t, c, obj);
         const char *why = misfit(r, c, &t);
         if (why != NULL) {
-            note_misfit(c->fault, why);
+            note_misfit(c, why);
             if (strict) {
                 c->fault = 0;
                 return;
@@ -885,7 +936,7 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
     }
     if ((r->actions & SS_ACT_CORRUPT) && is_op(c, SENDS))
         corrupt_outgoing(c, s, r->corrupt);
-    if (r->actions & SS_ACT_SHORT)
+    if ((r->actions & SS_ACT_SHORT) && !c->short_skipped)
         cut_call(c, s, r->short_len);
 }
 
@@ -928,6 +979,26 @@ static void settle_started(struct ss_call *c, struct ss_fault_scratch *s)
         c->fault = 0;
 }
 
+/* Whether short= changed what the call did (the program's own arguments
+ * are back in c): it asked for more than N bytes and moved exactly N. One
+ * that asked for N or fewer was not cut; one that moved fewer than N found
+ * no more to give or take, and its whole length would have moved as few. */
+static int short_cut_something(const struct ss_call *c, const struct ss_rule *r)
+{
+    return !c->short_skipped && requested(c) > r->short_len && c->ret == (long)r->short_len;
+}
+
+/* A call short= did not cut carries the mark of the rule's other actions,
+ * or none when short= is all the rule does: it counted for when= and p=
+ * (the count is taken before the call), but nothing happened to it. */
+static void unmark_short(struct ss_call *c, const struct ss_rule *r)
+{
+    if (r->uncut_action_text[0] == '\0')
+        c->fault = 0;
+    else
+        c->fault_action = r->uncut_action_text;
+}
+
 void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
 {
     static const struct ss_rule no_action; /* a cut before an after= mark */
@@ -963,6 +1034,8 @@ void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
     c->iovcnt = s->iovcnt;
     if (s->copy != NULL)
         munmap(s->copy, s->copy_len);
+    if ((r->actions & SS_ACT_SHORT) && !short_cut_something(c, r))
+        unmark_short(c, r);
 }
 
 void ss_fault_settle(struct ss_call *c, struct ss_obj *obj, int after)

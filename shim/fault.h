@@ -82,6 +82,8 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
 /* After the real call (or in its stead): received data is corrupted, the
  * program's arguments are put back. */
 void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s);
+/* Whether --strict is in force: a rule no real event fits is not applied. */
+int ss_fault_strict(void);
 /* Marks c as faulted by rule (1-based). */
 void ss_fault_mark(struct ss_call *c, int rule);
 /* Before (after = 0) and after (1) every call on a socket: what an earlier

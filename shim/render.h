@@ -19,16 +19,13 @@
 void ss_render_call(const struct ss_call *c);
 /* A loop rebuilt from several calls (JSON: a record of its own). */
 void ss_render_loop(const struct ss_call *c);
+/* What the fault engine has to say of rule c->fault_note, once per rule and
+ * process, after the call's line: no real event fits it on this call, or
+ * its short= left this call's socket whole ("# note: fault #1 on sock4:
+ * ..."). */
+void ss_render_note(const struct ss_call *c);
 /* A finding of the audit (index in its table), and the summary at exit. */
 void ss_render_finding(int index);
-/* A remark of the fault engine about one of its rules (text from
- * sockshim's own tables, plain ASCII): "# note: fault #2: ..." */
-struct ss_note {
-    int rule;          /* 1-based */
-    const char *text;
-    uint64_t t_ns;
-};
-void ss_render_note(const struct ss_note *note);
 void ss_render_summary(void);
 /* A new process (or a forked child): its header comes before its first
  * line. */
@@ -40,9 +37,11 @@ void ss_json_call(struct ss_out *o, const struct ss_call *c);
 void ss_text_start(struct ss_out *o, uint64_t now_ns);
 void ss_json_start(struct ss_out *o, uint64_t now_ns);
 void ss_json_loop(struct ss_out *o, const struct ss_call *c);
+/* Why short= leaves a socket that is not a stream whole. */
+#define SS_NOTE_SHORT_SKIPPED_REASON "the kernel moves their messages whole"
+void ss_text_note(struct ss_out *o, const struct ss_call *c);
+void ss_json_note(struct ss_out *o, const struct ss_call *c);
 void ss_text_finding(struct ss_out *o, int index);
-void ss_text_note(struct ss_out *o, const struct ss_note *n);
-void ss_json_note(struct ss_out *o, const struct ss_note *n);
 void ss_json_finding(struct ss_out *o, int index);
 void ss_text_summary(struct ss_out *o, uint64_t now_ns);
 void ss_json_summary(struct ss_out *o, uint64_t now_ns);
@@ -52,7 +51,8 @@ void ss_text_prefix(struct ss_out *o, uint64_t ns);
 /* ---- shared pieces ---------------------------------------------------- */
 
 /* Bytes spread over iovecs: a single buffer is one iovec. total is how many
- * bytes the call transferred or was asked to (the iovecs may hold more). */
+ * bytes the call transferred or was asked to (the iovecs may hold more, or
+ * fewer: a recv with MSG_TRUNC returns a datagram's whole length). */
 struct ss_bytes {
     const struct iovec *iov;
     int iovcnt;

@@ -171,9 +171,20 @@ static void out_literal(struct ss_out *o, const struct ss_bytes *b, size_t shown
     ss_out_char(o, quote);
 }
 
+/* How many of the first n bytes of b its pieces hold: fewer than its total
+ * when a receive returned more than its buffer holds (recv with MSG_TRUNC
+ * returns a datagram's whole length). */
+static size_t bytes_held(const struct ss_bytes *b, size_t n)
+{
+    size_t held = 0;
+    for (int i = 0; i < b->iovcnt && held < n && b->iov[i].iov_base != NULL; i++)
+        held += b->iov[i].iov_len < n - held ? b->iov[i].iov_len : n - held;
+    return held;
+}
+
 void ss_out_pybytes(struct ss_out *o, const struct ss_bytes *b)
 {
-    size_t shown = b->total < ss_config.strsize ? b->total : ss_config.strsize;
+    size_t shown = bytes_held(b, b->total < ss_config.strsize ? b->total : ss_config.strsize);
     out_literal(o, b, shown);
     if (shown < b->total)
         ss_out_str(o, "...");
@@ -822,6 +833,22 @@ void ss_render_loop(const struct ss_call *c)
     render_and_emit(render_loop, c);
 }
 
+static void render_note(struct ss_out *o, const void *arg)
+{
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_note(o, arg);
+    else
+        ss_text_note(o, arg);
+}
+
+void ss_render_note(const struct ss_call *c)
+{
+    if (!ss_sink_enabled())
+        return;
+    write_header_once(c->t_end_ns);
+    render_and_emit(render_note, c);
+}
+
 static void render_finding(struct ss_out *o, const void *arg)
 {
     const int *index = arg;
@@ -837,22 +864,6 @@ void ss_render_finding(int index)
         return;
     write_header_once(ss_now_ns());
     render_and_emit(render_finding, &index);
-}
-
-static void render_note(struct ss_out *o, const void *arg)
-{
-    if (ss_config.format == SS_FORMAT_JSON)
-        ss_json_note(o, arg);
-    else
-        ss_text_note(o, arg);
-}
-
-void ss_render_note(const struct ss_note *note)
-{
-    if (!ss_sink_enabled() || ss_config.summary == SS_SUMMARY_ONLY)
-        return;
-    write_header_once(note->t_ns);
-    render_and_emit(render_note, note);
 }
 
 static void render_summary(struct ss_out *o, const void *arg)
@@ -910,8 +921,12 @@ void ss_call_received(const struct ss_call *c, struct ss_bytes *b)
         ss_bytes_iov(b, c->msg->msg_iov, (int)c->msg->msg_iovlen, got);
     else if (c->iov != NULL)
         ss_bytes_iov(b, c->iov, c->iovcnt, got);
-    else
-        ss_bytes_buf(b, c->buf, got);
+    else {
+        /* a recv with MSG_TRUNC returns a datagram's whole length: the
+         * buffer holds no more than its own */
+        ss_bytes_buf(b, c->buf, got < c->len ? got : c->len);
+        b->total = got;
+    }
 }
 
 int ss_call_on_socket(const struct ss_call *c)

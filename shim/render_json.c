@@ -791,22 +791,33 @@ static void json_finding_fields(struct ss_out *o, const struct ss_finding_rec *f
     }
 }
 
-void ss_json_note(struct ss_out *o, const struct ss_note *n)
-{
-    json_head(o, "note", n->t_ns);
-    KEY(o, "rule");
-    ss_out_i64(o, n->rule);
-    KEY(o, "text");
-    ss_out_json_cstr(o, n->text);
-    obj_close(o);
-    ss_out_char(o, '\n');
-}
-
 void ss_json_finding(struct ss_out *o, int index)
 {
     const struct ss_finding_rec *f = ss_audit_finding(index);
     json_head(o, "finding", f->t_ns);
     json_finding_fields(o, f);
+    obj_close(o);
+    ss_out_char(o, '\n');
+}
+
+void ss_json_note(struct ss_out *o, const struct ss_call *c)
+{
+    int skipped = c->fault_note_kind == SS_NOTE_SHORT_SKIPPED;
+    json_head(o, "note", c->t_end_ns);
+    KEY(o, "rule");
+    ss_out_i64(o, c->fault_note);
+    KEY(o, "text");
+    ss_out_json_cstr(o, ss_fault_rule_text(c->fault_note - 1));
+    KEY(o, "kind");
+    ss_out_json_name(o, skipped ? "short-skipped" : "misfit");
+    KEY(o, "reason");
+    ss_out_json_name(o, skipped ? SS_NOTE_SHORT_SKIPPED_REASON : c->fault_note_reason);
+    KEY(o, "applied");
+    ss_out_str(o, skipped || ss_fault_strict() ? "false" : "true");
+    KEY(o, "fd");
+    ss_out_i64(o, c->fd);
+    KEY(o, "sock");
+    json_sock(o, &c->sock);
     obj_close(o);
     ss_out_char(o, '\n');
 }

@@ -886,6 +886,28 @@ void ss_text_start(struct ss_out *o, uint64_t now_ns)
     }
 }
 
+/* "# note: fault #1 on sock4: ...": once per rule and process. */
+void ss_text_note(struct ss_out *o, const struct ss_call *c)
+{
+    ss_text_prefix(o, c->t_end_ns);
+    ss_out_str(o, "# note: fault #");
+    ss_out_i64(o, c->fault_note);
+    ss_out_str(o, " on ");
+    ss_out_fdname(o, c->fd, 1);
+    ss_out_str(o, ": ");
+    if (c->fault_note_kind == SS_NOTE_SHORT_SKIPPED) {
+        ss_out_str(o, "short= skipped here (");
+        ss_out_xlat(o, &ss_xlat_socktype, c->sock.type);
+        ss_out_str(o, ") and on every other socket that is not a stream: ");
+        ss_out_str(o, SS_NOTE_SHORT_SKIPPED_REASON);
+    } else {
+        ss_out_str(o, c->fault_note_reason);
+        ss_out_str(o, ss_fault_strict() ? " (not applied: --strict)"
+                                        : " (applied all the same; --strict skips it)");
+    }
+    ss_out_char(o, '\n');
+}
+
 /* ---- findings and the summary ------------------------------------------ */
 
 /* "CODE sockN: what it means (details) at module+symbol+offset" */
@@ -904,16 +926,6 @@ static void out_finding_body(struct ss_out *o, const struct ss_finding_rec *f)
     }
     ss_out_str(o, " at ");
     ss_out_where(o, f->where);
-}
-
-void ss_text_note(struct ss_out *o, const struct ss_note *n)
-{
-    ss_text_prefix(o, n->t_ns);
-    ss_out_str(o, "# note: fault #");
-    ss_out_i64(o, n->rule);
-    ss_out_str(o, ": ");
-    ss_out_str(o, n->text);
-    ss_out_char(o, '\n');
 }
 
 void ss_text_finding(struct ss_out *o, int index)

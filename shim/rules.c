@@ -374,6 +374,61 @@ static int parse_family(struct parse *ps, struct span v)
     return 0;
 }
 
+/* "stream, dgram, seqpacket or raw": the names of a table, for a message. */
+static const char *names_listed(const struct ss_xlat *t, char *buf, size_t cap)
+{
+    struct ss_out o;
+    ss_out_init(&o, buf, cap - 1);
+    for (size_t i = 0; i < t->count; i++) {
+        if (i > 0)
+            ss_out_str(&o, i + 1 == t->count ? " or " : ", ");
+        ss_out_str(&o, t->entries[i].name);
+    }
+    buf[o.len < cap - 1 ? o.len : cap - 1] = '\0';
+    return buf;
+}
+
+/* The type= name a bad value most likely meant: a typo of one, or the
+ * name written as the C constant (SOCK_DGRAM, DGRAM). NULL when none. */
+static const char *closest_socktype(struct span v)
+{
+    enum { ROOM = 8 }; /* for the table's names (four) */
+    const struct ss_xlat *t = &ss_xlat_rule_socktype;
+    const char *names[ROOM];
+    char lower[32];
+    size_t n = t->count < ROOM ? t->count : ROOM;
+    for (size_t i = 0; i < n; i++)
+        names[i] = t->entries[i].name;
+    if (v.len >= sizeof lower)
+        return NULL;
+    for (size_t i = 0; i < v.len; i++)
+        lower[i] = (char)(v.p[i] >= 'A' && v.p[i] <= 'Z' ? v.p[i] - 'A' + 'a' : v.p[i]);
+    struct span word = {lower, v.len};
+    if (word.len > 5 && memcmp(word.p, "sock_", 5) == 0)
+        word = (struct span){lower + 5, v.len - 5};
+    long type;
+    if (ss_xlat_value(t, word.p, word.len, &type) == 0)
+        return ss_xlat_name(t, type);
+    return ss_closest_name(word.p, word.len, names, n);
+}
+
+/* type=stream|dgram|seqpacket|raw (the names of ss_xlat_rule_socktype) */
+static int parse_socktype(struct parse *ps, struct span v)
+{
+    char q[96], expected[64];
+    long type;
+    if (ss_xlat_value(&ss_xlat_rule_socktype, v.p, v.len, &type) == 0) {
+        ps->rule->socktype = (int)type;
+        return 0;
+    }
+    const char *near = closest_socktype(v);
+    if (near != NULL)
+        return failf(ps, v, "unknown socket type '%s' (did you mean '%s'?)",
+                     quoted(v, q, sizeof q), near);
+    return failf(ps, v, "unknown socket type '%s' (expected %s)", quoted(v, q, sizeof q),
+                 names_listed(&ss_xlat_rule_socktype, expected, sizeof expected));
+}
+
 static int parse_errno_value(struct parse *ps, struct span v)
 {
     char buf[32], q[96];
@@ -416,6 +471,7 @@ static const struct term terms[] = {
     {"port", FILTER, 1, 0},
     {"family", FILTER, 1, 0},
     {"fd", FILTER, 1, 0},
+    {"type", FILTER, 1, 0},
 };
 
 #define N_TERMS (sizeof terms / sizeof terms[0])
@@ -473,6 +529,8 @@ static int parse_value(struct parse *ps, const struct term *t, struct span v)
     }
     if (strcmp(name, "family") == 0)
         return parse_family(ps, v);
+    if (strcmp(name, "type") == 0)
+        return parse_socktype(ps, v);
     if (parse_number(ps, v, 0, 1u << 30, "fd", &n) != 0) /* fd= */
         return -1;
     r->fd = (int)n;
@@ -501,19 +559,19 @@ static int unknown_term(struct parse *ps, struct span name)
     }
     return failf(ps, name, "unknown action or filter '%s' (actions: error=, short=, delay=, "
                            "jitter=, eof, reset, timeout, corrupt=; filters: when=, p=, after=, "
-                           "peer=, port=, family=, fd=)", quoted(name, q, sizeof q));
+                           "peer=, port=, family=, fd=, type=)", quoted(name, q, sizeof q));
 }
 
-/* Appends an action as written to the rule's action text. */
-static void note_action_text(struct ss_rule *r, struct span term)
+/* Appends an action as written to one of the rule's action texts. */
+static void note_action_text(char *text, size_t cap, struct span term)
 {
-    size_t have = strlen(r->action_text);
-    if (have + term.len + 2 > sizeof r->action_text)
+    size_t have = strlen(text);
+    if (have + term.len + 2 > cap)
         return;
     if (have > 0)
-        r->action_text[have++] = ' ';
-    memcpy(r->action_text + have, term.p, term.len);
-    r->action_text[have + term.len] = '\0';
+        text[have++] = ' ';
+    memcpy(text + have, term.p, term.len);
+    text[have + term.len] = '\0';
 }
 
 static int parse_term(struct parse *ps, struct span s, unsigned *seen)
@@ -541,8 +599,11 @@ static int parse_term(struct parse *ps, struct span s, unsigned *seen)
     if (eq != NULL && parse_value(ps, t, value) != 0)
         return -1;
     if (t->kind == ACTION) {
-        ps->rule->actions |= t->action;
-        note_action_text(ps->rule, s);
+        struct ss_rule *r = ps->rule;
+        r->actions |= t->action;
+        note_action_text(r->action_text, sizeof r->action_text, s);
+        if (t->action != SS_ACT_SHORT)
+            note_action_text(r->uncut_action_text, sizeof r->uncut_action_text, s);
     }
     return 0;
 }
@@ -740,7 +801,30 @@ static int errno_listed(ss_opmask op_bit, int err)
     return !described; /* a method without a list takes anything */
 }
 
-int ss_rule_warning(const struct ss_rule *rule, struct ss_rule_error *e)
+int ss_rule_short_cuts(int socktype)
+{
+    return socktype == SOCK_STREAM;
+}
+
+/* short= with a type= whose sockets it never cuts: the short= is dead (a
+ * typo, or a test that believes it cuts datagrams). The carets mark the
+ * type= term. */
+static int short_warning(const struct ss_rule *rule, struct ss_rule_error *e)
+{
+    if (!(rule->actions & SS_ACT_SHORT) || rule->socktype == 0 ||
+        ss_rule_short_cuts(rule->socktype))
+        return 0;
+    const char *name = ss_xlat_name(&ss_xlat_rule_socktype, rule->socktype);
+    const char *at = strstr(rule->text, ":type=");
+    snprintf(e->msg, sizeof e->msg, "type=%s leaves short= nothing to cut: a %s socket sends "
+             "and receives its messages whole (short= cuts stream sockets only)", name, name);
+    e->at = at != NULL ? (size_t)(at - rule->text) + 1 : 0;
+    e->len = at != NULL ? strcspn(at + 1, ":") : strlen(rule->text);
+    return 1;
+}
+
+/* error= with an errno the method's man page does not list. */
+static int errno_warning(const struct ss_rule *rule, struct ss_rule_error *e)
 {
     if (!(rule->actions & SS_ACT_ERROR))
         return 0;
@@ -757,6 +841,11 @@ int ss_rule_warning(const struct ss_rule *rule, struct ss_rule_error *e)
         return 1;
     }
     return 0;
+}
+
+int ss_rule_warning(const struct ss_rule *rule, struct ss_rule_error *e)
+{
+    return errno_warning(rule, e) || short_warning(rule, e);
 }
 
 /* ---- explaining --------------------------------------------------------- */

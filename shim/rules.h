@@ -9,6 +9,7 @@
  *   FILTER  := 'when=' FIRST ['..' LAST] ['+' STEP] | 'when=' FIRST '+'
  *            | 'p=' PROBABILITY | 'after=' SIZE | 'peer=' ADDRESS
  *            | 'port=' N | 'family=' ('inet' | 'inet6' | 'unix') | 'fd=' N
+ *            | 'type=' ('stream' | 'dgram' | 'seqpacket' | 'raw')
  *
  * docs/faults.md is the reference. This file is linked into the library
  * (which reads SOCKSHIM_FAULTS) and into the command (which checks every
@@ -70,8 +71,11 @@ struct ss_rule {
     int port;                    /* -1: any */
     int family;                  /* AF_UNSPEC: any */
     int fd;                      /* -1: any */
+    int socktype;                /* type=: SOCK_STREAM, SOCK_DGRAM...; 0: any */
 
     char action_text[64];        /* the actions, for the trace: "short=1" */
+    char uncut_action_text[64];  /* ... but short=: the mark of a call short=
+                                  * did not cut ("" when short= is all) */
 };
 
 struct ss_rule_error {
@@ -83,9 +87,15 @@ struct ss_rule_error {
 int ss_rule_parse(const char *text, struct ss_rule *rule, struct ss_rule_error *e);
 
 /* A warning about a valid rule (an errno the call's man page does not list
- * for it): writes it into e and returns 1, or returns 0. --strict refuses
- * such rules. */
+ * for it, a short= that its type= leaves nothing to cut): writes it into e
+ * and returns 1, or returns 0. --strict refuses such rules. */
 int ss_rule_warning(const struct ss_rule *rule, struct ss_rule_error *e);
+
+/* Whether short= may cut a transfer on a socket of this type (SOCK_*,
+ * without SOCK_NONBLOCK and SOCK_CLOEXEC): only on a byte stream. A kernel
+ * sends a datagram or a seqpacket record whole or not at all, and a
+ * receive truncates one only when the buffer is smaller. */
+int ss_rule_short_cuts(int socktype);
 
 /* Renders the message for a bad rule, the rule, and a caret line under
  * the bad part, each line starting with prefix. Returns the length needed. */

@@ -227,6 +227,8 @@ void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_
             text_call(c, v);
         else
             json_call(c, v);
+        if (c->fault_note != 0)
+            ss_render_note(c);
     }
     if (calls_written())
         write_findings(v);

@@ -74,6 +74,13 @@ SS_XLAT_DEFINE(af, AF_LIST);
     X(SOCK_SEQPACKET) X(SOCK_DCCP) X(SOCK_PACKET)
 SS_XLAT_DEFINE(socktype, SOCKTYPE_LIST);
 
+/* The rule language's spelling of the socket types a program meets (type=
+ * in docs/faults.md): the parser reads its names, its messages list them. */
+#define RULE_SOCKTYPE_LIST(X, N)                                             \
+    N(SOCK_STREAM, "stream") N(SOCK_DGRAM, "dgram")                          \
+    N(SOCK_SEQPACKET, "seqpacket") N(SOCK_RAW, "raw")
+SS_XLAT_DEFINE(rule_socktype, RULE_SOCKTYPE_LIST);
+
 /* IPPROTO_IP (0) stays for completeness; socket() shows a zero protocol as
  * 0. Left out: IPPROTO_HOPOPTS (also 0, an IPv6 extension header). */
 #define IPPROTO_LIST(X, N)                                                   \
@@ -301,6 +308,17 @@ const char *ss_xlat_name(const struct ss_xlat *t, long v)
         if (t->entries[i].value == v)
             return t->entries[i].name;
     return NULL;
+}
+
+int ss_xlat_value(const struct ss_xlat *t, const char *name, size_t len, long *value)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        if (strlen(t->entries[i].name) == len && memcmp(t->entries[i].name, name, len) == 0) {
+            *value = t->entries[i].value;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 void ss_out_xlat(struct ss_out *o, const struct ss_xlat *t, long v)

@@ -34,6 +34,8 @@ extern const struct ss_xlat ss_xlat_shut;      /* SHUT_RD, SHUT_WR, SHUT_RDWR */
 extern const struct ss_xlat ss_xlat_fcntl_cmd; /* F_* */
 extern const struct ss_xlat ss_xlat_ioctl;     /* FIONBIO, FIONREAD, SIOC*... */
 extern const struct ss_xlat ss_xlat_scm;       /* SCM_RIGHTS, SCM_CREDENTIALS... */
+/* The socket types as a fault rule's type= names them: stream, dgram... */
+extern const struct ss_xlat ss_xlat_rule_socktype;
 
 /* Tables of bit flags (rendered as A|B|0x40). */
 extern const struct ss_xlat ss_xlat_msg_flags;  /* MSG_* */
@@ -46,6 +48,10 @@ extern const struct ss_xlat ss_xlat_close_range_flags; /* CLOSE_RANGE_* */
 
 /* The name of v in t, or NULL. */
 const char *ss_xlat_name(const struct ss_xlat *t, long v);
+
+/* The value t names name[0..len) (compared exactly): 0 with *value set,
+ * or -1 when t has no such name. */
+int ss_xlat_value(const struct ss_xlat *t, const char *name, size_t len, long *value);
 
 /* Writes the name of v, or v in decimal when t has no name for it. */
 void ss_out_xlat(struct ss_out *o, const struct ss_xlat *t, long v);

@@ -440,11 +440,12 @@ def test_sockets_closed_by_close_range_and_closefrom(run):
 def test_correct_loop_under_short_sends_is_one_sendall_per_message(run):
     text = run([program("find_lost_bytes"), "right"], fmt="text", options=SHORT_SENDS)
     fd = printed_fd(text)
+    # each loop's last send asks for the one byte left: short=1 cuts nothing
     assert [b for b in text.bodies() if b.startswith(f"sock{fd}.send")] == [
         f"sock{fd}.sendall(b'0123456789' (10 bytes), MSG_NOSIGNAL) -> None "
-        "[10 sends, 10 faulted]",
+        "[10 sends, 9 faulted]",
         f"sock{fd}.sendall(b'abcdefghijklmnopqrst' (20 bytes), MSG_NOSIGNAL) -> None "
-        "[20 sends, 20 faulted]",
+        "[20 sends, 19 faulted]",
     ]
     assert "peer received 30 bytes" in stdout(text)
 
@@ -456,7 +457,10 @@ def test_correct_loop_under_short_sends_keeps_every_send_in_json(run):
         [("sendall", 10, 10), ("sendall", 20, 20)]
     sends = calls(trace, "send")
     assert Counter(s["loop"] for s in sends) == {l["loop"]: l["calls"] for l in loops}
-    assert all(s["ret"] == 1 and "fault" in s for s in sends)
+    assert all(s["ret"] == 1 for s in sends)
+    # every send was cut but the last of each loop, which asked for 1 byte
+    assert ["fault" in s for s in sends] == [True] * 9 + [False] + [True] * 19 + [False]
+    assert [l["faults"] for l in loops] == [9, 19]
 
 
 def test_chunked_correct_loop_under_short_sends_loses_nothing(run):

@@ -191,32 +191,33 @@ def notes(trace):
     return [l.body for l in trace.lines if l.body.startswith("# note: ")]
 
 
-@pytest.mark.parametrize("argv,rule,why", [
-    (["io", "nonblocking"], "recv:error=EINTR:when=1",
+@pytest.mark.parametrize("argv,rule,sock,why", [
+    (["io", "nonblocking"], "recv:error=EINTR:when=1", "sock3",
      "a non-blocking call never waits, so no signal interrupts it"),
-    (["io", "blocking"], "recv:error=EAGAIN:when=1",
+    (["io", "blocking"], "recv:error=EAGAIN:when=1", "sock3",
      "a blocking call without SO_RCVTIMEO or SO_SNDTIMEO waits instead of failing with EAGAIN"),
-    (["connect", "blocking"], "connect:error=EINPROGRESS",
+    (["connect", "blocking"], "connect:error=EINPROGRESS", "sock4",
      "a blocking connect without SO_SNDTIMEO waits for the answer instead"),
-    (["udp"], "recv:reset",
+    (["udp"], "recv:reset", "sock4",
      "a datagram socket has no connection to lose"),
-    (["connect", "create_connection"], "accept:timeout",
+    (["connect", "create_connection"], "accept:timeout", "sock3",
      "this call has no path to time out: without a timeout of its own it waits forever"),
 ])
-def test_each_misfit_is_noted_and_left_alone_under_strict(tmp_path, argv, rule, why):
+def test_each_misfit_is_noted_and_left_alone_under_strict(tmp_path, argv, rule, sock, why):
     argv = {"io": scenario("fault_io_paths.py"),
             "connect": scenario("fault_connect_paths.py"),
             "udp": [program("udp_pair")]}[argv[0]] + argv[1:]
     trace = run_traced(argv, tmp_path, fmt="text",
                        options=fault_options(rule) + ["--strict"], check_exit=0)
-    assert notes(trace) == [f"# note: fault #1: {why} (not applied: --strict)"]
+    assert notes(trace) == [f"# note: fault #1 on {sock}: {why} (not applied: --strict)"]
     assert not lines_with(trace, "[fault #1")
 
 @pytest.mark.parametrize("strict", [False, True])
 def test_a_rule_no_event_fits_is_noted_once_and_skipped_when_strict(tmp_path, strict):
     # an AF_UNIX stream has no network path to time out on
     trace = broken(tmp_path, "recv:error=ETIMEDOUT", "recv", "unix", "ignore", strict=strict)
-    assert notes(trace) == ["# note: fault #1: an AF_UNIX socket has no network path to lose "
+    assert notes(trace) == ["# note: fault #1 on sock3: an AF_UNIX socket has no network path "
+                            "to lose "
                      + ("(not applied: --strict)" if strict else
                         "(applied all the same; --strict skips it)")]
     if strict:

@@ -110,6 +110,14 @@ def pattern(size):
     return bytes(ord("a") + i % 26 for i in range(size))
 
 
+# What socket_types prints bare, line by line ("what: result").
+SOCKET_TYPES_BARE = {
+    "socket dgram": "ok", "socket stream": "ok", "socketpair seqpacket": "ok",
+    "dgram send": "12", "stream send": "12",
+    "dgram recv": "12 'hello, world'", "stream recv": "12 'hello, world'",
+}
+
+
 def fnv1a64(data):
     """The hash sink_server prints."""
     h = 14695981039346656037
@@ -214,7 +222,10 @@ def test_sendall_delivers_everything_through_one_byte_sends(tmp_path):
         assert sink.result() == (size, fnv1a64(pattern(size)))
     sends = calls(trace, "send")
     assert len(sends) == size
-    assert all(c["ret"] == 1 and c["fault"]["action"] == "short=1" for c in sends)
+    assert all(c["ret"] == 1 for c in sends)
+    # the last send asks for the one byte left: short=1 cuts nothing there
+    assert faulted_numbers(sends) == list(range(1, size))
+    assert all(c["fault"]["action"] == "short=1" for c in sends[:-1])
 
 
 def test_naive_client_loses_data_under_short_sends(tmp_path):
@@ -243,6 +254,162 @@ def test_short_recv_still_gives_makefile_readline_whole_lines(tmp_path):
     recvs = lines_with(trace, ".recv(")
     assert len(recvs) == len(b"hello world\nsecond line\n")
     assert all(l.endswith(" (1 byte) [fault #1 short=1]") for l in recvs)
+
+
+# ---- datagrams and records ----------------------------------------------------
+
+# What dgram_whole prints for a kind that keeps message boundaries, bare: a
+# datagram arrives whole in a buffer with room for it, and a smaller buffer
+# truncates it the kernel's way (recvmsg says MSG_TRUNC; recv with MSG_TRUNC
+# returns the datagram's real length).
+WHOLE_MESSAGES = ("send: 12\n"
+                  "recv 100: 12 'hello, world'\n"
+                  "send: 12\n"
+                  "recvmsg 4: 4 'hell' MSG_TRUNC\n"
+                  "send: 12\n"
+                  "recv 4 MSG_TRUNC: 12 'hell'\n")
+
+MESSAGE_KINDS = {"udp": "SOCK_DGRAM", "unix": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET"}
+
+
+def skip_notes(trace):
+    """The text trace's notes that a rule's short= skipped a socket."""
+    return [l.body for l in trace.lines if ": short= skipped here " in l.body]
+
+
+def skip_note(rule, sock, socktype):
+    return (f"# note: fault #{rule} on {sock}: short= skipped here ({socktype}) and on every "
+            "other socket that is not a stream: the kernel moves their messages whole")
+
+
+TRUNCATING_RECVS = ["sock4.recv(100) -> b'hello, world' (12 bytes)",
+                    "sock4.recvmsg(4) -> (b'hell' (4 bytes), [], MSG_TRUNC, None)",
+                    # the 4 bytes the buffer holds, of the 12 recv returned
+                    "sock4.recv(4, MSG_TRUNC) -> b'hell'... (12 bytes)"]
+
+
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+def test_the_kernel_truncates_a_message_only_for_a_smaller_buffer(tmp_path, kind):
+    bare = run_bare([program("dgram_whole"), kind])
+    assert bare.returncode == 0, bare.stderr
+    assert bare.stdout.decode() == f"kind: {kind}\n" + WHOLE_MESSAGES
+    trace = run_traced([program("dgram_whole"), kind], tmp_path, fmt="text", check_exit=0)
+    assert output(trace) == f"kind: {kind}\n" + WHOLE_MESSAGES
+    assert [b for b in trace.bodies() if b.startswith("sock4.recv")] == TRUNCATING_RECVS
+
+
+@pytest.mark.parametrize("rule, sock", [("send:short=1", "sock3"), ("recv:short=1", "sock4")])
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+def test_short_leaves_datagrams_and_records_whole(tmp_path, kind, rule, sock):
+    trace = run_traced([program("dgram_whole"), kind], tmp_path, fmt="text",
+                       options=fault_options(rule), check_exit=0)
+    # the receiving side got every message whole, and MSG_TRUNC as bare
+    assert output(trace) == f"kind: {kind}\n" + WHOLE_MESSAGES
+    assert [annotation(b) for b in trace.bodies()] == [None] * len(trace.bodies())
+    assert skip_notes(trace) == [skip_note(1, sock, MESSAGE_KINDS[kind])]
+    assert [b for b in trace.bodies() if b.startswith("sock4.recv")] == TRUNCATING_RECVS
+
+
+def test_short_skip_is_a_json_note_once_per_rule(tmp_path):
+    trace = run_traced([program("dgram_whole"), "udp"], tmp_path,
+                       options=fault_options("send:short=1", "recv:short=1"), check_exit=0)
+    assert output(trace) == "kind: udp\n" + WHOLE_MESSAGES
+    skips = [e for e in trace.events if e["type"] == "note"]
+    assert [(e["rule"], e["text"], e["kind"], e["fd"], e["sock"]["type"], e["applied"])
+            for e in skips] == [
+        (1, "send:short=1", "short-skipped", 3, "SOCK_DGRAM", False),
+        (2, "recv:short=1", "short-skipped", 4, "SOCK_DGRAM", False)]
+    assert all(e["reason"] == "the kernel moves their messages whole" for e in skips)
+    assert all("fault" not in c for c in trace.calls)
+    [recvmsg] = calls(trace, "recvmsg")
+    assert (recvmsg["ret"], recvmsg["out"]["msg_flags"]) == (4, "MSG_TRUNC")
+    truncating = [c for c in calls(trace, "recv") if c["args"]["flags"] == "MSG_TRUNC"]
+    assert [(c["ret"], c["out"]["data"]) for c in truncating] == \
+        [(12, {"len": 12, "hex": b"hell".hex()})]
+
+
+@pytest.mark.parametrize("rule, seen", [
+    ("send:short=1", "send: 1\nrecv 100: 1 'h'\n"),
+    ("recv:short=1", "send: 12\nrecv 100: 1 'h'\n"),
+])
+def test_short_still_cuts_a_stream(tmp_path, rule, seen):
+    trace = run_traced([program("dgram_whole"), "stream"], tmp_path, fmt="text",
+                       options=fault_options(rule), check_exit=0)
+    assert output(trace) == "kind: stream\n" + seen
+    assert skip_notes(trace) == []
+    faulted = [b for b in trace.bodies() if annotation(b)]
+    assert [annotation(b) for b in faulted] == [(1, "short=1")]
+
+
+def test_short_with_a_delay_delays_a_datagram_and_leaves_it_whole(tmp_path):
+    trace = run_traced([program("dgram_whole"), "unix"], tmp_path,
+                       options=fault_options("send:short=1:delay=50ms"), check_exit=0)
+    assert output(trace) == "kind: unix\n" + WHOLE_MESSAGES
+    sends = calls(trace, "send")
+    assert [c["ret"] for c in sends] == [12, 12, 12]
+    # the delay applies and the mark says only it
+    assert all(c["fault"]["action"] == "delay=50ms" and c["dur_ns"] >= 50 * MS for c in sends)
+    assert [e["rule"] for e in trace.events if e["type"] == "note"] == [1]
+
+
+def test_a_short_only_rule_passes_datagrams_by(tmp_path):
+    """socket_types sends a datagram, then on a stream: send:short=1 does
+    not count the datagram, so when=1 is the stream's send; and the next
+    rule gets the datagram."""
+    trace = run_traced([program("socket_types")], tmp_path, fmt="text",
+                       options=fault_options("send:short=1:when=1", "send:error=ENOBUFS"),
+                       check_exit=0)
+    seen = dict(l.split(": ", 1) for l in output(trace).splitlines())
+    assert seen == {**SOCKET_TYPES_BARE, "dgram send": "-1 ENOBUFS", "dgram recv": "-1 EAGAIN",
+                    "stream send": "1", "stream recv": "1 'h'"}
+    sends = lines_with(trace, ".send(")
+    assert [annotation(l) for l in sends] == [(2, "error=ENOBUFS"), (1, "short=1")]
+
+
+# ---- short= that cut nothing ------------------------------------------------------
+
+def test_short_above_the_length_sent_is_not_a_fault(tmp_path):
+    trace = run_traced(scenario("fault_sends.py") + ["2", "ping"], tmp_path, fmt="text",
+                       options=fault_options("send:short=7"), check_exit=0)
+    assert output(trace) == "send 1: 4\nsend 2: 4\nreceived: b'pingping'\n"
+    assert lines_with(trace, ".send(") == ["sock4.send(b'ping' (4 bytes)) -> 4"] * 2
+
+
+def test_short_receive_is_a_fault_only_when_it_filled_the_cut_buffer(tmp_path):
+    trace = run_traced(scenario("fault_sends.py") + ["1"], tmp_path, fmt="text",
+                       options=fault_options("recv:short=7"), check_exit=0)
+    assert output(trace).endswith("received: b'hello world'\n")
+    assert lines_with(trace, ".recv(") == [
+        "sock5.recv(65536) -> b'hello w' (7 bytes) [fault #1 short=7]",
+        "sock5.recv(65536) -> b'orld' (4 bytes)",   # 4 waited: nothing was cut
+        "sock5.recv(65536) -> b'' (0 bytes)",
+    ]
+
+
+def test_short_that_cut_nothing_keeps_the_rules_other_actions(tmp_path):
+    trace = run_traced(scenario("fault_sends.py") + ["1", "ping"], tmp_path, fmt="text",
+                       options=fault_options("send:short=7:delay=1ms"), check_exit=0)
+    assert lines_with(trace, ".send(") == ["sock4.send(b'ping' (4 bytes)) -> 4 [fault #1 delay=1ms]"]
+
+
+def test_short_that_cut_nothing_still_counts_and_applies(tmp_path):
+    """The first send is rule 1's when=1: it cuts nothing (4 bytes asked),
+    but rule 1 applied, so rule 2 is not tried; the second goes to rule 2."""
+    trace = run_traced(scenario("fault_sends.py") + ["2", "ping"], tmp_path, fmt="text",
+                       options=fault_options("send:short=4:when=1", "send:short=1"),
+                       check_exit=0)
+    assert output(trace).startswith("send 1: 4\nsend 2: 1\n")
+    assert [annotation(l) for l in lines_with(trace, ".send(")] == [None, (2, "short=1")]
+
+
+def test_sendall_counts_the_sends_short_cut(tmp_path):
+    with Sink() as sink:
+        trace = run_traced(scenario("fault_sender.py") + [str(sink.port), "20"], tmp_path,
+                           fmt="text", options=fault_options("send:short=7"), check_exit=0)
+        assert sink.result() == (20, fnv1a64(pattern(20)))
+    # 20 = 7 + 7 + 6: the third send asks for 6 bytes, below the cut
+    [line] = lines_with(trace, ".sendall(")
+    assert line.endswith("(20 bytes)) -> None [3 sends, 2 faulted]")
 
 
 def test_delay_makes_the_call_last_at_least_the_delay(tmp_path):
@@ -738,6 +905,30 @@ def test_fd_filter(tmp_path, servers):
     assert_only_hit(result, trace, "B")
 
 
+@pytest.mark.parametrize("rule, changed, faulted", [
+    # socket() and socketpair() by the type they ask for, flags left out
+    ("socket:error=EMFILE:type=dgram", {"socket dgram": "-1 EMFILE"}, ["socket"]),
+    ("socket:error=EMFILE:type=stream", {"socket stream": "-1 EMFILE"}, ["socket"]),
+    ("socketpair:error=EMFILE:type=seqpacket", {"socketpair seqpacket": "-1 EMFILE"},
+     ["socketpair"]),
+    # transfers by their socket's type
+    ("send:short=1:type=stream", {"stream send": "1", "stream recv": "1 'h'"}, ["send"]),
+    ("send:error=ENOBUFS:type=dgram", {"dgram send": "-1 ENOBUFS", "dgram recv": "-1 EAGAIN"},
+     ["send"]),
+    ("recv:eof:type=dgram", {"dgram recv": "0 ''"}, ["recv"]),
+    ("recv:eof:type=stream", {"stream recv": "0 ''"}, ["recv"]),
+    ("%io:error=EIO:type=raw", {}, []),
+])
+def test_type_filter(tmp_path, rule, changed, faulted):
+    bare = run_bare([program("socket_types")])
+    assert dict(l.split(": ", 1) for l in bare.stdout.decode().splitlines()) == SOCKET_TYPES_BARE
+    trace = run_traced([program("socket_types")], tmp_path, options=fault_options(rule),
+                       check_exit=0)
+    seen = dict(l.split(": ", 1) for l in output(trace).splitlines())
+    assert seen == {**SOCKET_TYPES_BARE, **changed}
+    assert [c["op"] for c in trace.calls if "fault" in c] == faulted
+
+
 def test_after_filter_counts_each_sockets_bytes(tmp_path, servers):
     # each connection's first 5 bytes go out whole, later sends are cut
     result, trace = run_peers(tmp_path, servers, "send:short=1:after=5")
@@ -928,6 +1119,15 @@ BAD_RULES = [
     ("send:short=1:peer=relative/path", "bad peer address", "relative/path"),
     ("send:short=1:family=ipx", "unknown family 'ipx'", "ipx"),
     ("send:short=1:family=INET", "unknown family 'INET'", "INET"),
+    ("send:short=1:type=dgarm", "unknown socket type 'dgarm' (did you mean 'dgram'?)", "dgarm"),
+    ("recv:eof:type=SOCK_DGRAM", "unknown socket type 'SOCK_DGRAM' (did you mean 'dgram'?)",
+     "SOCK_DGRAM"),
+    ("recv:eof:type=STREAM", "unknown socket type 'STREAM' (did you mean 'stream'?)", "STREAM"),
+    ("send:short=1:type=packet",
+     "unknown socket type 'packet' (expected stream, dgram, seqpacket or raw)", "packet"),
+    ("send:short=1:type=", "'type=' has an empty value", "type="),
+    ("send:delay=1ms:type=dgram:type=raw", "'type' is given twice", "type"),
+    ("send:short=1:tpye=stream", "unknown filter 'tpye' (did you mean 'type'?)", "tpye"),
     # actions that do not go together
     ("recv:error=EIO:eof", "more than one of error=, eof, reset and timeout",
      "recv:error=EIO:eof"),
@@ -1075,6 +1275,35 @@ def test_without_strict_an_unlisted_errno_only_warns(tmp_path):
     assert (status, ran) == (0, True)
     assert "sockshim: warning: --fault 'recv:error=EADDRINUSE': recv(2) does not list " \
            "EADDRINUSE among its errors (--strict refuses this)" in stderr
+
+
+SHORT_ON_DGRAMS = "send:short=1:type=dgram"  # short= never cuts a datagram
+SHORT_ON_DGRAMS_WHY = ("type=dgram leaves short= nothing to cut: a dgram socket sends and "
+                       "receives its messages whole (short= cuts stream sockets only)")
+
+
+@pytest.mark.parametrize("how", ["option", "environment", "preload"])
+def test_strict_refuses_a_short_its_type_leaves_nothing_to_cut(tmp_path, how):
+    if how == "preload":
+        argv = [TOUCH, "marker"]
+        env = preload_env({"SOCKSHIM_FAULTS": SHORT_ON_DGRAMS, "SOCKSHIM_STRICT": "1"})
+    else:
+        strict = ["--strict"] if how == "option" else []
+        argv = [str(SOCKSHIM), *strict, "--fault", SHORT_ON_DGRAMS, "--", TOUCH, "marker"]
+        env = base_env({"SOCKSHIM_STRICT": "1"} if how == "environment" else None)
+    status, stderr, ran = run_refused(argv, tmp_path, env)
+    assert (status, ran) == (2, False), stderr
+    assert SHORT_ON_DGRAMS_WHY in stderr
+    assert marks(stderr, SHORT_ON_DGRAMS, "type=dgram")
+
+
+def test_without_strict_a_short_its_type_leaves_nothing_to_cut_only_warns(tmp_path):
+    status, stderr, ran = run_refused(
+        [str(SOCKSHIM), "--fault", SHORT_ON_DGRAMS, "--", TOUCH, "marker"], tmp_path,
+        base_env())
+    assert (status, ran) == (0, True)
+    assert (f"sockshim: warning: --fault '{SHORT_ON_DGRAMS}': {SHORT_ON_DGRAMS_WHY} "
+            "(--strict refuses this)") in stderr
 
 
 @pytest.mark.parametrize("path", ["missing.txt", "."], ids=["missing", "directory"])

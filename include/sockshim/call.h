@@ -49,6 +49,12 @@ struct ss_sockinfo {
     uint64_t bytes_sent, bytes_received;
 };
 
+/* What the fault engine has to say of a rule, once (docs/trace-format.md). */
+enum ss_note_kind {
+    SS_NOTE_MISFIT = 1,    /* no real event fits the rule on this call */
+    SS_NOTE_SHORT_SKIPPED, /* short= left a socket that is not a stream whole */
+};
+
 struct ss_call;
 typedef void ss_perform_fn(struct ss_call *call);
 
@@ -129,6 +135,12 @@ struct ss_call {
     int fault_flipped;             /* corrupt=: bytes flipped in what moved; -1: none */
     int fault_reset;               /* the fault broke the connection for real (RST) */
     int fault_ended;               /* an earlier eof ended the stream: this receive gives 0 */
+    int short_skipped;             /* the applying rule's short= left the call whole:
+                                    * its socket is not a stream */
+    int fault_note;                /* a rule (1-based) the trace says something of, once
+                                    * per rule and process, after this call; or 0 */
+    int fault_note_kind;           /* enum ss_note_kind */
+    const char *fault_note_reason; /* SS_NOTE_MISFIT: why no real event fits */
     uint64_t t_start_ns, t_end_ns; /* CLOCK_REALTIME */
     struct ss_sockinfo sock;       /* the socket after the call */
     int new_fd;                    /* accept, dup, socket: the fd created */

@@ -16,6 +16,7 @@
 
 #include "fuzz.h"
 #include "rules.h"
+#include "xlat.h"
 
 static int terminated(const char *s, size_t cap)
 {
@@ -91,6 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(len > 0 && len < SS_RULE_TEXT_MAX);
         CHECK(strcmp(rule->text, text) == 0);
         CHECK(terminated(rule->action_text, sizeof rule->action_text));
+        CHECK(terminated(rule->uncut_action_text, sizeof rule->uncut_action_text));
+        CHECK(strstr(rule->uncut_action_text, "short=") == NULL);
         CHECK(rule->actions != 0);
         CHECK(popcount(rule->actions & SS_ACT_OUTCOMES) <= 1);
         CHECK(rule->set != 0);
@@ -106,6 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rule->port == -1 || (rule->port >= 1 && rule->port <= 65535));
         CHECK(rule->family == AF_UNSPEC || rule->family == AF_INET ||
               rule->family == AF_INET6 || rule->family == AF_UNIX);
+        CHECK(rule->socktype == 0 ||
+              ss_xlat_name(&ss_xlat_rule_socktype, rule->socktype) != NULL);
         if (rule->has_peer) {
             CHECK(rule->peer.family == AF_INET || rule->peer.family == AF_INET6 ||
                   rule->peer.family == AF_UNIX);
@@ -117,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int warned = ss_rule_warning(rule, &e);
         CHECK(warned == 0 || warned == 1);
         if (warned) {
-            CHECK(rule->actions & SS_ACT_ERROR);
+            CHECK(rule->actions & (SS_ACT_ERROR | SS_ACT_SHORT));
             CHECK(terminated(e.msg, sizeof e.msg));
             CHECK(e.at <= len);
             CHECK(e.len <= len - e.at);

@@ -42,9 +42,14 @@ RULES_VALID = {
     "errno-number": "connect:error=111",
     "groups": "%lifecycle,%connection,%options:delay=1us",
     "every-term": "send,recv:short=2:delay=1ms:jitter=1ms:corrupt=1:when=1..9+2:p=50%:"
-                  "after=1k:port=80:family=inet6:fd=7",
+                  "after=1k:port=80:family=inet6:fd=7:type=stream",
+    "type-dgram": "send:delay=1ms:type=dgram",
+    "type-socket": "socket,socketpair:error=EMFILE:type=seqpacket",
+    "type-raw-family": "%io:corrupt=1:type=raw:family=inet",
     "warn-recv-eaddrinuse": "recv:error=EADDRINUSE",
     "warn-connect-enoent": "connect:error=ENOENT",
+    "warn-short-dgram": "send:short=1:type=dgram",
+    "warn-short-seqpacket": "recv:short=4:delay=1ms:type=seqpacket",
 }
 
 RULES_BROKEN = {
@@ -68,6 +73,10 @@ RULES_BROKEN = {
     "peer-unclosed": "send:peer=[::1:short=1",
     "peer-bad-v4": "send:peer=999.1.1.1:short=1",
     "family-ipx": "send:family=ipx:short=1",
+    "type-typo": "send:short=1:type=dgarm",
+    "type-constant": "recv:eof:type=SOCK_DGRAM",
+    "type-unknown": "send:short=1:type=packet",
+    "type-twice": "send:delay=1ms:type=dgram:type=stream",
     "delay-two-dots": "send:delay=1.5.5s",
     "after-huge": "send:after=99999999999999999999G:eof",
     "empty-term": "send::short=1",

@@ -90,22 +90,22 @@ void ss_json_loop(struct ss_out *o, const struct ss_call *c)
     abort();
 }
 
+void ss_text_note(struct ss_out *o, const struct ss_call *c)
+{
+    abort();
+}
+
+void ss_json_note(struct ss_out *o, const struct ss_call *c)
+{
+    abort();
+}
+
 void ss_text_finding(struct ss_out *o, int index)
 {
     abort();
 }
 
 void ss_json_finding(struct ss_out *o, int index)
-{
-    abort();
-}
-
-void ss_text_note(struct ss_out *o, const struct ss_note *n)
-{
-    abort();
-}
-
-void ss_json_note(struct ss_out *o, const struct ss_note *n)
 {
     abort();
 }
