@@ -796,9 +796,9 @@ static int redirect_connect(struct ss_call *c, struct ss_fault_scratch *s,
     return 0;
 }
 
-/* EINTR on a blocking TCP connect, EINPROGRESS on any: the connection is
- * started for real and goes on while the call returns, as POSIX says of
- * an interrupted connect. The call is made non-blocking for the moment. */
+/* EINTR or EINPROGRESS on a connect: the connection is tried for real,
+ * and a TCP one goes on while the call returns, as POSIX says of an
+ * interrupted connect. The call is made non-blocking for the moment. */
 static void start_connect(struct ss_call *c, struct ss_fault_scratch *s, int err)
 {
     int saved = errno;
@@ -813,11 +813,14 @@ static void start_connect(struct ss_call *c, struct ss_fault_scratch *s, int err
 static void apply_error(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj,
                         const struct target *t, int err)
 {
+    /* an interrupted connect, or one in progress: the connection is tried
+     * for real (also where no signal could interrupt it, a misfit, noted:
+     * a program that then waits for it, as CPython does, finds it) */
+    if (is_connect(c) && is_connection(&t->info) && (err == EINPROGRESS || err == EINTR)) {
+        start_connect(c, s, err);
+        return;
+    }
     if (is_connect(c) && is_tcp(&t->info)) {
-        if (err == EINPROGRESS || (err == EINTR && !t->nonblocking)) {
-            start_connect(c, s, err);
-            return;
-        }
         if (ss_event_reported_later(err) &&
             redirect_connect(c, s, SS_STAND_IN_REFUSER, t->info.family) == 0) {
             s->redirect_err = err;
@@ -963,9 +966,11 @@ static void settle_redirect(struct ss_call *c, struct ss_fault_scratch *s)
     }
 }
 
-/* A connect started for real in place of an error: the error stands
- * where the kernel said the connection is under way; where it answered at
- * once, its answer stands, and no fault happened. */
+/* A connect tried for real, non-blocking, in place of an error: where the
+ * blocking call would have waited (a TCP handshake under way, EINPROGRESS;
+ * an AF_UNIX listener's full backlog, EAGAIN) the error stands, and the
+ * wait is what it interrupted; where the kernel answered at once, its
+ * answer stands, and no fault happened. */
 static void settle_started(struct ss_call *c, struct ss_fault_scratch *s)
 {
     if (s->restore_fl >= 0) {
@@ -973,7 +978,7 @@ static void settle_started(struct ss_call *c, struct ss_fault_scratch *s)
         ss_real.fcntl(c->fd, F_SETFL, s->restore_fl);
         errno = saved;
     }
-    if (c->ret == -1 && c->err == EINPROGRESS)
+    if (c->ret == -1 && (c->err == EINPROGRESS || c->err == EAGAIN))
         c->err = s->async_err;
     else
         c->fault = 0;
