@@ -476,7 +476,12 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
         if (r->has_after) {
             uint64_t done = transferred(c, pre_info(&pc, r, c, obj));
             if (done < r->after_bytes) {
-                uint64_t limit = limit_before_mark(r, c, done);
+                /* a message is never cut to end on the mark: it goes
+                 * whole, and the call after it meets the outcome */
+                const struct ss_sockinfo *pre = pre_info(&pc, r, c, obj);
+                uint64_t limit = ss_rule_short_cuts(call_socktype(c, pre))
+                                     ? limit_before_mark(r, c, done)
+                                     : 0;
                 if (limit == 0)
                     continue;
                 c->fault = i + 1; /* not counted: the outcome is still ahead */

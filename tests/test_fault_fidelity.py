@@ -289,3 +289,16 @@ def test_cpython_test_socket_passes_with_interrupted_connects(tmp_path):
     assert trace.proc.returncode == 0, out[-3000:]
     assert "Tests result: SUCCESS" in out
     assert len(lines_with(trace, "[fault #1 error=EINTR]")) > 20
+
+
+def test_after_never_cuts_a_datagram_to_end_on_the_mark(tmp_path):
+    # the 12-byte datagram crosses the 10-byte mark: it arrives whole, and
+    # the receive after it meets the outcome (on UDP, an empty datagram)
+    trace = run_traced([program("dgram_whole"), "udp"], tmp_path, fmt="text",
+                       options=fault_options("recv:eof:after=10") + ["-e", "recv,recvmsg"],
+                       check_exit=0)
+    assert output(trace).splitlines()[:3] == ["kind: udp", "send: 12",
+                                              "recv 100: 12 'hello, world'"]
+    recvs = [b for b in trace.bodies() if b.startswith("sock4.recv")]
+    assert recvs[0] == "sock4.recv(100) -> b'hello, world' (12 bytes)"
+    assert [annotation(r) for r in recvs[1:]] == [(1, "eof"), (1, "eof")]
