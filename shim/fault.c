@@ -865,15 +865,17 @@ static void apply_timeout(struct ss_call *c, struct ss_fault_scratch *s, struct 
         fail_with(c, s, -1, is_connect(c) && is_tcp(&t->info) ? EINPROGRESS : EAGAIN);
         return;
     }
-    /* a dead path: the retransmissions run out, the connection is gone */
-    sleep_ns(r->timeout_ns != 0 ? r->timeout_ns : ss_event_dead_path_ns());
-    if (is_tcp(&t->info) && c->op != SS_OP_accept) {
-        if (!is_connect(c))
-            c->fault_reset = ss_event_break(c->fd, &t->info, obj);
-        fail_with(c, s, -1, ETIMEDOUT);
+    if (!is_tcp(&t->info) || c->op == SS_OP_accept) {
+        /* no path to time out (a misfit, noted): the rule's own time */
+        sleep_ns(r->timeout_ns);
+        fail_with(c, s, -1, EAGAIN);
         return;
     }
-    fail_with(c, s, -1, EAGAIN);
+    /* a dead path: the retransmissions run out, the connection is gone */
+    sleep_ns(r->timeout_ns != 0 ? r->timeout_ns : ss_event_dead_path_ns());
+    if (!is_connect(c))
+        c->fault_reset = ss_event_break(c->fd, &t->info, obj);
+    fail_with(c, s, -1, ETIMEDOUT);
 }
 
 static void save_arguments(struct ss_call *c, struct ss_fault_scratch *s)
@@ -906,7 +908,7 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
         end_of_stream(c, s);
         return;
     }
-    struct target t;
+    struct target t = {0};
     if (r->actions & (SS_ACT_ERROR | SS_ACT_TIMEOUT | SS_ACT_RESET | SS_ACT_EOF)) {
         look_at(&t, c, obj);
         const char *why = misfit(r, c, &t);

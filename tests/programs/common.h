@@ -170,6 +170,22 @@ static inline int listen_tcp4(int *port)
     return listen_tcp4_backlog(port, 5);
 }
 
+/* A UDP socket bound to 127.0.0.1 on a port the kernel picks; its
+ * address in *name. Calls: socket, bind, getsockname. */
+static inline int bound_udp4(struct sockaddr_in *name)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0)
+        die("socket");
+    struct sockaddr_in sin = loopback4(0);
+    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
+        die("bind");
+    socklen_t len = sizeof *name;
+    if (getsockname(fd, (struct sockaddr *)name, &len) < 0)
+        die("getsockname");
+    return fd;
+}
+
 /* A TCP client connected to 127.0.0.1:PORT.
  * Calls: socket(AF_INET, SOCK_STREAM, 0), connect(127.0.0.1:PORT). */
 static inline int connect_tcp4(int port)

@@ -39,20 +39,6 @@ struct pair {
     int udp;
 };
 
-static int bound_udp4(struct sockaddr_in *name)
-{
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (fd < 0)
-        die("socket");
-    struct sockaddr_in sin = loopback4(0);
-    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
-        die("bind");
-    socklen_t len = sizeof *name;
-    if (getsockname(fd, (struct sockaddr *)name, &len) < 0)
-        die("getsockname");
-    return fd;
-}
-
 static const char *const KINDS[] = {"udp", "unix", "seqpacket", "stream"};
 
 static void open_pair(const char *kind, struct pair *p)
