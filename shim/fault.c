@@ -908,7 +908,8 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
         end_of_stream(c, s);
         return;
     }
-    struct target t = {0};
+    struct target t;
+    memset(&t, 0, sizeof t);
     if (r->actions & (SS_ACT_ERROR | SS_ACT_TIMEOUT | SS_ACT_RESET | SS_ACT_EOF)) {
         look_at(&t, c, obj);
         const char *why = misfit(r, c, &t);
