@@ -237,14 +237,14 @@ int ss_event_break(int fd, const struct ss_sockinfo *info, struct ss_obj *obj)
 
 static unsigned read_sysctl(const char *path, unsigned fallback)
 {
-    /* openat and read as system calls: the library calls no wrapped
-     * function by name, and read() is one */
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    /* raw system calls through the real syscall(): read() and close() are
+     * wrapped, and the library calls no wrapped function by name */
+    int fd = (int)ss_real.syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return fallback;
     char buf[16];
-    long n = syscall(SYS_read, fd, buf, sizeof buf - 1);
-    syscall(SYS_close, fd);
+    long n = ss_real.syscall(SYS_read, fd, buf, sizeof buf - 1);
+    ss_real.syscall(SYS_close, fd);
     if (n <= 0)
         return fallback;
     unsigned v = 0;
