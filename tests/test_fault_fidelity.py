@@ -186,6 +186,16 @@ def test_eintr_on_a_blocking_recv_moves_nothing(tmp_path):
     assert recvs[1].endswith("-> b'a' (1 byte)")
 
 
+@pytest.mark.parametrize("method", ["accept", "send", "recv"])
+def test_eintr_on_accept_send_or_recv_consumes_nothing(tmp_path, method):
+    # CPython retries each (PEP 475): the connection waiting to be accepted,
+    # the bytes to send and those to receive are all still there
+    line, trace = paths("create_connection", tmp_path, f"{method}:error=EINTR:when=1")
+    assert line.startswith("create_connection: ok b'HELLO' ")
+    [faulted] = lines_with(trace, "[fault #1 error=EINTR]")
+    assert "raises error(4, 'Interrupted system call')" in faulted
+
+
 # ---- rules no real event fits ----------------------------------------------
 
 def notes(trace):
