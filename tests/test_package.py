@@ -19,10 +19,12 @@ What it covers:
   resolves its dependencies against this machine's packages (nothing is
   installed).
 
-What it cannot cover: a real `apt-get install` on a clean Debian 12 (that
-needs root, a chroot and a download of the base system; the README says how
-it was checked by hand), the maintainer scripts (postinst and postrm only run
-ldconfig), and the library found through the real /usr/lib rather than a
+What it cannot cover: a real `apt-get install` on a clean Debian 12, which
+needs root, a chroot and a download of the base system (by hand: debootstrap
+--variant=minbase bookworm, then `apt-get install ./sockshim_*.deb` in the
+chroot, which fetches libjansson4; sockshim then traces a program there and
+`apt-get remove` takes it away); the maintainer scripts (postinst and postrm
+only run ldconfig); the library found through the real /usr/lib rather than a
 copy of it.
 
 It skips when cmake, cpack or dpkg-deb is missing (tools/check installs
