@@ -109,6 +109,13 @@ static struct ss_obj *pop_free(void)
         if (top == 0)
             return NULL;
         struct ss_obj *o = obj_at(top - 1);
+        /* Cannot happen: only objects of mapped chunks are ever pushed, and
+         * chunks are never unmapped. Without the check, though, the loop
+         * would read next_free through NULL if obj_at ever said so (gcc 12
+         * at -O3 makes that path a copy of its own and warns of it); the
+         * caller then takes a fresh object instead. */
+        if (o == NULL)
+            return NULL;
         uint32_t next = atomic_load_explicit(&o->next_free, memory_order_relaxed);
         uint64_t want = ((head >> 32) + 1) << 32 | next;
         if (atomic_compare_exchange_weak_explicit(&free_head, &head, want, memory_order_acq_rel,
