@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -72,8 +73,12 @@ static _Atomic uint32_t next_unused; /* bump allocator over chunk space */
 static _Atomic uint64_t free_head;
 static _Atomic uint64_t next_id = 1;
 
+/* The object of a slot, or NULL if its chunk is not mapped (or the index is
+ * past the chunk table). */
 static struct ss_obj *obj_at(uint32_t index)
 {
+    if (index >= OBJS_PER_CHUNK * MAX_CHUNKS)
+        return NULL;
     struct ss_obj *chunk =
         atomic_load_explicit(&chunks[index / OBJS_PER_CHUNK], memory_order_acquire);
     return chunk != NULL ? &chunk[index % OBJS_PER_CHUNK] : NULL;
@@ -101,6 +106,21 @@ static struct ss_obj *chunk_for(uint32_t index)
     return fresh;
 }
 
+/* Takes the next never-used slot into *index; false once the chunk table is
+ * full. next_unused never passes the table's size: the loops over every
+ * slot stop at it, and it must never wrap round to slots in use. */
+static bool take_unused(uint32_t *index)
+{
+    uint32_t next = atomic_load_explicit(&next_unused, memory_order_relaxed);
+    do {
+        if (next >= OBJS_PER_CHUNK * MAX_CHUNKS)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&next_unused, &next, next + 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    *index = next;
+    return true;
+}
+
 static struct ss_obj *pop_free(void)
 {
     uint64_t head = atomic_load_explicit(&free_head, memory_order_acquire);
@@ -109,6 +129,13 @@ static struct ss_obj *pop_free(void)
         if (top == 0)
             return NULL;
         struct ss_obj *o = obj_at(top - 1);
+        /* Cannot happen: only objects of mapped chunks are ever pushed, and
+         * chunks are never unmapped. Without the check, though, the loop
+         * would read next_free through NULL if obj_at ever said so (gcc 12
+         * at -O3 makes that path a copy of its own and warns of it); the
+         * caller then takes a fresh object instead. */
+        if (o == NULL)
+            return NULL;
         uint32_t next = atomic_load_explicit(&o->next_free, memory_order_relaxed);
         uint64_t want = ((head >> 32) + 1) << 32 | next;
         if (atomic_compare_exchange_weak_explicit(&free_head, &head, want, memory_order_acq_rel,
@@ -185,8 +212,8 @@ static struct ss_obj *obj_new(int family, int type, int protocol, enum ss_fn cre
 {
     struct ss_obj *o = pop_free();
     if (o == NULL) {
-        uint32_t index = atomic_fetch_add_explicit(&next_unused, 1, memory_order_relaxed);
-        if (index >= OBJS_PER_CHUNK * MAX_CHUNKS)
+        uint32_t index;
+        if (!take_unused(&index))
             return NULL;
         struct ss_obj *chunk = chunk_for(index);
         if (chunk == NULL)
