@@ -39,7 +39,7 @@ static struct ss_socket_rec *socket_log;
 static _Atomic int n_socket_log;
 static _Atomic uint64_t socket_log_dropped;
 static _Atomic uint64_t next_loop_id;
-static _Atomic int calls_seen; /* the process made a call the audit saw */
+static _Atomic int socket_touched; /* see ss_audit_touched_socket */
 
 static _Atomic uint64_t op_calls[SS_OP_COUNT], op_errors[SS_OP_COUNT], op_faults[SS_OP_COUNT],
     op_bytes[SS_OP_COUNT], op_time[SS_OP_COUNT];
@@ -61,7 +61,7 @@ void ss_audit_init(void)
 void ss_audit_after_fork_child(void)
 {
     atomic_store_explicit(&n_findings, 0, memory_order_relaxed);
-    atomic_store_explicit(&calls_seen, 0, memory_order_relaxed);
+    atomic_store_explicit(&socket_touched, 0, memory_order_relaxed);
     atomic_store_explicit(&n_socket_log, 0, memory_order_relaxed);
     atomic_store_explicit(&socket_log_dropped, 0, memory_order_relaxed);
     for (int op = 0; op < SS_OP_COUNT; op++) {
@@ -237,14 +237,30 @@ static uint64_t bytes_moved(const struct ss_call *c)
     return (uint64_t)c->ret;
 }
 
+int ss_audit_touched_socket(void)
+{
+    return atomic_load_explicit(&socket_touched, memory_order_relaxed);
+}
+
 int ss_audit_saw_calls(void)
 {
-    return atomic_load_explicit(&calls_seen, memory_order_relaxed);
+    return ss_audit_touched_socket() ||
+           atomic_load_explicit(&op_calls[SS_OP_fork], memory_order_relaxed) != 0;
+}
+
+/* Every call the audit sees but a fork is a socket's: the pipeline lets
+ * through only socket calls, calls on an fd that is or was a socket, and
+ * the socket API on any fd. Read before written, so that the calls after
+ * the first do not write the flag's cache line, which all threads share. */
+static void note_socket_touched(const struct ss_call *c)
+{
+    if (c->op != SS_OP_fork && !atomic_load_explicit(&socket_touched, memory_order_relaxed))
+        atomic_store_explicit(&socket_touched, 1, memory_order_relaxed);
 }
 
 static void count_method(const struct ss_call *c)
 {
-    atomic_store_explicit(&calls_seen, 1, memory_order_relaxed);
+    note_socket_touched(c);
     atomic_fetch_add_explicit(&op_calls[c->op], 1, memory_order_relaxed);
     if (c->failed)
         atomic_fetch_add_explicit(&op_errors[c->op], 1, memory_order_relaxed);

@@ -92,8 +92,12 @@ void ss_audit_closed_in_range(const struct ss_call *c, struct ss_obj *obj,
 
 /* At exit: leaks, loops left unfinished, and the summary. */
 void ss_audit_finish(void);
-/* Whether the process made any call the audit saw. */
+/* Whether the process made any call the audit saw, a fork included. */
 int ss_audit_saw_calls(void);
+/* Whether the process touched a socket: made any call the audit saw but a
+ * fork (created, accepted, adopted or closed a socket, called a socket
+ * method on any fd). A process that did not writes nothing by default. */
+int ss_audit_touched_socket(void);
 
 /* ---- what the renderers read ------------------------------------------ */
 

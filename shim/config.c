@@ -39,9 +39,12 @@ void ss_config_load(void)
     if ((v = getenv(SS_ENV_STRSIZE)) != NULL && *v != '\0' &&
         ss_parse_strsize(v, &ss_config.strsize, &err) != 0)
         refuse(SS_ENV_STRSIZE, err.msg);
-    if ((v = getenv(SS_ENV_TRACE)) != NULL && *v != '\0' &&
-        ss_parse_opmask(v, &ss_config.traced, &err) != 0)
-        refuse(SS_ENV_TRACE, err.msg);
+    if ((v = getenv(SS_ENV_TRACE)) != NULL && *v != '\0') {
+        ss_opmask named;
+        if (ss_parse_trace(v, &ss_config.traced, &named, &err) != 0)
+            refuse(SS_ENV_TRACE, err.msg);
+        ss_config.fork_named = ss_op_in(SS_OP_fork, named);
+    }
     if ((v = getenv(SS_ENV_OUTPUT)) != NULL && *v != '\0') {
         if (ss_parse_output(v, &err) != 0)
             refuse(SS_ENV_OUTPUT, err.msg);
@@ -59,6 +62,9 @@ void ss_config_load(void)
     if ((v = getenv(SS_ENV_PCAP)) != NULL && *v != '\0' &&
         ss_parse_flag(v, &ss_config.capture, &err) != 0)
         refuse(SS_ENV_PCAP, err.msg);
+    if ((v = getenv(SS_ENV_ALL_PROCESSES)) != NULL && *v != '\0' &&
+        ss_parse_flag(v, &ss_config.all_processes, &err) != 0)
+        refuse(SS_ENV_ALL_PROCESSES, err.msg);
     if ((v = getenv(SS_ENV_OUTPUT_FD)) != NULL && *v != '\0' &&
         ss_parse_output_fd(v, &ss_config.output_fd, &err) != 0)
         refuse(SS_ENV_OUTPUT_FD, err.msg);

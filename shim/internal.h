@@ -52,6 +52,11 @@ struct ss_config {
     enum ss_summary summary;     /* the summary at exit */
     int every_call;              /* no rebuilt loops in text */
     int capture;                 /* --pcap: capture events for the command */
+    /* Who writes: by default only a process that touched a socket (see
+     * ss_audit_touched_socket). --all-processes: every process that made a
+     * call; -e naming fork: every process writes its fork lines. */
+    int all_processes;
+    int fork_named;
 };
 
 extern struct ss_config ss_config;

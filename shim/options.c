@@ -131,9 +131,10 @@ static int group_mask(const char *tok, size_t len, ss_opmask *mask)
     return *mask != 0 ? 0 : -1;
 }
 
-/* One element of an -e list: a method, %group, "all" or "none". */
+/* One element of an -e list: a method, %group, "all" or "none". A method
+ * named by itself also goes into named. */
 static int parse_op_token(const char *list, const char *tok, size_t len, ss_opmask *mask,
-                          struct ss_parse_error *e)
+                          ss_opmask *named, struct ss_parse_error *e)
 {
     if (len == 0)
         return fail(e, "empty method name in", list, strlen(list), "remove the extra comma");
@@ -170,10 +171,18 @@ static int parse_op_token(const char *list, const char *tok, size_t len, ss_opma
         return fail(e, "unknown method", tok, len, hint);
     }
     *mask |= (ss_opmask)1 << op;
+    *named |= (ss_opmask)1 << op;
     return 0;
 }
 
 int ss_parse_opmask(const char *s, ss_opmask *out, struct ss_parse_error *e)
+{
+    ss_opmask named;
+    return ss_parse_trace(s, out, &named, e);
+}
+
+int ss_parse_trace(const char *s, ss_opmask *traced, ss_opmask *named,
+                   struct ss_parse_error *e)
 {
     if (strncmp(s, "trace=", 6) == 0)
         s += 6;
@@ -184,17 +193,18 @@ int ss_parse_opmask(const char *s, ss_opmask *out, struct ss_parse_error *e)
     }
     if (*s == '\0')
         return fail(e, "empty method list", s, 0, "name methods such as 'connect,accept'");
-    ss_opmask mask = 0;
+    ss_opmask mask = 0, by_name = 0;
     for (const char *tok = s;;) {
         const char *end = strchr(tok, ',');
         size_t len = end != NULL ? (size_t)(end - tok) : strlen(tok);
-        if (parse_op_token(s, tok, len, &mask, e) != 0)
+        if (parse_op_token(s, tok, len, &mask, &by_name, e) != 0)
             return -1;
         if (end == NULL)
             break;
         tok = end + 1;
     }
-    *out = negate ? (SS_OPMASK_ALL & ~mask) : mask;
+    *traced = negate ? (SS_OPMASK_ALL & ~mask) : mask;
+    *named = negate ? 0 : by_name; /* "!fork" asks not to see it */
     return 0;
 }
 

@@ -21,6 +21,9 @@
 #define SS_ENV_SUMMARY "SOCKSHIM_SUMMARY" /* on | off | only (--summary) */
 #define SS_ENV_CALLS "SOCKSHIM_CALLS"     /* 1: every call, no rebuilt loops (--calls) */
 #define SS_ENV_PCAP "SOCKSHIM_PCAP"       /* 1: capture events into the run's ring (--pcap) */
+/* 1: every process writes its header, fork lines and summary, not only
+ * those that touched a socket (--all-processes) */
+#define SS_ENV_ALL_PROCESSES "SOCKSHIM_ALL_PROCESSES"
 /* Without -o the command hands every process of the run the stderr it was
  * started with, as an inherited fd "N:DEV:INO": a program that redirects
  * its own stderr (or a child's) does not get the trace in its data. */
@@ -62,6 +65,11 @@ int ss_parse_strsize(const char *s, unsigned *out, struct ss_parse_error *e);
 /* -e: "connect,accept", "trace=connect,accept", "!close", "%io", "all",
  * "none". 0 on success. */
 int ss_parse_opmask(const char *s, ss_opmask *out, struct ss_parse_error *e);
+/* The same, and which methods the list names by themselves (not through a
+ * %group, "all" or a "!"): a method named so is one the user asked to see
+ * in every process (fork). */
+int ss_parse_trace(const char *s, ss_opmask *traced, ss_opmask *named,
+                   struct ss_parse_error *e);
 
 /* -o: a path, where %p stands for the pid and %% for a percent sign. */
 int ss_parse_output(const char *s, struct ss_parse_error *e);

@@ -795,8 +795,8 @@ static void render_start(struct ss_out *o, const void *arg)
 }
 
 /* A process says who it is (its header) before its first line: one that
- * makes no socket call, such as the shell commands of a script, leaves no
- * trace at all. */
+ * touches no socket, such as the shell commands of a script, writes no
+ * line (trace.c: fork lines; summary_wanted) and so leaves no trace. */
 static _Atomic int header_written;
 
 static void write_header_once(uint64_t when_ns)
@@ -875,10 +875,20 @@ static void render_summary(struct ss_out *o, const void *arg)
         ss_text_summary(o, *now);
 }
 
+/* A process writes its summary when the trace shows it: it touched a
+ * socket, or wrote a line all the same (a fork, when -e named fork), or
+ * the user asked for every process that made a call (--all-processes).
+ * The summary of a shell that only forked would say nothing of sockets. */
+static int summary_wanted(void)
+{
+    return ss_audit_touched_socket() ||
+           atomic_load_explicit(&header_written, memory_order_acquire) ||
+           (ss_config.all_processes && ss_audit_saw_calls());
+}
+
 void ss_render_summary(void)
 {
-    /* like its header: a process that made no socket call has no summary */
-    if (!ss_sink_enabled() || !ss_audit_saw_calls())
+    if (!ss_sink_enabled() || !summary_wanted())
         return;
     uint64_t now = ss_now_ns();
     write_header_once(now);

@@ -206,10 +206,20 @@ static void json_call(struct ss_call *c, const struct ss_audit_verdict *v)
     }
 }
 
+/* A fork line gives the pid of a child whose own lines follow: written by
+ * a process that touched a socket before it forked (the child shares its
+ * sockets), or when the user asked for forks (-e fork) or for every
+ * process. The forks of a shell that runs the program would be noise. */
+static int fork_line_wanted(void)
+{
+    return ss_audit_touched_socket() || ss_config.fork_named || ss_config.all_processes;
+}
+
 void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_verdict *v)
 {
-    if (c->op == SS_OP_fork && c->ret == 0)
-        return; /* the child: its parent reports the fork */
+    /* in the child (ret 0), the fork is its parent's line */
+    if (c->op == SS_OP_fork && (c->ret == 0 || !fork_line_wanted()))
+        return;
     if (calls_written()) {
         ss_model_snapshot(obj, c->fd, &c->sock, ss_config.format == SS_FORMAT_JSON);
         switch (c->op) {

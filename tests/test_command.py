@@ -622,6 +622,115 @@ def test_trace_filter_none_is_pure_pass_through(tmp_path, fmt):
     assert (len(starts), methods) == (0, set())
 
 
+# ------------------------------------------ processes that touch no socket
+
+# A shell that runs a shell: the outer one's fork (dash's vfork) is the only
+# call the library sees; dash leaves through _exit, so it has no summary.
+SHELL_IN_SHELL = ["sh", "-c", "sh -c true"]
+# A Python process that forks and touches no socket; it leaves through
+# exit(), so a summary would come (its child _exits: nothing).
+PY_FORK = py("import os\npid = os.fork()\npid or os._exit(0)\nos.waitpid(pid, 0)")
+HEADER_RE = r"# sockshim " + re.escape(VERSION) + r" traces pid {pid} '{exe}', parent \d+"
+
+
+def trace_lines(path):
+    """(pids, bodies) of a text trace file."""
+    matches = [LINE_RE.match(line) for line in path.read_text().splitlines()]
+    assert all(matches), path.read_text()
+    return {int(m.group(2)) for m in matches}, [m.group(4) for m in matches]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("options", [[], ["--summary"], ["-e", "!close"], ["-e", "all"]])
+@pytest.mark.parametrize("argv", [SHELL_IN_SHELL, PY_FORK], ids=["sh", "python"])
+def test_a_process_that_touches_no_socket_writes_nothing(tmp_path, fmt, options, argv):
+    proc = sockshim(["-o", "t", "--format", fmt, *options, "--", *argv], cwd=tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
+    assert (tmp_path / "t").read_bytes() == b""
+
+
+def test_without_o_stderr_holds_only_the_programs_own(tmp_path):
+    proc = sockshim(["--", "sh", "-c", "sh -c true; echo own >&2"], cwd=tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"own\n")
+
+
+@pytest.mark.parametrize("options", [["--all-processes"], ["-e", "fork"],
+                                     ["-e", "trace=connect,fork"]])
+def test_all_processes_or_e_fork_shows_the_shell_and_its_fork(tmp_path, options):
+    proc = sockshim(["-o", "t", *options, "--", *SHELL_IN_SHELL], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [shell], bodies = trace_lines(tmp_path / "t")
+    assert len(bodies) == 2, bodies
+    assert re.fullmatch(HEADER_RE.format(pid=shell, exe="sh"), bodies[0])
+    assert re.fullmatch(r"vfork\(\) -> \d+", bodies[1])
+
+
+@pytest.mark.parametrize("options", [["--all-processes"], ["-e", "fork"]])
+def test_all_processes_or_e_fork_writes_the_fork_and_the_summary(tmp_path, options):
+    proc = sockshim(["-o", "t", *options, "--", *PY_FORK], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [pid], bodies = trace_lines(tmp_path / "t")
+    assert len(bodies) == 5, bodies
+    assert re.fullmatch(HEADER_RE.format(pid=pid, exe=re.escape(PYTHON)), bodies[0])
+    assert re.fullmatch(r"fork\(\) -> \d+", bodies[1])
+    assert bodies[2:4] == [
+        f"# summary of pid {pid} '{PYTHON}': 0 sockets, 0 findings",
+        "# method            calls  errors  faults        bytes      time"]
+    assert re.fullmatch(r"# fork                  1       0       0            -  "
+                        r"\d+\.\d{3} ms", bodies[4])
+
+
+def test_all_processes_with_summary_writes_only_the_summary(tmp_path):
+    proc = sockshim(["-o", "t", "--all-processes", "--summary", "--", *PY_FORK], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [pid], bodies = trace_lines(tmp_path / "t")
+    assert len(bodies) == 4, bodies
+    assert re.fullmatch(HEADER_RE.format(pid=pid, exe=re.escape(PYTHON)), bodies[0])
+    assert bodies[1:3] == [
+        f"# summary of pid {pid} '{PYTHON}': 0 sockets, 0 findings",
+        "# method            calls  errors  faults        bytes      time"]
+    assert re.fullmatch(r"# fork                  1       0       0            -  "
+                        r"\d+\.\d{3} ms", bodies[3])
+
+
+def test_all_processes_json_records(tmp_path):
+    proc = sockshim(["-o", "t", "--format", "json", "--all-processes", "--", *PY_FORK],
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    start, fork, summary = records(tmp_path / "t")
+    assert (start["type"], start["exe"]) == ("start", PYTHON)
+    assert (fork["type"], fork["op"], fork["call"], fork["pid"]) == (
+        "call", "fork", "fork", start["pid"])
+    assert fork["ret"] > 0
+    assert (summary["type"], summary["pid"], summary["sockets"], summary["findings"]) == (
+        "summary", start["pid"], [], [])
+    assert [(m["op"], m["calls"]) for m in summary["methods"]] == [("fork", 1)]
+
+
+def test_a_fork_before_the_first_socket_call_is_counted_not_written(tmp_path):
+    code = ("import os, socket\npid = os.fork()\npid or os._exit(0)\nos.waitpid(pid, 0)\n"
+            "socket.socket().close()")
+    proc = sockshim(["-o", "t", "--", *py(code)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [pid], bodies = trace_lines(tmp_path / "t")
+    assert bodies[1:3] == ["sock3 = socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0)",
+                           "sock3.close()"]
+    assert bodies[3] == f"# summary of pid {pid} '{PYTHON}': 1 socket, 0 findings"
+    assert [b.split()[1:3] for b in bodies[5:8]] == [["socket", "1"], ["close", "1"],
+                                                     ["fork", "1"]]
+
+
+def test_a_shell_running_a_python_socket_writes_only_pythons_trace(tmp_path):
+    code = "import socket; socket.socket().close()"
+    proc = sockshim(["-o", "t", "--no-summary", "--", "sh", "-c", f"{PYTHON} -c '{code}'; true"],
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [pid], bodies = trace_lines(tmp_path / "t")
+    assert re.fullmatch(HEADER_RE.format(pid=pid, exe=re.escape(PYTHON)), bodies[0])
+    assert bodies[1:] == ["sock3 = socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0)",
+                          "sock3.close()"]
+
+
 # ------------------------------------------------------ finding the library
 
 def test_library_is_found_from_any_working_directory(tmp_path):
@@ -718,6 +827,7 @@ def test_library_preloaded_by_hand_runs_the_program(tmp_path):
     ("SOCKSHIM_TRACE", "conect", "unknown method 'conect' (did you mean 'connect'?)"),
     ("SOCKSHIM_STRSIZE", "abc", "bad string size 'abc'"),
     ("SOCKSHIM_OUTPUT", "t%x", "bad escape in output path 't%x'"),
+    ("SOCKSHIM_ALL_PROCESSES", "yes", "bad setting 'yes' (expected 0 or 1)"),
 ])
 def test_library_preloaded_by_hand_refuses_a_bad_setting(tmp_path, var, value, says):
     env = {"LD_PRELOAD": preload_list(str(LIBRARY)), var: value}

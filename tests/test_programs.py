@@ -496,6 +496,35 @@ def test_text_parent_and_child(tmp_path, name):
     assert (parent, child) == expected
 
 
+def test_text_tcp_echo_run_by_a_shell_traces_only_tcp_echo(tmp_path):
+    """The shell forks and touches no socket: it writes nothing, and the
+    trace is exactly that of tcp_echo's two processes."""
+    echo = program("tcp_echo")
+    trace = run_traced(["sh", "-c", f"{echo}; true"], tmp_path, fmt="text", check_exit=0)
+    parent, parent_bodies, child, child_bodies = parent_and_child(trace)
+    assert (parent_bodies, child_bodies) == (TCP_ECHO_PARENT, TCP_ECHO_CHILD)
+    headers = [l.body for l in trace.lines if l.body.startswith("# sockshim")]
+    [shell] = {int(h.rsplit(" ", 1)[1]) for h in headers if f"pid {parent} " in h}
+    assert sorted(headers) == sorted([
+        f"# sockshim 0.1.0 traces pid {parent} '{echo}', parent {shell}",
+        f"# sockshim 0.1.0 traces pid {child} '{echo}', parent {parent}"])
+    assert shell not in {l.pid for l in trace.lines}
+
+
+def test_json_tcp_echo_run_by_a_shell_traces_only_tcp_echo(tmp_path):
+    echo = program("tcp_echo")
+    trace = run_traced(["sh", "-c", f"{echo}; true"], tmp_path, fmt="json", check_exit=0)
+    starts = {e["pid"]: e for e in trace.events if e["type"] == "start"}
+    assert {e["exe"] for e in starts.values()} == {echo}
+    [fork] = [e for e in trace.calls if e["op"] == "fork"]
+    parent, child = fork["pid"], fork["ret"]
+    assert set(starts) == {e["pid"] for e in trace.events} == {parent, child}
+    assert starts[child]["ppid"] == parent
+    assert starts[parent]["ppid"] not in starts   # the shell wrote nothing
+    assert sorted(e["pid"] for e in trace.events if e["type"] == "summary") == sorted(
+        [parent, child])
+
+
 FORK_RE = re.compile(r"^(fork|vfork|_Fork)\(\) -> (\d+)$")
 
 

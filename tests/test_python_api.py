@@ -124,6 +124,15 @@ def test_trace_false_keeps_the_findings_without_the_calls():
     assert result.codes == {"lost-bytes"}
 
 
+def test_all_processes_keeps_the_records_of_a_shell_that_touches_no_socket():
+    argv = [PYTHON, "-c", "import os\npid = os.fork()\npid or os._exit(0)\nos.waitpid(pid, 0)"]
+    assert api_run(argv).events == []
+    result = api_run(argv, all_processes=True)
+    assert result.args[-5:-3] == ["--all-processes", "--"]
+    assert [(e["type"], e.get("op")) for e in result.events] == [
+        ("start", None), ("call", "fork"), ("summary", None)]
+
+
 def test_the_same_seed_replays_the_same_draws():
     def faulted(seed):
         result = api_run(scenario("fault_sends.py") + ["40"], faults=["send:short=1:p=0.5"], seed=seed)

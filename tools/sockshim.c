@@ -161,6 +161,9 @@ static void print_help(void)
            "      --summary            write only each process's summary at exit:\n"
            "                           calls, sockets and findings, no call lines\n"
            "      --no-summary         write no summary at exit\n"
+           "      --all-processes      write the header, fork lines and summary of\n"
+           "                           every process, also of those that touch no\n"
+           "                           socket (a shell that runs the program)\n"
            "      --pcap=FILE          also write the run's TCP, UDP and AF_UNIX traffic\n"
            "                           to FILE as a pcapng capture (docs/pcap.md)\n"
            "      --python-path        print the directory of the sockshim Python\n"
@@ -211,6 +214,7 @@ struct settings {
     int summary_only;    /* --summary */
     int every_call;      /* --calls */
     int no_summary;      /* --no-summary */
+    int all_processes;   /* --all-processes */
     const char *pcap;    /* --pcap FILE, or NULL */
     struct rule_source *rules; /* --fault, --fault-file, then SOCKSHIM_FAULTS */
     size_t n_rules;
@@ -233,6 +237,7 @@ enum {
     OPT_SUMMARY,
     OPT_NO_SUMMARY,
     OPT_CALLS,
+    OPT_ALL_PROCESSES,
     OPT_PCAP,
     OPT_PYTHON_PATH,
 };
@@ -249,6 +254,7 @@ static const struct option long_options[] = {
     {"summary", no_argument, NULL, OPT_SUMMARY},
     {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
     {"calls", no_argument, NULL, OPT_CALLS},
+    {"all-processes", no_argument, NULL, OPT_ALL_PROCESSES},
     {"pcap", required_argument, NULL, OPT_PCAP},
     {"python-path", no_argument, NULL, OPT_PYTHON_PATH},
     {"help", no_argument, NULL, OPT_HELP},
@@ -481,6 +487,9 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
             break;
         case OPT_CALLS:
             s->every_call = 1;
+            break;
+        case OPT_ALL_PROCESSES:
+            s->all_processes = 1;
             break;
         case OPT_PCAP:
             if (optarg[0] == '\0')
@@ -1049,6 +1058,7 @@ static void export_settings(const struct settings *s, const char *output,
     set_env(SS_ENV_TRACE, s->trace);
     set_env(SS_ENV_SUMMARY, s->summary_only ? "only" : s->no_summary ? "off" : NULL);
     set_env(SS_ENV_CALLS, s->every_call ? "1" : NULL);
+    set_env(SS_ENV_ALL_PROCESSES, s->all_processes ? "1" : NULL);
     export_faults(s);
 
     /* The user's own preloads keep their place in front of ours: a

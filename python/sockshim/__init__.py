@@ -59,7 +59,7 @@ def find_command():
 
 def command(argv, faults=(), seed=None, trace=True, *, output=None, format="json",
             calls=False, strict=False, string_limit=None, methods=None, pcap=None,
-            options=(), sockshim=None):
+            all_processes=False, options=(), sockshim=None):
     """The argv that runs argv under sockshim with these settings (for
     Popen, when a program must run in the background; `read_trace` reads
     what it wrote). `output` is the trace file (%p in it: one per process;
@@ -92,6 +92,8 @@ def command(argv, faults=(), seed=None, trace=True, *, output=None, format="json
         cmd += ["-e", methods if isinstance(methods, str) else ",".join(methods)]
     if pcap is not None:
         cmd += ["--pcap", os.fspath(pcap)]
+    if all_processes:
+        cmd.append("--all-processes")
     cmd += [*options, "--", *argv]
     return cmd
 
@@ -197,8 +199,8 @@ class Result(subprocess.CompletedProcess):
 
 
 def run(argv, faults=(), seed=None, trace=True, *, format="json", output=None, calls=False,
-        strict=False, string_limit=None, methods=None, pcap=None, options=(), sockshim=None,
-        **subprocess_kwargs):
+        strict=False, string_limit=None, methods=None, pcap=None, all_processes=False,
+        options=(), sockshim=None, **subprocess_kwargs):
     """Runs argv under sockshim and returns a Result.
 
     faults: fault rules (docs/faults.md), e.g. ["send:short=1"].
@@ -207,8 +209,10 @@ def run(argv, faults=(), seed=None, trace=True, *, format="json", output=None, c
     format: "json" (events and findings parsed) or "text".
     output: where the trace goes (%p: one file per process); by default a
         temporary file, read and removed.
-    calls, strict, string_limit, methods, pcap: --calls, --strict, -s, -e,
-        --pcap; options: any other sockshim options.
+    calls, strict, string_limit, methods, pcap, all_processes: --calls,
+        --strict, -s, -e, --pcap, --all-processes (the records of processes
+        that touch no socket, such as a shell around the program); options:
+        any other sockshim options.
     sockshim: the command (default: find_command()).
     The other keyword arguments go to subprocess.run (capture_output,
     input, timeout, env, cwd, check...). With check=True, a non-zero exit
@@ -223,7 +227,7 @@ def run(argv, faults=(), seed=None, trace=True, *, format="json", output=None, c
         earlier = set(trace_files(where)) if _output_pattern(where.name)[1] else set()
         cmd = command(argv, faults, seed, trace, output=where, format=format, calls=calls,
                       strict=strict, string_limit=string_limit, methods=methods, pcap=pcap,
-                      options=options, sockshim=sockshim)
+                      all_processes=all_processes, options=options, sockshim=sockshim)
         proc = subprocess.run(cmd, **subprocess_kwargs)
         text, events = read_trace(where, format, skip=earlier)
     result = Result(cmd, proc.returncode, proc.stdout, proc.stderr, argv=argv, trace=text,
