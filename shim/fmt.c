@@ -136,6 +136,34 @@ const char *ss_shown(const char *s, size_t n, char *buf, size_t cap)
     return buf;
 }
 
+int ss_parse_byte_count(const char *s, size_t n, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        unsigned shift;
+    } suffixes[] = {{"", 0},    {"k", 10},   {"K", 10},   {"KiB", 10}, {"m", 20},
+                    {"M", 20},  {"MiB", 20}, {"g", 30},   {"G", 30},   {"GiB", 30}};
+    size_t digits = 0;
+    while (digits < n && s[digits] >= '0' && s[digits] <= '9')
+        digits++;
+    char number[24];
+    if (digits == 0 || digits >= sizeof number)
+        return -1;
+    memcpy(number, s, digits);
+    number[digits] = '\0';
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t len = strlen(suffixes[i].suffix);
+        uint64_t v;
+        if (len != n - digits || memcmp(s + digits, suffixes[i].suffix, len) != 0)
+            continue;
+        if (ss_parse_u64(number, UINT64_MAX >> suffixes[i].shift >> 1, &v) != 0)
+            return -1;
+        *out = v << suffixes[i].shift;
+        return 0;
+    }
+    return -1;
+}
+
 int ss_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;

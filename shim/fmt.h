@@ -72,5 +72,8 @@ const char *ss_shown(const char *s, size_t n, char *buf, size_t cap);
 
 /* Parse a decimal number with nothing else around it; 0 on success. */
 int ss_parse_u64(const char *s, uint64_t max, uint64_t *out);
+/* A byte count, the n bytes at s: 4096, 4k, 4K, 4KiB, 1m, 1M, 1MiB, 2g,
+ * 2G, 2GiB (powers of 1024), at most 2^63 - 1; 0 on success. */
+int ss_parse_byte_count(const char *s, size_t n, uint64_t *out);
 
 #endif

@@ -218,31 +218,9 @@ static int parse_duration(struct parse *ps, struct span v, const char *what, uin
 /* A byte count: 4096, 4k, 4KiB, 1M, 1MiB, 2G (powers of 1024). */
 static int parse_size(struct parse *ps, struct span v, const char *what, uint64_t *out)
 {
-    static const struct {
-        const char *suffix;
-        unsigned shift;
-    } suffixes[] = {{"", 0},    {"k", 10},   {"K", 10},   {"KiB", 10}, {"m", 20},
-                    {"M", 20},  {"MiB", 20}, {"g", 30},   {"G", 30},   {"GiB", 30}};
     char q[96];
-    size_t digits = 0;
-    while (digits < v.len && v.p[digits] >= '0' && v.p[digits] <= '9')
-        digits++;
-    struct span number = {v.p, digits}, suffix = {v.p + digits, v.len - digits};
-    uint64_t n;
-    char buf[24];
-    if (digits > 0 && digits < sizeof buf) {
-        memcpy(buf, v.p, digits);
-        buf[digits] = '\0';
-        for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-            if (!span_is(suffix, suffixes[i].suffix))
-                continue;
-            if (ss_parse_u64(buf, UINT64_MAX >> suffixes[i].shift >> 1, &n) != 0)
-                break;
-            *out = n << suffixes[i].shift;
-            return 0;
-        }
-    }
-    (void)number;
+    if (ss_parse_byte_count(v.p, v.len, out) == 0)
+        return 0;
     return failf(ps, v, "bad %s '%s' (expected a byte count such as 4096, 4k or 1MiB)", what,
                  quoted(v, q, sizeof q));
 }

@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from conftest import (BUILD, LINE_RE, PYTHON, SOCKSHIM, base_env, gcc_or_skip, normalize, program,
-                      run_bare, run_traced)
+from conftest import (BUILD, LINE_RE, PYTHON, SCENARIOS, SOCKSHIM, base_env, gcc_or_skip, normalize,
+                      program, run_bare, run_traced)
 
 TIMEOUT = 20
 LIBRARY = BUILD / "libsockshim.so"
@@ -186,6 +186,12 @@ BAD_INPUT = [
         "-o 'd%p/t': %p may only appear in the file name"),
     bad("o-per-pid-missing-dir", ["-o", "nodir/t.%p", *TOUCH],
         "cannot create trace files in '{tmp}/nodir'"),
+    # --max-size
+    bad("max-size-without-output", ["--max-size=1M", *TOUCH],
+        "--max-size bounds a trace file: give one with -o FILE"),
+    bad("max-size-too-small", ["-o", "t.txt", "--max-size=100", *TOUCH],
+        "--max-size: bad size '100' (expected a byte count of at least 4k"),
+    bad("max-size-unit", ["-o", "t.txt", "--max-size=1T", *TOUCH], "--max-size: bad size '1T'"),
     # the program
     bad("no-program", [], "no program to run"),
     bad("only-dashdash", ["--"], "no program to run"),
@@ -865,3 +871,60 @@ def test_every_refusal_says_what_to_do_next(tmp_path, args, message):
     assert proc.returncode == 2
     # the trace file's path is made absolute (the program may change directory)
     assert proc.stderr.decode() == message.replace("TMP", str(tmp_path)) + "\n"
+
+
+# ------------------------------------------------------------- --max-size
+
+MAX_SIZE = 1 << 20
+DROPPED_RE = re.compile(r"^# (\d+) lines? dropped: the trace reached --max-size "
+                        r"\(1048576 bytes\)$")
+
+
+@pytest.mark.parametrize("per_pid", [False, True], ids=["one-file", "per-pid"])
+def test_max_size_bounds_a_text_trace_and_keeps_the_summary(tmp_path, per_pid):
+    """60,000 one-byte round trips make a trace of several MiB; under
+    --max-size=1M the file stays within 1 MiB, says how many lines it
+    dropped, and still ends with the whole summary, whose counts add up
+    with the lines kept and dropped."""
+    name = "t.%p" if per_pid else "t.txt"
+    proc = sockshim(["-o", name, "--max-size=1M", "--", PYTHON,
+                     str(SCENARIOS / "round_trips.py"), "30000"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [path] = [p for p in tmp_path.iterdir() if p.name.startswith("t.")]
+    assert path.stat().st_size <= MAX_SIZE
+    bodies = [LINE_RE.match(l).group(4) for l in path.read_text().splitlines()]
+    [dropped] = [int(DROPPED_RE.match(b).group(1)) for b in bodies if DROPPED_RE.match(b)]
+    calls_kept = sum(1 for b in bodies if not b.startswith("#"))
+    table = [b.split() for b in bodies if re.match(r"# \w+ +\d+ +\d+ +\d+ ", b)]
+    calls_made = sum(int(row[2]) for row in table)
+    assert calls_kept + dropped == calls_made
+    assert ["send", "30000"] in [row[1:3] for row in table]
+    assert dropped > 30000
+
+
+def test_max_size_bounds_a_json_trace_and_keeps_the_summary(tmp_path):
+    proc = sockshim(["-o", "t.jsonl", "--format=json", "--max-size=1M", "--", PYTHON,
+                     str(SCENARIOS / "round_trips.py"), "30000"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    path = tmp_path / "t.jsonl"
+    assert path.stat().st_size <= MAX_SIZE
+    records = [json.loads(l) for l in path.read_text().splitlines()]
+    [dropped] = [r for r in records if r["type"] == "dropped"]
+    assert (dropped["reason"], dropped["max_size"]) == ("max-size", MAX_SIZE)
+    [summary] = [r for r in records if r["type"] == "summary"]
+    calls_made = sum(m["calls"] for m in summary["methods"])
+    calls_kept = sum(1 for r in records if r["type"] == "call")
+    assert calls_kept + dropped["lines"] == calls_made
+    assert records[-1]["type"] == "summary"
+
+
+def test_max_size_leaves_a_small_trace_whole(tmp_path):
+    proc = sockshim(["-o", "small.txt", "--max-size=1M", "--", PYTHON,
+                     str(SCENARIOS / "round_trips.py"), "10"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    bare = sockshim(["-o", "bare.txt", "--", PYTHON, str(SCENARIOS / "round_trips.py"), "10"],
+                    cwd=tmp_path)
+    assert bare.returncode == 0
+    small = (tmp_path / "small.txt").read_text()
+    assert "dropped" not in small
+    assert len(small.splitlines()) == len((tmp_path / "bare.txt").read_text().splitlines())

@@ -37,10 +37,23 @@
 #define MAX_OPEN_FILES 64           /* %p: files kept open at once */
 #define BATCH IOV_MAX
 
+/* --max-size: what a trace file holds, and the lines held back from it
+ * since the last time the file said so. */
+struct budget {
+    uint64_t written;
+    int full;             /* call lines no longer fit: all later ones are dropped */
+    uint64_t dropped;
+    int json;             /* the dropped lines were JSON records */
+    int pid;              /* ... the last of them from this process */
+    char prefix[40];      /* ... its "TIME [PID] " (text) */
+    size_t prefix_len;
+};
+
 struct dest {
     int pid; /* 0: free */
     int fd;
     uint64_t last_use;
+    struct budget budget;
 };
 
 static struct {
@@ -58,6 +71,8 @@ static struct {
     int batch_fd;
     int write_failed;
     unsigned long lost;
+    uint64_t max_size;    /* --max-size, or 0 */
+    struct budget file_budget; /* the one file's */
     _Atomic int finishing;
     pthread_t thread;
     int running;
@@ -137,15 +152,26 @@ static int open_pid_file(int pid)
     return fd;
 }
 
-/* The fd of pid's file (%p), opened on first use; the least recently used
- * is closed when too many are open. */
-static int pid_file(int pid)
+static void say_dropped(int fd, struct budget *b);
+
+/* The size of the file behind fd (it may hold an earlier part of the run
+ * when a %p file is opened again). */
+static uint64_t file_size(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* The fd of pid's file (%p), opened on first use, and its budget; the
+ * least recently used is closed when too many are open. */
+static int pid_file(int pid, struct budget **budget)
 {
     struct dest *lru = &d.dests[0];
     for (int i = 0; i < MAX_OPEN_FILES; i++) {
         struct dest *e = &d.dests[i];
         if (e->pid == pid) {
             e->last_use = ++d.uses;
+            *budget = &e->budget;
             return e->fd;
         }
         if (e->pid == 0 || e->last_use < lru->last_use)
@@ -154,11 +180,15 @@ static int pid_file(int pid)
     if (lru->pid != 0 && lru->fd >= 0) {
         if (lru->fd == d.batch_fd)
             flush();
+        say_dropped(lru->fd, &lru->budget);
         close(lru->fd);
     }
     lru->pid = pid;
     lru->fd = open_pid_file(pid);
     lru->last_use = ++d.uses;
+    memset(&lru->budget, 0, sizeof lru->budget);
+    lru->budget.written = file_size(lru->fd);
+    *budget = &lru->budget;
     return lru->fd;
 }
 
@@ -212,15 +242,121 @@ static void add_capture(uint64_t at, uint64_t len)
     ss_pcap_event(unwrapped, len);
 }
 
+/* ---- --max-size ----------------------------------------------------------- */
+
+/* The first bytes of a record (it may wrap around the end of the ring),
+ * NUL-terminated. */
+static void record_head(uint64_t at, uint64_t len, char *out, size_t cap)
+{
+    uint64_t pos = at & d.mask, size = d.mask + 1;
+    size_t n = len < cap - 1 ? (size_t)len : cap - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = d.data[(pos + i) & (size - 1)];
+    out[n] = '\0';
+}
+
+/* Whether a record may be held back for the size limit: the lines of
+ * calls and loops; never a header, a note, a finding or a summary. */
+static int record_droppable(const char *head)
+{
+    if (head[0] == '{')
+        return strstr(head, "\"type\": \"call\"") != NULL ||
+               strstr(head, "\"type\": \"loop\"") != NULL;
+    const char *body = strstr(head, "] ");
+    return body != NULL && body[2] != '#';
+}
+
+/* The room kept for what is never dropped (headers, findings, summaries):
+ * a quarter of the limit, at most 256 KiB. */
+static uint64_t room_for_calls(void)
+{
+    uint64_t reserve = d.max_size / 4 < (256u << 10) ? d.max_size / 4 : (256u << 10);
+    return d.max_size - reserve;
+}
+
+static void hold_back(struct budget *b, int pid, const char *head)
+{
+    b->dropped++;
+    b->json = head[0] == '{';
+    b->pid = pid;
+    const char *end = strstr(head, "] ");
+    b->prefix_len = 0;
+    if (!b->json && end != NULL && (size_t)(end - head) + 2 <= sizeof b->prefix) {
+        b->prefix_len = (size_t)(end - head) + 2;
+        memcpy(b->prefix, head, b->prefix_len);
+    }
+}
+
+/* Says in the file how many lines were held back there, where the last
+ * of them would have been. */
+static void say_dropped(int fd, struct budget *b)
+{
+    if (b->dropped == 0 || fd < 0)
+        return;
+    char line[256];
+    int n;
+    if (b->json)
+        n = snprintf(line, sizeof line,
+                     "{\"v\": 1, \"type\": \"dropped\", \"pid\": %d, \"lines\": %llu, "
+                     "\"reason\": \"max-size\", \"max_size\": %llu}\n",
+                     b->pid, (unsigned long long)b->dropped, (unsigned long long)d.max_size);
+    else
+        n = snprintf(line, sizeof line, "%.*s# %llu line%s dropped: the trace reached "
+                     "--max-size (%llu bytes)\n",
+                     (int)b->prefix_len, b->prefix, (unsigned long long)b->dropped,
+                     b->dropped == 1 ? "" : "s", (unsigned long long)d.max_size);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return;
+    flush();
+    for (const char *p = line; n > 0;) {
+        ssize_t w = write(fd, p, (size_t)n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        p += w;
+        n -= (int)w;
+    }
+    b->written += strlen(line);
+    b->dropped = 0;
+}
+
+/* Whether the line goes to the file (else it is counted as dropped). */
+static int within_budget(struct budget *b, int fd, int pid, uint64_t at, uint64_t len)
+{
+    if (d.max_size == 0)
+        return 1;
+    char head[64];
+    record_head(at, len, head, sizeof head);
+    /* once full, always full: a shorter line that would still fit is not
+     * let through, so the file never has a hole in the middle of its calls */
+    if (record_droppable(head) && (b->full || b->written + len > room_for_calls())) {
+        b->full = 1;
+        hold_back(b, pid, head);
+        return 0;
+    }
+    say_dropped(fd, b);
+    b->written += len;
+    return 1;
+}
+
 /* Queues a record's line (it may wrap around the end of the ring). */
 static void add_line(int pid, uint64_t at, uint64_t len)
 {
-    int fd = d.pattern != NULL ? pid_file(pid) : d.file_fd;
+    struct budget *b = &d.file_budget;
+    int fd = d.pattern != NULL ? pid_file(pid, &b) : d.file_fd;
+    if (!within_budget(b, fd, pid, at, len))
+        return;
     uint64_t pos = at & d.mask, size = d.mask + 1;
     uint64_t first = size - pos < len ? size - pos : len;
     add_piece(fd, d.data + pos, first);
     if (first < len)
         add_piece(fd, d.data, len - first);
+}
+
+void ss_drain_limit(uint64_t max_size)
+{
+    d.max_size = max_size;
 }
 
 /* ---- draining ----------------------------------------------------------- */
@@ -379,9 +515,13 @@ void ss_drain_finish(void)
         pthread_join(d.thread, NULL);
     else
         drain_to_the_end();
-    for (int i = 0; i < MAX_OPEN_FILES; i++)
-        if (d.dests[i].pid != 0 && d.dests[i].fd >= 0)
+    say_dropped(d.file_fd, &d.file_budget);
+    for (int i = 0; i < MAX_OPEN_FILES; i++) {
+        if (d.dests[i].pid != 0 && d.dests[i].fd >= 0) {
+            say_dropped(d.dests[i].fd, &d.dests[i].budget);
             close(d.dests[i].fd);
+        }
+    }
     struct stat st;
     if (d.file_fd >= 0 && d.path != NULL && fstat(d.file_fd, &st) == 0 && st.st_nlink == 0)
         fprintf(stderr,

@@ -2,6 +2,8 @@
 #ifndef SOCKSHIM_DRAIN_H
 #define SOCKSHIM_DRAIN_H
 
+#include <stdint.h>
+
 /* Makes the run's ring, carrying (ring.h) the trace, the capture or both.
  * The trace: file_fd (opened O_APPEND, named path) takes every line, or,
  * with pattern (a %p pattern) and file_fd -1, each process's file does.
@@ -10,6 +12,12 @@
  * (the library then writes the trace file itself; there is no capture). */
 int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_floor,
                     unsigned carries);
+
+/* --max-size: each trace file holds at most max_size bytes of call lines
+ * (less a quarter, at most 256 KiB, kept for the headers, notes, findings
+ * and summaries, which are never dropped); what is held back is counted
+ * and said in the file. 0: no limit. Before ss_drain_start(). */
+void ss_drain_limit(uint64_t max_size);
 
 /* After the fork: the program holds the ring's fd, sockshim its mapping. */
 void ss_drain_release_fd(void);

@@ -164,6 +164,9 @@ static void print_help(void)
            "      --all-processes      write the header, fork lines and summary of\n"
            "                           every process, also of those that touch no\n"
            "                           socket (a shell that runs the program)\n"
+           "      --max-size=SIZE      keep each -o trace file within SIZE bytes (1M,\n"
+           "                           500MiB): call lines past it are dropped and\n"
+           "                           counted; headers, findings and summaries stay\n"
            "      --pcap=FILE          also write the run's TCP, UDP and AF_UNIX traffic\n"
            "                           to FILE as a pcapng capture (docs/pcap.md)\n"
            "      --python-path        print the directory of the sockshim Python\n"
@@ -215,6 +218,7 @@ struct settings {
     int every_call;      /* --calls */
     int no_summary;      /* --no-summary */
     int all_processes;   /* --all-processes */
+    uint64_t max_size;   /* --max-size, or 0 */
     const char *pcap;    /* --pcap FILE, or NULL */
     struct rule_source *rules; /* --fault, --fault-file, then SOCKSHIM_FAULTS */
     size_t n_rules;
@@ -239,6 +243,7 @@ enum {
     OPT_CALLS,
     OPT_ALL_PROCESSES,
     OPT_PCAP,
+    OPT_MAX_SIZE,
     OPT_PYTHON_PATH,
 };
 
@@ -256,6 +261,7 @@ static const struct option long_options[] = {
     {"calls", no_argument, NULL, OPT_CALLS},
     {"all-processes", no_argument, NULL, OPT_ALL_PROCESSES},
     {"pcap", required_argument, NULL, OPT_PCAP},
+    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
     {"python-path", no_argument, NULL, OPT_PYTHON_PATH},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -491,6 +497,13 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
         case OPT_ALL_PROCESSES:
             s->all_processes = 1;
             break;
+        case OPT_MAX_SIZE:
+            if (ss_parse_byte_count(optarg, strlen(optarg), &s->max_size) != 0 ||
+                s->max_size < 4096)
+                die("--max-size: bad size '%s' (expected a byte count of at least 4k, such "
+                    "as 1M or 500MiB)",
+                    optarg);
+            break;
         case OPT_PCAP:
             if (optarg[0] == '\0')
                 usage_error("--pcap needs a file name");
@@ -512,6 +525,8 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
     }
     if (s->summary_only && s->no_summary)
         usage_error("--summary and --no-summary cannot go together");
+    if (s->max_size != 0 && s->output == NULL)
+        usage_error("--max-size bounds a trace file: give one with -o FILE");
     if (optind >= argc)
         usage_error("no program to run\nUsage: sockshim [options] [--] PROGRAM [ARGS...]");
     s->program_argv = argv + optind;
@@ -1299,6 +1314,13 @@ int main(int argc, char *argv[])
     if (settings.pcap != NULL)
         prepare_capture(settings.pcap);
     make_ring();
+    if (settings.max_size != 0) {
+        if (!run_ring.made)
+            die("--max-size: cannot make the trace's shared memory: %s (check the memory "
+                "limits, ulimit -v; or run without --max-size)",
+                strerror(errno));
+        ss_drain_limit(settings.max_size);
+    }
 
     export_settings(&settings, settings.output != NULL ? output : NULL, library);
     return run_program(program, settings.program_argv);
