@@ -417,10 +417,10 @@ static uint64_t limit_before_mark(const struct ss_rule *r, const struct ss_call 
 
 /* After an eof fault, the stream stays ended: a later receive on the
  * socket is answered 0 by the same rule, whatever its filters say. */
-static int stream_has_ended(struct ss_call *c, struct ss_obj *obj)
+static int stream_has_ended(struct ss_call *c, struct ss_obj *obj, struct pre_call *pc)
 {
     int rule = ss_event_stream_ended(obj);
-    if (rule == 0)
+    if (rule == 0 || !really_a_socket(c, pc))
         return 0;
     ss_fault_mark(c, rule);
     c->fault_ended = 1;
@@ -459,7 +459,7 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
     struct pre_call pc;
     pc.have = 0;
     pc.socket_checked = 0;
-    if (is_op(c, RECVS) && stream_has_ended(c, obj))
+    if (is_op(c, RECVS) && stream_has_ended(c, obj, &pc))
         return 1;
     for (int i = 0; i < n_rules; i++) {
         const struct ss_rule *r = &rules[i];
