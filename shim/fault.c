@@ -194,11 +194,6 @@ void ss_fault_after_fork_child(void)
 
 /* ---- deciding ----------------------------------------------------------- */
 
-static uint64_t mix(uint64_t x)
-{
-    return ss_mix64(x);
-}
-
 /* The key of a call on no socket (socket(), socketpair(), close_range(),
  * a number whose socket was closed). */
 #define NO_SOCKET 0
@@ -207,8 +202,8 @@ static uint64_t mix(uint64_t x)
  * the rule, the socket's stable key and a count. */
 static uint64_t draw_for(int rule, uint64_t socket_key, uint64_t count)
 {
-    uint64_t call = mix(((uint64_t)rule << 40) ^ count);
-    return mix(seed ^ mix(process_salt ^ socket_key ^ call));
+    uint64_t call = ss_mix64(((uint64_t)rule << 40) ^ count);
+    return ss_mix64(seed ^ ss_mix64(process_salt ^ socket_key ^ call));
 }
 
 /* The draw of a call the rule matched, the n-th in the process. On a
@@ -524,7 +519,7 @@ static void sleep_ns(uint64_t ns)
 
 static uint64_t jitter_ns(const struct ss_rule *r, const struct ss_call *c)
 {
-    return r->jitter_ns != 0 ? mix(c->fault_draw ^ 0x6a09e667f3bcc908ull) % r->jitter_ns : 0;
+    return r->jitter_ns != 0 ? ss_mix64(c->fault_draw ^ 0x6a09e667f3bcc908ull) % r->jitter_ns : 0;
 }
 
 /* Copies the first n bytes' worth of iovecs (at most SS_FAULT_IOV of
@@ -666,18 +661,6 @@ static int is_connect(const struct ss_call *c)
     return c->op == SS_OP_connect || c->op == SS_OP_connect_ex;
 }
 
-static int is_tcp(const struct ss_sockinfo *info)
-{
-    return (info->family == AF_INET || info->family == AF_INET6) && info->type == SOCK_STREAM;
-}
-
-/* A socket with a connection to lose: TCP, AF_UNIX stream or seqpacket. */
-static int is_connection(const struct ss_sockinfo *info)
-{
-    return is_tcp(info) || (info->family == AF_UNIX && (info->type == SOCK_STREAM ||
-                                                        info->type == SOCK_SEQPACKET));
-}
-
 /* The socket's own timeout for the call, as the kernel uses them:
  * SO_RCVTIMEO for receiving and accepting, SO_SNDTIMEO for sending and
  * connecting; 0 when it has none. */
@@ -698,6 +681,7 @@ static uint64_t own_timeout_ns(const struct ss_call *c)
 struct target {
     struct ss_sockinfo info;
     int nonblocking;
+    uint64_t own_timeout_ns; /* SO_RCVTIMEO or SO_SNDTIMEO, as the call uses it; 0: none */
 };
 
 static void look_at(struct target *t, const struct ss_call *c, struct ss_obj *obj)
@@ -706,6 +690,7 @@ static void look_at(struct target *t, const struct ss_call *c, struct ss_obj *ob
     /* connect_ex is the method of a non-blocking socket's connect */
     t->nonblocking = (obj != NULL && ss_obj_nonblocking(obj)) || c->op == SS_OP_connect_ex ||
                      (is_op(c, SENDS | RECVS) && (c->flags & MSG_DONTWAIT));
+    t->own_timeout_ns = own_timeout_ns(c);
 }
 
 /* ---- rules no real event fits ------------------------------------------ */
@@ -719,23 +704,23 @@ static const char *misfit(const struct ss_rule *r, const struct ss_call *c,
     int waits = !t->nonblocking;
     if (err == EINTR && !waits)
         return "a non-blocking call never waits, so no signal interrupts it";
-    if (err == EINTR && is_connect(c) && !is_connection(&t->info))
+    if (err == EINTR && is_connect(c) && !ss_event_has_connection(&t->info))
         return "a datagram socket's connect never waits, so no signal interrupts it";
-    if (err == EAGAIN && waits && !is_connect(c) && own_timeout_ns(c) == 0)
+    if (err == EAGAIN && waits && !is_connect(c) && t->own_timeout_ns == 0)
         return "a blocking call without SO_RCVTIMEO or SO_SNDTIMEO waits instead of "
                "failing with EAGAIN";
-    if (err == EINPROGRESS && is_connect(c) && !is_tcp(&t->info))
+    if (err == EINPROGRESS && is_connect(c) && !ss_event_is_tcp(&t->info))
         return "only a TCP connect is ever in progress";
-    if (err == EINPROGRESS && is_connect(c) && waits && own_timeout_ns(c) == 0)
+    if (err == EINPROGRESS && is_connect(c) && waits && t->own_timeout_ns == 0)
         return "a blocking connect without SO_SNDTIMEO waits for the answer instead";
     if ((err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH || err == ENETDOWN) &&
         t->info.family == AF_UNIX)
         return "an AF_UNIX socket has no network path to lose";
     if ((err == ECONNRESET || err == EPIPE || (r->actions & SS_ACT_RESET)) &&
-        !is_connection(&t->info) && !is_connect(c))
+        !ss_event_has_connection(&t->info) && !is_connect(c))
         return "a datagram socket has no connection to lose";
-    if ((r->actions & SS_ACT_TIMEOUT) && waits && own_timeout_ns(c) == 0 &&
-        (c->op == SS_OP_accept || !is_tcp(&t->info)))
+    if ((r->actions & SS_ACT_TIMEOUT) && waits && t->own_timeout_ns == 0 &&
+        (c->op == SS_OP_accept || !ss_event_is_tcp(&t->info)))
         return "this call has no path to time out: without a timeout of its own it waits "
                "forever";
     return NULL;
@@ -821,11 +806,11 @@ static void apply_error(struct ss_call *c, struct ss_fault_scratch *s, struct ss
     /* an interrupted connect, or one in progress: the connection is tried
      * for real (also where no signal could interrupt it, a misfit, noted:
      * a program that then waits for it, as CPython does, finds it) */
-    if (is_connect(c) && is_connection(&t->info) && (err == EINPROGRESS || err == EINTR)) {
+    if (is_connect(c) && ss_event_has_connection(&t->info) && (err == EINPROGRESS || err == EINTR)) {
         start_connect(c, s, err);
         return;
     }
-    if (is_connect(c) && is_tcp(&t->info)) {
+    if (is_connect(c) && ss_event_is_tcp(&t->info)) {
         if (ss_event_reported_later(err) &&
             redirect_connect(c, s, SS_STAND_IN_REFUSER, t->info.family) == 0) {
             s->redirect_err = err;
@@ -848,7 +833,7 @@ static void apply_error(struct ss_call *c, struct ss_fault_scratch *s, struct ss
 static void apply_timeout(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj,
                           const struct target *t, const struct ss_rule *r)
 {
-    if (is_connect(c) && is_tcp(&t->info) &&
+    if (is_connect(c) && ss_event_is_tcp(&t->info) &&
         redirect_connect(c, s, SS_STAND_IN_BLACKHOLE, t->info.family) == 0) {
         /* the kernel waits, retransmits its SYN and times out itself */
         if (r->timeout_ns != 0)
@@ -859,13 +844,12 @@ static void apply_timeout(struct ss_call *c, struct ss_fault_scratch *s, struct 
         fail_with(c, s, -1, EAGAIN);
         return;
     }
-    uint64_t own = own_timeout_ns(c);
-    if (own != 0) {
-        sleep_ns(own);
-        fail_with(c, s, -1, is_connect(c) && is_tcp(&t->info) ? EINPROGRESS : EAGAIN);
+    if (t->own_timeout_ns != 0) {
+        sleep_ns(t->own_timeout_ns);
+        fail_with(c, s, -1, is_connect(c) && ss_event_is_tcp(&t->info) ? EINPROGRESS : EAGAIN);
         return;
     }
-    if (!is_tcp(&t->info) || c->op == SS_OP_accept) {
+    if (!ss_event_is_tcp(&t->info) || c->op == SS_OP_accept) {
         /* no path to time out (a misfit, noted): the rule's own time */
         sleep_ns(r->timeout_ns);
         fail_with(c, s, -1, EAGAIN);
@@ -935,7 +919,7 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
         return;
     }
     if (r->actions & SS_ACT_EOF) {
-        if (is_connection(&t.info))
+        if (ss_event_has_connection(&t.info))
             ss_event_end_stream(obj, c->fault);
         end_of_stream(c, s);
         return;

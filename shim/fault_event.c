@@ -150,15 +150,16 @@ int ss_event_breaks_connection(int err)
  * made. */
 static int make_reset_socket(void)
 {
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof addr;
+    struct sockaddr_storage addr;
+    socklen_t len;
+    loopback_of(AF_INET, &addr, &len);
     int l = ss_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int c = ss_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int a = -1, ok = 0;
-    if (l >= 0 && c >= 0 && ss_real.bind(l, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+    if (l >= 0 && c >= 0 && ss_real.bind(l, (struct sockaddr *)&addr, len) == 0 &&
         ss_real.listen(l, 1) == 0 &&
         ss_real.getsockname(l, (struct sockaddr *)&addr, &len) == 0 &&
-        ss_real.connect(c, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        ss_real.connect(c, (struct sockaddr *)&addr, len) == 0 &&
         (a = ss_real.accept4(l, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
         struct linger abort_close = {1, 0};
         ss_real.setsockopt(a, SOL_SOCKET, SO_LINGER, &abort_close, sizeof abort_close);
@@ -209,18 +210,25 @@ static void shut_unix(int fd)
         ;
 }
 
+int ss_event_is_tcp(const struct ss_sockinfo *info)
+{
+    return (info->family == AF_INET || info->family == AF_INET6) && info->type == SOCK_STREAM;
+}
+
+int ss_event_has_connection(const struct ss_sockinfo *info)
+{
+    return ss_event_is_tcp(info) || (info->family == AF_UNIX && (info->type == SOCK_STREAM ||
+                                                                 info->type == SOCK_SEQPACKET));
+}
+
 int ss_event_break(int fd, const struct ss_sockinfo *info, struct ss_obj *obj)
 {
-    int tcp = (info->family == AF_INET || info->family == AF_INET6) &&
-              info->type == SOCK_STREAM;
-    /* AF_UNIX has no RST: both ends shut down is what either sees when the
-     * other has gone (recv 0; send EPIPE, with SIGPIPE) */
-    int unix_conn = info->family == AF_UNIX &&
-                    (info->type == SOCK_STREAM || info->type == SOCK_SEQPACKET);
-    if (!tcp && !unix_conn)
+    if (!ss_event_has_connection(info))
         return 0;
     int saved = errno;
-    if (tcp)
+    /* AF_UNIX has no RST: both ends shut down is what either sees when the
+     * other has gone (recv 0; send EPIPE, with SIGPIPE) */
+    if (ss_event_is_tcp(info))
         reset_tcp(fd);
     else
         shut_unix(fd);

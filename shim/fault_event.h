@@ -39,6 +39,11 @@ enum {
     SS_PENDING_EOF = 1u << 2,     /* the stream has ended for the program */
 };
 
+/* A TCP socket (the one kind with an RST, a handshake and a stand-in). */
+int ss_event_is_tcp(const struct ss_sockinfo *info);
+/* A socket with a connection to lose: TCP, AF_UNIX stream or seqpacket. */
+int ss_event_has_connection(const struct ss_sockinfo *info);
+
 /* The stand-ins a connect can be sent to. */
 enum ss_stand_in {
     SS_STAND_IN_REFUSER,   /* answers a SYN with an RST */
