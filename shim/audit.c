@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 
 #include "internal.h"
 #include "model.h"
+#include "real.h"
 #include "render.h"
 
 /* ---- per-socket flags -------------------------------------------------- */
@@ -260,6 +262,10 @@ static void note_socket_touched(const struct ss_call *c)
 
 static void count_method(const struct ss_call *c)
 {
+    /* a fork returns in the child too (0): the call is its parent's, as
+     * its line is (trace.c) */
+    if (c->op == SS_OP_fork && !c->failed && c->ret == 0)
+        return;
     note_socket_touched(c);
     atomic_fetch_add_explicit(&op_calls[c->op], 1, memory_order_relaxed);
     if (c->failed)
@@ -648,7 +654,29 @@ void ss_audit_created(struct ss_obj *obj, uintptr_t caller, int adopted)
 
 /* ---- the socket log ------------------------------------------------------ */
 
-static void log_socket(struct ss_obj *obj, int fd, int open_at_exit)
+static const char *const row_end_json[] = {
+#define SS_ROW_END_JSON(id, json, text) json,
+    SS_ROW_ENDS(SS_ROW_END_JSON)
+#undef SS_ROW_END_JSON
+};
+
+static const char *const row_end_text[] = {
+#define SS_ROW_END_TEXT(id, json, text) text,
+    SS_ROW_ENDS(SS_ROW_END_TEXT)
+#undef SS_ROW_END_TEXT
+};
+
+const char *ss_row_end_json(enum ss_row_end end)
+{
+    return row_end_json[end];
+}
+
+const char *ss_row_end_text(enum ss_row_end end)
+{
+    return row_end_text[end];
+}
+
+static void log_socket(struct ss_obj *obj, int fd, enum ss_row_end end)
 {
     if (socket_log == NULL)
         return;
@@ -660,6 +688,7 @@ static void log_socket(struct ss_obj *obj, int fd, int open_at_exit)
     struct ss_socket_rec *r = &socket_log[index];
     memset(r, 0, sizeof *r);
     r->fd = fd;
+    r->end = end;
     if (!ss_model_lock(obj))
         return;
     ss_model_snapshot_locked(obj, &r->info);
@@ -667,12 +696,13 @@ static void log_socket(struct ss_obj *obj, int fd, int open_at_exit)
     ss_model_origin(obj, &r->created_by, &r->created_ns);
     r->n_opts = ss_model_options(obj, r->opts, 4);
     ss_model_unlock(obj);
-    r->closed_ns = open_at_exit ? 0 : ss_now_ns();
+    int open = end == SS_ROW_OPEN_AT_EXIT || end == SS_ROW_PASSED_ON_EXEC;
+    r->closed_ns = open ? 0 : ss_now_ns();
 }
 
 void ss_audit_closed(struct ss_obj *obj, int fd)
 {
-    log_socket(obj, fd, 0);
+    log_socket(obj, fd, SS_ROW_CLOSED);
 }
 
 void ss_audit_closed_in_range(const struct ss_call *c, struct ss_obj *obj,
@@ -682,14 +712,14 @@ void ss_audit_closed_in_range(const struct ss_call *c, struct ss_obj *obj,
         lose_loop(ss_model_audit_state(obj), c, obj, v);
         ss_model_unlock(obj);
     }
-    log_socket(obj, c->fd, 0);
+    log_socket(obj, c->fd, SS_ROW_CLOSED);
 }
 
 /* ---- the end ------------------------------------------------------------ */
 
-/* The sockets still open: leaks (those this process made), and what they
- * looked like, for the summary. */
-static void visit_open_socket(int fd, struct ss_obj *obj, void *arg)
+/* The sockets still open when the process exits: leaks (those this
+ * process made), and what they looked like, for the summary. */
+static void visit_open_at_exit(int fd, struct ss_obj *obj, void *arg)
 {
     (void)arg;
     ss_model_learn_names(obj, fd);
@@ -704,12 +734,36 @@ static void visit_open_socket(int fd, struct ss_obj *obj, void *arg)
     if (st->created_pid == ss_pid())
         note_finding(st, SS_FIND_leak, &c, obj, st->created_caller, 0, NULL);
     ss_model_unlock(obj);
-    log_socket(obj, fd, 1);
+    log_socket(obj, fd, SS_ROW_OPEN_AT_EXIT);
 }
 
-void ss_audit_finish(void)
+/* ... and when it execs: no leak (handing a socket to the new program is
+ * what inetd-style servers do, and FD_CLOEXEC ones the kernel closes),
+ * and no loss, since the exec may yet fail and the program go on. */
+static void visit_open_at_exec(int fd, struct ss_obj *obj, void *arg)
 {
-    ss_model_each_socket(visit_open_socket, NULL);
+    (void)arg;
+    ss_model_learn_names(obj, fd);
+    int flags = ss_real.fcntl(fd, F_GETFD);
+    log_socket(obj, fd,
+               flags >= 0 && (flags & FD_CLOEXEC) ? SS_ROW_CLOSED_ON_EXEC : SS_ROW_PASSED_ON_EXEC);
+}
+
+void ss_audit_finish(int at_exec, struct ss_audit_rows *rows)
+{
+    rows->before = atomic_load_explicit(&n_socket_log, memory_order_acquire);
+    ss_model_each_socket(at_exec ? visit_open_at_exec : visit_open_at_exit, NULL);
+    rows->after = atomic_load_explicit(&n_socket_log, memory_order_acquire);
+}
+
+/* An exec that failed: the rows its summary added go, so that the summary
+ * at the real end does not list those sockets twice. When another thread
+ * logged a row since (a close racing the exec), all are left as they are. */
+void ss_audit_forget_rows(const struct ss_audit_rows *rows)
+{
+    int expected = rows->after;
+    atomic_compare_exchange_strong_explicit(&n_socket_log, &expected, rows->before,
+                                            memory_order_acq_rel, memory_order_relaxed);
 }
 
 /* ---- where -------------------------------------------------------------- */

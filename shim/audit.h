@@ -91,7 +91,16 @@ void ss_audit_closed_in_range(const struct ss_call *c, struct ss_obj *obj,
                               struct ss_audit_verdict *v);
 
 /* At exit: leaks, loops left unfinished, and the summary. */
-void ss_audit_finish(void);
+/* The process ends (at_exec 0: exit or _exit; the sockets it made that
+ * are still open are leaks) or execs (at_exec 1: no leaks; the open
+ * sockets pass to the new program or are closed by the kernel). Logs a
+ * row for each open socket, and says which in *rows, for
+ * ss_audit_forget_rows when the exec fails. */
+struct ss_audit_rows {
+    int before, after;
+};
+void ss_audit_finish(int at_exec, struct ss_audit_rows *rows);
+void ss_audit_forget_rows(const struct ss_audit_rows *rows);
 /* Whether the process made any call the audit saw, a fork included. */
 int ss_audit_saw_calls(void);
 /* Whether the process touched a socket: made any call the audit saw but a
@@ -124,12 +133,31 @@ struct ss_method_stats {
 void ss_audit_method_stats(enum ss_op op, struct ss_method_stats *out);
 
 /* The sockets of the process: closed ones from the log, then open ones. */
+/* How a socket's row ends: closed by the program, or still open when the
+ * process ended (exit, _exit) or exec'd (inherited by the new program,
+ * or closed by the kernel for FD_CLOEXEC). Name in JSON's "at_end", and
+ * what the text row adds to its state words. */
+#define SS_ROW_ENDS(X)                                                       \
+    X(CLOSED, "closed", "")                                                  \
+    X(OPEN_AT_EXIT, "open", ",open at exit")                                 \
+    X(PASSED_ON_EXEC, "passed_on_exec", ",passed on by exec")                \
+    X(CLOSED_ON_EXEC, "closed_on_exec", ",closed by exec")
+
+enum ss_row_end {
+#define SS_ROW_END_ENUM(id, json, text) SS_ROW_##id,
+    SS_ROW_ENDS(SS_ROW_END_ENUM)
+#undef SS_ROW_END_ENUM
+};
+const char *ss_row_end_json(enum ss_row_end end);
+const char *ss_row_end_text(enum ss_row_end end);
+
 struct ss_socket_rec {
     int fd;
+    enum ss_row_end end;
     struct ss_sockinfo info;
     uintptr_t created_caller;
     enum ss_fn created_by;
-    uint64_t created_ns, closed_ns;  /* closed_ns 0: open at exit */
+    uint64_t created_ns, closed_ns;  /* closed_ns 0: open when the process ended */
     int n_opts;
     int opts[4][3];                   /* level, optname, value */
 };

@@ -25,7 +25,7 @@ static void refuse(const char *var, const char *msg)
         ssize_t w = ss_real.write(2, parts[i], strlen(parts[i]));
         (void)w;
     }
-    _exit(2);
+    ss_real._exit(2);
 }
 
 void ss_config_load(void)

@@ -69,7 +69,7 @@ static void refuse(const char *msg)
 {
     ssize_t w = ss_real.write(2, msg, strlen(msg));
     (void)w;
-    _exit(2);
+    ss_real._exit(2);
 }
 
 static void refuse_rule(int number, const char *text, const struct ss_rule_error *e,

@@ -665,6 +665,11 @@ void ss_model_set_cap_ids(struct ss_obj *o, const struct ss_cap_ids *ids)
     obj_unlock(o);
 }
 
+uint64_t ss_model_id(const struct ss_obj *o)
+{
+    return o->id;
+}
+
 void ss_model_origin(struct ss_obj *o, enum ss_fn *created_by, uint64_t *created_ns)
 {
     *created_by = o->created_by;

@@ -103,6 +103,8 @@ struct ss_sockbrief {
     unsigned state;
 };
 void ss_model_brief_locked(struct ss_obj *obj, struct ss_sockbrief *out);
+/* The object's serial (struct ss_sockinfo's id): fixed once published. */
+uint64_t ss_model_id(const struct ss_obj *obj);
 void ss_model_origin(struct ss_obj *obj, enum ss_fn *created_by, uint64_t *created_ns);
 /* The options the object knows it has (level, optname, value), in the
  * order they were first set: set with setsockopt, taken from its listener

@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "fault.h"
 #include "internal.h"
+#include "ledger.h"
 #include "model.h"
 #include "real.h"
 #include "render.h"
@@ -212,8 +213,10 @@ static void note_created_fd(int fd, uintptr_t caller)
 {
     enum ss_fd_kind kind;
     struct ss_obj *obj = ss_model_get(fd, &kind, NULL);
-    if (obj != NULL)
+    if (obj != NULL) {
         ss_audit_created(obj, caller, 0);
+        ss_ledger_open(obj, fd, caller);
+    }
     ss_obj_put(obj);
 }
 
@@ -259,6 +262,7 @@ static void socket_closed_in_range(struct ss_obj *obj, int fd, void *arg)
     close_of_fd.op = SS_OP_close;
     close_of_fd.fd = fd;
     ss_audit_closed_in_range(&close_of_fd, obj, rc->verdict);
+    ss_ledger_close(obj);
     if (ss_capture_enabled())
         ss_capture_call(&close_of_fd, obj, 1);
 }
@@ -328,8 +332,10 @@ void ss_run(struct ss_call *c)
     note_creations(c);
     struct ss_audit_verdict verdict;
     ss_audit_call(c, s.obj, s.kind == SS_FD_CLOSED_SOCKET, &verdict);
-    if (last_closed)
+    if (last_closed) {
         ss_audit_closed(s.obj, c->fd);
+        ss_ledger_close(s.obj);
+    }
     if (c->op == SS_OP_close_range) {
         struct range_close rc = {c, &verdict};
         ss_model_close_range(c, socket_closed_in_range, &rc);

@@ -16,8 +16,10 @@
 
 #include "audit.h"
 #include "capture.h"
+#include "ending.h"
 #include "fault.h"
 #include "internal.h"
+#include "ledger.h"
 #include "model.h"
 #include "real.h"
 #include "render.h"
@@ -102,6 +104,8 @@ void ss_after_fork_child(void)
     ss_model_after_fork_child();
     ss_fault_after_fork_child();
     ss_audit_after_fork_child();
+    ss_ending_after_fork_child();
+    ss_ledger_after_fork_child();
     ss_trace_after_fork_child();
     ss_sink_after_fork_child();
     ss_render_process_start();
@@ -171,17 +175,10 @@ __attribute__((constructor)) static void sockshim_constructor(void)
     ss_intercepting();
 }
 
-/* At exit (not _exit, not a fatal signal): what is still open, the loops
- * left unfinished, and the summary. */
+/* At exit: what is still open, the loops left unfinished, and the summary
+ * (ending.h: _exit and exec write theirs in their wrappers). */
 __attribute__((destructor)) static void sockshim_destructor(void)
 {
-    if (atomic_load_explicit(&ss_lib_state, memory_order_acquire) != SS_LIB_ACTIVE)
-        return;
-    int saved = errno;
-    int before = ss_audit_finding_count();
-    ss_audit_finish();
-    for (int i = before; i < ss_audit_finding_count(); i++)
-        ss_trace_finding(i);
-    ss_trace_finish();
-    errno = saved;
+    static const struct ss_end at_exit = {.how = SS_END_EXIT};
+    ss_end_process(&at_exit);
 }

@@ -68,6 +68,14 @@
     X(int, ioctl, (int, unsigned long, ...))                                              \
     X(pid_t, fork, (void))                                                                \
     X(pid_t, _Fork, (void))                                                               \
+    X(void, _exit, (int))                                                                 \
+    X(void, _Exit, (int))                                                                 \
+    X(int, execve, (const char *, char *const[], char *const[]))                          \
+    X(int, execv, (const char *, char *const[]))                                          \
+    X(int, execvp, (const char *, char *const[]))                                         \
+    X(int, execvpe, (const char *, char *const[], char *const[]))                         \
+    X(int, fexecve, (int, char *const[], char *const[]))                                  \
+    X(int, execveat, (int, const char *, char *const[], char *const[], int))              \
     X(long, syscall, (long, ...))
 
 struct ss_real_table {

@@ -27,6 +27,8 @@ void ss_render_note(const struct ss_call *c);
 /* A finding of the audit (index in its table), and the summary at exit. */
 void ss_render_finding(int index);
 void ss_render_summary(void);
+/* An exec whose summary was written failed with err (ending.h). */
+void ss_render_exec_failed(const char *program, int err);
 /* A new process (or a forked child): its header comes before its first
  * line. */
 void ss_render_process_start(void);
@@ -45,6 +47,8 @@ void ss_text_finding(struct ss_out *o, int index);
 void ss_json_finding(struct ss_out *o, int index);
 void ss_text_summary(struct ss_out *o, uint64_t now_ns);
 void ss_json_summary(struct ss_out *o, uint64_t now_ns);
+void ss_text_exec_failed(struct ss_out *o, const char *program, int err, uint64_t now_ns);
+void ss_json_exec_failed(struct ss_out *o, const char *program, int err, uint64_t now_ns);
 /* "TIME [PID] " or "TIME [PID:TID] " */
 void ss_text_prefix(struct ss_out *o, uint64_t ns);
 

@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "internal.h"
+#include "ledger.h"
 #include "sink.h"
 #include "xlat.h"
 
@@ -807,6 +808,7 @@ static void write_header_once(uint64_t when_ns)
                                                  memory_order_acq_rel, memory_order_acquire))
         return;
     render_and_emit(render_start, &when_ns);
+    ss_ledger_name();
 }
 
 void ss_render_call(const struct ss_call *c)
@@ -893,6 +895,31 @@ void ss_render_summary(void)
     uint64_t now = ss_now_ns();
     write_header_once(now);
     render_and_emit(render_summary, &now);
+}
+
+struct exec_failure {
+    const char *program;
+    int err;
+    uint64_t now;
+};
+
+static void render_exec_failed(struct ss_out *o, const void *arg)
+{
+    const struct exec_failure *f = arg;
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_exec_failed(o, f->program, f->err, f->now);
+    else
+        ss_text_exec_failed(o, f->program, f->err, f->now);
+}
+
+/* Said where the summary was: the same processes, the same options. */
+void ss_render_exec_failed(const char *program, int err)
+{
+    if (!ss_sink_enabled() || ss_config.summary == SS_SUMMARY_OFF || !summary_wanted())
+        return;
+    struct exec_failure f = {program, err, ss_now_ns()};
+    write_header_once(f.now);
+    render_and_emit(render_exec_failed, &f);
 }
 
 void ss_render_process_start(void)

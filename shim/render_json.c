@@ -14,6 +14,7 @@
 
 #include "fault.h"
 #include "audit.h"
+#include "ending.h"
 #include "internal.h"
 #include "render.h"
 #include "xlat.h"
@@ -876,6 +877,8 @@ static void json_socket(struct ss_out *o, const struct ss_socket_rec *r)
     } else {
         ss_out_str(o, "null");
     }
+    KEY(o, "at_end");
+    ss_out_json_name(o, ss_row_end_json(r->end));
     KEY(o, "where");
     json_where(o, r->created_caller);
     KEY(o, "options");
@@ -895,11 +898,46 @@ static void json_socket(struct ss_out *o, const struct ss_socket_rec *r)
     obj_close(o);
 }
 
+/* {"by": "exit"|"_exit"|"exec", "status": N or null, "program": "..." or null} */
+static void json_ending(struct ss_out *o, const struct ss_end *end)
+{
+    static const struct ss_end at_exit = {.how = SS_END_EXIT};
+    if (end == NULL)
+        end = &at_exit;
+    obj_open(o);
+    KEY(o, "by");
+    ss_out_json_name(o, ss_end_name(end->how));
+    KEY(o, "status");
+    if (end->how == SS_END__EXIT)
+        ss_out_i64(o, end->status);
+    else
+        ss_out_str(o, "null");
+    KEY(o, "program");
+    if (end->how == SS_END_EXEC)
+        ss_out_json_cstr(o, end->program);
+    else
+        ss_out_str(o, "null");
+    obj_close(o);
+}
+
+void ss_json_exec_failed(struct ss_out *o, const char *program, int err, uint64_t now_ns)
+{
+    json_head(o, "exec_failed", now_ns);
+    KEY(o, "program");
+    ss_out_json_cstr(o, program);
+    KEY(o, "error");
+    json_error(o, err);
+    obj_close(o);
+    ss_out_char(o, '\n');
+}
+
 void ss_json_summary(struct ss_out *o, uint64_t now_ns)
 {
     json_head(o, "summary", now_ns);
     KEY(o, "exe");
     ss_out_json_cstr(o, program_invocation_name);
+    KEY(o, "end");
+    json_ending(o, ss_ending());
     KEY(o, "methods");
     json_methods(o);
     KEY(o, "sockets");

@@ -16,6 +16,7 @@
 
 #include "fault.h"
 #include "audit.h"
+#include "ending.h"
 #include "internal.h"
 #include "render.h"
 #include "xlat.h"
@@ -1040,8 +1041,9 @@ static void text_socket_row(struct ss_out *o, const struct ss_socket_rec *r, uin
     ss_out_str(o, " -> ");
     ss_out_pyaddr(o, (const struct sockaddr *)&s->raddr.sa, s->raddr.len);
     ss_out_str(o, "  ");
-    out_state_words(o, r->closed_ns != 0 ? s->state | SS_ST_CLOSED : s->state & ~SS_ST_CLOSED);
-    ss_out_str(o, r->closed_ns != 0 ? "" : ",open at exit");
+    /* closed by the program; the other ends say how after the state */
+    out_state_words(o, r->end == SS_ROW_CLOSED ? s->state | SS_ST_CLOSED : s->state & ~SS_ST_CLOSED);
+    ss_out_str(o, ss_row_end_text(r->end));
     ss_out_str(o, "  sent ");
     ss_out_u64(o, s->bytes_sent);
     ss_out_str(o, ", received ");
@@ -1070,6 +1072,35 @@ static void text_socket_row(struct ss_out *o, const struct ss_socket_rec *r, uin
     ss_out_char(o, '\n');
 }
 
+/* ", ended by _exit(3)", ", ended by exec of 'prog'"; nothing for exit,
+ * the usual end, whose status the library cannot know. */
+static void out_ending(struct ss_out *o, const struct ss_end *end)
+{
+    if (end == NULL || end->how == SS_END_EXIT)
+        return;
+    ss_out_str(o, ", ended by ");
+    ss_out_str(o, ss_end_name(end->how));
+    if (end->how == SS_END__EXIT) {
+        ss_out_char(o, '(');
+        ss_out_i64(o, end->status);
+        ss_out_char(o, ')');
+    } else {
+        ss_out_str(o, " of ");
+        ss_out_pystr(o, end->program, strlen(end->program));
+    }
+}
+
+void ss_text_exec_failed(struct ss_out *o, const char *program, int err, uint64_t now_ns)
+{
+    summary_line(o, now_ns);
+    ss_out_str(o, "exec of ");
+    ss_out_pystr(o, program, strlen(program));
+    out_raises(o, err);
+    ss_out_str(o, ": pid ");
+    ss_out_i64(o, ss_pid());
+    ss_out_str(o, " goes on, and writes its summary again when it ends\n");
+}
+
 void ss_text_summary(struct ss_out *o, uint64_t now_ns)
 {
     int n_sockets = ss_audit_socket_count(), n_findings = ss_audit_finding_count();
@@ -1080,6 +1111,7 @@ void ss_text_summary(struct ss_out *o, uint64_t now_ns)
     ss_out_i64(o, ss_pid());
     ss_out_char(o, ' ');
     ss_out_pystr(o, program_invocation_name, strlen(program_invocation_name));
+    out_ending(o, ss_ending());
     ss_out_str(o, ": ");
     ss_out_u64(o, all_sockets);
     ss_out_str(o, all_sockets == 1 ? " socket, " : " sockets, ");

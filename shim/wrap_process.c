@@ -2,8 +2,13 @@
  * model's copy in the child stays true without any work, but the child
  * has a new pid, may need its own trace file, and inherits no thread that
  * could release a lock. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "ending.h"
 #include "fault.h"
 #include "wrap.h"
 
@@ -47,4 +52,145 @@ SS_EXPORT pid_t vfork(void)
     SS_PASSTHROUGH(fork);
     struct ss_call c = {.fn = SS_FN_vfork, .perform = perform_fork, .fd = -1};
     SS_RUN(pid_t, c);
+}
+
+/* ---- the ends of a process image (ending.h) -------------------------- */
+
+/* _exit runs no destructor: the summary is written here. A signal
+ * handler may call _exit: the way there takes no lock it could find held
+ * for good (the model's give up after a bounded wait). */
+static _Noreturn void end_by_exit(void (*real_exit)(int), int status)
+{
+    if (ss_intercepting()) {
+        struct ss_end end = {.how = SS_END__EXIT, .status = status};
+        ss_end_process(&end);
+    }
+    real_exit(status);
+    for (;;) /* real_exit does not return */
+        ss_real.syscall(SYS_exit_group, status);
+}
+
+SS_EXPORT void _exit(int status)
+{
+    end_by_exit(ss_real._exit, status);
+}
+
+SS_EXPORT void _Exit(int status)
+{
+    end_by_exit(ss_real._Exit, status);
+}
+
+/* Before an exec the image writes its summary; if the exec returns, it
+ * failed and the process goes on. */
+static void exec_begins(const char *program)
+{
+    if (ss_intercepting()) {
+        struct ss_end end = {.how = SS_END_EXEC, .program = program != NULL ? program : "?"};
+        ss_end_process(&end);
+    }
+}
+
+static int exec_failed(const char *program, int ret)
+{
+    ss_end_exec_failed(program != NULL ? program : "?");
+    return ret;
+}
+
+SS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    exec_begins(path);
+    return exec_failed(path, ss_real.execve(path, argv, envp));
+}
+
+SS_EXPORT int execv(const char *path, char *const argv[])
+{
+    exec_begins(path);
+    return exec_failed(path, ss_real.execv(path, argv));
+}
+
+SS_EXPORT int execvp(const char *file, char *const argv[])
+{
+    exec_begins(file);
+    return exec_failed(file, ss_real.execvp(file, argv));
+}
+
+SS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    exec_begins(file);
+    return exec_failed(file, ss_real.execvpe(file, argv, envp));
+}
+
+/* The program is named by an fd: /proc/self/fd/N says which while it is
+ * open, but reading it is a call of ours; the fd is what the summary
+ * names. */
+SS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    char name[32];
+    snprintf(name, sizeof name, "fd %d", fd);
+    exec_begins(name);
+    return exec_failed(name, ss_real.fexecve(fd, argv, envp));
+}
+
+SS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+                       int flags)
+{
+    exec_begins(path);
+    return exec_failed(path, ss_real.execveat(dirfd, path, argv, envp, flags));
+}
+
+/* execl, execlp and execle take their arguments as a list, ended by a
+ * NULL (execle's envp follows it): counted, then copied into an array on
+ * the stack, as glibc's own do. */
+static size_t count_list(const char *arg0, va_list ap)
+{
+    size_t n = arg0 != NULL;
+    while (n > 0 && va_arg(ap, const char *) != NULL)
+        n++;
+    return n;
+}
+
+static void fill_list(char **argv, size_t argc, const char *arg0, va_list *ap)
+{
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i < argc; i++)
+        argv[i] = va_arg(*ap, char *);
+    argv[argc] = NULL;
+    if (argc > 0)
+        (void)va_arg(*ap, char *); /* the list's NULL */
+}
+
+/* Declares argv (on the caller's stack) from the list after arg0; ap is
+ * left after the list's NULL, still open. */
+#define SS_LIST_ARGV(argv, arg0, ap)                                           \
+    va_list ap, ap_count;                                                      \
+    va_start(ap, arg0);                                                        \
+    va_copy(ap_count, ap);                                                     \
+    size_t argv##_count = count_list(arg0, ap_count);                          \
+    va_end(ap_count);                                                          \
+    char *argv[argv##_count + 1];                                              \
+    fill_list(argv, argv##_count, arg0, &ap)
+
+SS_EXPORT int execl(const char *path, const char *arg0, ...)
+{
+    SS_LIST_ARGV(argv, arg0, ap);
+    va_end(ap);
+    exec_begins(path);
+    return exec_failed(path, ss_real.execv(path, argv));
+}
+
+SS_EXPORT int execlp(const char *file, const char *arg0, ...)
+{
+    SS_LIST_ARGV(argv, arg0, ap);
+    va_end(ap);
+    exec_begins(file);
+    return exec_failed(file, ss_real.execvp(file, argv));
+}
+
+SS_EXPORT int execle(const char *path, const char *arg0, ...)
+{
+    SS_LIST_ARGV(argv, arg0, ap);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    exec_begins(path);
+    return exec_failed(path, ss_real.execve(path, argv, envp));
 }

@@ -663,12 +663,19 @@ def test_without_o_stderr_holds_only_the_programs_own(tmp_path):
 @pytest.mark.parametrize("options", [["--all-processes"], ["-e", "fork"],
                                      ["-e", "trace=connect,fork"]])
 def test_all_processes_or_e_fork_shows_the_shell_and_its_fork(tmp_path, options):
+    """The shell (dash) leaves through _exit: its summary says so. The
+    child it forked execs the inner shell without a call of its own."""
     proc = sockshim(["-o", "t", *options, "--", *SHELL_IN_SHELL], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     [shell], bodies = trace_lines(tmp_path / "t")
-    assert len(bodies) == 2, bodies
+    assert len(bodies) == 5, bodies
     assert re.fullmatch(HEADER_RE.format(pid=shell, exe="sh"), bodies[0])
     assert re.fullmatch(r"vfork\(\) -> \d+", bodies[1])
+    assert bodies[2:4] == [
+        f"# summary of pid {shell} 'sh', ended by _exit(0): 0 sockets, 0 findings",
+        "# method            calls  errors  faults        bytes      time"]
+    assert re.fullmatch(r"# fork                  1       0       0            -  "
+                        r"\d+\.\d{3} ms", bodies[4])
 
 
 @pytest.mark.parametrize("options", [["--all-processes"], ["-e", "fork"]])

@@ -127,10 +127,10 @@ def test_control_fields_name_the_package_and_its_dependencies(package):
     assert not any(n.startswith("python") for n in names), depends
     assert {"python3", "python3-pytest"} <= {
         s.strip() for s in field(deb, "Suggests").split(",")}
-    # glibc 2.34 at least (README: close_range, closefrom, _Fork)
+    # glibc 2.35 at least (README: _dl_find_object; close_range, closefrom, _Fork)
     [libc] = [d for d in depends if d.startswith("libc6")]
     version = re.search(r"\(>= ([0-9.]+)", libc)
-    assert version and tuple(map(int, version.group(1).split("."))) >= (2, 34), libc
+    assert version and tuple(map(int, version.group(1).split("."))) >= (2, 35), libc
 
 
 def test_contents_are_the_install_rules_under_usr(package, tmp_path):

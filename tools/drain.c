@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ledger.h"
+#include "ledger_event.h"
 #include "options.h"
 #include "pcap.h"
 #include "ring.h"
@@ -35,6 +37,7 @@
 #define DRAIN_PERIOD_NS 10000000L /* 10 ms between drains when nobody asks sooner */
 #define STUCK_GIVE_UP_NS 1000000000ull /* a live writer that stopped mid-line, at the end */
 #define MAX_OPEN_FILES 64           /* %p: files kept open at once */
+#define LEDGER_LOOK_EVERY 10        /* drains between looks at which processes ended */
 #define BATCH IOV_MAX
 
 /* --max-size: what a trace file holds, and the lines held back from it
@@ -76,6 +79,7 @@ static struct {
     _Atomic int finishing;
     pthread_t thread;
     int running;
+    int child, child_status, child_ended; /* the program the command started */
 } d = {.ring_fd = -1, .file_fd = -1, .batch_fd = -1};
 
 /* One warning for the run: a trace that cannot be written says so once. */
@@ -227,19 +231,28 @@ static void add_piece(int fd, const char *p, size_t n)
 
 /* A capture event, handed to the pcap writer in one piece (copied out when
  * it wraps around the end of the ring). */
-static void add_capture(uint64_t at, uint64_t len)
+static void binary_event(int pid, const char *event, uint64_t len)
+{
+    if (len > 0 && (unsigned char)event[0] >= SS_LEDGER_FIRST)
+        ss_ledger_event(pid, event, len);
+    else
+        ss_pcap_event(event, len);
+}
+
+static void add_capture(int pid, uint64_t at, uint64_t len)
 {
     static char *unwrapped;
     uint64_t pos = at & d.mask, size = d.mask + 1;
     if (pos + len <= size) {
-        ss_pcap_event(d.data + pos, len);
+        binary_event(pid, d.data + pos, len);
         return;
     }
-    if (unwrapped == NULL && (unwrapped = malloc(ss_ring_max_line(size))) == NULL)
+    if (len > ss_ring_max_line(size) ||
+        (unwrapped == NULL && (unwrapped = malloc(ss_ring_max_line(size))) == NULL))
         return;
     memcpy(unwrapped, d.data + pos, size - pos);
     memcpy(unwrapped + (size - pos), d.data, len - (size - pos));
-    ss_pcap_event(unwrapped, len);
+    binary_event(pid, unwrapped, len);
 }
 
 /* ---- --max-size ----------------------------------------------------------- */
@@ -378,6 +391,63 @@ static int process_gone(int pid)
     return paren != NULL && (paren[2] == 'Z' || paren[2] == 'X');
 }
 
+/* For the ledger (ledger.h): how pid is doing. A zombie's wait status is
+ * field 52 of its stat (exit_code, Linux 3.5), readable until its parent
+ * reaps it. */
+static enum ss_ledger_life process_life(int pid, int *status)
+{
+    if (pid == d.child && d.child_ended) {
+        *status = d.child_status;
+        return SS_LIFE_STATUS;
+    }
+    char path[64], stat[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ESRCH ? SS_LIFE_ENDED : SS_LIFE_RUNNING;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0)
+        return SS_LIFE_ENDED;
+    stat[n] = '\0';
+    const char *field = strrchr(stat, ')');
+    if (field == NULL || (field[2] != 'Z' && field[2] != 'X'))
+        return SS_LIFE_RUNNING;
+    for (int i = 2; i < 52 && field != NULL; i++) /* field 2 ends at the ')' */
+        field = strchr(field + 1, ' ');
+    if (field == NULL)
+        return SS_LIFE_ENDED;
+    *status = atoi(field + 1);
+    return SS_LIFE_STATUS;
+}
+
+/* The summary of a process that wrote none (ledger.h), never held back by
+ * --max-size. */
+static void write_summary(int pid, const char *text, size_t len)
+{
+    struct budget *b = &d.file_budget;
+    int fd = d.pattern != NULL ? pid_file(pid, &b) : d.file_fd;
+    if (fd < 0)
+        return;
+    flush();
+    if (write(fd, text, len) == (ssize_t)len)
+        b->written += len;
+    else
+        write_failed(d.path != NULL ? d.path : "trace file", errno);
+}
+
+void ss_drain_ledger(int json)
+{
+    ss_ledger_setup(json, write_summary);
+}
+
+void ss_drain_child_ended(int pid, int status)
+{
+    d.child = pid;
+    d.child_status = status;
+    d.child_ended = 1;
+}
+
 enum stop { DRAINED, NOT_STARTED, IN_FLIGHT };
 
 /* Writes out the committed records from tail on; says why it stopped.
@@ -403,9 +473,11 @@ static enum stop drain_once(uint64_t limit, int give_up)
             break;
         }
         if ((info & SS_REC_COMMITTED) && (info & SS_REC_CAPTURE))
-            add_capture(pos + sizeof *rec, len);
-        else if (info & SS_REC_COMMITTED)
+            add_capture(pid, pos + sizeof *rec, len);
+        else if (info & SS_REC_COMMITTED) {
             add_line(pid, pos + sizeof *rec, len);
+            ss_ledger_saw_line(pid);
+        }
         else
             d.lost++;
         pos += ss_ring_record_size(len);
@@ -480,13 +552,25 @@ static void drain_to_the_end(void)
         struct timespec pause = {0, 1000000L};
         nanosleep(&pause, NULL);
     }
+    /* the ring is closed and drained: a process that has ended wrote all
+     * it will */
+    ss_ledger_look(process_life);
+    ss_ledger_write_ended();
 }
 
 static void *drain_main(void *arg)
 {
     (void)arg;
+    unsigned rounds = 0;
     while (!atomic_load_explicit(&d.finishing, memory_order_acquire)) {
+        /* which processes ended is looked at before the drain reads the
+         * ring: all they wrote is then in what it reads */
+        int look = rounds++ % LEDGER_LOOK_EVERY == 0;
+        if (look)
+            ss_ledger_look(process_life);
         drain_once(head(), 0);
+        if (look)
+            ss_ledger_write_ended();
         sleep_until_woken();
     }
     drain_to_the_end();

@@ -19,6 +19,13 @@ int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_f
  * and said in the file. 0: no limit. Before ss_drain_start(). */
 void ss_drain_limit(uint64_t max_size);
 
+/* The summaries the command writes for processes that ended without
+ * writing theirs (ledger.h) are JSON records or text lines. Before
+ * ss_drain_start(). */
+void ss_drain_ledger(int json);
+/* The program the command started has ended with wait status status:
+ * before ss_drain_finish(). */
+void ss_drain_child_ended(int pid, int status);
 /* After the fork: the program holds the ring's fd, sockshim its mapping. */
 void ss_drain_release_fd(void);
 

@@ -1246,8 +1246,10 @@ static int run_program(const char *path, char *const argv[])
     int err = read_exec_error(report[0]);
     close(report[0]);
     int status = wait_for_child(pid);
-    if (run_ring.made)
+    if (run_ring.made) {
+        ss_drain_child_ended(pid, status);
         ss_drain_finish();
+    }
     ss_pcap_close();
     if (err != 0)
         die("cannot run '%s': %s%s", argv[0], strerror(err), exec_error_hint(err, path));
@@ -1321,6 +1323,8 @@ int main(int argc, char *argv[])
                 strerror(errno));
         ss_drain_limit(settings.max_size);
     }
+    if (run_ring.made)
+        ss_drain_ledger(settings.format != NULL && strcmp(settings.format, "json") == 0);
 
     export_settings(&settings, settings.output != NULL ? output : NULL, library);
     return run_program(program, settings.program_argv);

@@ -72,6 +72,14 @@ enum ss_op {
     X(syscall) /* SYS_close, SYS_close_range: a record keeps the fn it acts  \
                   as (close, close_range) and says via_syscall */
 
+/* Functions that end the process image. They are no socket calls and make
+ * no trace line of their own: the library writes the process's summary
+ * before it hands them on (shim/ending.c). Not in SS_CALLS, so no struct
+ * ss_call names them; tools/lint-shim checks both lists. */
+#define SS_ENDINGS(X)                                                       \
+    X(_exit) X(_Exit) X(execve) X(execv) X(execvp) X(execvpe) X(execl)      \
+    X(execlp) X(execle) X(fexecve) X(execveat)
+
 enum ss_fn {
 #define SS_FN_ENUM(name) SS_FN_##name,
     SS_CALLS(SS_FN_ENUM)

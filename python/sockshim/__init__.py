@@ -141,14 +141,18 @@ def read_trace(output, format="json", skip=()):
 
 def findings_of(events):
     """The audit's findings in a JSON trace: each process's summary has them
-    with their counts; a process that left no summary (killed, _exit) has
-    its finding records. Each gets the pid (and tid) of its process."""
-    summarized = {e["pid"] for e in events if e.get("type") == "summary"}
+    with their counts (its last summary: one written before an exec that
+    failed is written again at the end). A process that left no summary,
+    or was killed and got one from the command ("written_by": "sockshim",
+    which knows only the leaks), has its finding records instead. Each gets
+    the pid (and tid) of its process."""
+    last = {e["pid"]: e for e in events if e.get("type") == "summary"}
+    own = {pid for pid, e in last.items() if e.get("written_by") != "sockshim"}
     found = []
     for e in events:
-        if e.get("type") == "summary":
+        if e.get("type") == "summary" and e["pid"] in own and last[e["pid"]] is e:
             found += [dict(f, pid=e["pid"], tid=e["tid"]) for f in e.get("findings", [])]
-        elif e.get("type") == "finding" and e["pid"] not in summarized:
+        elif e.get("type") == "finding" and e["pid"] not in own:
             found.append(dict(e, count=1))
     return found
 
