@@ -4,7 +4,7 @@ its own, a record that claims 1 GiB and a record with pid 1's number. The
 drain drops both, says so, and writes the program's own lines as ever."""
 import json
 
-from conftest import SOCKSHIM, TIMEOUT, base_env, program, run_traced
+from conftest import PYTHON, SOCKSHIM, TIMEOUT, base_env, program, run_traced
 import subprocess
 
 FORGE = program("ring_forge")
@@ -44,3 +44,25 @@ def test_json_trace_says_it_in_a_record(tmp_path):
     assert [e["op"] for e in trace.calls] == ["socket", "close"]
     for line in (tmp_path / "trace").read_text().splitlines():
         json.loads(line)
+
+
+def fds_of_exec(tmp_path, keep_env):
+    """What /proc/self/fd holds in a program a traced Python process execs,
+    with its own environment or a clean one."""
+    env = "os.environ" if keep_env else "{'PATH': '/usr/bin:/bin'}"
+    code = ("import os, socket\nsocket.socket().close()\n"
+            f"os.execve('/bin/ls', ['ls', '-l', '/proc/self/fd/'], {env})")
+    trace = run_traced([PYTHON, "-c", code], tmp_path, fmt="text", check_exit=0)
+    return trace.proc.stdout.decode()
+
+
+def test_the_ring_stays_from_a_program_exec_d_with_a_clean_environment(tmp_path):
+    """A helper started with a clean environment does not load the library:
+    the ring (the whole run's trace, writable) is closed at its exec."""
+    listing = fds_of_exec(tmp_path, keep_env=False)
+    assert "total" in listing and "sockshim-ring" not in listing, listing
+
+
+def test_a_traced_program_exec_d_still_joins_the_ring(tmp_path):
+    listing = fds_of_exec(tmp_path, keep_env=True)
+    assert "memfd:sockshim-ring" in listing, listing
