@@ -25,7 +25,7 @@ SOURCES = ROOT / "tests" / "programs"
 # Programs that need arguments (the fault-injection pair) are left out of the
 # argument-less runs. A program is a build/programs entry built from a
 # tests/programs/NAME.c (not, e.g., the helper library libearly.so).
-NEEDS_ARGS = {"naive_client", "sink_server", "sigkill_trace", "broken_conn", "end_ways",
+NEEDS_ARGS = {"naive_client", "sink_server", "sigkill_trace", "broken_conn", "end_ways", "ring_forge",
               "static_exit"}  # static_exit: no socket call to trace
 ALL_PROGRAMS = sorted(p.stem for p in SOURCES.glob("*.c")
                       if (PROGRAMS / p.stem).is_file() and p.stem not in NEEDS_ARGS)

@@ -29,6 +29,10 @@ void ss_drain_child_ended(int pid, int status);
 /* After the fork: the program holds the ring's fd, sockshim its mapping. */
 void ss_drain_release_fd(void);
 
+/* One pass over all that is reserved in the ring, as at the end (a
+ * record not committed is skipped), in the calling thread: for
+ * tests/fuzz/fuzz_ring.c, without the drain thread. */
+void ss_drain_pass(void);
 /* Starts the drain thread. */
 int ss_drain_start(void);
 

@@ -275,7 +275,7 @@ static void out_where(struct ss_out *o, const struct sock_rec *s)
     ss_out_hex(o, s->offset);
 }
 
-static void out_prefix(struct ss_out *o, int pid, uint64_t ns)
+void ss_command_line_prefix(struct ss_out *o, int pid, uint64_t ns)
 {
     time_t secs = (time_t)(ns / 1000000000u);
     struct tm tm;
@@ -290,6 +290,11 @@ static void out_prefix(struct ss_out *o, int pid, uint64_t ns)
     ss_out_str(o, " [");
     ss_out_i64(o, pid);
     ss_out_str(o, "] # ");
+}
+
+static void out_prefix(struct ss_out *o, int pid, uint64_t ns)
+{
+    ss_command_line_prefix(o, pid, ns);
 }
 
 static const char *const finding_texts[] = {
