@@ -12,7 +12,6 @@
  */
 #include "drain.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -83,8 +82,6 @@ static struct {
     int running;
     int child, child_status, child_ended; /* the program the command started */
     int json;                    /* the trace's format (ss_drain_ledger) */
-    dev_t ring_dev;              /* the ring's file, as a process's fd shows it */
-    ino_t ring_ino;
     unsigned long malformed;     /* records dropped as no writer of ours wrote them */
     uint64_t malformed_at;       /* ... the last one's offset + 1 (counted once) */
 } d = {.ring_fd = -1, .file_fd = -1, .batch_fd = -1};
@@ -129,11 +126,6 @@ int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_f
     d.ctl->drain_pid = (int32_t)getpid();
     d.ctl->magic = SS_RING_MAGIC;
     d.ring_fd = high;
-    struct stat st;
-    if (fstat(high, &st) == 0) {
-        d.ring_dev = st.st_dev;
-        d.ring_ino = st.st_ino;
-    }
     d.file_fd = file_fd;
     d.path = path != NULL ? strdup(path) : NULL;
     d.pattern = pattern;
@@ -466,8 +458,8 @@ void ss_drain_child_ended(int pid, int status)
 /* The ring is memory every process of the run can write: a record's
  * length and pid are checked before they are used. A length no writer
  * gives (longer than a line the ring takes, or past what was reserved)
- * would have the drain write its own memory into the trace; a pid chooses
- * a %p file and a ledger. */
+ * would have the drain write its own memory into the trace; a pid names
+ * a %p file. */
 static int record_fits(uint64_t pos, uint64_t len, uint64_t limit)
 {
     return len <= ss_ring_max_line(d.mask + 1) && pos + ss_ring_record_size(len) <= limit;
@@ -495,48 +487,32 @@ static int next_header(uint64_t pos, uint64_t limit, uint64_t *next)
     return 0;
 }
 
-/* Whether a live process holds the run's ring (any fd of it names the
- * ring's file). */
-static int holds_the_ring(int pid)
+/* The highest pid the kernel gives (/proc/sys/kernel/pid_max; at most
+ * 2^22 on 64-bit Linux). */
+static int pid_max(void)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", pid);
-    DIR *dir = opendir(path);
-    if (dir == NULL)
-        return 0;
-    int found = 0;
-    struct dirent *e;
-    while (!found && (e = readdir(dir)) != NULL) {
-        struct stat st;
-        if (e->d_name[0] != '.' && fstatat(dirfd(dir), e->d_name, &st, 0) == 0)
-            found = st.st_dev == d.ring_dev && st.st_ino == d.ring_ino;
+    static int max;
+    if (max == 0) {
+        char buf[32] = "";
+        int fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        max = n > 0 ? atoi(buf) : 0;
+        if (max <= 0)
+            max = 1 << 22;
     }
-    closedir(dir);
-    return found;
+    return max;
 }
 
-#define PID_VERDICTS 1024 /* pids judged, remembered (a direct-mapped cache) */
-
-/* Whether pid is a process of the run: a live one holds the ring; one
- * that has exited cannot be asked, and is taken on trust (its records are
- * in the ring, which only the run's processes hold). */
+/* Whether pid is one a writer could have put there: a pid the kernel
+ * gives. Which process of the run wrote a record cannot be known: the
+ * pid is the writer's in its own pid namespace (a program run in a
+ * container has its own numbers), and a process that is exiting has
+ * already closed its fds. */
 static int pid_of_the_run(int pid)
 {
-    static struct {
-        int pid;
-        int ok;
-    } verdicts[PID_VERDICTS];
-    if (pid <= 0 || pid > (int)SS_REC_PID_MASK)
-        return 0;
-    unsigned slot = (unsigned)pid % PID_VERDICTS;
-    if (verdicts[slot].pid == pid)
-        return verdicts[slot].ok;
-    /* gone after the look at its fds: it may have held it until then (a
-     * zombie's fd directory is empty) */
-    int ok = holds_the_ring(pid) || process_gone(pid);
-    verdicts[slot].pid = pid;
-    verdicts[slot].ok = ok;
-    return ok;
+    return pid > 0 && pid <= pid_max();
 }
 
 enum stop { DRAINED, NOT_STARTED, IN_FLIGHT };

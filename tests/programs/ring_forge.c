@@ -3,7 +3,7 @@
  * calls of its own:
  *   socket(AF_INET, SOCK_STREAM, 0) = s
  *   a record that claims 1 GiB but holds 16 bytes      (a length no writer gives)
- *   a record of a line "FORGED" with pid 1's number    (a pid not of the run)
+ *   a record of a line "FORGED" with pid 2^30 - 1      (a pid the kernel never gives)
  *   close(s)
  * Prints "forged N" (N: the records it wrote), or "no ring" when the run
  * has none (no -o). The command must drop both, say so, and write the
@@ -70,7 +70,7 @@ int main(void)
     ctl = all;
     data = (char *)all + SS_RING_CTL_SIZE;
     int forged = forge(16, 1u << 30, (uint64_t)getpid(), "0123456789abcdef");
-    forged += forge(16, 7, 1, "FORGED\n");
+    forged += forge(16, 7, SS_REC_PID_MASK, "FORGED\n");
     printf("forged %d\n", forged);
     fflush(stdout);
     close(s);
