@@ -80,7 +80,10 @@ static struct {
     _Atomic int finishing;
     pthread_t thread;
     int running;
-    int child, child_status, child_ended; /* the program the command started */
+    /* the program the command started: its pid and wait status, written
+     * by the main thread before child_ended publishes them */
+    int child, child_status;
+    _Atomic int child_ended;
     int json;                    /* the trace's format (ss_drain_ledger) */
     unsigned long malformed;     /* records dropped as no writer of ours wrote them */
     uint64_t malformed_at;       /* ... the last one's offset + 1 (counted once) */
@@ -400,7 +403,7 @@ static int process_gone(int pid)
  * reaps it. */
 static enum ss_ledger_life process_life(int pid, int *status)
 {
-    if (pid == d.child && d.child_ended) {
+    if (atomic_load_explicit(&d.child_ended, memory_order_acquire) && pid == d.child) {
         *status = d.child_status;
         return SS_LIFE_STATUS;
     }
@@ -450,7 +453,7 @@ void ss_drain_child_ended(int pid, int status)
 {
     d.child = pid;
     d.child_status = status;
-    d.child_ended = 1;
+    atomic_store_explicit(&d.child_ended, 1, memory_order_release);
 }
 
 /* ---- records no writer of ours wrote ------------------------------------ */
