@@ -16,6 +16,7 @@
 #include "fault.h"
 #include "internal.h"
 #include "model.h"
+#include "place.h"
 #include "real.h"
 #include "render.h"
 #include "sink.h"
@@ -279,6 +280,8 @@ void ss_run(struct ss_call *c)
 {
     int entry_errno = errno;
     struct subject s;
+
+    c->caller = ss_python_take(c->fn, c->caller);
 
     if (!find_subject(c, &s)) {
         run_untraced(c, &s, entry_errno);
