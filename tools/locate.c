@@ -15,6 +15,7 @@
  */
 #include "locate.h"
 
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
@@ -212,6 +213,27 @@ static void line_by_units(Dwfl_Module *mod, Dwarf_Addr pc, struct ss_place *plac
     }
 }
 
+/* The innermost function whose code holds pc, from the DWARF scopes: the
+ * inlined one when a call was inlined (its line is in that function, so
+ * the symbol table's outer function would name the wrong code). */
+static void function_by_scopes(Dwfl_Module *mod, Dwarf_Addr pc, struct ss_place *place)
+{
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+    Dwarf_Die *scopes = NULL;
+    int n = cu != NULL ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+    for (int i = 0; i < n; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+            continue;
+        const char *name = dwarf_diename(&scopes[i]); /* follows abstract_origin */
+        if (name != NULL)
+            copy(place->function, sizeof place->function, name);
+        break;
+    }
+    free(scopes);
+}
+
 int ss_locate(const char *path, uint64_t offset, struct ss_place *place)
 {
     memset(place, 0, sizeof *place);
@@ -233,6 +255,7 @@ int ss_locate(const char *path, uint64_t offset, struct ss_place *place)
         Dwarf_Addr at;
         const char *file = dwfl_lineinfo(line, &at, &lineno, NULL, NULL, NULL);
         take_line(file, lineno, place);
+        function_by_scopes(m->mod, pc, place);
     } else
         line_by_units(m->mod, pc, place);
     return place->function[0] != '\0' || place->line > 0 ? 0 : -1;
