@@ -10,8 +10,8 @@
  * Answers, unknown ones too, go into a fixed table of CACHE_SLOTS entries
  * claimed by compare-and-swap and never changed once filled, so a reader
  * needs no lock and a signal handler or a forked child cannot find one
- * held: an entry being filled is skipped (its address is asked again). A
- * full table means asking each time.
+ * held: an entry being filled is skipped (its address is asked again).
+ * Addresses that find the table full are written as module+offset.
  */
 #include "place.h"
 
@@ -216,19 +216,13 @@ int ss_place_of(uintptr_t addr, const char *module, uintptr_t offset, struct ss_
     if (box == NULL)
         return 0;
     struct entry *e = claim_entry(addr);
-    struct entry *spare = NULL;
-    if (e == NULL) {
-        /* table full: answered each time, into this call's own copy */
-        static __thread struct entry own;
-        spare = &own;
-        e = spare;
-    }
+    if (e == NULL)
+        return 0; /* the table is full: module+offset from now on */
     if (!ask(module, offset, e)) {
         e->function[0] = e->file[0] = '\0';
         e->line = 0;
     }
     e->addr = addr;
-    if (e != spare)
-        atomic_store_explicit(&e->state, ENTRY_READY, memory_order_release);
+    atomic_store_explicit(&e->state, ENTRY_READY, memory_order_release);
     return known(e, p);
 }
