@@ -216,3 +216,28 @@ def test_python_where_in_json(tmp_path):
     # bind's call record is placed too: the summary's bound socket was made at line 5
     binds = [r for r in records if r.get("op") == "bind"]
     assert len(binds) == 1
+
+
+@sanitizer_caller
+def test_report_reads_a_main_program_named_by_a_relative_path(tmp_path):
+    # the loader names the main program by its argv[0]: relative to the
+    # directory it ran in, where the report is run too
+    out = tmp_path / "bare.json"
+    env = {"LD_PRELOAD": preload_list(str(LIBRARY)), "SOCKSHIM_FORMAT": "json",
+           "SOCKSHIM_OUTPUT": str(out)}
+    proc = run_bare(["programs/find_leak", "wrong"], env=env, cwd=BUILD)
+    assert proc.returncode == 0, proc.stderr
+    assert {w["module"] for w in leak_wheres(json_records(out))} == {"programs/find_leak"}
+    proc = report(out, cwd=BUILD)
+    line = line_of("find_leak", "int fd = socket(AF_INET, SOCK_STREAM, 0)")
+    [leak] = [l for l in proc.stdout.decode().splitlines() if l.startswith("  leak ")]
+    assert leak.endswith(f"/find_leak.c:{line})") and "(open_listener, " in leak, leak
+
+
+@sanitizer_caller
+def test_report_adds_nothing_to_a_where_the_command_placed(tmp_path):
+    run_traced([program("find_leak"), "wrong"], tmp_path)
+    proc = report(tmp_path / "trace", cwd=tmp_path)
+    line = line_of("find_leak", "int fd = socket(AF_INET, SOCK_STREAM, 0)")
+    [leak] = [l for l in proc.stdout.decode().splitlines() if l.startswith("  leak ")]
+    assert leak.endswith(f" (1 time) at open_listener (find_leak.c:{line})"), leak

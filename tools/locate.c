@@ -237,7 +237,9 @@ static void function_by_scopes(Dwfl_Module *mod, Dwarf_Addr pc, struct ss_place 
 int ss_locate(const char *path, uint64_t offset, struct ss_place *place)
 {
     memset(place, 0, sizeof *place);
-    if (path == NULL || path[0] != '/' || strlen(path) >= MAX_PATH || offset == 0)
+    /* a relative path (a main program named by its argv[0]) is relative to
+     * the working directory, as the program's was */
+    if (path == NULL || path[0] == '\0' || strlen(path) >= MAX_PATH || offset == 0)
         return -1;
     struct module *m = module_of(path);
     if (m->dwfl == NULL || offset > UINT64_MAX - m->map_start)

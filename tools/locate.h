@@ -23,7 +23,8 @@ struct ss_place {
 };
 
 /* The place of the code at offset (a return address, as dladdr's module
- * base subtracted from it gives) in the module file at path. 0 when
+ * base subtracted from it gives) in the module file at path (relative to
+ * the working directory if it is relative). 0 when
  * anything was found, -1 when nothing was. Modules are kept open between
  * calls (at most a few dozen); not thread-safe: one thread asks. */
 int ss_locate(const char *path, uint64_t offset, struct ss_place *place);

@@ -412,9 +412,9 @@ static int parse_offset(const char *s, uint64_t *out)
 }
 
 /* " at WHERE": the trace's own text and, for a where with a module and an
- * offset but no line (a trace written without the command), the function
- * and file:line read offline from the module's debug information. The
- * module is only a path to open read-only: nothing is run. */
+ * offset that nobody placed (a trace written without the command), the
+ * function and file:line read offline from the module's debug information.
+ * The module is only a path to open read-only: nothing is run. */
 static void print_where(FILE *out, json_t *where)
 {
     fputs(" at ", out);
@@ -422,6 +422,7 @@ static void print_where(FILE *out, json_t *where)
     uint64_t offset;
     struct ss_place place;
     if (json_is_integer(json_object_get(where, "line")) ||
+        json_is_string(json_object_get(where, "function")) || /* the command answered */
         !parse_offset(str(where, "offset"), &offset) ||
         ss_locate(str(where, "module"), offset, &place) != 0)
         return;
