@@ -107,7 +107,7 @@ static int find_subject(struct ss_call *c, struct subject *s)
 
 /* closefrom/close_range over a range holding the sink: closes the parts
  * around it. */
-#define MAX_SHIM_FDS 8
+#define MAX_SHIM_FDS 16
 
 /* closefrom/close_range over a range holding the shim's own fds: closes
  * the parts between them. */
