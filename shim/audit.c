@@ -2,6 +2,7 @@
 #include "audit.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 
 #include "internal.h"
 #include "model.h"
+#include "place.h"
 #include "real.h"
 #include "render.h"
 
@@ -52,8 +54,14 @@ static void *map_table(size_t size)
     return p == MAP_FAILED ? NULL : p;
 }
 
+/* The program's own file: dladdr names it by argv[0], which may be
+ * relative to a directory the program has left, or a name found in PATH. */
+static char exe_path[4096];
+
 void ss_audit_init(void)
 {
+    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+    exe_path[n > 0 ? n : 0] = '\0';
     findings = map_table(MAX_FINDINGS * sizeof *findings);
     socket_log = map_table(MAX_SOCKET_LOG * sizeof *socket_log);
 }
@@ -771,11 +779,18 @@ void ss_audit_forget_rows(const struct ss_audit_rows *rows)
 int ss_where(uintptr_t addr, struct ss_where *w)
 {
     Dl_info info;
+    struct link_map *map = NULL;
     memset(w, 0, sizeof *w);
+    if (addr & SS_WHERE_PYTHON)
+        return -1; /* a Python location: no code address */
     /* the return address is just past the call: look up the call itself */
-    if (addr == 0 || dladdr((void *)(addr - 1), &info) == 0 || info.dli_fname == NULL)
+    if (addr == 0 || dladdr1((void *)(addr - 1), &info, (void **)&map, RTLD_DL_LINKMAP) == 0 ||
+        info.dli_fname == NULL)
         return -1;
+    /* the main program's link map has no name */
+    int main_program = map != NULL && map->l_name != NULL && map->l_name[0] == '\0';
     w->module = info.dli_fname;
+    w->file = main_program && exe_path[0] != '\0' ? exe_path : info.dli_fname;
     w->module_offset = addr - (uintptr_t)info.dli_fbase;
     if (info.dli_sname != NULL) {
         w->symbol = info.dli_sname;
@@ -784,9 +799,68 @@ int ss_where(uintptr_t addr, struct ss_where *w)
     return 0;
 }
 
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
+/* "client.py:12 in fetch()" */
+static void out_python_place(struct ss_out *o, const struct ss_place_ref *p)
+{
+    ss_out_safe(o, base_name(p->file));
+    ss_out_char(o, ':');
+    ss_out_i64(o, p->line);
+    ss_out_str(o, " in ");
+    ss_out_safe(o, p->function);
+    ss_out_str(o, "()");
+}
+
+/* module+symbol+offset, or module+offset */
+static void out_module_offset(struct ss_out *o, const struct ss_where *w)
+{
+    ss_out_safe(o, base_name(w->module));
+    ss_out_char(o, '+');
+    if (w->symbol != NULL) {
+        ss_out_safe(o, w->symbol);
+        ss_out_char(o, '+');
+        ss_out_hex(o, w->symbol_offset);
+    } else {
+        ss_out_hex(o, w->module_offset);
+    }
+}
+
+int ss_where_place(uintptr_t addr, struct ss_where *w, struct ss_place_ref *p)
+{
+    if (ss_where(addr, w) != 0)
+        return 0;
+    return ss_place_of(addr, w->file, w->module_offset, p);
+}
+
 void ss_out_where(struct ss_out *o, uintptr_t addr)
 {
     struct ss_where w;
+    struct ss_place_ref p;
+    if (ss_python_place(addr, &p)) {
+        out_python_place(o, &p);
+        return;
+    }
+    if (ss_where_place(addr, &w, &p)) {
+        /* "main (naive.c:31)"; "main (naive+0x12b3)" without a line */
+        ss_out_safe(o, p.function[0] != '\0' ? p.function : "??");
+        ss_out_str(o, " (");
+        if (p.line > 0) {
+            ss_out_safe(o, base_name(p.file));
+            ss_out_char(o, ':');
+            ss_out_i64(o, p.line);
+        } else {
+            ss_out_safe(o, base_name(w.module));
+            ss_out_char(o, '+');
+            ss_out_hex(o, w.module_offset);
+        }
+        ss_out_char(o, ')');
+        return;
+    }
     if (ss_where(addr, &w) != 0) {
         if (addr == 0)
             ss_out_str(o, "?");
@@ -794,14 +868,5 @@ void ss_out_where(struct ss_out *o, uintptr_t addr)
             ss_out_hex(o, addr);
         return;
     }
-    const char *base = strrchr(w.module, '/');
-    ss_out_safe(o, base != NULL ? base + 1 : w.module);
-    ss_out_char(o, '+');
-    if (w.symbol != NULL) {
-        ss_out_safe(o, w.symbol);
-        ss_out_char(o, '+');
-        ss_out_hex(o, w.symbol_offset);
-    } else {
-        ss_out_hex(o, w.module_offset);
-    }
+    out_module_offset(o, &w);
 }

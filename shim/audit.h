@@ -170,13 +170,20 @@ uint64_t ss_audit_sockets_dropped(void);
 /* Where a code address is: its module (full path), the offset in it, and
  * the nearest exported symbol and the offset from it (dladdr). */
 struct ss_where {
-    const char *module;  /* NULL: unknown */
+    const char *module;  /* NULL: unknown; the main program by its argv[0] */
+    const char *file;    /* the module's file (the main program's from /proc/self/exe) */
     uintptr_t module_offset;
     const char *symbol;  /* NULL: none exported near it */
     uintptr_t symbol_offset;
 };
 int ss_where(uintptr_t addr, struct ss_where *w);
-/* module+symbol+offset of a code address, or the address. */
+/* ss_where, and what the command says the address is in the source: 1
+ * when it knows anything (place.h), else 0. */
+struct ss_place_ref;
+int ss_where_place(uintptr_t addr, struct ss_where *w, struct ss_place_ref *p);
+/* A location as a person reads it: the Python code ("client.py:12 in
+ * fetch()"), the function and line ("main (naive.c:31)"), or, when nothing
+ * better is known, module+symbol+offset, module+offset or the address. */
 void ss_out_where(struct ss_out *o, uintptr_t addr);
 
 #endif

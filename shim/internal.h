@@ -108,5 +108,8 @@ int ss_fn_on_any_fd(enum ss_fn fn);
 
 /* Fork support (preload.c): after a fork in the child. */
 void ss_after_fork_child(void);
+/* A symbol of the process's global scope (dlsym(RTLD_DEFAULT)), or NULL:
+ * how python_where.c finds CPython's API without linking it. */
+void *ss_global_symbol(const char *name);
 
 #endif

@@ -31,6 +31,9 @@
 /* The fd of the run's trace ring (shim/ring.h), set by the command for a
  * -o file. */
 #define SS_ENV_SINK_RING "SOCKSHIM_SINK_RING"
+/* Set by the command: the fd of the run's place box (place_box.h), where
+ * the library asks which function, file and line a code address is. */
+#define SS_ENV_PLACE_BOX "SOCKSHIM_PLACE_BOX"
 
 enum ss_format { SS_FORMAT_TEXT, SS_FORMAT_JSON };
 enum ss_summary { SS_SUMMARY_ON, SS_SUMMARY_OFF, SS_SUMMARY_ONLY };

@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "ledger.h"
 #include "model.h"
+#include "place.h"
 #include "real.h"
 #include "render.h"
 #include "sink.h"
@@ -107,7 +108,7 @@ static int find_subject(struct ss_call *c, struct subject *s)
 
 /* closefrom/close_range over a range holding the sink: closes the parts
  * around it. */
-#define MAX_SHIM_FDS 8
+#define MAX_SHIM_FDS 16
 
 /* closefrom/close_range over a range holding the shim's own fds: closes
  * the parts between them. */
@@ -283,6 +284,8 @@ void ss_run(struct ss_call *c)
 {
     int entry_errno = errno;
     struct subject s;
+
+    c->caller = ss_python_take(c->fn, c->caller);
 
     if (!find_subject(c, &s)) {
         run_untraced(c, &s, entry_errno);

@@ -25,6 +25,7 @@
 #include "render.h"
 #include "sink.h"
 #include "trace.h"
+#include "place.h"
 
 struct ss_real_table ss_real;
 _Atomic int ss_lib_state = SS_LIB_UNINIT;
@@ -37,6 +38,11 @@ static void resolve_real_functions(void)
     *(void **)(&ss_real.name) = dlsym(RTLD_NEXT, #name);
     SS_REAL_FUNCS(SS_RESOLVE)
 #undef SS_RESOLVE
+}
+
+void *ss_global_symbol(const char *name)
+{
+    return dlsym(RTLD_DEFAULT, name);
 }
 
 /* ---- identity --------------------------------------------------------- */
@@ -139,8 +145,10 @@ static void initialize(void)
     ss_capture_init();
     int active = ss_config.traced != 0 || ss_fault_enabled() || ss_capture_enabled();
     if (active) {
-        if (ss_config.traced != 0)
+        if (ss_config.traced != 0) {
             ss_sink_open();
+            ss_place_join();
+        }
         pthread_atfork(NULL, NULL, atfork_child);
     }
     atomic_store_explicit(&ss_lib_state, active ? SS_LIB_ACTIVE : SS_LIB_PASSTHROUGH,
@@ -172,7 +180,8 @@ int ss_init_slow(void)
 
 __attribute__((constructor)) static void sockshim_constructor(void)
 {
-    ss_intercepting();
+    if (ss_intercepting() && ss_config.traced != 0)
+        ss_python_install();
 }
 
 /* At exit: what is still open, the loops left unfinished, and the summary

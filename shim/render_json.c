@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "ending.h"
 #include "internal.h"
+#include "place.h"
 #include "render.h"
 #include "xlat.h"
 
@@ -741,32 +742,52 @@ static void json_hex_string(struct ss_out *o, uint64_t v)
     ss_out_char(o, '"');
 }
 
+static void json_cstr_or_null(struct ss_out *o, const char *s)
+{
+    if (s != NULL && s[0] != '\0')
+        ss_out_json_cstr(o, s);
+    else
+        ss_out_str(o, "null");
+}
+
 /* {"address": "0x...", "module": "/path", "offset": "0x1269",
- *  "symbol": "main" or null, "text": "prog+main+0x1c"} */
+ *  "symbol": "main" or null, "function": "main", "file": "/src/prog.c",
+ *  "line": 31, "text": "main (prog.c:31)"}; unknown parts null. A
+ * Python location has no address, module, offset or symbol. */
 static void json_where(struct ss_out *o, uintptr_t addr)
 {
     char buf[512];
     struct ss_out tmp;
     struct ss_where w;
+    struct ss_place_ref p = {"", "", 0};
     ss_out_init(&tmp, buf, sizeof buf);
     ss_out_where(&tmp, addr);
-    int known = ss_where(addr, &w) == 0;
+    int python = ss_python_place(addr, &p);
+    int known = !python && ss_where(addr, &w) == 0;
+    if (known)
+        ss_where_place(addr, &w, &p); /* answered already: ss_out_where asked */
     obj_open(o);
     KEY(o, "address");
-    json_hex_string(o, addr);
-    KEY(o, "module");
-    if (known)
-        ss_out_json_cstr(o, w.module);
-    else
+    if (python)
         ss_out_str(o, "null");
+    else
+        json_hex_string(o, addr);
+    KEY(o, "module");
+    json_cstr_or_null(o, known ? w.module : NULL);
     KEY(o, "offset");
     if (known)
         json_hex_string(o, w.module_offset);
     else
         ss_out_str(o, "null");
     KEY(o, "symbol");
-    if (known && w.symbol != NULL)
-        ss_out_json_cstr(o, w.symbol);
+    json_cstr_or_null(o, known ? w.symbol : NULL);
+    KEY(o, "function");
+    json_cstr_or_null(o, p.function);
+    KEY(o, "file");
+    json_cstr_or_null(o, p.line > 0 ? p.file : NULL);
+    KEY(o, "line");
+    if (p.line > 0)
+        ss_out_i64(o, p.line);
     else
         ss_out_str(o, "null");
     KEY(o, "text");

@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "model.h"
+#include "place.h"
 #include "real.h"
 #include "ring.h"
 #include "sink_ring.h"
@@ -202,6 +203,8 @@ void ss_sink_after_fork_child(void)
 
 int ss_sink_move_away(int old)
 {
+    if (ss_place_move(old) != 0)
+        return -1;
     if (atomic_load_explicit(&ringed, memory_order_relaxed) && old == ss_ring_fd())
         return ss_ring_move(old);
     if (old != ss_sink_fd())

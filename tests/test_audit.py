@@ -10,7 +10,8 @@ the number is the same bare and traced), and makes the offending call from
 a function of its own (named in CASES), so a test can check the finding's
 socket and, with addr2line, its place. The
 programs are built with -g (RelWithDebInfo) but without -rdynamic: the
-"where" of a finding names the module and an offset, no symbol.
+"where" of a finding names the module and an offset, no symbol, and the
+function, file and line the command read from the debug information.
 
 Python scenarios (tests/scenarios/audit_*.py) check that idiomatic CPython
 code finds nothing, and that a sendall() through a slow reader is rebuilt
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import program, run_traced, scenario
+from conftest import ROOT, program, run_traced, scenario
 
 
 # ---- the finding table -------------------------------------------------------
@@ -148,7 +149,7 @@ def calls(trace, op=None, fd=None):
 
 
 FINDING_RE = re.compile(r"^# finding (?P<code>\S+) sock(?P<fd>\d+): (?P<message>.*) "
-                        r"at (?P<where>\S+)(?: \((?P<count>once|\d+ times)\))?$")
+                        r"at (?P<where>.+?)(?: \((?P<count>once|\d+ times)\))?$")
 
 
 def text_findings(trace):
@@ -226,7 +227,11 @@ def test_where_names_the_programs_module(run, case):
         skip_if_sanitizer_caller(where)
         assert where["module"].endswith("/" + case.name)
         assert Path(where["module"]).resolve() == Path(program(case.name)).resolve()
-        assert where["text"] == f"{case.name}+{where['offset']}"   # no -rdynamic: no symbol
+        assert where["symbol"] is None                  # no -rdynamic: nothing exported
+        # the command read the line from the program's debug information
+        assert where["function"] == case.function
+        assert Path(where["file"]).resolve() == (ROOT / "tests" / "programs" / f"{case.name}.c").resolve()
+        assert where["text"] == f"{case.function} ({case.name}.c:{where['line']})"
 
 
 @pytest.mark.parametrize("case", cases())

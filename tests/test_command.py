@@ -434,6 +434,8 @@ def test_environment_holds_exactly_the_options_given(tmp_path, options, expected
     # -o onto a regular file: the command hands the run its trace ring, an
     # fd it names in SOCKSHIM_SINK_RING (docs/architecture.md)
     assert re.fullmatch(r"\d+", seen.pop("SOCKSHIM_SINK_RING"))
+    # and its place box, where the library asks what a location is
+    assert re.fullmatch(r"\d+", seen.pop("SOCKSHIM_PLACE_BOX"))
     assert sorted(seen.items()) == sorted(expected.items())
     assert not (tmp_path / "stray").exists()
 

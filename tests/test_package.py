@@ -4,7 +4,8 @@
 What it covers:
 - the control fields (`dpkg-deb -f`): name, the project's version, dpkg's
   architecture, section, a maintainer, no homepage; Depends computed by
-  dpkg-shlibdeps names libc6 and libjansson4 and nothing Python; python3 and
+  dpkg-shlibdeps names libc6, libjansson4 and libdw1 (the command's
+  locations) and nothing Python; python3 and
   python3-pytest are only suggested (the command itself runs no Python);
 - the contents (`dpkg-deb -c`): everything under /usr, owned by root, the
   command in /usr/bin, the library in /usr/lib/<multiarch>, the man page,
@@ -122,7 +123,7 @@ def test_control_fields_name_the_package_and_its_dependencies(package):
     assert field(deb, "Homepage") == ""
     depends = [d.strip() for d in field(deb, "Depends").split(",")]
     names = {re.match(r"[a-z0-9.+-]+", d).group(0) for d in depends}
-    assert {"libc6", "libjansson4"} <= names, depends
+    assert {"libc6", "libjansson4", "libdw1"} <= names, depends
     # the command runs no Python: the module's needs are only suggested
     assert not any(n.startswith("python") for n in names), depends
     assert {"python3", "python3-pytest"} <= {

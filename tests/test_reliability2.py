@@ -311,8 +311,9 @@ def fd_listing(stderr):
 
 
 def test_exec_adopts_the_inherited_socket_and_the_trace_fd_does_not_leak(tmp_path):
-    """Guards: the only fd of sockshim's that crosses exec is the run's trace
-    ring (inherited on purpose, so the new image writes into it too), any fd
+    """Guards: the only fds of sockshim's that cross exec are the run's trace
+    ring and place box (inherited on purpose, so the new image writes into
+    the ring and asks the box too), any fd
     on the trace file itself is close-on-exec (F_DUPFD_CLOEXEC in
     sink.c:move_high), and an inherited socket is adopted on first use. A
     leaked fd would show as one more usable fd ('fds: N' differs from the
@@ -332,7 +333,11 @@ def test_exec_adopts_the_inherited_socket_and_the_trace_fd_does_not_leak(tmp_pat
     # one: the run's ring (docs/limits.md: one fd more is open)
     assert len(ring) == 1, traced_fds
     assert ring[0] >= 10
-    assert len(traced_fds) == len(bare_fds) + 1
+    # and one: the run's place box, inherited on purpose too
+    box = [fd for fd, target in traced_fds.items()
+           if target.startswith("/memfd:sockshim-places")]
+    assert len(box) == 1 and box[0] >= 10, traced_fds
+    assert len(traced_fds) == len(bare_fds) + 2
 
     pid = trace.lines[0].pid
     assert {l.pid for l in trace.lines} == {pid}        # exec keeps the pid

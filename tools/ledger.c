@@ -12,6 +12,7 @@
 
 #include "fmt.h"
 #include "ledger_event.h"
+#include "locate.h"
 #include "options.h"
 #include "sockshim/findings.h"
 #include "xlat.h"
@@ -276,20 +277,45 @@ static void out_quoted(struct ss_out *o, const char *s)
     ss_out_char(o, '\'');
 }
 
-/* "module+0x11a0" (the module's base name), as the library writes a place
- * it has no symbol for */
+static void out_shown(struct ss_out *o, const char *s)
+{
+    for (; *s != '\0'; s++)
+        (void)ss_out_shown_byte(o, (unsigned char)*s);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
+/* Where a socket was made, as the library writes a place: "main
+ * (end_ways.c:57)" from the module's debug information (locate.h),
+ * "main (end_ways+0x121d)" without a line, "end_ways+0x121d" with
+ * nothing better. */
 static void out_where(struct ss_out *o, const struct sock_rec *s)
 {
     if (s->module == NULL) {
         ss_out_char(o, '?');
         return;
     }
-    const char *base = strrchr(s->module, '/');
-    base = base != NULL ? base + 1 : s->module;
-    for (; *base != '\0'; base++)
-        (void)ss_out_shown_byte(o, (unsigned char)*base);
-    ss_out_char(o, '+');
-    ss_out_hex(o, s->offset);
+    struct ss_place place;
+    int known = ss_locate(s->module, s->offset, &place) == 0;
+    if (known) {
+        out_shown(o, place.function[0] != '\0' ? place.function : "??");
+        ss_out_str(o, " (");
+    }
+    if (known && place.line > 0) {
+        out_shown(o, base_name(place.file));
+        ss_out_char(o, ':');
+        ss_out_i64(o, place.line);
+    } else {
+        out_shown(o, base_name(s->module));
+        ss_out_char(o, '+');
+        ss_out_hex(o, s->offset);
+    }
+    if (known)
+        ss_out_char(o, ')');
 }
 
 void ss_command_line_prefix(struct ss_out *o, int pid, uint64_t ns)
@@ -436,6 +462,8 @@ static json_t *json_sock(const struct sock_rec *s)
                      "raddr", "state", "blocking");
 }
 
+/* As the library's where: the same fields, the text as out_where says;
+ * unknown parts null (no address: the process's memory is gone). */
 static json_t *json_where(const struct sock_rec *s)
 {
     char text[2048], offset[32];
@@ -444,8 +472,15 @@ static json_t *json_where(const struct sock_rec *s)
     out_where(&o, s);
     text[o.len < sizeof text ? o.len : sizeof text - 1] = '\0';
     snprintf(offset, sizeof offset, "0x%llx", (unsigned long long)s->offset);
-    return json_pack("{s:n, s:o, s:s, s:n, s:o}", "address", "module", json_text(s->module),
-                     "offset", offset, "symbol", "text", json_text(text));
+    struct ss_place place;
+    int known = s->module != NULL && ss_locate(s->module, s->offset, &place) == 0;
+    return json_pack("{s:n, s:o, s:s, s:n, s:o, s:o, s:o, s:o}", "address", "module",
+                     json_text(s->module), "offset", offset, "symbol", "function",
+                     known && place.function[0] != '\0' ? json_text(place.function)
+                                                         : json_null(),
+                     "file", known && place.line > 0 ? json_text(place.file) : json_null(),
+                     "line", known && place.line > 0 ? json_integer(place.line) : json_null(),
+                     "text", json_text(text));
 }
 
 static json_t *json_leak(const struct sock_rec *s)

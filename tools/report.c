@@ -8,6 +8,7 @@
  * trace cannot be read. JSON is read with jansson, not by hand.
  */
 #include "report.h"
+#include "locate.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -399,27 +400,40 @@ static void collect_findings(const struct records *r, struct findings *fs)
     }
 }
 
-/* file:line of a module offset, from addr2line and the debug info, or
- * nothing when either is missing. */
-static void print_source(FILE *out, json_t *where)
+/* A where's offset as the trace writes it: "0x" and 1 to 16 hex digits,
+ * nothing else (the trace is untrusted input). */
+static int parse_offset(const char *s, uint64_t *out)
 {
-    const char *module = str(where, "module"), *offset = str(where, "offset");
-    if (*module == '\0' || *offset == '\0' || access("/usr/bin/addr2line", X_OK) != 0 ||
-        strchr(module, '\'') != NULL)
+    size_t n = strlen(s);
+    if (n < 3 || n > 18 || s[0] != '0' || s[1] != 'x' || strspn(s + 2, "0123456789abcdef") != n - 2)
+        return 0;
+    *out = strtoull(s + 2, NULL, 16);
+    return *out != 0;
+}
+
+/* " at WHERE": the trace's own text and, for a where with a module and an
+ * offset that nobody placed (a trace written without the command), the
+ * function and file:line read offline from the module's debug information.
+ * The module is only a path to open read-only: nothing is run. */
+static void print_where(FILE *out, json_t *where)
+{
+    fputs(" at ", out);
+    ss_locate_put_safe(out, str(where, "text"));
+    uint64_t offset;
+    struct ss_place place;
+    if (json_is_integer(json_object_get(where, "line")) ||
+        json_is_string(json_object_get(where, "function")) || /* the command answered */
+        !parse_offset(str(where, "offset"), &offset) ||
+        ss_locate(str(where, "module"), offset, &place) != 0)
         return;
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "/usr/bin/addr2line -f -C -e '%s' %s 2>/dev/null", module, offset);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL)
-        return;
-    char function[512] = "", place[1024] = "";
-    if (fgets(function, sizeof function, p) != NULL && fgets(place, sizeof place, p) != NULL) {
-        function[strcspn(function, "\n")] = '\0';
-        place[strcspn(place, "\n")] = '\0';
-        if (strncmp(place, "??", 2) != 0)
-            fprintf(out, " (%s, %s)", function, place);
+    fputs(" (", out);
+    ss_locate_put_safe(out, place.function[0] != '\0' ? place.function : "??");
+    if (place.line > 0) {
+        fputs(", ", out);
+        ss_locate_put_safe(out, place.file);
+        fprintf(out, ":%d", place.line);
     }
-    pclose(p);
+    fputc(')', out);
 }
 
 static void print_findings(FILE *out, const struct findings *fs)
@@ -430,9 +444,8 @@ static void print_findings(FILE *out, const struct findings *fs)
         fprintf(out, "  %s pid %lld sock%lld: %s", f->code, f->pid, f->fd, f->message);
         if (strcmp(f->code, "lost-bytes") == 0)
             fprintf(out, ": %lld bytes never sent", f->bytes);
-        fprintf(out, " (%lld %s) at %s", f->count, f->count == 1 ? "time" : "times",
-                str(f->where, "text"));
-        print_source(out, f->where);
+        fprintf(out, " (%lld %s)", f->count, f->count == 1 ? "time" : "times");
+        print_where(out, f->where);
         fputc('\n', out);
     }
 }

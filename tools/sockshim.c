@@ -37,6 +37,7 @@
 #include "fmt.h"
 #include "options.h"
 #include "pcap.h"
+#include "place_server.h"
 #include "report.h"
 #include "ring.h"
 #include "rules.h"
@@ -861,6 +862,17 @@ static void make_ring(void)
     run_ring.made = 1;
 }
 
+/* The run's place box (place_server.h): the library asks it which
+ * function, file and line a location is. Without it (no memory for it),
+ * locations are written as module+offset. */
+static void make_place_box(void)
+{
+    int fd = ss_place_server_make(ss_high_fd_floor());
+    char value[16];
+    snprintf(value, sizeof value, "%d", fd);
+    set_env(SS_ENV_PLACE_BOX, fd >= 0 ? value : NULL);
+}
+
 /* What to do when a file sockshim writes cannot be written (errno err). */
 static const char *write_error_hint(int err)
 {
@@ -1239,6 +1251,9 @@ static int run_program(const char *path, char *const argv[])
             warn("cannot start the trace drain: the trace is written when the program "
                  "exits");
     }
+    if (ss_place_server_start() != 0)
+        warn("cannot start answering where calls are: locations are written as "
+             "module+offset");
     install_forwarding();
     sigprocmask(SIG_SETMASK, &original_mask, NULL);
 
@@ -1246,6 +1261,7 @@ static int run_program(const char *path, char *const argv[])
     int err = read_exec_error(report[0]);
     close(report[0]);
     int status = wait_for_child(pid);
+    ss_place_server_stop();
     if (run_ring.made) {
         ss_drain_child_ended(pid, status);
         ss_drain_finish();
@@ -1316,6 +1332,7 @@ int main(int argc, char *argv[])
     if (settings.pcap != NULL)
         prepare_capture(settings.pcap);
     make_ring();
+    make_place_box();
     if (settings.max_size != 0) {
         if (!run_ring.made)
             die("--max-size: cannot make the trace's shared memory: %s (check the memory "
