@@ -81,9 +81,10 @@ static int inherited_channel(void)
 /* The trace file's name for this process (%p expanded). */
 static char output_path[sizeof ss_config.output + 24];
 
-/* Why the last open_destination() refused the file, for the message; NULL
- * when it failed for the reason errno gives. */
-static const char *refused_because;
+/* Why this thread's last open_destination() refused the file, for the
+ * message; NULL when it failed for the reason errno gives. Per thread: two
+ * threads may open the file at once for lines the ring handed back. */
+static __thread const char *refused_because;
 
 static int refuse_fd(int fd, const char *why)
 {

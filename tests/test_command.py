@@ -1014,7 +1014,7 @@ def test_library_refuses_an_unsafe_output_with_status_2(tmp_path, kind):
     path, read_back = unsafe_output(kind, tmp_path)
     before = read_back()
     proc = subprocess.run([*TOUCH], cwd=tmp_path, capture_output=True, timeout=TIMEOUT,
-                          env=base_env({"LD_PRELOAD": str(LIBRARY),
+                          env=base_env({"LD_PRELOAD": preload_list(str(LIBRARY)),
                                         "SOCKSHIM_OUTPUT": str(path)}))
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.decode() == f"sockshim: SOCKSHIM_OUTPUT: '{path}' {REASONS[kind]}" + (
@@ -1040,11 +1040,16 @@ def test_own_fifo_with_a_reader_takes_the_whole_trace(tmp_path):
     as stderr is: its reader sees no end of file between processes."""
     fifo = tmp_path / "trace.fifo"
     os.mkfifo(fifo, 0o600)
-    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    # the reader is there before sockshim opens the FIFO (a few KiB of trace
+    # fit in the pipe's buffer)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     proc = sockshim(["-o", str(fifo), "--", "sh", "-c",
                      f"{program('udp_pair')} >/dev/null; {program('udp_pair')} >/dev/null"],
                     cwd=tmp_path)
-    out, _ = reader.communicate(timeout=TIMEOUT)
+    out = b""
+    while chunk := os.read(reader, 65536):
+        out += chunk
+    os.close(reader)
     assert proc.returncode == 0, proc.stderr
     assert out.decode().count("# sockshim ") == 2
 
@@ -1119,8 +1124,9 @@ def test_library_refuses_a_per_pid_file_left_by_an_earlier_run(tmp_path):
     """The library by itself (no command): the same rule at its start."""
     (tmp_path / "t.1").write_bytes(b"stale\n")
     time.sleep(0.05)
+    preload = preload_list(str(LIBRARY))
     proc = in_pid_namespace_or_skip(
-        tmp_path, f"exec env LD_PRELOAD={LIBRARY} SOCKSHIM_OUTPUT=t.%p {program('udp_pair')}",
+        tmp_path, f"exec env LD_PRELOAD={preload} SOCKSHIM_OUTPUT=t.%p {program('udp_pair')}",
         None)
     assert proc.returncode == 2
     assert proc.stderr.decode() == ("sockshim: SOCKSHIM_OUTPUT: 't.1' exists already and was "
@@ -1148,7 +1154,7 @@ def test_per_pid_file_reopened_after_exec_and_by_the_drain_is_appended_to(tmp_pa
     parent = [f for f in files if "SOCK_DGRAM" in f.read_text()]
     assert len(parent) == 1 and "SOCK_STREAM" in parent[0].read_text()
 
-    env = base_env({"LD_PRELOAD": str(LIBRARY), "SOCKSHIM_OUTPUT": "x.%p"})
+    env = base_env({"LD_PRELOAD": preload_list(str(LIBRARY)), "SOCKSHIM_OUTPUT": "x.%p"})
     proc = subprocess.run(["sh", "-c", f"exec {PYTHON} -c 'import socket; socket.socket()'"],
                           cwd=tmp_path, capture_output=True, timeout=TIMEOUT, env=env)
     assert proc.returncode == 0, proc.stderr
