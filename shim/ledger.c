@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <link.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "internal.h"
@@ -46,6 +47,10 @@ void ss_ledger_name(void)
     if (!ledger_on() || atomic_exchange_explicit(&named, 1, memory_order_acq_rel))
         return;
     struct ss_ledger_event ev = {.kind = SS_LEDGER_NAME, .ts_ns = ss_now_ns()};
+    /* its pids are the command's only in the command's pid namespace */
+    struct stat ns;
+    if (stat("/proc/self/ns/pid", &ns) == 0)
+        ev.offset = (uint64_t)ns.st_ino;
     ev.len = payload_len(program_invocation_name);
     emit(&ev, program_invocation_name);
 }

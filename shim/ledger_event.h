@@ -16,7 +16,8 @@
 
 enum ss_ledger_kind {
     SS_LEDGER_FIRST = 0x40, /* above every enum ss_cap_kind */
-    SS_LEDGER_NAME = SS_LEDGER_FIRST, /* payload: the process's name */
+    SS_LEDGER_NAME = SS_LEDGER_FIRST, /* payload: the process's name; offset:
+                                       * its pid namespace's inode */
     SS_LEDGER_OPEN,   /* it made a socket; payload: the module of the call */
     SS_LEDGER_CLOSE,  /* the last fd of socket sock_id was closed */
     SS_LEDGER_END,    /* it wrote its summary (exit, _exit, an exec) */

@@ -807,8 +807,8 @@ static void write_header_once(uint64_t when_ns)
         !atomic_compare_exchange_strong_explicit(&header_written, &expected, 1,
                                                  memory_order_acq_rel, memory_order_acquire))
         return;
+    ss_ledger_name(); /* the command knows whose lines come before the first */
     render_and_emit(render_start, &when_ns);
-    ss_ledger_name();
 }
 
 void ss_render_call(const struct ss_call *c)

@@ -9,6 +9,7 @@
  */
 #include "sink_ring.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -94,6 +95,49 @@ int ss_ring_join(void)
 int ss_ring_fd(void)
 {
     return ring_fd;
+}
+
+/* ---- exec ------------------------------------------------------------------- */
+
+/* The value of NAME in envp, or NULL. */
+static const char *env_value(char *const envp[], const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
+        if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
+            return envp[i] + n + 1;
+    return NULL;
+}
+
+/* Whether a program exec'd with envp joins this ring: it preloads this
+ * library and is told this ring's fd. */
+static int envp_joins_the_ring(char *const envp[])
+{
+    Dl_info self;
+    const char *preload = env_value(envp, "LD_PRELOAD");
+    const char *ring = env_value(envp, SS_ENV_SINK_RING);
+    char number[16];
+    snprintf(number, sizeof number, "%d", ring_fd);
+    return preload != NULL && ring != NULL && strcmp(ring, number) == 0 &&
+           dladdr((void *)ss_ring_join, &self) != 0 && self.dli_fname != NULL &&
+           strstr(preload, self.dli_fname) != NULL;
+}
+
+int ss_ring_before_exec(char *const envp[])
+{
+    if (ctl == NULL || ring_fd < 0 || envp_joins_the_ring(envp))
+        return 0;
+    int flags = ss_real.fcntl(ring_fd, F_GETFD);
+    if (flags < 0 || (flags & FD_CLOEXEC))
+        return 0;
+    return ss_real.fcntl(ring_fd, F_SETFD, flags | FD_CLOEXEC) == 0;
+}
+
+void ss_ring_after_failed_exec(int hidden)
+{
+    int flags;
+    if (hidden && ring_fd >= 0 && (flags = ss_real.fcntl(ring_fd, F_GETFD)) >= 0)
+        ss_real.fcntl(ring_fd, F_SETFD, flags & ~FD_CLOEXEC);
 }
 
 void ss_ring_after_fork_child(void)

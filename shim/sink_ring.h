@@ -19,6 +19,14 @@ int ss_ring_emitv(int capture, const struct iovec *iov, int iovcnt, size_t len);
 /* Whether the run's ring carries what (SS_RING_TRACE, SS_RING_CAPTURE). */
 int ss_ring_carries(unsigned what);
 
+/* Around an exec: the ring is kept from a program exec'd with an
+ * environment (envp) that would not trace it, one without this library in
+ * LD_PRELOAD or without SOCKSHIM_SINK_RING naming the ring's fd (a helper
+ * started with a clean environment), by making its fd close-on-exec for
+ * this exec. Returns whether it did, for ss_ring_after_failed_exec to
+ * undo when the exec fails. */
+int ss_ring_before_exec(char *const envp[]);
+void ss_ring_after_failed_exec(int hidden);
 /* In a forked child. */
 void ss_ring_after_fork_child(void);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ending.h"
+#include "sink_ring.h"
 #include "fault.h"
 #include "wrap.h"
 
@@ -80,44 +81,47 @@ SS_EXPORT void _Exit(int status)
     end_by_exit(ss_real._Exit, status);
 }
 
-/* Before an exec the image writes its summary; if the exec returns, it
- * failed and the process goes on. */
-static void exec_begins(const char *program)
+/* Before an exec the image writes its summary, and hides the run's ring
+ * from a program that will not trace (sink_ring.h); if the exec returns,
+ * it failed and the process goes on. */
+static int exec_begins(const char *program, char *const envp[])
 {
-    if (ss_intercepting()) {
-        struct ss_end end = {.how = SS_END_EXEC, .program = program != NULL ? program : "?"};
-        ss_end_process(&end);
-    }
+    if (!ss_intercepting())
+        return 0;
+    struct ss_end end = {.how = SS_END_EXEC, .program = program != NULL ? program : "?"};
+    ss_end_process(&end);
+    return ss_ring_before_exec(envp);
 }
 
-static int exec_failed(const char *program, int ret)
+static int exec_failed(const char *program, int ret, int ring_hidden)
 {
+    ss_ring_after_failed_exec(ring_hidden);
     ss_end_exec_failed(program != NULL ? program : "?");
     return ret;
 }
 
 SS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-    exec_begins(path);
-    return exec_failed(path, ss_real.execve(path, argv, envp));
+    int hidden = exec_begins(path, envp);
+    return exec_failed(path, ss_real.execve(path, argv, envp), hidden);
 }
 
 SS_EXPORT int execv(const char *path, char *const argv[])
 {
-    exec_begins(path);
-    return exec_failed(path, ss_real.execv(path, argv));
+    int hidden = exec_begins(path, environ);
+    return exec_failed(path, ss_real.execv(path, argv), hidden);
 }
 
 SS_EXPORT int execvp(const char *file, char *const argv[])
 {
-    exec_begins(file);
-    return exec_failed(file, ss_real.execvp(file, argv));
+    int hidden = exec_begins(file, environ);
+    return exec_failed(file, ss_real.execvp(file, argv), hidden);
 }
 
 SS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    exec_begins(file);
-    return exec_failed(file, ss_real.execvpe(file, argv, envp));
+    int hidden = exec_begins(file, envp);
+    return exec_failed(file, ss_real.execvpe(file, argv, envp), hidden);
 }
 
 /* The program is named by an fd: /proc/self/fd/N says which while it is
@@ -127,15 +131,15 @@ SS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     char name[32];
     snprintf(name, sizeof name, "fd %d", fd);
-    exec_begins(name);
-    return exec_failed(name, ss_real.fexecve(fd, argv, envp));
+    int hidden = exec_begins(name, envp);
+    return exec_failed(name, ss_real.fexecve(fd, argv, envp), hidden);
 }
 
 SS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
                        int flags)
 {
-    exec_begins(path);
-    return exec_failed(path, ss_real.execveat(dirfd, path, argv, envp, flags));
+    int hidden = exec_begins(path, envp);
+    return exec_failed(path, ss_real.execveat(dirfd, path, argv, envp, flags), hidden);
 }
 
 /* execl, execlp and execle take their arguments as a list, ended by a
@@ -174,16 +178,16 @@ SS_EXPORT int execl(const char *path, const char *arg0, ...)
 {
     SS_LIST_ARGV(argv, arg0, ap);
     va_end(ap);
-    exec_begins(path);
-    return exec_failed(path, ss_real.execv(path, argv));
+    int hidden = exec_begins(path, environ);
+    return exec_failed(path, ss_real.execv(path, argv), hidden);
 }
 
 SS_EXPORT int execlp(const char *file, const char *arg0, ...)
 {
     SS_LIST_ARGV(argv, arg0, ap);
     va_end(ap);
-    exec_begins(file);
-    return exec_failed(file, ss_real.execvp(file, argv));
+    int hidden = exec_begins(file, environ);
+    return exec_failed(file, ss_real.execvp(file, argv), hidden);
 }
 
 SS_EXPORT int execle(const char *path, const char *arg0, ...)
@@ -191,6 +195,6 @@ SS_EXPORT int execle(const char *path, const char *arg0, ...)
     SS_LIST_ARGV(argv, arg0, ap);
     char *const *envp = va_arg(ap, char *const *);
     va_end(ap);
-    exec_begins(path);
-    return exec_failed(path, ss_real.execve(path, argv, envp));
+    int hidden = exec_begins(path, envp);
+    return exec_failed(path, ss_real.execve(path, argv, envp), hidden);
 }

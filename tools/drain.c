@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "ledger.h"
 #include "ledger_event.h"
 #include "options.h"
@@ -79,7 +80,13 @@ static struct {
     _Atomic int finishing;
     pthread_t thread;
     int running;
-    int child, child_status, child_ended; /* the program the command started */
+    /* the program the command started: its pid and wait status, written
+     * by the main thread before child_ended publishes them */
+    int child, child_status;
+    _Atomic int child_ended;
+    int json;                    /* the trace's format (ss_drain_ledger) */
+    unsigned long malformed;     /* records dropped as no writer of ours wrote them */
+    uint64_t malformed_at;       /* ... the last one's offset + 1 (counted once) */
 } d = {.ring_fd = -1, .file_fd = -1, .batch_fd = -1};
 
 /* One warning for the run: a trace that cannot be written says so once. */
@@ -460,7 +467,7 @@ static int process_gone(int pid)
  * reaps it. */
 static enum ss_ledger_life process_life(int pid, int *status)
 {
-    if (pid == d.child && d.child_ended) {
+    if (atomic_load_explicit(&d.child_ended, memory_order_acquire) && pid == d.child) {
         *status = d.child_status;
         return SS_LIFE_STATUS;
     }
@@ -502,6 +509,7 @@ static void write_summary(int pid, const char *text, size_t len)
 
 void ss_drain_ledger(int json)
 {
+    d.json = json;
     ss_ledger_setup(json, write_summary);
 }
 
@@ -509,7 +517,69 @@ void ss_drain_child_ended(int pid, int status)
 {
     d.child = pid;
     d.child_status = status;
-    d.child_ended = 1;
+    atomic_store_explicit(&d.child_ended, 1, memory_order_release);
+}
+
+/* ---- records no writer of ours wrote ------------------------------------ */
+
+/* The ring is memory every process of the run can write: a record's
+ * length and pid are checked before they are used. A length no writer
+ * gives (longer than a line the ring takes, or past what was reserved)
+ * would have the drain write its own memory into the trace; a pid names
+ * a %p file. */
+static int record_fits(uint64_t pos, uint64_t len, uint64_t limit)
+{
+    return len <= ss_ring_max_line(d.mask + 1) && pos + ss_ring_record_size(len) <= limit;
+}
+
+static void count_malformed(uint64_t pos)
+{
+    if (d.malformed_at != pos + 1) { /* a record looked at again is counted once */
+        d.malformed++;
+        d.malformed_at = pos + 1;
+    }
+}
+
+/* The next header written after a bad record at pos, before limit: a
+ * header is known by its seq (ring.h). 0 when none is there yet. */
+static int next_header(uint64_t pos, uint64_t limit, uint64_t *next)
+{
+    for (uint64_t q = pos + 16; q < limit; q += 16) {
+        struct ss_ring_rec *rec = (struct ss_ring_rec *)(d.data + (q & d.mask));
+        if (atomic_load_explicit(&rec->seq, memory_order_acquire) == ss_ring_seq(q)) {
+            *next = q;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The highest pid the kernel gives (/proc/sys/kernel/pid_max; at most
+ * 2^22 on 64-bit Linux). */
+static int pid_max(void)
+{
+    static int max;
+    if (max == 0) {
+        char buf[32] = "";
+        int fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        max = n > 0 ? atoi(buf) : 0;
+        if (max <= 0)
+            max = 1 << 22;
+    }
+    return max;
+}
+
+/* Whether pid is one a writer could have put there: a pid the kernel
+ * gives. Which process of the run wrote a record cannot be known: the
+ * pid is the writer's in its own pid namespace (a program run in a
+ * container has its own numbers), and a process that is exiting has
+ * already closed its fds. */
+static int pid_of_the_run(int pid)
+{
+    return pid > 0 && pid <= pid_max();
 }
 
 enum stop { DRAINED, NOT_STARTED, IN_FLIGHT };
@@ -529,6 +599,16 @@ static enum stop drain_once(uint64_t limit, int give_up)
         uint64_t info = atomic_load_explicit(&rec->info, memory_order_acquire);
         uint64_t len = info & SS_REC_LEN_MASK;
         int pid = (int)((info >> SS_REC_PID_SHIFT) & SS_REC_PID_MASK);
+        if (!record_fits(pos, len, limit)) {
+            count_malformed(pos);
+            uint64_t next;
+            if (!next_header(pos, limit, &next)) {
+                why = NOT_STARTED;
+                break;
+            }
+            pos = next;
+            continue;
+        }
         if (!(info & SS_REC_COMMITTED) && (give_up || process_gone(pid)))
             /* the writer may have committed just before it exited */
             info = atomic_load_explicit(&rec->info, memory_order_acquire);
@@ -536,7 +616,9 @@ static enum stop drain_once(uint64_t limit, int give_up)
             why = IN_FLIGHT;
             break;
         }
-        if ((info & SS_REC_COMMITTED) && (info & SS_REC_CAPTURE))
+        if ((info & SS_REC_COMMITTED) && !pid_of_the_run(pid))
+            count_malformed(pos);
+        else if ((info & SS_REC_COMMITTED) && (info & SS_REC_CAPTURE))
             add_capture(pid, pos + sizeof *rec, len);
         else if (info & SS_REC_COMMITTED) {
             add_line(pid, pos + sizeof *rec, len);
@@ -622,6 +704,13 @@ static void drain_to_the_end(void)
     ss_ledger_write_ended();
 }
 
+void ss_drain_pass(void)
+{
+    uint64_t end = head();
+    while (drain_once(end, 1) == NOT_STARTED && resync(end))
+        d.lost++;
+}
+
 static void *drain_main(void *arg)
 {
     (void)arg;
@@ -652,6 +741,40 @@ int ss_drain_start(void)
     return err == 0 ? 0 : -1;
 }
 
+/* Records of the ring that no writer of sockshim's wrote (a process of
+ * the run wrote into the ring's memory): said in the one trace file, as
+ * "--max-size" drops are, and on stderr. */
+static void say_malformed(void)
+{
+    if (d.malformed == 0)
+        return;
+    char line[160];
+    int n;
+    if (d.json) {
+        n = snprintf(line, sizeof line,
+                     "{\"v\": %d, \"type\": \"dropped\", \"lines\": %lu, "
+                     "\"reason\": \"malformed ring records\"}\n",
+                     SOCKSHIM_JSON_SCHEMA, d.malformed);
+    } else { /* a line of the command's own */
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        struct ss_out o;
+        ss_out_init(&o, line, sizeof line);
+        ss_command_line_prefix(&o, (int)getpid(),
+                               (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec);
+        ss_out_u64(&o, d.malformed);
+        ss_out_str(&o, d.malformed == 1 ? " malformed ring record dropped\n"
+                                        : " malformed ring records dropped\n");
+        n = o.len < sizeof line ? (int)o.len : -1;
+    }
+    if (d.file_fd >= 0 && n > 0 && (size_t)n < sizeof line && write(d.file_fd, line, (size_t)n) < 0)
+        write_failed(d.path != NULL ? d.path : "trace file", errno);
+    fprintf(stderr,
+            "sockshim: warning: %lu malformed ring record%s dropped: a process of the run "
+            "wrote into the trace's shared memory\n",
+            d.malformed, d.malformed == 1 ? "" : "s");
+}
+
 void ss_drain_finish(void)
 {
     if (d.ctl == NULL)
@@ -676,6 +799,7 @@ void ss_drain_finish(void)
                 "sockshim: warning: trace file '%s' was deleted while the program ran; "
                 "its lines went with it\n",
                 d.path);
+    say_malformed();
     if (d.lost > 0)
         fprintf(stderr,
                 "sockshim: warning: %lu trace line%s lost: %s process was killed while "

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -26,6 +27,7 @@ struct proc {
     int pid;          /* 0: free slot; TOMBSTONE: a removed one */
     char *name;
     int ended;        /* it wrote its summary itself */
+    int foreign;      /* its pid is of another pid namespace: not looked up */
     int marked;       /* ss_ledger_look found it ended */
     int has_status, status;
     struct sock_rec *socks;
@@ -165,8 +167,21 @@ static void closed(struct proc *p, uint64_t id)
 
 /* A process image says its name before anything else: a second name is
  * a new image (an exec), whose sockets are adopted, not made. */
-static void named(struct proc *p, const char *payload, size_t len)
+/* The command's pid namespace (its inode), or 0 when not known. */
+static uint64_t own_pid_namespace(void)
 {
+    static uint64_t ino = UINT64_MAX;
+    struct stat ns;
+    if (ino == UINT64_MAX)
+        ino = stat("/proc/self/ns/pid", &ns) == 0 ? (uint64_t)ns.st_ino : 0;
+    return ino;
+}
+
+static void named(struct proc *p, const char *payload, size_t len, uint64_t pid_namespace)
+{
+    /* a process in a container has pids of its own: /proc here would
+     * answer for another process of the same number */
+    p->foreign = pid_namespace == 0 || pid_namespace != own_pid_namespace();
     if (p->name != NULL) {
         p->ended = 0;
         p->n_socks = 0;
@@ -194,7 +209,7 @@ void ss_ledger_event(int pid, const void *event, size_t len)
         return;
     switch (ev.kind) {
     case SS_LEDGER_NAME:
-        named(p, payload, ev.len);
+        named(p, payload, ev.len, ev.offset);
         break;
     case SS_LEDGER_OPEN:
         opened(p, &ev, payload);
@@ -222,7 +237,9 @@ void ss_ledger_look(ss_ledger_life_fn *life)
 {
     for (size_t i = 0; i < L.cap; i++) {
         struct proc *p = &L.procs[i];
-        if (p->pid <= 0 || p->marked)
+        /* a process is looked up once its name has said from which pid
+         * namespace it is */
+        if (p->pid <= 0 || p->marked || p->foreign || p->name == NULL)
             continue;
         enum ss_ledger_life now = life(p->pid, &p->status);
         p->marked = now != SS_LIFE_RUNNING;
@@ -275,7 +292,7 @@ static void out_where(struct ss_out *o, const struct sock_rec *s)
     ss_out_hex(o, s->offset);
 }
 
-static void out_prefix(struct ss_out *o, int pid, uint64_t ns)
+void ss_command_line_prefix(struct ss_out *o, int pid, uint64_t ns)
 {
     time_t secs = (time_t)(ns / 1000000000u);
     struct tm tm;
@@ -290,6 +307,11 @@ static void out_prefix(struct ss_out *o, int pid, uint64_t ns)
     ss_out_str(o, " [");
     ss_out_i64(o, pid);
     ss_out_str(o, "] # ");
+}
+
+static void out_prefix(struct ss_out *o, int pid, uint64_t ns)
+{
+    ss_command_line_prefix(o, pid, ns);
 }
 
 static const char *const finding_texts[] = {

@@ -36,4 +36,9 @@ void ss_ledger_look(ss_ledger_life_fn *life);
  * write its own, and forgets them all. */
 void ss_ledger_write_ended(void);
 
+/* "HH:MM:SS.uuuuuu [PID] # ": how a line the command writes into a text
+ * trace starts (local time, as the library's lines). */
+struct ss_out;
+void ss_command_line_prefix(struct ss_out *o, int pid, uint64_t ns);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "internal.h"
+#include "ledger.h"
 #include "render.h"
 #include "sink.h"
 
@@ -121,6 +122,21 @@ void ss_text_summary(struct ss_out *o, uint64_t now_ns)
 }
 
 void ss_json_summary(struct ss_out *o, uint64_t now_ns)
+{
+    abort();
+}
+
+void ss_text_exec_failed(struct ss_out *o, const char *program, int err, uint64_t now_ns)
+{
+    abort();
+}
+
+void ss_json_exec_failed(struct ss_out *o, const char *program, int err, uint64_t now_ns)
+{
+    abort();
+}
+
+void ss_ledger_name(void)
 {
     abort();
 }
