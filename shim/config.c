@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "internal.h"
 #include "real.h"
 
@@ -26,6 +27,26 @@ static void refuse(const char *var, const char *msg)
         (void)w;
     }
     ss_real._exit(2);
+}
+
+/* With %p, when the run started: the command's, or this process's when it
+ * is the first of the run, handed on to the programs it starts. Called
+ * before main(), while the process has one thread: setenv is safe. */
+static void load_run_start(void)
+{
+    const char *v = getenv(SS_ENV_RUN_START);
+    if (v != NULL && *v != '\0') {
+        if (ss_parse_u64(v, UINT64_MAX, &ss_config.run_start_ns) != 0)
+            refuse(SS_ENV_RUN_START, "expected a whole number of nanoseconds");
+        return;
+    }
+    ss_config.run_start_ns = ss_output_clock_ns();
+    char buf[24];
+    struct ss_out o;
+    ss_out_init(&o, buf, sizeof buf);
+    ss_out_u64(&o, ss_config.run_start_ns);
+    ss_out_char(&o, '\0');
+    setenv(SS_ENV_RUN_START, buf, 1);
 }
 
 void ss_config_load(void)
@@ -52,6 +73,8 @@ void ss_config_load(void)
             refuse(SS_ENV_OUTPUT, "path too long");
         strcpy(ss_config.output, v);
         ss_config.output_per_pid = ss_output_has_pid(v);
+        if (ss_config.output_per_pid)
+            load_run_start();
     }
     if ((v = getenv(SS_ENV_SUMMARY)) != NULL && *v != '\0' &&
         ss_parse_summary(v, &ss_config.summary, &err) != 0)

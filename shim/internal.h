@@ -48,6 +48,7 @@ struct ss_config {
     ss_opmask traced;            /* methods that are rendered */
     char output[4096];           /* pattern; empty: stderr */
     int output_per_pid;          /* the pattern has %p */
+    uint64_t run_start_ns;       /* with %p: SS_ENV_RUN_START */
     struct ss_output_fd output_fd; /* without output: the run's stderr; fd -1: none */
     enum ss_summary summary;     /* the summary at exit */
     int every_call;              /* no rebuilt loops in text */

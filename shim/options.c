@@ -1,9 +1,12 @@
 /* sockshim: the settings a user gives, and their one parser. */
 #include "options.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "fmt.h"
 
@@ -271,6 +274,86 @@ size_t ss_format_output_fd(const struct ss_output_fd *v, char *buf, size_t cap)
     if (cap > 0 && o.len > cap)
         buf[cap - 1] = '\0';
     return o.len;
+}
+
+/* The descriptor named by what follows prefix in path, or -1. */
+static int descriptor_after(const char *path, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    uint64_t fd;
+    if (strncmp(path, prefix, n) != 0 || ss_parse_u64(path + n, 1u << 30, &fd) != 0)
+        return -1;
+    return (int)fd;
+}
+
+int ss_output_descriptor(const char *path)
+{
+    if (strcmp(path, "/dev/stdout") == 0)
+        return 1;
+    if (strcmp(path, "/dev/stderr") == 0)
+        return 2;
+    int fd = descriptor_after(path, "/dev/fd/");
+    return fd >= 0 ? fd : descriptor_after(path, "/proc/self/fd/");
+}
+
+const char *ss_output_refusal(const struct stat *st, unsigned uid, enum ss_output_origin origin)
+{
+    int named = origin == SS_OUTPUT_NAMED;
+    if (S_ISREG(st->st_mode)) {
+        if (st->st_uid != uid)
+            return "belongs to another user";
+        /* a link another user planted to one of the user's files
+         * (~/.profile) must not be emptied or filled with a trace */
+        if (named && st->st_nlink > 1)
+            return "has another hard link (a second name for the same file)";
+        return NULL;
+    }
+    if (S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode)) {
+        /* whoever made a FIFO in a shared directory reads what goes in */
+        if (named && st->st_uid != uid)
+            return S_ISFIFO(st->st_mode) ? "is a FIFO that belongs to another user"
+                                         : "is a socket that belongs to another user";
+        return NULL;
+    }
+    if (S_ISCHR(st->st_mode))
+        return NULL; /* a terminal, /dev/null: only root makes device nodes */
+    if (S_ISDIR(st->st_mode))
+        return "is a directory";
+    return "is not a regular file, a terminal, a pipe or a socket";
+}
+
+const char *ss_output_open_refusal(const char *path, int err, unsigned uid)
+{
+    struct stat st;
+    if ((err != ELOOP && err != ENXIO) || lstat(path, &st) != 0)
+        return NULL;
+    if (err == ELOOP && S_ISLNK(st.st_mode))
+        return "is a symbolic link, which sockshim does not follow";
+    if (err != ENXIO || (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)))
+        return NULL;
+    const char *why = ss_output_refusal(&st, uid, SS_OUTPUT_NAMED);
+    if (why != NULL)
+        return why;
+    return S_ISFIFO(st.st_mode) ? "is a FIFO that no one reads (start its reader first)"
+                                : "is a socket, which cannot be opened as a file";
+}
+
+uint64_t ss_output_clock_ns(void)
+{
+    /* The kernel stamps files from the coarse clock (or later): a file made
+     * after this reading has a ctime no earlier than it. */
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int ss_output_made_by_run(const struct stat *st, uint64_t run_start_ns)
+{
+    if (run_start_ns == 0 || st->st_ctim.tv_sec < 0)
+        return 0;
+    uint64_t changed = (uint64_t)st->st_ctim.tv_sec * 1000000000u + (uint64_t)st->st_ctim.tv_nsec;
+    return changed >= run_start_ns;
 }
 
 int ss_output_has_pid(const char *pattern)

@@ -8,6 +8,7 @@
 #ifndef SOCKSHIM_OPTIONS_H
 #define SOCKSHIM_OPTIONS_H
 
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,10 @@
 /* Set by the command: the fd of the run's place box (place_box.h), where
  * the library asks which function, file and line a code address is. */
 #define SS_ENV_PLACE_BOX "SOCKSHIM_PLACE_BOX"
+/* When the run started (CLOCK_REALTIME_COARSE, ns), set by the command or
+ * by the first process that loads the library: a %p file last changed
+ * before then was not made by this run and is never written. */
+#define SS_ENV_RUN_START "SOCKSHIM_RUN_START"
 
 enum ss_format { SS_FORMAT_TEXT, SS_FORMAT_JSON };
 enum ss_summary { SS_SUMMARY_ON, SS_SUMMARY_OFF, SS_SUMMARY_ONLY };
@@ -88,6 +93,53 @@ size_t ss_format_output_fd(const struct ss_output_fd *v, char *buf, size_t cap);
 /* The lowest fd the shim's own descriptors take: high, out of the way of
  * programs that hand out fds from 3 up or close a range of them. */
 int ss_high_fd_floor(void);
+
+/* ---- output files, safely --------------------------------------------
+ *
+ * Every file sockshim writes (the -o trace, each %p file, the --pcap
+ * capture, SOCKSHIM_OUTPUT opened by the library) is opened with these
+ * flags (plus O_CREAT, and O_EXCL for a %p name), then checked with
+ * ss_output_refusal() on its fstat before a byte is written or the file is
+ * emptied. O_NONBLOCK: opening a FIFO no one reads fails (ENXIO) instead of
+ * hanging the program; the opener clears it once the file is checked. */
+#define SS_OUTPUT_OPEN_FLAGS (O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+
+struct stat;
+
+/* How an output reached sockshim. */
+enum ss_output_origin {
+    SS_OUTPUT_NAMED,    /* a path, maybe in a directory other users write */
+    SS_OUTPUT_GIVEN_FD, /* a descriptor the user's shell or program opened */
+};
+
+/* A path that names a descriptor the process holds (/dev/stdout,
+ * /dev/stderr, /dev/fd/N, /proc/self/fd/N): its number; otherwise -1. Such
+ * a path is a symbolic link (O_NOFOLLOW refuses it): sockshim writes the
+ * descriptor itself. */
+int ss_output_descriptor(const char *path);
+
+/* Why the file that st describes must not take a trace or a capture of
+ * user uid, or NULL when it may: a regular file must be the user's own
+ * with no other hard link; a FIFO or socket met by name the user's own; a
+ * character device (a terminal, /dev/null) is taken (only root makes
+ * device nodes); nothing else. A descriptor the user gave needs only be of
+ * one of these types, and a regular file the user's. */
+const char *ss_output_refusal(const struct stat *st, unsigned uid, enum ss_output_origin origin);
+
+/* Why opening path failed with err when the reason is one of safety: a
+ * symbolic link (O_NOFOLLOW), a FIFO of another user or one no one reads
+ * (O_NONBLOCK); NULL when err says it all (ENOENT...). */
+const char *ss_output_open_refusal(const char *path, int err, unsigned uid);
+
+/* Whether an existing %p file (O_EXCL found it) was made by this run: it
+ * was last changed no earlier than the run started (run_start_ns, see
+ * SS_ENV_RUN_START). The drain reopens such a file after closing it, a
+ * process appends to the file it had before exec, and the library's and
+ * the drain's lines for one process meet in one file; a file left by an
+ * earlier run is never written. */
+int ss_output_made_by_run(const struct stat *st, uint64_t run_start_ns);
+/* The clock SS_ENV_RUN_START is read from: the one file times come from. */
+uint64_t ss_output_clock_ns(void);
 
 /* Whether the pattern has a %p (not a %%p). */
 int ss_output_has_pid(const char *pattern);

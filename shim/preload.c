@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/single_threaded.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,16 +128,9 @@ static void atfork_child(void)
 
 static __thread int tls_initializing;
 
-static void initialize(void)
+/* Reads the settings and starts what they ask for; whether anything is. */
+static int configure(void)
 {
-    /* No signal handler may run on this thread while the library is half
-     * made: it would find a wrapper that cannot proceed. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    tls_initializing = 1;
-
-    resolve_real_functions();
     ss_config_load();
     ss_fault_init();
     load_utc_offset();
@@ -151,6 +145,26 @@ static void initialize(void)
         }
         pthread_atfork(NULL, NULL, atfork_child);
     }
+    return active;
+}
+
+static void initialize(void)
+{
+    /* No signal handler may run on this thread while the library is half
+     * made: it would find a wrapper that cannot proceed. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    tls_initializing = 1;
+
+    resolve_real_functions();
+    /* Secure execution (a set-user-ID, set-group-ID or file-capability
+     * program): the environment belongs to a less privileged caller, so no
+     * SOCKSHIM_* variable is read and the library only passes calls
+     * through: no trace, no fault, no file, no ring. (glibc preloads a
+     * library there by bare name from the system directories when it is
+     * set-user-ID itself, or through /etc/ld.so.preload.) */
+    int active = !getauxval(AT_SECURE) && configure();
     atomic_store_explicit(&ss_lib_state, active ? SS_LIB_ACTIVE : SS_LIB_PASSTHROUGH,
                           memory_order_release);
 

@@ -82,31 +82,78 @@ static int inherited_channel(void)
 /* The trace file's name for this process (%p expanded). */
 static char output_path[sizeof ss_config.output + 24];
 
-/* An existing regular file is written only when it is the user's own: the
- * trace holds the program's data. (A device or a FIFO the user named,
- * /dev/full or a pipe to a reader, is taken as it is.) */
-static int owned_by_user(int fd)
+/* Why this thread's last open_destination() refused the file, for the
+ * message; NULL when it failed for the reason errno gives. Per thread: two
+ * threads may open the file at once for lines the ring handed back. */
+static __thread const char *refused_because;
+
+static int refuse_fd(int fd, const char *why)
 {
-    struct stat st;
-    return fstat(fd, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_uid == geteuid());
+    if (fd >= 0)
+        ss_real.close(fd);
+    refused_because = why;
+    errno = EPERM;
+    return -1;
 }
 
-/* The trace file (this process's own with %p), appended to: lines written
- * by several processes, or by this one and the command's drain, never
- * overwrite each other. */
-static int open_destination(void)
+/* fd once its file passed the one check every output passes
+ * (options.h); a file opened by name also loses the O_NONBLOCK it was
+ * opened with. A descriptor the user gave keeps its flags: the program
+ * shares them. */
+static int checked(int fd, enum ss_output_origin origin)
 {
-    if (ss_config.output[0] == '\0')
-        return ss_real.fcntl(2, F_DUPFD_CLOEXEC, 3);
-    int fd = open(output_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
+    if (fd < 0) {
+        int err = errno;
+        refused_because = ss_output_open_refusal(output_path, err, geteuid());
+        errno = err;
         return -1;
-    if (!owned_by_user(fd)) {
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return refuse_fd(fd, "cannot be examined (fstat failed)");
+    const char *why = ss_output_refusal(&st, geteuid(), origin);
+    if (why != NULL)
+        return refuse_fd(fd, why);
+    int flags = origin == SS_OUTPUT_NAMED ? ss_real.fcntl(fd, F_GETFL) : 0;
+    if (flags < 0 || (origin == SS_OUTPUT_NAMED &&
+                      ss_real.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)) {
+        int err = errno;
         ss_real.close(fd);
-        errno = EPERM;
+        errno = err;
         return -1;
     }
     return fd;
+}
+
+/* This process's own %p file: made now (O_EXCL), or the one this run made
+ * before (this process before an exec, or the command's drain). A file an
+ * earlier run or anyone else left at the name is never written. */
+static int open_pid_file(void)
+{
+    int fd = open(output_path, SS_OUTPUT_OPEN_FLAGS | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0 || errno != EEXIST)
+        return checked(fd, SS_OUTPUT_NAMED);
+    fd = open(output_path, SS_OUTPUT_OPEN_FLAGS);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && !ss_output_made_by_run(&st, ss_config.run_start_ns))
+        return refuse_fd(fd, "exists already and was not made by this run");
+    return checked(fd, SS_OUTPUT_NAMED);
+}
+
+/* The trace's destination (this process's own file with %p), appended to:
+ * lines written by several processes, or by this one and the command's
+ * drain, never overwrite each other. */
+static int open_destination(void)
+{
+    refused_because = NULL;
+    if (ss_config.output[0] == '\0')
+        return ss_real.fcntl(2, F_DUPFD_CLOEXEC, 3);
+    int given = ss_output_descriptor(output_path);
+    if (given >= 0)
+        return checked(ss_real.fcntl(given, F_DUPFD_CLOEXEC, 3), SS_OUTPUT_GIVEN_FD);
+    if (ss_config.output_per_pid)
+        return open_pid_file();
+    return checked(open(output_path, SS_OUTPUT_OPEN_FLAGS | O_CREAT, 0600), SS_OUTPUT_NAMED);
 }
 
 static int expand_path(void)
@@ -121,7 +168,7 @@ static int expand_path(void)
 
 static void say_once(const char *what, int err)
 {
-    char msg[256];
+    char msg[1024];
     struct ss_out o;
     ss_out_init(&o, msg, sizeof msg);
     ss_out_str(&o, "sockshim: ");
@@ -135,6 +182,27 @@ static void say_once(const char *what, int err)
     size_t n = o.len < sizeof msg ? o.len : sizeof msg;
     ssize_t w = ss_real.write(2, msg, n);
     (void)w;
+}
+
+/* The message for a destination that could not be opened: what happened,
+ * and the path with why it was refused, or errno's message. */
+static void say_not_opened(const char *what, int err)
+{
+    if (refused_because == NULL) {
+        say_once(what, err);
+        return;
+    }
+    char shown[512], msg[768];
+    struct ss_out o;
+    ss_out_init(&o, msg, sizeof msg);
+    ss_out_str(&o, what);
+    ss_out_str(&o, ": '");
+    ss_out_str(&o, ss_shown(output_path, strlen(output_path), shown, sizeof shown));
+    ss_out_str(&o, "' ");
+    ss_out_str(&o, refused_because);
+    ss_out_char(&o, '\0');
+    msg[sizeof msg - 1] = '\0';
+    say_once(msg, 0);
 }
 
 static void start(enum sink_kind kind, int fd)
@@ -157,7 +225,10 @@ static int open_direct(void)
     return 0;
 }
 
-int ss_sink_open(void)
+/* at_start: the process is starting (before main), where a destination
+ * refused for safety ends it with status 2, as a bad setting does; later
+ * (a forked child's %p file) tracing is off for the process instead. */
+static int sink_open(int at_start)
 {
     int saved = errno;
     int result = 0;
@@ -175,10 +246,19 @@ int ss_sink_open(void)
     } else {
         result = open_direct();
     }
+    if (result != 0 && at_start && refused_because != NULL) {
+        say_not_opened(SS_ENV_OUTPUT, 0);
+        ss_real._exit(2);
+    }
     if (result != 0)
-        say_once("cannot open the trace output, tracing is off", errno);
+        say_not_opened("cannot open the trace output, tracing is off", errno);
     errno = saved;
     return result;
+}
+
+int ss_sink_open(void)
+{
+    return sink_open(1);
 }
 
 void ss_sink_after_fork_child(void)
@@ -198,7 +278,7 @@ void ss_sink_after_fork_child(void)
     }
     if (!atomic_load_explicit(&ringed, memory_order_relaxed) &&
         !atomic_load_explicit(&sink_failed, memory_order_relaxed))
-        ss_sink_open();
+        sink_open(0);
 }
 
 int ss_sink_move_away(int old)
@@ -232,7 +312,7 @@ static void stop_ring(int err)
     if (atomic_exchange_explicit(&sink_failed, 1, memory_order_acq_rel))
         return;
     atomic_store_explicit(&ringed, 0, memory_order_release);
-    say_once("cannot open the trace output, tracing stopped", err);
+    say_not_opened("cannot open the trace output, tracing stopped", err);
 }
 
 /* Waits a little for a non-blocking destination (a pipe or tty the program

@@ -937,3 +937,228 @@ def test_max_size_leaves_a_small_trace_whole(tmp_path):
     small = (tmp_path / "small.txt").read_text()
     assert "dropped" not in small
     assert len(small.splitlines()) == len((tmp_path / "bare.txt").read_text().splitlines())
+
+
+# ------------------------------------------ the files sockshim writes, safely
+
+NOBODY = 65534
+UNSAFE_KINDS = ["other-users-fifo", "symlink", "other-users-file", "hard-link"]
+REASONS = {
+    "other-users-fifo": "is a FIFO that belongs to another user",
+    "symlink": "is a symbolic link, which sockshim does not follow",
+    "other-users-file": "belongs to another user",
+    "hard-link": "has another hard link",
+}
+
+
+def give_to_nobody(path):
+    """Makes path another user's: the tests run as root, so the owner must
+    really be another uid."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give a file to another user")
+    os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+    assert os.lstat(path).st_uid != os.geteuid()
+
+
+def unsafe_output(kind, tmp_path):
+    """An output path of the given kind, and how to read back what it
+    holds (to show nothing was written). A FIFO has a reader (as the other
+    user's would), so that its open succeeds and only the owner check can
+    refuse it."""
+    path = tmp_path / "trace.out"
+    if kind == "other-users-fifo":
+        os.mkfifo(path, 0o666)
+        give_to_nobody(path)
+        reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+
+        def read_back():
+            try:
+                return os.read(reader, 65536)
+            except BlockingIOError:
+                return b""
+        return path, read_back
+    if kind == "symlink":
+        target = tmp_path / "victim"
+        target.write_bytes(b"precious\n")
+        path.symlink_to(target)
+        return path, target.read_bytes
+    path.write_bytes(b"precious\n")
+    if kind == "other-users-file":
+        give_to_nobody(path)
+        path.chmod(0o666)  # writable by anyone: only the owner check protects it
+    else:
+        os.link(path, tmp_path / "second-name")
+    return path, path.read_bytes
+
+
+@pytest.mark.parametrize("option", ["-o", "--pcap"])
+@pytest.mark.parametrize("kind", UNSAFE_KINDS)
+def test_unsafe_output_is_refused_before_the_program_starts(tmp_path, kind, option):
+    """Guards: ss_output_refusal and ss_output_open_refusal (options.c) as
+    the command's open_output_file uses them, with O_NOFOLLOW|O_NONBLOCK."""
+    path, read_back = unsafe_output(kind, tmp_path)
+    before = read_back()
+    proc = sockshim([option, str(path), *TOUCH], cwd=tmp_path)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 2, stderr
+    assert proc.stdout == b""
+    what = "trace file" if option == "-o" else "capture file"
+    assert stderr.startswith(f"sockshim: {what} '{path}' {REASONS[kind]}"), stderr
+    assert stderr.count("\n") == 1
+    assert not (tmp_path / "MARKER").exists()
+    assert read_back() == before
+
+
+@pytest.mark.parametrize("kind", UNSAFE_KINDS)
+def test_library_refuses_an_unsafe_output_with_status_2(tmp_path, kind):
+    """Guards: the same check in the library's open of SOCKSHIM_OUTPUT
+    (sink.c), before main()."""
+    path, read_back = unsafe_output(kind, tmp_path)
+    before = read_back()
+    proc = subprocess.run([*TOUCH], cwd=tmp_path, capture_output=True, timeout=TIMEOUT,
+                          env=base_env({"LD_PRELOAD": preload_list(str(LIBRARY)),
+                                        "SOCKSHIM_OUTPUT": str(path)}))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.decode() == f"sockshim: SOCKSHIM_OUTPUT: '{path}' {REASONS[kind]}" + (
+        "" if kind != "hard-link" else " (a second name for the same file)") + "\n"
+    assert not (tmp_path / "MARKER").exists()
+    assert read_back() == before
+
+
+def test_fifo_nobody_reads_is_refused_not_waited_on(tmp_path):
+    """Guards: O_NONBLOCK on the open: without it sockshim (or the program)
+    would hang in open() until a reader came."""
+    fifo = tmp_path / "trace.fifo"
+    os.mkfifo(fifo, 0o600)
+    proc = sockshim(["-o", str(fifo), *TOUCH], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == (f"sockshim: trace file '{fifo}' is a FIFO that no one "
+                                    "reads (start its reader first)\n")
+    assert not (tmp_path / "MARKER").exists()
+
+
+def test_own_fifo_with_a_reader_takes_the_whole_trace(tmp_path):
+    """A FIFO of the user's own is opened once and handed to the program,
+    as stderr is: its reader sees no end of file between processes."""
+    fifo = tmp_path / "trace.fifo"
+    os.mkfifo(fifo, 0o600)
+    # the reader is there before sockshim opens the FIFO (a few KiB of trace
+    # fit in the pipe's buffer)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    proc = sockshim(["-o", str(fifo), "--", "sh", "-c",
+                     f"{program('udp_pair')} >/dev/null; {program('udp_pair')} >/dev/null"],
+                    cwd=tmp_path)
+    out = b""
+    while chunk := os.read(reader, 65536):
+        out += chunk
+    os.close(reader)
+    assert proc.returncode == 0, proc.stderr
+    assert out.decode().count("# sockshim ") == 2
+
+
+@pytest.mark.parametrize("name", ["/dev/stderr", "/dev/stdout", "/dev/fd/{fd}",
+                                  "/proc/self/fd/{fd}"])
+def test_output_named_as_a_descriptor_is_that_descriptor(tmp_path, name):
+    """-o /dev/stderr, /dev/stdout, /dev/fd/N: symbolic links that
+    O_NOFOLLOW refuses, so the command writes the descriptor they name (a
+    pipe here) and hands it to the program."""
+    r, w = os.pipe()
+    fd_name = name.replace("{fd}", str(w))
+    kwargs = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    if name == "/dev/stderr":
+        kwargs["stderr"] = w
+    elif name == "/dev/stdout":
+        kwargs["stdout"] = w
+    proc = subprocess.Popen([str(SOCKSHIM), "-o", fd_name, program("udp_pair")], cwd=tmp_path,
+                            env=base_env(), pass_fds=(w,), **kwargs)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        got = f.read()
+    proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0
+    trace = [line for line in got.decode().splitlines() if LINE_RE.match(line)]
+    assert "# sockshim " in trace[0]
+    assert any("socket(AF_INET, SOCK_DGRAM, 0)" in line for line in trace)
+
+
+def test_pcap_refuses_a_descriptor(tmp_path):
+    proc = sockshim(["--pcap", "/dev/stderr", *TOUCH], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--pcap: '/dev/stderr' is not a regular file" in proc.stderr.decode()
+    assert not (tmp_path / "MARKER").exists()
+
+
+def in_pid_namespace_or_skip(tmp_path, script, env):
+    """Runs sh -c script as pid 1 of a new pid namespace (with its own
+    /proc), so that the pids of the run are known in advance."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare to make a pid namespace")
+    proc = subprocess.run(["unshare", "--pid", "--fork", "--mount", "--mount-proc",
+                           "sh", "-c", script], cwd=tmp_path, capture_output=True,
+                          timeout=TIMEOUT, env=base_env(env))
+    if b"unshare failed" in proc.stderr:
+        pytest.skip("the kernel refused a pid namespace: " + proc.stderr.decode().strip())
+    return proc
+
+
+STALE_PIDS = range(2, 9)
+
+
+def test_per_pid_file_left_by_an_earlier_run_is_not_reused(tmp_path):
+    """Guards: O_EXCL on the drain's %p files (drain.c open_pid_file) and
+    ss_output_made_by_run: a file at the name, changed before the run
+    started, is refused with its name, status 2, and left as it was."""
+    for pid in STALE_PIDS:
+        (tmp_path / f"t.{pid}").write_bytes(b"stale\n")
+    time.sleep(0.05)  # a clock tick later: the files are older than the run
+    proc = in_pid_namespace_or_skip(
+        tmp_path, f"exec {SOCKSHIM} -o t.%p -- {program('udp_pair')}", None)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 2, stderr
+    assert re.search(r"^sockshim: trace file '\S+/t\.\d' exists already and was not made by "
+                     r"this run; the lines of pid \d are not written", stderr, re.M), stderr
+    assert proc.stdout.decode().startswith("sendto a->b: 4")  # the program ran
+    for pid in STALE_PIDS:
+        assert (tmp_path / f"t.{pid}").read_bytes() == b"stale\n"
+
+
+def test_library_refuses_a_per_pid_file_left_by_an_earlier_run(tmp_path):
+    """The library by itself (no command): the same rule at its start."""
+    (tmp_path / "t.1").write_bytes(b"stale\n")
+    time.sleep(0.05)
+    preload = preload_list(str(LIBRARY))
+    proc = in_pid_namespace_or_skip(
+        tmp_path, f"exec env LD_PRELOAD={preload} SOCKSHIM_OUTPUT=t.%p {program('udp_pair')}",
+        None)
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == ("sockshim: SOCKSHIM_OUTPUT: 't.1' exists already and was "
+                                    "not made by this run\n")
+    assert (tmp_path / "t.1").read_bytes() == b"stale\n"
+
+
+def test_per_pid_file_reopened_after_exec_and_by_the_drain_is_appended_to(tmp_path):
+    """The files the run made are its own to reopen: a process's file after
+    it exec'd (library alone), and a file the drain closed to keep at most
+    64 open (70 children come between the parent's two sockets)."""
+    code = ("import os, socket\n"
+            "socket.socket().close()\n"
+            "for i in range(70):\n"
+            "    pid = os.fork()\n"
+            "    if pid == 0:\n"
+            "        socket.socket().close(); os._exit(0)\n"
+            "    os.waitpid(pid, 0)\n"
+            "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()\n")
+    proc = sockshim(["-o", "t.%p", "-e", "socket", PYTHON, "-c", code], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""
+    files = sorted(tmp_path.glob("t.*"))
+    assert len(files) == 71
+    parent = [f for f in files if "SOCK_DGRAM" in f.read_text()]
+    assert len(parent) == 1 and "SOCK_STREAM" in parent[0].read_text()
+
+    env = base_env({"LD_PRELOAD": preload_list(str(LIBRARY)), "SOCKSHIM_OUTPUT": "x.%p"})
+    proc = subprocess.run(["sh", "-c", f"exec {PYTHON} -c 'import socket; socket.socket()'"],
+                          cwd=tmp_path, capture_output=True, timeout=TIMEOUT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    [made] = tmp_path.glob("x.*")
+    assert "SOCK_STREAM" in made.read_text()

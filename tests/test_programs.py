@@ -25,8 +25,10 @@ SOURCES = ROOT / "tests" / "programs"
 # Programs that need arguments (the fault-injection pair) are left out of the
 # argument-less runs. A program is a build/programs entry built from a
 # tests/programs/NAME.c (not, e.g., the helper library libearly.so).
-NEEDS_ARGS = {"naive_client", "sink_server", "sigkill_trace", "broken_conn", "end_ways", "ring_forge",
-              "static_exit"}  # static_exit: no socket call to trace
+# static_exit: no socket call to trace; secure_probe: prints whether the shim
+# is loaded (tests/test_secure.py)
+NEEDS_ARGS = {"naive_client", "sink_server", "sigkill_trace", "broken_conn", "end_ways",
+              "ring_forge", "static_exit", "secure_probe"}
 ALL_PROGRAMS = sorted(p.stem for p in SOURCES.glob("*.c")
                       if (PROGRAMS / p.stem).is_file() and p.stem not in NEEDS_ARGS)
 

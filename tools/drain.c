@@ -146,20 +146,84 @@ void ss_drain_release_fd(void)
 
 static void flush(void);
 
+/* %p files: when the run started, and whether a file was refused. Kept
+ * apart from the ring's state: only the opening of files uses them. */
+static struct {
+    uint64_t run_start;
+    int refused;
+} pid_files;
+
+void ss_drain_run_start(uint64_t run_start_ns)
+{
+    pid_files.run_start = run_start_ns;
+}
+
+int ss_drain_refused(void)
+{
+    return pid_files.refused;
+}
+
+/* A %p file refused for safety: said at once, naming the file; the
+ * process's lines are not written anywhere, and the command's status says
+ * the trace is incomplete. */
+static int refuse_pid_file(const char *path, int pid, int fd, const char *why)
+{
+    if (fd >= 0)
+        close(fd);
+    pid_files.refused = 1;
+    fprintf(stderr,
+            "sockshim: trace file '%s' %s; the lines of pid %d are not written (sockshim "
+            "writes only files of its own user that this run made)\n",
+            path, why, pid);
+    errno = EPERM;
+    return -1;
+}
+
+/* Why pid's file, open as fd, must not be written, or NULL. One that
+ * existed already (created is 0) is this run's when it was changed since
+ * the run started: the drain made it and closed it to keep
+ * MAX_OPEN_FILES, or the process wrote it itself (before an exec, after
+ * the ring closed); a file left by anyone or anything else is refused. */
+static const char *pid_file_refusal(int fd, int created)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return "cannot be examined";
+    if (!created && !ss_output_made_by_run(&st, pid_files.run_start))
+        return "exists already and was not made by this run";
+    return ss_output_refusal(&st, geteuid(), SS_OUTPUT_NAMED);
+}
+
+/* pid's file, opened O_APPEND (O_NONBLOCK cleared once checked); -1, said,
+ * when it cannot be written. */
 static int open_pid_file(int pid)
 {
     char path[PATH_MAX];
     if (ss_expand_output(d.pattern, pid, path, sizeof path) > sizeof path)
         return -1;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid()))) {
-        close(fd);
-        errno = EPERM;
-        fd = -1;
+    int created = 1;
+    int fd = open(path, SS_OUTPUT_OPEN_FLAGS | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 && errno == EEXIST) {
+        created = 0;
+        fd = open(path, SS_OUTPUT_OPEN_FLAGS);
     }
-    if (fd < 0)
+    if (fd < 0) {
+        int err = errno;
+        const char *why = ss_output_open_refusal(path, err, geteuid());
+        if (why != NULL)
+            return refuse_pid_file(path, pid, -1, why);
+        write_failed(path, err);
+        return -1;
+    }
+    const char *why = pid_file_refusal(fd, created);
+    if (why != NULL)
+        return refuse_pid_file(path, pid, fd, why);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
         write_failed(path, errno);
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 

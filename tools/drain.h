@@ -29,10 +29,17 @@ void ss_drain_child_ended(int pid, int status);
 /* After the fork: the program holds the ring's fd, sockshim its mapping. */
 void ss_drain_release_fd(void);
 
+/* -o with %p: when the run started (SS_ENV_RUN_START); an existing file
+ * changed before then is never written. Before ss_drain_start(). */
+void ss_drain_run_start(uint64_t run_start_ns);
+/* Whether a %p file was refused (options.h): the trace is incomplete. */
+int ss_drain_refused(void);
+
 /* One pass over all that is reserved in the ring, as at the end (a
  * record not committed is skipped), in the calling thread: for
  * tests/fuzz/fuzz_ring.c, without the drain thread. */
 void ss_drain_pass(void);
+
 /* Starts the drain thread. */
 int ss_drain_start(void);
 

@@ -823,11 +823,6 @@ static void absolute_output_pattern(const char *pattern, char *out, size_t cap)
         die("-o '%s': path too long (give a shorter one)", pattern);
 }
 
-/* A pattern without %p names one file: create it now, empty, so that every
- * process appends to a fresh trace and a bad path fails before PROGRAM runs.
- * A symlink is refused (O_NOFOLLOW): the trace must not clobber whatever a
- * link planted in a shared directory points to. A FIFO or socket is only
- * checked: opening it would block or feed an EOF to the reader. */
 static void set_env(const char *name, const char *value);
 
 /* What the run's ring (tools/drain.c) carries, prepared before the program
@@ -838,7 +833,9 @@ static struct {
     const char *trace_pattern; /* -o with %p, or NULL */
     int pcap_fd;           /* --pcap's file, or -1 */
     int made;
-} run_ring = {.trace_fd = -1, .pcap_fd = -1};
+    int trace_channel;     /* -o that is not a regular file: its fd, or -1 */
+    uint64_t run_start;    /* -o with %p: when the run started (SS_ENV_RUN_START) */
+} run_ring = {.trace_fd = -1, .pcap_fd = -1, .trace_channel = -1};
 
 static void make_ring(void)
 {
@@ -893,47 +890,60 @@ static const char *write_error_hint(int err)
     }
 }
 
-/* Opens a file sockshim writes (the trace, the capture), empty: a symlink
- * is refused (O_NOFOLLOW), and so is another user's file (the trace holds
- * the program's data: it is neither emptied nor written). Returns the fd,
- * or -1 for a FIFO or socket, which is only checked (opening it would
- * block or feed an EOF to the reader). */
-static int open_output_file(const char *what, const char *path)
+/* Opens a file sockshim writes (the trace, the capture) and dies, naming
+ * the path and the reason, unless it passes the check every output passes
+ * (options.h: a symbolic link, another user's file or FIFO, a file with a
+ * second hard link are refused). A path naming a descriptor (/dev/stdout,
+ * /dev/fd/N) is that descriptor, duplicated; sets *given for one. A regular
+ * file met by name is emptied. */
+static int open_output_file(const char *what, const char *path, int *given)
 {
-    struct stat st;
-    if (lstat(path, &st) == 0) {
-        if (S_ISLNK(st.st_mode))
-            die("%s '%s' is a symbolic link, which sockshim does not "
-                "follow; give the link's target instead",
-                what, path);
-        if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
-            if (access(path, W_OK) != 0)
-                die("cannot write %s '%s': %s%s", what, path, strerror(errno),
-                    write_error_hint(errno));
-            return -1;
-        }
+    int number = ss_output_descriptor(path);
+    *given = number >= 0;
+    int fd = *given ? fcntl(number, F_DUPFD_CLOEXEC, 3)
+                    : open(path, SS_OUTPUT_OPEN_FLAGS | O_CREAT, 0600);
+    if (fd < 0) {
+        int err = errno;
+        const char *why = *given ? NULL : ss_output_open_refusal(path, err, geteuid());
+        if (why != NULL)
+            die("%s '%s' %s%s", what, path, why,
+                err == ELOOP ? "; give the link's target instead" : "");
+        die("cannot write %s '%s': %s%s", what, path, strerror(err), write_error_hint(err));
     }
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        die("cannot write %s '%s': %s%s", what, path, strerror(errno), write_error_hint(errno));
-    if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && st.st_uid != geteuid()))
-        die("%s '%s' belongs to another user; sockshim writes only files of its own user",
-            what, path);
+    struct stat st;
+    const char *why = fstat(fd, &st) != 0
+                          ? "cannot be examined"
+                          : ss_output_refusal(&st, geteuid(),
+                                              *given ? SS_OUTPUT_GIVEN_FD : SS_OUTPUT_NAMED);
+    if (why != NULL)
+        die("%s '%s' %s; sockshim writes only the user's own files, and terminals, pipes "
+            "and sockets",
+            what, path, why);
+    if (*given)
+        return fd; /* its flags are the program's too: left as they are */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+        die("cannot write %s '%s': %s", what, path, strerror(errno));
     if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0)
         die("cannot empty %s '%s': %s (remove it, or choose another name)", what, path,
             strerror(errno));
     return fd;
 }
 
+/* A regular file named by -o goes through the run's ring; anything else
+ * (a terminal, a FIFO, /dev/null, a descriptor the user named) is handed
+ * to the program as an open descriptor, as stderr is without -o: a FIFO
+ * is opened once, so its reader sees no end of file between processes. */
 static void create_empty_trace_file(const char *path)
 {
-    int fd = open_output_file("trace file", path);
+    int given;
+    int fd = open_output_file("trace file", path, &given);
     struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    if (!given && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         run_ring.trace_fd = fd; /* the drain writes through it */
         run_ring.trace_path = strdup(path);
-    } else if (fd >= 0) {
-        close(fd); /* a device: the library writes it */
+    } else {
+        run_ring.trace_channel = fd;
     }
 }
 
@@ -973,6 +983,8 @@ static void prepare_output(const char *pattern, char *out, size_t cap)
     if (ss_output_has_pid(out)) {
         check_trace_directory(pattern, out);
         run_ring.trace_pattern = out;
+        run_ring.run_start = ss_output_clock_ns();
+        ss_drain_run_start(run_ring.run_start);
         return;
     }
     char path[PATH_MAX * 2];
@@ -984,11 +996,11 @@ static void prepare_output(const char *pattern, char *out, size_t cap)
 /* --pcap FILE: the file, empty, with its pcapng headers. */
 static void prepare_capture(const char *path)
 {
-    int fd = open_output_file("capture file", path);
-    if (fd < 0)
-        die("--pcap: '%s' is a FIFO or a socket; the capture needs a regular file: give "
-            "its name",
-            path);
+    int given;
+    int fd = open_output_file("capture file", path, &given);
+    struct stat st;
+    if (given || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        die("--pcap: '%s' is not a regular file; the capture needs one: give its name", path);
     if (ss_pcap_open(path, fd) != 0)
         die("cannot write capture file '%s': %s%s", path, strerror(errno),
             write_error_hint(errno));
@@ -1049,14 +1061,17 @@ static void export_faults(const struct settings *s)
     set_env(SS_ENV_SEED, seed);
 }
 
-/* Without -o the trace goes to the stderr sockshim was started with. It is
- * handed to the program as an inheritable fd placed high, which every
+/* Without -o the trace goes to the stderr sockshim was started with (with
+ * -o naming no regular file, to that file opened once). It is handed to
+ * the program as an inheritable fd placed high, which every
  * process of the run finds again after exec: a program that redirects its
  * own stderr, or its children's (subprocess with capture_output), must not
  * find the trace in its data. */
-static void export_stderr_channel(void)
+static void export_channel(int from)
 {
-    int fd = fcntl(2, F_DUPFD, ss_high_fd_floor());
+    int fd = fcntl(from, F_DUPFD, ss_high_fd_floor());
+    if (from != 2)
+        close(from);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         set_env(SS_ENV_OUTPUT_FD, NULL); /* no stderr: the library uses fd 2 */
@@ -1077,9 +1092,12 @@ static void export_settings(const struct settings *s, const char *output,
         set_env(SS_ENV_SINK_RING, NULL);
     set_env(SS_ENV_PCAP, s->pcap != NULL ? "1" : NULL);
     if (output == NULL)
-        export_stderr_channel();
+        export_channel(run_ring.trace_channel >= 0 ? run_ring.trace_channel : 2);
     else
         set_env(SS_ENV_OUTPUT_FD, NULL);
+    char start[24];
+    snprintf(start, sizeof start, "%llu", (unsigned long long)run_ring.run_start);
+    set_env(SS_ENV_RUN_START, run_ring.run_start != 0 ? start : NULL);
     set_env(SS_ENV_FORMAT, s->format);
     set_env(SS_ENV_STRSIZE, s->strsize);
     set_env(SS_ENV_TRACE, s->trace);
@@ -1334,6 +1352,10 @@ int main(int argc, char *argv[])
     make_ring();
     make_place_box();
     if (settings.max_size != 0) {
+        if (run_ring.trace_channel >= 0)
+            die("--max-size: -o '%s' is not a regular file; --max-size keeps a file within "
+                "a size",
+                settings.output);
         if (!run_ring.made)
             die("--max-size: cannot make the trace's shared memory: %s (check the memory "
                 "limits, ulimit -v; or run without --max-size)",
@@ -1343,6 +1365,10 @@ int main(int argc, char *argv[])
     if (run_ring.made)
         ss_drain_ledger(settings.format != NULL && strcmp(settings.format, "json") == 0);
 
-    export_settings(&settings, settings.output != NULL ? output : NULL, library);
-    return run_program(program, settings.program_argv);
+    export_settings(&settings,
+                    settings.output != NULL && run_ring.trace_channel < 0 ? output : NULL,
+                    library);
+    int status = run_program(program, settings.program_argv);
+    /* a %p file refused during the run: the trace is incomplete */
+    return ss_drain_refused() ? 2 : status;
 }
