@@ -254,8 +254,8 @@ void ss_out_json_str(struct ss_out *o, const char *s, size_t n)
         }
         uint32_t cp;
         size_t len = ss_utf8_next(p + i, n - i, &cp);
-        if (len == 0) {
-            out_u_escape(o, "\\udc", p[i], 2);
+        if (len == 0) { /* the exact bytes go in the _hex member beside */
+            out_u_escape(o, "\\u", 0xfffd, 4);
             i++;
             continue;
         }

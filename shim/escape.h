@@ -51,9 +51,17 @@ size_t ss_utf8_next(const unsigned char *p, size_t n, uint32_t *cp);
 /* Whether p[0..n) is valid UTF-8 as a whole. */
 int ss_utf8_valid(const char *p, size_t n);
 
-/* JSON: a string literal (non-ASCII as \u escapes, invalid UTF-8 bytes as
- * lone surrogates U+DC80..U+DCFF, Python's surrogateescape). */
+/* JSON: a string literal in plain ASCII (non-ASCII as \u escapes). A byte
+ * that is not UTF-8 becomes U+FFFD: every JSON parser takes the line (lone
+ * surrogates are refused by jansson and mangled by jq), and the writer
+ * puts the exact bytes beside the string (ss_out_json_text_member in
+ * render_common.c; docs/trace-format.md, "Strings"). */
 void ss_out_json_str(struct ss_out *o, const char *p, size_t n);
 void ss_out_json_cstr(struct ss_out *o, const char *s);
+
+/* The member that carries a string's exact bytes, in hex, when they are
+ * not UTF-8: "path" has "path_hex" beside it. Writer and readers (report,
+ * the Python module) take the suffix from here. */
+#define SS_JSON_HEX_SUFFIX "_hex"
 
 #endif

@@ -304,6 +304,20 @@ static void json_member(struct ss_out *o, const char *name)
     ss_out_str(o, "\": ");
 }
 
+void ss_out_json_text_member(struct ss_out *o, const char *name, const char *p, size_t n)
+{
+    json_member(o, name);
+    ss_out_json_str(o, p, n);
+    if (!ss_utf8_valid(p, n)) {
+        ss_out_str(o, ", \"");
+        ss_out_str(o, name);
+        ss_out_str(o, SS_JSON_HEX_SUFFIX "\": \"");
+        ss_out_hexbytes(o, p, n);
+        ss_out_char(o, '"');
+    }
+    o->json_first = 0;
+}
+
 void ss_out_json_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t len)
 {
     struct addr_view v;
@@ -333,8 +347,7 @@ void ss_out_json_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t len
         }
         break;
     case ADDR_UNIX:
-        json_member(o, v.abstract ? "abstract" : "path");
-        ss_out_json_str(o, v.name, v.namelen);
+        ss_out_json_text_member(o, v.abstract ? "abstract" : "path", v.name, v.namelen);
         break;
     case ADDR_NETLINK:
         json_member(o, "pid");

@@ -669,8 +669,7 @@ void ss_json_start(struct ss_out *o, uint64_t now_ns)
     json_head(o, "start", now_ns);
     KEY(o, "ppid");
     ss_out_i64(o, getppid());
-    KEY(o, "exe");
-    ss_out_json_cstr(o, program_invocation_name);
+    ss_out_json_text_member(o, "exe", program_invocation_name, strlen(program_invocation_name));
     KEY(o, "version");
     ss_out_json_cstr(o, SOCKSHIM_VERSION);
     KEY(o, "strsize");
@@ -753,21 +752,23 @@ static void json_where(struct ss_out *o, uintptr_t addr)
     obj_open(o);
     KEY(o, "address");
     json_hex_string(o, addr);
-    KEY(o, "module");
-    if (known)
-        ss_out_json_cstr(o, w.module);
-    else
+    if (known) {
+        ss_out_json_text_member(o, "module", w.module, strlen(w.module));
+    } else {
+        KEY(o, "module");
         ss_out_str(o, "null");
+    }
     KEY(o, "offset");
     if (known)
         json_hex_string(o, w.module_offset);
     else
         ss_out_str(o, "null");
-    KEY(o, "symbol");
-    if (known && w.symbol != NULL)
-        ss_out_json_cstr(o, w.symbol);
-    else
+    if (known && w.symbol != NULL) {
+        ss_out_json_text_member(o, "symbol", w.symbol, strlen(w.symbol));
+    } else {
+        KEY(o, "symbol");
         ss_out_str(o, "null");
+    }
     KEY(o, "text");
     ss_out_json_str(o, buf, tmp.len < sizeof buf ? tmp.len : sizeof buf);
     obj_close(o);
@@ -898,8 +899,7 @@ static void json_socket(struct ss_out *o, const struct ss_socket_rec *r)
 void ss_json_summary(struct ss_out *o, uint64_t now_ns)
 {
     json_head(o, "summary", now_ns);
-    KEY(o, "exe");
-    ss_out_json_cstr(o, program_invocation_name);
+    ss_out_json_text_member(o, "exe", program_invocation_name, strlen(program_invocation_name));
     KEY(o, "methods");
     json_methods(o);
     KEY(o, "sockets");
