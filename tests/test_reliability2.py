@@ -772,6 +772,11 @@ def test_every_byte_decodes_from_json(tmp_path):
         assert bytes.fromhex(back["out"]["data"]["hex"]) == bytes(range(256))
         assert addr_bytes(back["out"]["addr"]) == m["abstract"][i]
     assert len(sendtos) == len(recvfroms) == n
+    # and jansson reads every line (sockshim report), printing no byte raw
+    proc = subprocess.run([str(SOCKSHIM), "report", str(out)], capture_output=True,
+                          timeout=60, env=base_env())
+    assert proc.returncode == 0, proc.stderr
+    assert_no_raw_control(proc.stdout.replace(b"\n", b""))
 
 
 def test_arabic_letter_mark_in_a_path_is_escaped(tmp_path):
