@@ -136,6 +136,30 @@ const char *ss_shown(const char *s, size_t n, char *buf, size_t cap)
     return buf;
 }
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int ss_parse_hexbytes(const char *s, size_t n, unsigned char *out)
+{
+    if (n % 2 != 0)
+        return -1;
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
 int ss_parse_byte_count(const char *s, size_t n, uint64_t *out)
 {
     static const struct {

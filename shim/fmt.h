@@ -70,6 +70,10 @@ size_t ss_out_shown_byte(struct ss_out *o, unsigned char c);
  * fit whole; returns buf. */
 const char *ss_shown(const char *s, size_t n, char *buf, size_t cap);
 
+/* The bytes of n hex digits at s ("0a1f", either case) into out (n / 2
+ * bytes); -1 when n is odd or a character is not a hex digit. */
+int ss_parse_hexbytes(const char *s, size_t n, unsigned char *out);
+
 /* Parse a decimal number with nothing else around it; 0 on success. */
 int ss_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* A byte count, the n bytes at s: 4096, 4k, 4K, 4KiB, 1m, 1M, 1MiB, 2g,

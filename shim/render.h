@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "escape.h"
 #include "fmt.h"
 #include "sockshim/call.h"
 
@@ -54,21 +55,9 @@ void ss_text_prefix(struct ss_out *o, uint64_t ns);
 
 /* ---- shared pieces ---------------------------------------------------- */
 
-/* Bytes spread over iovecs: a single buffer is one iovec. total is how many
- * bytes the call transferred or was asked to (the iovecs may hold more, or
- * fewer: a recv with MSG_TRUNC returns a datagram's whole length). */
-struct ss_bytes {
-    const struct iovec *iov;
-    int iovcnt;
-    struct iovec one;
-    size_t total;
-};
-
-void ss_bytes_buf(struct ss_bytes *b, const void *p, size_t len);
-void ss_bytes_iov(struct ss_bytes *b, const struct iovec *iov, int iovcnt, size_t total);
-/* The bytes [from, from + *n) of b as at most max pieces in out; *n
- * becomes the bytes they hold (fewer when b ends or max is reached).
- * Returns the number of pieces. */
+/* The bytes [from, from + *n) of b (struct ss_bytes: escape.h) as at most
+ * max pieces in out; *n becomes the bytes they hold (fewer when b ends or
+ * max is reached). Returns the number of pieces. */
 int ss_bytes_slice(const struct ss_bytes *b, size_t from, size_t *n, struct iovec *out, int max);
 /* Copies up to n bytes from the start; returns how many. */
 size_t ss_bytes_copy(const struct ss_bytes *b, void *dst, size_t n);
@@ -76,25 +65,18 @@ size_t ss_bytes_copy(const struct ss_bytes *b, void *dst, size_t n);
 /* Python: b'GET / \r\n'... (1024 bytes): a bytes literal of the first
  * ss_config.strsize bytes, "..." when cut, and the full size. */
 void ss_out_pybytes(struct ss_out *o, const struct ss_bytes *b);
-/* Just the literal of p[0..n), no size (ancillary data, option values). */
-void ss_out_pybytes_raw(struct ss_out *o, const void *p, size_t n);
-/* Python str repr of bytes taken as a file-system name ('/tmp/x'). */
-void ss_out_pystr(struct ss_out *o, const char *p, size_t n);
-/* A name written without quotes (a module, a symbol), escaped as inside a
- * Python str literal: no control or bidi character, newline or invalid
- * UTF-8 reaches the trace raw. */
-void ss_out_safe(struct ss_out *o, const char *s);
 /* Python's address tuple for the family; None when there is none. */
 void ss_out_pyaddr(struct ss_out *o, const struct sockaddr *sa, socklen_t len);
 
-/* JSON: a string literal (non-ASCII as \u escapes, invalid UTF-8 bytes as
- * lone surrogates U+DC80..U+DCFF, Python's surrogateescape). */
-void ss_out_json_str(struct ss_out *o, const char *p, size_t n);
-void ss_out_json_cstr(struct ss_out *o, const char *s);
 /* A name from sockshim's own tables (methods, constants, states), plain
  * ASCII by construction: quoted without the escaping scan. */
 void ss_out_json_name(struct ss_out *o, const char *name);
 void ss_out_json_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t len);
+/* , "name": "text" of bytes that may not be UTF-8 (a path, a program's
+ * name), never the first member of its object: when they are not UTF-8,
+ * the string has U+FFFD for each bad byte and "name_hex" follows with the
+ * exact bytes. */
+void ss_out_json_text_member(struct ss_out *o, const char *name, const char *p, size_t n);
 /* {"len": N, "hex": "..."} of the first strsize bytes */
 void ss_out_json_data(struct ss_out *o, const struct ss_bytes *b);
 

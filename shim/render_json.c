@@ -671,8 +671,7 @@ void ss_json_start(struct ss_out *o, uint64_t now_ns)
     json_head(o, "start", now_ns);
     KEY(o, "ppid");
     ss_out_i64(o, getppid());
-    KEY(o, "exe");
-    ss_out_json_cstr(o, program_invocation_name);
+    ss_out_json_text_member(o, "exe", program_invocation_name, strlen(program_invocation_name));
     KEY(o, "version");
     ss_out_json_cstr(o, SOCKSHIM_VERSION);
     KEY(o, "strsize");
@@ -742,12 +741,16 @@ static void json_hex_string(struct ss_out *o, uint64_t v)
     ss_out_char(o, '"');
 }
 
-static void json_cstr_or_null(struct ss_out *o, const char *s)
+/* "name": "text" (with its "name_hex" twin when not UTF-8), or null when
+ * unknown (NULL or empty). */
+static void json_text_member_or_null(struct ss_out *o, const char *name, const char *s)
 {
-    if (s != NULL && s[0] != '\0')
-        ss_out_json_cstr(o, s);
-    else
+    if (s != NULL && s[0] != '\0') {
+        ss_out_json_text_member(o, name, s, strlen(s));
+    } else {
+        key(o, name);
         ss_out_str(o, "null");
+    }
 }
 
 /* {"address": "0x...", "module": "/path", "offset": "0x1269",
@@ -772,19 +775,15 @@ static void json_where(struct ss_out *o, uintptr_t addr)
         ss_out_str(o, "null");
     else
         json_hex_string(o, addr);
-    KEY(o, "module");
-    json_cstr_or_null(o, known ? w.module : NULL);
+    json_text_member_or_null(o, "module", known ? w.module : NULL);
     KEY(o, "offset");
     if (known)
         json_hex_string(o, w.module_offset);
     else
         ss_out_str(o, "null");
-    KEY(o, "symbol");
-    json_cstr_or_null(o, known ? w.symbol : NULL);
-    KEY(o, "function");
-    json_cstr_or_null(o, p.function);
-    KEY(o, "file");
-    json_cstr_or_null(o, p.line > 0 ? p.file : NULL);
+    json_text_member_or_null(o, "symbol", known ? w.symbol : NULL);
+    json_text_member_or_null(o, "function", p.function);
+    json_text_member_or_null(o, "file", p.line > 0 ? p.file : NULL);
     KEY(o, "line");
     if (p.line > 0)
         ss_out_i64(o, p.line);
@@ -933,19 +932,14 @@ static void json_ending(struct ss_out *o, const struct ss_end *end)
         ss_out_i64(o, end->status);
     else
         ss_out_str(o, "null");
-    KEY(o, "program");
-    if (end->how == SS_END_EXEC)
-        ss_out_json_cstr(o, end->program);
-    else
-        ss_out_str(o, "null");
+    json_text_member_or_null(o, "program", end->how == SS_END_EXEC ? end->program : NULL);
     obj_close(o);
 }
 
 void ss_json_exec_failed(struct ss_out *o, const char *program, int err, uint64_t now_ns)
 {
     json_head(o, "exec_failed", now_ns);
-    KEY(o, "program");
-    ss_out_json_cstr(o, program);
+    ss_out_json_text_member(o, "program", program, strlen(program));
     KEY(o, "error");
     json_error(o, err);
     obj_close(o);
@@ -955,8 +949,7 @@ void ss_json_exec_failed(struct ss_out *o, const char *program, int err, uint64_
 void ss_json_summary(struct ss_out *o, uint64_t now_ns)
 {
     json_head(o, "summary", now_ns);
-    KEY(o, "exe");
-    ss_out_json_cstr(o, program_invocation_name);
+    ss_out_json_text_member(o, "exe", program_invocation_name, strlen(program_invocation_name));
     KEY(o, "end");
     json_ending(o, ss_ending());
     KEY(o, "methods");

@@ -547,7 +547,7 @@ def test_json_format_lines_are_json(tmp_path):
     assert len(trace.events) > 10   # run_traced json.loads()ed every line
     # tcp_echo's C programs send without MSG_NOSIGNAL: findings, and a summary
     assert {e["type"] for e in trace.events} == {"start", "call", "finding", "summary"}
-    assert all(e["v"] == 1 for e in trace.events)
+    assert all(e["v"] == 2 for e in trace.events)
 
 
 # ----------------------------------------------------------------------- -s

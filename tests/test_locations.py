@@ -170,7 +170,7 @@ def test_report_runs_nothing_a_hostile_where_names(tmp_path, offset, module):
     assert not (Path.cwd() / "pwned").exists()
     out = proc.stdout + proc.stderr
     assert not [b for b in out if b < 0x20 and b != 0x0a], out   # no raw control bytes
-    assert b"\\x1b[31mred\\x07\\x0d" in proc.stdout
+    assert b"\\x1b[31mred\\x07\\r" in proc.stdout  # the text trace's escaping
 
 
 # ---- Python: the script's own line -------------------------------------------------

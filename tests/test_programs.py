@@ -679,7 +679,7 @@ def test_json_record_fields(name, tmp_path):
     trace = run_json(tmp_path, name)
     assert trace.events
     for e in trace.events:
-        assert e["v"] == 1, e
+        assert e["v"] == 2, e
         check_ts(e["ts"])
         if e["type"] == "start":
             assert START_KEYS <= set(e), e

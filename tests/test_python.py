@@ -644,7 +644,7 @@ def check_records(trace):
     assert len(trace.events) == len(trace.raw.splitlines())
     assert trace.events[0]["type"] == "start"
     for e in trace.events:
-        assert e["v"] == 1
+        assert e["v"] == 2
         assert e["type"] in ("start", "call", "loop", "finding", "summary"), e
         for key in ("ts", "pid", "tid"):
             assert key in e, e

@@ -274,7 +274,7 @@ def json_events(trace_dir, name, live=False):
             by_pid.setdefault(e["pid"], []).append(e)
     for pid, events in by_pid.items():
         assert events[0]["type"] == "start", f"pid {pid} starts with {events[0]}"
-        assert all(e.get("v") == 1 for e in events)
+        assert all(e.get("v") == 2 for e in events)
     return by_pid
 
 

@@ -754,17 +754,14 @@ def test_every_byte_escaped_in_text(tmp_path):
 
 
 def test_every_byte_decodes_from_json(tmp_path):
-    """Guards: the JSON writer's string escaping and surrogateescape for
-    non-UTF-8 bytes, and hex data: every line parses, every value decodes
-    back to the bytes the program used."""
+    """Guards: the JSON writer's string escaping (U+FFFD and a _hex twin for
+    bytes that are not UTF-8; docs/trace-format.md, "Strings"), and hex
+    data: every line parses, every value decodes back to the bytes the
+    program used."""
     m, out = run_escape(tmp_path, "json")
     events = [json.loads(line) for line in out.read_text(errors="strict").splitlines()]
     calls = [e for e in events if e["type"] == "call"]
-
-    def addr_bytes(a):
-        if "path" in a:
-            return a["path"].encode("utf-8", "surrogateescape")
-        return b"\0" + a["abstract"].encode("utf-8", "surrogateescape")
+    addr_bytes = sockshim_api.address_bytes
 
     sends = [bytes.fromhex(e["args"]["data"]["hex"]) for e in calls if e["op"] == "send"]
     recvs = [bytes.fromhex(e["out"]["data"]["hex"]) for e in calls if e["op"] == "recv"]
@@ -783,6 +780,11 @@ def test_every_byte_decodes_from_json(tmp_path):
         assert bytes.fromhex(back["out"]["data"]["hex"]) == bytes(range(256))
         assert addr_bytes(back["out"]["addr"]) == m["abstract"][i]
     assert len(sendtos) == len(recvfroms) == n
+    # and jansson reads every line (sockshim report), printing no byte raw
+    proc = subprocess.run([str(SOCKSHIM), "report", str(out)], capture_output=True,
+                          timeout=60, env=base_env())
+    assert proc.returncode == 0, proc.stderr
+    assert_no_raw_control(proc.stdout.replace(b"\n", b""))
 
 
 def test_arabic_letter_mark_in_a_path_is_escaped(tmp_path):
@@ -834,9 +836,9 @@ def test_argv0_with_control_bytes_in_the_header(odd_argv0, tmp_path):
     events = [json.loads(line) for line in jout.read_text().splitlines()]
     for e in events:
         if e["type"] in ("start", "summary"):
-            assert e["exe"].encode("utf-8", "surrogateescape") == odd_argv0
+            assert sockshim_api.text_bytes(e, "exe") == odd_argv0
         if e["type"] == "finding" and not SANITIZED:  # (else the runtime's module)
-            assert e["where"]["module"].encode("utf-8", "surrogateescape") == odd_argv0
+            assert sockshim_api.text_bytes(e["where"], "module") == odd_argv0
 
 
 @pytest.mark.skipif(SANITIZED, reason="the sanitizer runtime's send interceptor is the "

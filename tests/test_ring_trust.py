@@ -40,7 +40,7 @@ def test_a_forged_pid_chooses_no_file(tmp_path):
 def test_json_trace_says_it_in_a_record(tmp_path):
     trace = run_traced([FORGE], tmp_path, fmt="json", check_exit=0)
     [dropped] = [e for e in trace.events if e["type"] == "dropped"]
-    assert dropped == {"v": 1, "type": "dropped", "lines": 2,
+    assert dropped == {"v": 2, "type": "dropped", "lines": 2,
                        "reason": "malformed ring records"}
     assert [e["op"] for e in trace.calls] == ["socket", "close"]
     for line in (tmp_path / "trace").read_text().splitlines():

@@ -516,7 +516,7 @@ static json_t *json_end(const struct proc *p)
 
 static void emit_json(int pid, json_t *j)
 {
-    char *text = json_dumps(j, JSON_PRESERVE_ORDER);
+    char *text = json_dumps(j, JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII); /* schema 2: ASCII */
     json_decref(j);
     if (text == NULL)
         return;

@@ -2,7 +2,23 @@
 #ifndef SOCKSHIM_REPORT_H
 #define SOCKSHIM_REPORT_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 /* `sockshim report ARGS...`: argv[0] is "report". Returns the exit status. */
 int ss_report_main(int argc, char *argv[]);
+
+/* The reading half, on its own for tests/fuzz/fuzz_report.c: the tables
+ * of a run, one trace line at a time. ss_report_line() returns 0 when it
+ * took the line, -1 when the line is no JSON trace record or a record that
+ * fails its checks (why: the reason, NUL-terminated, escaped); a bad line
+ * changes nothing. ss_report_print_tables() prints the header, processes,
+ * methods, connections and sockets (not the findings, whose source lines
+ * come from the module files), once, after the last line. */
+struct ss_report;
+struct ss_report *ss_report_new(void);
+int ss_report_line(struct ss_report *r, const char *line, size_t len, char *why, size_t cap);
+void ss_report_print_tables(struct ss_report *r, FILE *out);
+void ss_report_free(struct ss_report *r);
 
 #endif

@@ -10,7 +10,7 @@
 #define SOCKSHIM_OPS_H
 
 /* Version of the JSON Lines schema (the "v" field of every record). */
-#define SOCKSHIM_JSON_SCHEMA 1
+#define SOCKSHIM_JSON_SCHEMA 2
 
 /* Methods of a socket object, in the semantics of Python's socket objects,
  * plus the few process-level calls that create or close several sockets.

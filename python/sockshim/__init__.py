@@ -29,9 +29,16 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["run", "command", "find_command", "read_trace", "Result", "SockshimError"]
+__all__ = ["run", "command", "find_command", "read_trace", "text_bytes", "address_bytes",
+           "Result", "SockshimError"]
 
 FORMATS = ("json", "text")
+
+# A string of a JSON record that is not UTF-8 (a unix path, a program's
+# name) has U+FFFD for each bad byte and its exact bytes in hex in the
+# member of this suffix beside it: "path" and "path_hex" (SS_JSON_HEX_SUFFIX
+# in shim/escape.h; docs/trace-format.md, "Strings").
+HEX_SUFFIX = "_hex"
 
 
 class SockshimError(Exception):
@@ -137,6 +144,24 @@ def read_trace(output, format="json", skip=()):
         return text, []
     lines = [line for t in texts for line in t.split("\n")[:-1] if line]
     return text, [json.loads(line) for line in lines]
+
+
+def text_bytes(record, key):
+    """The exact bytes of the string member `key` of a JSON record (an
+    address's "path" or "abstract", "exe", where's "module"...): its hex
+    twin when the writer put one there, else the string as UTF-8."""
+    hexed = record.get(key + HEX_SUFFIX)
+    if hexed is not None:
+        return bytes.fromhex(hexed)
+    return record[key].encode("utf-8")
+
+
+def address_bytes(addr):
+    """An AF_UNIX address object as Python's socket module gives it: a
+    path's bytes, or an abstract name's with its leading NUL."""
+    if "path" in addr:
+        return text_bytes(addr, "path")
+    return b"\0" + text_bytes(addr, "abstract")
 
 
 def findings_of(events):

@@ -14,7 +14,8 @@
  *
  * No Python here to check the output parses, so the harness checks it
  * itself: the JSON is printable ASCII that a strict JSON grammar accepts,
- * and a JSON string decodes (with surrogateescape) back to the input bytes;
+ * and a JSON string decodes back to the input bytes (each byte that is not
+ * UTF-8 as U+FFFD, the exact bytes in the "_hex" twin of a member);
  * the Python literals hold no control character and decode back to the
  * input too.
  */
@@ -171,10 +172,9 @@ static long hexnum(const unsigned char *p, const unsigned char *end, int n)
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-/* Decodes the JSON string at p (RFC 8259, strict), lone surrogates
- * U+DC80..U+DCFF as the bytes 0x80..0xff (Python's surrogateescape).
- * out (may be NULL) gets the bytes; returns the end of the literal or
- * NULL. */
+/* Decodes the JSON string at p (RFC 8259, strict: a lone surrogate, which
+ * jansson refuses, is an error). out (may be NULL) gets the UTF-8 bytes;
+ * returns the end of the literal or NULL. */
 static const unsigned char *json_string(const unsigned char *p, const unsigned char *end,
                                         unsigned char *out, size_t *outlen)
 {
@@ -226,13 +226,8 @@ static const unsigned char *json_string(const unsigned char *p, const unsigned c
                     return NULL;
                 p += 6;
                 cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
-            } else if (cp >= 0xdc00 && cp <= 0xdfff) { /* a byte that was not UTF-8 */
-                if (cp < 0xdc80 || cp > 0xdcff)
-                    return NULL;
-                if (out != NULL)
-                    out[n] = (unsigned char)(cp - 0xdc00);
-                n++;
-                continue;
+            } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                return NULL;
             }
             break;
         }
@@ -441,6 +436,14 @@ static void r_json_str(struct ss_out *o, const struct subject *s)
     ss_out_json_str(o, (const char *)s->data, s->size);
 }
 
+static void r_json_text_member(struct ss_out *o, const struct subject *s)
+{
+    /* as an address has it: after the first member */
+    ss_out_str(o, "{\"family\": 1");
+    ss_out_json_text_member(o, "path", (const char *)s->data, s->size);
+    ss_out_char(o, '}');
+}
+
 static void r_pybytes(struct ss_out *o, const struct subject *s)
 {
     ss_out_pybytes(o, s->bytes);
@@ -485,6 +488,49 @@ static void check_address(const unsigned char *data, size_t size)
     free(json);
 }
 
+static int utf8_valid(const unsigned char *p, size_t n)
+{
+    uint32_t cp;
+    for (size_t i = 0, len; i < n; i += len)
+        if ((len = utf8_get(p + i, n - i, &cp)) == 0)
+            return 0;
+    return 1;
+}
+
+/* The length of the input with each byte that is not UTF-8 as U+FFFD (3
+ * bytes): what a JSON string of it decodes to. */
+static size_t replaced_length(const unsigned char *p, size_t n)
+{
+    size_t out = 0;
+    uint32_t cp;
+    for (size_t i = 0, len; i < n; i += len) {
+        len = utf8_get(p + i, n - i, &cp);
+        out += len == 0 ? 3 : len;
+        len = len == 0 ? 1 : len;
+    }
+    return out;
+}
+
+/* "path" and, only when the bytes are not UTF-8, "path_hex" with exactly
+ * them. */
+static void check_text_member(const unsigned char *data, size_t size)
+{
+    struct subject s = {data, size, NULL};
+    size_t n;
+    char *json = render(r_json_text_member, &s, &n);
+    check_json(json, n);
+    const char *hex = strstr(json, "\"path_hex\": \"");
+    CHECK((hex == NULL) == utf8_valid(data, size));
+    if (hex != NULL) {
+        hex += strlen("\"path_hex\": \"");
+        for (size_t i = 0; i < size; i++)
+            CHECK(hexnum((const unsigned char *)hex + 2 * i, (const unsigned char *)json + n,
+                         2) == data[i]);
+        CHECK(hex[2 * size] == '"');
+    }
+    free(json);
+}
+
 static void check_name(const unsigned char *data, size_t size)
 {
     struct subject s = {data, size, NULL};
@@ -509,9 +555,12 @@ static void check_name(const unsigned char *data, size_t size)
     CHECK(decoded != NULL);
     end = (const unsigned char *)json + n;
     CHECK(json_string((const unsigned char *)json, end, decoded, &dn) == end);
-    CHECK(dn == size && memcmp(decoded, data, size) == 0);
+    CHECK(dn == replaced_length(data, size));
+    CHECK(!utf8_valid(data, size) || (dn == size && memcmp(decoded, data, size) == 0));
     free(decoded);
     free(json);
+
+    check_text_member(data, size);
 }
 
 /* A bytes literal of the first shown bytes, "..." when cut, the size. */

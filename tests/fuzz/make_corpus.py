@@ -5,6 +5,7 @@ The seeds are committed; this script says where each comes from and makes
 them again (it replaces the files it names and leaves others alone).
 Run: /usr/bin/python3 tests/fuzz/make_corpus.py
 """
+import json
 import socket
 import struct
 from pathlib import Path
@@ -174,6 +175,69 @@ RENDER = {
 }
 
 
+# ---- fuzz_report: traces, as sockshim writes them and as a forger would -----
+
+def _rec(**fields):
+    rec = {"v": 2, "ts": "2026-12-06T00:00:01.000000Z", "pid": 7, "tid": 7}
+    rec.update(fields)
+    return json.dumps(rec)
+
+
+def _sock(sid, laddr=None, raddr=None, stype="SOCK_STREAM"):
+    return {"id": sid, "family": "AF_INET", "type": stype, "proto": 0, "laddr": laddr,
+            "raddr": raddr, "state": ["connected"], "blocking": True}
+
+
+_A = {"family": "AF_INET", "host": "127.0.0.1", "port": 80}
+_B = {"family": "AF_INET", "host": "127.0.0.1", "port": 4242}
+_WHERE = {"address": "0x1", "module": None, "offset": "0x10", "symbol": None,
+          "text": "prog+0x10"}
+_START = _rec(type="start", ppid=1, exe="prog", version="0.1.0", strsize=32)
+
+
+def _lines(*recs):
+    return "\n".join(recs) + "\n"
+
+
+REPORT = {
+    "run": _lines(
+        _START,
+        _rec(type="call", op="connect", call="connect", fd=3, sock=_sock(1, _B, _A), ret=0,
+             dur_ns=10),
+        _rec(type="call", op="send", call="send", fd=3, sock=_sock(1, _B, _A), ret=5,
+             dur_ns=10),
+        _rec(pid=8, type="call", op="recv", call="recv", fd=4, sock=_sock(1, _A, _B), ret=5,
+             dur_ns=10),
+        _rec(type="finding", code="leak", message="never closed", fd=3, sock=_sock(1),
+             where=_WHERE),
+        _rec(type="summary", exe="prog", methods=[], sockets=[], sockets_dropped=0,
+             findings=[dict(code="leak", message="never closed", fd=3, sock=_sock(1),
+                            where=_WHERE, count=2, first="x")])),
+    "hostile-names": _lines(
+        _rec(type="start", ppid=1, exe="\x1b]0;t\x07\n\u202e", exe_hex="1b5d303b7407ff"),
+        _rec(type="call", op="accept", fd=3, ret=4,
+             sock=_sock(1, {"family": "AF_UNIX", "path": "a\ufffd\n", "path_hex": "61ff0a"},
+                        {"family": "AF_UNIX", "abstract": "\u0000x\ufffd",
+                         "abstract_hex": "0078ff"})),
+        _rec(type="call", op="accept", fd=5, ret=6,
+             sock=_sock(2, {"family": "AF_UNIX", "abstract": "\u0000x\ufffd",
+                            "abstract_hex": "0078ff"},
+                        {"family": "AF_UNIX", "path": "a\ufffd\n", "path_hex": "61ff0a"}))),
+    "huge-sums": _lines(_START, *[_rec(type="call", op="send", fd=3, sock=_sock(1),
+                                       ret=2**63 - 1, dur_ns=2**63 - 1)] * 3),
+    "negative": _lines(_START, _rec(type="call", op="send", fd=3, sock=_sock(1), ret=-1)),
+    "wrong-types": _lines(_START, _rec(type="call", op=5, fd="3", sock=[1], ret="x")),
+    "bad-hex": _lines(_rec(type="start", exe="x", exe_hex="f")),
+    "lone-surrogate": '{"v": 1, "type": "start", "pid": 1, "exe": "\\udcff"}\n',
+    "nul-bytes": '{"v": 2, "type": "start", "pid": 1, "exe": "a\\u0000b"}\n\0\n',
+    "invalid-utf8": b'{"v": 2, "type": "start", "pid": 1, "exe": "\xff\xfe"}\n',
+    "deep": "[" * 3000 + "\n" + "{\"a\": " * 3000 + "\n",
+    "duplicate-keys": '{"v": 2, "v": 2, "type": "start", "pid": 1}\n',
+    "cut-last-line": _START + "\n" + _START[:30],
+    "self-pair": _lines(_rec(type="call", op="connect", fd=3, sock=_sock(1, _A, _A), ret=0)),
+}
+
+
 def write(harness, name, data):
     d = HERE / "corpus" / harness
     d.mkdir(parents=True, exist_ok=True)
@@ -191,6 +255,8 @@ def main():
         write("options", name, value)
     for name, data in RENDER.items():
         write("render", name, data)
+    for name, data in REPORT.items():
+        write("report", name, data)
 
 
 if __name__ == "__main__":
