@@ -83,28 +83,6 @@ void ss_audit_after_fork_child(void)
     }
 }
 
-static const char *const finding_codes[] = {
-#define SS_FINDING_CODE(id, code, text) code,
-    SS_FINDINGS(SS_FINDING_CODE)
-#undef SS_FINDING_CODE
-};
-
-static const char *const finding_texts[] = {
-#define SS_FINDING_TEXT(id, code, text) text,
-    SS_FINDINGS(SS_FINDING_TEXT)
-#undef SS_FINDING_TEXT
-};
-
-const char *ss_finding_code(enum ss_finding f)
-{
-    return (unsigned)f < SS_FINDING_COUNT ? finding_codes[f] : "?";
-}
-
-const char *ss_finding_text(enum ss_finding f)
-{
-    return (unsigned)f < SS_FINDING_COUNT ? finding_texts[f] : "?";
-}
-
 const struct ss_finding_rec *ss_audit_finding(int index)
 {
     return &findings[index];

@@ -123,8 +123,6 @@ struct ss_finding_rec {
 
 const struct ss_finding_rec *ss_audit_finding(int index);
 int ss_audit_finding_count(void);
-const char *ss_finding_code(enum ss_finding f);
-const char *ss_finding_text(enum ss_finding f);
 
 /* The per-method counters of the process. */
 struct ss_method_stats {

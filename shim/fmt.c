@@ -136,6 +136,15 @@ const char *ss_shown(const char *s, size_t n, char *buf, size_t cap)
     return buf;
 }
 
+void ss_copy_cut(char *dst, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
 static int hex_value(char c)
 {
     if (c >= '0' && c <= '9')

@@ -69,6 +69,8 @@ size_t ss_out_shown_byte(struct ss_out *o, unsigned char c);
 /* The n bytes at s so, into buf (cap bytes, NUL-terminated), as many as
  * fit whole; returns buf. */
 const char *ss_shown(const char *s, size_t n, char *buf, size_t cap);
+/* s into dst (cap bytes, cap > 0), cut to fit, always NUL-terminated. */
+void ss_copy_cut(char *dst, size_t cap, const char *s);
 
 /* The bytes of n hex digits at s ("0a1f", either case) into out (n / 2
  * bytes); -1 when n is odd or a character is not a hex digit. */

@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "internal.h"
 
 #define PY_PLACES 512
@@ -78,15 +79,6 @@ static uint32_t hash_of(const char *file, const char *function, int line)
     return (uint32_t)h;
 }
 
-static void copy(char *dst, size_t cap, const char *s)
-{
-    size_t n = strlen(s);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-}
-
 static int same(const struct py_place *p, uint32_t h, const char *file, const char *function,
                 int line)
 {
@@ -106,8 +98,8 @@ static int intern(const char *file, const char *function, int line)
             return (int)k;
         if (st == PY_EMPTY &&
             atomic_compare_exchange_strong(&p->state, &st, PY_FILLING)) {
-            copy(p->file, sizeof p->file, file);
-            copy(p->function, sizeof p->function, function);
+            ss_copy_cut(p->file, sizeof p->file, file);
+            ss_copy_cut(p->function, sizeof p->function, function);
             p->line = line;
             p->hash = h;
             atomic_store_explicit(&p->state, PY_READY, memory_order_release);
@@ -172,7 +164,7 @@ static int code_string(py_object *code, const char *name, char *dst, size_t cap)
     py_object *s = py.getattr(code, name);
     const char *u = s != NULL ? py.utf8(s) : NULL;
     if (u != NULL)
-        copy(dst, cap, u);
+        ss_copy_cut(dst, cap, u);
     else
         py.err_clear();
     if (s != NULL)

@@ -487,3 +487,27 @@ void ss_out_dup3_flags(struct ss_out *o, int flags)
         ss_out_hex(o, rest);
     }
 }
+
+/* ---- findings ------------------------------------------------------------ */
+
+static const char *const finding_codes[] = {
+#define SS_FINDING_CODE(id, code, text) code,
+    SS_FINDINGS(SS_FINDING_CODE)
+#undef SS_FINDING_CODE
+};
+
+static const char *const finding_texts[] = {
+#define SS_FINDING_TEXT(id, code, text) text,
+    SS_FINDINGS(SS_FINDING_TEXT)
+#undef SS_FINDING_TEXT
+};
+
+const char *ss_finding_code(enum ss_finding f)
+{
+    return (unsigned)f < SS_FINDING_COUNT ? finding_codes[f] : "?";
+}
+
+const char *ss_finding_text(enum ss_finding f)
+{
+    return (unsigned)f < SS_FINDING_COUNT ? finding_texts[f] : "?";
+}

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "fmt.h"
+#include "sockshim/findings.h"
 
 struct ss_xlat_entry {
     long value;
@@ -76,5 +77,11 @@ const char *ss_errno_message(int err);
 /* Parses an errno given as a name ("ECONNREFUSED") or a number; 0 on
  * success. */
 int ss_errno_parse(const char *s, int *err);
+
+/* A finding's code ("lost-bytes") and what it means (findings.h), for the
+ * library's findings and the command's (report, the ledger); "?" for a
+ * value that is none. */
+const char *ss_finding_code(enum ss_finding f);
+const char *ss_finding_text(enum ss_finding f);
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "escape.h"
 #include "fmt.h"
 #include "ledger_event.h"
 #include "locate.h"
@@ -264,25 +265,6 @@ static void describe_end(const struct proc *p, char *out, size_t cap)
         snprintf(out, cap, "exited %d", WEXITSTATUS(p->status));
 }
 
-/* a name or path as the text trace shows strings: quoted, bytes outside
- * printable ASCII as \xNN */
-static void out_quoted(struct ss_out *o, const char *s)
-{
-    ss_out_char(o, '\'');
-    for (; s != NULL && *s != '\0'; s++) {
-        if (*s == '\'' || *s == '\\')
-            ss_out_char(o, '\\');
-        (void)ss_out_shown_byte(o, (unsigned char)*s);
-    }
-    ss_out_char(o, '\'');
-}
-
-static void out_shown(struct ss_out *o, const char *s)
-{
-    for (; *s != '\0'; s++)
-        (void)ss_out_shown_byte(o, (unsigned char)*s);
-}
-
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -302,15 +284,15 @@ static void out_where(struct ss_out *o, const struct sock_rec *s)
     struct ss_place place;
     int known = ss_locate(s->module, s->offset, &place) == 0;
     if (known) {
-        out_shown(o, place.function[0] != '\0' ? place.function : "??");
+        ss_out_safe(o, place.function[0] != '\0' ? place.function : "??");
         ss_out_str(o, " (");
     }
     if (known && place.line > 0) {
-        out_shown(o, base_name(place.file));
+        ss_out_safe(o, base_name(place.file));
         ss_out_char(o, ':');
         ss_out_i64(o, place.line);
     } else {
-        out_shown(o, base_name(s->module));
+        ss_out_safe(o, base_name(s->module));
         ss_out_char(o, '+');
         ss_out_hex(o, s->offset);
     }
@@ -340,15 +322,9 @@ static void out_prefix(struct ss_out *o, int pid, uint64_t ns)
     ss_command_line_prefix(o, pid, ns);
 }
 
-static const char *const finding_texts[] = {
-#define FINDING_TEXT(id, code, text) text,
-    SS_FINDINGS(FINDING_TEXT)
-#undef FINDING_TEXT
-};
-
 static const char *leak_text(void)
 {
-    return finding_texts[SS_FIND_leak];
+    return ss_finding_text(SS_FIND_leak);
 }
 
 static void out_leak(struct ss_out *o, const struct sock_rec *s)
@@ -384,7 +360,8 @@ static void text_summary(const struct proc *p, uint64_t now)
     ss_out_str(&o, "summary of pid ");
     ss_out_i64(&o, p->pid);
     ss_out_char(&o, ' ');
-    out_quoted(&o, p->name != NULL ? p->name : "?");
+    const char *name = p->name != NULL ? p->name : "?";
+    ss_out_pystr(&o, name, strlen(name)); /* as the process's own summary names it */
     ss_out_str(&o, ", ");
     ss_out_str(&o, how);
     ss_out_str(&o, " (written by sockshim: the process ran no code at its end): ");

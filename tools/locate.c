@@ -26,6 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fmt.h"
+
 #define MAX_MODULES 32
 #define MAX_PATH 4096
 
@@ -176,19 +178,10 @@ static struct module *module_of(const char *path)
     return m;
 }
 
-static void copy(char *dst, size_t cap, const char *s)
-{
-    size_t n = strlen(s);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-}
-
 static void take_line(const char *file, int line, struct ss_place *place)
 {
     if (file != NULL && line > 0) {
-        copy(place->file, sizeof place->file, file);
+        ss_copy_cut(place->file, sizeof place->file, file);
         place->line = line;
     }
 }
@@ -229,7 +222,7 @@ static void function_by_scopes(Dwfl_Module *mod, Dwarf_Addr pc, struct ss_place 
             continue;
         const char *name = dwarf_diename(&scopes[i]); /* follows abstract_origin */
         if (name != NULL)
-            copy(place->function, sizeof place->function, name);
+            ss_copy_cut(place->function, sizeof place->function, name);
         break;
     }
     free(scopes);
@@ -256,7 +249,7 @@ static int locate_locked(const char *path, uint64_t offset, struct ss_place *pla
     GElf_Sym sym;
     const char *name = dwfl_module_addrinfo(m->mod, pc, &off, &sym, NULL, NULL, NULL);
     if (name != NULL)
-        copy(place->function, sizeof place->function, name);
+        ss_copy_cut(place->function, sizeof place->function, name);
     Dwfl_Line *line = dwfl_module_getsrc(m->mod, pc);
     int lineno = 0;
     if (line != NULL) {

@@ -33,15 +33,10 @@
 #include "fmt.h"
 #include "sockshim/findings.h"
 #include "sockshim/ops.h"
+#include "xlat.h"
 
 #define EXIT_FINDINGS 1
 #define EXIT_TROUBLE 2
-
-static const char *const finding_codes[] = {
-#define REPORT_FINDING_CODE(id, code, text) code,
-    SS_FINDINGS(REPORT_FINDING_CODE)
-#undef REPORT_FINDING_CODE
-};
 
 __attribute__((noreturn, format(printf, 1, 2)))
 static void trouble(const char *fmt, ...)
@@ -1186,9 +1181,11 @@ static void print_findings(FILE *out, const struct ss_report *r)
 
 static int code_known(const char *code, size_t len)
 {
-    for (int i = 0; i < SS_FINDING_COUNT; i++)
-        if (strlen(finding_codes[i]) == len && strncmp(finding_codes[i], code, len) == 0)
+    for (int i = 0; i < SS_FINDING_COUNT; i++) {
+        const char *name = ss_finding_code((enum ss_finding)i);
+        if (strlen(name) == len && strncmp(name, code, len) == 0)
             return 1;
+    }
     return 0;
 }
 
