@@ -49,7 +49,7 @@ struct ss_config {
     char output[4096];           /* pattern; empty: stderr */
     int output_per_pid;          /* the pattern has %p */
     uint64_t run_start_ns;       /* with %p: SS_ENV_RUN_START */
-    struct ss_output_fd output_fd; /* without output: the run's stderr; fd -1: none */
+    struct ss_fd_ref output_fd; /* without output: the run's stderr; fd -1: none */
     enum ss_summary summary;     /* the summary at exit */
     int every_call;              /* no rebuilt loops in text */
     int capture;                 /* --pcap: capture events for the command */

@@ -247,21 +247,32 @@ static const char *parse_field(const char *s, char stop, unsigned long long *out
     return s + n + (stop != '\0');
 }
 
-int ss_parse_output_fd(const char *s, struct ss_output_fd *out, struct ss_parse_error *e)
+int ss_parse_fd_ref(const char *s, struct ss_fd_ref *out, struct ss_parse_error *e)
 {
-    unsigned long long fd;
+    unsigned long long fd, pid = 0, holder_fd = 0;
     const char *p = parse_field(s, ':', &fd);
     if (p != NULL)
         p = parse_field(p, ':', &out->dev);
-    if (p != NULL)
+    if (p != NULL && strchr(p, ':') == NULL) {
         p = parse_field(p, '\0', &out->ino);
-    if (p == NULL || fd > 1u << 30)
-        return fail(e, "bad inherited trace fd", s, strlen(s), "expected FD:DEV:INODE");
+    } else if (p != NULL) {
+        p = parse_field(p, ':', &out->ino);
+        if (p != NULL)
+            p = parse_field(p, ':', &pid);
+        if (p != NULL)
+            p = parse_field(p, '\0', &holder_fd);
+        if (pid == 0 || pid > SS_PID_LIMIT)
+            p = NULL;
+    }
+    if (p == NULL || fd > 1u << 30 || holder_fd > 1u << 30)
+        return fail(e, "bad inherited fd", s, strlen(s), "expected FD:DEV:INODE[:PID:FD]");
     out->fd = (int)fd;
+    out->holder_pid = (int)pid;
+    out->holder_fd = pid != 0 ? (int)holder_fd : -1;
     return 0;
 }
 
-size_t ss_format_output_fd(const struct ss_output_fd *v, char *buf, size_t cap)
+size_t ss_format_fd_ref(const struct ss_fd_ref *v, char *buf, size_t cap)
 {
     struct ss_out o;
     ss_out_init(&o, buf, cap);
@@ -270,6 +281,12 @@ size_t ss_format_output_fd(const struct ss_output_fd *v, char *buf, size_t cap)
     ss_out_u64(&o, v->dev);
     ss_out_char(&o, ':');
     ss_out_u64(&o, v->ino);
+    if (v->holder_pid > 0) {
+        ss_out_char(&o, ':');
+        ss_out_u64(&o, (uint64_t)v->holder_pid);
+        ss_out_char(&o, ':');
+        ss_out_u64(&o, (uint64_t)v->holder_fd);
+    }
     ss_out_char(&o, '\0');
     if (cap > 0 && o.len > cap)
         buf[cap - 1] = '\0';

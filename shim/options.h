@@ -81,14 +81,23 @@ int ss_parse_trace(const char *s, ss_opmask *traced, ss_opmask *named,
 
 /* -o: a path, where %p stands for the pid and %% for a percent sign. */
 int ss_parse_output(const char *s, struct ss_parse_error *e);
-/* SOCKSHIM_OUTPUT_FD's value: the fd and the identity of its file. */
-struct ss_output_fd {
+/* An fd the command hands to the processes of the run, in the value of a
+ * variable (SOCKSHIM_OUTPUT_FD, SOCKSHIM_SINK_RING, SOCKSHIM_PLACE_BOX):
+ * its number where inherited, the identity of its file (an fd at that
+ * number that is another file is not it), and, for the run's shared
+ * memory, the process that holds it open for the whole run and its number
+ * there: a process that did not inherit it opens /proc/PID/fd/FD. */
+#define SS_PID_LIMIT (1 << 22) /* PID_MAX_LIMIT: the kernel gives no larger pid */
+struct ss_fd_ref {
     int fd;
     unsigned long long dev, ino;
+    int holder_pid; /* 0: none */
+    int holder_fd;
 };
-int ss_parse_output_fd(const char *s, struct ss_output_fd *out, struct ss_parse_error *e);
-/* Writes "N:DEV:INO"; returns the length needed. */
-size_t ss_format_output_fd(const struct ss_output_fd *v, char *buf, size_t cap);
+/* "FD:DEV:INODE" or "FD:DEV:INODE:PID:FD". */
+int ss_parse_fd_ref(const char *s, struct ss_fd_ref *out, struct ss_parse_error *e);
+/* Writes it; returns the length needed. */
+size_t ss_format_fd_ref(const struct ss_fd_ref *v, char *buf, size_t cap);
 
 /* The lowest fd the shim's own descriptors take: high, out of the way of
  * programs that hand out fds from 3 up or close a range of them. */

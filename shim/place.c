@@ -32,6 +32,7 @@
 #include "options.h"
 #include "place_box.h"
 #include "real.h"
+#include "share.h"
 
 #define CACHE_SLOTS 256
 #define CACHE_PROBES 32
@@ -50,22 +51,16 @@ struct entry {
 
 static struct entry cache[CACHE_SLOTS];
 static struct ss_box *box;
-static int box_fd = -1;
 
 /* ---- joining ---------------------------------------------------------------- */
 
 void ss_place_join(void)
 {
-    const char *v = getenv(SS_ENV_PLACE_BOX);
-    char *end;
-    if (v == NULL || *v == '\0')
-        return;
-    long fd = strtol(v, &end, 10);
+    int fd = ss_share_open(SS_SHARE_PLACES);
     struct stat st;
-    if (*end != '\0' || fd < 0 || fd > INT_MAX || fstat((int)fd, &st) != 0 ||
-        !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof *box)
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof *box)
         return;
-    struct ss_box *b = mmap(NULL, sizeof *box, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
+    struct ss_box *b = mmap(NULL, sizeof *box, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (b == MAP_FAILED)
         return;
     if (b->magic != SS_BOX_MAGIC) {
@@ -73,26 +68,6 @@ void ss_place_join(void)
         return;
     }
     box = b;
-    box_fd = (int)fd;
-    ss_model_claim_fd(box_fd); /* kept open, inheritable: programs exec'd join too */
-}
-
-int ss_place_move(int fd)
-{
-    if (box == NULL || fd != box_fd)
-        return 0;
-    int fresh = ss_model_move_shim_fd(fd, F_DUPFD); /* inheritable, as before */
-    if (fresh < 0)
-        return -1;
-    box_fd = fresh;
-    char value[16];
-    int n = 0;
-    for (unsigned u = (unsigned)fresh, d = 1000000000u; d > 0; d /= 10)
-        if (u / d != 0 || n > 0 || d == 1)
-            value[n++] = (char)('0' + u / d % 10);
-    value[n] = '\0';
-    setenv(SS_ENV_PLACE_BOX, value, 1);
-    return 0;
 }
 
 /* ---- asking ------------------------------------------------------------------- */

@@ -28,9 +28,6 @@ struct ss_place_ref {
 
 /* Joins the run's place box, if the command made one (at initialisation). */
 void ss_place_join(void);
-/* The box's fd is the shim's own: moves it out of a dup2's way (0), or -1;
- * 0 and nothing done when fd is not it. */
-int ss_place_move(int fd);
 
 /* The function, file and line of a code address in module (a path, as
  * dladdr gives it) at offset: 1 when any is known, else 0 (no command,

@@ -15,6 +15,7 @@
 #include "place.h"
 #include "real.h"
 #include "ring.h"
+#include "share.h"
 #include "sink_ring.h"
 #include "xlat.h"
 
@@ -70,7 +71,7 @@ static enum sink_kind kind_of(int fd)
  * (a process in between may have closed it and opened something else). */
 static int inherited_channel(void)
 {
-    const struct ss_output_fd *want = &ss_config.output_fd;
+    const struct ss_fd_ref *want = &ss_config.output_fd;
     struct stat st;
     if (want->fd < 0 || fstat(want->fd, &st) != 0)
         return -1;
@@ -283,10 +284,8 @@ void ss_sink_after_fork_child(void)
 
 int ss_sink_move_away(int old)
 {
-    if (ss_place_move(old) != 0)
+    if (ss_share_move(old) != 0)
         return -1;
-    if (atomic_load_explicit(&ringed, memory_order_relaxed) && old == ss_ring_fd())
-        return ss_ring_move(old);
     if (old != ss_sink_fd())
         return 0;
     int fresh = ss_model_move_shim_fd(old, F_DUPFD_CLOEXEC);

@@ -9,7 +9,6 @@
  */
 #include "sink_ring.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -29,6 +28,7 @@
 #include "options.h"
 #include "real.h"
 #include "ring.h"
+#include "share.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
@@ -39,7 +39,6 @@
 #define ROOM_CHECK_DRAIN 100     /* ... checks every 10 ms that the command lives */
 #define ROOM_GIVE_UP 10000       /* ... and writes the line itself after 1 s */
 
-static int ring_fd = -1;
 static struct ss_ring_ctl *ctl;
 static char *data;
 static uint64_t mask;
@@ -60,17 +59,11 @@ int ss_ring_join(void)
 {
     if (ctl != NULL)
         return 0; /* joined already (the trace and the capture share it) */
-    const char *v = getenv(SS_ENV_SINK_RING);
-    char *end;
-    if (v == NULL || *v == '\0')
-        return -1;
-    long fd = strtol(v, &end, 10);
+    int fd = ss_share_open(SS_SHARE_RING);
     struct stat st;
-    if (*end != '\0' || fd < 0 || fd > 0x7fffffff || fstat((int)fd, &st) != 0 ||
-        !S_ISREG(st.st_mode) || st.st_size < (off_t)SS_RING_CTL_SIZE)
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < (off_t)SS_RING_CTL_SIZE)
         return -1;
-    struct ss_ring_ctl *k =
-        mmap(NULL, SS_RING_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
+    struct ss_ring_ctl *k = mmap(NULL, SS_RING_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (k == MAP_FAILED)
         return -1;
     uint64_t size = k->size;
@@ -80,84 +73,18 @@ int ss_ring_join(void)
         return -1;
     }
     munmap(k, SS_RING_CTL_SIZE);
-    char *all = mmap(NULL, SS_RING_CTL_SIZE + size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                     (int)fd, 0);
+    char *all = mmap(NULL, SS_RING_CTL_SIZE + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (all == MAP_FAILED)
         return -1;
     ctl = (struct ss_ring_ctl *)all;
     data = all + SS_RING_CTL_SIZE;
     mask = size - 1;
-    ring_fd = (int)fd;
-    ss_model_claim_fd(ring_fd); /* kept open, inheritable: the programs exec'd join too */
     return 0;
-}
-
-int ss_ring_fd(void)
-{
-    return ring_fd;
-}
-
-/* ---- exec ------------------------------------------------------------------- */
-
-/* The value of NAME in envp, or NULL. */
-static const char *env_value(char *const envp[], const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
-        if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
-            return envp[i] + n + 1;
-    return NULL;
-}
-
-/* Whether a program exec'd with envp joins this ring: it preloads this
- * library and is told this ring's fd. */
-static int envp_joins_the_ring(char *const envp[])
-{
-    Dl_info self;
-    const char *preload = env_value(envp, "LD_PRELOAD");
-    const char *ring = env_value(envp, SS_ENV_SINK_RING);
-    char number[16];
-    snprintf(number, sizeof number, "%d", ring_fd);
-    return preload != NULL && ring != NULL && strcmp(ring, number) == 0 &&
-           dladdr((void *)ss_ring_join, &self) != 0 && self.dli_fname != NULL &&
-           strstr(preload, self.dli_fname) != NULL;
-}
-
-int ss_ring_before_exec(char *const envp[])
-{
-    if (ctl == NULL || ring_fd < 0 || envp_joins_the_ring(envp))
-        return 0;
-    int flags = ss_real.fcntl(ring_fd, F_GETFD);
-    if (flags < 0 || (flags & FD_CLOEXEC))
-        return 0;
-    return ss_real.fcntl(ring_fd, F_SETFD, flags | FD_CLOEXEC) == 0;
-}
-
-void ss_ring_after_failed_exec(int hidden)
-{
-    int flags;
-    if (hidden && ring_fd >= 0 && (flags = ss_real.fcntl(ring_fd, F_GETFD)) >= 0)
-        ss_real.fcntl(ring_fd, F_SETFD, flags & ~FD_CLOEXEC);
 }
 
 void ss_ring_after_fork_child(void)
 {
     atomic_store_explicit(&populated, 0, memory_order_relaxed);
-}
-
-int ss_ring_move(int fd)
-{
-    if (fd != ring_fd)
-        return 0;
-    int fresh = ss_model_move_shim_fd(fd, F_DUPFD); /* inheritable, as before */
-    if (fresh < 0)
-        return -1;
-    ring_fd = fresh;
-    /* the programs this process execs find the ring at its new number */
-    char value[16];
-    snprintf(value, sizeof value, "%d", fresh);
-    setenv(SS_ENV_SINK_RING, value, 1);
-    return 0;
 }
 
 /* ---- writing ---------------------------------------------------------------- */

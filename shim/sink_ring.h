@@ -4,10 +4,9 @@
 
 #include <stddef.h>
 
-/* Joins the ring the command made for the run (SOCKSHIM_SINK_RING names
- * its fd). 0 on success. */
+/* Joins the ring the command made for the run (share.h: SOCKSHIM_SINK_RING
+ * names it). 0 on success. */
 int ss_ring_join(void);
-int ss_ring_fd(void);
 
 /* Puts one line into the ring: 0, or -1 when the caller must write it to
  * the file itself (the ring is closed or cannot take it). */
@@ -19,18 +18,7 @@ int ss_ring_emitv(int capture, const struct iovec *iov, int iovcnt, size_t len);
 /* Whether the run's ring carries what (SS_RING_TRACE, SS_RING_CAPTURE). */
 int ss_ring_carries(unsigned what);
 
-/* Around an exec: the ring is kept from a program exec'd with an
- * environment (envp) that would not trace it, one without this library in
- * LD_PRELOAD or without SOCKSHIM_SINK_RING naming the ring's fd (a helper
- * started with a clean environment), by making its fd close-on-exec for
- * this exec. Returns whether it did, for ss_ring_after_failed_exec to
- * undo when the exec fails. */
-int ss_ring_before_exec(char *const envp[]);
-void ss_ring_after_failed_exec(int hidden);
 /* In a forked child. */
 void ss_ring_after_fork_child(void);
-
-/* Moves the ring's fd off fd, a number the program wants for a dup2. */
-int ss_ring_move(int fd);
 
 #endif

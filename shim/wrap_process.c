@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "ending.h"
-#include "sink_ring.h"
+#include "share.h"
 #include "fault.h"
 #include "wrap.h"
 
@@ -81,47 +81,47 @@ SS_EXPORT void _Exit(int status)
     end_by_exit(ss_real._Exit, status);
 }
 
-/* Before an exec the image writes its summary, and hides the run's ring
- * from a program that will not trace (sink_ring.h); if the exec returns,
- * it failed and the process goes on. */
-static int exec_begins(const char *program, char *const envp[])
+/* Before an exec the image writes its summary, and lends the run's shared
+ * memory to a program that will trace (share.h); if the exec returns, it
+ * failed and the process goes on. */
+static unsigned exec_begins(const char *program, char *const envp[])
 {
     if (!ss_intercepting())
         return 0;
     struct ss_end end = {.how = SS_END_EXEC, .program = program != NULL ? program : "?"};
     ss_end_process(&end);
-    return ss_ring_before_exec(envp);
+    return ss_share_before_exec(envp);
 }
 
-static int exec_failed(const char *program, int ret, int ring_hidden)
+static int exec_failed(const char *program, int ret, unsigned lent)
 {
-    ss_ring_after_failed_exec(ring_hidden);
+    ss_share_after_failed_exec(lent);
     ss_end_exec_failed(program != NULL ? program : "?");
     return ret;
 }
 
 SS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-    int hidden = exec_begins(path, envp);
-    return exec_failed(path, ss_real.execve(path, argv, envp), hidden);
+    unsigned lent = exec_begins(path, envp);
+    return exec_failed(path, ss_real.execve(path, argv, envp), lent);
 }
 
 SS_EXPORT int execv(const char *path, char *const argv[])
 {
-    int hidden = exec_begins(path, environ);
-    return exec_failed(path, ss_real.execv(path, argv), hidden);
+    unsigned lent = exec_begins(path, environ);
+    return exec_failed(path, ss_real.execv(path, argv), lent);
 }
 
 SS_EXPORT int execvp(const char *file, char *const argv[])
 {
-    int hidden = exec_begins(file, environ);
-    return exec_failed(file, ss_real.execvp(file, argv), hidden);
+    unsigned lent = exec_begins(file, environ);
+    return exec_failed(file, ss_real.execvp(file, argv), lent);
 }
 
 SS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    int hidden = exec_begins(file, envp);
-    return exec_failed(file, ss_real.execvpe(file, argv, envp), hidden);
+    unsigned lent = exec_begins(file, envp);
+    return exec_failed(file, ss_real.execvpe(file, argv, envp), lent);
 }
 
 /* The program is named by an fd: /proc/self/fd/N says which while it is
@@ -131,15 +131,15 @@ SS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     char name[32];
     snprintf(name, sizeof name, "fd %d", fd);
-    int hidden = exec_begins(name, envp);
-    return exec_failed(name, ss_real.fexecve(fd, argv, envp), hidden);
+    unsigned lent = exec_begins(name, envp);
+    return exec_failed(name, ss_real.fexecve(fd, argv, envp), lent);
 }
 
 SS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
                        int flags)
 {
-    int hidden = exec_begins(path, envp);
-    return exec_failed(path, ss_real.execveat(dirfd, path, argv, envp, flags), hidden);
+    unsigned lent = exec_begins(path, envp);
+    return exec_failed(path, ss_real.execveat(dirfd, path, argv, envp, flags), lent);
 }
 
 /* execl, execlp and execle take their arguments as a list, ended by a
@@ -178,16 +178,16 @@ SS_EXPORT int execl(const char *path, const char *arg0, ...)
 {
     SS_LIST_ARGV(argv, arg0, ap);
     va_end(ap);
-    int hidden = exec_begins(path, environ);
-    return exec_failed(path, ss_real.execv(path, argv), hidden);
+    unsigned lent = exec_begins(path, environ);
+    return exec_failed(path, ss_real.execv(path, argv), lent);
 }
 
 SS_EXPORT int execlp(const char *file, const char *arg0, ...)
 {
     SS_LIST_ARGV(argv, arg0, ap);
     va_end(ap);
-    int hidden = exec_begins(file, environ);
-    return exec_failed(file, ss_real.execvp(file, argv), hidden);
+    unsigned lent = exec_begins(file, environ);
+    return exec_failed(file, ss_real.execvp(file, argv), lent);
 }
 
 SS_EXPORT int execle(const char *path, const char *arg0, ...)
@@ -195,6 +195,6 @@ SS_EXPORT int execle(const char *path, const char *arg0, ...)
     SS_LIST_ARGV(argv, arg0, ap);
     char *const *envp = va_arg(ap, char *const *);
     va_end(ap);
-    int hidden = exec_begins(path, envp);
-    return exec_failed(path, ss_real.execve(path, argv, envp), hidden);
+    unsigned lent = exec_begins(path, envp);
+    return exec_failed(path, ss_real.execve(path, argv, envp), lent);
 }

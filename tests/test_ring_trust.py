@@ -5,6 +5,8 @@ never gives (2^30 - 1). The
 drain drops both, says so, and writes the program's own lines as ever."""
 import json
 
+import pytest
+
 from conftest import PYTHON, SOCKSHIM, TIMEOUT, base_env, program, run_traced
 import subprocess
 
@@ -67,3 +69,44 @@ def test_the_ring_stays_from_a_program_exec_d_with_a_clean_environment(tmp_path)
 def test_a_traced_program_exec_d_still_joins_the_ring(tmp_path):
     listing = fds_of_exec(tmp_path, keep_env=True)
     assert "memfd:sockshim-ring" in listing, listing
+
+
+def fds_of_spawned(tmp_path, how):
+    """What /proc/self/fd holds in `ls`, started by a traced Python process
+    through a call where glibc execs out of the library's sight."""
+    start = {
+        "posix_spawn": "os.waitpid(os.posix_spawn('/bin/ls', LS, {'PATH': '/usr/bin:/bin'}), 0)",
+        "system": "os.environ.pop('LD_PRELOAD'); os.system(' '.join(LS))",
+        "popen": "os.environ.pop('LD_PRELOAD'); print(os.popen(' '.join(LS)).read(), end='')",
+    }[how]
+    code = ("import os, socket\nsocket.socket().close()\n"
+            f"LS = ['ls', '-l', '/proc/self/fd/']\n{start}\n")
+    trace = run_traced([PYTHON, "-c", code], tmp_path, fmt="text", check_exit=0)
+    return trace.proc.stdout.decode()
+
+
+@pytest.mark.parametrize("how", ["posix_spawn", "system", "popen"])
+def test_no_shared_memory_reaches_a_program_started_out_of_sight(tmp_path, how):
+    """The run's ring and place box are close-on-exec in every process of
+    the run (shim/share.h): an untraced program started by posix_spawn,
+    system or popen, whose exec the library never sees, has neither."""
+    listing = fds_of_spawned(tmp_path, how)
+    assert "total" in listing, listing
+    assert "sockshim-ring" not in listing and "sockshim-places" not in listing, listing
+
+
+def test_a_traced_program_started_out_of_sight_finds_the_ring(tmp_path):
+    """A program posix_spawn starts with the run's environment did not
+    inherit the ring; the library opens the command's copy and the child's
+    lines are in the trace, its summary named in its place box."""
+    child = "import socket; socket.socket().close()"
+    code = ("import os, socket, sys\nsocket.socket().close()\n"
+            f"pid = os.posix_spawn(sys.executable, [sys.executable, '-c', {child!r}], os.environ)\n"
+            "print(pid, flush=True)\nos.waitpid(pid, 0)\n")
+    trace = run_traced([PYTHON, "-c", code], tmp_path, fmt="text", check_exit=0)
+    pid = int(trace.proc.stdout)
+    mine = [l.body for l in trace.lines if l.pid == pid]
+    assert [b for b in mine if not b.startswith("#")] == [
+        "sock3 = socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0)", "sock3.close()"]
+    [row] = [b for b in mine if b.startswith("# sock3 ")]
+    assert row.endswith("created by socket() at <string>:1 in <module>()"), row

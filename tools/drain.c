@@ -113,7 +113,7 @@ int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_f
     if (ftruncate(fd, (off_t)(SS_RING_CTL_SIZE + size)) == 0)
         all = mmap(NULL, SS_RING_CTL_SIZE + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     /* inheritable, high: the program's processes find it through
-     * SOCKSHIM_SINK_RING, fork and exec keep it */
+     * SOCKSHIM_SINK_RING (shim/share.h) */
     int high = all != MAP_FAILED ? fcntl(fd, F_DUPFD, fd_floor) : -1;
     close(fd);
     if (high < 0) {
@@ -133,13 +133,6 @@ int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_f
     d.path = path != NULL ? strdup(path) : NULL;
     d.pattern = pattern;
     return high;
-}
-
-void ss_drain_release_fd(void)
-{
-    if (d.ring_fd >= 0)
-        close(d.ring_fd); /* the mapping keeps the ring; the program holds its fd */
-    d.ring_fd = -1;
 }
 
 /* ---- where lines go --------------------------------------------------------- */

@@ -9,7 +9,9 @@
  * with pattern (a %p pattern) and file_fd -1, each process's file does.
  * The capture goes to the pcap writer (pcap.h), opened by the caller. The
  * ring's fd is dup'ed to fd_floor or above, inheritable; returns it, or -1
- * (the library then writes the trace file itself; there is no capture). */
+ * (the library then writes the trace file itself; there is no capture).
+ * The command keeps it open for the whole run: a process of the run that
+ * did not inherit it opens it there (shim/share.h). */
 int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_floor,
                     unsigned carries);
 
@@ -26,8 +28,6 @@ void ss_drain_ledger(int json);
 /* The program the command started has ended with wait status status:
  * before ss_drain_finish(). */
 void ss_drain_child_ended(int pid, int status);
-/* After the fork: the program holds the ring's fd, sockshim its mapping. */
-void ss_drain_release_fd(void);
 
 /* -o with %p: when the run started (SS_ENV_RUN_START); an existing file
  * changed before then is never written. Before ss_drain_start(). */

@@ -837,6 +837,24 @@ static struct {
     uint64_t run_start;    /* -o with %p: when the run started (SS_ENV_RUN_START) */
 } run_ring = {.trace_fd = -1, .pcap_fd = -1, .trace_channel = -1};
 
+/* Names a memfd of the run (the ring, the place box) in variable: the
+ * program inherits it at fd, and a process of the run that did not (an
+ * exec the library could not see, shim/share.h) opens the command's copy,
+ * kept open at the same number for the whole run. */
+static void name_shared_memory(const char *variable, int fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        set_env(variable, NULL);
+        return;
+    }
+    struct ss_fd_ref ref = {fd, (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                            (int)getpid(), fd};
+    char value[96];
+    ss_format_fd_ref(&ref, value, sizeof value);
+    set_env(variable, value);
+}
+
 static void make_ring(void)
 {
     unsigned carries = (run_ring.trace_fd >= 0 || run_ring.trace_pattern != NULL ? SS_RING_TRACE
@@ -853,9 +871,7 @@ static void make_ring(void)
                 strerror(errno));
         return; /* the library writes the trace file itself */
     }
-    char value[16];
-    snprintf(value, sizeof value, "%d", fd);
-    set_env(SS_ENV_SINK_RING, value);
+    name_shared_memory(SS_ENV_SINK_RING, fd);
     run_ring.made = 1;
 }
 
@@ -864,10 +880,7 @@ static void make_ring(void)
  * locations are written as module+offset. */
 static void make_place_box(void)
 {
-    int fd = ss_place_server_make(ss_high_fd_floor());
-    char value[16];
-    snprintf(value, sizeof value, "%d", fd);
-    set_env(SS_ENV_PLACE_BOX, fd >= 0 ? value : NULL);
+    name_shared_memory(SS_ENV_PLACE_BOX, ss_place_server_make(ss_high_fd_floor()));
 }
 
 /* What to do when a file sockshim writes cannot be written (errno err). */
@@ -1077,10 +1090,10 @@ static void export_channel(int from)
         set_env(SS_ENV_OUTPUT_FD, NULL); /* no stderr: the library uses fd 2 */
         return;
     }
-    struct ss_output_fd channel = {fd, (unsigned long long)st.st_dev,
-                                   (unsigned long long)st.st_ino};
-    char value[64];
-    ss_format_output_fd(&channel, value, sizeof value);
+    struct ss_fd_ref channel = {fd, (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                                0, -1};
+    char value[96];
+    ss_format_fd_ref(&channel, value, sizeof value);
     set_env(SS_ENV_OUTPUT_FD, value);
 }
 
@@ -1264,7 +1277,6 @@ static int run_program(const char *path, char *const argv[])
     }
     forward_to = pid;
     if (run_ring.made) {
-        ss_drain_release_fd();
         if (ss_drain_start() != 0)
             warn("cannot start the trace drain: the trace is written when the program "
                  "exits");

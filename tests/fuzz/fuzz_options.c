@@ -3,7 +3,7 @@
  * The input, as a NUL-terminated string, is given to each parser in turn, as
  * a user could give it in an option or a SOCKSHIM_* variable. Each returns 0
  * with a value in its range, or -1 with a NUL-terminated message. The
- * writers (ss_expand_output, ss_format_output_fd) honour snprintf's
+ * writers (ss_expand_output, ss_format_fd_ref) honour snprintf's
  * contract in buffers of any size, and what they write parses back.
  */
 #include <limits.h>
@@ -62,33 +62,35 @@ static size_t check_expand(const char *pattern, long pid)
     return need;
 }
 
-static void check_output_fd(const char *s)
+static void check_fd_ref(const char *s)
 {
     struct ss_parse_error e;
-    struct ss_output_fd v, again;
+    struct ss_fd_ref v, again;
     init_error(&e);
     memset(&v, 0, sizeof v);
-    int rc = ss_parse_output_fd(s, &v, &e);
+    int rc = ss_parse_fd_ref(s, &v, &e);
     check_result(rc, &e);
     if (rc != 0)
         return;
     CHECK(v.fd >= 0 && v.fd <= 1 << 30);
     /* what the command writes, the library reads back */
     char probe = 'x';
-    size_t need = ss_format_output_fd(&v, &probe, 0);
+    size_t need = ss_format_fd_ref(&v, &probe, 0);
     CHECK(probe == 'x');
     char *full = malloc(need);
     CHECK(full != NULL);
-    CHECK(ss_format_output_fd(&v, full, need) == need);
+    CHECK(ss_format_fd_ref(&v, full, need) == need);
     CHECK(strlen(full) == need - 1);
     init_error(&e);
-    CHECK(ss_parse_output_fd(full, &again, &e) == 0);
-    CHECK(again.fd == v.fd && again.dev == v.dev && again.ino == v.ino);
+    CHECK(ss_parse_fd_ref(full, &again, &e) == 0);
+    CHECK(again.fd == v.fd && again.dev == v.dev && again.ino == v.ino &&
+          again.holder_pid == v.holder_pid && again.holder_fd == v.holder_fd);
+    CHECK(v.holder_pid >= 0 && v.holder_pid <= SS_PID_LIMIT);
     for (size_t i = 0; i < sizeof small_caps / sizeof small_caps[0]; i++) {
         size_t cap = small_caps[i];
         char *buf = malloc(cap);
         CHECK(buf != NULL);
-        CHECK(ss_format_output_fd(&v, buf, cap) == need);
+        CHECK(ss_format_fd_ref(&v, buf, cap) == need);
         CHECK(memchr(buf, '\0', cap) != NULL);
         CHECK(memcmp(buf, full, strlen(buf)) == 0);
         free(buf);
@@ -144,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     init_error(&e);
     check_result(ss_parse_output(s, &e), &e);
 
-    check_output_fd(s);
+    check_fd_ref(s);
 
     enum ss_summary summary;
     init_error(&e);

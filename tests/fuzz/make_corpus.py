@@ -108,6 +108,8 @@ OPTIONS = {
     "fd-ok": "2:2049:123456", "fd-zeros": "2:0:0", "fd-too-big": "1073741825:1:1",
     "fd-missing": "3:4:", "fd-letters": "a:b:c", "fd-max": "0:18446744073709551615:1",
     "fd-overflow": "0:18446744073709551616:1", "fd-long": "1:" + "9" * 30 + ":1",
+    "fd-holder": "140:22:3071:4242:140", "fd-holder-pid0": "140:22:3071:0:140",
+    "fd-holder-short": "140:22:3071:4242", "fd-holder-pid-big": "140:22:3071:4194305:140",
     "summary-on": "on", "summary-off": "off", "summary-only": "only",
     "summary-typo": "onn",
     "utf8": "caf\u00e9,\u20ac",
