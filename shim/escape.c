@@ -224,6 +224,22 @@ void ss_out_safe_n(struct ss_out *o, const char *s, size_t n)
     out_str_body(o, (const unsigned char *)s, n, 0);
 }
 
+void ss_out_utf8_replaced(struct ss_out *o, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = ss_utf8_next(p + i, n - i, &cp);
+        if (len == 0) {
+            ss_out_str(o, "\xef\xbf\xbd"); /* U+FFFD */
+            i++;
+        } else {
+            ss_out_mem(o, p + i, len);
+            i += len;
+        }
+    }
+}
+
 int ss_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -48,6 +48,10 @@ void ss_out_safe_n(struct ss_out *o, const char *s, size_t n);
 /* Length of the valid UTF-8 sequence at p (1..4) with its code point, or 0
  * when the bytes there are not valid UTF-8. */
 size_t ss_utf8_next(const unsigned char *p, size_t n, uint32_t *cp);
+/* p[0..n) as valid UTF-8 (not escaped): each byte that is not UTF-8
+ * becomes U+FFFD, as in the JSON trace's strings. For writers that hand
+ * strings to a JSON library (the command's own records). */
+void ss_out_utf8_replaced(struct ss_out *o, const char *p, size_t n);
 /* Whether p[0..n) is valid UTF-8 as a whole. */
 int ss_utf8_valid(const char *p, size_t n);
 

@@ -167,6 +167,26 @@ def test_killed_process_json_summary(tmp_path):
     assert [f["where"] for f in findings] == [s["where"] for s in summary["sockets"]]
 
 
+def test_killed_process_json_strings_are_written_as_the_library_writes_them(tmp_path):
+    """A name that is not UTF-8 (argv[0] through a symlink named so): the
+    command's summary writes it as the library's start record does, U+FFFD
+    for the bad byte and the exact bytes in exe_hex, and report reads both."""
+    link = tmp_path / "end\udcffways"
+    link.symlink_to(END_WAYS)
+    trace = run_traced([bytes(link), "kill"], tmp_path, fmt="json")
+    assert trace.proc.returncode == 137
+    [start] = [e for e in trace.events if e["type"] == "start"]
+    [summary] = [e for e in trace.events if e["type"] == "summary"]
+    assert summary["written_by"] == "sockshim"
+    for record in (start, summary):
+        assert record["exe"] == f"{tmp_path}/end\ufffdways", record
+        assert bytes.fromhex(record["exe_hex"]) == bytes(link)
+    proc = subprocess.run([SOCKSHIM, "report", str(tmp_path / "trace")], capture_output=True,
+                          timeout=TIMEOUT, env=base_env())
+    assert proc.returncode == 0, proc.stderr
+    assert f"{tmp_path}/end\\udcffways (parent " in proc.stdout.decode()
+
+
 def test_killed_child_of_a_forking_program(tmp_path):
     """A process the command did not start: killed while its parent waits.
     How it ended is known when the command saw it as a zombie, before its

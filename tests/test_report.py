@@ -272,6 +272,19 @@ def test_report_refuses_a_bad_record(tmp_path, record, says):
     assert not FORBIDDEN.search(err) and err.count("\n") == 1, err
 
 
+def test_a_hostile_trace_file_name_is_shown_escaped(tmp_path):
+    """Traces travel as files whose names the sender chose: report names
+    a bad one escaped, as the text trace escapes a name."""
+    path = tmp_path / "run\x1b]0;pwned\x07\n01:00:00.000000 [1] # FORGED.jsonl"
+    path.write_bytes(json.dumps(START).encode() + b"\n{}\n")
+    proc = subprocess.run([SOCKSHIM, "report", str(path)], capture_output=True,
+                          timeout=TIMEOUT, env=base_env())
+    assert proc.returncode == 2, proc.stdout
+    err = proc.stderr.decode()
+    assert err == (f"sockshim report: {tmp_path}/run\\x1b]0;pwned\\x07\\n01:00:00.000000 [1] "
+                   "# FORGED.jsonl:2: a bad record: no 'v'\n"), err
+
+
 def test_report_leaves_out_a_cut_last_line(tmp_path):
     """The last line of a run still going (or killed) may lack its end: it
     is left out with a note, and the rest is reported."""

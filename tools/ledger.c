@@ -398,17 +398,36 @@ static void text_summary(const struct proc *p, uint64_t now)
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-/* A string as JSON holds it; one that is not UTF-8 shows its other bytes
- * as \xNN. */
-static json_t *json_text(const char *s)
+/* obj.key = s as the library writes a string (ss_out_json_text_member,
+ * docs/trace-format.md "Strings"): each byte that is not UTF-8 becomes
+ * U+FFFD, and key_hex beside it holds the exact bytes; NULL is null. */
+static void set_text(json_t *obj, const char *key, const char *s)
 {
-    if (s == NULL)
-        return json_null();
-    json_t *j = json_string(s);
-    if (j != NULL)
-        return j;
-    char shown[4 * SS_LEDGER_MAX_PAYLOAD + 8];
-    return json_string(ss_shown(s, strlen(s), shown, sizeof shown));
+    if (s == NULL) {
+        json_object_set_new(obj, key, json_null());
+        return;
+    }
+    size_t n = strlen(s);
+    if (ss_utf8_valid(s, n)) {
+        json_object_set_new(obj, key, json_stringn(s, n));
+        return;
+    }
+    char replaced[3 * SS_LEDGER_MAX_PAYLOAD + 8], hex[2 * SS_LEDGER_MAX_PAYLOAD + 8];
+    char twin[64];
+    struct ss_out o;
+    ss_out_init(&o, replaced, sizeof replaced);
+    ss_out_utf8_replaced(&o, s, n);
+    size_t rn = o.len;
+    ss_out_init(&o, hex, sizeof hex);
+    ss_out_hexbytes(&o, s, n);
+    size_t hn = o.len;
+    snprintf(twin, sizeof twin, "%s" SS_JSON_HEX_SUFFIX, key);
+    if (rn > sizeof replaced || hn > sizeof hex) { /* longer than a ledger string can be */
+        json_object_set_new(obj, key, json_null());
+        return;
+    }
+    json_object_set_new(obj, key, json_stringn(replaced, rn));
+    json_object_set_new(obj, twin, json_stringn(hex, hn));
 }
 
 static json_t *json_iso8601(uint64_t ns)
@@ -451,13 +470,17 @@ static json_t *json_where(const struct sock_rec *s)
     snprintf(offset, sizeof offset, "0x%llx", (unsigned long long)s->offset);
     struct ss_place place;
     int known = s->module != NULL && ss_locate(s->module, s->offset, &place) == 0;
-    return json_pack("{s:n, s:o, s:s, s:n, s:o, s:o, s:o, s:o}", "address", "module",
-                     json_text(s->module), "offset", offset, "symbol", "function",
-                     known && place.function[0] != '\0' ? json_text(place.function)
-                                                         : json_null(),
-                     "file", known && place.line > 0 ? json_text(place.file) : json_null(),
-                     "line", known && place.line > 0 ? json_integer(place.line) : json_null(),
-                     "text", json_text(text));
+    json_t *where = json_object();
+    json_object_set_new(where, "address", json_null());
+    set_text(where, "module", s->module);
+    json_object_set_new(where, "offset", json_string(offset));
+    json_object_set_new(where, "symbol", json_null());
+    set_text(where, "function", known && place.function[0] != '\0' ? place.function : NULL);
+    set_text(where, "file", known && place.line > 0 ? place.file : NULL);
+    json_object_set_new(where, "line", known && place.line > 0 ? json_integer(place.line)
+                                                               : json_null());
+    set_text(where, "text", text);
+    return where;
 }
 
 static json_t *json_leak(const struct sock_rec *s)
@@ -524,7 +547,7 @@ static void json_summary(const struct proc *p, uint64_t now)
         json_array_append_new(findings, listed);
     }
     json_t *summary = json_head("summary", p, now);
-    json_object_set_new(summary, "exe", json_text(p->name));
+    set_text(summary, "exe", p->name);
     json_object_set_new(summary, "end", json_end(p));
     json_object_set_new(summary, "written_by", json_string("sockshim"));
     json_object_set_new(summary, "methods", json_array());

@@ -270,6 +270,29 @@ static void put_name(FILE *out, const char *s)
     put_shown(out, SHOWN_NAME, s, strlen(s));
 }
 
+/* s escaped as the text trace escapes a name, for a message: a trace's
+ * file name and what is wrong with a line come from whoever made the file
+ * (what is wrong with a line is escaped where it quotes the line). Long
+ * ones are cut short. */
+static const char *safe(const char *s, size_t n)
+{
+    static char buf[4][1024];
+    static unsigned next;
+    char *b = buf[next++ % 4];
+    struct ss_out o;
+    ss_out_init(&o, b, sizeof buf[0]);
+    ss_out_safe_n(&o, s, n);
+    ss_out_char(&o, '\0');
+    if (ss_out_overflowed(&o))
+        memcpy(b + sizeof buf[0] - 4, "...", 4);
+    return b;
+}
+
+static const char *safe_c(const char *s)
+{
+    return safe(s, strlen(s));
+}
+
 /* ---- checking a record ------------------------------------------------------ */
 
 /* Where a record came from, and where a bad one sends the reader: the
@@ -770,7 +793,7 @@ static void read_trace(struct ss_report *r, const char *path)
 {
     FILE *f = fopen(path, "re");
     if (f == NULL)
-        trouble("cannot read '%s': %s", path, strerror(errno));
+        trouble("cannot read '%s': %s", safe_c(path), strerror(errno));
     char *line = NULL, why[640];
     size_t cap = 0;
     ssize_t len;
@@ -783,13 +806,13 @@ static void read_trace(struct ss_report *r, const char *path)
             continue;
         if (line[len - 1] != '\n') { /* a run still going, or killed mid-line */
             fprintf(stderr, "sockshim report: %s:%lu: the last line is cut short (%zd bytes "
-                    "without a newline): left out\n", path, number, len);
+                    "without a newline): left out\n", safe_c(path), number, len);
             break;
         }
-        trouble("%s:%lu: %s", path, number, why);
+        trouble("%s:%lu: %s", safe_c(path), number, why); /* why is escaped */
     }
     if (ferror(f))
-        trouble("cannot read '%s': %s", path, strerror(errno));
+        trouble("cannot read '%s': %s", safe_c(path), strerror(errno));
     free(line);
     fclose(f);
     r->files++;
@@ -1209,10 +1232,10 @@ static void check_fail_on(const char *list)
     for (const char *p = list;;) {
         size_t len = strcspn(p, ",");
         if (!(len == 3 && strncmp(p, "all", 3) == 0) && !code_known(p, len))
-            trouble("--fail-on: unknown finding '%.*s' (codes: lost-bytes, leak, "
+            trouble("--fail-on: unknown finding '%s' (codes: lost-bytes, leak, "
                     "use-after-close, send-after-shutdown, sigpipe-risk, eof-spin, "
                     "nagle-small-writes, unchecked-connect, reuseaddr-missing, double-close, "
-                    "or all)", (int)len, p);
+                    "or all)", safe(p, len));
         if (p[len] == '\0')
             return;
         p += len + 1;
@@ -1250,7 +1273,8 @@ int ss_report_main(int argc, char *argv[])
         } else if (strcmp(a, "--fail-on") == 0 && first + 1 < argc) {
             fail_on = argv[++first];
         } else {
-            trouble("unknown option '%s'\nTry 'sockshim report --help' for more information.", a);
+            trouble("unknown option '%s'\nTry 'sockshim report --help' for more information.",
+                    safe_c(a));
         }
     }
     if (fail_on != NULL)
