@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 #include "fmt.h"
-#include "sockshim/call.h"
+#include "call.h"
 #include "sockshim/findings.h"
 
 struct ss_obj;

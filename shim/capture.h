@@ -3,7 +3,7 @@
 #ifndef SOCKSHIM_CAPTURE_H
 #define SOCKSHIM_CAPTURE_H
 
-#include "sockshim/call.h"
+#include "call.h"
 
 struct ss_obj;
 

@@ -12,67 +12,18 @@
 
 #include "internal.h"
 
+enum traced_calls { TRACED_every, TRACED_on_socket };
+
 struct fn_info {
     enum ss_op op;  /* the method, before the refinements below */
     int on_any_fd;  /* works on any fd; only a socket's calls are traced */
 };
 
 static const struct fn_info fn_info[SS_FN_COUNT] = {
-    [SS_FN_socket] = {SS_OP_socket, 0},
-    [SS_FN_socketpair] = {SS_OP_socketpair, 0},
-    [SS_FN_bind] = {SS_OP_bind, 0},
-    [SS_FN_listen] = {SS_OP_listen, 0},
-    [SS_FN_accept] = {SS_OP_accept, 0},
-    [SS_FN_accept4] = {SS_OP_accept, 0},
-    [SS_FN_connect] = {SS_OP_connect, 0},
-    [SS_FN___connect] = {SS_OP_connect, 0},
-    [SS_FN_shutdown] = {SS_OP_shutdown, 0},
-    [SS_FN_getsockname] = {SS_OP_getsockname, 0},
-    [SS_FN_getpeername] = {SS_OP_getpeername, 0},
-    [SS_FN_send] = {SS_OP_send, 0},
-    [SS_FN___send] = {SS_OP_send, 0},
-    [SS_FN_sendto] = {SS_OP_sendto, 0},
-    [SS_FN_sendmsg] = {SS_OP_sendmsg, 0},
-    [SS_FN_sendmmsg] = {SS_OP_sendmmsg, 0},
-    [SS_FN_recv] = {SS_OP_recv, 0},
-    [SS_FN___recv_chk] = {SS_OP_recv, 0},
-    [SS_FN_recvfrom] = {SS_OP_recvfrom, 0},
-    [SS_FN___recvfrom_chk] = {SS_OP_recvfrom, 0},
-    [SS_FN_recvmsg] = {SS_OP_recvmsg, 0},
-    [SS_FN_recvmmsg] = {SS_OP_recvmmsg, 0},
-    [SS_FN_read] = {SS_OP_recv, 1},
-    [SS_FN___read] = {SS_OP_recv, 1},
-    [SS_FN___read_chk] = {SS_OP_recv, 1},
-    [SS_FN_write] = {SS_OP_send, 1},
-    [SS_FN___write] = {SS_OP_send, 1},
-    [SS_FN_readv] = {SS_OP_recv, 1},
-    [SS_FN_writev] = {SS_OP_send, 1},
-    [SS_FN_preadv2] = {SS_OP_recv, 1},
-    [SS_FN_pwritev2] = {SS_OP_send, 1},
-    [SS_FN_preadv64v2] = {SS_OP_recv, 1},
-    [SS_FN_pwritev64v2] = {SS_OP_send, 1},
-    [SS_FN_sendfile] = {SS_OP_sendfile, 1},
-    [SS_FN_sendfile64] = {SS_OP_sendfile, 1},
-    [SS_FN_splice] = {SS_OP_sendfile, 1},
-    [SS_FN_getsockopt] = {SS_OP_getsockopt, 0},
-    [SS_FN_setsockopt] = {SS_OP_setsockopt, 0},
-    [SS_FN_close] = {SS_OP_close, 1},
-    [SS_FN___close] = {SS_OP_close, 1},
-    [SS_FN_close_range] = {SS_OP_close_range, 1},
-    [SS_FN_closefrom] = {SS_OP_close_range, 1},
-    [SS_FN_fclose] = {SS_OP_close, 1},
-    [SS_FN_dup] = {SS_OP_dup, 1},
-    [SS_FN_dup2] = {SS_OP_dup, 1},
-    [SS_FN_dup3] = {SS_OP_dup, 1},
-    [SS_FN_fcntl] = {SS_OP_fcntl, 1},
-    [SS_FN___fcntl] = {SS_OP_fcntl, 1},
-    [SS_FN_fcntl64] = {SS_OP_fcntl, 1},
-    [SS_FN_ioctl] = {SS_OP_ioctl, 1},
-    [SS_FN_fork] = {SS_OP_fork, 0},
-    [SS_FN__Fork] = {SS_OP_fork, 0},
-    [SS_FN_vfork] = {SS_OP_fork, 0},
-    /* never a record's fn: syscall(SYS_close) is recorded as close() */
-    [SS_FN_syscall] = {SS_OP_close, 1},
+#define FN_INFO(ret, name, params, method, traced) \
+    [SS_FN_##name] = {SS_OP_##method, TRACED_##traced == TRACED_on_socket},
+    SS_ENTRIES(FN_INFO)
+#undef FN_INFO
 };
 
 int ss_call_blocking_flag(const struct ss_call *c)

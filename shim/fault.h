@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include "sockshim/call.h"
+#include "call.h"
 
 struct ss_obj;
 

@@ -7,7 +7,7 @@
 #include <sys/types.h>
 
 #include "options.h"
-#include "sockshim/call.h"
+#include "call.h"
 
 #define SS_EXPORT __attribute__((visibility("default")))
 #define SS_LIKELY(x) __builtin_expect(!!(x), 1)

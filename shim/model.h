@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#include "sockshim/call.h"
+#include "call.h"
 
 struct ss_obj;
 

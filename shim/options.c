@@ -10,21 +10,21 @@
 
 #include "fmt.h"
 
-static const char *const op_names[] = {
-#define SS_OP_NAME(name, group) #name,
+const char *const ss_op_names[SS_OP_COUNT] = {
+#define SS_OP_NAME(name, group, way) #name,
     SS_OPS(SS_OP_NAME)
 #undef SS_OP_NAME
 };
 
 static const char *const op_groups[] = {
-#define SS_OP_GROUP(name, group) #group,
+#define SS_OP_GROUP(name, group, way) #group,
     SS_OPS(SS_OP_GROUP)
 #undef SS_OP_GROUP
 };
 
 static const char *const fn_names[] = {
-#define SS_FN_NAME(name) #name,
-    SS_CALLS(SS_FN_NAME)
+#define SS_FN_NAME(ret, name, ...) #name,
+    SS_ENTRIES(SS_FN_NAME)
 #undef SS_FN_NAME
 };
 
@@ -32,7 +32,15 @@ static const char *const group_names[] = {"lifecycle", "connection", "io", "opti
 
 const char *ss_op_name(enum ss_op op)
 {
-    return (unsigned)op < SS_OP_COUNT ? op_names[op] : "?";
+    return (unsigned)op < SS_OP_COUNT ? ss_op_names[op] : "?";
+}
+
+int ss_op_from_name(const char *name)
+{
+    for (int op = 0; op < SS_OP_COUNT; op++)
+        if (strcmp(ss_op_names[op], name) == 0)
+            return op;
+    return -1;
 }
 
 const char *ss_op_group(enum ss_op op)
@@ -116,7 +124,7 @@ int ss_parse_strsize(const char *s, unsigned *out, struct ss_parse_error *e)
 static int lookup_op(const char *tok, size_t len)
 {
     for (int i = 0; i < SS_OP_COUNT; i++)
-        if (strlen(op_names[i]) == len && memcmp(op_names[i], tok, len) == 0)
+        if (strlen(ss_op_names[i]) == len && memcmp(ss_op_names[i], tok, len) == 0)
             return i;
     return -1;
 }
@@ -165,7 +173,7 @@ static int parse_op_token(const char *list, const char *tok, size_t len, ss_opma
         return 0;
     int op = lookup_op(tok, len);
     if (op < 0) {
-        const char *near = ss_closest_name(tok, len, op_names, SS_OP_COUNT);
+        const char *near = ss_closest_name(tok, len, ss_op_names, SS_OP_COUNT);
         char hint[96];
         if (near != NULL)
             snprintf(hint, sizeof hint, "did you mean '%s'?", near);

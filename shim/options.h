@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sockshim/ops.h"
+#include "entries.h"
 
 /* Environment variables: the contract between the command and the library. */
 #define SS_ENV_OUTPUT "SOCKSHIM_OUTPUT"   /* trace file, %p = pid; unset: stderr */
@@ -49,11 +49,17 @@ enum ss_summary { SS_SUMMARY_ON, SS_SUMMARY_OFF, SS_SUMMARY_ONLY };
 typedef uint64_t ss_opmask; /* bit (1 << enum ss_op) */
 #define SS_OPMASK_ALL ((((ss_opmask)1) << SS_OP_COUNT) - 1)
 #define SS_OPBIT(op) ((ss_opmask)1 << SS_OP_##op)
-/* The methods that move a socket's data, each way. */
-#define SS_OPS_SENDS                                                               \
-    (SS_OPBIT(send) | SS_OPBIT(sendto) | SS_OPBIT(sendmsg) | SS_OPBIT(sendmmsg) |  \
-     SS_OPBIT(sendfile))
-#define SS_OPS_RECVS (SS_OPBIT(recv) | SS_OPBIT(recvfrom) | SS_OPBIT(recvmsg) | SS_OPBIT(recvmmsg))
+/* The methods that move a socket's data, each way (SS_OPS's way column). */
+#define SS_OPBIT_IF_out_out(op) SS_OPBIT(op) |
+#define SS_OPBIT_IF_out_in(op)
+#define SS_OPBIT_IF_out_none(op)
+#define SS_OPBIT_IF_in_in(op) SS_OPBIT(op) |
+#define SS_OPBIT_IF_in_out(op)
+#define SS_OPBIT_IF_in_none(op)
+#define SS_OPBIT_OUT(name, group, way) SS_OPBIT_IF_out_##way(name)
+#define SS_OPBIT_IN(name, group, way) SS_OPBIT_IF_in_##way(name)
+#define SS_OPS_SENDS (SS_OPS(SS_OPBIT_OUT) 0)
+#define SS_OPS_RECVS (SS_OPS(SS_OPBIT_IN) 0)
 
 static inline int ss_op_in(enum ss_op op, ss_opmask ops)
 {
@@ -155,7 +161,11 @@ int ss_output_has_pid(const char *pattern);
 /* Expands %p; returns the length needed (like snprintf). */
 size_t ss_expand_output(const char *pattern, long pid, char *buf, size_t cap);
 
+/* The methods' names, by enum ss_op. */
+extern const char *const ss_op_names[SS_OP_COUNT];
 const char *ss_op_name(enum ss_op op);
+/* The method named name, or -1. */
+int ss_op_from_name(const char *name);
 const char *ss_op_group(enum ss_op op);
 const char *ss_fn_name(enum ss_fn fn);
 

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "sockshim/ops.h"
+#include "entries.h"
 
 /* Set in a where value that is a Python location's index, never in a user
  * space code address. */

@@ -35,9 +35,9 @@ static void resolve_real_functions(void)
 {
     /* The pointers are written once, before ss_lib_state publishes them
      * with release ordering. Every name exists in glibc 2.34 and later. */
-#define SS_RESOLVE(ret, name, params) \
-    *(void **)(&ss_real.name) = dlsym(RTLD_NEXT, #name);
-    SS_REAL_FUNCS(SS_RESOLVE)
+#define SS_RESOLVE(ret, name, ...) *(void **)(&ss_real.name) = dlsym(RTLD_NEXT, #name);
+    SS_ENTRIES(SS_RESOLVE)
+    SS_ENDINGS(SS_RESOLVE)
 #undef SS_RESOLVE
 }
 

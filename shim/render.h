@@ -14,7 +14,7 @@
 
 #include "escape.h"
 #include "fmt.h"
-#include "sockshim/call.h"
+#include "call.h"
 
 /* Renders a completed call in the configured format and emits it. */
 void ss_render_call(const struct ss_call *c);

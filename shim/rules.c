@@ -60,15 +60,11 @@ static int span_is(struct span s, const char *word)
 
 /* ---- the set of methods ----------------------------------------------- */
 
-static const char *const method_names[] = {
-#define SS_RULE_OP_NAME(name, group) #name,
-    SS_OPS(SS_RULE_OP_NAME)
-#undef SS_RULE_OP_NAME
-};
-
-#define BIT(op) ((ss_opmask)1 << SS_OP_##op)
-#define SEND_FAMILY (BIT(send) | BIT(sendto) | BIT(sendmsg) | BIT(sendmmsg) | BIT(sendfile))
-#define RECV_FAMILY (BIT(recv) | BIT(recvfrom) | BIT(recvmsg) | BIT(recvmmsg))
+#define BIT SS_OPBIT
+/* The calls that move data: no call is a sendall, a loop the trace
+ * rebuilds from sends. */
+#define SEND_FAMILY (SS_OPS_SENDS & ~SS_OPBIT(sendall))
+#define RECV_FAMILY SS_OPS_RECVS
 #define IO_FAMILY (SEND_FAMILY | RECV_FAMILY)
 /* Methods that may wait for the network, and so can time out. */
 #define WAITING (IO_FAMILY | BIT(accept) | BIT(connect) | BIT(connect_ex))
@@ -115,12 +111,12 @@ static int parse_method(struct parse *ps, struct span s, ss_opmask *mask)
         return 0;
     }
     for (int op = 0; op < SS_OP_COUNT; op++) {
-        if (span_is(s, method_names[op])) {
+        if (span_is(s, ss_op_names[op])) {
             *mask |= method_mask(op);
             return 0;
         }
     }
-    const char *near = ss_closest_name(s.p, s.len, method_names, SS_OP_COUNT);
+    const char *near = ss_closest_name(s.p, s.len, ss_op_names, SS_OP_COUNT);
     if (near != NULL)
         return failf(ps, s, "unknown method '%s' (did you mean '%s'?)", quoted(s, q, sizeof q),
                      near);

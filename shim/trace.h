@@ -10,7 +10,7 @@
 #define SOCKSHIM_TRACE_H
 
 #include "audit.h"
-#include "sockshim/call.h"
+#include "call.h"
 
 struct ss_obj;
 

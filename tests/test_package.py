@@ -149,7 +149,8 @@ def test_contents_are_the_install_rules_under_usr(package, tmp_path):
         assert re.fullmatch(r"/usr/lib/[^/]+-linux-gnu/libsockshim\.so", library), library
     for path in ["/usr/bin/sockshim",
                  "/usr/share/man/man1/sockshim.1",
-                 "/usr/include/sockshim/call.h",
+                 "/usr/include/sockshim/ops.h",
+                 "/usr/include/sockshim/findings.h",
                  "/usr/share/doc/sockshim/copyright",
                  "/usr/share/doc/sockshim/faults.md",
                  "/usr/share/doc/sockshim/examples/test_with_sockshim.py",
@@ -159,6 +160,8 @@ def test_contents_are_the_install_rules_under_usr(package, tmp_path):
     assert entries["./usr/bin/sockshim"][0] == "-rwxr-xr-x"
     # nothing of the build tree's test programs or benchmark
     assert not [f for f in files if "/programs/" in f or f.endswith("/workload")]
+    # only what a user includes: the library's call record stays inside
+    assert "/usr/include/sockshim/call.h" not in files
     # exactly what cmake --install puts there
     destdir = tmp_path / "destdir"
     proc = subprocess.run([CMAKE, "--install", str(build), "--prefix", "/usr"],

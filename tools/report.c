@@ -31,8 +31,8 @@
 
 #include "escape.h"
 #include "fmt.h"
+#include "options.h"
 #include "sockshim/findings.h"
-#include "sockshim/ops.h"
 #include "xlat.h"
 
 #define EXIT_FINDINGS 1
@@ -425,9 +425,21 @@ static void check_finding(struct reader *rd, json_t *f, int from_summary)
     }
 }
 
-static int moves_bytes(const char *op)
+/* Whether the method named op (or -1: unknown) sends or receives
+ * (SS_OPS's way column). */
+static int sends(int op)
 {
-    return strncmp(op, "send", 4) == 0 || strncmp(op, "recv", 4) == 0;
+    return op >= 0 && ss_op_in((enum ss_op)op, SS_OPS_SENDS);
+}
+
+static int receives(int op)
+{
+    return op >= 0 && ss_op_in((enum ss_op)op, SS_OPS_RECVS);
+}
+
+static int moves_bytes(int op)
+{
+    return sends(op) || receives(op);
 }
 
 /* A call record's numbers: a count of bytes or a duration is never
@@ -437,7 +449,8 @@ static void check_call(struct reader *rd, json_t *rec)
 {
     const char *op = get_str(rd, rec, "op");
     (void)get_int(rd, rec, "fd", INT64_MIN, INT64_MAX, 0);
-    (void)get_int(rd, rec, "ret", moves_bytes(op) ? 0 : INT64_MIN, INT64_MAX, 0);
+    (void)get_int(rd, rec, "ret", moves_bytes(ss_op_from_name(op)) ? 0 : INT64_MIN, INT64_MAX,
+                  0);
     (void)get_int(rd, rec, "dur_ns", 0, INT64_MAX, 0);
     (void)check_sock(rd, rec);
 }
@@ -642,18 +655,6 @@ static void take_sock(struct socket_seen *s, json_t *rec, json_t *sock, const st
     s->type = copy_of(str(sock, "type"));
 }
 
-static int op_index(const char *name)
-{
-    static const char *const ops[] = {
-#define REPORT_OP_NAME(name, group) #name,
-        SS_OPS(REPORT_OP_NAME)
-#undef REPORT_OP_NAME
-    };
-    for (int i = 0; i < SS_OP_COUNT; i++)
-        if (strcmp(ops[i], name) == 0)
-            return i;
-    return -1;
-}
 
 /* Methods are counted from the call records, so that a process killed
  * before its summary still counts; and the bytes each socket moved. */
@@ -661,14 +662,14 @@ static void take_call(struct ss_report *r, json_t *rec, const struct stamp *when
 {
     const char *op = str(rec, "op");
     long long ret = num(rec, "ret");
-    int i = op_index(op);
+    int i = ss_op_from_name(op);
     if (i >= 0) {
         struct method_total *t = &r->methods[i];
         add_saturating(&t->calls, 1);
         add_saturating(&t->errors, json_object_get(rec, "error") != NULL);
         add_saturating(&t->faults, json_object_get(rec, "fault") != NULL);
         add_saturating(&t->time_ns, (uint64_t)num(rec, "dur_ns"));
-        if (moves_bytes(op) && ret > 0)
+        if (moves_bytes(i) && ret > 0)
             add_saturating(&t->bytes, (uint64_t)ret);
     }
     json_t *sock = json_object_get(rec, "sock");
@@ -676,9 +677,9 @@ static void take_call(struct ss_report *r, json_t *rec, const struct stamp *when
         return;
     struct socket_seen *s = socket_of(r, num(rec, "pid"), num(sock, "id"), when);
     take_sock(s, rec, sock, when);
-    if (ret > 0 && strncmp(op, "send", 4) == 0)
+    if (ret > 0 && sends(i))
         add_saturating(&s->sent, (uint64_t)ret);
-    else if (ret > 0 && strncmp(op, "recv", 4) == 0)
+    else if (ret > 0 && receives(i))
         add_saturating(&s->received, (uint64_t)ret);
 }
 
@@ -936,11 +937,6 @@ static void print_processes(FILE *out, const struct ss_report *r)
 
 static void print_methods(FILE *out, const struct ss_report *r)
 {
-    static const char *const names[] = {
-#define REPORT_OP_NAME(name, group) #name,
-        SS_OPS(REPORT_OP_NAME)
-#undef REPORT_OP_NAME
-    };
     fprintf(out, "\nmethods\n  %-13s %9s %7s %7s %12s %12s\n", "method", "calls", "errors",
             "faults", "bytes", "time (ms)");
     for (int op = 0; op < SS_OP_COUNT; op++) {
@@ -948,9 +944,9 @@ static void print_methods(FILE *out, const struct ss_report *r)
         if (t->calls == 0)
             continue;
         char bytes[24] = "-";
-        if (moves_bytes(names[op]))
+        if (moves_bytes(op))
             snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)t->bytes);
-        fprintf(out, "  %-13s %9llu %7llu %7llu %12s %12.3f\n", names[op],
+        fprintf(out, "  %-13s %9llu %7llu %7llu %12s %12.3f\n", ss_op_name((enum ss_op)op),
                 (unsigned long long)t->calls, (unsigned long long)t->errors,
                 (unsigned long long)t->faults, bytes, (double)t->time_ns / 1e6);
     }

@@ -1,10 +1,10 @@
 /* sockshim: the vocabulary of a trace.
  *
- * Two lists every part of sockshim shares: the methods of a socket object a
- * call is shown as (the "op" of a trace record), and the libc entry points
- * the shim interposes (the "call" of a trace record). Both are X-macro
- * tables, so a name is written once and every table derived from it (enums,
- * name strings, the command's -e validation) stays in step.
+ * The methods of a socket object a call is shown as (the "op" of a trace
+ * record), as an X-macro table: a name is written once and every table
+ * derived from it (the enum, name strings, groups, the sends and receives,
+ * the command's -e validation) stays in step. The libc entry points (the
+ * "call" of a record) are listed in the library's shim/entries.h.
  */
 #ifndef SOCKSHIM_OPS_H
 #define SOCKSHIM_OPS_H
@@ -14,77 +14,48 @@
 
 /* Methods of a socket object, in the semantics of Python's socket objects,
  * plus the few process-level calls that create or close several sockets.
- * X(name, group): group is the class a method belongs to, for -e filters. */
+ * X(name, group, way): group is the class a method belongs to, for -e
+ * filters and rules (%io); way is which way it moves the socket's data:
+ * out (a send), in (a receive) or none. sendall is a loop of sends the
+ * trace rebuilds into one line. */
 #define SS_OPS(X)                                                           \
-    X(socket, lifecycle)                                                    \
-    X(socketpair, lifecycle)                                                \
-    X(fromfd, lifecycle)      /* a socket the process did not create */     \
-    X(dup, lifecycle)                                                       \
-    X(close, lifecycle)                                                     \
-    X(close_range, lifecycle) /* closes several sockets in one call */      \
-    X(fork, lifecycle)                                                      \
-    X(bind, connection)                                                     \
-    X(listen, connection)                                                   \
-    X(accept, connection)                                                   \
-    X(connect, connection)                                                  \
-    X(connect_ex, connection) /* connect on a non-blocking socket */        \
-    X(shutdown, connection)                                                 \
-    X(getsockname, connection)                                              \
-    X(getpeername, connection)                                              \
-    X(send, io)                                                             \
-    X(sendto, io)                                                           \
-    X(sendmsg, io)                                                          \
-    X(sendmmsg, io)                                                         \
-    X(sendfile, io)                                                         \
-    X(sendall, io)            /* a loop of sends, rebuilt by the audit */   \
-    X(recv, io)                                                             \
-    X(recvfrom, io)                                                         \
-    X(recvmsg, io)                                                          \
-    X(recvmmsg, io)                                                         \
-    X(getsockopt, options)                                                  \
-    X(setsockopt, options)                                                  \
-    X(setblocking, options)                                                 \
-    X(set_inheritable, options)                                             \
-    X(fcntl, options)                                                       \
-    X(ioctl, options)
+    X(socket, lifecycle, none)                                              \
+    X(socketpair, lifecycle, none)                                          \
+    X(fromfd, lifecycle, none)      /* a socket the process did not create */ \
+    X(dup, lifecycle, none)                                                 \
+    X(close, lifecycle, none)                                               \
+    X(close_range, lifecycle, none) /* closes several sockets in one call */ \
+    X(fork, lifecycle, none)                                                \
+    X(bind, connection, none)                                               \
+    X(listen, connection, none)                                             \
+    X(accept, connection, none)                                             \
+    X(connect, connection, none)                                            \
+    X(connect_ex, connection, none) /* connect on a non-blocking socket */  \
+    X(shutdown, connection, none)                                           \
+    X(getsockname, connection, none)                                        \
+    X(getpeername, connection, none)                                        \
+    X(send, io, out)                                                        \
+    X(sendto, io, out)                                                      \
+    X(sendmsg, io, out)                                                     \
+    X(sendmmsg, io, out)                                                    \
+    X(sendfile, io, out)                                                    \
+    X(sendall, io, out)                                                     \
+    X(recv, io, in)                                                         \
+    X(recvfrom, io, in)                                                     \
+    X(recvmsg, io, in)                                                      \
+    X(recvmmsg, io, in)                                                     \
+    X(getsockopt, options, none)                                            \
+    X(setsockopt, options, none)                                            \
+    X(setblocking, options, none)                                           \
+    X(set_inheritable, options, none)                                       \
+    X(fcntl, options, none)                                                 \
+    X(ioctl, options, none)
 
 enum ss_op {
-#define SS_OP_ENUM(name, group) SS_OP_##name,
+#define SS_OP_ENUM(name, group, way) SS_OP_##name,
     SS_OPS(SS_OP_ENUM)
 #undef SS_OP_ENUM
     SS_OP_COUNT
-};
-
-/* The libc entry points sockshim interposes. */
-#define SS_CALLS(X)                                                         \
-    X(socket) X(socketpair) X(bind) X(listen) X(accept) X(accept4)          \
-    X(connect) X(__connect) X(shutdown) X(getsockname) X(getpeername)       \
-    X(send) X(__send) X(sendto) X(sendmsg) X(sendmmsg)                      \
-    X(recv) X(__recv_chk) X(recvfrom) X(__recvfrom_chk) X(recvmsg)          \
-    X(recvmmsg)                                                             \
-    X(read) X(__read) X(__read_chk) X(write) X(__write) X(readv) X(writev)  \
-    X(preadv2) X(pwritev2) X(preadv64v2) X(pwritev64v2)                     \
-    X(sendfile) X(sendfile64) X(splice)                                     \
-    X(getsockopt) X(setsockopt)                                             \
-    X(close) X(__close) X(close_range) X(closefrom) X(fclose)               \
-    X(dup) X(dup2) X(dup3) X(fcntl) X(__fcntl) X(fcntl64) X(ioctl)          \
-    X(fork) X(_Fork) X(vfork)                                                \
-    X(syscall) /* SYS_close, SYS_close_range: a record keeps the fn it acts  \
-                  as (close, close_range) and says via_syscall */
-
-/* Functions that end the process image. They are no socket calls and make
- * no trace line of their own: the library writes the process's summary
- * before it hands them on (shim/ending.c). Not in SS_CALLS, so no struct
- * ss_call names them; tools/lint-shim checks both lists. */
-#define SS_ENDINGS(X)                                                       \
-    X(_exit) X(_Exit) X(execve) X(execv) X(execvp) X(execvpe) X(execl)      \
-    X(execlp) X(execle) X(fexecve) X(execveat)
-
-enum ss_fn {
-#define SS_FN_ENUM(name) SS_FN_##name,
-    SS_CALLS(SS_FN_ENUM)
-#undef SS_FN_ENUM
-    SS_FN_COUNT
 };
 
 #endif

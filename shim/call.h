@@ -16,7 +16,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#include "sockshim/ops.h"
+#include "entries.h"
 
 /* A socket address as the model keeps it: length 0 means "none known". */
 struct ss_addr {
