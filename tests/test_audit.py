@@ -18,8 +18,8 @@ code finds nothing, and that a sendall() through a slow reader is rebuilt
 into one sendall line per call. find_summary checks each process's summary
 against the call lines.
 
-The audit is shim/audit.c; the codes are include/sockshim/findings.h; loops
-are rebuilt in shim/trace.c.
+The audit is shim/model/audit.c; the codes are include/sockshim/findings.h; loops
+are rebuilt in shim/record/trace.c.
 """
 import os
 import re

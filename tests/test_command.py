@@ -433,7 +433,7 @@ def test_environment_holds_exactly_the_options_given(tmp_path, options, expected
     seen = dict(ast.literal_eval(proc.stdout.decode()))
     # -o onto a regular file: the command hands the run its trace ring, a
     # memfd it names in SOCKSHIM_SINK_RING as FD:DEV:INODE:PID:FD, the
-    # program's fd and the command's copy (shim/share.h)
+    # program's fd and the command's copy (shim/core/share.h)
     assert re.fullmatch(r"(\d+):\d+:\d+:\d+:\1", seen.pop("SOCKSHIM_SINK_RING"))
     # and its place box, where the library asks what a location is
     assert re.fullmatch(r"(\d+):\d+:\d+:\d+:\1", seen.pop("SOCKSHIM_PLACE_BOX"))

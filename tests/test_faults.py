@@ -7,8 +7,8 @@ program saw and what the trace says. Timing is checked only from below
 (a delay lasts at least its length), except for jitter, whose point is an
 upper bound; that bound gets a generous margin.
 
-The rule language is specified by shim/rules.c (grammar in shim/rules.h)
-and applied by shim/fault.c.
+The rule language is specified by shim/common/rules.c (grammar in shim/common/rules.h)
+and applied by shim/fault/fault.c.
 """
 import ast
 import json

@@ -24,8 +24,8 @@ def prefix(tmp_path_factory):
 
 
 def long_options():
-    """The long options the command's parser accepts (tools/sockshim.c)."""
-    source = (ROOT / "tools" / "sockshim.c").read_text()
+    """The long options the command's parser accepts (tools/sockshim/sockshim.c)."""
+    source = (ROOT / "tools" / "sockshim" / "sockshim.c").read_text()
     table = source.split("static const struct option long_options[] = {", 1)[1].split("};")[0]
     return re.findall(r'\{"([a-z-]+)",', table)
 
@@ -46,7 +46,7 @@ def rule_terms():
 
 def environment_variables():
     names = set()
-    for header in ("shim/options.h", "shim/rules.h", "tools/sockshim.c"):
+    for header in ("shim/common/options.h", "shim/common/rules.h", "tools/sockshim/sockshim.c"):
         names |= set(re.findall(r'"(SOCKSHIM_[A-Z_]+)"', (ROOT / header).read_text()))
     return sorted(names)
 
@@ -66,7 +66,8 @@ def rendered_man(page):
 def test_install_puts_every_part_in_its_place(prefix):
     lib = prefix / "lib" / "libsockshim.so"
     for path in [prefix / "bin" / "sockshim", lib,
-                 prefix / "include" / "sockshim" / "call.h",
+                 prefix / "include" / "sockshim" / "ops.h",
+                 prefix / "include" / "sockshim" / "findings.h",
                  prefix / "share" / "man" / "man1" / "sockshim.1",
                  prefix / "share" / "doc" / "sockshim" / "faults.md",
                  prefix / "share" / "doc" / "sockshim" / "examples" / "test_with_sockshim.py",
@@ -75,6 +76,9 @@ def test_install_puts_every_part_in_its_place(prefix):
         assert path.is_file(), path
     assert os.access(prefix / "bin" / "sockshim", os.X_OK)
     assert not (prefix / "share" / "doc" / "sockshim" / "sockshim.1").exists()
+    # only what a user includes (docs/architecture.md, "Layout")
+    assert sorted(p.name for p in (prefix / "include" / "sockshim").iterdir()) == \
+        ["findings.h", "ops.h"]
 
 
 def test_installed_command_runs_from_another_directory_with_its_own_library(prefix, tmp_path):

@@ -313,7 +313,7 @@ def fd_listing(stderr):
 def test_exec_adopts_the_inherited_socket_and_the_trace_fd_does_not_leak(tmp_path):
     """Guards: the only fds of sockshim's that cross exec are the run's trace
     ring and place box (lent on purpose to a new image that will trace,
-    shim/share.h, so it writes into the ring and asks the box too), any fd
+    shim/core/share.h, so it writes into the ring and asks the box too), any fd
     on the trace file itself is close-on-exec (F_DUPFD_CLOEXEC in
     sink.c:move_high), and an inherited socket is adopted on first use. A
     leaked fd would show as one more usable fd ('fds: N' differs from the

@@ -88,7 +88,7 @@ def fds_of_spawned(tmp_path, how):
 @pytest.mark.parametrize("how", ["posix_spawn", "system", "popen"])
 def test_no_shared_memory_reaches_a_program_started_out_of_sight(tmp_path, how):
     """The run's ring and place box are close-on-exec in every process of
-    the run (shim/share.h): an untraced program started by posix_spawn,
+    the run (shim/core/share.h): an untraced program started by posix_spawn,
     system or popen, whose exec the library never sees, has neither."""
     listing = fds_of_spawned(tmp_path, how)
     assert "total" in listing, listing

@@ -68,7 +68,7 @@ def sections(text):
 
 def test_setuid_program_ignores_sockshim_variables():
     """Guards: getauxval(AT_SECURE) in the library's initialisation
-    (shim/preload.c): without it the set-user-ID run would create
+    (shim/core/preload.c): without it the set-user-ID run would create
     root-only.txt as root, fail its send with the injected EPERM, and write
     its trace to nobody's stderr."""
     if os.geteuid() != 0:

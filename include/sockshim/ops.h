@@ -4,7 +4,7 @@
  * record), as an X-macro table: a name is written once and every table
  * derived from it (the enum, name strings, groups, the sends and receives,
  * the command's -e validation) stays in step. The libc entry points (the
- * "call" of a record) are listed in the library's shim/entries.h.
+ * "call" of a record) are listed in the library's shim/common/entries.h.
  */
 #ifndef SOCKSHIM_OPS_H
 #define SOCKSHIM_OPS_H

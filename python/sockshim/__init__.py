@@ -37,7 +37,7 @@ FORMATS = ("json", "text")
 # A string of a JSON record that is not UTF-8 (a unix path, a program's
 # name) has U+FFFD for each bad byte and its exact bytes in hex in the
 # member of this suffix beside it: "path" and "path_hex" (SS_JSON_HEX_SUFFIX
-# in shim/escape.h; docs/trace-format.md, "Strings").
+# in shim/common/escape.h; docs/trace-format.md, "Strings").
 HEX_SUFFIX = "_hex"
 
 

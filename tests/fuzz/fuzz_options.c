@@ -1,4 +1,4 @@
-/* libFuzzer harness: every parser of shim/options.h.
+/* libFuzzer harness: every parser of shim/common/options.h.
  *
  * The input, as a NUL-terminated string, is given to each parser in turn, as
  * a user could give it in an option or a SOCKSHIM_* variable. Each returns 0

@@ -1,5 +1,5 @@
 /* libFuzzer harness: the pieces of a trace line that show what a program
- * handed the kernel (shim/render.h): socket addresses of any length and
+ * handed the kernel (shim/record/render.h): socket addresses of any length and
  * family, file-system names and data bytes.
  *
  * The input is taken twice: as a socket address (the family is its first

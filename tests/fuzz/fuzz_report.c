@@ -1,5 +1,5 @@
 /* libFuzzer harness: `sockshim report`'s reading of trace records
- * (tools/report.c), the part that takes what strangers wrote.
+ * (tools/sockshim/report.c), the part that takes what strangers wrote.
  *
  * The input is a trace: its lines go one by one to ss_report_line() (no
  * file: a line is the bytes up to a newline, or the rest), then the tables

@@ -1,4 +1,4 @@
-/* fuzz_ring: the command's drain (tools/drain.c) over a ring that a
+/* fuzz_ring: the command's drain (tools/sockshim/drain.c) over a ring that a
  * process of the run wrote into as it pleased.
  *
  * The input lays out records: a 4-byte start (where in the ring the first

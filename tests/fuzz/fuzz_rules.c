@@ -1,4 +1,4 @@
-/* libFuzzer harness: the fault rule parser (shim/rules.h).
+/* libFuzzer harness: the fault rule parser (shim/common/rules.h).
  *
  * The input, as a NUL-terminated string, is one rule. Whatever it holds, the
  * parser must return 0 or -1 without touching memory it does not own; a bad

@@ -1,4 +1,4 @@
-/* What shim/render_common.c needs of the rest of the library, for
+/* What shim/record/render_common.c needs of the rest of the library, for
  * fuzz_render: a config with a strsize the harness sets, a sink that is
  * never enabled, a fixed identity and clock, an audit that saw nothing.
  * (When render_common.c comes to need another symbol of the library, the

@@ -1,5 +1,5 @@
 /* ring_forge: a process of the run that writes into the run's trace ring
- * (shim/ring.h) what no writer of sockshim's writes, between two socket
+ * (shim/common/ring.h) what no writer of sockshim's writes, between two socket
  * calls of its own:
  *   socket(AF_INET, SOCK_STREAM, 0) = s
  *   a record that claims 1 GiB but holds 16 bytes      (a length no writer gives)
@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 
 #include "common.h"
-#include "../../shim/ring.h"
+#include "../../shim/common/ring.h"
 
 static struct ss_ring_ctl *ctl;
 static char *data;

@@ -6,7 +6,7 @@
  * the trace (a -o file), the library puts these events into it as binary
  * records, beside capture events (ring.h: SS_REC_CAPTURE; the first byte
  * tells the two apart). The command's drain keeps, for each process, its
- * name and the sockets it made that are still open (tools/ledger.c); it
+ * name and the sockets it made that are still open (tools/sockshim/ledger.c); it
  * writes no event to the trace.
  */
 #ifndef SOCKSHIM_LEDGER_EVENT_H

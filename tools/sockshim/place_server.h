@@ -1,5 +1,5 @@
 /* sockshim: the command's answers to the library's place questions
- * (shim/place_box.h), from a thread of its own. */
+ * (shim/common/place_box.h), from a thread of its own. */
 #ifndef SOCKSHIM_PLACE_SERVER_H
 #define SOCKSHIM_PLACE_SERVER_H
 

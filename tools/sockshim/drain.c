@@ -1,4 +1,4 @@
-/* sockshim: the command's side of the run's trace ring (shim/ring.h).
+/* sockshim: the command's side of the run's trace ring (shim/common/ring.h).
  *
  * A thread of the command drains the ring: every 10 ms, or sooner when a
  * writer finds the ring half full, it writes the committed lines to the
@@ -34,6 +34,7 @@
 #include "options.h"
 #include "pcap.h"
 #include "ring.h"
+#include "say.h"
 
 #define DRAIN_PERIOD_NS 10000000L /* 10 ms between drains when nobody asks sooner */
 #define STUCK_GIVE_UP_NS 1000000000ull /* a live writer that stopped mid-line, at the end */
@@ -95,7 +96,7 @@ static void write_failed(const char *path, int err)
     if (d.write_failed)
         return;
     d.write_failed = 1;
-    fprintf(stderr, "sockshim: warning: cannot write the trace%s%s%s: %s\n",
+    ss_warn("cannot write the trace%s%s%s: %s",
             path != NULL ? " file '" : "", path != NULL ? path : "", path != NULL ? "'" : "",
             strerror(err));
 }
@@ -113,7 +114,7 @@ int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_f
     if (ftruncate(fd, (off_t)(SS_RING_CTL_SIZE + size)) == 0)
         all = mmap(NULL, SS_RING_CTL_SIZE + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     /* inheritable, high: the program's processes find it through
-     * SOCKSHIM_SINK_RING (shim/share.h) */
+     * SOCKSHIM_SINK_RING (shim/core/share.h) */
     int high = all != MAP_FAILED ? fcntl(fd, F_DUPFD, fd_floor) : -1;
     close(fd);
     if (high < 0) {
@@ -164,9 +165,8 @@ static int refuse_pid_file(const char *path, int pid, int fd, const char *why)
     if (fd >= 0)
         close(fd);
     pid_files.refused = 1;
-    fprintf(stderr,
-            "sockshim: trace file '%s' %s; the lines of pid %d are not written (sockshim "
-            "writes only files of its own user that this run made)\n",
+    ss_note("trace file '%s' %s; the lines of pid %d are not written (sockshim writes only "
+            "files of its own user that this run made)",
             path, why, pid);
     errno = EPERM;
     return -1;
@@ -762,9 +762,8 @@ static void say_malformed(void)
     }
     if (d.file_fd >= 0 && n > 0 && (size_t)n < sizeof line && write(d.file_fd, line, (size_t)n) < 0)
         write_failed(d.path != NULL ? d.path : "trace file", errno);
-    fprintf(stderr,
-            "sockshim: warning: %lu malformed ring record%s dropped: a process of the run "
-            "wrote into the trace's shared memory\n",
+    ss_warn("%lu malformed ring record%s dropped: a process of the run wrote into the "
+            "trace's shared memory",
             d.malformed, d.malformed == 1 ? "" : "s");
 }
 
@@ -788,15 +787,11 @@ void ss_drain_finish(void)
     }
     struct stat st;
     if (d.file_fd >= 0 && d.path != NULL && fstat(d.file_fd, &st) == 0 && st.st_nlink == 0)
-        fprintf(stderr,
-                "sockshim: warning: trace file '%s' was deleted while the program ran; "
-                "its lines went with it\n",
+        ss_warn("trace file '%s' was deleted while the program ran; its lines went with it",
                 d.path);
     say_malformed();
     if (d.lost > 0)
-        fprintf(stderr,
-                "sockshim: warning: %lu trace line%s lost: %s process was killed while "
-                "writing %s\n",
+        ss_warn("%lu trace line%s lost: %s process was killed while writing %s",
                 d.lost, d.lost == 1 ? "" : "s", d.lost == 1 ? "its" : "their",
                 d.lost == 1 ? "it" : "them");
 }

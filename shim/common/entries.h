@@ -86,7 +86,7 @@
 
 /* Functions that end the process image. They are no socket calls and make
  * no trace line of their own: the library writes the process's summary
- * before it hands them on (shim/ending.c). X(ret, name, params); the
+ * before it hands them on (shim/core/ending.c). X(ret, name, params); the
  * execl family is wrapped and hands on to execv, execvp and execve. */
 #define SS_ENDINGS(X)                                                                          \
     X(void, _exit, (int))                                                                      \

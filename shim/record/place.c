@@ -5,7 +5,7 @@
  * allocate and open files in whatever context a finding is written
  * (signal handlers too), and its debuginfod client would start libcurl
  * and libcrypto inside the program. The command, which has all the time it
- * needs and none of the program's state, does it (tools/locate.c).
+ * needs and none of the program's state, does it (tools/sockshim/locate.c).
  *
  * Answers, unknown ones too, go into a fixed table of CACHE_SLOTS entries
  * claimed by compare-and-swap and never changed once filled, so a reader

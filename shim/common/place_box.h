@@ -6,7 +6,7 @@
  * run maps it. To ask, a process takes a free slot, writes the module's
  * path and the offset in it, marks it asked and wakes the command's thread
  * (a futex on `asked`); the command marks it taken, reads the module's
- * debug information (tools/locate.c), writes the answer and marks it
+ * debug information (tools/sockshim/locate.c), writes the answer and marks it
  * answered; the asker copies the answer and frees the slot. Nothing but
  * atomic operations and futex calls on shared memory: a signal handler may
  * ask, no fd of the program's is ever taken, no lock can be left held.

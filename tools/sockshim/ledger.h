@@ -1,4 +1,4 @@
-/* sockshim: the command's side of the ledger (shim/ledger_event.h).
+/* sockshim: the command's side of the ledger (shim/common/ledger_event.h).
  *
  * The drain hands over the ledger events it finds in the run's ring and
  * says which processes wrote trace lines. For each process it keeps its

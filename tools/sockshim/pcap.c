@@ -1,6 +1,6 @@
 /* sockshim: the command's capture writer (--pcap).
  *
- * The library's capture events (shim/capture_event.h) come out of the
+ * The library's capture events (shim/common/capture_event.h) come out of the
  * run's ring in order; this file makes packets of them and writes a pcapng
  * file: one interface of link type RAW (IPv4 and IPv6 packets), time
  * stamps in nanoseconds, a comment on every packet a fault rule touched.
@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "capture_event.h"
+#include "say.h"
 
 #define LINKTYPE_RAW 101
 #define SEGMENT 65000 /* TCP payload per packet at most */
@@ -776,7 +777,7 @@ void ss_pcap_close(void)
     if (fclose(cap.f) != 0 && !cap.failed)
         cap.failed = errno;
     if (cap.failed)
-        fprintf(stderr, "sockshim: warning: writing the capture '%s' failed: %s\n", cap.path,
+        ss_warn("writing the capture '%s' failed: %s", cap.path,
                 strerror(cap.failed));
     cap.f = NULL;
     free(cap.conns);

@@ -1,9 +1,9 @@
 /* sockshim: the command's answers to the library's place questions
- * (place_server.h, shim/place_box.h).
+ * (place_server.h, shim/common/place_box.h).
  *
  * The thread sleeps on the box's `asked` word and wakes for each question
  * (or every 100 ms): each asked slot is taken, answered from the module's
- * debug information (tools/locate.c, offline, never running anything) and
+ * debug information (tools/sockshim/locate.c, offline, never running anything) and
  * handed back. The box is written by the traced processes, so whatever
  * it holds is checked like input: the path is cut at its slot's end.
  */

@@ -10,14 +10,13 @@
  * A trace comes from strangers (a CI artifact, an attachment, a peer that
  * chose its unix path): every record is checked before it is used (a bad
  * one is an error naming the file and line), every string is printed
- * escaped as the text trace escapes it (shim/escape.c), sums saturate
+ * escaped as the text trace escapes it (shim/common/escape.c), sums saturate
  * instead of overflowing, and records are read one at a time into tables
  * keyed by hash (processes by pid, sockets by pid and object id, findings
  * by process, socket and code, connection ends by their address pair), so
  * the time is linear in the records and the memory in the sockets.
  */
 #include "report.h"
-#include "locate.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -31,25 +30,15 @@
 
 #include "escape.h"
 #include "fmt.h"
+#include "locate.h"
 #include "options.h"
+#include "say.h"
 #include "sockshim/findings.h"
 #include "xlat.h"
 
 #define EXIT_FINDINGS 1
-#define EXIT_TROUBLE 2
-
-__attribute__((noreturn, format(printf, 1, 2)))
-static void trouble(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("sockshim report: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(EXIT_TROUBLE);
-}
-
+#define EXIT_TROUBLE SS_EXIT_TROUBLE
+#define trouble ss_die
 static void *grow(void *p, size_t n, size_t size)
 {
     if (size != 0 && n > SIZE_MAX / size)
@@ -806,8 +795,8 @@ static void read_trace(struct ss_report *r, const char *path)
         if (ss_report_line(r, line, (size_t)len, why, sizeof why) == 0)
             continue;
         if (line[len - 1] != '\n') { /* a run still going, or killed mid-line */
-            fprintf(stderr, "sockshim report: %s:%lu: the last line is cut short (%zd bytes "
-                    "without a newline): left out\n", safe_c(path), number, len);
+            ss_note("%s:%lu: the last line is cut short (%zd bytes without a newline): left "
+                    "out", safe_c(path), number, len);
             break;
         }
         trouble("%s:%lu: %s", safe_c(path), number, why); /* why is escaped */
@@ -1252,6 +1241,7 @@ static void usage(void)
 
 int ss_report_main(int argc, char *argv[])
 {
+    ss_say_as("sockshim report");
     const char *fail_on = NULL;
     int first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {

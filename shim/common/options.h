@@ -29,7 +29,7 @@
  * started with, as an inherited fd "N:DEV:INO": a program that redirects
  * its own stderr (or a child's) does not get the trace in its data. */
 #define SS_ENV_OUTPUT_FD "SOCKSHIM_OUTPUT_FD"
-/* The fd of the run's trace ring (shim/ring.h), set by the command for a
+/* The fd of the run's trace ring (shim/common/ring.h), set by the command for a
  * -o file. */
 #define SS_ENV_SINK_RING "SOCKSHIM_SINK_RING"
 /* Set by the command: the fd of the run's place box (place_box.h), where

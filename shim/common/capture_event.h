@@ -3,7 +3,7 @@
  * The library says what crossed each TCP and UDP socket, as events in the
  * run's ring (ring.h): a connection opened, bytes sent or received at an
  * offset of their direction's stream, a direction ended (FIN), a reset, a
- * datagram. The command turns them into packets (tools/pcap.c): a
+ * datagram. The command turns them into packets (tools/sockshim/pcap.c): a
  * three-way handshake, segments with sequence and acknowledgement numbers,
  * checksums, FIN and RST, in a pcapng file. Both ends of a connection in
  * the run describe the same bytes (one sent them, the other received

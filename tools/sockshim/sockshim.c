@@ -3,7 +3,7 @@
  *   sockshim [options] [--] PROGRAM [ARGS...]
  *
  * The command does no tracing itself. It checks its options with the same
- * parsers the library uses (shim/options.h), hands them to the library in
+ * parsers the library uses (shim/common/options.h), hands them to the library in
  * SOCKSHIM_* environment variables, adds the library to LD_PRELOAD,
  * runs PROGRAM and exits with PROGRAM's status. Everything that can be
  * checked before PROGRAM starts is checked first, so a typo never costs a
@@ -39,6 +39,7 @@
 #include "pcap.h"
 #include "place_server.h"
 #include "report.h"
+#include "say.h"
 #include "ring.h"
 #include "rules.h"
 
@@ -52,47 +53,22 @@
 /* The status of every failure of sockshim itself (bad usage, program or
  * library not found, trace file not writable...), as for strace's usage
  * errors. A program's own status is passed through unchanged. */
-#define EXIT_SOCKSHIM_ERROR 2
+#define EXIT_SOCKSHIM_ERROR SS_EXIT_TROUBLE
 
 /* ---------------------------------------------------------------- messages */
 
-__attribute__((format(printf, 2, 0)))
-static void vreport(const char *prefix, const char *fmt, va_list ap)
-{
-    fputs("sockshim: ", stderr);
-    fputs(prefix, stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-}
-
-__attribute__((format(printf, 1, 2), noreturn))
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vreport("", fmt, ap);
-    va_end(ap);
-    exit(EXIT_SOCKSHIM_ERROR);
-}
+#define die ss_die
+#define warn ss_warn
 
 __attribute__((format(printf, 1, 2), noreturn))
 static void usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vreport("", fmt, ap);
+    ss_vnote(fmt, ap);
     va_end(ap);
     fputs("Try 'sockshim --help' for more information.\n", stderr);
     exit(EXIT_SOCKSHIM_ERROR);
-}
-
-__attribute__((format(printf, 1, 2)))
-static void warn(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vreport("warning: ", fmt, ap);
-    va_end(ap);
 }
 
 /* ------------------------------------------------------------------- help */
@@ -825,7 +801,7 @@ static void absolute_output_pattern(const char *pattern, char *out, size_t cap)
 
 static void set_env(const char *name, const char *value);
 
-/* What the run's ring (tools/drain.c) carries, prepared before the program
+/* What the run's ring (tools/sockshim/drain.c) carries, prepared before the program
  * starts: the trace's file or %p pattern, and the capture. */
 static struct {
     int trace_fd;          /* the -o file, opened O_APPEND, or -1 */
@@ -839,7 +815,7 @@ static struct {
 
 /* Names a memfd of the run (the ring, the place box) in variable: the
  * program inherits it at fd, and a process of the run that did not (an
- * exec the library could not see, shim/share.h) opens the command's copy,
+ * exec the library could not see, shim/core/share.h) opens the command's copy,
  * kept open at the same number for the whole run. */
 static void name_shared_memory(const char *variable, int fd)
 {

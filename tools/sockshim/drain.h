@@ -11,7 +11,7 @@
  * ring's fd is dup'ed to fd_floor or above, inheritable; returns it, or -1
  * (the library then writes the trace file itself; there is no capture).
  * The command keeps it open for the whole run: a process of the run that
- * did not inherit it opens it there (shim/share.h). */
+ * did not inherit it opens it there (shim/core/share.h). */
 int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_floor,
                     unsigned carries);
 

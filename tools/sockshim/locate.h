@@ -1,7 +1,7 @@
 /* sockshim: where a module offset is in the source, found offline.
  *
  * The command answers the library's questions with it while a run lives
- * (tools/place_server.c), and `sockshim report` with it for traces written
+ * (tools/sockshim/place_server.c), and `sockshim report` with it for traces written
  * without the command. Files are only ever opened read-only and parsed by
  * elfutils' libdwfl; nothing is executed, nothing is fetched from the
  * network (no debuginfod).
