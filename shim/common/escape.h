@@ -59,7 +59,7 @@ int ss_utf8_valid(const char *p, size_t n);
  * that is not UTF-8 becomes U+FFFD: every JSON parser takes the line (lone
  * surrogates are refused by jansson and mangled by jq), and the writer
  * puts the exact bytes beside the string (ss_out_json_text_member in
- * render_common.c; docs/trace-format.md, "Strings"). */
+ * render_addr.c; docs/trace-format.md, "Strings"). */
 void ss_out_json_str(struct ss_out *o, const char *p, size_t n);
 void ss_out_json_cstr(struct ss_out *o, const char *s);
 

@@ -2,8 +2,9 @@
  *
  * Renderers only read: the call record and the snapshots the pipeline took.
  * render_text.c speaks object semantics for people, render_json.c one JSON
- * object a line for machines; render_common.c holds what both need (bytes,
- * addresses, strings, time) and picks the buffer a line is built in.
+ * object a line for machines; render_addr.c, render_bytes.c and render_line.c
+ * hold what both need (addresses, bytes, time) and pick the buffer a line
+ * is built in.
  */
 #ifndef SOCKSHIM_RENDER_H
 #define SOCKSHIM_RENDER_H

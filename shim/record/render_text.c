@@ -53,33 +53,6 @@ static void out_raises(struct ss_out *o, int err)
     ss_out_char(o, ')');
 }
 
-/* -> None, or the exception. */
-static void out_none(struct ss_out *o, const struct ss_call *c)
-{
-    if (c->failed)
-        out_raises(o, c->err);
-    else
-        ss_out_str(o, " -> None");
-}
-
-/* Methods that are statements in Python (close, setblocking) show nothing
- * when they succeed. */
-static void out_quiet(struct ss_out *o, const struct ss_call *c)
-{
-    if (c->failed)
-        out_raises(o, c->err);
-}
-
-static void out_count(struct ss_out *o, const struct ss_call *c)
-{
-    if (c->failed)
-        out_raises(o, c->err);
-    else {
-        ss_out_str(o, " -> ");
-        ss_out_i64(o, c->ret);
-    }
-}
-
 static void out_proto(struct ss_out *o, int family, int protocol)
 {
     if (protocol != 0 && (family == AF_INET || family == AF_INET6))
@@ -110,32 +83,37 @@ static void out_call_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t
     ss_out_pyaddr(o, sa, len);
 }
 
+/* "sockN = ": the socket a call made, named before it. */
+static void named_ret(struct ss_out *o, const struct ss_call *c)
+{
+    ss_out_fdname(o, (int)c->ret, 1);
+    ss_out_str(o, " = ");
+}
+
 /* ---- lifecycle -------------------------------------------------------- */
 
 static void text_socket(struct ss_out *o, const struct ss_call *c)
 {
-    if (!c->failed) {
-        ss_out_fdname(o, (int)c->ret, 1);
-        ss_out_str(o, " = ");
-    }
     ss_out_str(o, "socket(");
     out_socket_args(o, c->domain, c->type, c->protocol);
     ss_out_char(o, ')');
-    out_quiet(o, c);
+}
+
+static void named_pair(struct ss_out *o, const struct ss_call *c)
+{
+    if (c->sv == NULL)
+        return;
+    ss_out_fdname(o, c->sv[0], 1);
+    ss_out_str(o, ", ");
+    ss_out_fdname(o, c->sv[1], 1);
+    ss_out_str(o, " = ");
 }
 
 static void text_socketpair(struct ss_out *o, const struct ss_call *c)
 {
-    if (!c->failed && c->sv != NULL) {
-        ss_out_fdname(o, c->sv[0], 1);
-        ss_out_str(o, ", ");
-        ss_out_fdname(o, c->sv[1], 1);
-        ss_out_str(o, " = ");
-    }
     ss_out_str(o, "socketpair(");
     out_socket_args(o, c->domain, c->type, c->protocol);
     ss_out_char(o, ')');
-    out_quiet(o, c);
 }
 
 static void text_fromfd(struct ss_out *o, const struct ss_call *c)
@@ -161,11 +139,6 @@ static void text_fromfd(struct ss_out *o, const struct ss_call *c)
 
 static void text_dup(struct ss_out *o, const struct ss_call *c)
 {
-    if (!c->failed) {
-        ss_out_fdname(o, (int)c->ret, 1);
-        ss_out_str(o, " = ");
-    }
-    out_subject(o, c);
     if (c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) {
         ss_out_str(o, c->fn == SS_FN_dup2 ? "dup2(" : "dup3(");
         ss_out_i64(o, c->newfd);
@@ -177,7 +150,10 @@ static void text_dup(struct ss_out *o, const struct ss_call *c)
     } else {
         ss_out_str(o, "dup()");
     }
-    out_quiet(o, c);
+}
+
+static void after_dup(struct ss_out *o, const struct ss_call *c)
+{
     if (!c->failed && c->prior_fd_was_socket && c->newfd != c->fd) {
         ss_out_str(o, " [closes the previous ");
         ss_out_fdname(o, c->newfd, 1);
@@ -187,9 +163,13 @@ static void text_dup(struct ss_out *o, const struct ss_call *c)
 
 static void text_close(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
+    (void)c;
     ss_out_str(o, "close()");
-    out_quiet(o, c);
+}
+
+/* How the fd came to be closed, when it was not close() itself. */
+static void after_close(struct ss_out *o, const struct ss_call *c)
+{
     if (c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) {
         ss_out_str(o, " [replaced by ");
         ss_out_str(o, ss_fn_name(c->fn));
@@ -222,7 +202,11 @@ static void text_close_range(struct ss_out *o, const struct ss_call *c)
         }
         ss_out_char(o, ')');
     }
-    out_none(o, c);
+}
+
+/* The sockets it closed (or made non-inheritable). */
+static void after_close_range(struct ss_out *o, const struct ss_call *c)
+{
     if (c->n_closed_fds > 0) {
         int cloexec = c->fn == SS_FN_close_range && (c->flags & CLOSE_RANGE_CLOEXEC);
         ss_out_str(o, cloexec ? " [makes non-inheritable " : " [closes ");
@@ -247,14 +231,12 @@ static void text_fork(struct ss_out *o, const struct ss_call *c)
 {
     ss_out_str(o, ss_fn_name(c->fn));
     ss_out_str(o, "()");
-    out_count(o, c);
 }
 
 /* ---- connection ------------------------------------------------------- */
 
 static void text_addr_method(struct ss_out *o, const struct ss_call *c, const char *method)
 {
-    out_subject(o, c);
     ss_out_str(o, method);
     ss_out_char(o, '(');
     out_call_addr(o, c->addr, c->addrlen);
@@ -264,20 +246,21 @@ static void text_addr_method(struct ss_out *o, const struct ss_call *c, const ch
 static void text_bind(struct ss_out *o, const struct ss_call *c)
 {
     text_addr_method(o, c, "bind");
-    out_none(o, c);
 }
 
 static void text_connect(struct ss_out *o, const struct ss_call *c)
 {
     text_addr_method(o, c, "connect");
-    out_none(o, c);
 }
 
-/* connect_ex returns the error indicator instead of raising. */
 static void text_connect_ex(struct ss_out *o, const struct ss_call *c)
 {
     text_addr_method(o, c, "connect_ex");
-    ss_out_str(o, " -> ");
+}
+
+/* connect_ex returns the error indicator instead of raising. */
+static void value_connect_ex(struct ss_out *o, const struct ss_call *c)
+{
     if (!c->failed) {
         ss_out_char(o, '0');
         return;
@@ -293,11 +276,9 @@ static void text_connect_ex(struct ss_out *o, const struct ss_call *c)
 
 static void text_listen(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, "listen(");
     ss_out_i64(o, c->backlog);
     ss_out_char(o, ')');
-    out_none(o, c);
 }
 
 static void out_addr_or_snapshot(struct ss_out *o, const struct sockaddr *sa,
@@ -311,17 +292,22 @@ static void out_addr_or_snapshot(struct ss_out *o, const struct sockaddr *sa,
 
 static void text_accept(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
+    (void)c;
     ss_out_str(o, "accept()");
-    if (c->failed) {
-        out_raises(o, c->err);
-    } else {
-        ss_out_str(o, " -> (");
-        ss_out_fdname(o, (int)c->ret, 1);
-        ss_out_str(o, ", ");
-        out_addr_or_snapshot(o, c->addr_out, c->addrlen_out, &c->new_sock.raddr);
-        ss_out_char(o, ')');
-    }
+}
+
+static void value_accept(struct ss_out *o, const struct ss_call *c)
+{
+    ss_out_char(o, '(');
+    ss_out_fdname(o, (int)c->ret, 1);
+    ss_out_str(o, ", ");
+    out_addr_or_snapshot(o, c->addr_out, c->addrlen_out, &c->new_sock.raddr);
+    ss_out_char(o, ')');
+}
+
+/* accept4's flags for the new socket. */
+static void after_accept(struct ss_out *o, const struct ss_call *c)
+{
     if (c->flags != 0) {
         ss_out_str(o, " [");
         ss_out_flags(o, &ss_xlat_sock_flags, (unsigned)c->flags);
@@ -331,22 +317,18 @@ static void text_accept(struct ss_out *o, const struct ss_call *c)
 
 static void text_shutdown(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, "shutdown(");
     ss_out_xlat(o, &ss_xlat_shut, c->how);
     ss_out_char(o, ')');
-    out_none(o, c);
 }
 
 static void text_name(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, c->op == SS_OP_getsockname ? "getsockname()" : "getpeername()");
-    if (c->failed) {
-        out_raises(o, c->err);
-        return;
-    }
-    ss_out_str(o, " -> ");
+}
+
+static void value_name(struct ss_out *o, const struct ss_call *c)
+{
     out_call_addr(o, c->addr_out, c->addrlen_out != NULL ? *c->addrlen_out : 0);
 }
 
@@ -383,71 +365,64 @@ static size_t recv_bufsize(const struct ss_call *c)
 
 static void text_send(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, "send(");
     out_sent_data(o, c);
     out_flags_arg(o, c->flags);
     ss_out_char(o, ')');
-    out_count(o, c);
 }
 
 static void text_sendto(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, "sendto(");
     out_sent_data(o, c);
     out_flags_arg(o, c->flags);
     ss_out_str(o, ", ");
     out_call_addr(o, c->addr, c->addrlen);
     ss_out_char(o, ')');
-    out_count(o, c);
 }
 
 /* A loop of sends, rebuilt: Python's sendall(), which returns None or
  * raises. */
 static void text_sendall(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, "sendall(");
     out_sent_data(o, c);
     out_flags_arg(o, c->flags);
     ss_out_char(o, ')');
-    out_none(o, c);
 }
 
 static void text_recv(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, "recv(");
     ss_out_u64(o, recv_bufsize(c));
     out_flags_arg(o, c->flags);
     ss_out_char(o, ')');
-    if (c->failed) {
-        out_raises(o, c->err);
-    } else if (c->fn == SS_FN_splice) {
-        ss_out_str(o, " -> <");
+}
+
+static void value_recv(struct ss_out *o, const struct ss_call *c)
+{
+    if (c->fn == SS_FN_splice) {
+        ss_out_char(o, '<');
         ss_out_i64(o, c->ret);
         ss_out_str(o, " bytes spliced into fd");
         ss_out_i64(o, c->other_fd);
         ss_out_char(o, '>');
     } else {
-        ss_out_str(o, " -> ");
         out_received_data(o, c);
     }
 }
 
 static void text_recvfrom(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, "recvfrom(");
     ss_out_u64(o, c->len);
     out_flags_arg(o, c->flags);
     ss_out_char(o, ')');
-    if (c->failed) {
-        out_raises(o, c->err);
-        return;
-    }
-    ss_out_str(o, " -> (");
+}
+
+static void value_recvfrom(struct ss_out *o, const struct ss_call *c)
+{
+    ss_out_char(o, '(');
     out_received_data(o, c);
     ss_out_str(o, ", ");
     out_call_addr(o, c->addr_out, c->addrlen_out != NULL ? *c->addrlen_out : 0);
@@ -509,7 +484,6 @@ static void out_buffer_list(struct ss_out *o, const struct iovec *iov, size_t n)
 static void text_sendmsg(struct ss_out *o, const struct ss_call *c)
 {
     const struct msghdr *m = c->msg;
-    out_subject(o, c);
     ss_out_str(o, "sendmsg(");
     if (m != NULL) {
         out_buffer_list(o, m->msg_iov, m->msg_iovlen);
@@ -529,7 +503,6 @@ static void text_sendmsg(struct ss_out *o, const struct ss_call *c)
         }
     }
     ss_out_char(o, ')');
-    out_count(o, c);
 }
 
 /* recvmsg(bufsize[, ancbufsize[, flags]]) -> (data, ancdata, msg_flags,
@@ -537,7 +510,6 @@ static void text_sendmsg(struct ss_out *o, const struct ss_call *c)
 static void text_recvmsg(struct ss_out *o, const struct ss_call *c)
 {
     const struct msghdr *m = c->msg;
-    out_subject(o, c);
     ss_out_str(o, "recvmsg(");
     ss_out_u64(o, recv_bufsize(c));
     if (m != NULL && (m->msg_controllen > 0 || c->flags != 0)) {
@@ -549,11 +521,12 @@ static void text_recvmsg(struct ss_out *o, const struct ss_call *c)
         ss_out_flags(o, &ss_xlat_msg_flags, (unsigned)c->flags);
     }
     ss_out_char(o, ')');
-    if (c->failed) {
-        out_raises(o, c->err);
-        return;
-    }
-    ss_out_str(o, " -> (");
+}
+
+static void value_recvmsg(struct ss_out *o, const struct ss_call *c)
+{
+    const struct msghdr *m = c->msg;
+    ss_out_char(o, '(');
     out_received_data(o, c);
     ss_out_str(o, ", ");
     if (m != NULL)
@@ -591,26 +564,22 @@ static void out_mmsg_list(struct ss_out *o, const struct ss_call *c, unsigned n,
 
 static void text_sendmmsg(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, "sendmmsg(");
     out_mmsg_list(o, c, c->vlen, 0);
     out_flags_arg(o, c->flags);
     ss_out_char(o, ')');
-    out_count(o, c);
 }
 
 static void text_recvmmsg(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, "recvmmsg(");
     ss_out_u64(o, c->vlen);
     out_flags_arg(o, c->flags);
     ss_out_char(o, ')');
-    if (c->failed) {
-        out_raises(o, c->err);
-        return;
-    }
-    ss_out_str(o, " -> ");
+}
+
+static void value_recvmmsg(struct ss_out *o, const struct ss_call *c)
+{
     out_mmsg_list(o, c, (unsigned)c->ret, 1);
 }
 
@@ -618,7 +587,6 @@ static void text_recvmmsg(struct ss_out *o, const struct ss_call *c)
  * shown the same way, its source being a pipe. */
 static void text_sendfile(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, "sendfile(");
     ss_out_fdname(o, c->other_fd, 0);
     if (c->offp != NULL || c->off_in != NULL) {
@@ -628,7 +596,10 @@ static void text_sendfile(struct ss_out *o, const struct ss_call *c)
     ss_out_str(o, ", count=");
     ss_out_u64(o, c->count);
     ss_out_char(o, ')');
-    out_count(o, c);
+}
+
+static void after_sendfile(struct ss_out *o, const struct ss_call *c)
+{
     if (c->fn == SS_FN_splice)
         ss_out_str(o, " [splice]");
 }
@@ -648,21 +619,18 @@ static void out_level_optname(struct ss_out *o, const struct ss_call *c)
 
 static void text_getsockopt(struct ss_out *o, const struct ss_call *c)
 {
-    int value;
-    int as_int = c->optlen == sizeof(int);
-    out_subject(o, c);
     ss_out_str(o, "getsockopt(");
     out_level_optname(o, c);
-    if (!as_int) { /* getsockopt(level, optname, buflen) returns bytes */
+    if (c->optlen != sizeof(int)) { /* getsockopt(level, optname, buflen) returns bytes */
         ss_out_str(o, ", ");
         ss_out_u64(o, c->optlen);
     }
     ss_out_char(o, ')');
-    if (c->failed) {
-        out_raises(o, c->err);
-        return;
-    }
-    ss_out_str(o, " -> ");
+}
+
+static void value_getsockopt(struct ss_out *o, const struct ss_call *c)
+{
+    int value;
     if (ss_call_int_option(c, &value)) {
         ss_out_i64(o, value);
         const char *name = c->level == SOL_SOCKET && c->optname == SO_ERROR && value != 0
@@ -682,7 +650,6 @@ static void text_getsockopt(struct ss_out *o, const struct ss_call *c)
 static void text_setsockopt(struct ss_out *o, const struct ss_call *c)
 {
     int value;
-    out_subject(o, c);
     ss_out_str(o, "setsockopt(");
     out_level_optname(o, c);
     ss_out_str(o, ", ");
@@ -695,27 +662,21 @@ static void text_setsockopt(struct ss_out *o, const struct ss_call *c)
         ss_out_pybytes_raw(o, c->optval, c->optlen);
     }
     ss_out_char(o, ')');
-    out_none(o, c);
 }
 
 static void text_setblocking(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, ss_call_blocking_flag(c) ? "setblocking(True)" : "setblocking(False)");
-    out_quiet(o, c);
 }
 
 static void text_set_inheritable(struct ss_out *o, const struct ss_call *c)
 {
-    int inheritable = ss_call_inheritable_flag(c);
-    out_subject(o, c);
-    ss_out_str(o, inheritable ? "set_inheritable(True)" : "set_inheritable(False)");
-    out_quiet(o, c);
+    ss_out_str(o, ss_call_inheritable_flag(c) ? "set_inheritable(True)"
+                                              : "set_inheritable(False)");
 }
 
 static void text_fcntl(struct ss_out *o, const struct ss_call *c)
 {
-    out_subject(o, c);
     ss_out_str(o, "fcntl(");
     ss_out_xlat(o, &ss_xlat_fcntl_cmd, c->cmd);
     if (c->cmd == F_SETFL) {
@@ -729,11 +690,10 @@ static void text_fcntl(struct ss_out *o, const struct ss_call *c)
         ss_out_hex(o, (unsigned long)c->arg);
     }
     ss_out_char(o, ')');
-    if (c->failed) {
-        out_raises(o, c->err);
-        return;
-    }
-    ss_out_str(o, " -> ");
+}
+
+static void value_fcntl(struct ss_out *o, const struct ss_call *c)
+{
     if (c->cmd == F_GETFL)
         ss_out_flags(o, &ss_xlat_open_flags, (unsigned long)c->ret);
     else if (c->cmd == F_GETFD)
@@ -750,61 +710,113 @@ static int ioctl_returns_int(unsigned long request)
 
 static void text_ioctl(struct ss_out *o, const struct ss_call *c)
 {
-    int int_out = ioctl_returns_int(c->request);
-    out_subject(o, c);
     ss_out_str(o, "ioctl(");
     ss_out_xlat(o, &ss_xlat_ioctl, (long)c->request);
-    if (!int_out) {
+    if (!ioctl_returns_int(c->request)) {
         ss_out_str(o, ", ");
         ss_out_hex(o, (unsigned long)c->arg);
     }
     ss_out_char(o, ')');
-    if (c->failed) {
-        out_raises(o, c->err);
-        return;
-    }
-    ss_out_str(o, " -> ");
+}
+
+static void value_ioctl(struct ss_out *o, const struct ss_call *c)
+{
     int value = (int)c->ret;
-    if (int_out && c->arg != 0)
+    if (ioctl_returns_int(c->request) && c->arg != 0)
         memcpy(&value, (const void *)c->arg, sizeof value);
     ss_out_i64(o, value);
 }
 
 /* ---- dispatch --------------------------------------------------------- */
 
-static text_op_fn *const text_ops[SS_OP_COUNT] = {
-    [SS_OP_socket] = text_socket,
-    [SS_OP_socketpair] = text_socketpair,
-    [SS_OP_fromfd] = text_fromfd,
-    [SS_OP_dup] = text_dup,
-    [SS_OP_close] = text_close,
-    [SS_OP_close_range] = text_close_range,
-    [SS_OP_fork] = text_fork,
-    [SS_OP_bind] = text_bind,
-    [SS_OP_listen] = text_listen,
-    [SS_OP_accept] = text_accept,
-    [SS_OP_connect] = text_connect,
-    [SS_OP_connect_ex] = text_connect_ex,
-    [SS_OP_shutdown] = text_shutdown,
-    [SS_OP_getsockname] = text_name,
-    [SS_OP_getpeername] = text_name,
-    [SS_OP_send] = text_send,
-    [SS_OP_sendto] = text_sendto,
-    [SS_OP_sendmsg] = text_sendmsg,
-    [SS_OP_sendmmsg] = text_sendmmsg,
-    [SS_OP_sendfile] = text_sendfile,
-    [SS_OP_sendall] = text_sendall,
-    [SS_OP_recv] = text_recv,
-    [SS_OP_recvfrom] = text_recvfrom,
-    [SS_OP_recvmsg] = text_recvmsg,
-    [SS_OP_recvmmsg] = text_recvmmsg,
-    [SS_OP_getsockopt] = text_getsockopt,
-    [SS_OP_setsockopt] = text_setsockopt,
-    [SS_OP_setblocking] = text_setblocking,
-    [SS_OP_set_inheritable] = text_set_inheritable,
-    [SS_OP_fcntl] = text_fcntl,
-    [SS_OP_ioctl] = text_ioctl,
+/* What a line shows after the call, when it did not raise. */
+enum text_result {
+    RESULT_NONE,    /* " -> None": a method that returns nothing */
+    RESULT_QUIET,   /* nothing: a statement (close(), setblocking()) or a
+                     * call whose result is named before it (sock3 = socket()) */
+    RESULT_COUNT,   /* " -> N" */
+    RESULT_VALUE,   /* " -> " and what value() shows */
+    RESULT_CODE,    /* connect_ex: " -> " value() even when it failed: no raise */
+    RESULT_ADOPTED, /* fromfd: no call was made, nothing to show */
 };
+
+/* How a method's line is made: [named] [sockN.]call [result] [after]. The
+ * result, or the exception the call raised, is written in one place
+ * (out_result), as strace prints errors once. */
+struct text_method {
+    text_op_fn *named;  /* "sockN = " for what it made; only when it succeeded */
+    int on_subject;     /* the method is called on c->fd: "sockN." */
+    text_op_fn *call;   /* the method and its arguments */
+    enum text_result result;
+    text_op_fn *value;  /* RESULT_VALUE, RESULT_CODE */
+    text_op_fn *after;  /* what the trace adds in brackets, or NULL */
+};
+
+#define M(op, named, subject, result, value, after) \
+    [SS_OP_##op] = {named, subject, text_##op, result, value, after}
+
+static const struct text_method text_methods[SS_OP_COUNT] = {
+    M(socket, named_ret, 0, RESULT_QUIET, NULL, NULL),
+    M(socketpair, named_pair, 0, RESULT_QUIET, NULL, NULL),
+    M(fromfd, NULL, 0, RESULT_ADOPTED, NULL, NULL),
+    M(dup, named_ret, 1, RESULT_QUIET, NULL, after_dup),
+    M(close, NULL, 1, RESULT_QUIET, NULL, after_close),
+    M(close_range, NULL, 0, RESULT_NONE, NULL, after_close_range),
+    M(fork, NULL, 0, RESULT_COUNT, NULL, NULL),
+    M(bind, NULL, 1, RESULT_NONE, NULL, NULL),
+    M(listen, NULL, 1, RESULT_NONE, NULL, NULL),
+    M(accept, NULL, 1, RESULT_VALUE, value_accept, after_accept),
+    M(connect, NULL, 1, RESULT_NONE, NULL, NULL),
+    M(connect_ex, NULL, 1, RESULT_CODE, value_connect_ex, NULL),
+    M(shutdown, NULL, 1, RESULT_NONE, NULL, NULL),
+    [SS_OP_getsockname] = {NULL, 1, text_name, RESULT_VALUE, value_name, NULL},
+    [SS_OP_getpeername] = {NULL, 1, text_name, RESULT_VALUE, value_name, NULL},
+    M(send, NULL, 1, RESULT_COUNT, NULL, NULL),
+    M(sendto, NULL, 1, RESULT_COUNT, NULL, NULL),
+    M(sendmsg, NULL, 1, RESULT_COUNT, NULL, NULL),
+    M(sendmmsg, NULL, 1, RESULT_COUNT, NULL, NULL),
+    M(sendfile, NULL, 1, RESULT_COUNT, NULL, after_sendfile),
+    M(sendall, NULL, 1, RESULT_NONE, NULL, NULL),
+    M(recv, NULL, 1, RESULT_VALUE, value_recv, NULL),
+    M(recvfrom, NULL, 1, RESULT_VALUE, value_recvfrom, NULL),
+    M(recvmsg, NULL, 1, RESULT_VALUE, value_recvmsg, NULL),
+    M(recvmmsg, NULL, 1, RESULT_VALUE, value_recvmmsg, NULL),
+    M(getsockopt, NULL, 1, RESULT_VALUE, value_getsockopt, NULL),
+    M(setsockopt, NULL, 1, RESULT_NONE, NULL, NULL),
+    M(setblocking, NULL, 1, RESULT_QUIET, NULL, NULL),
+    M(set_inheritable, NULL, 1, RESULT_QUIET, NULL, NULL),
+    M(fcntl, NULL, 1, RESULT_VALUE, value_fcntl, NULL),
+    M(ioctl, NULL, 1, RESULT_VALUE, value_ioctl, NULL),
+};
+
+#undef M
+
+/* The result of the call, or the exception it raised. */
+static void out_result(struct ss_out *o, const struct ss_call *c, const struct text_method *m)
+{
+    if (m->result == RESULT_ADOPTED)
+        return;
+    if (c->failed && m->result != RESULT_CODE) {
+        out_raises(o, c->err);
+        return;
+    }
+    switch (m->result) {
+    case RESULT_NONE:
+        ss_out_str(o, " -> None");
+        break;
+    case RESULT_COUNT:
+        ss_out_str(o, " -> ");
+        ss_out_i64(o, c->ret);
+        break;
+    case RESULT_VALUE:
+    case RESULT_CODE:
+        ss_out_str(o, " -> ");
+        m->value(o, c);
+        break;
+    default:
+        break;
+    }
+}
 
 /* What a line says of the loop its call belongs to. */
 static void out_loop_note(struct ss_out *o, const struct ss_call *c)
@@ -834,8 +846,16 @@ static void out_loop_note(struct ss_out *o, const struct ss_call *c)
 
 void ss_text_call(struct ss_out *o, const struct ss_call *c)
 {
+    const struct text_method *m = &text_methods[c->op];
     ss_text_prefix(o, c->t_end_ns);
-    text_ops[c->op](o, c);
+    if (m->named != NULL && !c->failed)
+        m->named(o, c);
+    if (m->on_subject)
+        out_subject(o, c);
+    m->call(o, c);
+    out_result(o, c, m);
+    if (m->after != NULL)
+        m->after(o, c);
     out_loop_note(o, c);
     if (c->fault != 0) {
         ss_out_str(o, " [fault #");

@@ -1,7 +1,7 @@
-/* What shim/record/render_common.c needs of the rest of the library, for
+/* What shim/record/render_{bytes,addr,line}.c need of the rest of the library, for
  * fuzz_render: a config with a strsize the harness sets, a sink that is
  * never enabled, a fixed identity and clock, an audit that saw nothing.
- * (When render_common.c comes to need another symbol of the library, the
+ * (When they come to need another symbol of the library, the
  * link of fuzz_render says which: add its stub here.) The renderers of whole lines
  * (render_text.c, render_json.c) are not linked: their entry points abort,
  * since the harness never renders a whole call. */

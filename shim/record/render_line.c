@@ -1,0 +1,324 @@
+/* sockshim: the pieces of every line (time, fd names) and the buffer a
+ * line or a record is built in before the sink takes it. */
+#include "render.h"
+
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "audit.h"
+#include "internal.h"
+#include "ledger.h"
+#include "sink.h"
+
+/* ---- time ------------------------------------------------------------- */
+
+/* "HH:MM:SS." changes once a second: each thread keeps the last one. */
+static __thread struct {
+    uint64_t second;
+    char text[9];
+} tls_clock = {~(uint64_t)0, ""};
+
+void ss_out_clock(struct ss_out *o, uint64_t ns)
+{
+    uint64_t second = ns / 1000000000u;
+    if (second != tls_clock.second) {
+        int64_t secs = (int64_t)second + ss_utc_offset_s();
+        int64_t day_secs = ((secs % 86400) + 86400) % 86400;
+        struct ss_out t;
+        ss_out_init(&t, tls_clock.text, sizeof tls_clock.text);
+        ss_out_u64_width(&t, (uint64_t)(day_secs / 3600), 2);
+        ss_out_char(&t, ':');
+        ss_out_u64_width(&t, (uint64_t)(day_secs / 60 % 60), 2);
+        ss_out_char(&t, ':');
+        ss_out_u64_width(&t, (uint64_t)(day_secs % 60), 2);
+        ss_out_char(&t, '.');
+        tls_clock.second = second;
+    }
+    ss_out_mem(o, tls_clock.text, sizeof tls_clock.text);
+    ss_out_u64_width(o, ns / 1000 % 1000000, 6);
+}
+
+/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm):
+ * gmtime_r takes glibc's time-zone lock, which a signal handler must not. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* "2026-11-25T12:00:01." changes once a second: kept per thread. */
+static __thread struct {
+    uint64_t second;
+    char text[20];
+} tls_iso = {~(uint64_t)0, ""};
+
+static void iso8601_second(struct ss_out *o, uint64_t ns);
+
+void ss_out_iso8601(struct ss_out *o, uint64_t ns)
+{
+    uint64_t second = ns / 1000000000u;
+    if (second != tls_iso.second) {
+        struct ss_out t;
+        ss_out_init(&t, tls_iso.text, sizeof tls_iso.text);
+        iso8601_second(&t, ns);
+        tls_iso.second = second;
+    }
+    ss_out_mem(o, tls_iso.text, sizeof tls_iso.text);
+    ss_out_u64_width(o, ns / 1000 % 1000000, 6);
+    ss_out_char(o, 'Z');
+}
+
+static void iso8601_second(struct ss_out *o, uint64_t ns)
+{
+    int64_t secs = (int64_t)(ns / 1000000000u);
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(secs / 86400, &y, &m, &d);
+    ss_out_u64_width(o, (uint64_t)y, 4);
+    ss_out_char(o, '-');
+    ss_out_u64_width(o, m, 2);
+    ss_out_char(o, '-');
+    ss_out_u64_width(o, d, 2);
+    ss_out_char(o, 'T');
+    int64_t day_secs = secs % 86400;
+    ss_out_u64_width(o, (uint64_t)(day_secs / 3600), 2);
+    ss_out_char(o, ':');
+    ss_out_u64_width(o, (uint64_t)(day_secs / 60 % 60), 2);
+    ss_out_char(o, ':');
+    ss_out_u64_width(o, (uint64_t)(day_secs % 60), 2);
+    ss_out_char(o, '.');
+}
+
+void ss_out_fdname(struct ss_out *o, int fd, int is_socket)
+{
+    ss_out_str(o, is_socket ? "sock" : "fd");
+    ss_out_i64(o, fd);
+}
+
+/* ---- the line buffer -------------------------------------------------- */
+
+typedef void render_fn(struct ss_out *o, const void *arg);
+
+/* A record longer than the stack buffer, with no memory to render it
+ * whole (the address space is exhausted): what fits is written such that
+ * every line stays a line of the format. In text, the complete lines (a
+ * summary is many), or the start of the one line, then a note; in JSON,
+ * whose record cannot be cut, a record of type "cut" saying how many bytes
+ * were not written. */
+static void emit_cut(char *buf, size_t cap, size_t need)
+{
+    static const char note[] = " ... (cut: out of memory)\n";
+    if (ss_config.format == SS_FORMAT_JSON) {
+        struct ss_out o;
+        ss_out_init(&o, buf, cap);
+        ss_out_str(&o, "{\"v\": 1, \"type\": \"cut\", \"pid\": ");
+        ss_out_i64(&o, ss_pid());
+        ss_out_str(&o, ", \"tid\": ");
+        ss_out_i64(&o, ss_tid());
+        ss_out_str(&o, ", \"bytes\": ");
+        ss_out_u64(&o, need);
+        ss_out_str(&o, ", \"reason\": \"out of memory\"}\n");
+        ss_sink_emit(buf, o.len);
+        return;
+    }
+    /* several lines (a summary): the whole ones that leave room for one
+     * more, with the first one's time and pid, saying the rest is missing */
+    static const char rest[] = "# ... (the rest: out of memory)\n";
+    const char *head_end = memmem(buf, cap, "] ", 2);
+    size_t head = head_end != NULL ? (size_t)(head_end - buf) + 2 : cap;
+    const char *last = head + sizeof rest < cap
+                           ? memrchr(buf, '\n', cap - head - (sizeof rest - 1))
+                           : NULL;
+    if (last != NULL && head_end < last) {
+        size_t keep = (size_t)(last - buf) + 1;
+        memmove(buf + keep, buf, head);
+        memcpy(buf + keep + head, rest, sizeof rest - 1);
+        ss_sink_emit(buf, keep + head + sizeof rest - 1);
+        return;
+    }
+    size_t keep = cap - (sizeof note - 1);
+    memcpy(buf + keep, note, sizeof note - 1);
+    ss_sink_emit(buf, cap);
+}
+
+/* Most lines fit on the stack; a longer one (a large -s) is measured by the
+ * first pass and rendered again into a mapping of the size it needs. */
+static void render_and_emit(render_fn *fn, const void *arg)
+{
+    char stack_buf[2048];
+    struct ss_out o;
+    ss_out_init(&o, stack_buf, sizeof stack_buf);
+    fn(&o, arg);
+    if (!ss_out_overflowed(&o)) {
+        ss_sink_emit(stack_buf, o.len);
+        return;
+    }
+    size_t need = o.len;
+    void *big = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (big == MAP_FAILED) {
+        emit_cut(stack_buf, sizeof stack_buf, need);
+        return;
+    }
+    ss_out_init(&o, big, need);
+    fn(&o, arg);
+    ss_sink_emit(big, o.len < need ? o.len : need);
+    munmap(big, need);
+}
+
+static void render_call(struct ss_out *o, const void *arg)
+{
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_call(o, arg);
+    else
+        ss_text_call(o, arg);
+}
+
+static void render_start(struct ss_out *o, const void *arg)
+{
+    const uint64_t *now = arg;
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_start(o, *now);
+    else
+        ss_text_start(o, *now);
+}
+
+/* A process says who it is (its header) before its first line: one that
+ * touches no socket, such as the shell commands of a script, writes no
+ * line (trace.c: fork lines; summary_wanted) and so leaves no trace. */
+static _Atomic int header_written;
+
+static void write_header_once(uint64_t when_ns)
+{
+    int expected = 0;
+    if (atomic_load_explicit(&header_written, memory_order_acquire) ||
+        !atomic_compare_exchange_strong_explicit(&header_written, &expected, 1,
+                                                 memory_order_acq_rel, memory_order_acquire))
+        return;
+    ss_ledger_name(); /* the command knows whose lines come before the first */
+    render_and_emit(render_start, &when_ns);
+}
+
+void ss_render_call(const struct ss_call *c)
+{
+    if (!ss_sink_enabled())
+        return;
+    write_header_once(c->t_end_ns); /* stamped like the line it heads */
+    render_and_emit(render_call, c);
+}
+
+static void render_loop(struct ss_out *o, const void *arg)
+{
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_loop(o, arg);
+    else
+        ss_text_call(o, arg);
+}
+
+void ss_render_loop(const struct ss_call *c)
+{
+    if (!ss_sink_enabled())
+        return;
+    write_header_once(c->t_end_ns);
+    render_and_emit(render_loop, c);
+}
+
+static void render_note(struct ss_out *o, const void *arg)
+{
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_note(o, arg);
+    else
+        ss_text_note(o, arg);
+}
+
+void ss_render_note(const struct ss_call *c)
+{
+    if (!ss_sink_enabled())
+        return;
+    write_header_once(c->t_end_ns);
+    render_and_emit(render_note, c);
+}
+
+static void render_finding(struct ss_out *o, const void *arg)
+{
+    const int *index = arg;
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_finding(o, *index);
+    else
+        ss_text_finding(o, *index);
+}
+
+void ss_render_finding(int index)
+{
+    if (!ss_sink_enabled())
+        return;
+    write_header_once(ss_now_ns());
+    render_and_emit(render_finding, &index);
+}
+
+static void render_summary(struct ss_out *o, const void *arg)
+{
+    const uint64_t *now = arg;
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_summary(o, *now);
+    else
+        ss_text_summary(o, *now);
+}
+
+/* A process writes its summary when the trace shows it: it touched a
+ * socket, or wrote a line all the same (a fork, when -e named fork), or
+ * the user asked for every process that made a call (--all-processes).
+ * The summary of a shell that only forked would say nothing of sockets. */
+static int summary_wanted(void)
+{
+    return ss_audit_touched_socket() ||
+           atomic_load_explicit(&header_written, memory_order_acquire) ||
+           (ss_config.all_processes && ss_audit_saw_calls());
+}
+
+void ss_render_summary(void)
+{
+    if (!ss_sink_enabled() || !summary_wanted())
+        return;
+    uint64_t now = ss_now_ns();
+    write_header_once(now);
+    render_and_emit(render_summary, &now);
+}
+
+struct exec_failure {
+    const char *program;
+    int err;
+    uint64_t now;
+};
+
+static void render_exec_failed(struct ss_out *o, const void *arg)
+{
+    const struct exec_failure *f = arg;
+    if (ss_config.format == SS_FORMAT_JSON)
+        ss_json_exec_failed(o, f->program, f->err, f->now);
+    else
+        ss_text_exec_failed(o, f->program, f->err, f->now);
+}
+
+/* Said where the summary was: the same processes, the same options. */
+void ss_render_exec_failed(const char *program, int err)
+{
+    if (!ss_sink_enabled() || ss_config.summary == SS_SUMMARY_OFF || !summary_wanted())
+        return;
+    struct exec_failure f = {program, err, ss_now_ns()};
+    write_header_once(f.now);
+    render_and_emit(render_exec_failed, &f);
+}
+
+void ss_render_process_start(void)
+{
+    atomic_store_explicit(&header_written, 0, memory_order_release);
+}
+
