@@ -55,6 +55,9 @@ enum ss_note_kind {
     SS_NOTE_SHORT_SKIPPED, /* short= left a socket that is not a stream whole */
 };
 
+/* No socket: all zero (id 0). */
+extern const struct ss_sockinfo ss_no_socket;
+
 struct ss_call;
 typedef void ss_perform_fn(struct ss_call *call);
 
@@ -142,9 +145,13 @@ struct ss_call {
     int fault_note_kind;           /* enum ss_note_kind */
     const char *fault_note_reason; /* SS_NOTE_MISFIT: why no real event fits */
     uint64_t t_start_ns, t_end_ns; /* CLOCK_REALTIME */
-    struct ss_sockinfo sock;       /* the socket after the call */
+    /* The socket after the call, and the one accept, dup or socket made:
+     * snapshots the tracer takes in its own frame when it writes the call
+     * (trace.c), NULL until then. Pointers, not copies: every wrapper
+     * zeroes its record, and two snapshots would be most of it. */
+    const struct ss_sockinfo *sock;
     int new_fd;                    /* accept, dup, socket: the fd created */
-    struct ss_sockinfo new_sock;   /* ... and its socket */
+    const struct ss_sockinfo *new_sock;
     int closed_fds[8];             /* close_range: sockets it closed */
     int n_closed_fds;              /* (count may exceed the array) */
     int prior_fd_was_socket;       /* dup2/dup3 over a socket, close */

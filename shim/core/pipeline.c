@@ -200,13 +200,16 @@ static void note_adoption(const struct ss_call *c, struct ss_obj *obj)
     if (!traced(SS_OP_fromfd) || ss_config.summary == SS_SUMMARY_ONLY)
         return;
     struct ss_call a;
+    struct ss_sockinfo sock;
     memset(&a, 0, sizeof a);
     a.op = SS_OP_fromfd;
     a.fn = c->fn;
     a.fd = c->fd;
     a.on_socket = 1;
     a.t_start_ns = a.t_end_ns = ss_now_ns();
-    ss_model_snapshot(obj, c->fd, &a.sock, 1);
+    ss_model_snapshot(obj, c->fd, &sock, 1);
+    a.sock = &sock;
+    a.new_sock = &ss_no_socket;
     ss_render_call(&a);
 }
 

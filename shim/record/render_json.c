@@ -502,8 +502,8 @@ static void json_out(struct ss_out *o, const struct ss_call *c)
         if (c->addr_out != NULL && c->addrlen_out != NULL)
             json_addr_field(o, "addr", c->addr_out, *c->addrlen_out);
         else
-            json_addr_field(o, "addr", (const struct sockaddr *)&c->new_sock.raddr.sa,
-                            c->new_sock.raddr.len);
+            json_addr_field(o, "addr", (const struct sockaddr *)&c->new_sock->raddr.sa,
+                            c->new_sock->raddr.len);
         break;
     case SS_OP_getsockname:
     case SS_OP_getpeername:
@@ -622,7 +622,7 @@ void ss_json_call(struct ss_out *o, const struct ss_call *c)
     else
         ss_out_str(o, "null");
     KEY(o, "sock");
-    json_sock(o, c->op == SS_OP_socket ? &c->new_sock : &c->sock);
+    json_sock(o, c->op == SS_OP_socket ? c->new_sock : c->sock);
     KEY(o, "args");
     obj_open(o);
     if (json_args[c->op] != NULL)
@@ -708,7 +708,7 @@ void ss_json_loop(struct ss_out *o, const struct ss_call *c)
     KEY(o, "fd");
     ss_out_i64(o, c->fd);
     KEY(o, "sock");
-    json_sock(o, &c->sock);
+    json_sock(o, c->sock);
     KEY(o, "args");
     obj_open(o);
     if (json_args[c->op] != NULL)
@@ -838,7 +838,7 @@ void ss_json_note(struct ss_out *o, const struct ss_call *c)
     KEY(o, "fd");
     ss_out_i64(o, c->fd);
     KEY(o, "sock");
-    json_sock(o, &c->sock);
+    json_sock(o, c->sock);
     obj_close(o);
     ss_out_char(o, '\n');
 }

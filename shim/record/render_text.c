@@ -122,17 +122,17 @@ static void text_fromfd(struct ss_out *o, const struct ss_call *c)
     ss_out_str(o, " = fromfd(");
     ss_out_i64(o, c->fd);
     ss_out_str(o, ", ");
-    out_socket_args(o, c->sock.family, c->sock.type, c->sock.protocol);
+    out_socket_args(o, c->sock->family, c->sock->type, c->sock->protocol);
     ss_out_str(o, ") [adopted");
-    if (c->sock.laddr.len != 0) {
+    if (c->sock->laddr.len != 0) {
         ss_out_str(o, ", laddr ");
-        out_call_addr(o, (const struct sockaddr *)&c->sock.laddr.sa, c->sock.laddr.len);
+        out_call_addr(o, (const struct sockaddr *)&c->sock->laddr.sa, c->sock->laddr.len);
     }
-    if (c->sock.raddr.len != 0) {
+    if (c->sock->raddr.len != 0) {
         ss_out_str(o, ", raddr ");
-        out_call_addr(o, (const struct sockaddr *)&c->sock.raddr.sa, c->sock.raddr.len);
+        out_call_addr(o, (const struct sockaddr *)&c->sock->raddr.sa, c->sock->raddr.len);
     }
-    if (c->sock.state & SS_ST_LISTENING)
+    if (c->sock->state & SS_ST_LISTENING)
         ss_out_str(o, ", listening");
     ss_out_char(o, ']');
 }
@@ -301,7 +301,7 @@ static void value_accept(struct ss_out *o, const struct ss_call *c)
     ss_out_char(o, '(');
     ss_out_fdname(o, (int)c->ret, 1);
     ss_out_str(o, ", ");
-    out_addr_or_snapshot(o, c->addr_out, c->addrlen_out, &c->new_sock.raddr);
+    out_addr_or_snapshot(o, c->addr_out, c->addrlen_out, &c->new_sock->raddr);
     ss_out_char(o, ')');
 }
 
@@ -918,7 +918,7 @@ void ss_text_note(struct ss_out *o, const struct ss_call *c)
     ss_out_str(o, ": ");
     if (c->fault_note_kind == SS_NOTE_SHORT_SKIPPED) {
         ss_out_str(o, "short= skipped here (");
-        ss_out_xlat(o, &ss_xlat_socktype, c->sock.type);
+        ss_out_xlat(o, &ss_xlat_socktype, c->sock->type);
         ss_out_str(o, ") and on every other socket that is not a stream: ");
         ss_out_str(o, SS_NOTE_SHORT_SKIPPED_REASON);
     } else {

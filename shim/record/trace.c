@@ -33,6 +33,8 @@ struct hold {
 
 static __thread struct hold tls_hold;
 
+const struct ss_sockinfo ss_no_socket;
+
 static int traced(enum ss_op op)
 {
     return (ss_config.traced >> op) & 1;
@@ -77,6 +79,7 @@ static void hold_start(const struct ss_call *c, const struct ss_loop_view *view)
 static void hold_as_call(const struct hold *h, struct ss_call *c)
 {
     memset(c, 0, sizeof *c);
+    c->sock = c->new_sock = &ss_no_socket; /* a send line shows neither */
     c->fn = h->fn;
     c->op = h->op;
     c->fd = h->fd;
@@ -221,14 +224,19 @@ void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_
     if (c->op == SS_OP_fork && (c->ret == 0 || !fork_line_wanted()))
         return;
     if (calls_written()) {
-        ss_model_snapshot(obj, c->fd, &c->sock, ss_config.format == SS_FORMAT_JSON);
+        struct ss_sockinfo sock, new_sock;
+        ss_model_snapshot(obj, c->fd, &sock, ss_config.format == SS_FORMAT_JSON);
+        c->sock = &sock;
+        c->new_sock = &ss_no_socket;
         switch (c->op) {
         case SS_OP_socket:
         case SS_OP_accept:
         case SS_OP_dup:
-            if (!c->failed)
-                ss_model_snapshot_fd((int)c->ret, &c->new_sock,
+            if (!c->failed) {
+                ss_model_snapshot_fd((int)c->ret, &new_sock,
                                      ss_config.format == SS_FORMAT_JSON || c->addr_out == NULL);
+                c->new_sock = &new_sock;
+            }
             break;
         default:
             break;
