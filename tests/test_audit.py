@@ -448,9 +448,9 @@ def test_correct_loop_under_short_sends_is_one_sendall_per_message(run):
     # each loop's last send asks for the one byte left: short=1 cuts nothing
     assert [b for b in text.bodies() if b.startswith(f"sock{fd}.send")] == [
         f"sock{fd}.sendall(b'0123456789' (10 bytes), MSG_NOSIGNAL) -> None "
-        "[10 sends, 9 faulted]",
+        "[10 sends, 9 faulted: fault #1 short=1]",
         f"sock{fd}.sendall(b'abcdefghijklmnopqrst' (20 bytes), MSG_NOSIGNAL) -> None "
-        "[20 sends, 19 faulted]",
+        "[20 sends, 19 faulted: fault #1 short=1]",
     ]
     assert "peer received 30 bytes" in stdout(text)
 

@@ -409,7 +409,23 @@ def test_sendall_counts_the_sends_short_cut(tmp_path):
         assert sink.result() == (20, fnv1a64(pattern(20)))
     # 20 = 7 + 7 + 6: the third send asks for 6 bytes, below the cut
     [line] = lines_with(trace, ".sendall(")
-    assert line.endswith("(20 bytes)) -> None [3 sends, 2 faulted]")
+    assert line.endswith("(20 bytes)) -> None [3 sends, 2 faulted: fault #1 short=7]")
+
+
+def test_a_folded_sendall_keeps_the_marks_of_every_rule_that_hit_it(tmp_path):
+    """Rule 1 cuts the first send to 1 byte, rule 2 the rest to 2: the one
+    sendall line names both, so a search for either rule finds it."""
+    with Sink() as sink:
+        trace = run_traced(scenario("fault_sender.py") + [str(sink.port), "20"], tmp_path,
+                           fmt="text", options=fault_options("send:short=1:when=1",
+                                                             "send:short=2"),
+                           check_exit=0)
+        assert sink.result() == (20, fnv1a64(pattern(20)))
+    # 20 = 1 + 9 * 2 + 1: the last send asks for 1 byte, below rule 2's cut
+    [line] = lines_with(trace, ".sendall(")
+    assert line.endswith("(20 bytes)) -> None [11 sends, 10 faulted: fault #1 short=1, "
+                         "fault #2 short=2]"), line
+    assert lines_with(trace, "fault #2") == [line]
 
 
 def test_delay_makes_the_call_last_at_least_the_delay(tmp_path):

@@ -55,6 +55,17 @@ enum ss_note_kind {
     SS_NOTE_SHORT_SKIPPED, /* short= left a socket that is not a stream whole */
 };
 
+/* The fault rules that hit the calls of a loop the trace writes as one
+ * line (a sendall), the first SS_LOOP_MARKS of them in order: the line
+ * keeps their marks, so that a search for a rule finds every call it hit. */
+#define SS_LOOP_MARKS 4
+struct ss_fault_marks {
+    int n;        /* rules in rule[] */
+    int more;     /* other rules hit it too */
+    int rule[SS_LOOP_MARKS];            /* 1-based, as in "fault #1" */
+    const char *action[SS_LOOP_MARKS];  /* its actions as written */
+};
+
 /* No socket: all zero (id 0). */
 extern const struct ss_sockinfo ss_no_socket;
 
@@ -128,6 +139,7 @@ struct ss_call {
     uint64_t loop;                 /* the transfer loop it belongs to, or 0 */
     uint32_t loop_calls;           /* a rebuilt loop: how many calls it took */
     uint32_t loop_faults;          /* ... and how many of them a fault hit */
+    const struct ss_fault_marks *loop_marks; /* ... and which rules, or NULL */
     uint64_t loop_done;            /* ... and the bytes they moved */
     const void *preview;           /* data to show in place of cbuf (a copy) */
     size_t preview_len;

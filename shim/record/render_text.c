@@ -818,6 +818,22 @@ static void out_result(struct ss_out *o, const struct ss_call *c, const struct t
     }
 }
 
+/* ": fault #1 short=1, fault #2 error=EINTR": the rules that hit a loop's
+ * calls. */
+static void out_fault_marks(struct ss_out *o, const struct ss_fault_marks *m)
+{
+    if (m == NULL || m->n == 0)
+        return;
+    for (int i = 0; i < m->n; i++) {
+        ss_out_str(o, i == 0 ? ": fault #" : ", fault #");
+        ss_out_i64(o, m->rule[i]);
+        ss_out_char(o, ' ');
+        ss_out_str(o, m->action[i] != NULL ? m->action[i] : "?");
+    }
+    if (m->more)
+        ss_out_str(o, ", ...");
+}
+
 /* What a line says of the loop its call belongs to. */
 static void out_loop_note(struct ss_out *o, const struct ss_call *c)
 {
@@ -830,6 +846,7 @@ static void out_loop_note(struct ss_out *o, const struct ss_call *c)
             ss_out_str(o, ", ");
             ss_out_u64(o, c->loop_faults);
             ss_out_str(o, " faulted");
+            out_fault_marks(o, c->loop_marks);
         }
         if (c->op == SS_OP_sendall && c->failed) { /* how far it got */
             ss_out_str(o, ", ");

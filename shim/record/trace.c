@@ -27,6 +27,7 @@ struct hold {
     uint64_t t_start_ns, t_end_ns;
     int fault;
     const char *fault_action;
+    struct ss_fault_marks marks; /* the rules that hit its calls */
     unsigned char preview[HOLD_PREVIEW];
     size_t preview_len;
 };
@@ -50,6 +51,23 @@ static int calls_written(void)
     return ss_config.summary != SS_SUMMARY_ONLY && ss_sink_enabled();
 }
 
+/* The rule that hit c, among the loop's marks (once each). */
+static void mark_fault(struct ss_fault_marks *m, const struct ss_call *c)
+{
+    if (c->fault == 0)
+        return;
+    for (int i = 0; i < m->n; i++)
+        if (m->rule[i] == c->fault)
+            return;
+    if (m->n == SS_LOOP_MARKS) {
+        m->more = 1;
+        return;
+    }
+    m->rule[m->n] = c->fault;
+    m->action[m->n] = c->fault_action;
+    m->n++;
+}
+
 static void hold_start(const struct ss_call *c, const struct ss_loop_view *view)
 {
     struct hold *h = &tls_hold;
@@ -69,6 +87,8 @@ static void hold_start(const struct ss_call *c, const struct ss_loop_view *view)
     h->fault = c->fault;
     h->fault_action = c->fault_action;
     h->faults = c->fault != 0;
+    memset(&h->marks, 0, sizeof h->marks);
+    mark_fault(&h->marks, c);
     size_t shown = ss_render_strsize() < HOLD_PREVIEW ? ss_render_strsize() : HOLD_PREVIEW;
     h->preview_len = c->len < shown ? c->len : shown;
     if (c->cbuf != NULL)
@@ -94,6 +114,7 @@ static void hold_as_call(const struct hold *h, struct ss_call *c)
     c->loop = h->calls > 1 ? h->loop : 0;
     c->loop_calls = h->calls > 1 ? h->calls : 0;
     c->loop_faults = h->calls > 1 ? h->faults : 0;
+    c->loop_marks = h->calls > 1 ? &h->marks : NULL;
     c->fault = h->calls == 1 ? h->fault : 0;
     c->fault_action = h->fault_action;
     c->caller = h->caller;
@@ -170,13 +191,16 @@ static void text_call(struct ss_call *c, const struct ss_audit_verdict *v)
         tls_hold.done = v->view.done;
         tls_hold.calls = v->view.calls;
         tls_hold.faults += c->fault != 0;
+        mark_fault(&tls_hold.marks, c);
         tls_hold.t_end_ns = c->t_end_ns;
         return;
     }
     if (in_held && (v->loop == SS_LOOP_COMPLETED || v->loop == SS_LOOP_FAILED)) {
         tls_hold.active = 0;
+        mark_fault(&tls_hold.marks, c);
         struct ss_call loop;
         loop_record(c, &v->view, &loop);
+        loop.loop_marks = &tls_hold.marks;
         if (traced(SS_OP_sendall) || traced(c->op))
             ss_render_call(&loop);
         return;
