@@ -34,7 +34,8 @@ struct ss_obj {
     uint64_t id;
     int family, type, protocol;
     unsigned state;
-    int nonblocking;
+    /* written under the lock; read without it by ss_obj_nonblocking */
+    _Atomic int nonblocking;
     unsigned names_known; /* NAME_LOCAL, NAME_PEER: fetched from the kernel */
     struct ss_addr laddr, raddr;
     enum ss_fn created_by;
@@ -709,14 +710,12 @@ uint32_t ss_model_count(struct ss_obj *o, unsigned counter)
            1;
 }
 
+/* Read without the lock, on every call (to tell connect from connect_ex):
+ * another thread's setblocking racing with this call may or may not be
+ * seen, as with the kernel's own flag. */
 int ss_obj_nonblocking(struct ss_obj *o)
 {
-    int nb = 0;
-    if (o != NULL && obj_lock(o)) {
-        nb = o->nonblocking;
-        obj_unlock(o);
-    }
-    return nb;
+    return o != NULL && atomic_load_explicit(&o->nonblocking, memory_order_relaxed);
 }
 
 /* ---- effects of calls ------------------------------------------------- */
