@@ -26,51 +26,6 @@ static const struct fn_info fn_info[SS_FN_COUNT] = {
 #undef FN_INFO
 };
 
-int ss_call_blocking_flag(const struct ss_call *c)
-{
-    if (c->fn == SS_FN_ioctl) { /* FIONBIO takes a pointer to an int */
-        int on = 0;
-        if (c->arg != 0)
-            memcpy(&on, (const void *)c->arg, sizeof on);
-        return on == 0;
-    }
-    return (c->arg & O_NONBLOCK) == 0;
-}
-
-int ss_call_inheritable_flag(const struct ss_call *c)
-{
-    if (c->fn == SS_FN_ioctl)
-        return c->request == FIONCLEX;
-    return (c->arg & FD_CLOEXEC) == 0;
-}
-
-enum ss_fcntl_arg ss_fcntl_arg_kind(int cmd)
-{
-    switch (cmd) {
-    case F_GETFD:
-    case F_GETFL:
-    case F_GETOWN:
-    case F_GETSIG:
-    case F_GETLEASE:
-    case F_GETPIPE_SZ:
-    case F_GET_SEALS:
-        return SS_FCNTL_NO_ARG;
-    case F_DUPFD:
-    case F_DUPFD_CLOEXEC:
-    case F_SETFD:
-    case F_SETFL:
-    case F_SETOWN:
-    case F_SETSIG:
-    case F_SETLEASE:
-    case F_NOTIFY:
-    case F_SETPIPE_SZ:
-    case F_ADD_SEALS:
-        return SS_FCNTL_INT_ARG;
-    default:
-        return SS_FCNTL_PTR_ARG;
-    }
-}
-
 int ss_fn_on_any_fd(enum ss_fn fn)
 {
     return fn_info[fn].on_any_fd;

@@ -94,14 +94,7 @@ void ss_run(struct ss_call *call);
 /* Decides the method a call is shown as (classify.c); nonblocking is the
  * subject socket's mode. */
 void ss_classify_call(struct ss_call *call, int nonblocking);
-/* What a setblocking()/set_inheritable() call asks for, read from its
- * fcntl or ioctl argument (classify.c). */
-int ss_call_blocking_flag(const struct ss_call *call);    /* Python's flag */
-int ss_call_inheritable_flag(const struct ss_call *call); /* Python's flag */
-
-/* The argument an fcntl command takes. */
-enum ss_fcntl_arg { SS_FCNTL_NO_ARG, SS_FCNTL_INT_ARG, SS_FCNTL_PTR_ARG };
-enum ss_fcntl_arg ss_fcntl_arg_kind(int cmd);
+/* What a setblocking()/set_inheritable() call asks for: render_call.h. */
 
 /* Whether fn works on any fd (read, close, dup...) and is only of interest
  * when the fd is a socket, as opposed to the socket API proper. */

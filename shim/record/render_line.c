@@ -1,5 +1,6 @@
-/* sockshim: the pieces of every line (time, fd names) and the buffer a
- * line or a record is built in before the sink takes it. */
+/* sockshim: the library's side of rendering: the render environment of
+ * its own process, and the buffer a line is built in before the sink
+ * takes it. */
 #include "render.h"
 
 #include <stddef.h>
@@ -7,100 +8,42 @@
 #include <sys/mman.h>
 
 #include "audit.h"
+#include "call_record.h"
+#include "fault.h"
 #include "internal.h"
 #include "ledger.h"
 #include "sink.h"
 
-/* ---- time ------------------------------------------------------------- */
+/* ---- the render environment (render_call.h) ----------------------------- */
 
-/* "HH:MM:SS." changes once a second: each thread keeps the last one. */
-static __thread struct {
-    uint64_t second;
-    char text[9];
-} tls_clock = {~(uint64_t)0, ""};
-
-void ss_out_clock(struct ss_out *o, uint64_t ns)
+int ss_render_pid(void)
 {
-    uint64_t second = ns / 1000000000u;
-    if (second != tls_clock.second) {
-        int64_t secs = (int64_t)second + ss_utc_offset_s();
-        int64_t day_secs = ((secs % 86400) + 86400) % 86400;
-        struct ss_out t;
-        ss_out_init(&t, tls_clock.text, sizeof tls_clock.text);
-        ss_out_u64_width(&t, (uint64_t)(day_secs / 3600), 2);
-        ss_out_char(&t, ':');
-        ss_out_u64_width(&t, (uint64_t)(day_secs / 60 % 60), 2);
-        ss_out_char(&t, ':');
-        ss_out_u64_width(&t, (uint64_t)(day_secs % 60), 2);
-        ss_out_char(&t, '.');
-        tls_clock.second = second;
-    }
-    ss_out_mem(o, tls_clock.text, sizeof tls_clock.text);
-    ss_out_u64_width(o, ns / 1000 % 1000000, 6);
+    return ss_pid();
 }
 
-/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm):
- * gmtime_r takes glibc's time-zone lock, which a signal handler must not. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+int ss_render_tid(void)
 {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+    return ss_tid();
 }
 
-/* "2026-11-25T12:00:01." changes once a second: kept per thread. */
-static __thread struct {
-    uint64_t second;
-    char text[20];
-} tls_iso = {~(uint64_t)0, ""};
-
-static void iso8601_second(struct ss_out *o, uint64_t ns);
-
-void ss_out_iso8601(struct ss_out *o, uint64_t ns)
+int ss_render_multithreaded(void)
 {
-    uint64_t second = ns / 1000000000u;
-    if (second != tls_iso.second) {
-        struct ss_out t;
-        ss_out_init(&t, tls_iso.text, sizeof tls_iso.text);
-        iso8601_second(&t, ns);
-        tls_iso.second = second;
-    }
-    ss_out_mem(o, tls_iso.text, sizeof tls_iso.text);
-    ss_out_u64_width(o, ns / 1000 % 1000000, 6);
-    ss_out_char(o, 'Z');
+    return ss_multithreaded();
 }
 
-static void iso8601_second(struct ss_out *o, uint64_t ns)
+long ss_render_utc_offset_s(void)
 {
-    int64_t secs = (int64_t)(ns / 1000000000u);
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(secs / 86400, &y, &m, &d);
-    ss_out_u64_width(o, (uint64_t)y, 4);
-    ss_out_char(o, '-');
-    ss_out_u64_width(o, m, 2);
-    ss_out_char(o, '-');
-    ss_out_u64_width(o, d, 2);
-    ss_out_char(o, 'T');
-    int64_t day_secs = secs % 86400;
-    ss_out_u64_width(o, (uint64_t)(day_secs / 3600), 2);
-    ss_out_char(o, ':');
-    ss_out_u64_width(o, (uint64_t)(day_secs / 60 % 60), 2);
-    ss_out_char(o, ':');
-    ss_out_u64_width(o, (uint64_t)(day_secs % 60), 2);
-    ss_out_char(o, '.');
+    return ss_utc_offset_s();
 }
 
-void ss_out_fdname(struct ss_out *o, int fd, int is_socket)
+size_t ss_render_strsize(void)
 {
-    ss_out_str(o, is_socket ? "sock" : "fd");
-    ss_out_i64(o, fd);
+    return ss_config.strsize;
+}
+
+const char *ss_render_rule_text(const struct ss_call *c)
+{
+    return ss_fault_rule_text(c->fault - 1);
 }
 
 /* ---- the line buffer -------------------------------------------------- */
@@ -206,12 +149,31 @@ static void write_header_once(uint64_t when_ns)
     render_and_emit(render_start, &when_ns);
 }
 
+/* Under the command, a call goes into the ring as a binary record and the
+ * command renders its line; 0 when it did. */
+static int record_call(const struct ss_call *c, int loop)
+{
+    if (!ss_callrec_fits(c))
+        return -1;
+    struct ss_callrec_who who = {
+        .pid = ss_pid(), .tid = ss_tid(), .multithreaded = ss_multithreaded(),
+        .json = ss_config.format == SS_FORMAT_JSON, .loop = loop,
+        .utc_offset_s = ss_utc_offset_s(), .strsize = ss_config.strsize,
+        .rule_text = c->fault != 0 ? ss_fault_rule_text(c->fault - 1) : NULL};
+    struct ss_callrec_room room;
+    struct iovec iov[SS_CALLREC_IOV_MAX];
+    size_t len;
+    int n = ss_callrec_freeze(c, &who, &room, iov, &len);
+    return n < 0 ? -1 : ss_sink_emit_record(iov, n, len);
+}
+
 void ss_render_call(const struct ss_call *c)
 {
     if (!ss_sink_enabled())
         return;
     write_header_once(c->t_end_ns); /* stamped like the line it heads */
-    render_and_emit(render_call, c);
+    if (record_call(c, 0) != 0)
+        render_and_emit(render_call, c);
 }
 
 static void render_loop(struct ss_out *o, const void *arg)
@@ -227,7 +189,8 @@ void ss_render_loop(const struct ss_call *c)
     if (!ss_sink_enabled())
         return;
     write_header_once(c->t_end_ns);
-    render_and_emit(render_loop, c);
+    if (record_call(c, ss_config.format == SS_FORMAT_JSON) != 0)
+        render_and_emit(render_loop, c);
 }
 
 static void render_note(struct ss_out *o, const void *arg)

@@ -395,6 +395,16 @@ static void write_direct(int fd, const char *line, size_t len)
     }
 }
 
+int ss_sink_emit_record(const struct iovec *iov, int iovcnt, size_t len)
+{
+    if (!atomic_load_explicit(&ringed, memory_order_acquire))
+        return -1;
+    int saved = errno;
+    int taken = ss_ring_emitv(1, iov, iovcnt, len);
+    errno = saved;
+    return taken;
+}
+
 void ss_sink_emit(const char *line, size_t len)
 {
     int saved = errno;

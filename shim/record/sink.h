@@ -26,6 +26,13 @@ void ss_sink_after_fork_child(void);
  * write fails, tracing stops with one message on stderr. */
 void ss_sink_emit(const char *line, size_t len);
 
+/* Hands a call's binary record (call_record.h) to the run's ring, for the
+ * command to render: 0, or -1 when there is no ring or it cannot take the
+ * record (closed, the record too long), and the caller writes the line
+ * itself. Never changes errno. */
+struct iovec;
+int ss_sink_emit_record(const struct iovec *iov, int iovcnt, size_t len);
+
 int ss_sink_enabled(void);
 
 /* The shim's own fd, or -1. */

@@ -34,7 +34,7 @@ struct hold {
 
 static __thread struct hold tls_hold;
 
-const struct ss_sockinfo ss_no_socket;
+
 
 static int traced(enum ss_op op)
 {

@@ -1,5 +1,5 @@
 /* libFuzzer harness: the pieces of a trace line that show what a program
- * handed the kernel (shim/record/render.h): socket addresses of any length and
+ * handed the kernel (shim/common/render_call.h): socket addresses of any length and
  * family, file-system names and data bytes.
  *
  * The input is taken twice: as a socket address (the family is its first
@@ -26,9 +26,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include "internal.h"
 #include "fuzz.h"
-#include "render.h"
+#include "stubs.h"
 
 /* ---- rendering into buffers of every size ------------------------------- */
 
@@ -615,7 +614,7 @@ static void check_bytes(const unsigned char *data, size_t size)
         CHECK(memcmp(decoded, data, total) == 0);
         s.bytes = all[k];
         for (size_t i = 0; i < sizeof strsizes / sizeof strsizes[0]; i++) {
-            ss_config.strsize = strsizes[i];
+            fuzz_strsize = strsizes[i];
             size_t shown = total < strsizes[i] ? total : strsizes[i];
             char *py = render(r_pybytes, &s, &n);
             check_pybytes(py, n, data, total, shown);
@@ -626,7 +625,7 @@ static void check_bytes(const unsigned char *data, size_t size)
             free(json);
         }
     }
-    ss_config.strsize = SS_STRSIZE_DEFAULT;
+    fuzz_strsize = SS_STRSIZE_DEFAULT;
     free(decoded);
 }
 

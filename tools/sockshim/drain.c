@@ -28,11 +28,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "call_record.h"
 #include "fmt.h"
 #include "ledger.h"
 #include "ledger_event.h"
 #include "options.h"
 #include "pcap.h"
+#include "render_record.h"
 #include "ring.h"
 #include "say.h"
 
@@ -295,9 +297,13 @@ static void add_piece(int fd, const char *p, size_t n)
 
 /* A capture event, handed to the pcap writer in one piece (copied out when
  * it wraps around the end of the ring). */
+static void add_rendered(int pid, const char *rec, uint64_t len);
+
 static void binary_event(int pid, const char *event, uint64_t len)
 {
-    if (len > 0 && (unsigned char)event[0] >= SS_LEDGER_FIRST)
+    if (len > 0 && (unsigned char)event[0] == SS_CALLREC_KIND)
+        add_rendered(pid, event, len);
+    else if (len > 0 && (unsigned char)event[0] >= SS_LEDGER_FIRST)
         ss_ledger_event(pid, event, len);
     else
         ss_pcap_event(event, len);
@@ -399,12 +405,10 @@ static void say_dropped(int fd, struct budget *b)
 }
 
 /* Whether the line goes to the file (else it is counted as dropped). */
-static int within_budget(struct budget *b, int fd, int pid, uint64_t at, uint64_t len)
+static int within_budget(struct budget *b, int fd, int pid, const char *head, uint64_t len)
 {
     if (d.max_size == 0)
         return 1;
-    char head[64];
-    record_head(at, len, head, sizeof head);
     /* once full, always full: a shorter line that would still fit is not
      * let through, so the file never has a hole in the middle of its calls */
     if (record_droppable(head) && (b->full || b->written + len > room_for_calls())) {
@@ -422,13 +426,80 @@ static void add_line(int pid, uint64_t at, uint64_t len)
 {
     struct budget *b = &d.file_budget;
     int fd = d.pattern != NULL ? pid_file(pid, &b) : d.file_fd;
-    if (!within_budget(b, fd, pid, at, len))
+    char head[64];
+    if (d.max_size != 0)
+        record_head(at, len, head, sizeof head);
+    if (!within_budget(b, fd, pid, head, len))
         return;
     uint64_t pos = at & d.mask, size = d.mask + 1;
     uint64_t first = size - pos < len ? size - pos : len;
     add_piece(fd, d.data + pos, first);
     if (first < len)
         add_piece(fd, d.data, len - first);
+}
+
+/* ---- call records -------------------------------------------------------- */
+
+/* Lines rendered from call records wait in the arena for the batch's
+ * writev; it is emptied only when no queued piece points into it. */
+static struct {
+    char *buf;
+    size_t cap, used;
+} arena;
+
+static void arena_reset(void)
+{
+    arena.used = 0;
+}
+
+/* Room for need bytes at arena.buf + arena.used, or 0. */
+static int arena_room(size_t need)
+{
+    if (arena.cap - arena.used >= need)
+        return 1;
+    flush(); /* nothing queued points into it now */
+    arena_reset();
+    if (arena.cap >= need)
+        return 1;
+    size_t cap = arena.cap != 0 ? arena.cap : (size_t)1 << 20;
+    while (cap < need)
+        cap *= 2;
+    char *bigger = realloc(arena.buf, cap);
+    if (bigger == NULL)
+        return 0;
+    arena.buf = bigger;
+    arena.cap = cap;
+    return 1;
+}
+
+/* A call record, rendered as the line the library would have written
+ * and queued like one. */
+static void add_rendered(int pid, const char *rec, uint64_t len)
+{
+    if (arena.buf == NULL && !arena_room((size_t)1 << 16))
+        return;
+    long need = ss_render_record(pid, rec, len, arena.buf + arena.used, arena.cap - arena.used);
+    if (need < 0) {
+        d.malformed++;
+        return;
+    }
+    if ((size_t)need > arena.cap - arena.used) {
+        if (!arena_room((size_t)need))
+            return;
+        need = ss_render_record(pid, rec, len, arena.buf + arena.used, arena.cap - arena.used);
+    }
+    char *line = arena.buf + arena.used;
+    struct budget *b = &d.file_budget;
+    int fd = d.pattern != NULL ? pid_file(pid, &b) : d.file_fd;
+    char head[64];
+    size_t n = (size_t)need < sizeof head - 1 ? (size_t)need : sizeof head - 1;
+    memcpy(head, line, n);
+    head[n] = '\0';
+    if (!within_budget(b, fd, pid, head, (uint64_t)need))
+        return;
+    arena.used += (size_t)need;
+    add_piece(fd, line, (size_t)need);
+    ss_ledger_saw_line(pid);
 }
 
 void ss_drain_limit(uint64_t max_size)
@@ -622,6 +693,7 @@ static enum stop drain_once(uint64_t limit, int give_up)
         pos += ss_ring_record_size(len);
     }
     flush(); /* before the room is handed back */
+    arena_reset();
     atomic_store_explicit(&d.ctl->tail, pos, memory_order_release);
     return why;
 }

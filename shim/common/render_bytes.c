@@ -1,15 +1,9 @@
 /* sockshim: the bytes a call carried, as both formats show them (the
  * literals and the escaping of strings themselves: escape.c). */
-#include "render.h"
+#include "render_call.h"
 
 #include <string.h>
 
-#include "internal.h"
-
-size_t ss_render_strsize(void)
-{
-    return ss_config.strsize;
-}
 
 /* ---- bytes (the literals and the strings themselves: escape.c) -------- */
 
@@ -66,7 +60,7 @@ static size_t bytes_held(const struct ss_bytes *b, size_t n)
 
 void ss_out_pybytes(struct ss_out *o, const struct ss_bytes *b)
 {
-    size_t shown = bytes_held(b, b->total < ss_config.strsize ? b->total : ss_config.strsize);
+    size_t shown = bytes_held(b, b->total < ss_render_strsize() ? b->total : ss_render_strsize());
     ss_out_bytes_literal(o, b, shown);
     if (shown < b->total)
         ss_out_str(o, "...");
@@ -91,7 +85,7 @@ static void out_hex_byte(void *ctx, unsigned char c)
 
 void ss_out_json_data(struct ss_out *o, const struct ss_bytes *b)
 {
-    size_t shown = b->total < ss_config.strsize ? b->total : ss_config.strsize;
+    size_t shown = b->total < ss_render_strsize() ? b->total : ss_render_strsize();
     ss_out_str(o, "{\"len\": ");
     ss_out_u64(o, b->total);
     ss_out_str(o, ", \"hex\": \"");
@@ -157,3 +151,4 @@ int ss_call_int_option(const struct ss_call *c, int *value)
     memcpy(value, c->optval_out, sizeof *value);
     return 1;
 }
+

@@ -1,6 +1,6 @@
 /* sockshim: socket addresses, taken apart once and shown as Python's
  * address tuples (text) or as JSON objects. */
-#include "render.h"
+#include "render_call.h"
 
 #include <arpa/inet.h>
 #include <linux/netlink.h>

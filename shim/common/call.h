@@ -116,6 +116,7 @@ struct ss_call {
     int cmd;              /* fcntl */
     unsigned long request; /* ioctl */
     long arg;             /* fcntl/ioctl argument, as passed */
+    const int *ioctl_int; /* a record's copy of the int an ioctl wrote (else read at arg) */
     int newfd;            /* dup2, dup3 */
 
     /* sendfile(), splice(): the other descriptor and its offset */
@@ -169,5 +170,18 @@ struct ss_call {
     int prior_fd_was_socket;       /* dup2/dup3 over a socket, close */
     int fd_released;               /* close: the model let go of fd before the real close */
 };
+
+/* ---- what a call's arguments mean (call.c) ---- */
+
+/* What a setblocking()/set_inheritable() call asks for, read from its
+ * fcntl or ioctl argument. */
+int ss_call_blocking_flag(const struct ss_call *call);    /* Python's flag */
+int ss_call_inheritable_flag(const struct ss_call *call); /* Python's flag */
+/* What fcntl's third argument is, by command. */
+enum ss_fcntl_arg { SS_FCNTL_NO_ARG, SS_FCNTL_INT_ARG, SS_FCNTL_PTR_ARG };
+enum ss_fcntl_arg ss_fcntl_arg_kind(int cmd);
+/* The int an ioctl that answers through its argument (FIONREAD, SIOCOUTQ,
+ * SIOCATMARK) wrote, when it succeeded. */
+int ss_call_ioctl_int(const struct ss_call *c, int *value);
 
 #endif

@@ -1,0 +1,71 @@
+/* sockshim: what a call's arguments mean, for the stages and the
+ * renderers alike (call.h). */
+#include "call.h"
+
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+int ss_call_ioctl_int(const struct ss_call *c, int *value)
+{
+    if (c->fn != SS_FN_ioctl)
+        return 0;
+    if (c->ioctl_int != NULL) {
+        *value = *c->ioctl_int;
+        return 1;
+    }
+    int in = c->request == FIONBIO;
+    int out = !c->failed && (c->request == FIONREAD || c->request == SIOCOUTQ ||
+                             c->request == SIOCATMARK);
+    if (c->arg == 0 || !(in || out))
+        return 0;
+    memcpy(value, (const void *)c->arg, sizeof *value);
+    return 1;
+}
+
+int ss_call_blocking_flag(const struct ss_call *c)
+{
+    if (c->fn == SS_FN_ioctl) { /* FIONBIO takes a pointer to an int */
+        int on = 0;
+        ss_call_ioctl_int(c, &on);
+        return on == 0;
+    }
+    return (c->arg & O_NONBLOCK) == 0;
+}
+
+int ss_call_inheritable_flag(const struct ss_call *c)
+{
+    if (c->fn == SS_FN_ioctl)
+        return c->request == FIONCLEX;
+    return (c->arg & FD_CLOEXEC) == 0;
+}
+
+enum ss_fcntl_arg ss_fcntl_arg_kind(int cmd)
+{
+    switch (cmd) {
+    case F_GETFD:
+    case F_GETFL:
+    case F_GETOWN:
+    case F_GETSIG:
+    case F_GETLEASE:
+    case F_GETPIPE_SZ:
+    case F_GET_SEALS:
+        return SS_FCNTL_NO_ARG;
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
+    case F_SETFD:
+    case F_SETFL:
+    case F_SETOWN:
+    case F_SETSIG:
+    case F_SETLEASE:
+    case F_NOTIFY:
+    case F_SETPIPE_SZ:
+    case F_ADD_SEALS:
+        return SS_FCNTL_INT_ARG;
+    default:
+        return SS_FCNTL_PTR_ARG;
+    }
+}
+
+const struct ss_sockinfo ss_no_socket;
