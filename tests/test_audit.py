@@ -725,7 +725,7 @@ def test_text_summary_names_the_sockets_real_addresses(run):
 
 
 SUMMARY_ONLY_BUG = (
-    "--summary writes nothing at all: render_common.c's ss_render_summary() returns "
+    "--summary writes nothing at all: render_line.c's ss_render_summary() returns "
     "unless the trace header was written, and the header is only written with the "
     "first call, loop or finding line, none of which --summary writes; "
     "`sockshim --summary -- build/programs/find_summary` leaves stderr (or -o FILE) empty")

@@ -704,7 +704,7 @@ def run_escape(tmp_path, fmt):
 
 
 def test_every_byte_escaped_in_text(tmp_path):
-    """Guards: the renderers' escaping (render_common.c): bytes literals with
+    """Guards: the renderers' escaping (shim/common/escape.c): bytes literals with
     Python's escapes and quote choice, paths as Python str reprs (non-UTF-8
     bytes as \\udcNN, control and bidi characters escaped), abstract names as
     bytes. Without it raw control bytes reach the trace (a terminal) or a
