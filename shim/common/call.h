@@ -47,6 +47,13 @@ struct ss_sockinfo {
     int nonblocking;  /* of the open file description */
     struct ss_addr laddr, raddr;
     uint64_t bytes_sent, bytes_received;
+    /* Call records: only id and version hold, since a record of this
+     * process in the run's ring already holds the socket whole at that
+     * version and the command keeps it (call_record.h). */
+    int by_reference;
+    /* the library's model object it was taken from (the library's own;
+     * NULL when not to be marked recorded) */
+    void *owner;
 };
 
 /* What the fault engine has to say of a rule, once (docs/trace-format.md). */

@@ -102,6 +102,11 @@ static void freeze_sock(struct freezer *f, enum ss_callrec_tag tag, const struct
 {
     if (s == NULL || s->id == 0)
         return;
+    if (s->by_reference && tag == SS_CRP_SOCK) {
+        struct ss_callrec_sock_ref ref = {.id = s->id, .version = s->version};
+        put_part(f, SS_CRP_SOCK_REF, &ref, sizeof ref);
+        return;
+    }
     size_t llen = min_size(s->laddr.len, sizeof s->laddr.sa);
     size_t rlen = min_size(s->raddr.len, sizeof s->raddr.sa);
     struct ss_callrec_sock out = {
@@ -370,10 +375,19 @@ static int thaw_sock(struct reader *r, struct ss_sockinfo *s)
     if (take(r, &in, sizeof in) != 0 || in.laddr_len > sizeof s->laddr.sa ||
         in.raddr_len > sizeof s->raddr.sa)
         return -1;
-    *s = (struct ss_sockinfo){
-        .id = in.id, .version = in.version, .family = in.family, .type = in.type,
-        .protocol = in.protocol, .state = in.state, .nonblocking = in.nonblocking,
-        .bytes_sent = in.bytes_sent, .bytes_received = in.bytes_received};
+    /* field by field: the room of the addresses past their lengths is
+     * never read, and need not be cleared */
+    s->id = in.id;
+    s->version = in.version;
+    s->family = in.family;
+    s->type = in.type;
+    s->protocol = in.protocol;
+    s->state = in.state;
+    s->nonblocking = in.nonblocking;
+    s->bytes_sent = in.bytes_sent;
+    s->bytes_received = in.bytes_received;
+    s->by_reference = 0;
+    s->owner = NULL;
     s->laddr.len = in.laddr_len;
     s->raddr.len = in.raddr_len;
     if (take(r, &s->laddr.sa, in.laddr_len) != 0 || take(r, &s->raddr.sa, in.raddr_len) != 0)
@@ -500,8 +514,20 @@ static int thaw_part(struct ss_callrec_view *v, const struct ss_callrec_head *h,
     struct ss_call *c = &v->c;
     switch (tag) {
     case SS_CRP_SOCK:
+        if (v->sock_by_reference)
+            return -1;
         c->sock = &v->sock;
         return thaw_sock(r, &v->sock);
+    case SS_CRP_SOCK_REF: {
+        struct ss_callrec_sock_ref ref;
+        if (c->sock != &ss_no_socket || take(r, &ref, sizeof ref) != 0 || r->len != 0 ||
+            ref.id == 0)
+            return -1;
+        v->sock = (struct ss_sockinfo){.id = ref.id, .version = ref.version, .by_reference = 1};
+        v->sock_by_reference = 1;
+        c->sock = &v->sock;
+        return 0;
+    }
     case SS_CRP_NEW_SOCK:
         c->new_sock = &v->new_sock;
         return thaw_sock(r, &v->new_sock);
@@ -544,11 +570,10 @@ static int thaw_part(struct ss_callrec_view *v, const struct ss_callrec_head *h,
  * here first). */
 _Static_assert(sizeof(struct ss_call) == 544, "a new field of struct ss_call: thaw it here");
 
-static void thaw_call(const struct ss_callrec_head *h, const struct ss_call *in,
-                      const struct ss_callrec_values *values, struct ss_callrec_view *v)
+static void thaw_call(const struct ss_callrec_head *h, const struct ss_callrec_values *values,
+                      struct ss_callrec_view *v)
 {
     struct ss_call *c = &v->c;
-    memcpy(c, in, sizeof *c);
     c->perform = NULL;
     c->sv = NULL;
     c->addr = NULL;
@@ -582,6 +607,7 @@ static void thaw_call(const struct ss_callrec_head *h, const struct ss_call *in,
         .json = (h->flags & SS_CR_JSON) != 0, .loop = (h->flags & SS_CR_LOOP) != 0,
         .utc_offset_s = h->utc_offset_s, .strsize = h->strsize};
     memset(&v->msg, 0, sizeof v->msg);
+    v->sock_by_reference = 0;
     v->addrlen_out = values->addrlen_out;
     v->optlen_out = values->optlen_out;
     c->addrlen_out = h->flags & SS_CR_ADDRLEN_OUT ? &v->addrlen_out : NULL;
@@ -625,11 +651,11 @@ int ss_callrec_thaw(const void *rec, size_t len, struct ss_callrec_view *v)
         errno = EINVAL;
         return -1;
     }
-    struct ss_call in = v->c;
-    thaw_call(&h, &in, &values, v);
+    thaw_call(&h, &values, v);
     unsigned seen = 0;
     for (unsigned i = 0; i < h.n_parts; i++) {
         struct ss_callrec_part p;
+        _Static_assert(SS_CRP_COUNT <= 32, "a bit of seen per tag");
         if (take(&r, &p, sizeof p) != 0 || p.tag == 0 || p.tag >= SS_CRP_COUNT ||
             (seen & (1u << p.tag)) != 0 || p.len > r.len) {
             errno = EINVAL;

@@ -91,6 +91,8 @@ enum ss_callrec_tag {
     SS_CRP_OPTVAL_OUT,   /* c->optval_out: min(*optlen_out, optlen) bytes */
     SS_CRP_FAULT,        /* the action text, NUL, the rule's text, NUL */
     SS_CRP_MARKS,        /* struct ss_callrec_marks, then n action texts, each NUL-ended */
+    SS_CRP_SOCK_REF,     /* struct ss_callrec_sock_ref: the socket as a record of the
+                          * same process gave it whole (SS_CRP_SOCK) */
     SS_CRP_COUNT
 };
 
@@ -109,6 +111,12 @@ struct ss_callrec_sock {
     int32_t nonblocking;
     uint32_t laddr_len, raddr_len;
     uint64_t bytes_sent, bytes_received;
+};
+
+struct ss_callrec_sock_ref {
+    uint64_t id;
+    uint32_t version;
+    uint32_t reserved;
 };
 
 /* One piece of a buffer: how long it was, and how many of its first bytes
@@ -183,6 +191,9 @@ struct ss_callrec_view {
     unsigned char optval[SS_CALLREC_MAX_OPT], optval_out[SS_CALLREC_MAX_OPT];
     unsigned char control[SS_CALLREC_MAX_CONTROL];
     struct ss_fault_marks marks;
+    /* the call's socket came as a reference (sock.id and sock.version
+     * only): the reader fills sock from what it kept */
+    int sock_by_reference;
 };
 
 /* Thaws the record rec[0..len) into v. 0, or -1 (errno EINVAL) when the

@@ -45,7 +45,12 @@ struct ss_obj {
     struct ss_opt opts[SS_MODEL_MAX_OPTS];
     unsigned n_opts;
     int fd_hint;                /* one of the fds that name it */
-    uint32_t version;           /* bumped when what a snapshot shows changes */
+    /* bumped (under the lock) when what a snapshot shows changes; read
+     * without it by ss_model_recorded */
+    _Atomic uint32_t version;
+    /* this process's pid << 32 | the highest version of this socket a call
+     * record in the run's ring holds whole (ss_model_mark_recorded) */
+    _Atomic uint64_t recorded;
     struct ss_audit_sock audit;
     struct ss_fault_sock fault; /* fault_event.c */
     /* the capture's (--pcap) names for an AF_UNIX socket (capture.c) */
@@ -60,6 +65,13 @@ struct ss_obj {
 _Static_assert(sizeof(struct ss_obj) == 704, "update docs/architecture.md");
 
 enum { NAME_LOCAL = 1, NAME_PEER = 2 };
+
+/* Under the object's lock: what a snapshot shows changed. */
+static void bump_version(struct ss_obj *o)
+{
+    atomic_store_explicit(&o->version, atomic_load_explicit(&o->version, memory_order_relaxed) + 1,
+                          memory_order_release);
+}
 
 /* Objects live in chunks that are mapped on demand and never unmapped, so a
  * stale pointer always points at some object: a race in the program can
@@ -693,7 +705,7 @@ void ss_model_mark_reset(struct ss_obj *o)
     if (o != NULL && obj_lock(o)) {
         o->state = (o->state & ~(unsigned)(SS_ST_CONNECTED | SS_ST_CONNECTING)) | SS_ST_RESET |
                    SS_ST_SHUT_RD | SS_ST_SHUT_WR;
-        o->version++;
+        bump_version(o);
         obj_unlock(o);
     }
 }
@@ -796,7 +808,7 @@ static void note_sockopt_read(struct ss_obj *o, const struct ss_call *c)
 static void update_object(struct ss_obj *o, struct ss_call *c)
 {
     if (c->op == SS_OP_bind || c->op == SS_OP_connect || c->op == SS_OP_connect_ex)
-        o->version++; /* may change the addresses a snapshot shows */
+        bump_version(o); /* may change the addresses a snapshot shows */
     o->calls++;
     if (c->failed)
         o->errors++;
@@ -1035,7 +1047,7 @@ static int mark_closed(struct ss_obj *o)
     int was_open = !(o->state & SS_ST_CLOSED);
     if (was_open) {
         o->state |= SS_ST_CLOSED;
-        o->version++;
+        bump_version(o);
     }
     obj_unlock(o);
     return was_open;
@@ -1172,7 +1184,7 @@ int ss_model_update(struct ss_call *c, struct ss_obj *obj)
             last_closed = 1;
         }
         if (obj->state != state || obj->nonblocking != nonblocking)
-            obj->version++; /* (address changes bump it where they happen) */
+            bump_version(obj); /* (address changes bump it where they happen) */
         obj_unlock(obj);
     }
     return last_closed;
@@ -1259,7 +1271,7 @@ static void fetch_names(struct ss_obj *o, int fd)
         if (ss_real.getsockname(fd, (struct sockaddr *)&a.sa, &a.len) == 0) {
             o->laddr = a;
             o->names_known |= NAME_LOCAL;
-            o->version++;
+            bump_version(o);
         }
     }
     if (!(o->names_known & NAME_PEER) && (o->state & SS_ST_CONNECTED)) {
@@ -1267,7 +1279,7 @@ static void fetch_names(struct ss_obj *o, int fd)
         if (ss_real.getpeername(fd, (struct sockaddr *)&a.sa, &a.len) == 0) {
             o->raddr = a;
             o->names_known |= NAME_PEER;
-            o->version++;
+            bump_version(o);
         }
     }
     errno = saved;
@@ -1284,7 +1296,7 @@ static void addr_copy(struct ss_addr *dst, const struct ss_addr *src)
 static void snapshot_locked(struct ss_obj *o, struct ss_sockinfo *out)
 {
     out->id = o->id;
-    out->version = o->version;
+    out->version = atomic_load_explicit(&o->version, memory_order_relaxed);
     out->family = o->family;
     out->type = o->type;
     out->protocol = o->protocol;
@@ -1294,6 +1306,8 @@ static void snapshot_locked(struct ss_obj *o, struct ss_sockinfo *out)
     addr_copy(&out->raddr, &o->raddr);
     out->bytes_sent = o->bytes_sent;
     out->bytes_received = o->bytes_received;
+    out->by_reference = 0; /* whole */
+    out->owner = NULL;
 }
 
 static void snapshot(struct ss_obj *o, int fd, struct ss_sockinfo *out, int want_names)
@@ -1311,6 +1325,35 @@ static void snapshot(struct ss_obj *o, int fd, struct ss_sockinfo *out, int want
 void ss_model_snapshot(struct ss_obj *obj, int fd, struct ss_sockinfo *out, int want_names)
 {
     snapshot(obj, fd, out, want_names);
+}
+
+static uint64_t recorded_key(uint32_t version)
+{
+    return (uint64_t)(uint32_t)ss_pid() << 32 | version;
+}
+
+int ss_model_recorded(struct ss_obj *obj, uint64_t *id, uint32_t *version)
+{
+    uint32_t now = atomic_load_explicit(&obj->version, memory_order_acquire);
+    if (atomic_load_explicit(&obj->recorded, memory_order_acquire) != recorded_key(now))
+        return 0;
+    *id = obj->id;
+    *version = now;
+    return 1;
+}
+
+/* Only ever raised: a thread that recorded an older version late must not
+ * make a newer one look unrecorded, nor an older one look recorded. A
+ * forked child's key has another pid, so it records each socket whole
+ * once. */
+void ss_model_mark_recorded(struct ss_obj *obj, uint32_t version)
+{
+    uint64_t key = recorded_key(version);
+    uint64_t was = atomic_load_explicit(&obj->recorded, memory_order_relaxed);
+    while ((was >> 32 != key >> 32 || (uint32_t)was < version) &&
+           !atomic_compare_exchange_weak_explicit(&obj->recorded, &was, key,
+                                                  memory_order_release, memory_order_relaxed))
+        ;
 }
 
 int ss_model_snapshot_fd(int fd, struct ss_sockinfo *out, int want_names)

@@ -85,6 +85,15 @@ void ss_model_snapshot(struct ss_obj *obj, int fd, struct ss_sockinfo *out, int 
 /* The same for an fd (accept's new socket...): 0 when it is no socket. */
 int ss_model_snapshot_fd(int fd, struct ss_sockinfo *out, int want_names);
 
+/* For call records (render_line.c): whether a record of this process in
+ * the run's ring already holds the socket as it is now, whole; then *id
+ * and *version name it, and a call's record refers to it instead of
+ * carrying it (the command keeps what it was given). Read without the
+ * lock. */
+int ss_model_recorded(struct ss_obj *obj, uint64_t *id, uint32_t *version);
+/* The ring took a record holding the socket whole at version. */
+void ss_model_mark_recorded(struct ss_obj *obj, uint32_t version);
+
 int ss_obj_nonblocking(struct ss_obj *obj);
 /* For the audit, whose per-socket state lives in the object: the object's
  * lock (which never waits on its own thread, and may fail), the state, and

@@ -12,6 +12,7 @@
 #include "fault.h"
 #include "internal.h"
 #include "ledger.h"
+#include "model.h"
 #include "sink.h"
 
 /* ---- the render environment (render_call.h) ----------------------------- */
@@ -164,7 +165,29 @@ static int record_call(const struct ss_call *c, int loop)
     struct iovec iov[SS_CALLREC_IOV_MAX];
     size_t len;
     int n = ss_callrec_freeze(c, &who, &room, iov, &len);
-    return n < 0 ? -1 : ss_sink_emit_record(iov, n, len);
+    if (n < 0 || ss_sink_emit_record(iov, n, len) != 0)
+        return -1;
+    /* a closed socket is forgotten by the command with this record: a call
+     * another thread still had in flight on it gives it whole again */
+    const struct ss_sockinfo *s = c->sock;
+    if (s != NULL && s->owner != NULL && !s->by_reference && !(s->state & SS_ST_CLOSED))
+        ss_model_mark_recorded(s->owner, s->version);
+    return 0;
+}
+
+/* A call whose socket was to go by reference is rendered here after all
+ * (the ring did not take its record): its socket whole, as it is now. */
+static void render_whole(const struct ss_call *c, render_fn *fn)
+{
+    if (c->sock == NULL || !c->sock->by_reference) {
+        render_and_emit(fn, c);
+        return;
+    }
+    struct ss_sockinfo sock;
+    struct ss_call whole = *c;
+    ss_model_snapshot(c->sock->owner, c->fd, &sock, ss_config.format == SS_FORMAT_JSON);
+    whole.sock = &sock;
+    render_and_emit(fn, &whole);
 }
 
 void ss_render_call(const struct ss_call *c)
@@ -173,7 +196,7 @@ void ss_render_call(const struct ss_call *c)
         return;
     write_header_once(c->t_end_ns); /* stamped like the line it heads */
     if (record_call(c, 0) != 0)
-        render_and_emit(render_call, c);
+        render_whole(c, render_call);
 }
 
 static void render_loop(struct ss_out *o, const void *arg)
@@ -190,7 +213,7 @@ void ss_render_loop(const struct ss_call *c)
         return;
     write_header_once(c->t_end_ns);
     if (record_call(c, ss_config.format == SS_FORMAT_JSON) != 0)
-        render_and_emit(render_loop, c);
+        render_whole(c, render_loop);
 }
 
 static void render_note(struct ss_out *o, const void *arg)
@@ -206,7 +229,7 @@ void ss_render_note(const struct ss_call *c)
     if (!ss_sink_enabled())
         return;
     write_header_once(c->t_end_ns);
-    render_and_emit(render_note, c);
+    render_whole(c, render_note);
 }
 
 static void render_finding(struct ss_out *o, const void *arg)

@@ -38,6 +38,11 @@ int ss_sink_fd(void)
     return atomic_load_explicit(&sink_fd, memory_order_acquire);
 }
 
+int ss_sink_ringed(void)
+{
+    return atomic_load_explicit(&ringed, memory_order_relaxed);
+}
+
 int ss_sink_enabled(void)
 {
     return atomic_load_explicit(&ringed, memory_order_acquire) || ss_sink_fd() >= 0;

@@ -34,6 +34,8 @@ struct iovec;
 int ss_sink_emit_record(const struct iovec *iov, int iovcnt, size_t len);
 
 int ss_sink_enabled(void);
+/* Whether lines and call records go through the run's ring. */
+int ss_sink_ringed(void);
 
 /* The shim's own fd, or -1. */
 int ss_sink_fd(void);

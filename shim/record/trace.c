@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "model.h"
+#include "call_record.h"
 #include "render.h"
 
 /* ---- a thread's held send loop (text only) ------------------------------ */
@@ -242,6 +243,23 @@ static int fork_line_wanted(void)
     return ss_audit_touched_socket() || ss_config.fork_named || ss_config.all_processes;
 }
 
+/* The socket after the call, as its line shows it. For a call record
+ * whose socket the run's ring already holds whole at this version, only
+ * its id and version: the command has the rest, and the snapshot (a lock
+ * and a copy) is not taken. */
+static void subject_socket(const struct ss_call *c, struct ss_obj *obj, struct ss_sockinfo *out)
+{
+    if (obj != NULL && ss_sink_ringed() && ss_callrec_fits(c) &&
+        ss_model_recorded(obj, &out->id, &out->version)) {
+        out->by_reference = 1;
+        out->owner = obj;
+        return;
+    }
+    ss_model_snapshot(obj, c->fd, out, ss_config.format == SS_FORMAT_JSON);
+    out->by_reference = 0;
+    out->owner = obj;
+}
+
 void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_verdict *v)
 {
     /* in the child (ret 0), the fork is its parent's line */
@@ -249,7 +267,7 @@ void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_
         return;
     if (calls_written()) {
         struct ss_sockinfo sock, new_sock;
-        ss_model_snapshot(obj, c->fd, &sock, ss_config.format == SS_FORMAT_JSON);
+        subject_socket(c, obj, &sock);
         c->sock = &sock;
         c->new_sock = &ss_no_socket;
         switch (c->op) {

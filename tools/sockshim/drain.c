@@ -478,23 +478,28 @@ static void add_rendered(int pid, const char *rec, uint64_t len)
 {
     if (arena.buf == NULL && !arena_room((size_t)1 << 16))
         return;
-    long need = ss_render_record(pid, rec, len, arena.buf + arena.used, arena.cap - arena.used);
-    if (need < 0) {
+    if (ss_record_open(pid, rec, len) != 0) {
         d.malformed++;
         return;
     }
+    long need = ss_record_render(arena.buf + arena.used, arena.cap - arena.used);
     if ((size_t)need > arena.cap - arena.used) {
-        if (!arena_room((size_t)need))
+        if (!arena_room((size_t)need)) {
+            ss_record_close(pid);
             return;
-        need = ss_render_record(pid, rec, len, arena.buf + arena.used, arena.cap - arena.used);
+        }
+        need = ss_record_render(arena.buf + arena.used, arena.cap - arena.used);
     }
+    ss_record_close(pid);
     char *line = arena.buf + arena.used;
     struct budget *b = &d.file_budget;
     int fd = d.pattern != NULL ? pid_file(pid, &b) : d.file_fd;
-    char head[64];
-    size_t n = (size_t)need < sizeof head - 1 ? (size_t)need : sizeof head - 1;
-    memcpy(head, line, n);
-    head[n] = '\0';
+    char head[64] = "";
+    if (d.max_size != 0) { /* the budget tells calls by their first bytes */
+        size_t n = (size_t)need < sizeof head - 1 ? (size_t)need : sizeof head - 1;
+        memcpy(head, line, n);
+        head[n] = '\0';
+    }
     if (!within_budget(b, fd, pid, head, (uint64_t)need))
         return;
     arena.used += (size_t)need;

@@ -6,10 +6,15 @@
 
 #include <stddef.h>
 
-/* Renders the call record rec[0..len), written by process pid, into
- * buf[0..cap). Returns the line's length (more than cap: render again
- * into that much room), or -1 when the record does not hold together or
- * is not that process's. */
-long ss_render_record(int pid, const void *rec, size_t len, char *buf, size_t cap);
+/* Reads the call record rec[0..len), written by process pid: 0, or -1
+ * when it does not hold together, is not that process's or names a
+ * socket no record of that process gave. The command keeps the sockets
+ * records give whole, for the records that name them. */
+int ss_record_open(int pid, const void *rec, size_t len);
+/* The record's line, into buf[0..cap): returns its length (more than cap:
+ * render it again into that much room). */
+long ss_record_render(char *buf, size_t cap);
+/* Done with the record: a socket it shows closed is forgotten. */
+void ss_record_close(int pid);
 
 #endif
