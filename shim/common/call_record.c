@@ -209,7 +209,8 @@ static void freeze_strings(struct freezer *f, enum ss_callrec_tag tag, const voi
     unsigned char *to = room_for(f, total);
     if (to == NULL)
         return;
-    memcpy(to, head, head_len);
+    if (head_len > 0) /* the fault part has none: head is NULL */
+        memcpy(to, head, head_len);
     to += head_len;
     for (int i = 0; i < n; i++) {
         size_t len = strlen(str[i]) + 1;
