@@ -316,7 +316,11 @@ int ss_callrec_freeze(const struct ss_call *c, const struct ss_callrec_who *who,
     int n_bytes = 0;
     if (data_of(c, &d)) {
         flags |= d.flags;
-        n_bytes = freeze_data(&f, c, &d, who->strsize, iov + 1, &bytes);
+        /* a message without an iovec array (recvmsg for ancillary data
+         * only) has no data part: thawed, its msg_iov stays NULL, which
+         * the renderers tell from an empty array */
+        if (d.iov != NULL)
+            n_bytes = freeze_data(&f, c, &d, who->strsize, iov + 1, &bytes);
     }
     if (f.full)
         return -1;
