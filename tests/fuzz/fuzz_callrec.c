@@ -250,6 +250,19 @@ static const char *string(struct gen *g)
     return s;
 }
 
+/* A fault's action as a rule has it (rules.c writes a term and its
+ * checked value): printable ASCII, up to 63 bytes. */
+static const char *action(struct gen *g)
+{
+    size_t n;
+    const unsigned char *bytes = carve(g, 63, &n);
+    char *s = own(g, n + 1);
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)(0x20 + bytes[i] % 0x5f);
+    s[n] = '\0';
+    return s;
+}
+
 /* A length within a buffer of n bytes. */
 static size_t within(struct gen *g, size_t n)
 {
@@ -360,7 +373,7 @@ static struct ss_fault_marks *marks(struct gen *g)
     m->more = b >> 7;
     for (int i = 0; i < m->n; i++) {
         m->rule[i] = small_int(g);
-        m->action[i] = u8(g) & 1 ? string(g) : NULL;
+        m->action[i] = u8(g) & 1 ? action(g) : NULL;
     }
     return m;
 }
@@ -406,7 +419,8 @@ static void make_call(struct gen *g, struct ss_call *c)
     c->loop_calls = u8(g) & 1 ? u32(g) : 0;
     c->loop_faults = u8(g) & 1 ? u32(g) : 0;
     c->loop_done = u64(g);
-    c->fault = small_int(g);
+    uint8_t rule = u8(g);
+    c->fault = rule < 128 ? 0 : rule - 127; /* 1-based, or 0 */
     c->fault_draw = u64(g);
     c->fault_limit = u8(g) & 1 ? u64(g) : 0;
     c->fault_flipped = small_int(g);
@@ -418,7 +432,7 @@ static void make_call(struct gen *g, struct ss_call *c)
     c->t_start_ns = u64(g);
     c->t_end_ns = u64(g);
     c->new_fd = small_int(g);
-    c->n_closed_fds = small_int(g);
+    c->n_closed_fds = u8(g) % 20; /* a count: may exceed the array, is never negative */
     for (int i = 0; i < 8; i++)
         c->closed_fds[i] = small_int(g);
     c->prior_fd_was_socket = (has >> 25) & 1;
@@ -532,7 +546,7 @@ static void make_call(struct gen *g, struct ss_call *c)
     }
     /* a call a fault hit has its action's text (fault.c) */
     if (c->fault != 0 || (has & (1u << 15)))
-        c->fault_action = string(g);
+        c->fault_action = action(g);
     if (has & (1u << 16))
         c->loop_marks = marks(g);
     c->sock = sockinfo(g);
