@@ -477,11 +477,22 @@ static const char *string(struct reader *r)
     return s;
 }
 
+/* An action's text as the rule parser writes it (rules.c: a term and its
+ * checked value), printable ASCII: a text line shows it as it is, so any
+ * other byte a record held there (a newline) would forge trace lines. */
+static int action_text(const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++)
+        if (*s < 0x20 || *s > 0x7e)
+            return 0;
+    return s != NULL;
+}
+
 static int thaw_fault(struct reader *r, struct ss_callrec_view *v)
 {
     v->c.fault_action = string(r);
     v->who.rule_text = string(r);
-    return v->c.fault_action != NULL && v->who.rule_text != NULL && r->len == 0 ? 0 : -1;
+    return action_text(v->c.fault_action) && v->who.rule_text != NULL && r->len == 0 ? 0 : -1;
 }
 
 static int thaw_marks(struct reader *r, struct ss_callrec_view *v)
@@ -492,7 +503,7 @@ static int thaw_marks(struct reader *r, struct ss_callrec_view *v)
     v->marks = (struct ss_fault_marks){.n = in.n, .more = in.more != 0};
     for (int i = 0; i < in.n; i++) {
         v->marks.rule[i] = in.rule[i];
-        if ((v->marks.action[i] = string(r)) == NULL)
+        if (!action_text(v->marks.action[i] = string(r)))
             return -1;
     }
     v->c.loop_marks = &v->marks;
