@@ -442,7 +442,8 @@ static int thaw_msg(struct reader *r, struct ss_callrec_view *v, uint32_t flags)
     struct ss_callrec_msg in;
     if (!(flags & SS_CR_ITER_MSG) || take(r, &in, sizeof in) != 0 ||
         in.name_held > sizeof v->name || in.name_held > in.namelen ||
-        in.control_held > sizeof v->control || in.control_held != in.controllen ||
+        in.control_held > sizeof v->control || in.controllen > SS_CALLREC_MAX_CONTROL ||
+        (in.control_held != in.controllen && in.control_held != 0) ||
         in.iovlen > SS_CALLREC_MAX_PIECES)
         return -1;
     memset(&v->name, 0, sizeof v->name);
@@ -451,8 +452,10 @@ static int thaw_msg(struct reader *r, struct ss_callrec_view *v, uint32_t flags)
         return -1;
     v->msg.msg_name = in.name_held > 0 ? &v->name : NULL;
     v->msg.msg_namelen = in.name_held;
+    /* a length without a buffer (msg_control NULL: the call failed with
+     * EFAULT) is shown as the program passed it */
     v->msg.msg_control = in.control_held > 0 ? v->control : NULL;
-    v->msg.msg_controllen = in.control_held;
+    v->msg.msg_controllen = in.controllen;
     v->msg.msg_flags = in.msg_flags;
     v->msg.msg_iovlen = in.iovlen; /* the data part gives the buffers */
     v->c.msg = &v->msg;
