@@ -26,14 +26,18 @@
  * size: the length an ss_out reports must not depend on its capacity, what
  * fits must be a prefix of the whole, and a line is one line.
  */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 
 #include "call_record.h"
 #include "fuzz.h"
@@ -618,6 +622,166 @@ static void round_trip(const uint8_t *data, size_t size)
     free(room);
     for (int i = 0; i < g.n_owned; i++)
         free(g.owned[i]);
+}
+
+/* ---- seeds ------------------------------------------------------------------ */
+
+/* The seeds of corpus/callrec are records the library would write: the
+ * harness run with FUZZ_CALLREC_SEEDS=DIR freezes a few calls, writes each
+ * record to DIR as a raw input (0, then the record) and as a round trip's
+ * (1, then the same bytes as the generator's input), and exits. A record
+ * holds the build's struct ss_call, so they are made by a build, not by
+ * make_corpus.py. */
+static void write_seed(const char *dir, const char *name, int mode, const struct ss_call *c,
+                       const struct ss_callrec_who *who)
+{
+    struct ss_callrec_room room;
+    struct iovec iov[SS_CALLREC_IOV_MAX];
+    size_t len;
+    CHECK(ss_callrec_fits(c));
+    int n = ss_callrec_freeze(c, who, &room, iov, &len);
+    CHECK(n > 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-%s", dir, mode ? "roundtrip" : "raw", name);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    CHECK(fputc(mode, f) == mode);
+    for (int i = 0; i < n; i++)
+        CHECK(fwrite(iov[i].iov_base, 1, iov[i].iov_len, f) == iov[i].iov_len);
+    CHECK(fclose(f) == 0);
+}
+
+static void write_seeds(const char *dir)
+{
+    static const char data[] = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(80),
+                              .sin_addr.s_addr = htonl(0x7f000001)};
+    struct ss_sockinfo sock = {.id = 1, .version = 3, .family = AF_INET, .type = SOCK_STREAM,
+                               .state = SS_ST_CONNECTED, .bytes_sent = 38};
+    sock.laddr.len = sock.raddr.len = sizeof sin;
+    memcpy(&sock.laddr.sa, &sin, sizeof sin);
+    memcpy(&sock.raddr.sa, &sin, sizeof sin);
+    struct ss_callrec_who text = {.pid = 4242, .tid = 4242, .strsize = SS_STRSIZE_DEFAULT};
+    struct ss_callrec_who json = text;
+    json.json = 1;
+    struct ss_call base = {.fd = 3, .on_socket = 1, .fault_flipped = -1, .sock = &sock,
+                           .new_sock = &ss_no_socket, .t_start_ns = 1000, .t_end_ns = 5120};
+
+    struct ss_call c = base;
+    c.fn = SS_FN_connect, c.op = SS_OP_connect;
+    c.addr = (const struct sockaddr *)&sin, c.addrlen = sizeof sin;
+    for (int mode = 0; mode < 2; mode++)
+        write_seed(dir, "connect", mode, &c, &text);
+
+    c = base;
+    c.fn = SS_FN_send, c.op = SS_OP_send;
+    c.cbuf = data, c.len = sizeof data - 1, c.ret = (long)c.len;
+    c.fault = 1, c.fault_action = "short=1", c.fault_limit = 0;
+    struct ss_callrec_who faulted = json;
+    faulted.rule_text = "send:short=1";
+    for (int mode = 0; mode < 2; mode++)
+        write_seed(dir, "send-fault", mode, &c, &faulted);
+
+    /* a receive into three buffers that got less than they hold */
+    char a[8], b[16], d[sizeof data];
+    memcpy(a, data, sizeof a), memcpy(b, data + 8, sizeof b), memcpy(d, data, sizeof d);
+    struct iovec pieces[3] = {{a, sizeof a}, {b, sizeof b}, {d, sizeof d}};
+    c = base;
+    c.fn = SS_FN_readv, c.op = SS_OP_recv;
+    c.iov = pieces, c.iovcnt = 3, c.ret = 20;
+    for (int mode = 0; mode < 2; mode++)
+        write_seed(dir, "readv", mode, &c, &text);
+
+    /* recvmsg with a name and an fd passed */
+    union {
+        struct cmsghdr h;
+        unsigned char room[CMSG_SPACE(2 * sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    control.h.cmsg_level = SOL_SOCKET, control.h.cmsg_type = SCM_RIGHTS;
+    control.h.cmsg_len = CMSG_LEN(2 * sizeof(int));
+    int fds[2] = {5, 6};
+    memcpy(CMSG_DATA(&control.h), fds, sizeof fds);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX, .sun_path = "/run/app.sock"};
+    struct msghdr m = {.msg_name = &sun, .msg_namelen = sizeof sun, .msg_iov = pieces,
+                       .msg_iovlen = 2, .msg_control = &control,
+                       .msg_controllen = sizeof control, .msg_flags = MSG_CTRUNC};
+    c = base;
+    c.fn = SS_FN_recvmsg, c.op = SS_OP_recvmsg;
+    c.msg = &m, c.len = sizeof control, c.ret = 12;
+    for (int mode = 0; mode < 2; mode++) {
+        write_seed(dir, "recvmsg-text", mode, &c, &text);
+        write_seed(dir, "recvmsg-json", mode, &c, &json);
+    }
+
+    /* accept: the peer's address and the new socket */
+    struct ss_sockinfo accepted = sock;
+    accepted.id = 2;
+    socklen_t addrlen = sizeof sin;
+    struct sockaddr_in peer = sin;
+    c = base;
+    c.fn = SS_FN_accept4, c.op = SS_OP_accept, c.flags = SOCK_CLOEXEC;
+    c.addr_out = (struct sockaddr *)&peer, c.addrlen_out = &addrlen;
+    c.ret = 4, c.new_fd = 4, c.new_sock = &accepted;
+    for (int mode = 0; mode < 2; mode++)
+        write_seed(dir, "accept4", mode, &c, &json);
+
+    /* getsockopt of an int, ioctl(FIONREAD), socketpair, sendfile */
+    int one = 1, pending = 42, sv[2] = {3, 4};
+    socklen_t optlen_out = sizeof one;
+    off_t off = 100;
+    c = base;
+    c.fn = SS_FN_getsockopt, c.op = SS_OP_getsockopt, c.level = SOL_SOCKET;
+    c.optname = SO_REUSEADDR, c.optval_out = &one, c.optlen = sizeof one;
+    c.optlen_out = &optlen_out;
+    for (int mode = 0; mode < 2; mode++)
+        write_seed(dir, "getsockopt", mode, &c, &text);
+    c = base;
+    c.fn = SS_FN_ioctl, c.op = SS_OP_ioctl, c.request = FIONREAD;
+    c.arg = (long)(uintptr_t)&pending;
+    for (int mode = 0; mode < 2; mode++)
+        write_seed(dir, "ioctl-fionread", mode, &c, &text);
+    c = base;
+    c.fn = SS_FN_socketpair, c.op = SS_OP_socketpair, c.fd = -1;
+    c.domain = AF_UNIX, c.type = SOCK_STREAM, c.sv = sv;
+    for (int mode = 0; mode < 2; mode++)
+        write_seed(dir, "socketpair", mode, &c, &json);
+    c = base;
+    c.fn = SS_FN_sendfile, c.op = SS_OP_sendfile, c.other_fd = 7, c.offset = off;
+    c.offp = &off, c.count = 4096, c.ret = 4096;
+    for (int mode = 0; mode < 2; mode++)
+        write_seed(dir, "sendfile", mode, &c, &text);
+
+    /* a sendall the tracer rebuilt from a loop: a copy of its first bytes,
+     * the rules that hit it; as a JSON loop record too */
+    struct ss_fault_marks marks = {.n = 2, .rule = {1, 2}, .action = {"short=1", "error=EINTR"}};
+    c = base;
+    c.fn = SS_FN_send, c.op = SS_OP_sendall, c.len = 1 << 20, c.ret = 1 << 20;
+    c.preview = data, c.preview_len = sizeof data - 1;
+    c.loop = 9, c.loop_calls = 5, c.loop_faults = 2, c.loop_marks = &marks;
+    c.loop_done = 1 << 20;
+    struct ss_callrec_who loop = json;
+    loop.loop = 1;
+    for (int mode = 0; mode < 2; mode++) {
+        write_seed(dir, "sendall-text", mode, &c, &text);
+        write_seed(dir, "sendall-loop", mode, &c, &loop);
+    }
+    c.failed = 1, c.err = EPIPE, c.ret = -1, c.loop_done = 65536;
+    for (int mode = 0; mode < 2; mode++)
+        write_seed(dir, "sendall-epipe", mode, &c, &text);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    const char *dir = getenv("FUZZ_CALLREC_SEEDS");
+    if (dir != NULL) {
+        write_seeds(dir);
+        exit(0);
+    }
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
