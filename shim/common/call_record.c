@@ -663,8 +663,10 @@ int ss_callrec_thaw(const void *rec, size_t len, struct ss_callrec_view *v)
             return -1;
         }
     }
-    /* a message whose data part was missing has no buffers to show */
-    if (r.len != 0 || (v->c.msg != NULL && v->msg.msg_iov == NULL && v->msg.msg_iovlen != 0)) {
+    /* a message whose data part was missing has no buffers to show; a
+     * call a fault hit shows its action, which its fault part holds */
+    if (r.len != 0 || (v->c.msg != NULL && v->msg.msg_iov == NULL && v->msg.msg_iovlen != 0) ||
+        (v->c.fault != 0 && v->c.fault_action == NULL)) {
         errno = EINVAL;
         return -1;
     }
