@@ -162,7 +162,8 @@ static int freeze_data(struct freezer *f, const struct ss_call *c, const struct 
         size_t held = d->iov[i].iov_base == NULL ? 0 : min_size(d->iov[i].iov_len, strsize);
         held = min_size(held, left);
         left -= receiving ? min_size(left, d->iov[i].iov_len) : 0;
-        piece[i] = (struct ss_callrec_piece){.len = d->iov[i].iov_len, .held = (uint32_t)held};
+        piece[i] = (struct ss_callrec_piece){.len = d->iov[i].iov_len, .held = (uint32_t)held,
+                                             .null_base = d->iov[i].iov_base == NULL};
         held_total += held;
     }
     uint32_t count[2] = {(uint32_t)d->n, 0};
@@ -410,8 +411,8 @@ static int thaw_data(struct reader *r, struct ss_callrec_view *v, uint32_t flags
         const void *bytes = skip(r, piece[i].held);
         if (bytes == NULL || piece[i].held > piece[i].len || piece[i].held > v->who.strsize)
             return -1;
-        v->iov[i] = (struct iovec){piece[i].held > 0 || piece[i].len == 0 ? (void *)bytes : NULL,
-                                   piece[i].len};
+        int shown = !piece[i].null_base && (piece[i].held > 0 || piece[i].len == 0);
+        v->iov[i] = (struct iovec){shown ? (void *)bytes : NULL, piece[i].len};
     }
     if (r->len != 0)
         return -1;
