@@ -134,20 +134,24 @@ static void check_same_lines(const struct lines *a, const struct lines *b)
     CHECK(a->json_len == b->json_len && memcmp(a->json, b->json, a->json_len) == 0);
 }
 
-/* The text renderer reads the data of a message's first control header
- * for as many bytes as its cmsg_len says, without checking them against
- * msg_controllen (CMSG_FIRSTHDR checks only that a header fits; glibc's
- * CMSG_NXTHDR checks each later one whole): a finding of this harness,
- * outside the call record (tests/fuzz/crashes/callrec-first-cmsg-len).
- * Until the renderer is fixed, the harness keeps clear of it: whether the
- * first header of control[0..len) claims more than there is. */
-static int first_cmsg_overruns(const void *control, size_t len)
+/* The text renderer shows the data of each control header CMSG_FIRSTHDR
+ * and CMSG_NXTHDR give it for as many bytes as its cmsg_len says, but
+ * neither checks the cmsg_len of the header it returns against
+ * msg_controllen (glibc's CMSG_NXTHDR checks the one it steps over): a
+ * header that claims more than the control bytes hold is read past them.
+ * A finding of this harness outside the call record
+ * (tests/fuzz/crashes/callrec-cmsg-len); until the renderer is fixed,
+ * the harness keeps clear of it. Returns the first header the renderer
+ * would read past the end, or NULL. */
+static struct cmsghdr *cmsg_overrun(void *control, size_t len)
 {
-    struct cmsghdr h;
-    if (control == NULL || len < sizeof h)
-        return 0;
-    memcpy(&h, control, sizeof h);
-    return h.cmsg_len > len;
+    struct msghdr m = {.msg_control = control, .msg_controllen = len};
+    if (control == NULL)
+        return NULL;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm != NULL; cm = CMSG_NXTHDR(&m, cm))
+        if (cm->cmsg_len > (size_t)((unsigned char *)control + len - (unsigned char *)cm))
+            return cm;
+    return NULL;
 }
 
 /* ---- raw: a record from anywhere ------------------------------------------ */
@@ -161,8 +165,8 @@ static void raw(const uint8_t *data, size_t size)
     if (ss_callrec_thaw(rec, size, v) == 0) {
         /* the drain refuses a strsize beyond the option's limit
          * (render_record.c); the renderers are tried with any */
-        const struct msghdr *m = v->c.msg;
-        if (m == NULL || !first_cmsg_overruns(m->msg_control, m->msg_controllen)) {
+        struct msghdr *m = v->c.msg;
+        if (m == NULL || cmsg_overrun(m->msg_control, m->msg_controllen) == NULL) {
             struct lines l;
             render_lines(&v->c, &v->who, &l);
             free_lines(&l);
@@ -326,18 +330,13 @@ static struct iovec *iovecs(struct gen *g, size_t *count)
     return iov;
 }
 
-/* Ancillary data: any bytes, but a first header that stays within them
- * (first_cmsg_overruns). */
-static void *control(struct gen *g, size_t *len)
+/* Ancillary data: any bytes, but headers that stay within them
+ * (cmsg_overrun): one that claims more claims what is left instead. */
+static void fit_cmsgs(void *control, size_t len)
 {
-    unsigned char *p = carve(g, SS_CALLREC_MAX_CONTROL, len);
-    if (first_cmsg_overruns(p, *len)) {
-        struct cmsghdr h;
-        memcpy(&h, p, sizeof h);
-        h.cmsg_len %= *len + 1;
-        memcpy(p, &h, sizeof h);
-    }
-    return p;
+    struct cmsghdr *cm;
+    while ((cm = cmsg_overrun(control, len)) != NULL)
+        cm->cmsg_len = (size_t)((unsigned char *)control + len - (unsigned char *)cm);
 }
 
 static struct msghdr *message(struct gen *g)
@@ -357,10 +356,10 @@ static struct msghdr *message(struct gen *g)
         m->msg_iovlen = n;
     }
     if (bits & 4) {
-        m->msg_control = control(g, &n);
+        /* malloc'd, so aligned as a cmsghdr must be */
+        m->msg_control = carve(g, SS_CALLREC_MAX_CONTROL, &n);
         m->msg_controllen = within(g, n);
-        if (first_cmsg_overruns(m->msg_control, m->msg_controllen))
-            m->msg_controllen = n;
+        fit_cmsgs(m->msg_control, m->msg_controllen);
     } else if (bits & 8) {
         m->msg_controllen = u8(g) % 64; /* a length without a buffer */
     }
