@@ -149,21 +149,44 @@ static int data_of(const struct ss_call *c, struct data *d)
     return 1;
 }
 
+/* How many bytes a record holds of each piece: as many of its first bytes
+ * as a renderer may show (-s), and of a receive's no more than it got.
+ * Freezing and thawing count them alike: a renderer reads that much of a
+ * thawed piece, so a record that holds another count is refused. */
+struct held_count {
+    size_t strsize;
+    int receiving;
+    size_t left; /* of what a receive got, after the pieces before */
+};
+
+static struct held_count held_count(const struct ss_call *c, int preview, size_t strsize)
+{
+    int receiving = !preview && receives(c->op);
+    return (struct held_count){
+        .strsize = strsize, .receiving = receiving,
+        .left = receiving ? (c->failed || c->ret < 0 ? 0 : (size_t)c->ret) : ~(size_t)0};
+}
+
+static size_t held_of(struct held_count *hc, size_t len, int null_base)
+{
+    size_t held = null_base ? 0 : min_size(min_size(len, hc->strsize), hc->left);
+    hc->left -= hc->receiving ? min_size(hc->left, len) : 0;
+    return held;
+}
+
 /* The data part comes last: its header and table in the room, its bytes
  * as pieces of their own (iov), then the padding. Returns the pieces. */
 static int freeze_data(struct freezer *f, const struct ss_call *c, const struct data *d,
                        size_t strsize, struct iovec *iov, size_t *bytes)
 {
-    int receiving = c->preview == NULL && receives(c->op);
-    size_t left = receiving ? (c->failed || c->ret < 0 ? 0 : (size_t)c->ret) : ~(size_t)0;
+    struct held_count hc = held_count(c, c->preview != NULL, strsize);
     struct ss_callrec_piece piece[SS_CALLREC_MAX_PIECES];
     size_t held_total = 0;
     for (size_t i = 0; i < d->n; i++) {
-        size_t held = d->iov[i].iov_base == NULL ? 0 : min_size(d->iov[i].iov_len, strsize);
-        held = min_size(held, left);
-        left -= receiving ? min_size(left, d->iov[i].iov_len) : 0;
+        int null_base = d->iov[i].iov_base == NULL;
+        size_t held = held_of(&hc, d->iov[i].iov_len, null_base);
         piece[i] = (struct ss_callrec_piece){.len = d->iov[i].iov_len, .held = (uint32_t)held,
-                                             .null_base = d->iov[i].iov_base == NULL};
+                                             .null_base = null_base};
         held_total += held;
     }
     uint32_t count[2] = {(uint32_t)d->n, 0};
@@ -407,16 +430,18 @@ static int thaw_data(struct reader *r, struct ss_callrec_view *v, uint32_t flags
         take(r, piece, count[0] * sizeof piece[0]) != 0)
         return -1;
     uint32_t n = count[0];
+    struct ss_call *c = &v->c;
+    struct held_count hc = held_count(c, (flags & SS_CR_PREVIEW) != 0, v->who.strsize);
     for (uint32_t i = 0; i < n; i++) {
         const void *bytes = skip(r, piece[i].held);
-        if (bytes == NULL || piece[i].held > piece[i].len || piece[i].held > v->who.strsize)
+        if (bytes == NULL || piece[i].null_base > 1 ||
+            piece[i].held != held_of(&hc, piece[i].len, (int)piece[i].null_base))
             return -1;
         int shown = !piece[i].null_base && (piece[i].held > 0 || piece[i].len == 0);
         v->iov[i] = (struct iovec){shown ? (void *)bytes : NULL, piece[i].len};
     }
     if (r->len != 0)
         return -1;
-    struct ss_call *c = &v->c;
     if (flags & SS_CR_ITER_MSG) {
         /* the message part came first and said how many buffers it had */
         if (c->msg == NULL || n != v->msg.msg_iovlen)
@@ -425,8 +450,8 @@ static int thaw_data(struct reader *r, struct ss_callrec_view *v, uint32_t flags
     } else if (flags & SS_CR_ITER_IOV) {
         c->iov = v->iov;
         c->iovcnt = (int)n;
-    } else if (n != 1) {
-        return -1;
+    } else if (n != 1 || (!(flags & SS_CR_PREVIEW) && piece[0].len != c->len)) {
+        return -1; /* a renderer reads c->len of one buffer, as it read the call's */
     } else if (flags & SS_CR_PREVIEW) {
         c->preview = v->iov[0].iov_base;
         c->preview_len = piece[0].held;
