@@ -169,7 +169,9 @@ static struct held_count held_count(const struct ss_call *c, int preview, size_t
 
 static size_t held_of(struct held_count *hc, size_t len, int null_base)
 {
-    size_t held = null_base ? 0 : min_size(min_size(len, hc->strsize), hc->left);
+    if (null_base) /* the JSON renderer skips it: it takes none of what a receive got */
+        return 0;
+    size_t held = min_size(min_size(len, hc->strsize), hc->left);
     hc->left -= hc->receiving ? min_size(hc->left, len) : 0;
     return held;
 }
