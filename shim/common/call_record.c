@@ -674,6 +674,18 @@ int ss_callrec_thaw(const void *rec, size_t len, struct ss_callrec_view *v)
     }
     struct ss_call in = v->c;
     thaw_call(&h, &in, &values, v);
+    /* an ioctl's arg is the program's pointer: a record of a call that read
+     * the int behind it holds the value (SS_CR_IOCTL_INT), and the
+     * renderers read that. Without it, they would read at the address the
+     * record names: asked with a harmless pointer in its place, whether
+     * the call would. */
+    struct ss_call probe = v->c;
+    int harmless = 0, value;
+    probe.arg = probe.arg != 0 ? (long)(uintptr_t)&harmless : 0;
+    if (!(h.flags & SS_CR_IOCTL_INT) && ss_call_ioctl_int(&probe, &value)) {
+        errno = EINVAL;
+        return -1;
+    }
     unsigned seen = 0;
     for (unsigned i = 0; i < h.n_parts; i++) {
         struct ss_callrec_part p;
