@@ -740,6 +740,9 @@ static void write_seeds(const char *dir)
     c.arg = (long)(uintptr_t)&pending;
     for (int mode = 0; mode < 2; mode++)
         write_seed(dir, "ioctl-fionread", mode, &c, &text);
+    c.failed = 1, c.err = EBADF, c.ret = -1; /* wrote nothing: the record has no value */
+    for (int mode = 0; mode < 2; mode++)
+        write_seed(dir, "ioctl-fionread-failed", mode, &c, &text);
     c = base;
     c.fn = SS_FN_socketpair, c.op = SS_OP_socketpair, c.fd = -1;
     c.domain = AF_UNIX, c.type = SOCK_STREAM, c.sv = sv;
