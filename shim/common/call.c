@@ -7,18 +7,23 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-int ss_call_ioctl_int(const struct ss_call *c, int *value)
+int ss_call_ioctl_reads_arg(const struct ss_call *c)
 {
-    if (c->fn != SS_FN_ioctl)
+    if (c->fn != SS_FN_ioctl || c->arg == 0)
         return 0;
-    if (c->ioctl_int != NULL) {
-        *value = *c->ioctl_int;
-        return 1;
-    }
     int in = c->request == FIONBIO;
     int out = !c->failed && (c->request == FIONREAD || c->request == SIOCOUTQ ||
                              c->request == SIOCATMARK);
-    if (c->arg == 0 || !(in || out))
+    return in || out;
+}
+
+int ss_call_ioctl_int(const struct ss_call *c, int *value)
+{
+    if (c->fn == SS_FN_ioctl && c->ioctl_int != NULL) {
+        *value = *c->ioctl_int;
+        return 1;
+    }
+    if (!ss_call_ioctl_reads_arg(c))
         return 0;
     memcpy(value, (const void *)c->arg, sizeof *value);
     return 1;

@@ -190,5 +190,8 @@ enum ss_fcntl_arg ss_fcntl_arg_kind(int cmd);
 /* The int an ioctl that answers through its argument (FIONREAD, SIOCOUTQ,
  * SIOCATMARK) wrote, when it succeeded. */
 int ss_call_ioctl_int(const struct ss_call *c, int *value);
+/* Whether that int is read at the address the argument names (the call
+ * holds no copy of it): a thawed record that would is refused. */
+int ss_call_ioctl_reads_arg(const struct ss_call *c);
 
 #endif

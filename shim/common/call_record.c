@@ -154,20 +154,46 @@ static int data_of(const struct ss_call *c, struct data *d)
     return 1;
 }
 
+/* How many bytes a record holds of each piece: as many of its first bytes
+ * as a renderer may show (-s), and of a receive's no more than it got.
+ * Freezing and thawing count them alike: a renderer reads that much of a
+ * thawed piece, so a record that holds another count is refused. */
+struct held_count {
+    size_t strsize;
+    int receiving;
+    size_t left; /* of what a receive got, after the pieces before */
+};
+
+static struct held_count held_count(const struct ss_call *c, int preview, size_t strsize)
+{
+    int receiving = !preview && receives(c->op);
+    return (struct held_count){
+        .strsize = strsize, .receiving = receiving,
+        .left = receiving ? (c->failed || c->ret < 0 ? 0 : (size_t)c->ret) : ~(size_t)0};
+}
+
+static size_t held_of(struct held_count *hc, size_t len, int null_base)
+{
+    if (null_base) /* the JSON renderer skips it: it takes none of what a receive got */
+        return 0;
+    size_t held = min_size(min_size(len, hc->strsize), hc->left);
+    hc->left -= hc->receiving ? min_size(hc->left, len) : 0;
+    return held;
+}
+
 /* The data part comes last: its header and table in the room, its bytes
  * as pieces of their own (iov), then the padding. Returns the pieces. */
 static int freeze_data(struct freezer *f, const struct ss_call *c, const struct data *d,
                        size_t strsize, struct iovec *iov, size_t *bytes)
 {
-    int receiving = c->preview == NULL && receives(c->op);
-    size_t left = receiving ? (c->failed || c->ret < 0 ? 0 : (size_t)c->ret) : ~(size_t)0;
+    struct held_count hc = held_count(c, c->preview != NULL, strsize);
     struct ss_callrec_piece piece[SS_CALLREC_MAX_PIECES];
     size_t held_total = 0;
     for (size_t i = 0; i < d->n; i++) {
-        size_t held = d->iov[i].iov_base == NULL ? 0 : min_size(d->iov[i].iov_len, strsize);
-        held = min_size(held, left);
-        left -= receiving ? min_size(left, d->iov[i].iov_len) : 0;
-        piece[i] = (struct ss_callrec_piece){.len = d->iov[i].iov_len, .held = (uint32_t)held};
+        int null_base = d->iov[i].iov_base == NULL;
+        size_t held = held_of(&hc, d->iov[i].iov_len, null_base);
+        piece[i] = (struct ss_callrec_piece){.len = d->iov[i].iov_len, .held = (uint32_t)held,
+                                             .null_base = null_base};
         held_total += held;
     }
     uint32_t count[2] = {(uint32_t)d->n, 0};
@@ -214,7 +240,8 @@ static void freeze_strings(struct freezer *f, enum ss_callrec_tag tag, const voi
     unsigned char *to = room_for(f, total);
     if (to == NULL)
         return;
-    memcpy(to, head, head_len);
+    if (head_len > 0) /* the fault part has none: head is NULL */
+        memcpy(to, head, head_len);
     to += head_len;
     for (int i = 0; i < n; i++) {
         size_t len = strlen(str[i]) + 1;
@@ -320,7 +347,11 @@ int ss_callrec_freeze(const struct ss_call *c, const struct ss_callrec_who *who,
     int n_bytes = 0;
     if (data_of(c, &d)) {
         flags |= d.flags;
-        n_bytes = freeze_data(&f, c, &d, who->strsize, iov + 1, &bytes);
+        /* a message without an iovec array (recvmsg for ancillary data
+         * only) has no data part: thawed, its msg_iov stays NULL, which
+         * the renderers tell from an empty array */
+        if (d.iov != NULL)
+            n_bytes = freeze_data(&f, c, &d, who->strsize, iov + 1, &bytes);
     }
     if (f.full)
         return -1;
@@ -415,16 +446,18 @@ static int thaw_data(struct reader *r, struct ss_callrec_view *v, uint32_t flags
         take(r, piece, count[0] * sizeof piece[0]) != 0)
         return -1;
     uint32_t n = count[0];
+    struct ss_call *c = &v->c;
+    struct held_count hc = held_count(c, (flags & SS_CR_PREVIEW) != 0, v->who.strsize);
     for (uint32_t i = 0; i < n; i++) {
         const void *bytes = skip(r, piece[i].held);
-        if (bytes == NULL || piece[i].held > piece[i].len || piece[i].held > v->who.strsize)
+        if (bytes == NULL || piece[i].null_base > 1 ||
+            piece[i].held != held_of(&hc, piece[i].len, (int)piece[i].null_base))
             return -1;
-        v->iov[i] = (struct iovec){piece[i].held > 0 || piece[i].len == 0 ? (void *)bytes : NULL,
-                                   piece[i].len};
+        int shown = !piece[i].null_base && (piece[i].held > 0 || piece[i].len == 0);
+        v->iov[i] = (struct iovec){shown ? (void *)bytes : NULL, piece[i].len};
     }
     if (r->len != 0)
         return -1;
-    struct ss_call *c = &v->c;
     if (flags & SS_CR_ITER_MSG) {
         /* the message part came first and said how many buffers it had */
         if (c->msg == NULL || n != v->msg.msg_iovlen)
@@ -433,8 +466,8 @@ static int thaw_data(struct reader *r, struct ss_callrec_view *v, uint32_t flags
     } else if (flags & SS_CR_ITER_IOV) {
         c->iov = v->iov;
         c->iovcnt = (int)n;
-    } else if (n != 1) {
-        return -1;
+    } else if (n != 1 || (!(flags & SS_CR_PREVIEW) && piece[0].len != c->len)) {
+        return -1; /* a renderer reads c->len of one buffer, as it read the call's */
     } else if (flags & SS_CR_PREVIEW) {
         c->preview = v->iov[0].iov_base;
         c->preview_len = piece[0].held;
@@ -451,7 +484,8 @@ static int thaw_msg(struct reader *r, struct ss_callrec_view *v, uint32_t flags)
     struct ss_callrec_msg in;
     if (!(flags & SS_CR_ITER_MSG) || take(r, &in, sizeof in) != 0 ||
         in.name_held > sizeof v->name || in.name_held > in.namelen ||
-        in.control_held > sizeof v->control || in.control_held != in.controllen ||
+        in.control_held > sizeof v->control || in.controllen > SS_CALLREC_MAX_CONTROL ||
+        (in.control_held != in.controllen && in.control_held != 0) ||
         in.iovlen > SS_CALLREC_MAX_PIECES)
         return -1;
     memset(&v->name, 0, sizeof v->name);
@@ -460,8 +494,10 @@ static int thaw_msg(struct reader *r, struct ss_callrec_view *v, uint32_t flags)
         return -1;
     v->msg.msg_name = in.name_held > 0 ? &v->name : NULL;
     v->msg.msg_namelen = in.name_held;
+    /* a length without a buffer (msg_control NULL: the call failed with
+     * EFAULT) is shown as the program passed it */
     v->msg.msg_control = in.control_held > 0 ? v->control : NULL;
-    v->msg.msg_controllen = in.control_held;
+    v->msg.msg_controllen = in.controllen;
     v->msg.msg_flags = in.msg_flags;
     v->msg.msg_iovlen = in.iovlen; /* the data part gives the buffers */
     v->c.msg = &v->msg;
@@ -486,11 +522,22 @@ static const char *string(struct reader *r)
     return s;
 }
 
+/* An action's text as the rule parser writes it (rules.c: a term and its
+ * checked value), printable ASCII: a text line shows it as it is, so any
+ * other byte a record held there (a newline) would forge trace lines. */
+static int action_text(const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++)
+        if (*s < 0x20 || *s > 0x7e)
+            return 0;
+    return s != NULL;
+}
+
 static int thaw_fault(struct reader *r, struct ss_callrec_view *v)
 {
     v->c.fault_action = string(r);
     v->who.rule_text = string(r);
-    return v->c.fault_action != NULL && v->who.rule_text != NULL && r->len == 0 ? 0 : -1;
+    return action_text(v->c.fault_action) && v->who.rule_text != NULL && r->len == 0 ? 0 : -1;
 }
 
 static int thaw_marks(struct reader *r, struct ss_callrec_view *v)
@@ -501,7 +548,7 @@ static int thaw_marks(struct reader *r, struct ss_callrec_view *v)
     v->marks = (struct ss_fault_marks){.n = in.n, .more = in.more != 0};
     for (int i = 0; i < in.n; i++) {
         v->marks.rule[i] = in.rule[i];
-        if ((v->marks.action[i] = string(r)) == NULL)
+        if (!action_text(v->marks.action[i] = string(r)))
             return -1;
     }
     v->c.loop_marks = &v->marks;
@@ -652,6 +699,14 @@ int ss_callrec_thaw(const void *rec, size_t len, struct ss_callrec_view *v)
         return -1;
     }
     thaw_call(&h, &values, v);
+    /* an ioctl's arg is the program's pointer: a record of a call that read
+     * the int behind it holds the value (SS_CR_IOCTL_INT), which thaw_call
+     * points the renderers at; without it they would read at the address
+     * the record names */
+    if (v->c.ioctl_int == NULL && ss_call_ioctl_reads_arg(&v->c)) {
+        errno = EINVAL;
+        return -1;
+    }
     unsigned seen = 0;
     for (unsigned i = 0; i < h.n_parts; i++) {
         struct ss_callrec_part p;
@@ -670,8 +725,10 @@ int ss_callrec_thaw(const void *rec, size_t len, struct ss_callrec_view *v)
             return -1;
         }
     }
-    /* a message whose data part was missing has no buffers to show */
-    if (r.len != 0 || (v->c.msg != NULL && v->msg.msg_iov == NULL && v->msg.msg_iovlen != 0)) {
+    /* a message whose data part was missing has no buffers to show; a
+     * call a fault hit shows its action, which its fault part holds */
+    if (r.len != 0 || (v->c.msg != NULL && v->msg.msg_iov == NULL && v->msg.msg_iovlen != 0) ||
+        (v->c.fault != 0 && v->c.fault_action == NULL)) {
         errno = EINVAL;
         return -1;
     }

@@ -124,7 +124,8 @@ struct ss_callrec_sock_ref {
 struct ss_callrec_piece {
     uint64_t len;
     uint32_t held;
-    uint32_t reserved;
+    uint32_t null_base; /* its iov_base was NULL: the text renderer stops there,
+                         * even at an empty piece */
 };
 
 struct ss_callrec_msg {

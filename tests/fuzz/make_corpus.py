@@ -4,6 +4,9 @@
 The seeds are committed; this script says where each comes from and makes
 them again (it replaces the files it names and leaves others alone).
 Run: /usr/bin/python3 tests/fuzz/make_corpus.py
+
+Not corpus/callrec: a call record holds the build's struct ss_call, so
+fuzz_callrec writes its own (FUZZ_CALLREC_SEEDS, tests/fuzz/README.md).
 """
 import json
 import socket
