@@ -25,6 +25,7 @@
 /* 1: every process writes its header, fork lines and summary, not only
  * those that touched a socket (--all-processes) */
 #define SS_ENV_ALL_PROCESSES "SOCKSHIM_ALL_PROCESSES"
+#define SS_ENV_RENDER_IN_PROCESS "SOCKSHIM_RENDER_IN_PROCESS"
 /* Without -o the command hands every process of the run the stderr it was
  * started with, as an inherited fd "N:DEV:INO": a program that redirects
  * its own stderr (or a child's) does not get the trace in its data. */

@@ -436,6 +436,12 @@ static void out_ancillary(struct ss_out *o, const struct msghdr *m)
             ss_out_str(o, ", ");
         first = 0;
         size_t n = cm->cmsg_len > CMSG_LEN(0) ? cm->cmsg_len - CMSG_LEN(0) : 0;
+        /* no more than lies in the control buffer: neither CMSG_FIRSTHDR
+         * nor CMSG_NXTHDR checks the length of the header it returns */
+        size_t room = (size_t)((const unsigned char *)m->msg_control + m->msg_controllen -
+                               CMSG_DATA(cm)); /* the header itself lies within */
+        if (n > room)
+            n = room;
         ss_out_char(o, '(');
         ss_out_xlat(o, &ss_xlat_sol, cm->cmsg_level);
         ss_out_str(o, ", ");

@@ -88,6 +88,9 @@ void ss_config_load(void)
     if ((v = getenv(SS_ENV_ALL_PROCESSES)) != NULL && *v != '\0' &&
         ss_parse_flag(v, &ss_config.all_processes, &err) != 0)
         refuse(SS_ENV_ALL_PROCESSES, err.msg);
+    if ((v = getenv(SS_ENV_RENDER_IN_PROCESS)) != NULL && *v != '\0' &&
+        ss_parse_flag(v, &ss_config.render_in_process, &err) != 0)
+        refuse(SS_ENV_RENDER_IN_PROCESS, err.msg);
     if ((v = getenv(SS_ENV_OUTPUT_FD)) != NULL && *v != '\0' &&
         ss_parse_fd_ref(v, &ss_config.output_fd, &err) != 0)
         refuse(SS_ENV_OUTPUT_FD, err.msg);

@@ -57,6 +57,7 @@ struct ss_config {
      * ss_audit_touched_socket). --all-processes: every process that made a
      * call; -e naming fork: every process writes its fork lines. */
     int all_processes;
+    int render_in_process; /* lines, not call records, into the ring (benchmarks) */
     int fork_named;
 };
 

@@ -154,7 +154,7 @@ static void write_header_once(uint64_t when_ns)
  * command renders its line; 0 when it did. */
 static int record_call(const struct ss_call *c, int loop)
 {
-    if (!ss_callrec_fits(c))
+    if (ss_config.render_in_process || !ss_callrec_fits(c))
         return -1;
     struct ss_callrec_who who = {
         .pid = ss_pid(), .tid = ss_tid(), .multithreaded = ss_multithreaded(),

@@ -249,7 +249,7 @@ static int fork_line_wanted(void)
  * and a copy) is not taken. */
 static void subject_socket(const struct ss_call *c, struct ss_obj *obj, struct ss_sockinfo *out)
 {
-    if (obj != NULL && ss_sink_ringed() && ss_callrec_fits(c) &&
+    if (obj != NULL && ss_sink_ringed() && !ss_config.render_in_process && ss_callrec_fits(c) &&
         ss_model_recorded(obj, &out->id, &out->version)) {
         out->by_reference = 1;
         out->owner = obj;
