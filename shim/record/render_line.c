@@ -167,10 +167,14 @@ static int record_call(const struct ss_call *c, int loop)
     int n = ss_callrec_freeze(c, &who, &room, iov, &len);
     if (n < 0 || ss_sink_emit_record(iov, n, len) != 0)
         return -1;
-    /* a closed socket is forgotten by the command with this record: a call
-     * another thread still had in flight on it gives it whole again */
+    /* Only a record that holds the socket whole counts: a snapshot a signal
+     * handler could not take (the lock was its own thread's) holds none
+     * (id 0). A closed socket is forgotten by the command with this
+     * record: a call another thread still had in flight on it gives it
+     * whole again. */
     const struct ss_sockinfo *s = c->sock;
-    if (s != NULL && s->owner != NULL && !s->by_reference && !(s->state & SS_ST_CLOSED))
+    if (s != NULL && s->owner != NULL && s->id != 0 && !s->by_reference &&
+        !(s->state & SS_ST_CLOSED))
         ss_model_mark_recorded(s->owner, s->version);
     return 0;
 }
