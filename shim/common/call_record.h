@@ -2,19 +2,24 @@
  * run's ring and rendered by the command's drain (docs/architecture.md,
  * "Call records").
  *
- * The library freezes what the renderers read of a call: the scalars of
- * struct ss_call in a fixed header, then the parts its pointers lead to
- * (addresses, the first -s bytes of each buffer, option values, ancillary
- * data, the sockets' snapshots, the fault's text), each a tagged part of
- * its own. Freezing is a copy, no formatting: the text or JSON line is
- * made by the command, off the program's threads, with the same renderers
- * (render_call.h) the library uses when it writes a line itself.
+ * The library freezes what the renderers read of a call: struct ss_call
+ * as it holds it, then the values its pointers lead to (the sockets'
+ * snapshots or references to them, addresses, option values, ancillary
+ * data, the fault's text, the first -s bytes of each buffer), each a
+ * tagged part of its own. Freezing is a copy, no formatting: the text or
+ * JSON line is made by the command, off the program's threads, with the
+ * same renderers (render_call.h) the library uses when it writes a line
+ * itself.
  *
  * A record is data from another process: ss_callrec_thaw() checks every
- * length before it believes it, and refuses what does not hold together.
+ * length before it believes it, sets every pointer of the call again, and
+ * refuses what does not hold together.
  *
- *   header (struct ss_callrec_head, fixed)
- *   parts: struct ss_callrec_part {tag, len} + len bytes, each 8-aligned
+ *   header (struct ss_callrec_head)
+ *   struct ss_call (call_size bytes: the build's layout)
+ *   struct ss_callrec_values, when the flags say the call had any
+ *   parts: struct ss_callrec_part {tag, len} + len bytes, each 8-aligned;
+ *          the data part (SS_CRP_DATA) last
  */
 #ifndef SOCKSHIM_CALL_RECORD_H
 #define SOCKSHIM_CALL_RECORD_H

@@ -14,8 +14,10 @@
  * line's bytes, which may wrap around the end of the area; the next record
  * starts at the next multiple of 16.
  *
- * Records are trace lines or, with --pcap, capture events (binary,
- * capture.h), told apart by a bit of the header.
+ * Records are trace lines or binary records, told apart by a bit of the
+ * header; a binary record's first byte says which: a call for the command
+ * to render (call_record.h), a ledger event (ledger_event.h), or with
+ * --pcap a capture event (capture_event.h).
  *
  * A writer reserves room with a compare-and-swap on head that also checks
  * the room is free (head - tail + size <= ctl.size), writes the header's
@@ -59,7 +61,7 @@ struct ss_ring_ctl {
 _Static_assert(sizeof(struct ss_ring_ctl) <= SS_RING_CTL_SIZE, "ring control fits its page");
 
 #define SS_REC_COMMITTED (1ull << 63)
-#define SS_REC_CAPTURE (1ull << 62) /* a capture event, not a trace line */
+#define SS_REC_CAPTURE (1ull << 62) /* a binary record, not a trace line */
 #define SS_REC_LEN_MASK 0xffffffffull
 #define SS_REC_PID_SHIFT 32
 #define SS_REC_PID_MASK 0x3fffffffull

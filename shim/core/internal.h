@@ -95,7 +95,7 @@ void ss_run(struct ss_call *call);
 /* Decides the method a call is shown as (classify.c); nonblocking is the
  * subject socket's mode. */
 void ss_classify_call(struct ss_call *call, int nonblocking);
-/* What a setblocking()/set_inheritable() call asks for: render_call.h. */
+/* What a setblocking()/set_inheritable() call asks for: call.h. */
 
 /* Whether fn works on any fd (read, close, dup...) and is only of interest
  * when the fd is a socket, as opposed to the socket API proper. */

@@ -295,10 +295,11 @@ static void add_piece(int fd, const char *p, size_t n)
     d.iov[d.n_iov++] = (struct iovec){(void *)p, n};
 }
 
-/* A capture event, handed to the pcap writer in one piece (copied out when
- * it wraps around the end of the ring). */
 static void add_rendered(int pid, const char *rec, uint64_t len);
 
+/* A binary record, in one piece (copied out when it wraps around the end
+ * of the ring): a call's, rendered as its line; a ledger event; or a
+ * capture event, handed to the pcap writer. */
 static void binary_event(int pid, const char *event, uint64_t len)
 {
     if (len > 0 && (unsigned char)event[0] == SS_CALLREC_KIND)
