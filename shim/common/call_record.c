@@ -560,8 +560,8 @@ static int thaw_part(struct ss_callrec_view *v, const struct ss_callrec_head *h,
 {
     struct ss_call *c = &v->c;
     switch (tag) {
-    case SS_CRP_SOCK:
-        if (v->sock_by_reference)
+    case SS_CRP_SOCK: /* the socket whole, or by reference: one of the two */
+        if (c->sock != &ss_no_socket)
             return -1;
         c->sock = &v->sock;
         return thaw_sock(r, &v->sock);
@@ -571,7 +571,6 @@ static int thaw_part(struct ss_callrec_view *v, const struct ss_callrec_head *h,
             ref.id == 0)
             return -1;
         v->sock = (struct ss_sockinfo){.id = ref.id, .version = ref.version, .by_reference = 1};
-        v->sock_by_reference = 1;
         c->sock = &v->sock;
         return 0;
     }
@@ -654,7 +653,6 @@ static void thaw_call(const struct ss_callrec_head *h, const struct ss_callrec_v
         .json = (h->flags & SS_CR_JSON) != 0, .loop = (h->flags & SS_CR_LOOP) != 0,
         .utc_offset_s = h->utc_offset_s, .strsize = h->strsize};
     memset(&v->msg, 0, sizeof v->msg);
-    v->sock_by_reference = 0;
     v->addrlen_out = values->addrlen_out;
     v->optlen_out = values->optlen_out;
     c->addrlen_out = h->flags & SS_CR_ADDRLEN_OUT ? &v->addrlen_out : NULL;

@@ -197,9 +197,8 @@ struct ss_callrec_view {
     unsigned char optval[SS_CALLREC_MAX_OPT], optval_out[SS_CALLREC_MAX_OPT];
     unsigned char control[SS_CALLREC_MAX_CONTROL];
     struct ss_fault_marks marks;
-    /* the call's socket came as a reference (sock.id and sock.version
-     * only): the reader fills sock from what it kept */
-    int sock_by_reference;
+    /* c.sock is &sock; when sock.by_reference, it holds only id and
+     * version, and the reader fills in the rest from what it kept */
 };
 
 /* Thaws the record rec[0..len) into v. 0, or -1 (errno EINVAL) when the

@@ -61,38 +61,25 @@ static void forget_sock_cache(const struct ss_call *c)
     ss_json_sock(&o, &other);
 }
 
-/* Renders c into exact-size buffers of several capacities; returns the
- * whole line (malloc'd, NUL added) and its length. */
+struct rendering {
+    render_fn *fn;
+    const struct ss_call *c;
+};
+
+static void render_one(struct ss_out *o, const void *arg)
+{
+    const struct rendering *r = arg;
+    r->fn(o, r->c);
+}
+
+/* c's line at every buffer size (fuzz_render_sizes); returns the whole
+ * line (malloc'd, NUL added) and its length. */
 static char *render(render_fn *fn, const struct ss_call *c, size_t *len)
 {
-    struct ss_out o;
-    char probe = 'x';
     forget_sock_cache(c);
-    ss_out_init(&o, &probe, 0);
-    fn(&o, c);
-    CHECK(probe == 'x');
-    size_t need = o.len;
-
-    char *full = malloc(need + 1);
-    CHECK(full != NULL);
-    ss_out_init(&o, full, need);
-    fn(&o, c);
-    CHECK(o.len == need);
-    CHECK(!ss_out_overflowed(&o));
-    full[need] = '\0';
-
-    size_t caps[] = {0, 1, 7, need > 0 ? need - 1 : 0};
-    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
-        size_t cap = caps[i];
-        char *buf = malloc(cap);
-        CHECK(buf != NULL || cap == 0);
-        ss_out_init(&o, buf, cap);
-        fn(&o, c);
-        CHECK(o.len == need);
-        CHECK(ss_out_overflowed(&o) == (need > cap));
-        CHECK(memcmp(buf, full, need < cap ? need : cap) == 0);
-        free(buf);
-    }
+    struct rendering r = {fn, c};
+    size_t need;
+    char *full = fuzz_render_sizes(render_one, &r, &need);
     /* one line: a newline at its end and nowhere else */
     CHECK(need > 0 && full[need - 1] == '\n');
     CHECK(memchr(full, '\n', need - 1) == NULL);

@@ -39,39 +39,22 @@ struct subject {
 
 typedef void render_fn(struct ss_out *o, const struct subject *s);
 
-/* Renders into exact-size buffers of several capacities; returns the whole
- * output (malloc'd, NUL added for convenience) and its length. */
+struct rendering {
+    render_fn *fn;
+    const struct subject *s;
+};
+
+static void render_one(struct ss_out *o, const void *arg)
+{
+    const struct rendering *r = arg;
+    r->fn(o, r->s);
+}
+
+/* fn's output on s at every buffer size (fuzz_render_sizes). */
 static char *render(render_fn *fn, const struct subject *s, size_t *len)
 {
-    struct ss_out o;
-    char probe = 'x';
-    ss_out_init(&o, &probe, 0);
-    fn(&o, s);
-    CHECK(probe == 'x');
-    size_t need = o.len;
-
-    char *full = malloc(need + 1);
-    CHECK(full != NULL);
-    ss_out_init(&o, full, need);
-    fn(&o, s);
-    CHECK(o.len == need);
-    CHECK(!ss_out_overflowed(&o));
-    full[need] = '\0';
-
-    size_t caps[] = {1, 7, need > 0 ? need - 1 : 0};
-    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
-        size_t cap = caps[i];
-        char *buf = malloc(cap);
-        CHECK(buf != NULL || cap == 0);
-        ss_out_init(&o, buf, cap);
-        fn(&o, s);
-        CHECK(o.len == need);
-        CHECK(ss_out_overflowed(&o) == (need > cap));
-        CHECK(memcmp(buf, full, need < cap ? need : cap) == 0);
-        free(buf);
-    }
-    *len = need;
-    return full;
+    struct rendering r = {fn, s};
+    return fuzz_render_sizes(render_one, &r, len);
 }
 
 /* ---- UTF-8 ---------------------------------------------------------------- */

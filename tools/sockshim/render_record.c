@@ -141,8 +141,9 @@ static void known_put(int pid, const struct ss_sockinfo *s)
     *k->v[at] = *s;
 }
 
-/* The socket a reference names: its version, or (a writer's reference
- * overtaken by newer versions, which the ring never shows) the nearest. */
+/* The socket a reference names: that version, or when the table no longer
+ * has it (four newer versions given whole came between the writer's look
+ * at its object and its record) the newest it has. */
 static int known_get(int pid, uint64_t id, uint32_t version, struct ss_sockinfo *out)
 {
     struct known_sock *k = known_find(pid, id);
@@ -187,10 +188,11 @@ static void known_drop(int pid, uint64_t id)
 /* The socket of the record: kept when given whole, filled in when named. */
 static int resolve_sock(int pid, struct ss_callrec_view *v)
 {
-    if (v->sock_by_reference)
+    if (v->c.sock != &v->sock)
+        return 0;
+    if (v->sock.by_reference)
         return known_get(pid, v->sock.id, v->sock.version, &v->sock);
-    if (v->c.sock == &v->sock && v->sock.id != 0)
-        known_put(pid, &v->sock);
+    known_put(pid, &v->sock);
     return 0;
 }
 
