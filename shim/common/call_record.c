@@ -328,7 +328,8 @@ static void freeze_parts(struct freezer *f, const struct ss_call *c,
 static uint32_t who_flags(const struct ss_callrec_who *who)
 {
     return (who->json ? SS_CR_JSON : 0) | (who->loop ? SS_CR_LOOP : 0) |
-           (who->multithreaded ? SS_CR_MULTITHREADED : 0);
+           (who->multithreaded ? SS_CR_MULTITHREADED : 0) | (who->in_text ? SS_CR_IN_TEXT : 0) |
+           (who->in_json ? SS_CR_IN_JSON : 0);
 }
 
 int ss_callrec_freeze(const struct ss_call *c, const struct ss_callrec_who *who,
@@ -651,6 +652,7 @@ static void thaw_call(const struct ss_callrec_head *h, const struct ss_callrec_v
     v->who = (struct ss_callrec_who){
         .pid = h->pid, .tid = h->tid, .multithreaded = (h->flags & SS_CR_MULTITHREADED) != 0,
         .json = (h->flags & SS_CR_JSON) != 0, .loop = (h->flags & SS_CR_LOOP) != 0,
+        .in_text = (h->flags & SS_CR_IN_TEXT) != 0, .in_json = (h->flags & SS_CR_IN_JSON) != 0,
         .utc_offset_s = h->utc_offset_s, .strsize = h->strsize};
     memset(&v->msg, 0, sizeof v->msg);
     v->addrlen_out = values->addrlen_out;

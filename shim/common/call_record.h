@@ -58,6 +58,11 @@ enum ss_callrec_flag {
     SS_CR_ITER_IOV = 1u << 11,     /* the pieces are c->iov */
     SS_CR_ITER_MSG = 1u << 12,     /* the pieces are c->msg's */
     SS_CR_INTO_BUF = 1u << 13,     /* one piece: c->buf, a receive's (else c->cbuf) */
+    /* In a record file (--format=raw) a call's record says which renderings
+     * show it: a sendall loop is one text line but a JSON line per call
+     * and a loop record. Neither: the record is rendered as SS_CR_JSON says. */
+    SS_CR_IN_TEXT = 1u << 14,
+    SS_CR_IN_JSON = 1u << 15,
 };
 
 /* The record starts with this header, then the call's record as the
@@ -156,6 +161,7 @@ int ss_callrec_fits(const struct ss_call *c);
 /* What a record says besides the call: who made it and how to show it. */
 struct ss_callrec_who {
     int pid, tid, multithreaded, json, loop;
+    int in_text, in_json; /* a record file's: the renderings that show it */
     long utc_offset_s;
     size_t strsize;
     const char *rule_text; /* of c->fault, or NULL */

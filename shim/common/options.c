@@ -87,7 +87,11 @@ int ss_parse_format(const char *s, enum ss_format *out, struct ss_parse_error *e
         *out = SS_FORMAT_JSON;
         return 0;
     }
-    return fail(e, "unknown trace format", s, strlen(s), "expected 'text' or 'json'");
+    if (strcmp(s, "raw") == 0) {
+        *out = SS_FORMAT_RAW;
+        return 0;
+    }
+    return fail(e, "unknown trace format", s, strlen(s), "expected 'text', 'json' or 'raw'");
 }
 
 int ss_parse_summary(const char *s, enum ss_summary *out, struct ss_parse_error *e)

@@ -41,7 +41,8 @@
  * before then was not made by this run and is never written. */
 #define SS_ENV_RUN_START "SOCKSHIM_RUN_START"
 
-enum ss_format { SS_FORMAT_TEXT, SS_FORMAT_JSON };
+/* raw: a record file for `sockshim render` (raw_file.h), to a file only */
+enum ss_format { SS_FORMAT_TEXT, SS_FORMAT_JSON, SS_FORMAT_RAW };
 enum ss_summary { SS_SUMMARY_ON, SS_SUMMARY_OFF, SS_SUMMARY_ONLY };
 
 #define SS_STRSIZE_DEFAULT 32u

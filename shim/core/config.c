@@ -94,4 +94,6 @@ void ss_config_load(void)
     if ((v = getenv(SS_ENV_OUTPUT_FD)) != NULL && *v != '\0' &&
         ss_parse_fd_ref(v, &ss_config.output_fd, &err) != 0)
         refuse(SS_ENV_OUTPUT_FD, err.msg);
+    if (ss_config.format == SS_FORMAT_RAW && ss_config.output[0] == '\0')
+        refuse(SS_ENV_FORMAT, "raw writes a record file: name it with " SS_ENV_OUTPUT);
 }

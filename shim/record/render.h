@@ -15,6 +15,15 @@
 
 #include "render_call.h"
 
+/* The formats a line is rendered in: one, or both for a record file
+ * (--format=raw). */
+#define SS_RENDER_TEXT 1u
+#define SS_RENDER_JSON 2u
+/* In a record file, the formats the thread's next calls show in (0: the
+ * configured ones): trace.c renders a loop's calls for each on its own.
+ * Returns what it was. */
+unsigned ss_render_calls_in(unsigned formats);
+
 /* Renders a completed call in the configured format and emits it. */
 void ss_render_call(const struct ss_call *c);
 /* A loop rebuilt from several calls (JSON: a record of its own). */

@@ -47,9 +47,42 @@ const char *ss_render_rule_text(const struct ss_call *c)
     return ss_fault_rule_text(c->fault - 1);
 }
 
+/* ---- the formats a line goes out in ------------------------------------ */
+
+/* The configured one; both for a record file, which `sockshim render`
+ * turns into either (raw_file.h). */
+static unsigned configured_formats(void)
+{
+    switch (ss_config.format) {
+    case SS_FORMAT_TEXT:
+        return SS_RENDER_TEXT;
+    case SS_FORMAT_JSON:
+        return SS_RENDER_JSON;
+    case SS_FORMAT_RAW:
+        break;
+    }
+    return SS_RENDER_TEXT | SS_RENDER_JSON;
+}
+
+/* A record file's calls: the renderings the thread's current call shows
+ * in (trace.c: a sendall loop's calls differ between text and JSON). */
+static __thread unsigned call_formats;
+
+unsigned ss_render_calls_in(unsigned formats)
+{
+    unsigned was = call_formats;
+    call_formats = formats;
+    return was;
+}
+
+static unsigned formats_of_calls(void)
+{
+    return call_formats != 0 ? call_formats : configured_formats();
+}
+
 /* ---- the line buffer -------------------------------------------------- */
 
-typedef void render_fn(struct ss_out *o, const void *arg);
+typedef void render_fn(struct ss_out *o, const void *arg, int json);
 
 /* A record longer than the stack buffer, with no memory to render it
  * whole (the address space is exhausted): what fits is written such that
@@ -57,10 +90,10 @@ typedef void render_fn(struct ss_out *o, const void *arg);
  * summary is many), or the start of the one line, then a note; in JSON,
  * whose record cannot be cut, a record of type "cut" saying how many bytes
  * were not written. */
-static void emit_cut(char *buf, size_t cap, size_t need)
+static void emit_cut(char *buf, size_t cap, size_t need, int json)
 {
     static const char note[] = " ... (cut: out of memory)\n";
-    if (ss_config.format == SS_FORMAT_JSON) {
+    if (json) {
         struct ss_out o;
         ss_out_init(&o, buf, cap);
         ss_out_str(&o, "{\"v\": 1, \"type\": \"cut\", \"pid\": ");
@@ -95,12 +128,12 @@ static void emit_cut(char *buf, size_t cap, size_t need)
 
 /* Most lines fit on the stack; a longer one (a large -s) is measured by the
  * first pass and rendered again into a mapping of the size it needs. */
-static void render_and_emit(render_fn *fn, const void *arg)
+static void render_and_emit_as(render_fn *fn, const void *arg, int json)
 {
     char stack_buf[2048];
     struct ss_out o;
     ss_out_init(&o, stack_buf, sizeof stack_buf);
-    fn(&o, arg);
+    fn(&o, arg, json);
     if (!ss_out_overflowed(&o)) {
         ss_sink_emit(stack_buf, o.len);
         return;
@@ -108,27 +141,36 @@ static void render_and_emit(render_fn *fn, const void *arg)
     size_t need = o.len;
     void *big = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (big == MAP_FAILED) {
-        emit_cut(stack_buf, sizeof stack_buf, need);
+        emit_cut(stack_buf, sizeof stack_buf, need, json);
         return;
     }
     ss_out_init(&o, big, need);
-    fn(&o, arg);
+    fn(&o, arg, json);
     ss_sink_emit(big, o.len < need ? o.len : need);
     munmap(big, need);
 }
 
-static void render_call(struct ss_out *o, const void *arg)
+/* The line in each of formats (text first). */
+static void render_and_emit(render_fn *fn, const void *arg, unsigned formats)
 {
-    if (ss_config.format == SS_FORMAT_JSON)
+    if (formats & SS_RENDER_TEXT)
+        render_and_emit_as(fn, arg, 0);
+    if (formats & SS_RENDER_JSON)
+        render_and_emit_as(fn, arg, 1);
+}
+
+static void render_call(struct ss_out *o, const void *arg, int json)
+{
+    if (json)
         ss_json_call(o, arg);
     else
         ss_text_call(o, arg);
 }
 
-static void render_start(struct ss_out *o, const void *arg)
+static void render_start(struct ss_out *o, const void *arg, int json)
 {
     const uint64_t *now = arg;
-    if (ss_config.format == SS_FORMAT_JSON)
+    if (json)
         ss_json_start(o, *now);
     else
         ss_text_start(o, *now);
@@ -147,7 +189,7 @@ static void write_header_once(uint64_t when_ns)
                                                  memory_order_acq_rel, memory_order_acquire))
         return;
     ss_ledger_name(); /* the command knows whose lines come before the first */
-    render_and_emit(render_start, &when_ns);
+    render_and_emit(render_start, &when_ns, configured_formats());
 }
 
 /* Under the command, a call goes into the ring as a binary record and the
@@ -156,9 +198,12 @@ static int record_call(const struct ss_call *c, int loop)
 {
     if (ss_config.render_in_process || !ss_callrec_fits(c))
         return -1;
+    unsigned formats = formats_of_calls();
+    int raw = ss_config.format == SS_FORMAT_RAW;
     struct ss_callrec_who who = {
         .pid = ss_pid(), .tid = ss_tid(), .multithreaded = ss_multithreaded(),
         .json = ss_config.format == SS_FORMAT_JSON, .loop = loop,
+        .in_text = raw && (formats & SS_RENDER_TEXT), .in_json = raw && (formats & SS_RENDER_JSON),
         .utc_offset_s = ss_utc_offset_s(), .strsize = ss_config.strsize,
         .rule_text = c->fault != 0 ? ss_fault_rule_text(c->fault - 1) : NULL};
     struct ss_callrec_room room;
@@ -184,14 +229,14 @@ static int record_call(const struct ss_call *c, int loop)
 static void render_whole(const struct ss_call *c, render_fn *fn)
 {
     if (c->sock == NULL || !c->sock->by_reference) {
-        render_and_emit(fn, c);
+        render_and_emit(fn, c, formats_of_calls());
         return;
     }
     struct ss_sockinfo sock;
     struct ss_call whole = *c;
-    ss_model_snapshot(c->sock->owner, c->fd, &sock, ss_config.format == SS_FORMAT_JSON);
+    ss_model_snapshot(c->sock->owner, c->fd, &sock, ss_config.format != SS_FORMAT_TEXT);
     whole.sock = &sock;
-    render_and_emit(fn, &whole);
+    render_and_emit(fn, &whole, formats_of_calls());
 }
 
 void ss_render_call(const struct ss_call *c)
@@ -203,9 +248,9 @@ void ss_render_call(const struct ss_call *c)
         render_whole(c, render_call);
 }
 
-static void render_loop(struct ss_out *o, const void *arg)
+static void render_loop(struct ss_out *o, const void *arg, int json)
 {
-    if (ss_config.format == SS_FORMAT_JSON)
+    if (json)
         ss_json_loop(o, arg);
     else
         ss_text_call(o, arg);
@@ -216,13 +261,13 @@ void ss_render_loop(const struct ss_call *c)
     if (!ss_sink_enabled())
         return;
     write_header_once(c->t_end_ns);
-    if (record_call(c, ss_config.format == SS_FORMAT_JSON) != 0)
+    if (record_call(c, ss_config.format != SS_FORMAT_TEXT) != 0)
         render_whole(c, render_loop);
 }
 
-static void render_note(struct ss_out *o, const void *arg)
+static void render_note(struct ss_out *o, const void *arg, int json)
 {
-    if (ss_config.format == SS_FORMAT_JSON)
+    if (json)
         ss_json_note(o, arg);
     else
         ss_text_note(o, arg);
@@ -236,10 +281,10 @@ void ss_render_note(const struct ss_call *c)
     render_whole(c, render_note);
 }
 
-static void render_finding(struct ss_out *o, const void *arg)
+static void render_finding(struct ss_out *o, const void *arg, int json)
 {
     const int *index = arg;
-    if (ss_config.format == SS_FORMAT_JSON)
+    if (json)
         ss_json_finding(o, *index);
     else
         ss_text_finding(o, *index);
@@ -250,13 +295,13 @@ void ss_render_finding(int index)
     if (!ss_sink_enabled())
         return;
     write_header_once(ss_now_ns());
-    render_and_emit(render_finding, &index);
+    render_and_emit(render_finding, &index, configured_formats());
 }
 
-static void render_summary(struct ss_out *o, const void *arg)
+static void render_summary(struct ss_out *o, const void *arg, int json)
 {
     const uint64_t *now = arg;
-    if (ss_config.format == SS_FORMAT_JSON)
+    if (json)
         ss_json_summary(o, *now);
     else
         ss_text_summary(o, *now);
@@ -279,7 +324,7 @@ void ss_render_summary(void)
         return;
     uint64_t now = ss_now_ns();
     write_header_once(now);
-    render_and_emit(render_summary, &now);
+    render_and_emit(render_summary, &now, configured_formats());
 }
 
 struct exec_failure {
@@ -288,10 +333,10 @@ struct exec_failure {
     uint64_t now;
 };
 
-static void render_exec_failed(struct ss_out *o, const void *arg)
+static void render_exec_failed(struct ss_out *o, const void *arg, int json)
 {
     const struct exec_failure *f = arg;
-    if (ss_config.format == SS_FORMAT_JSON)
+    if (json)
         ss_json_exec_failed(o, f->program, f->err, f->now);
     else
         ss_text_exec_failed(o, f->program, f->err, f->now);
@@ -304,7 +349,7 @@ void ss_render_exec_failed(const char *program, int err)
         return;
     struct exec_failure f = {program, err, ss_now_ns()};
     write_header_once(f.now);
-    render_and_emit(render_exec_failed, &f);
+    render_and_emit(render_exec_failed, &f, configured_formats());
 }
 
 void ss_render_process_start(void)

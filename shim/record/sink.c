@@ -11,9 +11,12 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "iov.h"
 #include "model.h"
 #include "place.h"
 #include "real.h"
+#include "call_record.h"
+#include "raw_file.h"
 #include "ring.h"
 #include "share.h"
 #include "sink_ring.h"
@@ -211,9 +214,12 @@ static void say_not_opened(const char *what, int err)
     say_once(msg, 0);
 }
 
+static void start_raw_file(int fd);
+
 static void start(enum sink_kind kind, int fd)
 {
     sink_kind = kind;
+    start_raw_file(fd);
     atomic_store_explicit(&sink_fd, fd, memory_order_release);
 }
 
@@ -327,17 +333,19 @@ static int wait_writable(int fd)
     return poll(&p, 1, 1000) > 0;
 }
 
-static ssize_t write_once(int fd, const char *p, size_t n)
+static ssize_t write_once(int fd, struct iovec *iov, int n)
 {
-    if (sink_kind == SINK_SOCKET)
-        return ss_real.send(fd, p, n, MSG_NOSIGNAL);
-    return ss_real.write(fd, p, n);
+    if (sink_kind == SINK_SOCKET) {
+        struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        return ss_real.sendmsg(fd, &m, MSG_NOSIGNAL);
+    }
+    return ss_real.writev(fd, iov, n);
 }
 
 /* A write to a pipe whose reader is gone raises SIGPIPE in the writing
  * thread; the program must not die of the shim's trace. The signal is held
  * back for the write and, if the write raised it, taken away again. */
-static ssize_t write_pipe_once(int fd, const char *p, size_t n)
+static ssize_t write_pipe_once(int fd, struct iovec *iov, int n)
 {
     sigset_t pipe_only, old, pending;
     sigemptyset(&pipe_only);
@@ -345,7 +353,7 @@ static ssize_t write_pipe_once(int fd, const char *p, size_t n)
     pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
     sigpending(&pending);
     int was_pending = sigismember(&pending, SIGPIPE);
-    ssize_t w = ss_real.write(fd, p, n);
+    ssize_t w = ss_real.writev(fd, iov, n);
     int err = errno;
     if (w < 0 && err == EPIPE && !was_pending) {
         struct timespec zero = {0, 0};
@@ -378,34 +386,73 @@ static int direct_fd(void)
     }
     sink_kind = kind_of(high);
     ss_model_claim_fd(high);
+    start_raw_file(high);
     return high;
 }
 
-static void write_direct(int fd, const char *line, size_t len)
+/* Writes iov[0..n) (the caller's, consumed), in one writev when the
+ * destination takes it all: an O_APPEND file takes it whole, so that
+ * lines and frames of several processes never interleave. */
+static void write_direct(int fd, struct iovec *iov, int n)
 {
-    while (len > 0) {
-        ssize_t w = sink_kind == SINK_PIPE ? write_pipe_once(fd, line, len)
-                                           : write_once(fd, line, len);
-        if (w > 0) {
-            line += w;
-            len -= (size_t)w;
-        } else if (w < 0 && errno == EINTR) {
+    while (n > 0) {
+        ssize_t w = sink_kind == SINK_PIPE ? write_pipe_once(fd, iov, n) : write_once(fd, iov, n);
+        if (w < 0 && errno == EINTR)
             continue;
-        } else if (w < 0 && errno == EAGAIN && wait_writable(fd)) {
+        if (w < 0 && errno == EAGAIN && wait_writable(fd))
             continue;
-        } else {
+        if (w <= 0) {
             stop(w < 0 ? errno : EIO);
-            break;
+            return;
         }
+        ss_iov_consume(&iov, &n, (size_t)w);
     }
+}
+
+/* ---- record files (--format=raw, raw_file.h) ------------------------------ */
+
+static int raw_file(void)
+{
+    return ss_config.format == SS_FORMAT_RAW;
+}
+
+/* The frame saying who wrote the file, first in a file this process found
+ * empty (or a pipe: its reader may start anywhere) when it begins writing
+ * there itself. */
+static void start_raw_file(int fd)
+{
+    struct stat st;
+    if (!raw_file() || (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0))
+        return;
+    struct ss_raw_start_frame start = ss_raw_start_frame();
+    struct iovec iov = {&start, sizeof start};
+    write_direct(fd, &iov, 1);
+}
+
+/* pieces[1..n) written to fd as one frame of kind (pieces[0] is room for
+ * its header), or as they are when the trace is not a record file. */
+static void write_framed(int fd, enum ss_raw_kind kind, struct iovec *pieces, int n, size_t len)
+{
+    struct ss_raw_frame frame = ss_raw_frame_of(kind, ss_pid(), len);
+    int framed = raw_file();
+    pieces[0] = (struct iovec){&frame, framed ? sizeof frame : 0};
+    write_direct(fd, framed ? pieces : pieces + 1, framed ? n : n - 1);
 }
 
 int ss_sink_emit_record(const struct iovec *iov, int iovcnt, size_t len)
 {
-    if (!atomic_load_explicit(&ringed, memory_order_acquire))
-        return -1;
     int saved = errno;
-    int taken = ss_ring_emitv(1, iov, iovcnt, len);
+    int ring = atomic_load_explicit(&ringed, memory_order_acquire);
+    int taken = ring ? ss_ring_emitv(1, iov, iovcnt, len) : -1;
+    if (taken != 0 && raw_file() && iovcnt <= SS_CALLREC_IOV_MAX) {
+        /* a record file takes the record itself, framed */
+        int fd = ring ? direct_fd() : ss_sink_fd();
+        struct iovec pieces[SS_CALLREC_IOV_MAX + 1];
+        memcpy(pieces + 1, iov, (size_t)iovcnt * sizeof *iov);
+        if (fd >= 0)
+            write_framed(fd, SS_RAW_RECORD, pieces, iovcnt + 1, len);
+        taken = fd >= 0 ? 0 : -1;
+    }
     errno = saved;
     return taken;
 }
@@ -418,7 +465,8 @@ void ss_sink_emit(const char *line, size_t len)
         return;
     }
     int fd = atomic_load_explicit(&ringed, memory_order_relaxed) ? direct_fd() : ss_sink_fd();
+    struct iovec pieces[2] = {{NULL, 0}, {(void *)line, len}};
     if (fd >= 0)
-        write_direct(fd, line, len);
+        write_framed(fd, ss_raw_line_kind(line, len), pieces, 2, len);
     errno = saved;
 }

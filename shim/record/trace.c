@@ -44,7 +44,7 @@ static int traced(enum ss_op op)
 
 static int text_rebuilds_loops(void)
 {
-    return ss_config.format == SS_FORMAT_TEXT && !ss_config.every_call;
+    return ss_config.format != SS_FORMAT_JSON && !ss_config.every_call;
 }
 
 static int calls_written(void)
@@ -132,7 +132,9 @@ static void hold_flush(void)
     h->active = 0;
     struct ss_call c;
     hold_as_call(h, &c);
+    unsigned was = ss_render_calls_in(SS_RENDER_TEXT); /* a record file's text */
     ss_render_call(&c);
+    ss_render_calls_in(was);
 }
 
 static int holding(uint64_t loop)
@@ -234,6 +236,24 @@ static void json_call(struct ss_call *c, const struct ss_audit_verdict *v)
     }
 }
 
+/* A record file: a call in no loop is one record both renderings show;
+ * a loop's calls go through each rendering's way of showing loops, and
+ * each record says which rendering it is for. */
+static void raw_call(struct ss_call *c, const struct ss_audit_verdict *v)
+{
+    if (v->loop == SS_LOOP_NO_EVENT && !tls_hold.active) {
+        if (traced(c->op))
+            ss_render_call(c);
+        return;
+    }
+    struct ss_call as_json = *c;
+    ss_render_calls_in(SS_RENDER_TEXT);
+    text_call(c, v);
+    ss_render_calls_in(SS_RENDER_JSON);
+    json_call(&as_json, v);
+    ss_render_calls_in(0);
+}
+
 /* A fork line gives the pid of a child whose own lines follow: written by
  * a process that touched a socket before it forked (the child shares its
  * sockets), or when the user asked for forks (-e fork) or for every
@@ -255,7 +275,7 @@ static void subject_socket(const struct ss_call *c, struct ss_obj *obj, struct s
         out->owner = obj;
         return;
     }
-    ss_model_snapshot(obj, c->fd, out, ss_config.format == SS_FORMAT_JSON);
+    ss_model_snapshot(obj, c->fd, out, ss_config.format != SS_FORMAT_TEXT);
     out->by_reference = 0;
     out->owner = obj;
 }
@@ -276,7 +296,7 @@ void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_
         case SS_OP_dup:
             if (!c->failed) {
                 ss_model_snapshot_fd((int)c->ret, &new_sock,
-                                     ss_config.format == SS_FORMAT_JSON || c->addr_out == NULL);
+                                     ss_config.format != SS_FORMAT_TEXT || c->addr_out == NULL);
                 c->new_sock = &new_sock;
             }
             break;
@@ -285,8 +305,10 @@ void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_
         }
         if (ss_config.format == SS_FORMAT_TEXT)
             text_call(c, v);
-        else
+        else if (ss_config.format == SS_FORMAT_JSON)
             json_call(c, v);
+        else
+            raw_call(c, v);
         if (c->fault_note != 0)
             ss_render_note(c);
     }

@@ -242,6 +242,44 @@ REPORT = {
     "self-pair": _lines(_rec(type="call", op="connect", fd=3, sock=_sock(1, _A, _A), ret=0)),
 }
 
+# ---- fuzz_rawfile: record files (--format=raw), framed by hand -------------
+#
+# A record of a real run holds the build's struct ss_call: tools/check
+# records one with the build it fuzzes (build-fuzz/scratch/seed-rawfile).
+# These are the frames around it, which do not depend on the build.
+
+def _frame(kind, payload, pid=1234):
+    return struct.pack("=IIiHH", 0x52485353, len(payload), pid, kind, 0) + payload
+
+
+def _start(version=1, callrec=1, call_size=544, sockshim=b"0.1.0"):
+    payload = (b"sockshim raw\n".ljust(16, b"\0") +
+               struct.pack("=IIII", 0x01020304, version, callrec, call_size) +
+               sockshim.ljust(32, b"\0"))
+    return _frame(1, payload, pid=0)
+
+
+_TEXT = b"20:00:00.000000 [1234] sock3.close()\n"
+_JSON = b'{"v": 2, "type": "call", "pid": 1234, "op": "close"}\n'
+RAWFILE = {
+    "start-only": _start(),
+    "lines": _start() + _frame(2, _TEXT) + _frame(3, _JSON),
+    "two-starts": _start() + _frame(2, _TEXT) + _start(),
+    "other-build": _start(call_size=512, sockshim=b"0.0.9"),
+    "swapped": _start()[:16] + _start()[16:32] + struct.pack(">I", 0x01020304) + _start()[36:],
+    "cut-header": _start() + _frame(2, _TEXT)[:9],
+    "cut-payload": _start() + _frame(2, _TEXT)[:30],
+    "unknown-kind": _start() + _frame(9, b"x"),
+    "huge-length": _start() + struct.pack("=IIiHH", 0x52485353, 0xffffffff, 1, 2, 0),
+    "bad-json": _start() + _frame(3, b'{"v": 2,\n'),
+    "escape": _start() + _frame(2, b"20:00:00.000000 [1] \x1b[2J\n"),
+    "call-kind-short": _start() + _frame(4, b"\x30"),
+    "capture-short": _start() + _frame(4, b"\x01\x00\x00"),
+    "ledger": _start() + _frame(4, b"\x40" + b"\0" * 31),
+    "pid-zero": _start() + _frame(2, _TEXT, pid=0),
+    "text-trace": _TEXT,
+}
+
 
 def write(harness, name, data):
     d = HERE / "corpus" / harness
@@ -262,6 +300,8 @@ def main():
         write("render", name, data)
     for name, data in REPORT.items():
         write("report", name, data)
+    for name, data in RAWFILE.items():
+        write("rawfile", name, data)
 
 
 if __name__ == "__main__":

@@ -30,10 +30,12 @@
 
 #include "call_record.h"
 #include "fmt.h"
+#include "iov.h"
 #include "ledger.h"
 #include "ledger_event.h"
 #include "options.h"
 #include "pcap.h"
+#include "raw_file.h"
 #include "render_record.h"
 #include "ring.h"
 #include "say.h"
@@ -88,6 +90,7 @@ static struct {
     int child, child_status;
     _Atomic int child_ended;
     int json;                    /* the trace's format (ss_drain_ledger) */
+    int raw;                     /* a record file (--format=raw): frames, not lines */
     unsigned long malformed;     /* records dropped as no writer of ours wrote them */
     uint64_t malformed_at;       /* ... the last one's offset + 1 (counted once) */
 } d = {.ring_fd = -1, .file_fd = -1, .batch_fd = -1};
@@ -101,6 +104,14 @@ static void write_failed(const char *path, int err)
     ss_warn("cannot write the trace%s%s%s: %s",
             path != NULL ? " file '" : "", path != NULL ? path : "", path != NULL ? "'" : "",
             strerror(err));
+}
+
+/* The size of the file behind fd (it may hold an earlier part of the run
+ * when a %p file is opened again). */
+static uint64_t file_size(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
 }
 
 /* ---- making the ring -------------------------------------------------------- */
@@ -133,6 +144,7 @@ int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_f
     d.ctl->magic = SS_RING_MAGIC;
     d.ring_fd = high;
     d.file_fd = file_fd;
+    d.file_budget.written = file_size(file_fd); /* a record file's start frame */
     d.path = path != NULL ? strdup(path) : NULL;
     d.pattern = pattern;
     return high;
@@ -224,14 +236,6 @@ static int open_pid_file(int pid)
 
 static void say_dropped(int fd, struct budget *b);
 
-/* The size of the file behind fd (it may hold an earlier part of the run
- * when a %p file is opened again). */
-static uint64_t file_size(int fd)
-{
-    struct stat st;
-    return fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
-}
-
 /* The fd of pid's file (%p), opened on first use, and its budget; the
  * least recently used is closed when too many are open. */
 static int pid_file(int pid, struct budget **budget)
@@ -275,15 +279,7 @@ static void flush(void)
             write_failed(NULL, errno);
             return;
         }
-        while (n > 0 && (size_t)w >= iov->iov_len) {
-            w -= (ssize_t)iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
-        }
+        ss_iov_consume(&iov, &n, (size_t)w);
     }
 }
 
@@ -297,12 +293,25 @@ static void add_piece(int fd, const char *p, size_t n)
 
 static void add_rendered(int pid, const char *rec, uint64_t len);
 
+/* Queues len bytes of the ring from offset at (they may wrap around its
+ * end). */
+static void add_ring_bytes(int fd, uint64_t at, uint64_t len)
+{
+    uint64_t pos = at & d.mask, size = d.mask + 1;
+    uint64_t first = size - pos < len ? size - pos : len;
+    add_piece(fd, d.data + pos, first);
+    if (first < len)
+        add_piece(fd, d.data, len - first);
+}
+
 /* A binary record, in one piece (copied out when it wraps around the end
  * of the ring): a call's, rendered as its line; a ledger event; or a
  * capture event, handed to the pcap writer. */
 static void binary_event(int pid, const char *event, uint64_t len)
 {
-    if (len > 0 && (unsigned char)event[0] == SS_CALLREC_KIND)
+    if (len > 0 && (unsigned char)event[0] == SS_CALLREC_KIND && d.raw)
+        ss_ledger_saw_line(pid); /* `sockshim render` renders it */
+    else if (len > 0 && (unsigned char)event[0] == SS_CALLREC_KIND)
         add_rendered(pid, event, len);
     else if (len > 0 && (unsigned char)event[0] >= SS_LEDGER_FIRST)
         ss_ledger_event(pid, event, len);
@@ -310,9 +319,13 @@ static void binary_event(int pid, const char *event, uint64_t len)
         ss_pcap_event(event, len);
 }
 
+static void add_framed(int pid, uint64_t at, uint64_t len, enum ss_raw_kind kind);
+
 static void add_capture(int pid, uint64_t at, uint64_t len)
 {
     static char *unwrapped;
+    if (d.raw)
+        add_framed(pid, at, len, SS_RAW_RECORD);
     uint64_t pos = at & d.mask, size = d.mask + 1;
     if (pos + len <= size) {
         binary_event(pid, d.data + pos, len);
@@ -425,6 +438,11 @@ static int within_budget(struct budget *b, int fd, int pid, const char *head, ui
 /* Queues a record's line (it may wrap around the end of the ring). */
 static void add_line(int pid, uint64_t at, uint64_t len)
 {
+    if (d.raw) {
+        char first = len > 0 ? d.data[at & d.mask] : '\0';
+        add_framed(pid, at, len, ss_raw_line_kind(&first, len > 0));
+        return;
+    }
     struct budget *b = &d.file_budget;
     int fd = d.pattern != NULL ? pid_file(pid, &b) : d.file_fd;
     char head[64];
@@ -432,11 +450,7 @@ static void add_line(int pid, uint64_t at, uint64_t len)
         record_head(at, len, head, sizeof head);
     if (!within_budget(b, fd, pid, head, len))
         return;
-    uint64_t pos = at & d.mask, size = d.mask + 1;
-    uint64_t first = size - pos < len ? size - pos : len;
-    add_piece(fd, d.data + pos, first);
-    if (first < len)
-        add_piece(fd, d.data, len - first);
+    add_ring_bytes(fd, at, len);
 }
 
 /* ---- call records -------------------------------------------------------- */
@@ -508,6 +522,62 @@ static void add_rendered(int pid, const char *rec, uint64_t len)
     ss_ledger_saw_line(pid);
 }
 
+/* ---- record files (--format=raw, raw_file.h) ------------------------------ */
+
+void ss_drain_raw(void)
+{
+    d.raw = 1;
+}
+
+/* Queues a copy of n bytes, kept in the arena until the batch is written. */
+static int add_copy(int fd, const void *p, size_t n)
+{
+    if (!arena_room(n))
+        return -1;
+    memcpy(arena.buf + arena.used, p, n);
+    add_piece(fd, arena.buf + arena.used, n);
+    arena.used += n;
+    return 0;
+}
+
+/* A file the drain writes first starts with the frame saying who wrote
+ * it (an empty %p file; the one file's is written when it is made). */
+static void start_if_new(int fd, struct budget *b)
+{
+    if (b->written != 0 || fd < 0)
+        return;
+    struct ss_raw_start_frame start = ss_raw_start_frame();
+    if (add_copy(fd, &start, sizeof start) == 0)
+        b->written = sizeof start;
+}
+
+/* Queues the record at ring offset at (it may wrap around the end of the
+ * ring) as a frame of kind, in pid's file. */
+static void add_framed(int pid, uint64_t at, uint64_t len, enum ss_raw_kind kind)
+{
+    struct budget *b = &d.file_budget;
+    int fd = d.pattern != NULL ? pid_file(pid, &b) : d.file_fd;
+    start_if_new(fd, b);
+    struct ss_raw_frame frame = ss_raw_frame_of(kind, pid, len);
+    if (fd < 0 || add_copy(fd, &frame, sizeof frame) != 0)
+        return;
+    add_ring_bytes(fd, at, len);
+    b->written += sizeof frame + len;
+}
+
+/* A line of the command's own (a summary, a count of dropped records),
+ * written now: framed in a record file. */
+static int write_own_line(int fd, int pid, const char *text, size_t len)
+{
+    struct ss_raw_frame frame = ss_raw_frame_of(ss_raw_line_kind(text, len), pid, len);
+    struct iovec iov[2] = {{&frame, sizeof frame}, {(void *)text, len}};
+    struct iovec *from = d.raw ? iov : iov + 1;
+    int n = d.raw ? 2 : 1;
+    size_t want = (d.raw ? sizeof frame : 0) + len;
+    flush();
+    return writev(fd, from, n) == (ssize_t)want ? 0 : -1;
+}
+
 void ss_drain_limit(uint64_t max_size)
 {
     d.max_size = max_size;
@@ -570,8 +640,9 @@ static void write_summary(int pid, const char *text, size_t len)
     int fd = d.pattern != NULL ? pid_file(pid, &b) : d.file_fd;
     if (fd < 0)
         return;
-    flush();
-    if (write(fd, text, len) == (ssize_t)len)
+    if (d.raw)
+        start_if_new(fd, b);
+    if (write_own_line(fd, pid, text, len) == 0)
         b->written += len;
     else
         write_failed(d.path != NULL ? d.path : "trace file", errno);
@@ -580,7 +651,8 @@ static void write_summary(int pid, const char *text, size_t len)
 void ss_drain_ledger(int json)
 {
     d.json = json;
-    ss_ledger_setup(json, write_summary);
+    ss_ledger_setup(d.raw ? SS_LEDGER_BOTH : json ? SS_LEDGER_JSON : SS_LEDGER_TEXT,
+                    write_summary);
 }
 
 void ss_drain_child_ended(int pid, int status)
@@ -815,31 +887,39 @@ int ss_drain_start(void)
 /* Records of the ring that no writer of sockshim's wrote (a process of
  * the run wrote into the ring's memory): said in the one trace file, as
  * "--max-size" drops are, and on stderr. */
+static int malformed_line(char *line, size_t cap, int json)
+{
+    if (json)
+        return snprintf(line, cap,
+                        "{\"v\": %d, \"type\": \"dropped\", \"lines\": %lu, "
+                        "\"reason\": \"malformed ring records\"}\n",
+                        SOCKSHIM_JSON_SCHEMA, d.malformed);
+    /* a line of the command's own */
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    struct ss_out o;
+    ss_out_init(&o, line, cap);
+    ss_command_line_prefix(&o, (int)getpid(),
+                           (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec);
+    ss_out_u64(&o, d.malformed);
+    ss_out_str(&o, d.malformed == 1 ? " malformed ring record dropped\n"
+                                    : " malformed ring records dropped\n");
+    return o.len < cap ? (int)o.len : -1;
+}
+
 static void say_malformed(void)
 {
     if (d.malformed == 0)
         return;
-    char line[160];
-    int n;
-    if (d.json) {
-        n = snprintf(line, sizeof line,
-                     "{\"v\": %d, \"type\": \"dropped\", \"lines\": %lu, "
-                     "\"reason\": \"malformed ring records\"}\n",
-                     SOCKSHIM_JSON_SCHEMA, d.malformed);
-    } else { /* a line of the command's own */
-        struct timespec t;
-        clock_gettime(CLOCK_REALTIME, &t);
-        struct ss_out o;
-        ss_out_init(&o, line, sizeof line);
-        ss_command_line_prefix(&o, (int)getpid(),
-                               (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec);
-        ss_out_u64(&o, d.malformed);
-        ss_out_str(&o, d.malformed == 1 ? " malformed ring record dropped\n"
-                                        : " malformed ring records dropped\n");
-        n = o.len < sizeof line ? (int)o.len : -1;
+    for (int json = 0; json < 2; json++) {
+        if (!d.raw && json != d.json)
+            continue; /* a record file has both */
+        char line[160];
+        int n = malformed_line(line, sizeof line, json);
+        if (d.file_fd >= 0 && n > 0 && (size_t)n < sizeof line &&
+            write_own_line(d.file_fd, (int)getpid(), line, (size_t)n) != 0)
+            write_failed(d.path != NULL ? d.path : "trace file", errno);
     }
-    if (d.file_fd >= 0 && n > 0 && (size_t)n < sizeof line && write(d.file_fd, line, (size_t)n) < 0)
-        write_failed(d.path != NULL ? d.path : "trace file", errno);
     ss_warn("%lu malformed ring record%s dropped: a process of the run wrote into the "
             "trace's shared memory",
             d.malformed, d.malformed == 1 ? "" : "s");

@@ -20,6 +20,9 @@ int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_f
  * and summaries, which are never dropped); what is held back is counted
  * and said in the file. 0: no limit. Before ss_drain_start(). */
 void ss_drain_limit(uint64_t max_size);
+/* --format=raw: the file is a record file (raw_file.h): lines and records
+ * go in as frames, unrendered. Before ss_drain_ledger. */
+void ss_drain_raw(void);
 
 /* The summaries the command writes for processes that ended without
  * writing theirs (ledger.h) are JSON records or text lines. Before

@@ -43,13 +43,13 @@ static struct {
     size_t cap, used;   /* used: live and tombstones */
     char **modules;
     size_t n_modules;
-    int json;
+    enum ss_ledger_formats formats;
     ss_ledger_write_fn *write;
 } L;
 
-void ss_ledger_setup(int json, ss_ledger_write_fn *write)
+void ss_ledger_setup(enum ss_ledger_formats formats, ss_ledger_write_fn *write)
 {
-    L.json = json;
+    L.formats = formats;
     L.write = write;
 }
 
@@ -567,10 +567,10 @@ void ss_ledger_write_ended(void)
         if (p->pid <= 0 || !p->marked)
             continue;
         if (!p->ended && L.write != NULL) {
-            if (L.json)
-                json_summary(p, now);
-            else
+            if (L.formats & SS_LEDGER_TEXT)
                 text_summary(p, now);
+            if (L.formats & SS_LEDGER_JSON)
+                json_summary(p, now);
         }
         forget(p);
     }

@@ -14,9 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Where a summary goes (the drain's file for pid) and whether it is JSON. */
+/* Where a summary goes (the drain's file for pid), and in which formats:
+ * a record file (--format=raw) has both. */
+enum ss_ledger_formats { SS_LEDGER_TEXT = 1, SS_LEDGER_JSON = 2, SS_LEDGER_BOTH = 3 };
 typedef void ss_ledger_write_fn(int pid, const char *text, size_t len);
-void ss_ledger_setup(int json, ss_ledger_write_fn *write);
+void ss_ledger_setup(enum ss_ledger_formats formats, ss_ledger_write_fn *write);
 
 /* A ledger event of pid's (len bytes: an event and its payload). */
 void ss_ledger_event(int pid, const void *event, size_t len);

@@ -571,7 +571,7 @@ static void received(struct conn *c, int d, const struct ss_cap_event *e, const 
                      const char *note)
 {
     uint64_t offset = e->offset, end = e->offset + e->len;
-    if (end > c->next[d] && e->note_len == 0) {
+    if (end > c->next[d] && e->note_len == 0 && e->len > 0) {
         uint64_t from = offset > c->next[d] ? offset : c->next[d];
         if (held_add(c, d, from, p + (from - offset), (size_t)(end - from), e->ts_ns) == 0)
             return;
@@ -751,6 +751,11 @@ void ss_pcap_event(const void *record, size_t len)
 }
 
 /* ---- the file --------------------------------------------------------------- */
+
+int ss_pcap_is_open(void)
+{
+    return cap.f != NULL;
+}
 
 int ss_pcap_open(const char *path, int fd)
 {

@@ -9,6 +9,9 @@
  * in messages: writes its headers. 0, or -1 with errno. */
 int ss_pcap_open(const char *path, int fd);
 
+/* Whether a capture file is open. */
+int ss_pcap_is_open(void);
+
 /* One capture event (a record of the ring). */
 void ss_pcap_event(const void *record, size_t len);
 

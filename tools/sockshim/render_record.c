@@ -185,6 +185,16 @@ static void known_drop(int pid, uint64_t id)
     }
 }
 
+void ss_record_forget_all(void)
+{
+    for (size_t i = 0; i < known.cap; i++)
+        for (int v = 0; known.slot[i].pid != 0 && v < known.slot[i].n; v++)
+            free(known.slot[i].v[v]);
+    free(known.slot);
+    known.slot = NULL;
+    known.cap = known.used = 0;
+}
+
 /* The socket of the record: kept when given whole, filled in when named. */
 static int resolve_sock(int pid, struct ss_callrec_view *v)
 {
@@ -214,6 +224,16 @@ int ss_record_open(int pid, const void *rec, size_t len)
         view.who.strsize > SS_STRSIZE_MAX || resolve_sock(pid, &view) != 0)
         return -1;
     return 0;
+}
+
+int ss_record_shown_as(int json)
+{
+    int shown = json ? view.who.in_json : view.who.in_text;
+    if (!shown && (view.who.in_text || view.who.in_json))
+        return 0;
+    view.who.json = json;
+    view.who.loop = view.who.loop && json;
+    return 1;
 }
 
 long ss_record_render(char *buf, size_t cap)

@@ -36,8 +36,11 @@
 #include "drain.h"
 #include "fmt.h"
 #include "options.h"
+#include "output_file.h"
 #include "pcap.h"
 #include "place_server.h"
+#include "raw_file.h"
+#include "render_file.h"
 #include "report.h"
 #include "say.h"
 #include "ring.h"
@@ -112,13 +115,16 @@ static void print_help(void)
 {
     printf("Usage: sockshim [options] [--] PROGRAM [ARGS...]\n"
            "       sockshim report [--fail-on CODES] TRACE...   (sockshim report --help)\n"
+           "       sockshim render [--format=FORMAT] RECORDS     (sockshim render --help)\n"
            "Run PROGRAM with %s preloaded and trace its socket calls\n"
            "as method calls on Python socket objects.\n"
            "\n"
            "Options:\n"
            "  -o, --output=FILE        write the trace to FILE instead of stderr;\n"
            "                           %%p in FILE becomes each process's pid\n"
-           "      --format=FORMAT      trace format: text (default) or json (JSON Lines)\n"
+           "      --format=FORMAT      trace format: text (default), json (JSON Lines),\n"
+           "                           or raw: a record file (-o) that 'sockshim render'\n"
+           "                           turns into text, JSON or a capture later\n"
            "  -s, --string-limit=N     show at most N data bytes per call\n"
            "                           (default %u, at most %u)\n"
            "  -e, --trace=METHODS      trace only METHODS: a comma-separated list of\n"
@@ -158,6 +164,7 @@ static void print_help(void)
            "Example:\n"
            "  sockshim -o trace.%%p.txt -e connect,accept -s 64 -- curl -s http://localhost/\n"
            "  sockshim --fault send:short=1 --fault 'recv:delay=200ms:port=6379' -- ./client\n"
+           "  sockshim --format=raw -o run.rec -- ./server && sockshim render run.rec\n"
            "\n"
            "Environment:\n"
            "  %-17s the library to preload (default: next to sockshim, or in\n"
@@ -187,6 +194,7 @@ struct rule_source {
 struct settings {
     const char *output;  /* -o as given; NULL: the trace goes to stderr */
     const char *format;  /* --format as given, NULL: the library's default */
+    int raw;             /* --format=raw: a record file for `sockshim render` */
     const char *strsize; /* -s */
     const char *trace;   /* -e */
     const char *seed;    /* --seed */
@@ -424,6 +432,7 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
             if (ss_parse_format(optarg, &format, &err) != 0)
                 reject_value(c, &err);
             s->format = optarg;
+            s->raw = format == SS_FORMAT_RAW;
             break;
         }
         case 's':
@@ -504,6 +513,11 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
         usage_error("--summary and --no-summary cannot go together");
     if (s->max_size != 0 && s->output == NULL)
         usage_error("--max-size bounds a trace file: give one with -o FILE");
+    if (s->raw && s->output == NULL)
+        usage_error("--format=raw writes a record file: give one with -o FILE");
+    if (s->raw && s->max_size != 0)
+        usage_error("--max-size cannot go with --format=raw: a record file is rendered "
+                    "later, whole (bound the rendered trace instead)");
     if (optind >= argc)
         usage_error("no program to run\nUsage: sockshim [options] [--] PROGRAM [ARGS...]");
     s->program_argv = argv + optind;
@@ -859,66 +873,6 @@ static void make_place_box(void)
     name_shared_memory(SS_ENV_PLACE_BOX, ss_place_server_make(ss_high_fd_floor()));
 }
 
-/* What to do when a file sockshim writes cannot be written (errno err). */
-static const char *write_error_hint(int err)
-{
-    switch (err) {
-    case ENOENT:
-        return " (its directory does not exist: create it, or choose another path)";
-    case EACCES:
-    case EPERM:
-    case EROFS:
-        return " (choose a path you may write, or change the directory's permissions)";
-    case EISDIR:
-        return " (that is a directory: give a file name in it)";
-    case ENOSPC:
-    case EDQUOT:
-        return " (free some space, or write elsewhere)";
-    default:
-        return "";
-    }
-}
-
-/* Opens a file sockshim writes (the trace, the capture) and dies, naming
- * the path and the reason, unless it passes the check every output passes
- * (options.h: a symbolic link, another user's file or FIFO, a file with a
- * second hard link are refused). A path naming a descriptor (/dev/stdout,
- * /dev/fd/N) is that descriptor, duplicated; sets *given for one. A regular
- * file met by name is emptied. */
-static int open_output_file(const char *what, const char *path, int *given)
-{
-    int number = ss_output_descriptor(path);
-    *given = number >= 0;
-    int fd = *given ? fcntl(number, F_DUPFD_CLOEXEC, 3)
-                    : open(path, SS_OUTPUT_OPEN_FLAGS | O_CREAT, 0600);
-    if (fd < 0) {
-        int err = errno;
-        const char *why = *given ? NULL : ss_output_open_refusal(path, err, geteuid());
-        if (why != NULL)
-            die("%s '%s' %s%s", what, path, why,
-                err == ELOOP ? "; give the link's target instead" : "");
-        die("cannot write %s '%s': %s%s", what, path, strerror(err), write_error_hint(err));
-    }
-    struct stat st;
-    const char *why = fstat(fd, &st) != 0
-                          ? "cannot be examined"
-                          : ss_output_refusal(&st, geteuid(),
-                                              *given ? SS_OUTPUT_GIVEN_FD : SS_OUTPUT_NAMED);
-    if (why != NULL)
-        die("%s '%s' %s; sockshim writes only the user's own files, and terminals, pipes "
-            "and sockets",
-            what, path, why);
-    if (*given)
-        return fd; /* its flags are the program's too: left as they are */
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
-        die("cannot write %s '%s': %s", what, path, strerror(errno));
-    if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0)
-        die("cannot empty %s '%s': %s (remove it, or choose another name)", what, path,
-            strerror(errno));
-    return fd;
-}
-
 /* A regular file named by -o goes through the run's ring; anything else
  * (a terminal, a FIFO, /dev/null, a descriptor the user named) is handed
  * to the program as an open descriptor, as stderr is without -o: a FIFO
@@ -926,7 +880,7 @@ static int open_output_file(const char *what, const char *path, int *given)
 static void create_empty_trace_file(const char *path)
 {
     int given;
-    int fd = open_output_file("trace file", path, &given);
+    int fd = ss_open_output_file("trace file", path, &given);
     struct stat st;
     if (!given && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         run_ring.trace_fd = fd; /* the drain writes through it */
@@ -982,18 +936,25 @@ static void prepare_output(const char *pattern, char *out, size_t cap)
     create_empty_trace_file(path);
 }
 
+/* --format=raw: the record file starts with the frame saying who wrote it
+ * (raw_file.h), even if the run writes nothing else. */
+static void start_record_file(const char *output)
+{
+    if (run_ring.trace_pattern != NULL)
+        return; /* each process's file gets its own */
+    if (run_ring.trace_fd < 0)
+        die("--format=raw: -o '%s' is not a regular file; a record file must be one",
+            output);
+    struct ss_raw_start_frame start = ss_raw_start_frame();
+    if (write(run_ring.trace_fd, &start, sizeof start) != (ssize_t)sizeof start)
+        die("cannot write record file '%s': %s%s", output, strerror(errno),
+            ss_write_error_hint(errno));
+}
+
 /* --pcap FILE: the file, empty, with its pcapng headers. */
 static void prepare_capture(const char *path)
 {
-    int given;
-    int fd = open_output_file("capture file", path, &given);
-    struct stat st;
-    if (given || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        die("--pcap: '%s' is not a regular file; the capture needs one: give its name", path);
-    if (ss_pcap_open(path, fd) != 0)
-        die("cannot write capture file '%s': %s%s", path, strerror(errno),
-            write_error_hint(errno));
-    run_ring.pcap_fd = fd;
+    run_ring.pcap_fd = ss_open_capture_file(path);
 }
 
 /* ------------------------------------------------------------ environment */
@@ -1313,6 +1274,8 @@ int main(int argc, char *argv[])
 {
     if (argc > 1 && strcmp(argv[1], "report") == 0)
         return ss_report_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "render") == 0)
+        return ss_render_main(argc - 1, argv + 1);
     struct settings settings;
     parse_command_line(argc, argv, &settings);
     const char *name = settings.program_argv[0];
@@ -1337,7 +1300,11 @@ int main(int argc, char *argv[])
         prepare_output(settings.output, output, sizeof output);
     if (settings.pcap != NULL)
         prepare_capture(settings.pcap);
+    if (settings.raw)
+        start_record_file(settings.output);
     make_ring();
+    if (settings.raw && run_ring.made)
+        ss_drain_raw();
     make_place_box();
     if (settings.max_size != 0) {
         if (run_ring.trace_channel >= 0)
