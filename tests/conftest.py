@@ -74,6 +74,13 @@ def base_env(extra=None):
     return env
 
 
+def preload_list(*paths):
+    """An LD_PRELOAD value: the test pass's own preload (the ASan runtime,
+    which base_env puts in front of everything) first, then paths."""
+    first = os.environ.get("SOCKSHIM_TEST_PRELOAD")
+    return ":".join(p for p in (first, *paths) if p)
+
+
 def run_bare(argv, env=None, **kwargs):
     return subprocess.run(argv, capture_output=True, timeout=TIMEOUT,
                           env=base_env(env), **kwargs)

@@ -21,7 +21,7 @@ import time
 import pytest
 
 from conftest import (BUILD, LINE_RE, PYTHON, SCENARIOS, SOCKSHIM, base_env, gcc_or_skip, normalize,
-                      program, run_bare, run_traced)
+                      preload_list, program, run_bare, run_traced)
 
 TIMEOUT = 20
 LIBRARY = BUILD / "libsockshim.so"
@@ -42,13 +42,6 @@ def sockshim(args, cwd, env=None, input=None, preexec_fn=None, command=SOCKSHIM)
 
 def py(code, *args):
     return [PYTHON, "-c", code, *args]
-
-
-def preload_list(*paths):
-    """An LD_PRELOAD value: the test pass's own preload (the ASan runtime,
-    which conftest.base_env puts in front of everything) first, then paths."""
-    first = os.environ.get("SOCKSHIM_TEST_PRELOAD")
-    return ":".join(p for p in (first, *paths) if p)
 
 
 def records(path):

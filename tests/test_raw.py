@@ -17,7 +17,7 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import PYTHON, SOCKSHIM, TIMEOUT, base_env, program
+from conftest import PYTHON, SOCKSHIM, TIMEOUT, base_env, preload_list, program
 
 # A sendall the shim folds into one text line but writes as every call and
 # a loop record in JSON, from one of two threads, then a plain send.
@@ -200,7 +200,8 @@ def test_the_library_alone_writes_a_record_file(tmp_path):
     script.write_text(SENDALL)
     records = tmp_path / "bare.rec"
     run([PYTHON, str(script)],
-        env={"LD_PRELOAD": str(SOCKSHIM.parent / "libsockshim.so"), "SOCKSHIM_FORMAT": "raw",
+        env={"LD_PRELOAD": preload_list(str(SOCKSHIM.parent / "libsockshim.so")),
+             "SOCKSHIM_FORMAT": "raw",
              "SOCKSHIM_OUTPUT": str(records), "SOCKSHIM_FAULTS": "send:short=1000",
              "SOCKSHIM_SEED": "7"})
     text = render(records).stdout.decode()
@@ -212,7 +213,7 @@ def test_the_library_alone_writes_a_record_file(tmp_path):
 
 def test_the_library_refuses_raw_without_a_file(tmp_path):
     proc = run([PYTHON, "-c", "pass"], check_exit=2,
-               env={"LD_PRELOAD": str(SOCKSHIM.parent / "libsockshim.so"),
+               env={"LD_PRELOAD": preload_list(str(SOCKSHIM.parent / "libsockshim.so")),
                     "SOCKSHIM_FORMAT": "raw"})
     assert proc.stderr.decode() == ("sockshim: SOCKSHIM_FORMAT: raw writes a record file: "
                                     "name it with SOCKSHIM_OUTPUT\n")
