@@ -41,7 +41,7 @@ static void get_subject(struct subject *s, int fd)
 static void collect_range(struct ss_call *c)
 {
     unsigned last = c->fn == SS_FN_closefrom ? ~0u : c->last;
-    c->n_closed_fds = ss_model_sockets_in_range(
+    c->n_closed_fds = ss_fdtable_sockets_in_range(
         c->first, last, c->closed_fds, (int)(sizeof c->closed_fds / sizeof c->closed_fds[0]));
 }
 
@@ -81,10 +81,10 @@ static int find_subject(struct ss_call *c, struct subject *s)
     case SS_FN_dup3:
         get_subject(s, c->fd);
         if (s->kind == SS_FD_SOCKET || s->kind == SS_FD_SHIM) {
-            c->prior_fd_was_socket = ss_model_kind(c->newfd) == SS_FD_SOCKET;
+            c->prior_fd_was_socket = ss_fdtable_kind(c->newfd) == SS_FD_SOCKET;
             return 1;
         }
-        if (c->fd != c->newfd && ss_model_kind(c->newfd) == SS_FD_SOCKET) {
+        if (c->fd != c->newfd && ss_fdtable_kind(c->newfd) == SS_FD_SOCKET) {
             /* a file put over a socket: that socket is closed */
             ss_obj_put(s->obj);
             c->other_fd = c->fd;
@@ -117,7 +117,7 @@ static void perform_range_around_shim(struct ss_call *c)
     unsigned last = c->fn == SS_FN_closefrom ? ~0u : c->last;
     int flags = c->fn == SS_FN_closefrom ? 0 : c->flags;
     int own[MAX_SHIM_FDS];
-    int n = ss_model_shim_fds_in_range(c->first, last, own, MAX_SHIM_FDS);
+    int n = ss_fdtable_shim_fds_in_range(c->first, last, own, MAX_SHIM_FDS);
     long ret = 0;
     unsigned from = c->first;
     for (int i = 0; i < n && i < MAX_SHIM_FDS && ret == 0; i++) {
@@ -140,12 +140,12 @@ static int guard_shim_fds(struct ss_call *c, const struct subject *s)
         c->err = EBADF;
         return 1;
     }
-    if ((c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) && ss_model_kind(c->newfd) == SS_FD_SHIM)
+    if ((c->fn == SS_FN_dup2 || c->fn == SS_FN_dup3) && ss_fdtable_kind(c->newfd) == SS_FD_SHIM)
         ss_sink_move_away(c->newfd);
     if (c->fn == SS_FN_close_range || c->fn == SS_FN_closefrom) {
         int own;
         unsigned last = c->fn == SS_FN_closefrom ? ~0u : c->last;
-        if (ss_model_shim_fds_in_range(c->first, last, &own, 1) > 0)
+        if (ss_fdtable_shim_fds_in_range(c->first, last, &own, 1) > 0)
             c->perform = perform_range_around_shim;
     }
     return 0;
@@ -161,7 +161,7 @@ static void note_untraced(const struct ss_call *c)
     case SS_FN_close:
     case SS_FN___close:
     case SS_FN_fclose:
-        ss_model_forget_fd(c->fd);
+        ss_fdtable_forget_not_socket(c->fd);
         break;
     case SS_FN_close_range:
     case SS_FN_closefrom:
@@ -318,7 +318,7 @@ void ss_run(struct ss_call *c)
         ss_fault_before(c, s.obj, &fs);
     if (!faulted || fs.perform) {
         if (releases_fd_first(c, s.obj)) {
-            ss_model_release_closing(c->fd, s.obj);
+            ss_fdtable_release_closing(c->fd, s.obj);
             c->fd_released = 1;
         }
         errno = entry_errno;

@@ -11,8 +11,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fdtable.h"
 #include "fmt.h"
-#include "model.h"
 #include "options.h"
 #include "real.h"
 
@@ -99,7 +99,7 @@ int ss_share_open(enum ss_share which)
         return -1;
     }
     share[which].fd = fd;
-    ss_model_claim_fd(fd);
+    ss_fdtable_claim(fd);
     return fd;
 }
 
@@ -174,7 +174,7 @@ int ss_share_move(int fd)
     for (int i = 0; i < SS_SHARE_COUNT; i++) {
         if (fd < 0 || share[i].fd != fd)
             continue;
-        int fresh = ss_model_move_shim_fd(fd, F_DUPFD_CLOEXEC);
+        int fresh = ss_fdtable_move_claimed(fd, F_DUPFD_CLOEXEC);
         if (fresh < 0)
             return -1;
         share[i].fd = fresh;

@@ -59,13 +59,13 @@ static int bound_socket(int family, struct sockaddr_storage *addr, socklen_t *le
         ss_real.close(fd);
         return -1;
     }
-    ss_model_claim_fd(fd);
+    ss_fdtable_claim(fd);
     return fd;
 }
 
 static void drop_socket(int fd)
 {
-    ss_model_release_fd(fd);
+    ss_fdtable_unclaim(fd);
     ss_real.close(fd);
 }
 
@@ -275,9 +275,15 @@ uint64_t ss_event_dead_path_ns(void)
     return ms * 1000000u;
 }
 
+/* The fault engine's state of obj, in the room its object keeps for it. */
+static struct ss_fault_sock *fault_state(struct ss_obj *obj)
+{
+    return ss_obj_room(obj, SS_ROOM_FAULT);
+}
+
 static struct ss_fault_sock *locked_state(struct ss_obj *obj)
 {
-    return obj != NULL && ss_model_lock(obj) ? ss_model_fault_state(obj) : NULL;
+    return obj != NULL && ss_obj_lock(obj) ? fault_state(obj) : NULL;
 }
 
 void ss_event_time_connect(int fd, struct ss_obj *obj, uint64_t ns)
@@ -297,7 +303,7 @@ void ss_event_time_connect(int fd, struct ss_obj *obj, uint64_t ns)
         st->saved_syncnt = syncnt;
     }
     atomic_fetch_or_explicit(&st->pending, SS_PENDING_RESTORE, memory_order_release);
-    ss_model_unlock(obj);
+    ss_obj_unlock(obj);
     uint64_t ms = (ns + 999999u) / 1000000u;
     int timeout_ms = ms > 0x7fffffff ? 0x7fffffff : (int)ms;
     int most_retries = 127; /* the SYN retries must not run out before the time */
@@ -314,7 +320,7 @@ void ss_event_restore_options(int fd, struct ss_obj *obj)
                                         memory_order_acq_rel) &
               SS_PENDING_RESTORE;
     int user_timeout = st->saved_user_timeout, syncnt = st->saved_syncnt;
-    ss_model_unlock(obj);
+    ss_obj_unlock(obj);
     if (!had)
         return;
     ss_real.setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
@@ -331,7 +337,7 @@ void ss_event_report_later(struct ss_obj *obj, int err, int rule)
     st->report_as = err;
     st->report_rule = rule;
     atomic_fetch_or_explicit(&st->pending, SS_PENDING_REPORT, memory_order_release);
-    ss_model_unlock(obj);
+    ss_obj_unlock(obj);
 }
 
 void ss_event_end_stream(struct ss_obj *obj, int rule)
@@ -342,27 +348,27 @@ void ss_event_end_stream(struct ss_obj *obj, int rule)
     if (st->eof_rule == 0)
         st->eof_rule = rule;
     atomic_fetch_or_explicit(&st->pending, SS_PENDING_EOF, memory_order_release);
-    ss_model_unlock(obj);
+    ss_obj_unlock(obj);
 }
 
 int ss_event_stream_ended(struct ss_obj *obj)
 {
     if (obj == NULL ||
-        !(atomic_load_explicit(&ss_model_fault_state(obj)->pending, memory_order_acquire) &
+        !(atomic_load_explicit(&fault_state(obj)->pending, memory_order_acquire) &
           SS_PENDING_EOF))
         return 0;
     struct ss_fault_sock *st = locked_state(obj);
     if (st == NULL)
         return 0;
     int rule = st->eof_rule;
-    ss_model_unlock(obj);
+    ss_obj_unlock(obj);
     return rule;
 }
 
 int ss_event_pending(struct ss_obj *obj)
 {
     return obj != NULL &&
-           atomic_load_explicit(&ss_model_fault_state(obj)->pending, memory_order_acquire) != 0;
+           atomic_load_explicit(&fault_state(obj)->pending, memory_order_acquire) != 0;
 }
 
 /* Whether fd's connect is still waiting for an answer. */
@@ -378,7 +384,7 @@ static int still_connecting(int fd)
 
 void ss_event_settle_before(const struct ss_call *c, struct ss_obj *obj)
 {
-    unsigned pending = atomic_load_explicit(&ss_model_fault_state(obj)->pending,
+    unsigned pending = atomic_load_explicit(&fault_state(obj)->pending,
                                             memory_order_acquire);
     /* the options a timed-out connect changed go back as soon as it is
      * over, before the program can connect the socket again */
@@ -415,13 +421,13 @@ static int take_report(struct ss_call *c, struct ss_obj *obj, int *rule)
         atomic_fetch_and_explicit(&st->pending, ~(unsigned)SS_PENDING_REPORT,
                                   memory_order_acq_rel);
     }
-    ss_model_unlock(obj);
+    ss_obj_unlock(obj);
     return err;
 }
 
 void ss_event_settle_after(struct ss_call *c, struct ss_obj *obj)
 {
-    if (!(atomic_load_explicit(&ss_model_fault_state(obj)->pending, memory_order_acquire) &
+    if (!(atomic_load_explicit(&fault_state(obj)->pending, memory_order_acquire) &
           SS_PENDING_REPORT))
         return;
     int rule = 0;

@@ -19,11 +19,13 @@
 #include <sys/socket.h>
 
 #include "call.h"
+#include "model.h"
 
 struct ss_obj;
 
-/* The fault engine's state of one socket, kept in its model object and
- * guarded by the object's lock; pending can be read without it. */
+/* The fault engine's state of one socket, in the room the model's object
+ * keeps for it (model.h, "rooms"), guarded by the object's lock; pending
+ * can be read without it. */
 struct ss_fault_sock {
     _Atomic unsigned pending; /* SS_PENDING_* */
     int report_as;            /* the stand-in's ECONNREFUSED means this errno */
@@ -32,6 +34,9 @@ struct ss_fault_sock {
     int saved_syncnt;         /* timed-out connect changed them */
     int eof_rule;             /* the rule whose eof ended the stream */
 };
+_Static_assert(sizeof(struct ss_fault_sock) <= SS_ROOM_FAULT_SIZE &&
+                   _Alignof(struct ss_fault_sock) <= SS_ROOM_ALIGN,
+               "the fault engine's state outgrew its room in the object (model.h)");
 
 enum {
     SS_PENDING_REPORT = 1u << 0,  /* report_as waits for the program to read it */

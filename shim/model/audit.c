@@ -31,6 +31,12 @@ enum {
     AUDIT_SIGPIPE_BLOCKED = 1u << 7, /* SIGPIPE is blocked in thread sigpipe_tid */
 };
 
+/* The audit's state of obj, in the room its object keeps for it. */
+static struct ss_audit_sock *audit_state(struct ss_obj *obj)
+{
+    return ss_obj_room(obj, SS_ROOM_AUDIT);
+}
+
 /* ---- process-wide tables ------------------------------------------------ */
 
 #define MAX_FINDINGS 1024
@@ -613,9 +619,9 @@ void ss_audit_call(struct ss_call *c, struct ss_obj *obj, int was_socket,
                          c, NULL, c->caller, 0, v);
         return;
     }
-    if (!ss_model_lock(obj))
+    if (!ss_obj_lock(obj))
         return; /* nested in the shim's own update: this call is not audited */
-    struct ss_audit_sock *st = ss_model_audit_state(obj);
+    struct ss_audit_sock *st = audit_state(obj);
     struct ss_sockbrief info;
     ss_model_brief_locked(obj, &info);
     check_connection(st, c, obj, &info, v);
@@ -624,18 +630,18 @@ void ss_audit_call(struct ss_call *c, struct ss_obj *obj, int was_socket,
     check_nagle(st, c, obj, &info, v);
     track_loop(st, c, obj, &info, v);
     check_close(st, c, obj, &info, v);
-    ss_model_unlock(obj);
+    ss_obj_unlock(obj);
 }
 
 void ss_audit_created(struct ss_obj *obj, uintptr_t caller, int adopted)
 {
-    if (!ss_model_lock(obj))
+    if (!ss_obj_lock(obj))
         return;
-    struct ss_audit_sock *st = ss_model_audit_state(obj);
+    struct ss_audit_sock *st = audit_state(obj);
     st->created_caller = caller;
     st->created_pid = adopted ? 0 : ss_pid();
     note_options_at_creation(st, obj);
-    ss_model_unlock(obj);
+    ss_obj_unlock(obj);
 }
 
 /* ---- the socket log ------------------------------------------------------ */
@@ -675,13 +681,13 @@ static void log_socket(struct ss_obj *obj, int fd, enum ss_row_end end)
     memset(r, 0, sizeof *r);
     r->fd = fd;
     r->end = end;
-    if (!ss_model_lock(obj))
+    if (!ss_obj_lock(obj))
         return;
     ss_model_snapshot_locked(obj, &r->info);
-    r->created_caller = ss_model_audit_state(obj)->created_caller;
+    r->created_caller = audit_state(obj)->created_caller;
     ss_model_origin(obj, &r->created_by, &r->created_ns);
     r->n_opts = ss_model_options(obj, r->opts, 4);
-    ss_model_unlock(obj);
+    ss_obj_unlock(obj);
     int open = end == SS_ROW_OPEN_AT_EXIT || end == SS_ROW_PASSED_ON_EXEC;
     r->closed_ns = open ? 0 : ss_now_ns();
 }
@@ -694,9 +700,9 @@ void ss_audit_closed(struct ss_obj *obj, int fd)
 void ss_audit_closed_in_range(const struct ss_call *c, struct ss_obj *obj,
                               struct ss_audit_verdict *v)
 {
-    if (ss_model_lock(obj)) {
-        lose_loop(ss_model_audit_state(obj), c, obj, v);
-        ss_model_unlock(obj);
+    if (ss_obj_lock(obj)) {
+        lose_loop(audit_state(obj), c, obj, v);
+        ss_obj_unlock(obj);
     }
     log_socket(obj, c->fd, SS_ROW_CLOSED);
 }
@@ -709,9 +715,9 @@ static void visit_open_at_exit(int fd, struct ss_obj *obj, void *arg)
 {
     (void)arg;
     ss_model_learn_names(obj, fd);
-    if (!ss_model_lock(obj))
+    if (!ss_obj_lock(obj))
         return;
-    struct ss_audit_sock *st = ss_model_audit_state(obj);
+    struct ss_audit_sock *st = audit_state(obj);
     struct ss_call c = {.fd = fd, .t_end_ns = ss_now_ns()};
     if (st->loop_dir == SS_LOOP_SEND && st->loop_done < st->loop_total) {
         struct ss_audit_verdict v = {0};
@@ -719,7 +725,7 @@ static void visit_open_at_exit(int fd, struct ss_obj *obj, void *arg)
     }
     if (st->created_pid == ss_pid())
         note_finding(st, SS_FIND_leak, &c, obj, st->created_caller, 0, NULL);
-    ss_model_unlock(obj);
+    ss_obj_unlock(obj);
     log_socket(obj, fd, SS_ROW_OPEN_AT_EXIT);
 }
 
@@ -738,7 +744,7 @@ static void visit_open_at_exec(int fd, struct ss_obj *obj, void *arg)
 void ss_audit_finish(int at_exec, struct ss_audit_rows *rows)
 {
     rows->before = atomic_load_explicit(&n_socket_log, memory_order_acquire);
-    ss_model_each_socket(at_exec ? visit_open_at_exec : visit_open_at_exit, NULL);
+    ss_fdtable_each_socket(at_exec ? visit_open_at_exec : visit_open_at_exit, NULL);
     rows->after = atomic_load_explicit(&n_socket_log, memory_order_acquire);
 }
 

@@ -17,13 +17,15 @@
 
 #include "fmt.h"
 #include "call.h"
+#include "model.h"
 #include "sockshim/findings.h"
 
 struct ss_obj;
 
 enum ss_loop_dir { SS_LOOP_NONE, SS_LOOP_SEND, SS_LOOP_RECV };
 
-/* A socket's audit state (embedded in the model's object). */
+/* A socket's audit state, in the room the model's object keeps for the
+ * audit (model.h, "rooms"), guarded by the object's lock. */
 struct ss_audit_sock {
     uint64_t loop_id;          /* the loop in progress, 0: none */
     uintptr_t loop_next;       /* where its next call must start */
@@ -41,6 +43,9 @@ struct ss_audit_sock {
     pid_t created_pid;         /* 0: not created by a process of ours */
     uint16_t finding_slot[SS_FINDING_COUNT]; /* index + 1 in the findings table */
 };
+_Static_assert(sizeof(struct ss_audit_sock) <= SS_ROOM_AUDIT_SIZE &&
+                   _Alignof(struct ss_audit_sock) <= SS_ROOM_ALIGN,
+               "the audit's state outgrew its room in the object (model.h)");
 
 /* What the audit made of a call, for the trace. */
 enum ss_loop_event {

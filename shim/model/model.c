@@ -5,17 +5,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
-#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "fault_event.h"
 #include "internal.h"
 #include "real.h"
 
@@ -25,12 +20,13 @@ struct ss_opt {
     int level, optname, value;
 };
 
+/* A socket object: the fd table's head (which the model never touches),
+ * what the model knows of the socket, and the rooms it keeps for the
+ * stages with state of their own per socket (model.h). Everything after
+ * the head is guarded by the object's lock (ss_obj_lock), except where a
+ * field says otherwise. */
 struct ss_obj {
-    _Atomic uint32_t refs;      /* fd slots referring to it + calls in flight */
-    _Atomic uint32_t nfds;      /* fd slots referring to it */
-    _Atomic uint32_t lock;      /* guards everything below */
-    _Atomic uint32_t next_free; /* free-list link (index + 1; 0 ends it) */
-    uint32_t index;
+    struct ss_obj_head head; /* fdtable.c's */
     uint64_t id;
     int family, type, protocol;
     unsigned state;
@@ -44,15 +40,14 @@ struct ss_obj {
     uint64_t calls, errors, faults, bytes_sent, bytes_received;
     struct ss_opt opts[SS_MODEL_MAX_OPTS];
     unsigned n_opts;
-    int fd_hint;                /* one of the fds that name it */
     /* bumped (under the lock) when what a snapshot shows changes; read
      * without it by ss_model_recorded */
     _Atomic uint32_t version;
     /* this process's pid << 32 | the highest version of this socket a call
      * record in the run's ring holds whole (ss_model_mark_recorded) */
     _Atomic uint64_t recorded;
-    struct ss_audit_sock audit;
-    struct ss_fault_sock fault; /* fault_event.c */
+    _Alignas(SS_ROOM_ALIGN) unsigned char audit_room[SS_ROOM_AUDIT_SIZE];
+    _Alignas(SS_ROOM_ALIGN) unsigned char fault_room[SS_ROOM_FAULT_SIZE];
     /* the capture's (--pcap) names for an AF_UNIX socket (capture.c) */
     uint64_t cap_ino, cap_peer_ino;
     unsigned cap_known; /* SS_CAP_KNOW_* */
@@ -63,8 +58,10 @@ struct ss_obj {
 
 /* docs/architecture.md states the memory a socket costs */
 _Static_assert(sizeof(struct ss_obj) == 704, "update docs/architecture.md");
-
-enum { NAME_LOCAL = 1, NAME_PEER = 2 };
+/* The fd table stores objects as SS_OBJ_SIZE bytes that begin with its
+ * head (fdtable.c). */
+_Static_assert(sizeof(struct ss_obj) == SS_OBJ_SIZE, "update SS_OBJ_SIZE (fdtable.h)");
+_Static_assert(offsetof(struct ss_obj, head) == 0, "the fd table's head comes first");
 
 /* Under the object's lock: what a snapshot shows changed. */
 static void bump_version(struct ss_obj *o)
@@ -73,101 +70,9 @@ static void bump_version(struct ss_obj *o)
                           memory_order_release);
 }
 
-/* Objects live in chunks that are mapped on demand and never unmapped, so a
- * stale pointer always points at some object: a race in the program can
- * blur a counter, never crash the shim. */
-#define OBJS_PER_CHUNK 256u
-#define MAX_CHUNKS 8192u /* 2 Mi objects */
-
-static _Atomic(struct ss_obj *) chunks[MAX_CHUNKS];
-static _Atomic uint32_t next_unused; /* bump allocator over chunk space */
-/* Free list head: generation in the high half (against ABA), index + 1 in
- * the low half. */
-static _Atomic uint64_t free_head;
 static _Atomic uint64_t next_id = 1;
 
-/* The object of a slot, or NULL if its chunk is not mapped (or the index is
- * past the chunk table). */
-static struct ss_obj *obj_at(uint32_t index)
-{
-    if (index >= OBJS_PER_CHUNK * MAX_CHUNKS)
-        return NULL;
-    struct ss_obj *chunk =
-        atomic_load_explicit(&chunks[index / OBJS_PER_CHUNK], memory_order_acquire);
-    return chunk != NULL ? &chunk[index % OBJS_PER_CHUNK] : NULL;
-}
-
-static struct ss_obj *chunk_for(uint32_t index)
-{
-    _Atomic(struct ss_obj *) *slot = &chunks[index / OBJS_PER_CHUNK];
-    struct ss_obj *chunk = atomic_load_explicit(slot, memory_order_acquire);
-    if (chunk != NULL)
-        return chunk;
-    size_t size = OBJS_PER_CHUNK * sizeof(struct ss_obj);
-    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED)
-        return NULL;
-    struct ss_obj *fresh = mem;
-    for (uint32_t i = 0; i < OBJS_PER_CHUNK; i++)
-        fresh[i].index = (index / OBJS_PER_CHUNK) * OBJS_PER_CHUNK + i;
-    struct ss_obj *expected = NULL;
-    if (!atomic_compare_exchange_strong_explicit(slot, &expected, fresh, memory_order_acq_rel,
-                                                 memory_order_acquire)) {
-        munmap(mem, size); /* another thread mapped it first */
-        return expected;
-    }
-    return fresh;
-}
-
-/* Takes the next never-used slot into *index; false once the chunk table is
- * full. next_unused never passes the table's size: the loops over every
- * slot stop at it, and it must never wrap round to slots in use. */
-static bool take_unused(uint32_t *index)
-{
-    uint32_t next = atomic_load_explicit(&next_unused, memory_order_relaxed);
-    do {
-        if (next >= OBJS_PER_CHUNK * MAX_CHUNKS)
-            return false;
-    } while (!atomic_compare_exchange_weak_explicit(&next_unused, &next, next + 1,
-                                                    memory_order_relaxed, memory_order_relaxed));
-    *index = next;
-    return true;
-}
-
-static struct ss_obj *pop_free(void)
-{
-    uint64_t head = atomic_load_explicit(&free_head, memory_order_acquire);
-    for (;;) {
-        uint32_t top = (uint32_t)head;
-        if (top == 0)
-            return NULL;
-        struct ss_obj *o = obj_at(top - 1);
-        /* Cannot happen: only objects of mapped chunks are ever pushed, and
-         * chunks are never unmapped. Without the check, though, the loop
-         * would read next_free through NULL if obj_at ever said so (gcc 12
-         * at -O3 makes that path a copy of its own and warns of it); the
-         * caller then takes a fresh object instead. */
-        if (o == NULL)
-            return NULL;
-        uint32_t next = atomic_load_explicit(&o->next_free, memory_order_relaxed);
-        uint64_t want = ((head >> 32) + 1) << 32 | next;
-        if (atomic_compare_exchange_weak_explicit(&free_head, &head, want, memory_order_acq_rel,
-                                                  memory_order_acquire))
-            return o;
-    }
-}
-
-static void push_free(struct ss_obj *o)
-{
-    uint64_t head = atomic_load_explicit(&free_head, memory_order_relaxed);
-    for (;;) {
-        atomic_store_explicit(&o->next_free, (uint32_t)head, memory_order_relaxed);
-        uint64_t want = ((head >> 32) + 1) << 32 | (o->index + 1);
-        if (atomic_compare_exchange_weak_explicit(&free_head, &head, want, memory_order_release,
-                                                  memory_order_relaxed))
-            return;
-    }
-}
+enum { NAME_LOCAL = 1, NAME_PEER = 2 };
 
 /* ---- stable keys ------------------------------------------------------ */
 
@@ -223,21 +128,10 @@ static uint64_t adopted_key(void)
 static struct ss_obj *obj_new(int family, int type, int protocol, enum ss_fn created_by,
                               uint64_t stable_key)
 {
-    struct ss_obj *o = pop_free();
-    if (o == NULL) {
-        uint32_t index;
-        if (!take_unused(&index))
-            return NULL;
-        struct ss_obj *chunk = chunk_for(index);
-        if (chunk == NULL)
-            return NULL;
-        o = &chunk[index % OBJS_PER_CHUNK];
-    }
+    struct ss_obj *o = ss_obj_alloc();
+    if (o == NULL)
+        return NULL;
     /* Nobody else can reach o yet: plain initialisation is safe. */
-    uint32_t index = o->index;
-    memset((char *)o + offsetof(struct ss_obj, id), 0,
-           sizeof *o - offsetof(struct ss_obj, id));
-    o->index = index;
     o->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     o->family = family;
     o->type = type;
@@ -245,218 +139,13 @@ static struct ss_obj *obj_new(int family, int type, int protocol, enum ss_fn cre
     o->created_by = created_by;
     o->created_ns = ss_now_ns();
     o->stable_key = stable_key;
-    atomic_store_explicit(&o->lock, 0, memory_order_relaxed);
-    atomic_store_explicit(&o->refs, 1, memory_order_release);
+    ss_obj_publish(o);
     return o;
 }
 
-void ss_obj_put(struct ss_obj *o)
+void *ss_obj_room(struct ss_obj *o, enum ss_obj_room room)
 {
-    if (o != NULL && atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1)
-        push_free(o);
-}
-
-/* Takes a reference unless the count already reached zero. */
-static int obj_get_unless_zero(struct ss_obj *o)
-{
-    uint32_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
-    while (r != 0) {
-        if (atomic_compare_exchange_weak_explicit(&o->refs, &r, r + 1, memory_order_acquire,
-                                                  memory_order_relaxed))
-            return 1;
-    }
-    return 0;
-}
-
-/* ---- the object lock -------------------------------------------------- */
-
-/* The object this thread holds locked, so that a signal handler running on
- * the same thread never waits for its own interrupted holder. */
-static __thread struct ss_obj *tls_locked;
-
-static int obj_lock(struct ss_obj *o)
-{
-    if (tls_locked != NULL)
-        return 0; /* nested in our own critical section: skip, never wait */
-    for (unsigned spin = 0; spin < 4096; spin++) {
-        if (!atomic_exchange_explicit(&o->lock, 1, memory_order_acquire)) {
-            tls_locked = o;
-            return 1;
-        }
-        if (spin >= 64)
-            sched_yield();
-        else
-            __builtin_ia32_pause();
-    }
-    return 0; /* a holder that died in a fork or stalls: give up this update */
-}
-
-static void obj_unlock(struct ss_obj *o)
-{
-    tls_locked = NULL;
-    atomic_store_explicit(&o->lock, 0, memory_order_release);
-}
-
-/* ---- the fd table ----------------------------------------------------- */
-
-/* A slot is 0 (unknown), one of the tags below, or an object pointer with
- * SLOT_CLOEXEC possibly or'ed in (objects are 64-byte aligned). */
-#define SLOT_NOT_SOCKET ((uintptr_t)1)
-#define SLOT_SHIM ((uintptr_t)2)
-#define SLOT_CLOSED ((uintptr_t)3) /* a socket was closed here: a tombstone */
-#define SLOT_CLOEXEC ((uintptr_t)1)
-#define SLOT_TAGS ((uintptr_t)63)
-
-#define FDS_PER_PAGE 4096u
-#define FD_PAGES 256u /* fds below 1 Mi are modelled */
-
-static _Atomic(_Atomic uintptr_t *) fd_pages[FD_PAGES];
-
-static struct ss_obj *slot_obj(uintptr_t v)
-{
-    return (struct ss_obj *)(v & ~SLOT_TAGS);
-}
-
-static _Atomic uintptr_t *slot_at(int fd, int create)
-{
-    if (fd < 0 || (unsigned)fd >= FDS_PER_PAGE * FD_PAGES)
-        return NULL;
-    _Atomic(_Atomic uintptr_t *) *page = &fd_pages[(unsigned)fd / FDS_PER_PAGE];
-    _Atomic uintptr_t *p = atomic_load_explicit(page, memory_order_acquire);
-    if (p == NULL && create) {
-        size_t size = FDS_PER_PAGE * sizeof(uintptr_t);
-        void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (mem == MAP_FAILED)
-            return NULL;
-        _Atomic uintptr_t *expected = NULL;
-        if (atomic_compare_exchange_strong_explicit(page, &expected, mem, memory_order_acq_rel,
-                                                    memory_order_acquire)) {
-            p = mem;
-        } else {
-            munmap(mem, size);
-            p = expected;
-        }
-    }
-    return p != NULL ? &p[(unsigned)fd % FDS_PER_PAGE] : NULL;
-}
-
-static uintptr_t slot_load(int fd)
-{
-    _Atomic uintptr_t *s = slot_at(fd, 0);
-    return s != NULL ? atomic_load_explicit(s, memory_order_acquire) : 0;
-}
-
-/* Drops what a slot held (its object reference). */
-static void slot_value_put(uintptr_t v)
-{
-    if ((v & ~SLOT_TAGS) != 0) {
-        atomic_fetch_sub_explicit(&slot_obj(v)->nfds, 1, memory_order_relaxed);
-        ss_obj_put(slot_obj(v));
-    }
-}
-
-/* Installs obj (whose reference passes to the slot) on fd, dropping
- * whatever the slot held: an object there is stale, its fd was closed in a
- * way the shim could not see. */
-static void slot_install(int fd, struct ss_obj *obj, int cloexec)
-{
-    _Atomic uintptr_t *s = slot_at(fd, 1);
-    if (s == NULL) {
-        ss_obj_put(obj);
-        return;
-    }
-    uintptr_t v = (uintptr_t)obj | (cloexec ? SLOT_CLOEXEC : 0);
-    atomic_fetch_add_explicit(&obj->nfds, 1, memory_order_relaxed);
-    __atomic_store_n(&obj->fd_hint, fd, __ATOMIC_RELAXED);
-    slot_value_put(atomic_exchange_explicit(s, v, memory_order_acq_rel));
-}
-
-/* Forgets fd if its slot still holds obj: a socket() in another thread
- * that got the same number after the real close keeps its entry. The slot
- * keeps a tombstone, so that a later call on the number can be told to be
- * on a socket closed before (use after close, double close). */
-static void slot_forget_obj(int fd, struct ss_obj *obj)
-{
-    _Atomic uintptr_t *s = slot_at(fd, 0);
-    if (s == NULL || obj == NULL)
-        return;
-    uintptr_t v = atomic_load_explicit(s, memory_order_acquire);
-    while ((v & ~SLOT_TAGS) != 0 && slot_obj(v) == obj) {
-        if (atomic_compare_exchange_weak_explicit(s, &v, SLOT_CLOSED, memory_order_acq_rel,
-                                                  memory_order_acquire)) {
-            slot_value_put(v);
-            return;
-        }
-    }
-}
-
-/* Forgets fd whatever it held but the shim's own (the real call closed it;
- * used for ranges, where the program's own race decides anyway); a socket
- * leaves a tombstone. Returns what the slot held, whose object reference
- * passes to the caller (0 when nothing changed). */
-static uintptr_t slot_take(int fd)
-{
-    _Atomic uintptr_t *s = slot_at(fd, 0);
-    if (s == NULL)
-        return 0;
-    uintptr_t v = atomic_load_explicit(s, memory_order_acquire);
-    while (v != 0 && v != SLOT_SHIM) {
-        uintptr_t after = (v & ~SLOT_TAGS) != 0 || v == SLOT_CLOSED ? SLOT_CLOSED : 0;
-        if (v == after)
-            return 0;
-        if (atomic_compare_exchange_weak_explicit(s, &v, after, memory_order_acq_rel,
-                                                  memory_order_acquire))
-            return v;
-    }
-    return 0;
-}
-
-static void slot_clear(int fd)
-{
-    slot_value_put(slot_take(fd));
-}
-
-/* Forgets what fd was known to be, not being a socket now (a file or a
- * tombstone's number was closed successfully). */
-static void slot_forget_not_socket(int fd)
-{
-    _Atomic uintptr_t *s = slot_at(fd, 0);
-    if (s == NULL)
-        return;
-    uintptr_t tag = atomic_load_explicit(s, memory_order_acquire);
-    if (tag == SLOT_NOT_SOCKET || tag == SLOT_CLOSED)
-        atomic_compare_exchange_strong_explicit(s, &tag, 0, memory_order_acq_rel,
-                                                memory_order_relaxed);
-}
-
-static void slot_set_cloexec(int fd, int on)
-{
-    _Atomic uintptr_t *s = slot_at(fd, 0);
-    if (s == NULL)
-        return;
-    uintptr_t v = atomic_load_explicit(s, memory_order_acquire);
-    while ((v & ~SLOT_TAGS) != 0) {
-        uintptr_t want = on ? (v | SLOT_CLOEXEC) : (v & ~SLOT_CLOEXEC);
-        if (atomic_compare_exchange_weak_explicit(s, &v, want, memory_order_acq_rel,
-                                                  memory_order_acquire))
-            return;
-    }
-}
-
-void ss_model_claim_fd(int fd)
-{
-    _Atomic uintptr_t *s = slot_at(fd, 1);
-    if (s != NULL)
-        slot_value_put(atomic_exchange_explicit(s, SLOT_SHIM, memory_order_acq_rel));
-}
-
-void ss_model_release_fd(int fd)
-{
-    _Atomic uintptr_t *s = slot_at(fd, 0);
-    uintptr_t shim = SLOT_SHIM;
-    if (s != NULL)
-        atomic_compare_exchange_strong_explicit(s, &shim, 0, memory_order_acq_rel,
-                                                memory_order_relaxed);
+    return room == SS_ROOM_AUDIT ? (void *)o->audit_room : (void *)o->fault_room;
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -504,31 +193,15 @@ static int is_tcp(int family, int type, int protocol)
            (protocol == 0 || protocol == IPPROTO_TCP);
 }
 
-/* Builds an object from what the kernel says of fd; NULL if fd is no
- * socket (the slot then remembers that) or is not open. */
-static struct ss_obj *examine(int fd, uintptr_t seen, enum ss_fd_kind *kind)
+/* Builds the object of a socket the process did not create (the fd
+ * table probed what kind it is): its blocking mode, its names and the TCP
+ * options the audit acts on are asked of the kernel. */
+static struct ss_obj *adopt_socket(int fd, const struct ss_fd_probe *p)
 {
-    struct stat st;
-    *kind = seen == SLOT_CLOSED ? SS_FD_CLOSED_SOCKET : SS_FD_UNKNOWN;
-    if (fstat(fd, &st) != 0)
-        return NULL;
-    if (!S_ISSOCK(st.st_mode)) {
-        _Atomic uintptr_t *s = slot_at(fd, 1);
-        if (s != NULL)
-            atomic_compare_exchange_strong_explicit(s, &seen, SLOT_NOT_SOCKET,
-                                                    memory_order_acq_rel, memory_order_relaxed);
-        *kind = SS_FD_NOT_SOCKET;
-        return NULL;
-    }
-    int family = AF_UNSPEC, type = 0, protocol = 0, listening = 0;
-    sockopt_int(fd, SOL_SOCKET, SO_DOMAIN, &family);
-    sockopt_int(fd, SOL_SOCKET, SO_TYPE, &type);
-    sockopt_int(fd, SOL_SOCKET, SO_PROTOCOL, &protocol);
-    sockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening);
-    struct ss_obj *o = obj_new(family, type, protocol, SS_FN_COUNT, adopted_key());
+    struct ss_obj *o = obj_new(p->family, p->type, p->protocol, SS_FN_COUNT, adopted_key());
     if (o == NULL)
         return NULL;
-    o->state = SS_ST_ADOPTED | (listening ? SS_ST_LISTENING | SS_ST_BOUND : 0);
+    o->state = SS_ST_ADOPTED | (p->listening ? SS_ST_LISTENING | SS_ST_BOUND : 0);
     int fl = ss_real.fcntl(fd, F_GETFL);
     o->nonblocking = fl >= 0 && (fl & O_NONBLOCK);
     o->raddr.len = sizeof o->raddr.sa;
@@ -543,139 +216,37 @@ static struct ss_obj *examine(int fd, uintptr_t seen, enum ss_fd_kind *kind)
         o->names_known |= NAME_LOCAL;
     else
         o->laddr.len = 0;
-    if (is_tcp(family, type, protocol))
+    if (is_tcp(p->family, p->type, p->protocol))
         learn_tcp_options(o, fd);
-    *kind = SS_FD_SOCKET;
     return o;
-}
-
-/* ---- lookup ----------------------------------------------------------- */
-
-/* Adopts fd: examines it and installs the object unless another thread got
- * there first. Returns the object with the caller's reference, or NULL. */
-static struct ss_obj *adopt(int fd, uintptr_t seen, enum ss_fd_kind *kind, int *adopted)
-{
-    int saved = errno;
-    struct ss_obj *o = examine(fd, seen, kind);
-    if (o == NULL) {
-        errno = saved;
-        return NULL;
-    }
-    int cloexec = ss_real.fcntl(fd, F_GETFD) > 0;
-    errno = saved;
-    _Atomic uintptr_t *s = slot_at(fd, 1);
-    if (s == NULL) { /* fds this high are not kept: the object serves this call */
-        *adopted = 1;
-        return o;
-    }
-    uintptr_t expected = seen;
-    uintptr_t v = (uintptr_t)o | (cloexec ? SLOT_CLOEXEC : 0);
-    atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed); /* the slot's */
-    atomic_fetch_add_explicit(&o->nfds, 1, memory_order_relaxed);
-    __atomic_store_n(&o->fd_hint, fd, __ATOMIC_RELAXED);
-    if (atomic_compare_exchange_strong_explicit(s, &expected, v, memory_order_acq_rel,
-                                                memory_order_acquire)) {
-        *adopted = 1;
-        return o;
-    }
-    /* another thread adopted or created it meanwhile: use its object */
-    atomic_fetch_sub_explicit(&o->nfds, 1, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&o->refs, 1, memory_order_relaxed);
-    ss_obj_put(o);
-    return NULL;
 }
 
 struct ss_obj *ss_model_get(int fd, enum ss_fd_kind *kind, int *adopted)
 {
-    int dummy;
-    if (adopted == NULL)
-        adopted = &dummy;
-    *adopted = 0;
-    for (int attempt = 0; attempt < 64; attempt++) {
-        uintptr_t v = slot_load(fd);
-        if (v == SLOT_NOT_SOCKET || v == SLOT_SHIM) {
-            *kind = v == SLOT_SHIM ? SS_FD_SHIM : SS_FD_NOT_SOCKET;
-            return NULL;
-        }
-        if (v == 0 || v == SLOT_CLOSED) {
-            struct ss_obj *o = adopt(fd, v, kind, adopted);
-            if (o != NULL || *kind != SS_FD_SOCKET)
-                return o;
-            continue;
-        }
-        struct ss_obj *o = slot_obj(v);
-        if (obj_get_unless_zero(o)) {
-            if (slot_load(fd) == v) {
-                *kind = SS_FD_SOCKET;
-                return o;
-            }
-            ss_obj_put(o);
-        }
-    }
-    *kind = SS_FD_UNKNOWN;
-    return NULL;
-}
-
-enum ss_fd_kind ss_model_kind(int fd)
-{
-    uintptr_t v = slot_load(fd);
-    if (v == 0)
-        return SS_FD_UNKNOWN;
-    if (v == SLOT_NOT_SOCKET)
-        return SS_FD_NOT_SOCKET;
-    if (v == SLOT_SHIM)
-        return SS_FD_SHIM;
-    if (v == SLOT_CLOSED)
-        return SS_FD_CLOSED_SOCKET;
-    return SS_FD_SOCKET;
-}
-
-int ss_model_cloexec(int fd)
-{
-    return (slot_load(fd) & ~SLOT_TAGS) != 0 && (slot_load(fd) & SLOT_CLOEXEC) != 0;
-}
-
-int ss_model_lock(struct ss_obj *o)
-{
-    return o != NULL && obj_lock(o);
-}
-
-void ss_model_unlock(struct ss_obj *o)
-{
-    obj_unlock(o);
-}
-
-struct ss_audit_sock *ss_model_audit_state(struct ss_obj *o)
-{
-    return &o->audit;
-}
-
-struct ss_fault_sock *ss_model_fault_state(struct ss_obj *o)
-{
-    return &o->fault;
+    return ss_fdtable_get(fd, kind, adopted, adopt_socket);
 }
 
 void ss_model_cap_ids(struct ss_obj *o, struct ss_cap_ids *out)
 {
     memset(out, 0, sizeof *out);
-    if (o == NULL || !obj_lock(o))
+    if (o == NULL || !ss_obj_lock(o))
         return;
     out->ino = o->cap_ino;
     out->peer_ino = o->cap_peer_ino;
     out->known = o->cap_known;
-    obj_unlock(o);
+    ss_obj_unlock(o);
 }
 
 void ss_model_set_cap_ids(struct ss_obj *o, const struct ss_cap_ids *ids)
 {
-    if (o == NULL || !obj_lock(o))
+    if (o == NULL || !ss_obj_lock(o))
         return;
     if (ids->known & SS_CAP_KNOW_INO)
         o->cap_ino = ids->ino;
     if (ids->known & SS_CAP_KNOW_PEER)
         o->cap_peer_ino = ids->peer_ino;
     o->cap_known |= ids->known;
-    obj_unlock(o);
+    ss_obj_unlock(o);
 }
 
 uint64_t ss_model_id(const struct ss_obj *o)
@@ -702,11 +273,11 @@ int ss_model_options(struct ss_obj *o, int (*opts)[3], int max)
 
 void ss_model_mark_reset(struct ss_obj *o)
 {
-    if (o != NULL && obj_lock(o)) {
+    if (o != NULL && ss_obj_lock(o)) {
         o->state = (o->state & ~(unsigned)(SS_ST_CONNECTED | SS_ST_CONNECTING)) | SS_ST_RESET |
                    SS_ST_SHUT_RD | SS_ST_SHUT_WR;
         bump_version(o);
-        obj_unlock(o);
+        ss_obj_unlock(o);
     }
 }
 
@@ -883,7 +454,7 @@ static void create_socket(int fd, int family, int type, int protocol, struct ss_
         return;
     o->nonblocking = (type & SOCK_NONBLOCK) != 0;
     o->state = state;
-    slot_install(fd, o, (type & SOCK_CLOEXEC) != 0);
+    ss_fdtable_install(fd, o, (type & SOCK_CLOEXEC) != 0);
 }
 
 /* The socket-level options a TCP connection's socket takes from its
@@ -977,7 +548,7 @@ static void copy_from_listener(struct ss_obj *listener, struct from_listener *ou
     memset(out, 0, sizeof *out);
     out->family = AF_UNSPEC;
     out->type = SOCK_STREAM;
-    if (listener == NULL || !obj_lock(listener))
+    if (listener == NULL || !ss_obj_lock(listener))
         return;
     out->family = listener->family;
     out->type = listener->type;
@@ -986,7 +557,7 @@ static void copy_from_listener(struct ss_obj *listener, struct from_listener *ou
     for (unsigned i = 0; i < listener->n_opts; i++)
         if (accept_copies_option(listener, listener->opts[i].level, listener->opts[i].optname))
             out->opts[out->n_opts++] = listener->opts[i];
-    obj_unlock(listener);
+    ss_obj_unlock(listener);
 }
 
 static void create_accepted(struct ss_call *c, struct ss_obj *listener)
@@ -1006,89 +577,43 @@ static void create_accepted(struct ss_call *c, struct ss_obj *listener)
         copy_addr(&o->raddr, c->addr_out, *c->addrlen_out);
         o->names_known |= NAME_PEER;
     }
-    slot_install((int)c->ret, o, (c->flags & SOCK_CLOEXEC) != 0);
-}
-
-static void install_dup(struct ss_obj *o, int newfd, int cloexec)
-{
-    if (o == NULL || !obj_get_unless_zero(o))
-        return;
-    slot_install(newfd, o, cloexec);
-}
-
-/* Calls visit(fd, slot value, arg) for each fd in [first, last] whose
- * page of the table exists (a slot on a missing page is 0: unknown). */
-static void for_each_slot_in_range(unsigned first, unsigned last,
-                                   void (*visit)(int fd, uintptr_t slot, void *arg), void *arg)
-{
-    if (first >= FDS_PER_PAGE * FD_PAGES)
-        return;
-    if (last >= FDS_PER_PAGE * FD_PAGES)
-        last = FDS_PER_PAGE * FD_PAGES - 1;
-    for (unsigned page = first / FDS_PER_PAGE; page <= last / FDS_PER_PAGE; page++) {
-        _Atomic uintptr_t *p = atomic_load_explicit(&fd_pages[page], memory_order_acquire);
-        if (p == NULL)
-            continue;
-        unsigned lo = page * FDS_PER_PAGE > first ? page * FDS_PER_PAGE : first;
-        unsigned hi = page * FDS_PER_PAGE + FDS_PER_PAGE - 1 < last
-                          ? page * FDS_PER_PAGE + FDS_PER_PAGE - 1
-                          : last;
-        for (unsigned fd = lo; fd <= hi; fd++)
-            visit((int)fd, atomic_load_explicit(&p[fd % FDS_PER_PAGE], memory_order_acquire),
-                  arg);
-    }
+    ss_fdtable_install((int)c->ret, o, (c->flags & SOCK_CLOEXEC) != 0);
 }
 
 /* Marks an object closed (its last fd is gone): 1 if this did it. */
 static int mark_closed(struct ss_obj *o)
 {
-    if (!obj_lock(o))
+    if (!ss_obj_lock(o))
         return 0;
     int was_open = !(o->state & SS_ST_CLOSED);
     if (was_open) {
         o->state |= SS_ST_CLOSED;
         bump_version(o);
     }
-    obj_unlock(o);
+    ss_obj_unlock(o);
     return was_open;
 }
 
-/* A range close took fd: an object whose last fd it was is closed, and
- * closed() hears of it while the reference is still held. */
-static void close_range_fd(int fd, ss_model_closed_fn *closed, void *arg)
-{
-    uintptr_t v = slot_take(fd);
-    if ((v & ~SLOT_TAGS) == 0)
-        return;
-    struct ss_obj *o = slot_obj(v);
-    if (atomic_fetch_sub_explicit(&o->nfds, 1, memory_order_relaxed) == 1 && mark_closed(o) &&
-        closed != NULL)
-        closed(o, fd, arg);
-    ss_obj_put(o);
-}
-
-/* What a range close does to each fd of its range. */
-struct range_effect {
-    int cloexec; /* CLOSE_RANGE_CLOEXEC: the fds stay, close-on-exec */
+/* A range close took the last fd of o: it is closed, and closed() hears
+ * of it while the table still holds its reference. */
+struct range_closed {
     ss_model_closed_fn *closed;
     void *arg;
 };
 
-static void range_close_fd(int fd, uintptr_t slot, void *arg)
+static void last_fd_gone_in_range(struct ss_obj *o, int fd, void *arg)
 {
-    const struct range_effect *e = arg;
-    (void)slot;
-    if (e->cloexec)
-        slot_set_cloexec(fd, 1);
-    else
-        close_range_fd(fd, e->closed, e->arg);
+    const struct range_closed *r = arg;
+    if (mark_closed(o) && r->closed != NULL)
+        r->closed(o, fd, r->arg);
 }
 
 static void close_fd_range(unsigned first, unsigned last, int flags, ss_model_closed_fn *closed,
                            void *arg)
 {
-    struct range_effect e = {(flags & CLOSE_RANGE_CLOEXEC) != 0, closed, arg};
-    for_each_slot_in_range(first, last, range_close_fd, &e);
+    struct range_closed r = {closed, arg};
+    ss_fdtable_close_range(first, last, (flags & CLOSE_RANGE_CLOEXEC) != 0,
+                           last_fd_gone_in_range, &r);
 }
 
 static int dup_cloexec(const struct ss_call *c)
@@ -1118,7 +643,7 @@ static void forget_received_fds(const struct msghdr *m)
         for (size_t i = 0; i < n; i++) {
             int fd;
             memcpy(&fd, CMSG_DATA(cm) + i * sizeof fd, sizeof fd);
-            slot_clear(fd);
+            ss_fdtable_forget(fd);
         }
     }
 }
@@ -1147,13 +672,13 @@ static void update_fds(struct ss_call *c, struct ss_obj *obj)
         break;
     case SS_OP_dup:
         if (!c->failed && c->ret != c->fd)
-            install_dup(obj, (int)c->ret, dup_cloexec(c));
+            ss_fdtable_dup(obj, (int)c->ret, dup_cloexec(c));
         break;
     case SS_OP_close:
         /* Linux frees the fd even when close reports EINTR or EIO; dup2 over
          * a socket closes it only when it succeeds. */
         if (!c->fd_released && (!c->failed || (c->fn != SS_FN_dup2 && c->fn != SS_FN_dup3)))
-            slot_forget_obj(c->fd, obj);
+            ss_fdtable_release_closing(c->fd, obj);
         break;
     case SS_OP_close_range:
         break; /* ss_model_close_range(), with what to do for each socket */
@@ -1163,7 +688,7 @@ static void update_fds(struct ss_call *c, struct ss_obj *obj)
         break;
     case SS_OP_set_inheritable:
         if (!c->failed)
-            slot_set_cloexec(c->fd, !ss_call_inheritable_flag(c));
+            ss_fdtable_set_cloexec(c->fd, !ss_call_inheritable_flag(c));
         break;
     default:
         break;
@@ -1174,77 +699,20 @@ int ss_model_update(struct ss_call *c, struct ss_obj *obj)
 {
     int last_closed = 0;
     update_fds(c, obj);
-    if (obj != NULL && obj_lock(obj)) {
+    if (obj != NULL && ss_obj_lock(obj)) {
         unsigned state = obj->state;
         int nonblocking = obj->nonblocking;
         update_object(obj, c);
-        if (c->op == SS_OP_close && atomic_load_explicit(&obj->nfds, memory_order_relaxed) == 0 &&
+        if (c->op == SS_OP_close && ss_obj_fd_count(obj) == 0 &&
             !(obj->state & SS_ST_CLOSED)) {
             obj->state |= SS_ST_CLOSED; /* its last fd is gone */
             last_closed = 1;
         }
         if (obj->state != state || obj->nonblocking != nonblocking)
             bump_version(obj); /* (address changes bump it where they happen) */
-        obj_unlock(obj);
+        ss_obj_unlock(obj);
     }
     return last_closed;
-}
-
-/* The fds in [first, last] whose slots say match (an object: the
- * sockets; or the shim's own), up to max of them in fds, and how many. */
-struct slot_list {
-    int shim; /* the shim's own fds, or the sockets */
-    int *fds, max, n;
-};
-
-static void list_slot(int fd, uintptr_t slot, void *arg)
-{
-    struct slot_list *l = arg;
-    if (l->shim ? slot != SLOT_SHIM : (slot & ~SLOT_TAGS) == 0)
-        return;
-    if (l->n < l->max)
-        l->fds[l->n] = fd;
-    l->n++;
-}
-
-static int slots_in_range(unsigned first, unsigned last, int *fds, int max, int shim)
-{
-    struct slot_list l = {shim, fds, max, 0};
-    for_each_slot_in_range(first, last, list_slot, &l);
-    return l.n;
-}
-
-int ss_model_shim_fds_in_range(unsigned first, unsigned last, int *fds, int max)
-{
-    return slots_in_range(first, last, fds, max, 1);
-}
-
-int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max)
-{
-    return slots_in_range(first, last, fds, max, 0);
-}
-
-int ss_model_move_shim_fd(int old, int dup_cmd)
-{
-    int fresh = ss_real.fcntl(old, dup_cmd, old + 1);
-    if (fresh < 0)
-        fresh = ss_real.fcntl(old, dup_cmd, 3);
-    if (fresh < 0)
-        return -1;
-    ss_model_claim_fd(fresh);
-    ss_model_release_fd(old);
-    ss_real.close(old);
-    return fresh;
-}
-
-void ss_model_release_closing(int fd, struct ss_obj *obj)
-{
-    slot_forget_obj(fd, obj);
-}
-
-void ss_model_forget_fd(int fd)
-{
-    slot_forget_not_socket(fd);
 }
 
 void ss_model_forget_range(unsigned first, unsigned last)
@@ -1312,14 +780,14 @@ static void snapshot_locked(struct ss_obj *o, struct ss_sockinfo *out)
 
 static void snapshot(struct ss_obj *o, int fd, struct ss_sockinfo *out, int want_names)
 {
-    if (o == NULL || !obj_lock(o)) {
+    if (o == NULL || !ss_obj_lock(o)) {
         memset(out, 0, sizeof *out);
         return;
     }
     if (want_names && !(o->state & SS_ST_CLOSED))
         fetch_names(o, fd);
     snapshot_locked(o, out);
-    obj_unlock(o);
+    ss_obj_unlock(o);
 }
 
 void ss_model_snapshot(struct ss_obj *obj, int fd, struct ss_sockinfo *out, int want_names)
@@ -1360,7 +828,7 @@ int ss_model_snapshot_fd(int fd, struct ss_sockinfo *out, int want_names)
 {
     enum ss_fd_kind kind;
     memset(out, 0, sizeof *out);
-    if ((slot_load(fd) & ~SLOT_TAGS) == 0)
+    if (ss_fdtable_kind(fd) != SS_FD_SOCKET)
         return 0;
     struct ss_obj *o = ss_model_get(fd, &kind, NULL);
     if (o == NULL)
@@ -1382,44 +850,19 @@ static void forget_counts(struct ss_obj *o)
         atomic_store_explicit(&o->counts[i], 0, memory_order_relaxed);
 }
 
-/* In a forked child only the forking thread exists: an object lock held by
- * any other thread at the fork would stay held forever. The fault
- * engine's counts start afresh, as its per-process counts do; the keys'
- * numbering (sockets_made, sockets_adopted, accepted) goes on, so that a
- * socket the child makes never gets the key of one it inherited. */
+/* In a forked child the fd table lets go of every object's lock. The
+ * fault engine's counts start afresh, as its per-process counts do; the
+ * keys' numbering (sockets_made, sockets_adopted, accepted) goes on, so
+ * that a socket the child makes never gets the key of one it inherited. */
 void ss_model_after_fork_child(void)
 {
-    tls_locked = NULL;
-    uint32_t used = atomic_load_explicit(&next_unused, memory_order_relaxed);
-    for (uint32_t i = 0; i < used; i++) {
-        struct ss_obj *o = obj_at(i);
-        if (o != NULL) {
-            atomic_store_explicit(&o->lock, 0, memory_order_relaxed);
-            forget_counts(o);
-        }
-    }
+    ss_fdtable_after_fork_child(forget_counts);
 }
 
 void ss_model_snapshot_locked(struct ss_obj *o, struct ss_sockinfo *out)
 {
     memset(out, 0, sizeof *out);
     snapshot_locked(o, out);
-}
-
-/* Every socket still open, once each (an object, not an fd: dup'ed fds
- * name one socket), with one of its fds. */
-void ss_model_each_socket(void (*fn)(int fd, struct ss_obj *obj, void *arg), void *arg)
-{
-    uint32_t used = atomic_load_explicit(&next_unused, memory_order_acquire);
-    for (uint32_t i = 0; i < used && i < OBJS_PER_CHUNK * MAX_CHUNKS; i++) {
-        struct ss_obj *o = obj_at(i);
-        if (o == NULL || atomic_load_explicit(&o->nfds, memory_order_acquire) == 0 ||
-            !obj_get_unless_zero(o))
-            continue;
-        if (atomic_load_explicit(&o->nfds, memory_order_acquire) != 0)
-            fn(__atomic_load_n(&o->fd_hint, __ATOMIC_RELAXED), o, arg);
-        ss_obj_put(o);
-    }
 }
 
 void ss_model_brief_locked(struct ss_obj *o, struct ss_sockbrief *out)
@@ -1433,22 +876,19 @@ void ss_model_brief_locked(struct ss_obj *o, struct ss_sockbrief *out)
  * while it can still give them, for the summary's table. */
 void ss_model_learn_names(struct ss_obj *o, int fd)
 {
-    if (o == NULL || atomic_load_explicit(&o->nfds, memory_order_acquire) != 1 || !obj_lock(o))
+    if (o == NULL || ss_obj_fd_count(o) != 1 || !ss_obj_lock(o))
         return;
     fetch_names(o, fd);
-    obj_unlock(o);
+    ss_obj_unlock(o);
 }
 
-static void learn_names_of_slot(int fd, uintptr_t slot, void *arg)
+static void learn_names_of_socket(int fd, struct ss_obj *o, void *arg)
 {
     (void)arg;
-    if ((slot & ~SLOT_TAGS) == 0 || !obj_get_unless_zero(slot_obj(slot)))
-        return;
-    ss_model_learn_names(slot_obj(slot), fd);
-    ss_obj_put(slot_obj(slot));
+    ss_model_learn_names(o, fd);
 }
 
 void ss_model_learn_names_in_range(unsigned first, unsigned last)
 {
-    for_each_slot_in_range(first, last, learn_names_of_slot, NULL);
+    ss_fdtable_each_socket_in_range(first, last, learn_names_of_socket, NULL);
 }

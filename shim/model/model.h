@@ -1,17 +1,15 @@
 /* sockshim: the socket-object model.
  *
- * A per-process table from fd to socket object. An object stands for an
- * open file description: dup()ed fds and a fork()ed child's copy refer to
- * the same object until the last of them closes. Blocking mode lives in the
- * object (it belongs to the open file description), close-on-exec in the fd
- * slot (it belongs to the fd).
- *
- * Nothing here takes a lock that a signal handler, a forked child or a
- * thread blocked in the kernel could leave held: the fd table is an array of
- * atomic words, objects are reference counted and recycled through a
- * lock-free free list, and the fields of an object are guarded by a spin
- * lock that is only ever held for a copy and that gives up rather than wait
- * on its own thread. The model knows nothing of rendering or faults.
+ * What each call does to a socket object: the sockets it makes, closes
+ * and duplicates, and the state bits, addresses, options and counters it
+ * changes; snapshots of an object for the renderers; each socket's stable
+ * key and its counters for the fault engine. The fd table (fdtable.h)
+ * stores the objects and says which fds name them; an object stands for
+ * an open file description, so the blocking mode lives here (close-on-exec
+ * belongs to the fd, and lives in the table). Every field of an object is
+ * guarded by its lock (ss_obj_lock), which never waits on its own thread
+ * and may fail: an update that cannot take it is skipped. The model knows
+ * nothing of rendering or faults.
  */
 #ifndef SOCKSHIM_MODEL_H
 #define SOCKSHIM_MODEL_H
@@ -19,17 +17,7 @@
 #include <stdint.h>
 
 #include "call.h"
-
-struct ss_obj;
-
-/* What the model knows of an fd. */
-enum ss_fd_kind {
-    SS_FD_UNKNOWN,    /* never seen, or seen closed */
-    SS_FD_NOT_SOCKET, /* a file, pipe, ...: not our business */
-    SS_FD_SHIM,       /* the shim's own (trace sink) */
-    SS_FD_SOCKET,
-    SS_FD_CLOSED_SOCKET, /* held a socket that was closed; not open now */
-};
+#include "fdtable.h"
 
 void ss_model_init(void);
 void ss_model_after_fork_child(void);
@@ -37,39 +25,16 @@ void ss_model_after_fork_child(void);
 /* The object behind fd with a reference the caller must drop with
  * ss_obj_put(), or NULL with *kind saying why. An fd never seen before is
  * examined (fstat, SO_DOMAIN...) and, if it is a socket, adopted (*adopted
- * set; adopted may be NULL); errno is left as it was. */
+ * set; adopted may be NULL): the model asks the kernel for the rest of
+ * what it keeps (blocking mode, names, TCP options). errno is left as it
+ * was. */
 struct ss_obj *ss_model_get(int fd, enum ss_fd_kind *kind, int *adopted);
-void ss_obj_put(struct ss_obj *obj);
-enum ss_fd_kind ss_model_kind(int fd);
-int ss_model_cloexec(int fd);
-
-/* Marks an fd as the shim's own: the model protects it from the program. */
-/* A close of fd (obj's) is about to be made: the model lets go of the
- * number first. Once the real close frees it, another thread's socket()
- * may get the same number at once; had the slot still held obj then, the
- * new socket would take it over and this close would find obj's last fd
- * still counted. */
-void ss_model_release_closing(int fd, struct ss_obj *obj);
-
-void ss_model_claim_fd(int fd);
-/* Moves one of the shim's own fds off its number (duplicated with dup_cmd,
- * F_DUPFD or F_DUPFD_CLOEXEC, above it if it can): the new fd, claimed, or
- * -1. */
-int ss_model_move_shim_fd(int old, int dup_cmd);
-void ss_model_release_fd(int fd);
 
 /* Records the effect of a completed call (c->ret, c->err set) on the model:
  * new sockets, closes, dups, state changes, counters. obj is the subject's
  * object, or NULL. Returns 1 when the call closed the object's last fd. */
 int ss_model_update(struct ss_call *c, struct ss_obj *obj);
 
-/* An fd that was no socket was closed (its number may now be anything). */
-void ss_model_forget_fd(int fd);
-/* The sockets among fds [first, last]: up to max of them in fds, and how
- * many there are. */
-int ss_model_sockets_in_range(unsigned first, unsigned last, int *fds, int max);
-/* The shim's own fds among [first, last], in ascending order. */
-int ss_model_shim_fds_in_range(unsigned first, unsigned last, int *fds, int max);
 /* Every fd in [first, last] was closed (close_range, closefrom). */
 void ss_model_forget_range(unsigned first, unsigned last);
 /* The effect of a completed close_range or closefrom: with
@@ -95,16 +60,24 @@ int ss_model_recorded(struct ss_obj *obj, uint64_t *id, uint32_t *version);
 void ss_model_mark_recorded(struct ss_obj *obj, uint32_t version);
 
 int ss_obj_nonblocking(struct ss_obj *obj);
-/* For the audit, whose per-socket state lives in the object: the object's
- * lock (which never waits on its own thread, and may fail), the state, and
- * what the object knows of its origin and options. */
-struct ss_audit_sock;
-int ss_model_lock(struct ss_obj *obj);
-void ss_model_unlock(struct ss_obj *obj);
-struct ss_audit_sock *ss_model_audit_state(struct ss_obj *obj);
-/* The same for the fault engine's state (fault_event.h). */
-struct ss_fault_sock;
-struct ss_fault_sock *ss_model_fault_state(struct ss_obj *obj);
+
+/* ---- rooms for the other stages ---------------------------------------
+ * The audit and the fault engine keep state per socket, under the
+ * object's lock. The object reserves a room of fixed size for each and
+ * never looks inside: each stage defines its state in its own header
+ * (audit.h: struct ss_audit_sock; fault_event.h: struct ss_fault_sock),
+ * checks there that it fits its room, and finds it with ss_obj_room(). So
+ * the model depends on no stage's definitions, and the object's size
+ * (docs/architecture.md, "Memory bounds") cannot grow behind its back: a
+ * stage whose state outgrows its room fails to build. A room starts
+ * zeroed when its socket is made. */
+enum ss_obj_room { SS_ROOM_AUDIT, SS_ROOM_FAULT };
+#define SS_ROOM_AUDIT_SIZE 96
+#define SS_ROOM_FAULT_SIZE 24
+#define SS_ROOM_ALIGN 8
+void *ss_obj_room(struct ss_obj *obj, enum ss_obj_room room);
+
+/* For the audit: a copy of the object's state, under its lock. */
 void ss_model_snapshot_locked(struct ss_obj *obj, struct ss_sockinfo *out);
 /* The little the audit looks at on every call, without the addresses. */
 struct ss_sockbrief {
@@ -126,7 +99,6 @@ int ss_model_options(struct ss_obj *obj, int (*opts)[3], int max);
 void ss_model_learn_names(struct ss_obj *obj, int fd);
 /* The same for every socket of [first, last] (before a close_range). */
 void ss_model_learn_names_in_range(unsigned first, unsigned last);
-void ss_model_each_socket(void (*fn)(int fd, struct ss_obj *obj, void *arg), void *arg);
 
 /* The capture (--pcap) names an AF_UNIX socket by its inode and its
  * peer's, asked of the kernel once and kept in the object: what is known

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdtable.h"
 #include "internal.h"
 #include "iov.h"
-#include "model.h"
 #include "place.h"
 #include "real.h"
 #include "call_record.h"
@@ -232,7 +232,7 @@ static int open_direct(void)
             ss_real.close(fd);
         return -1;
     }
-    ss_model_claim_fd(high);
+    ss_fdtable_claim(high);
     start(kind_of(high), high);
     return 0;
 }
@@ -247,7 +247,7 @@ static int sink_open(int at_start)
     int channel = ss_config.output[0] == '\0' ? inherited_channel() : -1;
     if (channel >= 0) {
         /* kept as it is, inheritable: every process of the run uses it */
-        ss_model_claim_fd(channel);
+        ss_fdtable_claim(channel);
         start(kind_of(channel), channel);
     } else if (ss_config.output[0] != '\0' && expand_path() != 0) {
         result = -1;
@@ -285,7 +285,7 @@ void ss_sink_after_fork_child(void)
         return;
     int old = atomic_exchange_explicit(&sink_fd, -1, memory_order_acq_rel);
     if (old >= 0) {
-        ss_model_release_fd(old);
+        ss_fdtable_unclaim(old);
         ss_real.close(old);
     }
     if (!atomic_load_explicit(&ringed, memory_order_relaxed) &&
@@ -299,7 +299,7 @@ int ss_sink_move_away(int old)
         return -1;
     if (old != ss_sink_fd())
         return 0;
-    int fresh = ss_model_move_shim_fd(old, F_DUPFD_CLOEXEC);
+    int fresh = ss_fdtable_move_claimed(old, F_DUPFD_CLOEXEC);
     if (fresh < 0)
         return -1;
     atomic_store_explicit(&sink_fd, fresh, memory_order_release);
@@ -385,7 +385,7 @@ static int direct_fd(void)
         return expected;
     }
     sink_kind = kind_of(high);
-    ss_model_claim_fd(high);
+    ss_fdtable_claim(high);
     start_raw_file(high);
     return high;
 }

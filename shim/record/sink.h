@@ -7,7 +7,7 @@
  * file opened O_APPEND. Either way lines of threads and processes sharing
  * a trace never interleave, and every line is in the kernel's hands the
  * moment the call returns: a process killed by SIGKILL loses nothing.
- * The sink's fds sit high and are claimed in the model so the program
+ * The sink's fds sit high and are claimed in the fd table so the program
  * cannot close them or dup2 over them by accident.
  */
 #ifndef SOCKSHIM_SINK_H
