@@ -338,3 +338,36 @@ def test_render_reads_standard_input(tmp_path, recorded):
                           timeout=TIMEOUT, env=base_env())
     assert proc.returncode == 0
     assert proc.stdout == render(tmp_path / "run.rec").stdout
+
+
+# ---- sockshim report reads record files ------------------------------------------
+
+def test_report_reads_a_record_file_as_its_json_trace(tmp_path, recorded):
+    records = tmp_path / "run.rec"
+    as_json = tmp_path / "run.jsonl"
+    as_json.write_bytes(render(records, "-f", "json").stdout)
+    direct = run([str(SOCKSHIM), "report", str(as_json)]).stdout
+    assert run([str(SOCKSHIM), "report", str(records)]).stdout == direct
+    assert b"2 processes" in direct
+
+
+def test_report_reads_a_cut_record_file_up_to_the_cut(tmp_path, recorded):
+    offsets = [at for at, _, _ in frames(recorded)]
+    cut = tmp_path / "cut.rec"
+    cut.write_bytes(recorded[:offsets[-1] + 8])
+    proc = run([str(SOCKSHIM), "report", str(cut)])
+    assert proc.stderr.decode() == (
+        f"sockshim report: {cut}: byte {offsets[-1]}: the file ends inside a frame header "
+        "(8 of 16 bytes): it was cut: the frames before it are read\n")
+    assert b"2 processes" in proc.stdout
+
+
+def test_report_refuses_a_damaged_record_file(tmp_path, recorded):
+    at, _, _ = next((f for f in frames(recorded) if f[1] == 2))
+    damaged = bytearray(recorded)
+    damaged[at + 16 + 3] = 0x07
+    bad = tmp_path / "bad.rec"
+    bad.write_bytes(bytes(damaged))
+    proc = run([str(SOCKSHIM), "report", str(bad)], check_exit=2)
+    assert proc.stderr.decode() == (f"sockshim report: {bad}: byte {at}: a line holding byte "
+                                    "0x07, which no trace line holds\n")

@@ -51,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
         unsigned long captured;
         int got = ss_raw_render(f, "fuzz", sink, json, &captured, why, sizeof why);
         fclose(f);
+        CHECK(got >= -1 && got <= 1);
         if (got != 0)
             check_why(why);
         else

@@ -36,6 +36,7 @@ struct reader {
     FILE *in;
     const char *name;     /* for messages */
     char why[512];        /* what is wrong with the file, once something is */
+    int cut;              /* ... it ends inside a frame */
     unsigned long long at; /* the offset of the frame being read */
     unsigned char *buf;
     size_t cap;
@@ -97,6 +98,7 @@ static int read_exactly(struct reader *r, void *p, size_t n, const char *what)
     }
     if (got == 0 && what == NULL)
         return 1;
+    r->cut = 1;
     return bad_file(r, "the file ends inside %s (%zu of %zu bytes): it was cut",
                     what != NULL ? what : "a frame header", got, n);
 }
@@ -302,7 +304,7 @@ int ss_raw_render(FILE *in, const char *name, FILE *out, int json, unsigned long
     free(w.line);
     snprintf(why, cap, "%s", r.why);
     *captured = w.captured;
-    return r.why[0] != '\0' ? -1 : 0;
+    return r.why[0] == '\0' ? 0 : r.cut ? 1 : -1;
 }
 
 /* ---- the command -------------------------------------------------------- */

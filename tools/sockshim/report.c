@@ -32,6 +32,8 @@
 #include "fmt.h"
 #include "locate.h"
 #include "options.h"
+#include "raw_file.h"
+#include "render_file.h"
 #include "say.h"
 #include "sockshim/findings.h"
 #include "xlat.h"
@@ -779,11 +781,44 @@ int ss_report_line(struct ss_report *r, const char *line, size_t len, char *why,
     return 0;
 }
 
+/* Whether f (at its start) is a record file (--format=raw): left at its
+ * start either way. */
+static int is_record_file(FILE *f)
+{
+    uint32_t magic = 0;
+    size_t got = fread(&magic, 1, sizeof magic, f);
+    rewind(f);
+    return got == sizeof magic && magic == SS_RAW_FRAME_MAGIC;
+}
+
+/* A record file, rendered as its JSON trace into a temporary file the
+ * lines are read from (sockshim render's reading, render_file.h). */
+static FILE *rendered_records(FILE *records, const char *path)
+{
+    FILE *json = tmpfile();
+    if (json == NULL)
+        trouble("cannot render '%s': no temporary file: %s", safe_c(path), strerror(errno));
+    char why[512];
+    unsigned long captured;
+    int got = ss_raw_render(records, path, json, 1, &captured, why, sizeof why);
+    if (got < 0)
+        trouble("%s: %s", safe_c(path), why);
+    if (got > 0) /* as a JSON trace's last line cut short */
+        ss_note("%s: %s: the frames before it are read", safe_c(path), why);
+    fclose(records);
+    if (fflush(json) != 0)
+        trouble("cannot render '%s': %s", safe_c(path), strerror(errno));
+    rewind(json);
+    return json;
+}
+
 static void read_trace(struct ss_report *r, const char *path)
 {
     FILE *f = fopen(path, "re");
     if (f == NULL)
         trouble("cannot read '%s': %s", safe_c(path), strerror(errno));
+    if (is_record_file(f))
+        f = rendered_records(f, path);
     char *line = NULL, why[640];
     size_t cap = 0;
     ssize_t len;
