@@ -127,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = ss_parse_format(s, &format, &e);
     check_result(rc, &e);
     if (rc == 0)
-        CHECK(format == SS_FORMAT_TEXT || format == SS_FORMAT_JSON);
+        CHECK(format == SS_FORMAT_TEXT || format == SS_FORMAT_JSON || format == SS_FORMAT_RAW);
 
     unsigned strsize;
     init_error(&e);
