@@ -198,8 +198,8 @@ static int record_call(const struct ss_call *c, int loop)
 {
     if (ss_config.render_in_process || !ss_callrec_fits(c))
         return -1;
-    unsigned formats = formats_of_calls();
     int raw = ss_config.format == SS_FORMAT_RAW;
+    unsigned formats = raw ? formats_of_calls() : 0;
     struct ss_callrec_who who = {
         .pid = ss_pid(), .tid = ss_tid(), .multithreaded = ss_multithreaded(),
         .json = ss_config.format == SS_FORMAT_JSON, .loop = loop,
