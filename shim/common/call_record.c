@@ -2,6 +2,7 @@
  * call_record.h). */
 #include "call_record.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -12,6 +13,8 @@ _Static_assert(sizeof(struct ss_callrec_head) % 8 == 0, "parts start 8-aligned")
 _Static_assert(sizeof(struct ss_callrec_sock) % 8 == 0, "addresses follow aligned");
 _Static_assert(sizeof(struct ss_callrec_piece) % 8 == 0, "pieces are aligned");
 _Static_assert(sizeof(struct ss_callrec_msg) % 8 == 0, "name bytes follow aligned");
+_Static_assert(sizeof(struct ss_callrec_compact) == 120,
+               "a compact call is 8-aligned, and architecture.md says its size");
 _Static_assert(SS_OP_COUNT < 65536 && SS_FN_COUNT < 65536, "methods fit 16 bits");
 
 /* ---- freezing --------------------------------------------------------------- */
@@ -325,6 +328,101 @@ static void freeze_parts(struct freezer *f, const struct ss_call *c,
         freeze_marks(f, c->loop_marks);
 }
 
+/* The entry points whose wrapper sets only the fd, one buffer, its length
+ * and flags (and __recv_chk the buffer's object size). */
+static int plain_transfer(enum ss_fn fn)
+{
+    switch (fn) {
+    case SS_FN_send:
+    case SS_FN___send:
+    case SS_FN_recv:
+    case SS_FN___recv_chk:
+    case SS_FN_read:
+    case SS_FN___read:
+    case SS_FN___read_chk:
+    case SS_FN_write:
+    case SS_FN___write:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+#ifndef NDEBUG
+/* Every field outside struct ss_callrec_compact zero, or as thawing sets
+ * it: what compact_fits takes for granted of such a call, checked in
+ * debug builds (the sanitizer builds tools/check runs the suite with). */
+static int rest_is_zero(const struct ss_call *c)
+{
+    return c->iov == NULL && c->msg == NULL && c->mmsg == NULL && c->addr == NULL &&
+           c->addr_out == NULL && c->addrlen_out == NULL && c->fault_action == NULL &&
+           c->fault_draw == 0 && c->fault_limit == 0 && c->new_sock == &ss_no_socket &&
+           c->new_fd == 0 && c->offset == 0 && c->iovcnt == 0 && c->vlen == 0 &&
+           c->timeout == NULL && c->count == 0 && c->other_fd == 0 && c->n_closed_fds == 0 &&
+           c->prior_fd_was_socket == 0 && c->fd_released == 0 && c->preview_len == 0 &&
+           c->optval == NULL && c->optval_out == NULL && c->optlen_out == NULL &&
+           c->level == 0 && c->optname == 0 && c->optlen == 0 && c->sv == NULL &&
+           c->domain == 0 && c->type == 0 && c->protocol == 0 && c->how == 0 &&
+           c->backlog == 0 && c->cmd == 0 && c->request == 0 && c->arg == 0 &&
+           c->ioctl_int == NULL && c->newfd == 0 && c->offp == NULL && c->off_in == NULL &&
+           c->off_out == NULL && c->first == 0 && c->last == 0 && c->stream == NULL &&
+           c->fault_note_kind == 0 && c->fault_note_reason == NULL && c->addrlen == 0;
+}
+#endif
+
+/* Whether c goes as a compact record: a send or a receive of one buffer
+ * no fault hit, through an entry point whose wrapper leaves every field
+ * outside struct ss_callrec_compact zero. */
+static int compact_fits(const struct ss_call *c)
+{
+    int fits = plain_transfer(c->fn) && !c->via_syscall && c->fault == 0 &&
+               c->fault_note == 0 && c->loop_marks == NULL && c->preview == NULL &&
+               (c->op == SS_OP_send || c->op == SS_OP_recv);
+    assert(!fits || rest_is_zero(c));
+    return fits;
+}
+
+static void compact_of(const struct ss_call *c, struct ss_callrec_compact *k)
+{
+    *k = (struct ss_callrec_compact){
+        .fn = (int32_t)c->fn, .op = (int32_t)c->op, .fd = c->fd, .flags = c->flags,
+        .err = c->err, .failed = c->failed, .on_socket = c->on_socket,
+        .via_syscall = c->via_syscall, .ret = c->ret, .len = c->len, .buflen = c->buflen,
+        .loop = c->loop, .loop_done = c->loop_done, .loop_calls = c->loop_calls,
+        .loop_faults = c->loop_faults, .caller = c->caller, .t_start_ns = c->t_start_ns,
+        .t_end_ns = c->t_end_ns, .fault_flipped = c->fault_flipped,
+        .fault_reset = c->fault_reset, .fault_ended = c->fault_ended,
+        .short_skipped = c->short_skipped};
+}
+
+/* The call a compact record holds, every other field zero. */
+static void call_of_compact(const struct ss_callrec_compact *k, struct ss_call *c)
+{
+    memset(c, 0, sizeof *c);
+    c->fn = (enum ss_fn)k->fn;
+    c->op = (enum ss_op)k->op;
+    c->fd = k->fd;
+    c->flags = k->flags;
+    c->err = k->err;
+    c->failed = k->failed;
+    c->on_socket = k->on_socket;
+    c->via_syscall = k->via_syscall;
+    c->ret = k->ret;
+    c->len = k->len;
+    c->buflen = k->buflen;
+    c->loop = k->loop;
+    c->loop_done = k->loop_done;
+    c->loop_calls = k->loop_calls;
+    c->loop_faults = k->loop_faults;
+    c->caller = k->caller;
+    c->t_start_ns = k->t_start_ns;
+    c->t_end_ns = k->t_end_ns;
+    c->fault_flipped = k->fault_flipped;
+    c->fault_reset = k->fault_reset;
+    c->fault_ended = k->fault_ended;
+    c->short_skipped = k->short_skipped;
+}
+
 static uint32_t who_flags(const struct ss_callrec_who *who)
 {
     return (who->json ? SS_CR_JSON : 0) | (who->loop ? SS_CR_LOOP : 0) |
@@ -337,9 +435,16 @@ int ss_callrec_freeze(const struct ss_call *c, const struct ss_callrec_who *who,
 {
     struct freezer f = {.at = room->buf, .end = room->buf + sizeof room->buf};
     struct ss_callrec_head *h = room_for(&f, sizeof *h);
-    put(&f, c, sizeof *c);
+    struct ss_callrec_compact compact;
+    int small = compact_fits(c);
+    if (small) {
+        compact_of(c, &compact);
+        put(&f, &compact, sizeof compact);
+    } else {
+        put(&f, c, sizeof *c);
+    }
     struct ss_callrec_values values;
-    uint32_t flags = who_flags(who) | values_of(c, &values);
+    uint32_t flags = who_flags(who) | values_of(c, &values) | (small ? SS_CR_COMPACT : 0);
     if (flags & (SS_CR_ADDRLEN_OUT | SS_CR_OPTLEN_OUT | SS_CR_SV | SS_CR_IOCTL_INT))
         put(&f, &values, sizeof values);
     freeze_parts(&f, c, who);
@@ -361,7 +466,8 @@ int ss_callrec_freeze(const struct ss_call *c, const struct ss_callrec_who *who,
     size_t padding = (8 - (total & 7)) & 7;
     *h = (struct ss_callrec_head){
         .kind = SS_CALLREC_KIND, .version = SS_CALLREC_VERSION, .n_parts = (uint16_t)f.n_parts,
-        .flags = flags, .size = (uint32_t)(total + padding), .call_size = sizeof *c,
+        .flags = flags, .size = (uint32_t)(total + padding),
+        .call_size = small ? (uint32_t)sizeof compact : (uint32_t)sizeof *c,
         .pid = who->pid, .tid = who->tid, .utc_offset_s = (int32_t)who->utc_offset_s,
         .strsize = (uint32_t)who->strsize};
     iov[0] = (struct iovec){room->buf, room_len};
@@ -615,7 +721,8 @@ static int thaw_part(struct ss_callrec_view *v, const struct ss_callrec_head *h,
  * each is set again to what the record holds, or NULL. Every pointer of
  * struct ss_call is named here (the size assertion makes a new field come
  * here first). */
-_Static_assert(sizeof(struct ss_call) == 544, "a new field of struct ss_call: thaw it here");
+_Static_assert(sizeof(struct ss_call) == 544,
+               "a new field of struct ss_call: thaw it here, and in compact_fits or compact_of");
 
 static void thaw_call(const struct ss_callrec_head *h, const struct ss_callrec_values *values,
                       struct ss_callrec_view *v)
@@ -674,7 +781,20 @@ static void thaw_call(const struct ss_callrec_head *h, const struct ss_callrec_v
 static int head_valid(const struct ss_callrec_head *h, size_t len)
 {
     return h->kind == SS_CALLREC_KIND && h->version == SS_CALLREC_VERSION && h->size == len &&
-           h->call_size == sizeof(struct ss_call);
+           h->call_size == (h->flags & SS_CR_COMPACT ? sizeof(struct ss_callrec_compact)
+                                                     : sizeof(struct ss_call));
+}
+
+/* The record's call into v->c, whole or compact. */
+static int take_call(struct reader *r, const struct ss_callrec_head *h, struct ss_call *c)
+{
+    if (!(h->flags & SS_CR_COMPACT))
+        return take(r, c, sizeof *c);
+    struct ss_callrec_compact k;
+    if (take(r, &k, sizeof k) != 0)
+        return -1;
+    call_of_compact(&k, c);
+    return 0;
 }
 
 static int call_valid(const struct ss_call *c)
@@ -689,7 +809,7 @@ int ss_callrec_thaw(const void *rec, size_t len, struct ss_callrec_view *v)
     struct ss_callrec_values values = {0};
     /* the call lands in the view first: its enums are checked as numbers */
     if (take(&r, &h, sizeof h) != 0 || !head_valid(&h, len) ||
-        take(&r, &v->c, sizeof v->c) != 0 || !call_valid(&v->c)) {
+        take_call(&r, &h, &v->c) != 0 || !call_valid(&v->c)) {
         errno = EINVAL;
         return -1;
     }

@@ -63,6 +63,7 @@ enum ss_callrec_flag {
      * and a loop record. Neither: the record is rendered as SS_CR_JSON says. */
     SS_CR_IN_TEXT = 1u << 14,
     SS_CR_IN_JSON = 1u << 15,
+    SS_CR_COMPACT = 1u << 16,      /* the call is a struct ss_callrec_compact */
 };
 
 /* The record starts with this header, then the call's record as the
@@ -79,6 +80,22 @@ struct ss_callrec_head {
     int32_t pid, tid;
     int32_t utc_offset_s;
     uint32_t strsize;
+};
+
+/* The call of a send or a receive of one buffer (the commonest record by
+ * far), without the rest of struct ss_call, which such a call leaves
+ * zero: a quarter of its size (ss_callrec_compact_fits says which calls;
+ * thawing sets every other field to zero). */
+struct ss_callrec_compact {
+    int32_t fn, op, fd, flags;
+    int32_t err, failed, on_socket, via_syscall;
+    int64_t ret;
+    uint64_t len, buflen;
+    uint64_t loop, loop_done;
+    uint32_t loop_calls, loop_faults;
+    uint64_t caller;
+    uint64_t t_start_ns, t_end_ns;
+    int32_t fault_flipped, fault_reset, fault_ended, short_skipped;
 };
 
 /* What follows the call when its flags say so: the values its pointers to

@@ -369,6 +369,27 @@ static struct ss_fault_marks *marks(struct gen *g)
 /* The ioctl requests whose argument points at an int (call.c). */
 static const unsigned long int_requests[] = {FIONREAD, SIOCOUTQ, SIOCATMARK, FIONBIO};
 
+/* c as a wrapper of send, recv, read or write and the pipeline leave a
+ * call no fault hit: every field the compact record leaves out zero (or
+ * as thawing sets it), so that the record takes its compact form. */
+static void as_plain_transfer(struct ss_call *c)
+{
+    if (c->iov != NULL || c->msg != NULL || c->preview != NULL)
+        return; /* one buffer, or none */
+    struct ss_call plain = {
+        .fn = c->fn, .via_syscall = c->via_syscall, .op = receives(c->op) ? SS_OP_recv
+                                                                          : SS_OP_send,
+        .fd = c->fd, .cbuf = c->cbuf, .buf = c->buf, .len = c->len, .buflen = c->buflen,
+        .flags = c->flags, .ret = c->ret, .err = c->err, .failed = c->failed,
+        .caller = c->caller, .on_socket = c->on_socket, .loop = c->loop,
+        .loop_calls = c->loop_calls, .loop_faults = c->loop_faults, .loop_done = c->loop_done,
+        .fault_flipped = c->fault_flipped, .fault_reset = c->fault_reset,
+        .fault_ended = c->fault_ended, .short_skipped = c->short_skipped,
+        .t_start_ns = c->t_start_ns, .t_end_ns = c->t_end_ns, .sock = c->sock,
+        .new_sock = &ss_no_socket};
+    *c = plain;
+}
+
 static void make_call(struct gen *g, struct ss_call *c)
 {
     memset(c, 0, sizeof *c);
@@ -539,6 +560,8 @@ static void make_call(struct gen *g, struct ss_call *c)
         c->loop_marks = marks(g);
     c->sock = sockinfo(g);
     c->new_sock = sockinfo(g);
+    if ((has >> 23) & 1)
+        as_plain_transfer(c);
 }
 
 static void make_who(struct gen *g, struct ss_callrec_who *who)
