@@ -226,17 +226,17 @@ static int record_call(const struct ss_call *c, int loop)
 
 /* A call whose socket was to go by reference is rendered here after all
  * (the ring did not take its record): its socket whole, as it is now. */
-static void render_whole(const struct ss_call *c, render_fn *fn)
+static void render_whole(const struct ss_call *c, render_fn *fn, unsigned formats)
 {
     if (c->sock == NULL || !c->sock->by_reference) {
-        render_and_emit(fn, c, formats_of_calls());
+        render_and_emit(fn, c, formats);
         return;
     }
     struct ss_sockinfo sock;
     struct ss_call whole = *c;
     ss_model_snapshot(c->sock->owner, c->fd, &sock, ss_config.format != SS_FORMAT_TEXT);
     whole.sock = &sock;
-    render_and_emit(fn, &whole, formats_of_calls());
+    render_and_emit(fn, &whole, formats);
 }
 
 void ss_render_call(const struct ss_call *c)
@@ -245,7 +245,7 @@ void ss_render_call(const struct ss_call *c)
         return;
     write_header_once(c->t_end_ns); /* stamped like the line it heads */
     if (record_call(c, 0) != 0)
-        render_whole(c, render_call);
+        render_whole(c, render_call, formats_of_calls());
 }
 
 static void render_loop(struct ss_out *o, const void *arg, int json)
@@ -262,7 +262,7 @@ void ss_render_loop(const struct ss_call *c)
         return;
     write_header_once(c->t_end_ns);
     if (record_call(c, ss_config.format != SS_FORMAT_TEXT) != 0)
-        render_whole(c, render_loop);
+        render_whole(c, render_loop, formats_of_calls());
 }
 
 static void render_note(struct ss_out *o, const void *arg, int json)
@@ -278,7 +278,7 @@ void ss_render_note(const struct ss_call *c)
     if (!ss_sink_enabled())
         return;
     write_header_once(c->t_end_ns);
-    render_whole(c, render_note);
+    render_whole(c, render_note, configured_formats()); /* a note is in every rendering */
 }
 
 static void render_finding(struct ss_out *o, const void *arg, int json)

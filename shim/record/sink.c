@@ -33,7 +33,9 @@ enum sink_kind {
  * process opens only when it first needs it. */
 static _Atomic int ringed;
 static _Atomic int sink_fd = -1;
-static enum sink_kind sink_kind;
+/* the destination's kind: set before sink_fd is published (two threads
+ * opening the same destination store the same kind) */
+static _Atomic int sink_kind;
 static _Atomic int sink_failed;
 
 int ss_sink_fd(void)
@@ -218,7 +220,7 @@ static void start_raw_file(int fd);
 
 static void start(enum sink_kind kind, int fd)
 {
-    sink_kind = kind;
+    atomic_store_explicit(&sink_kind, (int)kind, memory_order_relaxed);
     start_raw_file(fd);
     atomic_store_explicit(&sink_fd, fd, memory_order_release);
 }
@@ -335,7 +337,7 @@ static int wait_writable(int fd)
 
 static ssize_t write_once(int fd, struct iovec *iov, int n)
 {
-    if (sink_kind == SINK_SOCKET) {
+    if (atomic_load_explicit(&sink_kind, memory_order_relaxed) == SINK_SOCKET) {
         struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
         return ss_real.sendmsg(fd, &m, MSG_NOSIGNAL);
     }
@@ -378,15 +380,18 @@ static int direct_fd(void)
         stop_ring(errno);
         return -1;
     }
+    /* a record file begins with its start frame before any thread can
+     * write a frame into it (a thread that loses the race below may have
+     * written a second one, which readers accept) */
+    atomic_store_explicit(&sink_kind, (int)kind_of(high), memory_order_relaxed);
+    start_raw_file(high);
     int expected = -1;
     if (!atomic_compare_exchange_strong_explicit(&sink_fd, &expected, high,
                                                  memory_order_acq_rel, memory_order_acquire)) {
         ss_real.close(high);
         return expected;
     }
-    sink_kind = kind_of(high);
     ss_fdtable_claim(high);
-    start_raw_file(high);
     return high;
 }
 
@@ -396,7 +401,9 @@ static int direct_fd(void)
 static void write_direct(int fd, struct iovec *iov, int n)
 {
     while (n > 0) {
-        ssize_t w = sink_kind == SINK_PIPE ? write_pipe_once(fd, iov, n) : write_once(fd, iov, n);
+        ssize_t w = atomic_load_explicit(&sink_kind, memory_order_relaxed) == SINK_PIPE
+                        ? write_pipe_once(fd, iov, n)
+                        : write_once(fd, iov, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && errno == EAGAIN && wait_writable(fd))
@@ -444,9 +451,12 @@ int ss_sink_emit_record(const struct iovec *iov, int iovcnt, size_t len)
     int saved = errno;
     int ring = atomic_load_explicit(&ringed, memory_order_acquire);
     int taken = ring ? ss_ring_emitv(1, iov, iovcnt, len) : -1;
-    if (taken != 0 && raw_file() && iovcnt <= SS_CALLREC_IOV_MAX) {
-        /* a record file takes the record itself, framed */
-        int fd = ring ? direct_fd() : ss_sink_fd();
+    /* Without the ring a record file takes the record itself, framed. A
+     * record the ring refused is not written around it: it may name its
+     * socket by reference to a record still in the ring; the caller renders
+     * its lines whole instead. */
+    if (!ring && raw_file() && iovcnt <= SS_CALLREC_IOV_MAX) {
+        int fd = ss_sink_fd();
         struct iovec pieces[SS_CALLREC_IOV_MAX + 1];
         memcpy(pieces + 1, iov, (size_t)iovcnt * sizeof *iov);
         if (fd >= 0)

@@ -241,17 +241,20 @@ static void json_call(struct ss_call *c, const struct ss_audit_verdict *v)
  * each record says which rendering it is for. */
 static void raw_call(struct ss_call *c, const struct ss_audit_verdict *v)
 {
+    /* both renderings, whatever a call this one interrupted (a socket call
+     * in a signal handler) had set; given back as it was */
+    unsigned was = ss_render_calls_in(0);
     if (v->loop == SS_LOOP_NO_EVENT && !tls_hold.active) {
         if (traced(c->op))
             ss_render_call(c);
-        return;
+    } else {
+        struct ss_call as_json = *c;
+        ss_render_calls_in(SS_RENDER_TEXT);
+        text_call(c, v);
+        ss_render_calls_in(SS_RENDER_JSON);
+        json_call(&as_json, v);
     }
-    struct ss_call as_json = *c;
-    ss_render_calls_in(SS_RENDER_TEXT);
-    text_call(c, v);
-    ss_render_calls_in(SS_RENDER_JSON);
-    json_call(&as_json, v);
-    ss_render_calls_in(0);
+    ss_render_calls_in(was);
 }
 
 /* A fork line gives the pid of a child whose own lines follow: written by

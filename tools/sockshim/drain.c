@@ -291,12 +291,23 @@ static void add_piece(int fd, const char *p, size_t n)
     d.iov[d.n_iov++] = (struct iovec){(void *)p, n};
 }
 
+/* Room in the batch for the n pieces of one line or frame: they go out in
+ * one writev, which an O_APPEND file takes whole, so that a line a process
+ * writes itself never lands between them. */
+static void keep_together(int fd, int n)
+{
+    if (fd != d.batch_fd || d.n_iov + n > BATCH)
+        flush();
+    d.batch_fd = fd;
+}
+
 static void add_rendered(int pid, const char *rec, uint64_t len);
 
 /* Queues len bytes of the ring from offset at (they may wrap around its
  * end). */
 static void add_ring_bytes(int fd, uint64_t at, uint64_t len)
 {
+    keep_together(fd, 2);
     uint64_t pos = at & d.mask, size = d.mask + 1;
     uint64_t first = size - pos < len ? size - pos : len;
     add_piece(fd, d.data + pos, first);
@@ -559,7 +570,10 @@ static void add_framed(int pid, uint64_t at, uint64_t len, enum ss_raw_kind kind
     int fd = d.pattern != NULL ? pid_file(pid, &b) : d.file_fd;
     start_if_new(fd, b);
     struct ss_raw_frame frame = ss_raw_frame_of(kind, pid, len);
-    if (fd < 0 || add_copy(fd, &frame, sizeof frame) != 0)
+    if (fd < 0 || !arena_room(sizeof frame))
+        return;
+    keep_together(fd, 3); /* the header and the (wrapped) payload */
+    if (add_copy(fd, &frame, sizeof frame) != 0)
         return;
     add_ring_bytes(fd, at, len);
     b->written += sizeof frame + len;
