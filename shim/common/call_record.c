@@ -351,12 +351,13 @@ static int plain_transfer(enum ss_fn fn)
 #ifndef NDEBUG
 /* Every field outside struct ss_callrec_compact zero, or as thawing sets
  * it: what compact_fits takes for granted of such a call, checked in
- * debug builds (the sanitizer builds tools/check runs the suite with). */
+ * debug builds (the sanitizer builds tools/check runs the suite with).
+ * (A rule that matched and cut nothing leaves its action, draw and limit
+ * in a call whose fault is 0: nothing reads them without a fault.) */
 static int rest_is_zero(const struct ss_call *c)
 {
     return c->iov == NULL && c->msg == NULL && c->mmsg == NULL && c->addr == NULL &&
-           c->addr_out == NULL && c->addrlen_out == NULL && c->fault_action == NULL &&
-           c->fault_draw == 0 && c->fault_limit == 0 && c->new_sock == &ss_no_socket &&
+           c->addr_out == NULL && c->addrlen_out == NULL && c->new_sock == &ss_no_socket &&
            c->new_fd == 0 && c->offset == 0 && c->iovcnt == 0 && c->vlen == 0 &&
            c->timeout == NULL && c->count == 0 && c->other_fd == 0 && c->n_closed_fds == 0 &&
            c->prior_fd_was_socket == 0 && c->fd_released == 0 && c->preview_len == 0 &&
