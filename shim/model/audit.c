@@ -606,10 +606,22 @@ static void check_close(struct ss_audit_sock *st, const struct ss_call *c, struc
         lose_loop(st, c, obj, v);
 }
 
+/* A verdict of no event, no finding: only what its readers look at before
+ * its event and counts say there is more (the trace reads the loop's
+ * direction at once), not the whole struct on every call. */
+static void no_verdict(struct ss_audit_verdict *v)
+{
+    v->loop = SS_LOOP_NO_EVENT;
+    v->view.id = 0;
+    v->view.dir = 0;
+    v->broke_loop = 0;
+    v->n_new = 0;
+}
+
 void ss_audit_call(struct ss_call *c, struct ss_obj *obj, int was_socket,
                    struct ss_audit_verdict *v)
 {
-    memset(v, 0, sizeof *v);
+    no_verdict(v);
     count_method(c);
     if (obj == NULL) {
         /* a call on a number whose socket was closed earlier */

@@ -143,10 +143,10 @@ static struct ss_obj *obj_new(int family, int type, int protocol, enum ss_fn cre
     return o;
 }
 
-void *ss_obj_room(struct ss_obj *o, enum ss_obj_room room)
-{
-    return room == SS_ROOM_AUDIT ? (void *)o->audit_room : (void *)o->fault_room;
-}
+const size_t ss_obj_room_offset[2] = {
+    [SS_ROOM_AUDIT] = offsetof(struct ss_obj, audit_room),
+    [SS_ROOM_FAULT] = offsetof(struct ss_obj, fault_room),
+};
 
 /* ---- options ---------------------------------------------------------- */
 
