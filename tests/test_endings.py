@@ -3,6 +3,7 @@ process"): exit runs the library's destructor; _exit, _Exit and exec run
 none, so their wrappers write the summary first. tests/programs/end_ways
 makes a bound TCP socket with SOCK_CLOEXEC (sock3) and a UDP socket
 without it (sock4), then ends as told."""
+import json
 import re
 import subprocess
 
@@ -165,6 +166,19 @@ def test_killed_process_json_summary(tmp_path):
     assert [(f["where"]["function"], f["where"]["file"].endswith("end_ways.c"))
             for f in findings] == [("main", True), ("main", True)]
     assert [f["where"] for f in findings] == [s["where"] for s in summary["sockets"]]
+
+
+def test_killed_process_summary_under_the_jsonl_spelling_is_json(tmp_path):
+    """--format jsonl is --format json: the command's own summary too."""
+    out = tmp_path / "trace"
+    proc = subprocess.run([str(SOCKSHIM), "--format", "jsonl", "-o", str(out), "--",
+                           str(END_WAYS), "kill"], capture_output=True, timeout=TIMEOUT,
+                          env=base_env())
+    assert proc.returncode == 137, proc.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    [summary] = [r for r in records if r["type"] == "summary"]
+    assert summary["written_by"] == "sockshim"
+    assert [r["code"] for r in records if r["type"] == "finding"] == ["leak", "leak"]
 
 
 def test_killed_process_json_strings_are_written_as_the_library_writes_them(tmp_path):

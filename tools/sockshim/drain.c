@@ -89,7 +89,7 @@ static struct {
      * by the main thread before child_ended publishes them */
     int child, child_status;
     _Atomic int child_ended;
-    int json;                    /* the trace's format (ss_drain_ledger) */
+    int json;                    /* the trace's format (ss_drain_format) */
     int raw;                     /* a record file (--format=raw): frames, not lines */
     unsigned long malformed;     /* records dropped as no writer of ours wrote them */
     uint64_t malformed_at;       /* ... the last one's offset + 1 (counted once) */
@@ -535,11 +535,6 @@ static void add_rendered(int pid, const char *rec, uint64_t len)
 
 /* ---- record files (--format=raw, raw_file.h) ------------------------------ */
 
-void ss_drain_raw(void)
-{
-    d.raw = 1;
-}
-
 /* Queues a copy of n bytes, kept in the arena until the batch is written. */
 static int add_copy(int fd, const void *p, size_t n)
 {
@@ -662,10 +657,11 @@ static void write_summary(int pid, const char *text, size_t len)
         write_failed(d.path != NULL ? d.path : "trace file", errno);
 }
 
-void ss_drain_ledger(int json)
+void ss_drain_format(enum ss_format format)
 {
-    d.json = json;
-    ss_ledger_setup(d.raw ? SS_LEDGER_BOTH : json ? SS_LEDGER_JSON : SS_LEDGER_TEXT,
+    d.json = format == SS_FORMAT_JSON;
+    d.raw = format == SS_FORMAT_RAW;
+    ss_ledger_setup(d.raw ? SS_LEDGER_BOTH : d.json ? SS_LEDGER_JSON : SS_LEDGER_TEXT,
                     write_summary);
 }
 

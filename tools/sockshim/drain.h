@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "options.h"
+
 /* Makes the run's ring, carrying (ring.h) the trace, the capture or both.
  * The trace: file_fd (opened O_APPEND, named path) takes every line, or,
  * with pattern (a %p pattern) and file_fd -1, each process's file does.
@@ -20,14 +22,13 @@ int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_f
  * and summaries, which are never dropped); what is held back is counted
  * and said in the file. 0: no limit. Before ss_drain_start(). */
 void ss_drain_limit(uint64_t max_size);
-/* --format=raw: the file is a record file (raw_file.h): lines and records
- * go in as frames, unrendered. Before ss_drain_ledger. */
-void ss_drain_raw(void);
 
-/* The summaries the command writes for processes that ended without
- * writing theirs (ledger.h) are JSON records or text lines. Before
+/* The trace's format: the summaries the command writes for processes that
+ * ended without writing theirs (ledger.h) are text lines or JSON records;
+ * a record file (--format=raw, raw_file.h) takes lines and records as
+ * frames, unrendered, and those summaries in both formats. Before
  * ss_drain_start(). */
-void ss_drain_ledger(int json);
+void ss_drain_format(enum ss_format format);
 /* The program the command started has ended with wait status status:
  * before ss_drain_finish(). */
 void ss_drain_child_ended(int pid, int status);

@@ -194,7 +194,7 @@ struct rule_source {
 struct settings {
     const char *output;  /* -o as given; NULL: the trace goes to stderr */
     const char *format;  /* --format as given, NULL: the library's default */
-    int raw;             /* --format=raw: a record file for `sockshim render` */
+    enum ss_format trace_format; /* ... as parsed (text when not given) */
     const char *strsize; /* -s */
     const char *trace;   /* -e */
     const char *seed;    /* --seed */
@@ -432,7 +432,7 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
             if (ss_parse_format(optarg, &format, &err) != 0)
                 reject_value(c, &err);
             s->format = optarg;
-            s->raw = format == SS_FORMAT_RAW;
+            s->trace_format = format;
             break;
         }
         case 's':
@@ -513,9 +513,10 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
         usage_error("--summary and --no-summary cannot go together");
     if (s->max_size != 0 && s->output == NULL)
         usage_error("--max-size bounds a trace file: give one with -o FILE");
-    if (s->raw && s->output == NULL)
+    int raw = s->trace_format == SS_FORMAT_RAW;
+    if (raw && s->output == NULL)
         usage_error("--format=raw writes a record file: give one with -o FILE");
-    if (s->raw && s->max_size != 0)
+    if (raw && s->max_size != 0)
         usage_error("--max-size cannot go with --format=raw: a record file is rendered "
                     "later, whole (bound the rendered trace instead)");
     if (optind >= argc)
@@ -1300,11 +1301,9 @@ int main(int argc, char *argv[])
         prepare_output(settings.output, output, sizeof output);
     if (settings.pcap != NULL)
         prepare_capture(settings.pcap);
-    if (settings.raw)
+    if (settings.trace_format == SS_FORMAT_RAW)
         start_record_file(settings.output);
     make_ring();
-    if (settings.raw && run_ring.made)
-        ss_drain_raw();
     make_place_box();
     if (settings.max_size != 0) {
         if (run_ring.trace_channel >= 0)
@@ -1318,7 +1317,7 @@ int main(int argc, char *argv[])
         ss_drain_limit(settings.max_size);
     }
     if (run_ring.made)
-        ss_drain_ledger(settings.format != NULL && strcmp(settings.format, "json") == 0);
+        ss_drain_format(settings.trace_format);
 
     export_settings(&settings,
                     settings.output != NULL && run_ring.trace_channel < 0 ? output : NULL,
