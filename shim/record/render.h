@@ -24,6 +24,11 @@
  * Returns what it was. */
 unsigned ss_render_calls_in(unsigned formats);
 
+/* Whether a socket's snapshot asks for the addresses not known yet
+ * (ss_model_snapshot's want_names): JSON shows them, and a record file may
+ * be rendered as JSON. */
+int ss_render_wants_names(void);
+
 /* Renders a completed call in the configured format and emits it. */
 void ss_render_call(const struct ss_call *c);
 /* A loop rebuilt from several calls (JSON: a record of its own). */

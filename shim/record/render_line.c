@@ -64,6 +64,11 @@ static unsigned configured_formats(void)
     return SS_RENDER_TEXT | SS_RENDER_JSON;
 }
 
+int ss_render_wants_names(void)
+{
+    return ss_config.format != SS_FORMAT_TEXT;
+}
+
 /* A record file's calls: the renderings the thread's current call shows
  * in (trace.c: a sendall loop's calls differ between text and JSON). */
 static __thread unsigned call_formats;
@@ -234,7 +239,7 @@ static void render_whole(const struct ss_call *c, render_fn *fn, unsigned format
     }
     struct ss_sockinfo sock;
     struct ss_call whole = *c;
-    ss_model_snapshot(c->sock->owner, c->fd, &sock, ss_config.format != SS_FORMAT_TEXT);
+    ss_model_snapshot(c->sock->owner, c->fd, &sock, ss_render_wants_names());
     whole.sock = &sock;
     render_and_emit(fn, &whole, formats);
 }
@@ -261,7 +266,7 @@ void ss_render_loop(const struct ss_call *c)
     if (!ss_sink_enabled())
         return;
     write_header_once(c->t_end_ns);
-    if (record_call(c, ss_config.format != SS_FORMAT_TEXT) != 0)
+    if (record_call(c, 1) != 0) /* only JSON and record files have loop records */
         render_whole(c, render_loop, formats_of_calls());
 }
 

@@ -278,7 +278,7 @@ static void subject_socket(const struct ss_call *c, struct ss_obj *obj, struct s
         out->owner = obj;
         return;
     }
-    ss_model_snapshot(obj, c->fd, out, ss_config.format != SS_FORMAT_TEXT);
+    ss_model_snapshot(obj, c->fd, out, ss_render_wants_names());
     out->by_reference = 0;
     out->owner = obj;
 }
@@ -299,7 +299,7 @@ void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_
         case SS_OP_dup:
             if (!c->failed) {
                 ss_model_snapshot_fd((int)c->ret, &new_sock,
-                                     ss_config.format != SS_FORMAT_TEXT || c->addr_out == NULL);
+                                     ss_render_wants_names() || c->addr_out == NULL);
                 c->new_sock = &new_sock;
             }
             break;

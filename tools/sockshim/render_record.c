@@ -202,7 +202,8 @@ static int resolve_sock(int pid, struct ss_callrec_view *v)
         return 0;
     if (v->sock.by_reference)
         return known_get(pid, v->sock.id, v->sock.version, &v->sock);
-    known_put(pid, &v->sock);
+    if (v->sock.id != 0) /* a snapshot a signal handler could not take holds no socket */
+        known_put(pid, &v->sock);
     return 0;
 }
 
