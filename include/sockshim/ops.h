@@ -15,7 +15,8 @@
 /* Methods of a socket object, in the semantics of Python's socket objects,
  * plus the few process-level calls that create or close several sockets.
  * X(name, group, way): group is the class a method belongs to, for -e
- * filters and rules (%io); way is which way it moves the socket's data:
+ * filters and rules (%io; %wait, the waits of Python's select module,
+ * is the one group a trace leaves out unless asked); way is which way it moves the socket's data:
  * out (a send), in (a receive) or none. sendall is a loop of sends the
  * trace rebuilds into one line. */
 #define SS_OPS(X)                                                           \
@@ -49,7 +50,14 @@
     X(setblocking, options, none)                                           \
     X(set_inheritable, options, none)                                       \
     X(fcntl, options, none)                                                 \
-    X(ioctl, options, none)
+    X(ioctl, options, none)                                                 \
+    X(select, wait, none)           /* select(), pselect() */               \
+    X(poll, wait, none)             /* poll(), ppoll() */                   \
+    X(epoll, wait, none)            /* epoll_create(): select.epoll() */    \
+    X(epoll_register, wait, none)   /* epoll_ctl(EPOLL_CTL_ADD) */          \
+    X(epoll_modify, wait, none)     /* epoll_ctl(EPOLL_CTL_MOD) */          \
+    X(epoll_unregister, wait, none) /* epoll_ctl(EPOLL_CTL_DEL) */          \
+    X(epoll_poll, wait, none)       /* epoll_wait() and its forms */
 
 enum ss_op {
 #define SS_OP_ENUM(name, group, way) SS_OP_##name,

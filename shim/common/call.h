@@ -77,6 +77,7 @@ struct ss_fault_marks {
 extern const struct ss_sockinfo ss_no_socket;
 
 struct ss_call;
+struct ss_wait_args; /* wait.h */
 typedef void ss_perform_fn(struct ss_call *call);
 
 struct ss_call {
@@ -134,6 +135,7 @@ struct ss_call {
 
     unsigned int first, last; /* close_range, closefrom */
     FILE *stream;             /* fclose */
+    struct ss_wait_args *wait; /* select, poll, epoll: its arguments and view */
 
     /* Outcome, exactly as the real call left it. */
     long ret;

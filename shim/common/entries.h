@@ -6,14 +6,20 @@
  * refinements of classify.c (sendto without an address is send, ...), and
  * which of its calls are traced:
  *   every      a socket call (or one that makes sockets, or fork);
- *   on_socket  it works on any fd: only a call on a socket is traced.
+ *   on_socket  it works on any fd: only a call on a socket is traced;
+ *   wait       it waits for several fds (select, poll, epoll): traced
+ *              when a socket is among them (shim/core/wait.c).
  * Everything else about an entry point (the enum, the names in records,
  * the method table, the real functions) is generated from this list.
  */
 #ifndef SOCKSHIM_ENTRIES_H
 #define SOCKSHIM_ENTRIES_H
 
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -76,6 +82,24 @@
     X(int, __fcntl, (int, int, ...), fcntl, on_socket)                                         \
     X(int, fcntl64, (int, int, ...), fcntl, on_socket)                                         \
     X(int, ioctl, (int, unsigned long, ...), ioctl, on_socket)                                 \
+    X(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *), select, wait)       \
+    X(int, pselect, (int, fd_set *, fd_set *, fd_set *, const struct timespec *,              \
+                     const sigset_t *), select, wait)                                         \
+    X(int, poll, (struct pollfd *, nfds_t, int), poll, wait)                                  \
+    X(int, __poll, (struct pollfd *, nfds_t, int), poll, wait)                                \
+    X(int, __poll_chk, (struct pollfd *, nfds_t, int, size_t), poll, wait)                    \
+    X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *), poll, \
+      wait)                                                                                    \
+    X(int, __ppoll_chk, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *,  \
+                         size_t), poll, wait)                                                 \
+    X(int, epoll_create, (int), epoll, wait)                                                  \
+    X(int, epoll_create1, (int), epoll, wait)                                                 \
+    X(int, epoll_ctl, (int, int, int, struct epoll_event *), epoll_register, wait)            \
+    X(int, epoll_wait, (int, struct epoll_event *, int, int), epoll_poll, wait)               \
+    X(int, epoll_pwait, (int, struct epoll_event *, int, int, const sigset_t *), epoll_poll,  \
+      wait)                                                                                    \
+    X(int, epoll_pwait2, (int, struct epoll_event *, int, const struct timespec *,            \
+                          const sigset_t *), epoll_poll, wait)                                \
     X(pid_t, fork, (void), fork, every)                                                        \
     X(pid_t, _Fork, (void), fork, every)                                                       \
     /* resolved, never called: the wrapper forks (wrap_process.c) */                           \

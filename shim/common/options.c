@@ -28,7 +28,8 @@ static const char *const fn_names[] = {
 #undef SS_FN_NAME
 };
 
-static const char *const group_names[] = {"lifecycle", "connection", "io", "options", "all"};
+static const char *const group_names[] = {"lifecycle", "connection", "io", "options", "wait",
+                                          "all"};
 
 const char *ss_op_name(enum ss_op op)
 {
@@ -163,7 +164,8 @@ static int parse_op_token(const char *list, const char *tok, size_t len, ss_opma
                 snprintf(hint, sizeof hint, "did you mean '%%%s'?", near);
             else
                 snprintf(hint, sizeof hint,
-                         "groups are %%lifecycle, %%connection, %%io, %%options, %%all");
+                         "groups are %%lifecycle, %%connection, %%io, %%options, %%wait, "
+                         "%%all");
             return fail(e, "unknown method group", tok, len, hint);
         }
         *mask |= m;
@@ -218,7 +220,8 @@ int ss_parse_trace(const char *s, ss_opmask *traced, ss_opmask *named,
             break;
         tok = end + 1;
     }
-    *traced = negate ? (SS_OPMASK_ALL & ~mask) : mask;
+    /* "!close": what a trace shows by default, but close */
+    *traced = negate ? (SS_OPMASK_DEFAULT & ~mask) : mask;
     *named = negate ? 0 : by_name; /* "!fork" asks not to see it */
     return 0;
 }

@@ -42,6 +42,22 @@ const char *ss_render_rule_text(const struct ss_call *c);
 void ss_text_call(struct ss_out *o, const struct ss_call *c);
 void ss_json_call(struct ss_out *o, const struct ss_call *c);
 void ss_json_loop(struct ss_out *o, const struct ss_call *c);
+/* Waits, as Python's select module reads them (render_wait.c): the
+ * pieces of a line (the method and its arguments, what it returned) and
+ * a JSON record's args and out. */
+void ss_text_wait_select(struct ss_out *o, const struct ss_call *c);
+void ss_value_wait_select(struct ss_out *o, const struct ss_call *c);
+void ss_text_wait_poll(struct ss_out *o, const struct ss_call *c);
+void ss_value_wait_poll(struct ss_out *o, const struct ss_call *c);
+void ss_named_wait_epoll(struct ss_out *o, const struct ss_call *c);
+void ss_text_wait_epoll(struct ss_out *o, const struct ss_call *c);
+void ss_text_wait_epoll_register(struct ss_out *o, const struct ss_call *c);
+void ss_text_wait_epoll_modify(struct ss_out *o, const struct ss_call *c);
+void ss_text_wait_epoll_unregister(struct ss_out *o, const struct ss_call *c);
+void ss_text_wait_epoll_poll(struct ss_out *o, const struct ss_call *c);
+void ss_value_wait_epoll_poll(struct ss_out *o, const struct ss_call *c);
+void ss_json_wait_args(struct ss_out *o, const struct ss_call *c);
+void ss_json_wait_out(struct ss_out *o, const struct ss_call *c);
 /* "TIME [PID] " or "TIME [PID:TID] " */
 void ss_text_prefix(struct ss_out *o, uint64_t ns);
 
@@ -141,6 +157,8 @@ static inline __attribute__((always_inline)) void ss_json_key_literal(struct ss_
 void ss_json_head(struct ss_out *o, const char *type, uint64_t ns);
 /* A constant by name when it has one, else by number. */
 void ss_json_xlat(struct ss_out *o, const struct ss_xlat *t, long v);
+/* Bit flags as a string: "POLLIN|POLLOUT". */
+void ss_json_flags(struct ss_out *o, const struct ss_xlat *t, unsigned long v);
 /* {"errno": N, "name": "E...", "message": "..."} */
 void ss_json_error(struct ss_out *o, int err);
 /* The socket object of a record, or null. */

@@ -29,7 +29,7 @@ void ss_json_xlat(struct ss_out *o, const struct ss_xlat *t, long v)
         ss_out_i64(o, v);
 }
 
-static void json_flags(struct ss_out *o, const struct ss_xlat *t, unsigned long v)
+void ss_json_flags(struct ss_out *o, const struct ss_xlat *t, unsigned long v)
 {
     char buf[256];
     struct ss_out tmp;
@@ -173,7 +173,7 @@ static void json_sent(struct ss_out *o, const struct ss_call *c)
 static void json_msg_flags(struct ss_out *o, const char *name, int flags)
 {
     ss_json_key(o, name);
-    json_flags(o, &ss_xlat_msg_flags, (unsigned)flags);
+    ss_json_flags(o, &ss_xlat_msg_flags, (unsigned)flags);
 }
 
 /* ---- args, per method --------------------------------------------------- */
@@ -202,7 +202,7 @@ static void args_listen(struct ss_out *o, const struct ss_call *c)
 static void args_accept(struct ss_out *o, const struct ss_call *c)
 {
     SS_JSON_KEY(o, "flags");
-    json_flags(o, &ss_xlat_sock_flags, (unsigned)c->flags);
+    ss_json_flags(o, &ss_xlat_sock_flags, (unsigned)c->flags);
 }
 
 static void args_shutdown(struct ss_out *o, const struct ss_call *c)
@@ -361,7 +361,7 @@ static void args_close_range(struct ss_out *o, const struct ss_call *c)
     SS_JSON_KEY(o, "last");
     ss_out_u64(o, c->last);
     SS_JSON_KEY(o, "flags");
-    json_flags(o, &ss_xlat_close_range_flags, (unsigned)c->flags);
+    ss_json_flags(o, &ss_xlat_close_range_flags, (unsigned)c->flags);
 }
 
 static void args_setblocking(struct ss_out *o, const struct ss_call *c)
@@ -418,6 +418,13 @@ static json_args_fn *const json_args[SS_OP_COUNT] = {
     [SS_OP_set_inheritable] = args_set_inheritable,
     [SS_OP_fcntl] = args_fcntl,
     [SS_OP_ioctl] = args_ioctl,
+    [SS_OP_select] = ss_json_wait_args,
+    [SS_OP_poll] = ss_json_wait_args,
+    [SS_OP_epoll] = ss_json_wait_args,
+    [SS_OP_epoll_register] = ss_json_wait_args,
+    [SS_OP_epoll_modify] = ss_json_wait_args,
+    [SS_OP_epoll_unregister] = ss_json_wait_args,
+    [SS_OP_epoll_poll] = ss_json_wait_args,
 };
 
 /* ---- results ---------------------------------------------------------- */
@@ -445,6 +452,10 @@ static void out_int_list(struct ss_out *o, const int *v, int n)
 static void json_out(struct ss_out *o, const struct ss_call *c)
 {
     int value;
+    if (ss_op_in(c->op, SS_OPS_WAITS)) {
+        ss_json_wait_out(o, c);
+        return;
+    }
     switch (c->op) {
     case SS_OP_socketpair:
         if (c->sv != NULL)

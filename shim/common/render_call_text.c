@@ -755,6 +755,9 @@ struct text_method {
 
 #define M(op, named, subject, result, value, after) \
     [SS_OP_##op] = {named, subject, text_##op, result, value, after}
+/* a wait (render_wait.c): its line names its own subject */
+#define W(op, named, result, value) \
+    [SS_OP_##op] = {named, 0, ss_text_wait_##op, result, value, NULL}
 
 static const struct text_method text_methods[SS_OP_COUNT] = {
     M(socket, named_ret, 0, RESULT_QUIET, NULL, NULL),
@@ -788,9 +791,17 @@ static const struct text_method text_methods[SS_OP_COUNT] = {
     M(set_inheritable, NULL, 1, RESULT_QUIET, NULL, NULL),
     M(fcntl, NULL, 1, RESULT_VALUE, value_fcntl, NULL),
     M(ioctl, NULL, 1, RESULT_VALUE, value_ioctl, NULL),
+    W(select, NULL, RESULT_VALUE, ss_value_wait_select),
+    W(poll, NULL, RESULT_VALUE, ss_value_wait_poll),
+    W(epoll, ss_named_wait_epoll, RESULT_QUIET, NULL),
+    W(epoll_register, NULL, RESULT_NONE, NULL),
+    W(epoll_modify, NULL, RESULT_NONE, NULL),
+    W(epoll_unregister, NULL, RESULT_NONE, NULL),
+    W(epoll_poll, NULL, RESULT_VALUE, ss_value_wait_epoll_poll),
 };
 
 #undef M
+#undef W
 
 /* The result of the call, or the exception it raised. */
 static void out_result(struct ss_out *o, const struct ss_call *c, const struct text_method *m)

@@ -95,8 +95,12 @@ static int parse_method(struct parse *ps, struct span s, ss_opmask *mask)
     if (s.p[0] == '%') {
         struct span g = {s.p + 1, s.len - 1};
         ss_opmask m = 0;
+        if (span_is(g, "wait"))
+            return failf(ps, s, "'%s': waits (select, poll, epoll) take no fault rules; aim the "
+                                "rule at the socket calls they wait for",
+                         quoted(s, q, sizeof q));
         if (span_is(g, "all"))
-            m = SS_OPMASK_ALL;
+            m = SS_OPMASK_ALL & ~SS_OPS_WAITS;
         else if (span_is(g, "io"))
             m = IO_FAMILY;
         for (int op = 0; m == 0 && op < SS_OP_COUNT; op++)
@@ -111,6 +115,10 @@ static int parse_method(struct parse *ps, struct span s, ss_opmask *mask)
         return 0;
     }
     for (int op = 0; op < SS_OP_COUNT; op++) {
+        if (span_is(s, ss_op_names[op]) && ss_op_in(op, SS_OPS_WAITS))
+            return failf(ps, s, "'%s' is a wait: waits (select, poll, epoll) take no fault "
+                                "rules; aim the rule at the socket calls they wait for",
+                         quoted(s, q, sizeof q));
         if (span_is(s, ss_op_names[op])) {
             *mask |= method_mask(op);
             return 0;

@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <linux/sockios.h>
@@ -264,6 +266,25 @@ SS_XLAT_DEFINE(scm, SCM_LIST);
     X(MSG_MORE) X(MSG_WAITFORONE) X(MSG_BATCH) X(MSG_ZEROCOPY)               \
     X(MSG_FASTOPEN) X(MSG_CMSG_CLOEXEC)
 SS_XLAT_DEFINE(msg_flags, MSG_FLAGS_LIST);
+
+/* poll()'s events, as Python's select module names them. Left out:
+ * POLLREMOVE (not Linux's). */
+#define POLL_EVENTS_LIST(X, N)                                               \
+    X(POLLIN) X(POLLPRI) X(POLLOUT) X(POLLERR) X(POLLHUP) X(POLLNVAL)        \
+    X(POLLRDNORM) X(POLLRDBAND) X(POLLWRNORM) X(POLLWRBAND) X(POLLMSG)       \
+    X(POLLRDHUP)
+SS_XLAT_DEFINE(poll_events, POLL_EVENTS_LIST);
+
+/* epoll's events and input flags, as Python's select module names them. */
+#define EPOLL_EVENTS_LIST(X, N)                                              \
+    X(EPOLLIN) X(EPOLLPRI) X(EPOLLOUT) X(EPOLLERR) X(EPOLLHUP)               \
+    X(EPOLLRDNORM) X(EPOLLRDBAND) X(EPOLLWRNORM) X(EPOLLWRBAND) X(EPOLLMSG)  \
+    X(EPOLLRDHUP) X(EPOLLEXCLUSIVE) X(EPOLLWAKEUP) X(EPOLLONESHOT)           \
+    X(EPOLLET)
+SS_XLAT_DEFINE(epoll_events, EPOLL_EVENTS_LIST);
+
+#define EPOLL_CREATE_FLAGS_LIST(X, N) X(EPOLL_CLOEXEC)
+SS_XLAT_DEFINE(epoll_create_flags, EPOLL_CREATE_FLAGS_LIST);
 
 #define SOCK_FLAGS_LIST(X, N) X(SOCK_NONBLOCK) X(SOCK_CLOEXEC)
 SS_XLAT_DEFINE(sock_flags, SOCK_FLAGS_LIST);

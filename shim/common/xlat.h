@@ -41,6 +41,9 @@ extern const struct ss_xlat ss_xlat_rule_socktype;
 /* Tables of bit flags (rendered as A|B|0x40). */
 extern const struct ss_xlat ss_xlat_msg_flags;  /* MSG_* */
 extern const struct ss_xlat ss_xlat_sock_flags; /* SOCK_NONBLOCK, SOCK_CLOEXEC */
+extern const struct ss_xlat ss_xlat_poll_events;  /* POLLIN, POLLOUT... */
+extern const struct ss_xlat ss_xlat_epoll_events; /* EPOLLIN, EPOLLET... */
+extern const struct ss_xlat ss_xlat_epoll_create_flags; /* EPOLL_CLOEXEC */
 extern const struct ss_xlat ss_xlat_open_flags; /* O_* as F_GETFL/F_SETFL show them */
 extern const struct ss_xlat ss_xlat_fd_flags;   /* FD_CLOEXEC */
 extern const struct ss_xlat ss_xlat_rwf_flags;  /* RWF_* */

@@ -11,8 +11,9 @@
 #include <sys/ioctl.h>
 
 #include "internal.h"
+#include "wait.h"
 
-enum traced_calls { TRACED_every, TRACED_on_socket };
+enum traced_calls { TRACED_every, TRACED_on_socket, TRACED_wait };
 
 struct fn_info {
     enum ss_op op;  /* the method, before the refinements below */
@@ -68,6 +69,20 @@ static enum ss_op classify_ioctl(const struct ss_call *c)
     }
 }
 
+/* epoll_ctl() is the register(), modify() or unregister() of Python's
+ * select.epoll objects. */
+static enum ss_op classify_epoll_ctl(int ctl_op)
+{
+    switch (ctl_op) {
+    case EPOLL_CTL_MOD:
+        return SS_OP_epoll_modify;
+    case EPOLL_CTL_DEL:
+        return SS_OP_epoll_unregister;
+    default:
+        return SS_OP_epoll_register;
+    }
+}
+
 void ss_classify_call(struct ss_call *c, int nonblocking)
 {
     enum ss_op op = fn_info[c->fn].op;
@@ -89,6 +104,9 @@ void ss_classify_call(struct ss_call *c, int nonblocking)
         break;
     case SS_OP_ioctl:
         op = classify_ioctl(c);
+        break;
+    case SS_OP_epoll_register:
+        op = classify_epoll_ctl(c->wait->ctl_op);
         break;
     default:
         break;

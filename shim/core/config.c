@@ -15,7 +15,7 @@
 struct ss_config ss_config = {
     .format = SS_FORMAT_TEXT,
     .strsize = SS_STRSIZE_DEFAULT,
-    .traced = SS_OPMASK_ALL,
+    .traced = SS_OPMASK_DEFAULT,
     .output_fd = {.fd = -1},
 };
 

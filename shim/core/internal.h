@@ -91,6 +91,8 @@ static inline uint64_t ss_mix64(uint64_t x)
 
 /* The one path every intercepted call takes (pipeline.c). */
 void ss_run(struct ss_call *call);
+/* ... and the one a wait takes: select, poll, epoll (wait.c). */
+void ss_run_wait(struct ss_call *call);
 
 /* Decides the method a call is shown as (classify.c); nonblocking is the
  * subject socket's mode. */

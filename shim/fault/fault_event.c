@@ -165,7 +165,7 @@ static int make_reset_socket(void)
         ss_real.setsockopt(a, SOL_SOCKET, SO_LINGER, &abort_close, sizeof abort_close);
         ss_real.close(a);
         struct pollfd p = {.fd = c, .events = POLLIN};
-        poll(&p, 1, 1000);
+        ss_real.poll(&p, 1, 1000);
         int err = 0;
         socklen_t elen = sizeof err;
         ss_real.getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &elen);

@@ -332,7 +332,7 @@ static void stop_ring(int err)
 static int wait_writable(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLOUT};
-    return poll(&p, 1, 1000) > 0;
+    return ss_real.poll(&p, 1, 1000) > 0;
 }
 
 static ssize_t write_once(int fd, struct iovec *iov, int n)

@@ -319,6 +319,14 @@ void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_
         write_findings(v);
 }
 
+void ss_trace_wait(struct ss_call *c)
+{
+    if (!calls_written() || !traced(c->op))
+        return;
+    c->sock = c->new_sock = &ss_no_socket;
+    ss_render_call(c);
+}
+
 void ss_trace_finding(int index)
 {
     if (calls_written())

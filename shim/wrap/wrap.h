@@ -28,6 +28,15 @@
         return (type)(call).ret;                                               \
     } while (0)
 
+/* The same for a wait (select, poll, epoll), whose call holds its
+ * arguments in a struct ss_wait_args (shim/core/wait.c). */
+#define SS_RUN_WAIT(call)                                                      \
+    do {                                                                       \
+        (call).caller = (uintptr_t)__builtin_return_address(0);                \
+        ss_run_wait(&(call));                                                  \
+        return (int)(call).ret;                                                \
+    } while (0)
+
 /* glibc declares the sockaddr arguments as transparent unions under
  * _GNU_SOURCE; a definition takes the same type and reads its plain
  * member. */
