@@ -62,6 +62,13 @@ enum ss_note_kind {
     SS_NOTE_SHORT_SKIPPED, /* short= left a socket that is not a stream whole */
 };
 
+/* What a latency did to a receive (shim/fault/latency.h). */
+enum ss_held {
+    SS_HELD_DELAYED = 1, /* what it gets arrived late; fault_limit: cut to the bytes due */
+    SS_HELD_WAIT,        /* nothing was due: it waited, or failed with EAGAIN */
+    SS_HELD_IDLE,        /* nothing had arrived: the same, unmarked when it did not wait */
+};
+
 /* The fault rules that hit the calls of a loop the trace writes as one
  * line (a sendall), the first SS_LOOP_MARKS of them in order: the line
  * keeps their marks, so that a search for a rule finds every call it hit. */
@@ -156,7 +163,9 @@ struct ss_call {
     int fault;                     /* the fault rule applied (1-based), or 0 */
     const char *fault_action;      /* its actions as written: "short=1" */
     uint64_t fault_draw;           /* the rule's random draw for this call */
-    uint64_t fault_limit;          /* after=: the call was cut to end on the mark */
+    uint64_t fault_limit;          /* after=: the call was cut to end on the mark;
+                                    * fault_held: the bytes due */
+    int fault_held;                /* a latency's receive (latency.h): SS_HELD_* */
     int fault_flipped;             /* corrupt=: bytes flipped in what moved; -1: none */
     int fault_reset;               /* the fault broke the connection for real (RST) */
     int fault_ended;               /* an earlier eof ended the stream: this receive gives 0 */

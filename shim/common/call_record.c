@@ -724,7 +724,7 @@ static int thaw_part(struct ss_callrec_view *v, const struct ss_callrec_head *h,
  * each is set again to what the record holds, or NULL. Every pointer of
  * struct ss_call is named here (the size assertion makes a new field come
  * here first). */
-_Static_assert(sizeof(struct ss_call) == 552,
+_Static_assert(sizeof(struct ss_call) == 560,
                "a new field of struct ss_call: thaw it here, and in compact_fits or compact_of");
 
 static void thaw_call(const struct ss_callrec_head *h, const struct ss_callrec_values *values,

@@ -615,9 +615,17 @@ void ss_json_call(struct ss_out *o, const struct ss_call *c)
         ss_out_json_cstr(o, c->fault_action);
         SS_JSON_KEY(o, "text");
         ss_out_json_cstr(o, ss_render_rule_text(c));
-        if (c->fault_limit != 0) {
+        if (c->fault_limit != 0 && !c->fault_held) {
             SS_JSON_KEY(o, "cut_to");
             ss_out_u64(o, c->fault_limit);
+        }
+        if (c->fault_held) {
+            SS_JSON_KEY(o, "held");
+            ss_out_str(o, "true");
+            if (c->fault_limit != 0) {
+                SS_JSON_KEY(o, "due");
+                ss_out_u64(o, c->fault_limit);
+            }
         }
         if (c->fault_flipped >= 0) {
             SS_JSON_KEY(o, "flipped");

@@ -890,12 +890,17 @@ void ss_text_call(struct ss_out *o, const struct ss_call *c)
         ss_out_str(o, " [fault #");
         ss_out_i64(o, c->fault);
         ss_out_char(o, ' ');
-        if (c->fault_limit != 0) {
+        if (c->fault_limit != 0 && !c->fault_held) {
             ss_out_str(o, "cut to ");
             ss_out_u64(o, c->fault_limit);
             ss_out_str(o, c->fault_limit == 1 ? " byte before " : " bytes before ");
         }
         ss_out_str(o, c->fault_action);
+        if (c->fault_held && c->fault_limit != 0) { /* a latency let only these through */
+            ss_out_str(o, ", ");
+            ss_out_u64(o, c->fault_limit);
+            ss_out_str(o, c->fault_limit == 1 ? " byte due" : " bytes due");
+        }
         if (c->fault_flipped >= 0) {
             ss_out_str(o, ", ");
             ss_out_i64(o, c->fault_flipped);

@@ -327,8 +327,10 @@ void ss_run(struct ss_call *c)
     }
     /* before the fault's own ending: what this call leaves pending is
      * for the calls after it */
-    if (faulting)
+    if (faulting) {
+        ss_fault_received(c, s.obj);
         ss_fault_settle(c, s.obj, 1);
+    }
     if (faulted)
         ss_fault_after(c, &fs);
     c->t_end_ns = ss_now_ns();

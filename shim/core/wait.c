@@ -10,10 +10,12 @@
  * exactly what the real call returned, and its errno.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "epoll_table.h"
 #include "internal.h"
+#include "latency.h"
 #include "model.h"
 #include "real.h"
 #include "sink.h"
@@ -86,12 +88,285 @@ static int64_t timeout_asked(const struct ss_call *c)
     }
 }
 
+/* ---- latency: readability held back (shim/fault/latency.h) -------------- */
+
+#define READ_POLL (POLLIN | POLLRDNORM | POLLRDHUP)
+#define READ_EPOLL (EPOLLIN | EPOLLRDNORM | EPOLLRDHUP)
+/* The sockets of one wait whose readability is held back at a time: past
+ * them a wait reports readiness as the kernel does. */
+#define MAX_HELD 64
+
+/* Whether a latency holds back fd's readability now: its socket has one
+ * and none of what arrived is due. *due is when some is, or 0 when
+ * nothing has arrived (the kernel does not report it readable either). */
+static int held_back(int fd, uint64_t now, uint64_t *due)
+{
+    *due = 0;
+    if (!is_socket(fd))
+        return 0;
+    enum ss_fd_kind kind;
+    struct ss_obj *obj = ss_model_get(fd, &kind, NULL);
+    struct ss_latency_view v;
+    int held = obj != NULL && ss_latency_look(obj, fd, now, &v) && v.allowed == 0 && !v.end_due;
+    ss_obj_put(obj);
+    if (held && v.holding)
+        *due = v.next_due_ns;
+    return held;
+}
+
+/* What is left of the program's timeout at now: -1 none, else ns. */
+static int64_t time_left(int64_t timeout, uint64_t deadline, uint64_t now)
+{
+    if (timeout < 0)
+        return -1;
+    return deadline > now ? (int64_t)(deadline - now) : 0;
+}
+
+/* The shorter of the program's time left and the time to due. */
+static int64_t until_due(int64_t left, uint64_t due, uint64_t now, int *shortened)
+{
+    int64_t to_due = due > now ? (int64_t)(due - now) : 0;
+    *shortened = due != 0 && (left < 0 || to_due < left);
+    return *shortened ? to_due : left;
+}
+
+static int ms_of(int64_t ns)
+{
+    if (ns < 0)
+        return -1;
+    int64_t ms = (ns + 999999) / 1000000;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static const struct timespec *timespec_of(int64_t ns, struct timespec *ts)
+{
+    if (ns < 0)
+        return NULL;
+    ts->tv_sec = (time_t)(ns / 1000000000);
+    ts->tv_nsec = (long)(ns % 1000000000);
+    return ts;
+}
+
+/* The program's poll with another timeout. */
+static long real_poll(const struct ss_call *c, int64_t ns)
+{
+    const struct ss_wait_args *a = c->wait;
+    struct timespec ts;
+    switch (c->fn) {
+    case SS_FN___poll:
+        return ss_real.__poll(a->pfds, a->npfds, ms_of(ns));
+    case SS_FN___poll_chk:
+        return ss_real.__poll_chk(a->pfds, a->npfds, ms_of(ns), a->objsize);
+    case SS_FN_ppoll:
+        return ss_real.ppoll(a->pfds, a->npfds, timespec_of(ns, &ts), a->sigmask);
+    case SS_FN___ppoll_chk:
+        return ss_real.__ppoll_chk(a->pfds, a->npfds, timespec_of(ns, &ts), a->sigmask,
+                                   a->objsize);
+    default:
+        return ss_real.poll(a->pfds, a->npfds, ms_of(ns));
+    }
+}
+
+struct held_pollfd {
+    nfds_t i;
+    short events;
+};
+
+/* Takes the read events out of the pollfds whose readability is held back;
+ * returns how many, and the earliest due time. */
+static int hold_pollfds(struct ss_wait_args *a, uint64_t now, struct held_pollfd *held,
+                        uint64_t *earliest)
+{
+    int n = 0;
+    *earliest = 0;
+    for (nfds_t i = 0; a->pfds != NULL && i < a->npfds && n < MAX_HELD; i++) {
+        struct pollfd *p = &a->pfds[i];
+        uint64_t due;
+        if (p->fd < 0 || !(p->events & READ_POLL) || !held_back(p->fd, now, &due) || due == 0)
+            continue;
+        held[n++] = (struct held_pollfd){i, p->events};
+        p->events = (short)(p->events & ~READ_POLL);
+        if (*earliest == 0 || due < *earliest)
+            *earliest = due;
+    }
+    return n;
+}
+
+/* The kernel's answer, as the latency has it: readability of what is not
+ * due yet hidden, that of what fell due meanwhile shown. */
+static long settle_pollfds(struct ss_wait_args *a, const struct held_pollfd *held, int n_held,
+                           uint64_t now, long ret)
+{
+    uint64_t due;
+    for (nfds_t i = 0; i < a->npfds; i++) {
+        struct pollfd *p = &a->pfds[i];
+        if (!(p->revents & READ_POLL) || !held_back(p->fd, now, &due))
+            continue;
+        p->revents = (short)(p->revents & ~READ_POLL);
+        ret -= p->revents == 0;
+    }
+    for (int k = 0; k < n_held; k++) {
+        struct pollfd *p = &a->pfds[held[k].i];
+        p->events = held[k].events;
+        if (held_back(p->fd, now, &due))
+            continue;
+        ret += p->revents == 0;
+        p->revents = (short)(p->revents | (p->events & (POLLIN | POLLRDNORM)));
+    }
+    return ret;
+}
+
+static void poll_with_latency(struct ss_call *c)
+{
+    struct ss_wait_args *a = c->wait;
+    int64_t timeout = timeout_asked(c);
+    uint64_t deadline = ss_latency_now() + (timeout > 0 ? (uint64_t)timeout : 0);
+    for (;;) {
+        uint64_t now = ss_latency_now(), earliest;
+        struct held_pollfd held[MAX_HELD];
+        int n_held = hold_pollfds(a, now, held, &earliest);
+        int shortened;
+        long ret = real_poll(c, until_due(time_left(timeout, deadline, now), earliest, now,
+                                          &shortened));
+        int err = errno;
+        if (ret < 0) {
+            for (int k = 0; k < n_held; k++)
+                a->pfds[held[k].i].events = held[k].events;
+            c->ret = ret;
+            errno = err;
+            return;
+        }
+        now = ss_latency_now();
+        c->ret = settle_pollfds(a, held, n_held, now, ret);
+        if (c->ret > 0 || time_left(timeout, deadline, now) == 0)
+            return;
+    }
+}
+
+/* The program's epoll_wait with another timeout. */
+static long real_epoll_wait(const struct ss_call *c, int64_t ns)
+{
+    const struct ss_wait_args *a = c->wait;
+    struct timespec ts;
+    switch (c->fn) {
+    case SS_FN_epoll_pwait:
+        return ss_real.epoll_pwait(a->epfd, a->events, a->maxevents, ms_of(ns), a->sigmask);
+    case SS_FN_epoll_pwait2:
+        return ss_real.epoll_pwait2(a->epfd, a->events, a->maxevents, timespec_of(ns, &ts),
+                                    a->sigmask);
+    default:
+        return ss_real.epoll_wait(a->epfd, a->events, a->maxevents, ms_of(ns));
+    }
+}
+
+/* Gives back the read events of the registrations whose bytes fell due:
+ * the kernel then reports them (an edge-triggered one too: a change of a
+ * registration looks at readiness again). Returns the earliest due time
+ * of those still held, or 0. */
+static uint64_t release_due(int epfd, uint64_t now)
+{
+    struct ss_epoll_hold holds[MAX_HELD];
+    uint64_t earliest = 0, listed_earliest;
+    int n = ss_epoll_table_holds(epfd, holds, MAX_HELD, &listed_earliest);
+    for (int i = 0; i < n; i++) {
+        uint64_t due;
+        if (held_back(holds[i].fd, now, &due) && due != 0) {
+            if (earliest == 0 || due < earliest)
+                earliest = due;
+            continue;
+        }
+        ss_real.epoll_ctl(epfd, EPOLL_CTL_MOD, holds[i].fd, &holds[i].registered);
+        ss_epoll_table_release(epfd, holds[i].fd);
+    }
+    return earliest;
+}
+
+/* Takes the read events out of fd's registration until due. */
+static void hold_registration(int epfd, int fd, uint64_t due)
+{
+    struct epoll_event reg;
+    if (!ss_epoll_table_hold(epfd, fd, due, &reg))
+        return;
+    reg.events &= ~(uint32_t)READ_EPOLL;
+    if (ss_real.epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &reg) != 0)
+        ss_epoll_table_release(epfd, fd); /* EPOLLEXCLUSIVE: cannot be changed */
+}
+
+/* Removes the readability of what is not due from the events the kernel
+ * gave; an event left with nothing goes. */
+static long settle_events(struct ss_wait_args *a, long ret, uint64_t now)
+{
+    long kept = 0;
+    for (long i = 0; i < ret; i++) {
+        struct epoll_event ev = a->events[i];
+        int fd = ss_epoll_table_fd_of(a->epfd, ev.data.u64);
+        uint64_t due;
+        if ((ev.events & READ_EPOLL) && fd >= 0 && held_back(fd, now, &due)) {
+            if (due != 0)
+                hold_registration(a->epfd, fd, due);
+            ev.events &= ~(uint32_t)READ_EPOLL;
+            if (ev.events == 0)
+                continue;
+        }
+        a->events[kept++] = ev;
+    }
+    return kept;
+}
+
+static void epoll_wait_with_latency(struct ss_call *c)
+{
+    struct ss_wait_args *a = c->wait;
+    int64_t timeout = timeout_asked(c);
+    uint64_t deadline = ss_latency_now() + (timeout > 0 ? (uint64_t)timeout : 0);
+    for (;;) {
+        uint64_t now = ss_latency_now();
+        uint64_t earliest = release_due(a->epfd, now);
+        int shortened;
+        long ret = real_epoll_wait(c, until_due(time_left(timeout, deadline, now), earliest,
+                                                 now, &shortened));
+        if (ret < 0) {
+            c->ret = ret;
+            return;
+        }
+        now = ss_latency_now();
+        c->ret = settle_events(a, ret, now);
+        if (c->ret > 0 || time_left(timeout, deadline, now) == 0)
+            return;
+    }
+}
+
+/* The program's epoll_ctl went through on a registration a latency
+ * holds: its read events stay out until due. */
+static void keep_hold(const struct ss_wait_args *a)
+{
+    struct epoll_event reg;
+    if (a->ctl_op != EPOLL_CTL_MOD || !ss_epoll_table_held(a->epfd, a->target_fd, &reg))
+        return;
+    reg.events &= ~(uint32_t)READ_EPOLL;
+    ss_real.epoll_ctl(a->epfd, EPOLL_CTL_MOD, a->target_fd, &reg);
+}
+
+/* ---- making the call ----------------------------------------------------- */
+
+/* The real call, through a latency's holds when rules give sockets one. */
+static void make_call(struct ss_call *c)
+{
+    if (ss_latency_enabled() && (c->op == SS_OP_poll || c->op == SS_OP_epoll_poll)) {
+        if (c->op == SS_OP_poll)
+            poll_with_latency(c);
+        else
+            epoll_wait_with_latency(c);
+        return;
+    }
+    c->perform(c);
+}
+
 /* Makes the real call, timed. */
 static void perform(struct ss_call *c, int entry_errno)
 {
     c->t_start_ns = ss_now_ns();
     errno = entry_errno;
-    c->perform(c);
+    make_call(c);
     c->err = errno;
     c->t_end_ns = ss_now_ns();
     c->failed = c->ret == -1;
@@ -100,7 +375,7 @@ static void perform(struct ss_call *c, int entry_errno)
 static void perform_untraced(struct ss_call *c, int entry_errno)
 {
     errno = entry_errno;
-    c->perform(c);
+    make_call(c);
 }
 
 static void start_view(struct ss_wait_view *v, const struct ss_call *c)
@@ -227,8 +502,11 @@ static void run_epoll_ctl(struct ss_call *c, int entry_errno)
     uint32_t events = a->event != NULL ? a->event->events : 0;
     uint64_t data = a->event != NULL ? a->event->data.u64 : 0;
     perform(c, entry_errno);
-    if (!c->failed)
+    if (!c->failed) {
         ss_epoll_table_changed(a->epfd, a->ctl_op, a->target_fd, a->event, socket);
+        if (ss_latency_enabled())
+            keep_hold(a);
+    }
     if (!socket) {
         errno = c->err;
         return;
@@ -266,7 +544,7 @@ void ss_run_wait(struct ss_call *c)
     /* no ss_python_take(): CPython waits between announcing a socket
      * method and making its call, and the call keeps that location */
     ss_classify_call(c, 0);
-    if (!waits_written()) {
+    if (!waits_written() && !ss_latency_enabled()) {
         perform_untraced(c, entry_errno);
         return;
     }

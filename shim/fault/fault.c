@@ -1,5 +1,6 @@
 /* sockshim: the fault engine (see fault.h). */
 #include "fault.h"
+#include "latency.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +91,13 @@ static int rule_draws(const struct ss_rule *r)
     return r->has_p || r->jitter_ns != 0 || (r->actions & SS_ACT_CORRUPT);
 }
 
+/* A rule whose only actions are delay=/jitter=, on receives: on a stream
+ * socket it is a latency: data arrives later (latency.h). */
+static int is_latency_rule(const struct ss_rule *r)
+{
+    return (r->actions & ~(unsigned)SS_ACT_DELAY) == 0 && (r->set & SS_OPS_RECVS) != 0;
+}
+
 static void add_rule(const char *text, int number, int strict_rules)
 {
     struct ss_rule_error e;
@@ -171,6 +179,8 @@ void ss_fault_init(void)
     load_rules(list, strict_flag);
     if (n_rules > 0)
         load_seed();
+    for (int i = 0; i < n_rules; i++)
+        ss_latency_rules |= is_latency_rule(&rules[i]);
 }
 
 void ss_fault_before_fork(void)
@@ -446,6 +456,62 @@ static void note_short_skipped(struct ss_call *c, int i)
     }
 }
 
+/* ---- latency: data that arrives later (latency.h) ------------------------ */
+
+int ss_fault_latency_rule(struct ss_obj *obj, int fd)
+{
+    struct ss_call c;
+    memset(&c, 0, sizeof c);
+    c.fn = SS_FN_recv;
+    c.op = SS_OP_recv;
+    c.fd = fd;
+    struct pre_call pc;
+    pc.have = 0;
+    pc.socket_checked = 1;
+    for (int i = 0; i < n_rules; i++) {
+        const struct ss_rule *r = &rules[i];
+        if (!is_latency_rule(r) || !filters_match(r, &c, obj, &pc))
+            continue;
+        if (!ss_rule_short_cuts(pre_info(&pc, r, &c, obj)->type))
+            continue; /* a datagram's delay is a wait before the call */
+        return i + 1;
+    }
+    return 0;
+}
+
+uint64_t ss_fault_latency_delay(int rule, struct ss_obj *obj)
+{
+    int i = rule - 1;
+    const struct ss_rule *r = &rules[i];
+    uint64_t n = atomic_fetch_add_explicit(&matches[i], 1, memory_order_relaxed) + 1;
+    uint64_t draw = call_draw(i, obj, n);
+    if ((r->has_when && !when_matches(r, n)) || (r->has_p && (draw >> 32) >= r->p_threshold))
+        return 0;
+    return r->delay_ns +
+           (r->jitter_ns != 0 ? ss_mix64(draw ^ 0x6a09e667f3bcc908ull) % r->jitter_ns : 0);
+}
+
+/* A receive on a socket with a latency: held back when the bytes it asks
+ * for are not all due (cut to those that are, or, with none, made to wait
+ * or fail with EAGAIN in ss_fault_before), marked when what it gets was
+ * delayed. *latency says the socket has one: its rule is then no "wait
+ * first" for the call. */
+static int hold_receive(struct ss_call *c, struct ss_obj *obj, int *latency)
+{
+    struct ss_latency_view v;
+    if (obj == NULL || !ss_latency_look(obj, c->fd, ss_latency_now(), &v))
+        return 0;
+    *latency = 1;
+    int none_due = v.allowed == 0 && !v.end_due;
+    int cut = !none_due && !v.end_due && v.allowed < requested(c) && v.allowed < v.queued;
+    if (!none_due && !cut && !v.delayed)
+        return 0;
+    ss_fault_mark(c, v.rule);
+    c->fault_held = !none_due ? SS_HELD_DELAYED : v.holding ? SS_HELD_WAIT : SS_HELD_IDLE;
+    c->fault_limit = cut ? v.allowed : 0;
+    return 1;
+}
+
 int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
 {
     /* only .have is set: the snapshot (about 300 bytes) is filled when a
@@ -456,9 +522,13 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
     pc.socket_checked = 0;
     if (is_op(c, RECVS) && stream_has_ended(c, obj, &pc))
         return 1;
+    int latency = 0;
+    if (ss_latency_enabled() && is_op(c, RECVS) && hold_receive(c, obj, &latency))
+        return 1;
     for (int i = 0; i < n_rules; i++) {
         const struct ss_rule *r = &rules[i];
-        if (!((r->set >> c->op) & 1) || !filters_match(r, c, obj, &pc))
+        if (!((r->set >> c->op) & 1) || (latency && is_latency_rule(r)) ||
+            !filters_match(r, c, obj, &pc))
             continue;
         if (!really_a_socket(c, &pc))
             return 0;
@@ -873,6 +943,38 @@ static void save_arguments(struct ss_call *c, struct ss_fault_scratch *s)
     s->restore_fl = -1;
 }
 
+/* A receive held back by a latency: with nothing due, a non-blocking one
+ * fails with EAGAIN and a blocking one waits (MSG_WAITALL: for all it
+ * asks); then it is cut to the bytes due. */
+static void apply_hold(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj)
+{
+    uint64_t want = requested(c);
+    int waitall = (c->flags & MSG_WAITALL) && !(c->flags & MSG_DONTWAIT);
+    int none_due = c->fault_held != SS_HELD_DELAYED;
+    if (none_due || (waitall && c->fault_limit != 0)) {
+        struct target t;
+        look_at(&t, c, obj);
+        if (t.nonblocking && none_due) {
+            /* the kernel's own answer when nothing had arrived: no mark */
+            if (c->fault_held == SS_HELD_IDLE)
+                c->fault = 0;
+            fail_with(c, s, -1, EAGAIN);
+            return;
+        }
+        struct ss_latency_view v;
+        if (!t.nonblocking) {
+            if (ss_latency_wait(obj, c->fd, t.own_timeout_ns, waitall ? want : 1, &v) != 0) {
+                fail_with(c, s, -1, EAGAIN);
+                return;
+            }
+            int whole = v.end_due || v.allowed >= want || v.allowed >= v.queued;
+            c->fault_limit = whole ? 0 : v.allowed;
+        }
+    }
+    if (c->fault_limit != 0 && c->fault_limit < want)
+        cut_call(c, s, c->fault_limit);
+}
+
 void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scratch *s)
 {
     const struct ss_rule *r = rule_of(c);
@@ -883,6 +985,10 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
     s->draw = c->fault_draw;
     save_arguments(c, s);
     c->fault_flipped = -1;
+    if (c->fault_held) {
+        apply_hold(c, s, obj);
+        return;
+    }
     if (c->fault_limit != 0) {
         cut_call(c, s, c->fault_limit);
         return;
@@ -1033,6 +1139,17 @@ void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
         munmap(s->copy, s->copy_len);
     if ((r->actions & SS_ACT_SHORT) && !short_cut_something(c, r))
         unmark_short(c, r);
+}
+
+void ss_fault_received(const struct ss_call *c, struct ss_obj *obj)
+{
+    if (!ss_latency_enabled() || obj == NULL || !is_op(c, RECVS))
+        return;
+    int peek = c->op != SS_OP_recvmmsg && (c->flags & MSG_PEEK);
+    if (c->ret > 0 && !peek)
+        ss_latency_consumed(c->fd, obj, c->op == SS_OP_recvmmsg ? 0 : (uint64_t)c->ret);
+    if (c->fault_held)
+        ss_latency_marked(c->fd, obj);
 }
 
 void ss_fault_settle(struct ss_call *c, struct ss_obj *obj, int after)

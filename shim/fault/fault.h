@@ -86,6 +86,13 @@ void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s);
 int ss_fault_strict(void);
 /* Marks c as faulted by rule (1-based). */
 void ss_fault_mark(struct ss_call *c, int rule);
+/* After every call on a socket: a receive's bytes are read (latency.h). */
+void ss_fault_received(const struct ss_call *c, struct ss_obj *obj);
+/* For latency.c: the first rule (1-based) giving the stream socket at fd
+ * a latency, or 0; and the delay an arrival on it gets from rule (when=
+ * and p= count arrivals), or 0. */
+int ss_fault_latency_rule(struct ss_obj *obj, int fd);
+uint64_t ss_fault_latency_delay(int rule, struct ss_obj *obj);
 /* Before (after = 0) and after (1) every call on a socket: what an earlier
  * fault left pending there (fault_event.h) is settled. */
 void ss_fault_settle(struct ss_call *c, struct ss_obj *obj, int after);

@@ -23,7 +23,10 @@ struct reg {
     int epfd;
     int fd;          /* INSTANCE: the instance's own entry */
     uint64_t data;   /* the registration's data */
+    uint32_t events; /* ... and events, as the program gave them */
     uint32_t count;  /* INSTANCE: how many sockets it watches */
+    uint32_t holds;  /* INSTANCE: how many of its registrations are held */
+    uint64_t held_due; /* a latency holds its readability back until then; 0: not */
     uint8_t state;   /* enum slot_state */
     uint8_t is_socket;
 };
@@ -143,10 +146,19 @@ static void count_socket(int epfd, int delta)
         inst->count += (uint32_t)delta;
 }
 
+static void count_hold(int epfd, int delta)
+{
+    struct reg *inst = find_or_add(epfd, INSTANCE);
+    if (inst != NULL && (delta > 0 || inst->holds > 0))
+        inst->holds += (uint32_t)delta;
+}
+
 static void forget(struct reg *r)
 {
     if (r->fd != INSTANCE && r->is_socket)
         count_socket(r->epfd, -1);
+    if (r->fd != INSTANCE && r->held_due != 0)
+        count_hold(r->epfd, -1);
     r->state = SLOT_GONE;
 }
 
@@ -178,6 +190,7 @@ void ss_epoll_table_changed(int epfd, int op, int fd, const struct epoll_event *
                 count_socket(epfd, is_socket ? 1 : -1);
             r->is_socket = (uint8_t)(is_socket != 0);
             r->data = event->data.u64;
+            r->events = event->events;
         }
     }
     unlock_table();
@@ -215,4 +228,68 @@ int ss_epoll_table_fd_of(int epfd, uint64_t data)
     }
     unlock_table();
     return fd;
+}
+
+/* ---- readability a latency holds back ------------------------------------ */
+
+int ss_epoll_table_hold(int epfd, int fd, uint64_t due, struct epoll_event *registered)
+{
+    if (!lock_table())
+        return 0;
+    struct reg *r = find(epfd, fd);
+    int first = r != NULL && r->held_due == 0;
+    if (r != NULL) {
+        if (first)
+            count_hold(epfd, 1);
+        r->held_due = due != 0 ? due : 1;
+        registered->events = r->events;
+        registered->data.u64 = r->data;
+    }
+    unlock_table();
+    return first;
+}
+
+int ss_epoll_table_held(int epfd, int fd, struct epoll_event *registered)
+{
+    if (!lock_table())
+        return 0;
+    const struct reg *r = find(epfd, fd);
+    int held = r != NULL && r->held_due != 0;
+    if (held) {
+        registered->events = r->events;
+        registered->data.u64 = r->data;
+    }
+    unlock_table();
+    return held;
+}
+
+int ss_epoll_table_holds(int epfd, struct ss_epoll_hold *out, int max, uint64_t *earliest)
+{
+    *earliest = 0;
+    if (!lock_table())
+        return 0;
+    const struct reg *inst = find(epfd, INSTANCE);
+    int n = 0;
+    for (size_t i = 0; inst != NULL && inst->holds != 0 && i < capacity && n < max; i++) {
+        const struct reg *r = &table[i];
+        if (r->state != SLOT_USED || r->epfd != epfd || r->fd == INSTANCE || r->held_due == 0)
+            continue;
+        out[n++] = (struct ss_epoll_hold){r->fd, {r->events, {.u64 = r->data}}, r->held_due};
+        if (*earliest == 0 || r->held_due < *earliest)
+            *earliest = r->held_due;
+    }
+    unlock_table();
+    return n;
+}
+
+void ss_epoll_table_release(int epfd, int fd)
+{
+    if (!lock_table())
+        return;
+    struct reg *r = find(epfd, fd);
+    if (r != NULL && r->held_due != 0) {
+        r->held_due = 0;
+        count_hold(epfd, -1);
+    }
+    unlock_table();
 }

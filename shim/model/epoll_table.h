@@ -23,6 +23,21 @@ void ss_epoll_table_changed(int epfd, int op, int fd, const struct epoll_event *
 int ss_epoll_table_has_sockets(int epfd);
 /* The fd registered with instance epfd under data, or -1. */
 int ss_epoll_table_fd_of(int epfd, uint64_t data);
+/* Readability a latency holds back (shim/fault/latency.h): the shim took
+ * the input events out of a registration until due (CLOCK_MONOTONIC).
+ * hold() marks it, with the registration as the program made it in
+ * *registered; 1 when it was not held before. held() says whether it is,
+ * with that registration. holds() lists an instance's held registrations
+ * (at most max) and the earliest due time; release() ends a hold. */
+struct ss_epoll_hold {
+    int fd;
+    struct epoll_event registered;
+    uint64_t due;
+};
+int ss_epoll_table_hold(int epfd, int fd, uint64_t due, struct epoll_event *registered);
+int ss_epoll_table_held(int epfd, int fd, struct epoll_event *registered);
+int ss_epoll_table_holds(int epfd, struct ss_epoll_hold *out, int max, uint64_t *earliest);
+void ss_epoll_table_release(int epfd, int fd);
 /* In a forked child: the table's lock may have been held by a thread that
  * did not come along. */
 void ss_epoll_table_after_fork_child(void);

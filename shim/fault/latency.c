@@ -1,0 +1,272 @@
+/* sockshim: network time on a socket (see latency.h).
+ *
+ * One entry per fd number (below MAX_FD), in memory mapped once and
+ * touched only for the fds that have sockets with a latency; an entry
+ * belongs to the socket whose model id it holds, and starts over when the
+ * number names another socket. A lock guards the table; a signal handler
+ * that finds its own thread holding it sees no latency for that call.
+ */
+#include "latency.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "fault.h"
+#include "internal.h"
+#include "model.h"
+#include "real.h"
+
+#define MAX_FD 65536
+#define MAX_MARKS 16
+
+int ss_latency_rules;
+
+/* The bytes that had arrived by upto fall due at due_ns. */
+struct mark {
+    uint64_t upto, due_ns;
+};
+
+struct entry {
+    uint64_t obj_id;  /* the socket's model id; 0: unused */
+    int rule;         /* 1-based; 0: none (yet) */
+    int end_seen;     /* the stream's end (or an error) arrived ... */
+    uint64_t end_due; /* ... and falls due then */
+    uint64_t consumed, arrived, released;
+    int n;
+    int delayed;
+    struct mark m[MAX_MARKS];
+};
+
+static struct entry *table;
+static atomic_int table_lock;
+static __thread int tls_holding;
+
+uint64_t ss_latency_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+static int lock_table(void)
+{
+    if (tls_holding)
+        return 0;
+    for (unsigned spin = 0; spin < 4096; spin++) {
+        if (!atomic_exchange_explicit(&table_lock, 1, memory_order_acquire)) {
+            tls_holding = 1;
+            return 1;
+        }
+        if (spin >= 64)
+            sched_yield();
+    }
+    return 0;
+}
+
+static void unlock_table(void)
+{
+    tls_holding = 0;
+    atomic_store_explicit(&table_lock, 0, memory_order_release);
+}
+
+/* The entry of fd for obj, locked; NULL (not locked) when there is none
+ * to have. */
+static struct entry *entry_of(int fd, struct ss_obj *obj)
+{
+    if (fd < 0 || fd >= MAX_FD || obj == NULL || !lock_table())
+        return NULL;
+    if (table == NULL) {
+        void *mem = mmap(NULL, MAX_FD * sizeof *table, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (mem == MAP_FAILED) {
+            unlock_table();
+            return NULL;
+        }
+        table = mem;
+    }
+    struct entry *e = &table[fd];
+    uint64_t id = ss_model_id(obj);
+    if (e->obj_id != id) {
+        memset(e, 0, sizeof *e);
+        e->obj_id = id;
+    }
+    return e;
+}
+
+/* ---- arrivals ---------------------------------------------------------- */
+
+static uint64_t last_due(const struct entry *e)
+{
+    return e->n > 0 ? e->m[e->n - 1].due_ns : 0;
+}
+
+/* When something arriving now falls due: never before what came first. */
+static uint64_t due_of_arrival(struct entry *e, struct ss_obj *obj, uint64_t now)
+{
+    uint64_t delay = ss_fault_latency_delay(e->rule, obj);
+    if (delay != 0)
+        e->delayed = 1;
+    uint64_t due = now + delay;
+    return due > last_due(e) ? due : last_due(e);
+}
+
+static void add_arrival(struct entry *e, struct ss_obj *obj, uint64_t total, uint64_t now)
+{
+    uint64_t due = due_of_arrival(e, obj, now);
+    e->arrived = total;
+    if (due <= now && e->n == 0) {
+        e->released = total;
+        return;
+    }
+    if (e->n == MAX_MARKS) { /* held with the last mark: later, never early */
+        e->m[e->n - 1] = (struct mark){total, due};
+        return;
+    }
+    e->m[e->n++] = (struct mark){total, due};
+}
+
+/* No bytes queued but the socket reads as ready: its end (or an error). */
+static int stream_done(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+    return ss_real.poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static void observe(struct entry *e, int fd, struct ss_obj *obj, uint64_t now)
+{
+    int queued = 0;
+    if (ss_real.ioctl(fd, FIONREAD, &queued) != 0 || queued < 0)
+        queued = 0;
+    uint64_t total = e->consumed + (uint64_t)queued;
+    if (total < e->arrived) /* read where the shim did not see it */
+        e->consumed = e->arrived - (uint64_t)queued;
+    else if (total > e->arrived)
+        add_arrival(e, obj, total, now);
+    else if (queued == 0 && !e->end_seen && stream_done(fd)) {
+        e->end_due = due_of_arrival(e, obj, now);
+        e->end_seen = 1;
+    }
+}
+
+static void release(struct entry *e, uint64_t now)
+{
+    int k = 0;
+    while (k < e->n && e->m[k].due_ns <= now)
+        e->released = e->m[k++].upto;
+    if (k > 0) {
+        memmove(e->m, e->m + k, (size_t)(e->n - k) * sizeof e->m[0]);
+        e->n -= k;
+    }
+}
+
+static void describe(const struct entry *e, uint64_t now, struct ss_latency_view *v)
+{
+    v->rule = e->rule;
+    v->allowed = e->released > e->consumed ? e->released - e->consumed : 0;
+    v->queued = e->arrived > e->consumed ? e->arrived - e->consumed : 0;
+    v->end_due = e->end_seen && e->n == 0 && e->end_due <= now;
+    v->holding = e->n > 0 || (e->end_seen && e->end_due > now);
+    v->next_due_ns = e->n > 0 ? e->m[0].due_ns : v->holding ? e->end_due : 0;
+    v->delayed = e->delayed;
+}
+
+int ss_latency_look(struct ss_obj *obj, int fd, uint64_t now, struct ss_latency_view *v)
+{
+    memset(v, 0, sizeof *v);
+    struct entry *e = entry_of(fd, obj);
+    if (e == NULL)
+        return 0;
+    /* the rule is found once the socket has its addresses: by its first
+     * arrival at the latest */
+    if (e->rule == 0 && e->arrived == 0 && !e->end_seen)
+        e->rule = ss_fault_latency_rule(obj, fd);
+    if (e->rule != 0) {
+        observe(e, fd, obj, now);
+        release(e, now);
+        describe(e, now, v);
+    }
+    unlock_table();
+    return v->rule != 0;
+}
+
+void ss_latency_consumed(int fd, struct ss_obj *obj, uint64_t n)
+{
+    struct entry *e = entry_of(fd, obj);
+    if (e == NULL)
+        return;
+    e->consumed += n;
+    if (e->arrived < e->consumed)
+        e->arrived = e->consumed;
+    if (e->released < e->consumed)
+        e->released = e->consumed;
+    unlock_table();
+}
+
+void ss_latency_marked(int fd, struct ss_obj *obj)
+{
+    struct entry *e = entry_of(fd, obj);
+    if (e == NULL)
+        return;
+    e->delayed = 0;
+    unlock_table();
+}
+
+void ss_latency_forget(int fd)
+{
+    if (fd < 0 || fd >= MAX_FD || table == NULL || !lock_table())
+        return;
+    table[fd].obj_id = 0;
+    unlock_table();
+}
+
+/* ---- a blocking receive's wait ------------------------------------------ */
+
+static void sleep_until(uint64_t due)
+{
+    uint64_t now = ss_latency_now();
+    if (due <= now)
+        return;
+    struct timespec ts = {(time_t)((due - now) / 1000000000u), (long)((due - now) % 1000000000u)};
+    nanosleep(&ts, NULL); /* a signal handler may run: the loop looks again */
+}
+
+static void wait_readable(int fd, uint64_t deadline)
+{
+    int ms = -1;
+    if (deadline != 0) {
+        uint64_t now = ss_latency_now();
+        ms = deadline > now ? (int)((deadline - now + 999999) / 1000000) : 0;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+    ss_real.poll(&p, 1, ms);
+}
+
+int ss_latency_wait(struct ss_obj *obj, int fd, uint64_t timeout_ns, uint64_t need,
+                    struct ss_latency_view *v)
+{
+    uint64_t now = ss_latency_now();
+    uint64_t deadline = timeout_ns != 0 ? now + timeout_ns : 0;
+    for (;;) {
+        if (!ss_latency_look(obj, fd, now, v) || v->allowed >= need || v->end_due)
+            return 0;
+        if (deadline != 0 && now >= deadline) {
+            errno = EAGAIN;
+            return -1;
+        }
+        if (v->holding)
+            sleep_until(deadline != 0 && deadline < v->next_due_ns ? deadline : v->next_due_ns);
+        else if (v->allowed > 0) /* MSG_WAITALL wants more than is queued */
+            sleep_until(now + 1000000);
+        else
+            wait_readable(fd, deadline);
+        now = ss_latency_now();
+    }
+}

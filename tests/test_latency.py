@@ -1,0 +1,117 @@
+"""Latency: a receive rule's delay= holds a socket's data back, not the
+program's threads (docs/faults.md, "delay="). One connection is slowed;
+the others of the same process, in the same event loop, are not.
+
+Timing bounds here are deliberately loose (the benchmark measures them):
+a delayed round trip takes at least its delay, an untouched one far less.
+"""
+import os
+import socket
+import subprocess
+
+import pytest
+
+from conftest import (SOCKSHIM, TIMEOUT, base_env, program, run_traced, scenario)
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def times(stdout):
+    """{name: [numbers]} of lines 'name n n n'."""
+    out = {}
+    for line in stdout.decode().splitlines():
+        name, *values = line.split()
+        out[name] = [float(v) for v in values]
+    return out
+
+
+def test_asyncio_other_connection_is_not_slowed(tmp_path):
+    """The issue's case: two echo servers in one asyncio loop, a client of
+    each; the delay is aimed at one client's receives by its peer."""
+    p1, p2 = free_ports(2)
+    trace = run_traced(scenario("latency_two_clients.py") + [str(p1), str(p2)], tmp_path,
+                       fmt="text", options=["-e", "recv"], check_exit=0,
+                       faults=[f"recv:delay=100ms:peer=127.0.0.1:{p1}"])
+    t = times(trace.proc.stdout)
+    total, median, _ = t["targeted"]
+    assert total >= 1.9 and median >= 99.0          # 20 round trips, 100 ms each
+    assert t["other"][0] < 1.0                      # not held up by the other's delay
+    faulted = [l.body for l in trace.lines if "[fault #1" in l.body]
+    assert len(faulted) == 20
+    assert {b.split(".", 1)[0] for b in faulted} == {faulted[0].split(".", 1)[0]}
+    assert all(b.endswith("[fault #1 delay=100ms]") for b in faulted)
+
+
+def test_blocking_socket_timeouts_and_end_of_stream(tmp_path):
+    """Blocking receives wait for the data to fall due; a timeout shorter
+    than the delay expires (the data is not lost); a non-blocking receive
+    gets EAGAIN until it is due; bytes come whole and in order; the end of
+    the stream is late too."""
+    [port] = free_ports(1)
+    trace = run_traced(scenario("latency_blocking.py") + [str(port)], tmp_path, fmt="text",
+                       options=["-e", "recv"], check_exit=0,
+                       faults=[f"recv:delay=200ms:peer=127.0.0.1:{port}"])
+    lines = trace.proc.stdout.decode().splitlines()
+    assert float(lines[0].split()[-1]) >= 0.6
+    assert lines[1:] == ["timeout raised", "then b'late'", "nonblocking EAGAIN",
+                         "nonblocking later b'nb'", "bulk intact True", "end b'' True"]
+    # the server thread's socket (peer is the client's port) is not delayed
+    server_lines = [l.body for l in trace.lines if l.tid != l.pid and ".recv(" in l.body]
+    assert server_lines and not any("fault" in b for b in server_lines)
+
+
+def serve_and_measure(argv, tmp_path, ready=b"ready\n"):
+    """Runs a server (argv + [port]) under sockshim with a delay aimed at
+    the first of two clients, runs the clients bare, returns their times
+    and the trace text."""
+    port, first, second = free_ports(3)
+    out = tmp_path / "trace"
+    proc = subprocess.Popen(
+        [str(SOCKSHIM), "-o", str(out), "-e", "recv",
+         "--fault", f"recv:delay=100ms:peer=127.0.0.1:{first}", "--"] + argv + [str(port)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=base_env())
+    try:
+        assert proc.stdout.readline() == ready
+        clients = subprocess.run(scenario("latency_clients.py") + [str(port), str(first),
+                                                                    str(second)],
+                                 capture_output=True, timeout=TIMEOUT, check=True)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=TIMEOUT)
+    return times(clients.stdout), out.read_text()
+
+
+def test_c_epoll_server_edge_triggered(tmp_path):
+    """An edge-triggered epoll server whose registrations' data is not the
+    fd: the held connection's events come when its data is due, once."""
+    t, trace = serve_and_measure([str(program("epoll_echo"))], tmp_path)
+    assert t["first"][0] >= 0.95 and t["second"][0] < 0.5
+    assert trace.count("-> b'ping' (4 bytes) [fault #1 delay=100ms]") == 10
+
+
+def test_node_server(tmp_path):
+    node = subprocess.run(["sh", "-c", "command -v node"], capture_output=True)
+    if node.returncode != 0:
+        pytest.skip("node is not installed")
+    script = os.path.join(os.path.dirname(scenario("x")[1]), "latency_node_server.js")
+    t, trace = serve_and_measure(["node", script], tmp_path)
+    assert t["first"][0] >= 0.95 and t["second"][0] < 0.5
+    assert trace.count("-> b'ping' (4 bytes) [fault #1 delay=100ms]") == 10
+
+
+def test_a_datagram_delay_still_waits_before_the_call(tmp_path):
+    """A datagram socket has no stream to hold back: delay= waits first."""
+    trace = run_traced([str(program("udp_pair"))], tmp_path, fmt="text",
+                       options=["-e", "recvfrom"], check_exit=0,
+                       faults=["recv:delay=50ms"])
+    received = [l.body for l in trace.lines if ".recvfrom(" in l.body]
+    assert len(received) == 2
+    assert all(b.endswith("[fault #1 delay=50ms]") for b in received)
