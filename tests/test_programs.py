@@ -28,7 +28,7 @@ SOURCES = ROOT / "tests" / "programs"
 # static_exit: no socket call to trace; secure_probe: prints whether the shim
 # is loaded (tests/test_secure.py)
 NEEDS_ARGS = {"naive_client", "sink_server", "sigkill_trace", "broken_conn", "end_ways",
-              "ring_forge", "static_exit", "secure_probe"}
+              "ring_forge", "static_exit", "secure_probe", "epoll_echo"}
 ALL_PROGRAMS = sorted(p.stem for p in SOURCES.glob("*.c")
                       if (PROGRAMS / p.stem).is_file() and p.stem not in NEEDS_ARGS)
 

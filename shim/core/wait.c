@@ -88,6 +88,34 @@ static int64_t timeout_asked(const struct ss_call *c)
     }
 }
 
+/* ---- select()'s sets ---------------------------------------------------- */
+
+/* The bytes of an fd_set the kernel reads for nfds: whole longs. */
+static size_t set_bytes(int nfds)
+{
+    size_t bits_per_long = 8 * sizeof(long);
+    return ((size_t)nfds + bits_per_long - 1) / bits_per_long * sizeof(long);
+}
+
+static uint32_t set_bits(const fd_set sets[3], int fd)
+{
+    uint32_t bits = 0;
+    for (int s = 0; s < 3; s++)
+        if (FD_ISSET(fd, &sets[s]))
+            bits |= 1u << s;
+    return bits;
+}
+
+/* The program's sets, as far as the kernel reads them (nfds above
+ * FD_SETSIZE: the first FD_SETSIZE fds). */
+static void copy_sets(fd_set out[3], fd_set *const in[3], int nfds)
+{
+    memset(out, 0, 3 * sizeof out[0]);
+    for (int s = 0; s < 3; s++)
+        if (in[s] != NULL)
+            memcpy(&out[s], in[s], set_bytes(nfds));
+}
+
 /* ---- latency: readability held back (shim/fault/latency.h) -------------- */
 
 #define READ_POLL (POLLIN | POLLRDNORM | POLLRDHUP)
@@ -243,6 +271,72 @@ static void poll_with_latency(struct ss_call *c)
     }
 }
 
+/* The program's select with its sets as they are and another timeout. */
+static long real_select(const struct ss_call *c, int64_t ns)
+{
+    const struct ss_wait_args *a = c->wait;
+    struct timespec ts;
+    if (c->fn == SS_FN_pselect)
+        return ss_real.pselect(a->nfds, a->sets[0], a->sets[1], a->sets[2],
+                               timespec_of(ns, &ts), a->sigmask);
+    struct timeval tv = {(time_t)(ns / 1000000000), (suseconds_t)(ns % 1000000000 / 1000)};
+    if (ns >= 0 && ns % 1000 != 0 && ++tv.tv_usec == 1000000) { /* never early */
+        tv.tv_sec++;
+        tv.tv_usec = 0;
+    }
+    return ss_real.select(a->nfds, a->sets[0], a->sets[1], a->sets[2], ns < 0 ? NULL : &tv);
+}
+
+static void select_with_latency(struct ss_call *c)
+{
+    struct ss_wait_args *a = c->wait;
+    int nfds = a->nfds < 0 ? 0 : a->nfds > FD_SETSIZE ? FD_SETSIZE : a->nfds;
+    fd_set asked[3];
+    copy_sets(asked, a->sets, nfds);
+    int64_t timeout = timeout_asked(c);
+    uint64_t deadline = ss_latency_now() + (timeout > 0 ? (uint64_t)timeout : 0);
+    for (;;) {
+        uint64_t now = ss_latency_now(), earliest = 0, due;
+        fd_set held;
+        FD_ZERO(&held);
+        for (int s = 0; s < 3; s++)
+            if (a->sets[s] != NULL)
+                memcpy(a->sets[s], &asked[s], set_bytes(nfds));
+        for (int fd = 0; a->sets[0] != NULL && fd < nfds; fd++) {
+            if (!FD_ISSET(fd, &asked[0]) || !held_back(fd, now, &due) || due == 0)
+                continue;
+            FD_CLR(fd, a->sets[0]);
+            FD_SET(fd, &held);
+            earliest = earliest == 0 || due < earliest ? due : earliest;
+        }
+        int shortened;
+        long ret = real_select(c, until_due(time_left(timeout, deadline, now), earliest, now,
+                                            &shortened));
+        if (ret < 0) {
+            c->ret = ret;
+            return;
+        }
+        now = ss_latency_now();
+        for (int fd = 0; a->sets[0] != NULL && fd < nfds; fd++) {
+            if (FD_ISSET(fd, a->sets[0]) && held_back(fd, now, &due)) {
+                FD_CLR(fd, a->sets[0]);
+                ret--;
+            } else if (FD_ISSET(fd, &held) && !held_back(fd, now, &due)) {
+                FD_SET(fd, a->sets[0]);
+                ret++;
+            }
+        }
+        c->ret = ret;
+        if (ret > 0 || time_left(timeout, deadline, now) == 0)
+            break;
+    }
+    if (c->fn == SS_FN_select && a->tv != NULL) { /* Linux leaves the time not slept */
+        int64_t left = time_left(timeout, deadline, ss_latency_now());
+        a->tv->tv_sec = (time_t)(left / 1000000000);
+        a->tv->tv_usec = (suseconds_t)(left % 1000000000 / 1000);
+    }
+}
+
 /* The program's epoll_wait with another timeout. */
 static long real_epoll_wait(const struct ss_call *c, int64_t ns)
 {
@@ -351,12 +445,20 @@ static void keep_hold(const struct ss_wait_args *a)
 /* The real call, through a latency's holds when rules give sockets one. */
 static void make_call(struct ss_call *c)
 {
-    if (ss_latency_enabled() && (c->op == SS_OP_poll || c->op == SS_OP_epoll_poll)) {
-        if (c->op == SS_OP_poll)
+    if (ss_latency_enabled()) {
+        switch (c->op) {
+        case SS_OP_select:
+            select_with_latency(c);
+            return;
+        case SS_OP_poll:
             poll_with_latency(c);
-        else
+            return;
+        case SS_OP_epoll_poll:
             epoll_wait_with_latency(c);
-        return;
+            return;
+        default:
+            break;
+        }
     }
     c->perform(c);
 }
@@ -396,32 +498,6 @@ static void write_wait(struct ss_call *c, const struct ss_wait_view *v)
 }
 
 /* ---- select ------------------------------------------------------------ */
-
-/* The bytes of an fd_set the kernel reads for nfds: whole longs. */
-static size_t set_bytes(int nfds)
-{
-    size_t bits_per_long = 8 * sizeof(long);
-    return ((size_t)nfds + bits_per_long - 1) / bits_per_long * sizeof(long);
-}
-
-static uint32_t set_bits(const fd_set sets[3], int fd)
-{
-    uint32_t bits = 0;
-    for (int s = 0; s < 3; s++)
-        if (FD_ISSET(fd, &sets[s]))
-            bits |= 1u << s;
-    return bits;
-}
-
-/* The program's sets, as far as the kernel reads them (nfds above
- * FD_SETSIZE: the first FD_SETSIZE fds). */
-static void copy_sets(fd_set out[3], fd_set *const in[3], int nfds)
-{
-    memset(out, 0, 3 * sizeof out[0]);
-    for (int s = 0; s < 3; s++)
-        if (in[s] != NULL)
-            memcpy(&out[s], in[s], set_bytes(nfds));
-}
 
 static void run_select(struct ss_call *c, int entry_errno)
 {
