@@ -175,24 +175,17 @@ static const struct timespec *timespec_of(int64_t ns, struct timespec *ts)
     return ts;
 }
 
-/* The program's poll with another timeout. */
+/* The program's poll with another timeout, to the nanosecond (a due time
+ * rounded up to the millisecond would make every delay up to 1 ms late). */
 static long real_poll(const struct ss_call *c, int64_t ns)
 {
     const struct ss_wait_args *a = c->wait;
     struct timespec ts;
-    switch (c->fn) {
-    case SS_FN___poll:
-        return ss_real.__poll(a->pfds, a->npfds, ms_of(ns));
-    case SS_FN___poll_chk:
-        return ss_real.__poll_chk(a->pfds, a->npfds, ms_of(ns), a->objsize);
-    case SS_FN_ppoll:
-        return ss_real.ppoll(a->pfds, a->npfds, timespec_of(ns, &ts), a->sigmask);
-    case SS_FN___ppoll_chk:
-        return ss_real.__ppoll_chk(a->pfds, a->npfds, timespec_of(ns, &ts), a->sigmask,
-                                   a->objsize);
-    default:
-        return ss_real.poll(a->pfds, a->npfds, ms_of(ns));
-    }
+    const struct timespec *tp = timespec_of(ns, &ts);
+    const sigset_t *mask = c->fn == SS_FN_ppoll || c->fn == SS_FN___ppoll_chk ? a->sigmask : NULL;
+    if (c->fn == SS_FN___poll_chk || c->fn == SS_FN___ppoll_chk)
+        return ss_real.__ppoll_chk(a->pfds, a->npfds, tp, mask, a->objsize);
+    return ss_real.ppoll(a->pfds, a->npfds, tp, mask);
 }
 
 struct held_pollfd {
@@ -337,20 +330,24 @@ static void select_with_latency(struct ss_call *c)
     }
 }
 
-/* The program's epoll_wait with another timeout. */
+/* The program's epoll_wait with another timeout, to the nanosecond where
+ * the kernel has epoll_pwait2 (Linux 5.11). */
 static long real_epoll_wait(const struct ss_call *c, int64_t ns)
 {
     const struct ss_wait_args *a = c->wait;
     struct timespec ts;
-    switch (c->fn) {
-    case SS_FN_epoll_pwait:
-        return ss_real.epoll_pwait(a->epfd, a->events, a->maxevents, ms_of(ns), a->sigmask);
-    case SS_FN_epoll_pwait2:
-        return ss_real.epoll_pwait2(a->epfd, a->events, a->maxevents, timespec_of(ns, &ts),
-                                    a->sigmask);
-    default:
-        return ss_real.epoll_wait(a->epfd, a->events, a->maxevents, ms_of(ns));
+    const sigset_t *mask = c->fn == SS_FN_epoll_wait ? NULL : a->sigmask;
+    static _Atomic int no_pwait2;
+    if (!no_pwait2) {
+        int saved = errno;
+        long ret = ss_real.epoll_pwait2(a->epfd, a->events, a->maxevents, timespec_of(ns, &ts),
+                                        mask);
+        if (ret >= 0 || errno != ENOSYS)
+            return ret;
+        errno = saved;
+        no_pwait2 = 1;
     }
+    return ss_real.epoll_pwait(a->epfd, a->events, a->maxevents, ms_of(ns), mask);
 }
 
 /* Gives back the read events of the registrations whose bytes fell due:

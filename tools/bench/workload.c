@@ -4,6 +4,13 @@
  *   workload bulk MIB         MIB MiB in 64 KiB sends over TCP 127.0.0.1
  *   workload churn N          N connect/accept/close cycles
  *   workload threads T N      T client threads, N round trips each
+ *   workload twoconn N PORT   two connections in one poll() loop of one
+ *                             thread (servers and clients, as an asyncio
+ *                             program has them), N one-byte round trips
+ *                             each at once; the first server listens on
+ *                             PORT (a fault rule can aim at it); prints
+ *                             each connection's median and 99th percentile
+ *                             round trip in microseconds
  *   workload udpsend N        N one-byte sends on a connected UDP socket
  *                             nobody reads (the callgrind probe: one
  *                             intercepted call an iteration, never blocks)
@@ -20,12 +27,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHUNK (64 * 1024)
@@ -341,6 +350,109 @@ static void udpsend(long count)
     close(rx);
 }
 
+/* ---- twoconn ---------------------------------------------------------- */
+
+struct conn {
+    int client, server;
+    int waiting;      /* a ping is out */
+    long done;
+    uint64_t sent_ns;
+    uint64_t *rtt_us;
+};
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int listen_on(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    struct sockaddr_in sin = loopback(port);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(fd, 1) != 0)
+        die("listen");
+    return fd;
+}
+
+static void open_conn(struct conn *c, int listener, int port, long rounds)
+{
+    c->client = connect_loopback(port);
+    c->server = accept(listener, NULL, NULL);
+    if (c->server < 0)
+        die("accept");
+    no_delay(c->client);
+    no_delay(c->server);
+    c->rtt_us = calloc((size_t)rounds, sizeof *c->rtt_us);
+    if (c->rtt_us == NULL)
+        die("calloc");
+}
+
+static void one_byte(int from, int to_fd, int echo)
+{
+    char b;
+    if (recv(from, &b, 1, 0) != 1)
+        die("recv");
+    if (echo && send(to_fd, &b, 1, 0) != 1)
+        die("send");
+}
+
+static int by_value(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void print_percentiles(const struct conn *c, long rounds)
+{
+    qsort(c->rtt_us, (size_t)rounds, sizeof *c->rtt_us, by_value);
+    printf(" %llu %llu", (unsigned long long)c->rtt_us[rounds / 2],
+           (unsigned long long)c->rtt_us[rounds * 99 / 100]);
+}
+
+static void twoconn(long rounds, int port)
+{
+    int la = listen_on(port), port_b;
+    int lb = listen_loopback(&port_b, 1);
+    struct conn conns[2] = {{0}, {0}};
+    open_conn(&conns[0], la, port, rounds);
+    open_conn(&conns[1], lb, port_b, rounds);
+    while (conns[0].done < rounds || conns[1].done < rounds) {
+        struct pollfd p[4];
+        for (int i = 0; i < 2; i++) {
+            struct conn *c = &conns[i];
+            if (!c->waiting && c->done < rounds) {
+                c->sent_ns = monotonic_ns();
+                if (send(c->client, "p", 1, 0) != 1)
+                    die("send");
+                c->waiting = 1;
+            }
+            p[2 * i] = (struct pollfd){.fd = c->server, .events = POLLIN};
+            p[2 * i + 1] = (struct pollfd){.fd = c->client, .events = POLLIN};
+        }
+        if (poll(p, 4, -1) < 0 && errno != EINTR)
+            die("poll");
+        for (int i = 0; i < 2; i++) {
+            struct conn *c = &conns[i];
+            if (p[2 * i].revents & POLLIN)
+                one_byte(c->server, c->server, 1);
+            if (p[2 * i + 1].revents & POLLIN) {
+                one_byte(c->client, -1, 0);
+                c->rtt_us[c->done++] = (monotonic_ns() - c->sent_ns) / 1000;
+                c->waiting = 0;
+            }
+        }
+    }
+    printf("targeted");
+    print_percentiles(&conns[0], rounds);
+    printf(" other");
+    print_percentiles(&conns[1], rounds);
+    printf("\n");
+}
+
 int main(int argc, char **argv)
 {
     const char *w = argc > 1 ? argv[1] : "";
@@ -354,9 +466,11 @@ int main(int argc, char **argv)
         threads(arg_count(argv[2]), arg_count(argv[3]));
     else if (argc == 3 && strcmp(w, "udpsend") == 0)
         udpsend(arg_count(argv[2]));
+    else if (argc == 4 && strcmp(w, "twoconn") == 0)
+        twoconn(arg_count(argv[2]), (int)arg_count(argv[3]));
     else {
         fprintf(stderr, "usage: workload pingpong N | bulk MIB | churn N | threads T N | "
-                        "udpsend N\n");
+                        "udpsend N | twoconn N PORT\n");
         return 2;
     }
     return 0;
