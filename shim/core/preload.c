@@ -28,6 +28,7 @@
 #include "trace.h"
 #include "place.h"
 #include "epoll_table.h"
+#include "latency.h"
 
 struct ss_real_table ss_real;
 _Atomic int ss_lib_state = SS_LIB_UNINIT;
@@ -111,6 +112,7 @@ void ss_after_fork_child(void)
     ss_identity_reset_after_fork();
     ss_model_after_fork_child();
     ss_epoll_table_after_fork_child();
+    ss_latency_after_fork_child();
     ss_fault_after_fork_child();
     ss_audit_after_fork_child();
     ss_ending_after_fork_child();

@@ -476,7 +476,10 @@ int ss_fault_latency_rule(struct ss_obj *obj, int fd)
             continue; /* a datagram's delay is a wait before the call */
         return i + 1;
     }
-    return 0;
+    /* a connected socket's addresses are final: no rule ever will */
+    struct ss_sockinfo info;
+    ss_model_snapshot(obj, fd, &info, 0);
+    return info.state & SS_ST_CONNECTED ? -1 : 0;
 }
 
 uint64_t ss_fault_latency_delay(int rule, struct ss_obj *obj)
@@ -1148,7 +1151,7 @@ void ss_fault_received(const struct ss_call *c, struct ss_obj *obj)
     int peek = c->op != SS_OP_recvmmsg && (c->flags & MSG_PEEK);
     if (c->ret > 0 && !peek)
         ss_latency_consumed(c->fd, obj, c->op == SS_OP_recvmmsg ? 0 : (uint64_t)c->ret);
-    if (c->fault_held)
+    if (c->fault_held && c->ret >= 0) /* the late bytes' mark is on what got them */
         ss_latency_marked(c->fd, obj);
 }
 

@@ -89,7 +89,7 @@ void ss_fault_mark(struct ss_call *c, int rule);
 /* After every call on a socket: a receive's bytes are read (latency.h). */
 void ss_fault_received(const struct ss_call *c, struct ss_obj *obj);
 /* For latency.c: the first rule (1-based) giving the stream socket at fd
- * a latency, or 0; and the delay an arrival on it gets from rule (when=
+ * a latency, or 0 (-1: none, and none will: the socket is connected); and the delay an arrival on it gets from rule (when=
  * and p= count arrivals), or 0. */
 int ss_fault_latency_rule(struct ss_obj *obj, int fd);
 uint64_t ss_fault_latency_delay(int rule, struct ss_obj *obj);

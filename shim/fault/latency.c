@@ -9,7 +9,10 @@
 #include "latency.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -34,10 +37,11 @@ struct mark {
 
 struct entry {
     uint64_t obj_id;  /* the socket's model id; 0: unused */
-    int rule;         /* 1-based; 0: none (yet) */
+    int rule;         /* 1-based; 0: none yet; -1: none */
     int end_seen;     /* the stream's end (or an error) arrived ... */
     uint64_t end_due; /* ... and falls due then */
     uint64_t consumed, arrived, released;
+    uint64_t looked_ns; /* the last look: what arrives after it arrived after it */
     int n;
     int delayed;
     struct mark m[MAX_MARKS];
@@ -118,9 +122,10 @@ static uint64_t due_of_arrival(struct entry *e, struct ss_obj *obj, uint64_t now
     return due > last_due(e) ? due : last_due(e);
 }
 
-static void add_arrival(struct entry *e, struct ss_obj *obj, uint64_t total, uint64_t now)
+static void add_arrival(struct entry *e, struct ss_obj *obj, uint64_t total, uint64_t at,
+                        uint64_t now)
 {
-    uint64_t due = due_of_arrival(e, obj, now);
+    uint64_t due = due_of_arrival(e, obj, at);
     e->arrived = total;
     if (due <= now && e->n == 0) {
         e->released = total;
@@ -140,6 +145,22 @@ static int stream_done(int fd)
     return ss_real.poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR));
 }
 
+/* When the bytes seen now arrived: TCP says how long ago its last data
+ * came (tcpi_last_data_recv, in the kernel's ticks: the latest it can
+ * have been is taken, so a delay is never short); it cannot have been
+ * before the last look that did not see them. Elsewhere, now. */
+static uint64_t arrival_time(const struct entry *e, int fd, uint64_t now)
+{
+    struct tcp_info info;
+    socklen_t len = sizeof info;
+    if (ss_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_last_data_recv) + sizeof info.tcpi_last_data_recv)
+        return now;
+    uint64_t ago = (uint64_t)info.tcpi_last_data_recv * 1000000u;
+    uint64_t t = ago < now ? now - ago : 0;
+    return t > e->looked_ns ? t : e->looked_ns;
+}
+
 static void observe(struct entry *e, int fd, struct ss_obj *obj, uint64_t now)
 {
     int queued = 0;
@@ -149,7 +170,7 @@ static void observe(struct entry *e, int fd, struct ss_obj *obj, uint64_t now)
     if (total < e->arrived) /* read where the shim did not see it */
         e->consumed = e->arrived - (uint64_t)queued;
     else if (total > e->arrived)
-        add_arrival(e, obj, total, now);
+        add_arrival(e, obj, total, arrival_time(e, fd, now), now);
     else if (queued == 0 && !e->end_seen && stream_done(fd)) {
         e->end_due = due_of_arrival(e, obj, now);
         e->end_seen = 1;
@@ -184,17 +205,17 @@ int ss_latency_look(struct ss_obj *obj, int fd, uint64_t now, struct ss_latency_
     struct entry *e = entry_of(fd, obj);
     if (e == NULL)
         return 0;
-    /* the rule is found once the socket has its addresses: by its first
-     * arrival at the latest */
-    if (e->rule == 0 && e->arrived == 0 && !e->end_seen)
+    /* looked for until the socket is connected (a rule may name its peer) */
+    if (e->rule == 0)
         e->rule = ss_fault_latency_rule(obj, fd);
-    if (e->rule != 0) {
+    if (e->rule > 0) {
         observe(e, fd, obj, now);
+        e->looked_ns = now;
         release(e, now);
         describe(e, now, v);
     }
     unlock_table();
-    return v->rule != 0;
+    return v->rule > 0;
 }
 
 void ss_latency_consumed(int fd, struct ss_obj *obj, uint64_t n)
@@ -219,12 +240,10 @@ void ss_latency_marked(int fd, struct ss_obj *obj)
     unlock_table();
 }
 
-void ss_latency_forget(int fd)
+void ss_latency_after_fork_child(void)
 {
-    if (fd < 0 || fd >= MAX_FD || table == NULL || !lock_table())
-        return;
-    table[fd].obj_id = 0;
-    unlock_table();
+    tls_holding = 0;
+    atomic_store_explicit(&table_lock, 0, memory_order_relaxed);
 }
 
 /* ---- a blocking receive's wait ------------------------------------------ */

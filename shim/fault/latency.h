@@ -14,9 +14,11 @@
  *     before its bytes are due, and wakes up when they are.
  *
  * Arrivals are seen when the program looks: a wait that finds the socket
- * readable, or a receive. Other sockets, and other threads, are never
- * slowed. End of stream (and a pending error) is an arrival too: it falls
- * due after the bytes before it.
+ * readable, or a receive; on TCP, the kernel says how long ago its last
+ * data came, so bytes that waited unseen are dated when they came. Other
+ * sockets, and other threads, are never slowed. End of stream (and a
+ * pending error) is an arrival too: it falls due after the bytes before
+ * it.
  */
 #ifndef SOCKSHIM_LATENCY_H
 #define SOCKSHIM_LATENCY_H
@@ -63,7 +65,8 @@ void ss_latency_marked(int fd, struct ss_obj *obj);
  * ran out. */
 int ss_latency_wait(struct ss_obj *obj, int fd, uint64_t timeout_ns, uint64_t need,
                     struct ss_latency_view *v);
-/* fd no longer names obj's socket. */
-void ss_latency_forget(int fd);
+/* In a forked child: the table's lock may have been held by a thread that
+ * did not come along. */
+void ss_latency_after_fork_child(void);
 
 #endif

@@ -185,6 +185,10 @@ void ss_epoll_table_changed(int epfd, int op, int fd, const struct epoll_event *
             forget(r);
     } else if (event != NULL && fd >= 0) {
         struct reg *r = find_or_add(epfd, fd);
+        if (r != NULL && op == EPOLL_CTL_ADD && r->held_due != 0) {
+            r->held_due = 0; /* a hold of a registration closed behind the table */
+            count_hold(epfd, -1);
+        }
         if (r != NULL) {
             if (is_socket != r->is_socket)
                 count_socket(epfd, is_socket ? 1 : -1);
