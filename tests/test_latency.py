@@ -8,6 +8,8 @@ a delayed round trip takes at least its delay, an untouched one far less.
 import os
 import socket
 import subprocess
+import sys
+import time
 
 import pytest
 
@@ -115,3 +117,53 @@ def test_a_datagram_delay_still_waits_before_the_call(tmp_path):
     received = [l.body for l in trace.lines if ".recvfrom(" in l.body]
     assert len(received) == 2
     assert all(b.endswith("[fault #1 delay=50ms]") for b in received)
+
+
+# ---- blackhole: a silent peer -------------------------------------------------
+
+def test_blackhole_makes_the_programs_timeouts_fire(tmp_path):
+    [port] = free_ports(1)
+    trace = run_traced(scenario("blackhole.py") + [str(port)], tmp_path, fmt="text",
+                       options=["-e", "send,sendto"], check_exit=0,
+                       faults=[f"send,recv:blackhole:port={port}"])
+    assert trace.proc.stdout.decode().splitlines() == [
+        "server TimeoutError", "client TimeoutError True", "sendto 1", "udp TimeoutError"]
+    assert trace.bodies() == [
+        "sock4.send(b'request' (7 bytes)) -> 7 [fault #1 blackhole]",
+        "sock5.send(b'reply' (5 bytes)) -> 5 [fault #1 blackhole]",
+        "sock6.sendto(b'x' (1 byte), ('127.0.0.1', PORT)) -> 1 [fault #1 blackhole]"]
+
+
+def test_blackhole_makes_curl_max_time_fire(tmp_path):
+    if subprocess.run(["sh", "-c", "command -v curl"], capture_output=True).returncode != 0:
+        pytest.skip("curl is not installed")
+    [port] = free_ports(1)
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                               "127.0.0.1"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        for _ in range(200):  # until it answers, bare
+            if subprocess.run(["curl", "-s", "-o", "/dev/null", f"http://127.0.0.1:{port}/"],
+                              timeout=TIMEOUT).returncode == 0:
+                break
+            time.sleep(0.05)
+        argv = ["curl", "-s", "-o", "/dev/null", "--max-time", "1",
+                f"http://127.0.0.1:{port}/"]
+        trace = run_traced(argv, tmp_path, fmt="text", options=["-e", "send,recv"],
+                           faults=[f"recv:blackhole:port={port}"])
+        assert trace.proc.returncode == 28  # curl: operation timed out
+        assert [l.body for l in trace.lines if ".recv(" in l.body] == []
+    finally:
+        server.terminate()
+        server.wait(timeout=TIMEOUT)
+
+
+def test_blackhole_rules_that_cannot_be(tmp_path):
+    for rule, says in (("recv:blackhole:delay=1s", "blackhole goes alone"),
+                       ("accept:blackhole", "blackhole applies to connect"),
+                       ("sendfile:blackhole", "blackhole applies to connect"),
+                       ("send:blackhole=1", "'blackhole' takes no value")):
+        r = subprocess.run([str(SOCKSHIM), "--fault", rule, "--", "true"],
+                           capture_output=True, env=base_env())
+        assert r.returncode == 2, rule
+        assert says in r.stderr.decode(), (rule, r.stderr)

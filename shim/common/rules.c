@@ -68,6 +68,10 @@ static int span_is(struct span s, const char *word)
 #define IO_FAMILY (SEND_FAMILY | RECV_FAMILY)
 /* Methods that may wait for the network, and so can time out. */
 #define WAITING (IO_FAMILY | BIT(accept) | BIT(connect) | BIT(connect_ex))
+/* blackhole: the transfers that carry their data through the program, and
+ * connect (a SYN nobody answers) */
+#define SILENCED ((IO_FAMILY & ~BIT(sendfile) & ~BIT(sendmmsg) & ~BIT(recvmmsg)) | \
+                  BIT(connect) | BIT(connect_ex))
 
 /* A method name in a rule covers the calls a user means by it: send is
  * every libc entry that sends, recv every one that receives, connect also
@@ -446,6 +450,7 @@ static const struct term terms[] = {
     {"reset", ACTION, 0, SS_ACT_RESET},
     {"timeout", ACTION, OPTIONAL_VALUE, SS_ACT_TIMEOUT},
     {"corrupt", ACTION, 1, SS_ACT_CORRUPT},
+    {"blackhole", ACTION, 0, SS_ACT_BLACKHOLE},
     {"when", FILTER, 1, 0},
     {"p", FILTER, 1, 0},
     {"after", FILTER, 1, 0},
@@ -540,7 +545,7 @@ static int unknown_term(struct parse *ps, struct span name)
                      t->kind == ACTION ? "action" : "filter", quoted(name, q, sizeof q), near);
     }
     return failf(ps, name, "unknown action or filter '%s' (actions: error=, short=, delay=, "
-                           "jitter=, eof, reset, timeout, corrupt=; filters: when=, p=, after=, "
+                           "jitter=, eof, reset, timeout, corrupt=, blackhole; filters: when=, p=, after=, "
                            "peer=, port=, family=, fd=, type=)", quoted(name, q, sizeof q));
 }
 
@@ -613,10 +618,13 @@ static int check_rule(struct parse *ps, struct span set)
     unsigned outcomes = r->actions & SS_ACT_OUTCOMES;
     if (r->actions == 0 && r->jitter_ns == 0)
         return failf(ps, whole, "the rule has no action (add one: error=, short=, delay=, eof, "
-                                "reset, timeout or corrupt=)");
+                                "reset, timeout, corrupt= or blackhole)");
     if (outcomes & (outcomes - 1))
-        return failf(ps, whole, "the rule has more than one of error=, eof, reset and timeout; "
-                                "a call can end only one way");
+        return failf(ps, whole, "the rule has more than one of error=, eof, reset, timeout and "
+                                "blackhole; a call can end only one way");
+    if ((r->actions & SS_ACT_BLACKHOLE) && r->actions != SS_ACT_BLACKHOLE)
+        return failf(ps, whole, "blackhole goes alone: nothing gets through, for ever, so "
+                                "there is nothing to delay, cut or corrupt");
     if ((r->actions & SS_ACT_SHORT) && (r->actions & (SS_ACT_ERROR | SS_ACT_EOF | SS_ACT_RESET |
                                                       SS_ACT_TIMEOUT)))
         return failf(ps, whole, "short= cannot go with error=, eof, reset or timeout: a "
@@ -633,7 +641,10 @@ static int check_rule(struct parse *ps, struct span set)
                       "send and recv methods that carry the data") != 0 ||
         check_applies(ps, set, SS_ACT_RESET, IO_FAMILY, "reset", "send and recv methods") != 0 ||
         check_applies(ps, set, SS_ACT_TIMEOUT, WAITING, "timeout",
-                      "accept, connect, send and recv methods") != 0)
+                      "accept, connect, send and recv methods") != 0 ||
+        check_applies(ps, set, SS_ACT_BLACKHOLE, SILENCED, "blackhole",
+                      "connect, and send and recv methods but sendfile, sendmmsg and "
+                      "recvmmsg") != 0)
         return -1;
     return 0;
 }
@@ -652,6 +663,8 @@ static void narrow_set(struct ss_rule *r)
         r->set &= IO_FAMILY;
     if (r->actions & SS_ACT_TIMEOUT)
         r->set &= WAITING;
+    if (r->actions & SS_ACT_BLACKHOLE)
+        r->set &= SILENCED;
 }
 
 /* ---- the rule ----------------------------------------------------------- */

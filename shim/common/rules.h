@@ -5,7 +5,7 @@
  *   TERM    := ACTION | FILTER
  *   ACTION  := 'error=' ERRNO | 'short=' N | 'delay=' DURATION
  *            | 'jitter=' DURATION | 'eof' | 'reset' | 'timeout' ['=' DURATION]
- *            | 'corrupt=' N
+ *            | 'corrupt=' N | 'blackhole'
  *   FILTER  := 'when=' FIRST ['..' LAST] ['+' STEP] | 'when=' FIRST '+'
  *            | 'p=' PROBABILITY | 'after=' SIZE | 'peer=' ADDRESS
  *            | 'port=' N | 'family=' ('inet' | 'inet6' | 'unix') | 'fd=' N
@@ -36,10 +36,12 @@ enum ss_action_bit {
     SS_ACT_RESET = 1u << 4,   /* the connection is really reset */
     SS_ACT_TIMEOUT = 1u << 5, /* wait the socket's timeout, then fail */
     SS_ACT_CORRUPT = 1u << 6, /* flip bytes of the data */
+    SS_ACT_BLACKHOLE = 1u << 7, /* a silent peer: nothing gets through, either way */
 };
 
 /* The actions that decide a call's outcome: a rule has at most one. */
-#define SS_ACT_OUTCOMES (SS_ACT_ERROR | SS_ACT_EOF | SS_ACT_RESET | SS_ACT_TIMEOUT)
+#define SS_ACT_OUTCOMES \
+    (SS_ACT_ERROR | SS_ACT_EOF | SS_ACT_RESET | SS_ACT_TIMEOUT | SS_ACT_BLACKHOLE)
 
 /* peer=ADDR[:PORT] */
 struct ss_peer_filter {

@@ -95,7 +95,8 @@ static int rule_draws(const struct ss_rule *r)
  * socket it is a latency: data arrives later (latency.h). */
 static int is_latency_rule(const struct ss_rule *r)
 {
-    return (r->actions & ~(unsigned)SS_ACT_DELAY) == 0 && (r->set & SS_OPS_RECVS) != 0;
+    int late = (r->actions & ~(unsigned)SS_ACT_DELAY) == 0 || r->actions == SS_ACT_BLACKHOLE;
+    return late && (r->set & SS_OPS_RECVS) != 0;
 }
 
 static void add_rule(const char *text, int number, int strict_rules)
@@ -490,6 +491,8 @@ uint64_t ss_fault_latency_delay(int rule, struct ss_obj *obj)
     uint64_t draw = call_draw(i, obj, n);
     if ((r->has_when && !when_matches(r, n)) || (r->has_p && (draw >> 32) >= r->p_threshold))
         return 0;
+    if (r->actions == SS_ACT_BLACKHOLE)
+        return SS_LATENCY_FOREVER;
     return r->delay_ns +
            (r->jitter_ns != 0 ? ss_mix64(draw ^ 0x6a09e667f3bcc908ull) % r->jitter_ns : 0);
 }
@@ -935,6 +938,36 @@ static void apply_timeout(struct ss_call *c, struct ss_fault_scratch *s, struct 
     fail_with(c, s, -1, ETIMEDOUT);
 }
 
+/* A silent peer (a stream's receives are held back for ever by the
+ * latency, latency.c): a send is taken whole and goes nowhere; a
+ * datagram that arrives is lost, so a receive waits (or fails) as the
+ * kernel makes it, for the next; a connect's SYN is never answered. */
+static void apply_blackhole(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj,
+                            const struct target *t, const struct ss_rule *r)
+{
+    if (is_op(c, SENDS)) {
+        fail_with(c, s, (long)requested(c), 0);
+        return;
+    }
+    if (is_connect(c)) {
+        apply_timeout(c, s, obj, t, r);
+        return;
+    }
+    if (ss_rule_short_cuts(t->info.type)) {
+        /* a stream's receive the latency could not hold (a signal handler
+         * inside the shim): nothing comes */
+        apply_timeout(c, s, obj, t, r);
+        return;
+    }
+    /* a receive on a socket without a stream: each datagram is lost */
+    int dontwait = c->flags & MSG_DONTWAIT;
+    long got;
+    do
+        got = ss_real.recvfrom(c->fd, NULL, 0, MSG_TRUNC | dontwait, NULL, NULL);
+    while (got >= 0);
+    fail_with(c, s, -1, errno);
+}
+
 static void save_arguments(struct ss_call *c, struct ss_fault_scratch *s)
 {
     s->cbuf = c->cbuf;
@@ -1003,7 +1036,8 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
     }
     struct target t;
     memset(&t, 0, sizeof t);
-    if (r->actions & (SS_ACT_ERROR | SS_ACT_TIMEOUT | SS_ACT_RESET | SS_ACT_EOF)) {
+    if (r->actions & (SS_ACT_ERROR | SS_ACT_TIMEOUT | SS_ACT_RESET | SS_ACT_EOF |
+                      SS_ACT_BLACKHOLE)) {
         look_at(&t, c, obj);
         const char *why = misfit(r, c, &t);
         if (why != NULL) {
@@ -1016,6 +1050,10 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
     }
     if (r->actions & SS_ACT_DELAY)
         sleep_ns(r->delay_ns + jitter_ns(r, c));
+    if (r->actions & SS_ACT_BLACKHOLE) {
+        apply_blackhole(c, s, obj, &t, r);
+        return;
+    }
     if (r->actions & SS_ACT_TIMEOUT) {
         apply_timeout(c, s, obj, &t, r);
         return;

@@ -38,6 +38,9 @@ struct ss_latency_view {
     int delayed;          /* arrivals were delayed since the last receive */
 };
 
+/* The delay of a blackhole: nothing arriving ever falls due. */
+#define SS_LATENCY_FOREVER (UINT64_MAX / 4)
+
 /* Whether any rule gives sockets a latency (set by the fault engine). */
 extern int ss_latency_rules;
 static inline int ss_latency_enabled(void)
