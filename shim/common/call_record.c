@@ -87,7 +87,8 @@ int ss_callrec_fits(const struct ss_call *c)
 {
     const struct iovec *iov;
     size_t n;
-    if (c->wait != NULL) /* select, poll, epoll: rendered where they were made */
+    /* select, poll, epoll: rendered where they were made */
+    if (c->wait != NULL || ss_op_in(c->op, SS_OPS_WAITS))
         return 0;
     if (!pieces_of(c, &iov, &n) || n > SS_CALLREC_MAX_PIECES)
         return 0;
