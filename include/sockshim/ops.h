@@ -13,7 +13,9 @@
 #define SOCKSHIM_JSON_SCHEMA 2
 
 /* Methods of a socket object, in the semantics of Python's socket objects,
- * plus the few process-level calls that create or close several sockets.
+ * plus the few process-level calls that create or close several sockets,
+ * and the socket module's name resolution functions (group resolve: they
+ * are called on no socket).
  * X(name, group, way): group is the class a method belongs to, for -e
  * filters and rules (%io); way is which way it moves the socket's data:
  * out (a send), in (a receive) or none. sendall is a loop of sends the
@@ -49,7 +51,11 @@
     X(setblocking, options, none)                                           \
     X(set_inheritable, options, none)                                       \
     X(fcntl, options, none)                                                 \
-    X(ioctl, options, none)
+    X(ioctl, options, none)                                                 \
+    X(getaddrinfo, resolve, none)   /* module functions: no socket */       \
+    X(getnameinfo, resolve, none)                                           \
+    X(gethostbyname, resolve, none) /* and gethostbyname2, the _r forms */  \
+    X(gethostbyaddr, resolve, none) /* and gethostbyaddr_r */
 
 enum ss_op {
 #define SS_OP_ENUM(name, group, way) SS_OP_##name,

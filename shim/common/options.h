@@ -62,6 +62,14 @@ typedef uint64_t ss_opmask; /* bit (1 << enum ss_op) */
 #define SS_OPBIT_IN(name, group, way) SS_OPBIT_IF_in_##way(name)
 #define SS_OPS_SENDS (SS_OPS(SS_OPBIT_OUT) 0)
 #define SS_OPS_RECVS (SS_OPS(SS_OPBIT_IN) 0)
+/* The name resolutions (SS_OPS's group column): calls on no socket. */
+#define SS_OPBIT_IF_GROUP_resolve(op) SS_OPBIT(op) |
+#define SS_OPBIT_IF_GROUP_lifecycle(op)
+#define SS_OPBIT_IF_GROUP_connection(op)
+#define SS_OPBIT_IF_GROUP_io(op)
+#define SS_OPBIT_IF_GROUP_options(op)
+#define SS_OPBIT_RESOLVE(name, group, way) SS_OPBIT_IF_GROUP_##group(name)
+#define SS_OPS_RESOLVE (SS_OPS(SS_OPBIT_RESOLVE) 0)
 
 static inline int ss_op_in(enum ss_op op, ss_opmask ops)
 {

@@ -15,6 +15,8 @@
 struct ss_obj;
 
 void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_verdict *v);
+/* A name resolution (on no socket, no loop, no finding): its line. */
+void ss_trace_resolution(struct ss_call *c);
 /* A finding found outside any call (at exit). */
 void ss_trace_finding(int index);
 /* At exit: the calling thread's held loop, then the summary. */
