@@ -504,7 +504,7 @@ int ss_errno_parse(const char *s, int *err)
     X(EAI_ADDRFAMILY, "Address family for hostname not supported", 0)              \
     X(EAI_MEMORY, "Memory allocation failure", NETDB_INTERNAL)                     \
     X(EAI_SYSTEM, "System error", 0)                                               \
-    X(EAI_OVERFLOW, "Argument buffer overflow", 0)
+    X(EAI_OVERFLOW, "Unknown error", 0) /* glibc 2.36 has no text of its own */
 
 #define GAI_ENTRY(code, message, herr) {code, #code, message, herr, 0},
 static const struct ss_resolve_error gai_errors[] = {GAI_ERRORS(GAI_ENTRY)};
