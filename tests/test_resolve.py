@@ -1,0 +1,361 @@
+"""Name resolution: getaddrinfo, getnameinfo, gethostbyname(2)(_r) and
+gethostbyaddr(_r) traced as the socket module's functions, faulted by
+resolve rules, and the sockets a resolution opens inside glibc (an NSS
+module's queries) kept out of the trace.
+
+Every name resolved here is answered by /etc/hosts ('localhost'), by a
+number, or by the test's own NSS module in a private mount namespace:
+never by the network. The shapes of the lines are in
+docs/trace-format.md ("Name resolution"), the rules in docs/faults.md.
+"""
+import re
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import (PROGRAMS, PYTHON, SOCKSHIM, TIMEOUT, base_env, parse_text,
+                      program, run_traced, scenario)
+
+RETRY = scenario("resolve_retry.py")
+AGAIN = "raises gaierror(-3, 'Temporary failure in name resolution')"
+
+
+def faults(*rules):
+    options = []
+    for rule in rules:
+        options += ["--fault", rule]
+    return options
+
+
+def bodies(trace):
+    """The text trace's call lines (no header, summary or notes)."""
+    return [line.body for line in trace.lines if not line.body.startswith("#")]
+
+
+# ---- the Python client of issue 16 -----------------------------------------
+
+def test_client_retries_two_temporary_failures_and_connects(tmp_path):
+    trace = run_traced(RETRY, tmp_path, fmt="text", check_exit=0,
+                       faults=["resolve:error=EAI_AGAIN:when=1..2"])
+    out = trace.proc.stdout.decode().splitlines()
+    port = int(out[0].split()[1])
+    assert out[1:] == ["attempt 1: gaierror -3", "attempt 2: gaierror -3",
+                       "connected after 3 resolutions"]
+    asked = f"socket.getaddrinfo('localhost', {port}, family=AF_INET, type=SOCK_STREAM)"
+    lines = [b for b in bodies(trace) if b.startswith("socket.")]
+    assert lines == [
+        f"{asked} {AGAIN} [fault #1 error=EAI_AGAIN]",
+        f"{asked} {AGAIN} [fault #1 error=EAI_AGAIN]",
+        f"{asked} -> [(AF_INET, SOCK_STREAM, 6, '', ('127.0.0.1', {port}))]",
+    ]
+    # the connect follows the third resolution, to the address it gave
+    calls = bodies(trace)
+    third = calls.index(lines[2])
+    assert any(re.fullmatch(rf"sock\d+\.connect\(\('127\.0\.0\.1', {port}\)\) -> None", b)
+               for b in calls[third:])
+    summary = [l.body for l in trace.lines if l.body.startswith("# getaddrinfo ")]
+    assert re.fullmatch(r"# getaddrinfo +3 +2 +2 +- .*", summary[0])
+
+
+def test_client_retry_in_json(tmp_path):
+    trace = run_traced(RETRY, tmp_path, check_exit=0,
+                       faults=["resolve:error=EAI_AGAIN:when=1..2"])
+    port = int(trace.proc.stdout.decode().split()[1])
+    records = trace.proc.ops("getaddrinfo")
+    assert len(records) == 3
+    for record in records:
+        assert (record["call"], record["fd"], record["sock"]) == ("getaddrinfo", None, None)
+        assert record["args"] == {
+            "host": "localhost", "service": str(port),
+            "hints": {"family": "AF_INET", "type": "SOCK_STREAM", "proto": 0, "flags": "0"}}
+    for record in records[:2]:
+        assert record["error"] == {"exception": "gaierror", "code": -3, "name": "EAI_AGAIN",
+                                   "message": "Temporary failure in name resolution"}
+        assert record["fault"]["rule"] == 1
+        assert record["fault"]["action"] == "error=EAI_AGAIN"
+        assert "ret" not in record
+    last = records[2]
+    assert "error" not in last and "fault" not in last
+    assert last["ret"] == 0
+    assert last["out"] == {"addresses": [
+        {"family": "AF_INET", "type": "SOCK_STREAM", "proto": 6, "canonname": None,
+         "addr": {"family": "AF_INET", "host": "127.0.0.1", "port": port}}], "count": 1}
+
+
+# ---- every function, from C ---------------------------------------------------
+
+def run_calls(tmp_path, fmt="text", rules=(), options=()):
+    return run_traced([program("resolve_calls")], tmp_path, fmt=fmt, check_exit=0,
+                      faults=list(rules), options=list(options))
+
+
+def what_the_program_saw(stdout):
+    """{call: its printed result} from resolve_calls' output."""
+    seen = {}
+    for line in stdout.decode().splitlines():
+        what, _, result = line.partition(": ")
+        seen[what] = result
+    return seen
+
+
+def hostent_tuple(result):
+    """resolve_calls' 'NAME aliases A B addresses X Y' as the trace's tuple."""
+    m = re.fullmatch(r"(\S+) aliases(.*) addresses(.*)", result)
+    assert m, result
+    aliases = ", ".join(f"'{a}'" for a in m.group(2).split())
+    addresses = ", ".join(f"'{a}'" for a in m.group(3).split())
+    return f"('{m.group(1)}', [{aliases}], [{addresses}])"
+
+
+def test_every_function_has_its_line(tmp_path):
+    trace = run_calls(tmp_path)
+    seen = what_the_program_saw(trace.proc.stdout)
+    assert seen["getaddrinfo localhost"] == "0 127.0.0.1:8080/1/6"
+    assert seen["getaddrinfo numeric"] == "-2 Name or service not known (res untouched)"
+    assert seen["getnameinfo"] == "0 127.0.0.1 80"
+    by_name = hostent_tuple(seen["gethostbyname"])
+    by_addr = hostent_tuple(seen["gethostbyaddr"])
+    assert bodies(trace) == [
+        "socket.getaddrinfo('localhost', 8080, family=AF_INET, type=SOCK_STREAM) -> "
+        "[(AF_INET, SOCK_STREAM, 6, '', ('127.0.0.1', 8080))]",
+        "socket.getaddrinfo('not a number', 80, flags=AI_NUMERICHOST) "
+        "raises gaierror(-2, 'Name or service not known')",
+        "socket.getnameinfo(('127.0.0.1', 80), NI_NUMERICHOST|NI_NUMERICSERV) -> "
+        "('127.0.0.1', '80')",
+        f"socket.gethostbyname_ex('localhost') -> {by_name}",
+        f"socket.gethostbyname_ex('localhost', AF_INET) -> {by_name}",
+        f"socket.gethostbyname_ex('localhost') -> {by_name}",
+        f"socket.gethostbyname_ex('localhost', AF_INET) -> {by_name}",
+        f"socket.gethostbyaddr('127.0.0.1') -> {by_addr}",
+        f"socket.gethostbyaddr('127.0.0.1') -> {by_addr}",
+    ]
+    rows = {l.body.split()[1]: l.body.split()[2:5] for l in trace.lines
+            if re.match(r"# (getaddrinfo|getnameinfo|gethostbyname|gethostbyaddr) ", l.body)}
+    assert rows == {"getaddrinfo": ["2", "1", "0"], "getnameinfo": ["1", "0", "0"],
+                    "gethostbyname": ["4", "0", "0"], "gethostbyaddr": ["2", "0", "0"]}
+    # nothing in the process touched a socket
+    assert any(re.search(r"# summary of pid \d+ .*: 0 sockets, 0 findings", l.body)
+               for l in trace.lines)
+
+
+def test_every_function_has_its_record(tmp_path):
+    trace = run_calls(tmp_path, fmt="json")
+    calls = trace.proc.calls
+    assert [(c["op"], c["call"]) for c in calls] == [
+        ("getaddrinfo", "getaddrinfo"), ("getaddrinfo", "getaddrinfo"),
+        ("getnameinfo", "getnameinfo"),
+        ("gethostbyname", "gethostbyname"), ("gethostbyname", "gethostbyname2"),
+        ("gethostbyname", "gethostbyname_r"), ("gethostbyname", "gethostbyname2_r"),
+        ("gethostbyaddr", "gethostbyaddr"), ("gethostbyaddr", "gethostbyaddr_r")]
+    assert all(c["fd"] is None and c["sock"] is None for c in calls)
+    numeric = calls[1]
+    assert numeric["args"] == {"host": "not a number", "service": "80", "hints": {
+        "family": "AF_UNSPEC", "type": 0, "proto": 0, "flags": "AI_NUMERICHOST"}}
+    assert numeric["error"] == {"exception": "gaierror", "code": -2, "name": "EAI_NONAME",
+                                "message": "Name or service not known"}
+    nameinfo = calls[2]
+    assert nameinfo["args"] == {"addr": {"family": "AF_INET", "host": "127.0.0.1", "port": 80},
+                                "flags": "NI_NUMERICHOST|NI_NUMERICSERV"}
+    assert nameinfo["out"] == {"host": "127.0.0.1", "service": "80"}
+    byname = calls[3]
+    assert byname["args"] == {"host": "localhost", "family": None}
+    assert calls[4]["args"] == {"host": "localhost", "family": "AF_INET"}
+    assert byname["out"]["addresses"] == ["127.0.0.1"]
+    assert byname["out"]["family"] == "AF_INET"
+    assert (byname["out"]["count"], byname["out"]["alias_count"]) == \
+        (1, len(byname["out"]["aliases"]))
+    byaddr = calls[7]
+    assert byaddr["args"] == {"addr": "127.0.0.1", "family": "AF_INET", "len": 4}
+    assert byaddr["out"]["addresses"] == ["127.0.0.1"]
+
+
+# ---- faults keep each function's convention --------------------------------------
+
+@pytest.mark.parametrize("rule, code, herr, r_ret", [
+    ("resolve:error=EAI_AGAIN", "-3 Temporary failure in name resolution", 2, "EAGAIN"),
+    ("resolve:error=TRY_AGAIN", "-3 Temporary failure in name resolution", 2, "EAGAIN"),
+    ("resolve:error=EAI_NONAME", "-2 Name or service not known", 1, "0"),
+    ("resolve:error=EAI_FAIL", "-4 Non-recoverable failure in name resolution", 3, "ENOENT"),
+    ("resolve:error=NO_DATA", "-5 No address associated with hostname", 4, "0"),
+    ("resolve:error=EAI_MEMORY", "-10 Memory allocation failure", -1, "ENOMEM"),
+])
+def test_an_injected_failure_answers_as_the_function_would(tmp_path, rule, code, herr, r_ret):
+    trace = run_calls(tmp_path, rules=[rule])
+    seen = what_the_program_saw(trace.proc.stdout)
+    # getaddrinfo fails without touching *res: nothing for the program to free
+    assert seen["getaddrinfo localhost"] == f"{code} (res untouched)"
+    assert seen["getaddrinfo numeric"] == f"{code} (res untouched)"
+    assert seen["getnameinfo"] == code
+    for name in ("gethostbyname", "gethostbyname2", "gethostbyaddr"):
+        assert seen[name] == f"NULL h_errno={herr} ret=0"
+    for name in ("gethostbyname_r", "gethostbyname2_r", "gethostbyaddr_r"):
+        assert seen[name] == f"NULL h_errno={herr} ret={r_ret}"
+    action = rule.split(":", 1)[1]
+    lines = bodies(trace)
+    assert len(lines) == 9
+    assert all(l.endswith(f" [fault #1 {action}]") for l in lines)
+    if herr == -1:  # a failure of the system: Python raises OSError
+        assert lines[3].endswith(" raises error(12, 'Cannot allocate memory') "
+                                 f"[fault #1 {action}]")
+
+
+def test_an_error_gethostbyname_cannot_say_leaves_it_alone(tmp_path):
+    trace = run_calls(tmp_path, rules=["resolve:error=EAI_SERVICE"])
+    lines = bodies(trace)
+    assert [l.endswith("[fault #1 error=EAI_SERVICE]") for l in lines] == [True] * 3 + [False] * 6
+    assert "raises gaierror(-8, 'Servname not supported for ai_socktype')" in lines[0]
+
+
+def test_host_filter_matches_the_name_in_any_case_and_the_address(tmp_path):
+    trace = run_calls(tmp_path, rules=["resolve:error=EAI_FAIL:host=LOCALHOST",
+                                       "resolve:error=NO_DATA:host=127.0.0.1"])
+    faulted = [re.search(r"\[fault #(\d)", l) for l in bodies(trace)]
+    assert [m.group(1) if m else None for m in faulted] == \
+        ["1", None, "2", "1", "1", "1", "1", "2", "2"]
+
+
+HOSTS = """
+import socket
+for name in ("db.test", "DB.Test.", "test", "xtest", "a.b.test"):
+    try:
+        socket.getaddrinfo(name, 80, flags=socket.AI_NUMERICHOST)
+    except socket.gaierror as e:
+        print(name, e.errno)
+"""
+
+
+def test_host_suffix_filter(tmp_path):
+    trace = run_traced([PYTHON, "-c", HOSTS], tmp_path, fmt="text", check_exit=0,
+                       faults=["getaddrinfo:error=EAI_AGAIN:host=*.test"])
+    assert trace.proc.stdout.decode().split("\n") == [
+        "db.test -3", "DB.Test. -3", "test -2", "xtest -2", "a.b.test -3", ""]
+
+
+def test_delay_sleeps_before_the_resolution(tmp_path):
+    start = time.monotonic()
+    trace = run_calls(tmp_path, fmt="json", rules=["getaddrinfo:delay=300ms:when=1"])
+    assert time.monotonic() - start >= 0.3
+    first, second = trace.proc.ops("getaddrinfo")
+    assert first["dur_ns"] >= 300_000_000
+    assert first["fault"]["action"] == "delay=300ms"
+    assert "error" not in first and first["out"]["count"] == 1
+    assert "fault" not in second
+
+
+# ---- which lines -e keeps -----------------------------------------------------------
+
+@pytest.mark.parametrize("methods, kept", [
+    ("%resolve", {"getaddrinfo"}),
+    ("resolve", {"getaddrinfo"}),
+    ("getaddrinfo,connect", {"getaddrinfo", "connect"}),
+    ("!%resolve", {"socket", "bind", "listen", "getsockname", "connect", "close"}),
+])
+def test_trace_filter_names_the_resolve_group(tmp_path, methods, kept):
+    trace = run_traced(RETRY, tmp_path, check_exit=0, options=["-e", methods])
+    assert {c["op"] for c in trace.proc.calls} == kept
+
+
+# ---- the sockets inside a resolution ------------------------------------------------
+
+NSS_MODULE = PROGRAMS / "libnss_sockshimprobe.so.2"
+PROBE = "probe.sockshim.test"
+PROBE_CLIENT = f"""
+import socket
+print(socket.getaddrinfo({PROBE!r}, 80, socket.AF_INET, socket.SOCK_STREAM)[0][4])
+print(socket.gethostbyname_ex({PROBE!r}))
+"""
+
+
+def private_nss(tmp_path):
+    """argv prefix that runs a command with /etc/nsswitch.conf naming the
+    test's NSS module first, in a mount namespace of its own (the
+    machine's file is not touched); skips where that cannot be made."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare is missing")
+    conf = tmp_path / "nsswitch.conf"
+    conf.write_text("hosts: sockshimprobe files\n")
+    prefix = [unshare, "-rm", "sh", "-c",
+              f'mount --bind "{conf}" /etc/nsswitch.conf && exec "$@"', "sh"]
+    probe = subprocess.run(prefix + ["true"], capture_output=True, timeout=TIMEOUT)
+    if probe.returncode != 0:
+        pytest.skip("no private mount namespace here: " + probe.stderr.decode())
+    return prefix
+
+
+def udp_listener():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    return sock
+
+
+def test_the_sockets_an_nss_module_opens_stay_out_of_the_trace(tmp_path):
+    prefix = private_nss(tmp_path)
+    listener = udp_listener()
+    out = tmp_path / "trace"
+    env = base_env({"LD_LIBRARY_PATH": str(PROGRAMS),
+                    "SOCKSHIM_TEST_NSS_PORT": str(listener.getsockname()[1])})
+    proc = subprocess.run(prefix + [str(SOCKSHIM), "-o", str(out), "--",
+                                    PYTHON, "-c", PROBE_CLIENT],
+                          capture_output=True, timeout=TIMEOUT, env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().splitlines() == [
+        "('10.0.0.5', 80)", f"('{PROBE}', [], ['10.0.0.5'])"]
+    # the module really made its calls: its datagram came
+    assert listener.recv(16) == b"probe"
+    lines = [l.body for l in parse_text(out.read_text()) if not l.body.startswith("#")]
+    assert lines == [
+        f"socket.getaddrinfo('{PROBE}', 80, family=AF_INET, type=SOCK_STREAM) -> "
+        "[(AF_INET, SOCK_STREAM, 6, '', ('10.0.0.5', 80))]",
+        # Python's gethostbyname_ex() asks getaddrinfo first, then gethostbyname_r
+        f"socket.getaddrinfo('{PROBE}', None, family=AF_INET) -> "
+        "[(AF_INET, SOCK_STREAM, 6, '', ('10.0.0.5', 0)), "
+        "(AF_INET, SOCK_DGRAM, 17, '', ('10.0.0.5', 0)), "
+        "(AF_INET, SOCK_RAW, 0, '', ('10.0.0.5', 0))]",
+        f"socket.gethostbyname_ex('{PROBE}') -> ('{PROBE}', [], ['10.0.0.5'])",
+    ]
+    assert re.search(r"# summary of pid \d+ .*: 0 sockets, 0 findings", out.read_text())
+
+
+def test_a_fault_rule_on_sockets_spares_the_nss_module(tmp_path):
+    prefix = private_nss(tmp_path)
+    listener = udp_listener()
+    out = tmp_path / "trace"
+    env = base_env({"LD_LIBRARY_PATH": str(PROGRAMS),
+                    "SOCKSHIM_TEST_NSS_PORT": str(listener.getsockname()[1])})
+    proc = subprocess.run(prefix + [str(SOCKSHIM), "-o", str(out),
+                                    "--fault", "socket,connect,send:error=EACCES", "--",
+                                    PYTHON, "-c", PROBE_CLIENT],
+                          capture_output=True, timeout=TIMEOUT, env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert listener.recv(16) == b"probe"
+    assert "[fault" not in out.read_text()
+
+
+DIRECT = """
+import ctypes, sys
+module = ctypes.CDLL(sys.argv[1])
+room = ctypes.create_string_buffer(512)
+hostent = ctypes.create_string_buffer(64)
+err, herr = ctypes.c_int(0), ctypes.c_int(0)
+print(module._nss_sockshimprobe_gethostbyname2_r(b"probe.sockshim.test", 2, hostent, room,
+      512, ctypes.byref(err), ctypes.byref(herr)))
+"""
+
+
+def test_the_same_module_called_by_the_program_is_traced(tmp_path):
+    """The control of the two tests above: the module's calls go through
+    the shim's wrappers, and only being inside a resolution hides them."""
+    listener = udp_listener()
+    port = listener.getsockname()[1]
+    trace = run_traced([PYTHON, "-c", DIRECT, str(NSS_MODULE)], tmp_path, fmt="text",
+                       check_exit=0, env={"SOCKSHIM_TEST_NSS_PORT": str(port)})
+    assert listener.recv(16) == b"probe"
+    calls = [re.sub(r"^sock\d+", "sockN", b) for b in bodies(trace)]
+    assert calls == ["sockN = socket(AF_INET, SOCK_DGRAM, 0)",
+                     f"sockN.connect(('127.0.0.1', {port})) -> None",
+                     "sockN.send(b'probe' (5 bytes)) -> 5", "sockN.close()"]
