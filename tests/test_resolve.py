@@ -336,6 +336,54 @@ def test_a_fault_rule_on_sockets_spares_the_nss_module(tmp_path):
     assert "[fault" not in out.read_text()
 
 
+THREADS = f"""
+import socket, threading, time
+def resolve():
+    socket.getaddrinfo({PROBE!r}, 80, socket.AF_INET, socket.SOCK_STREAM)
+resolver = threading.Thread(target=resolve)
+resolver.start()
+time.sleep(0.1)  # the module holds its socket open for 0.4 s
+a, b = socket.socketpair()
+a.send(b"mine")
+print(b.recv(4))
+a.close()
+b.close()
+resolver.join()
+"""
+
+
+def test_another_threads_calls_during_a_resolution_are_traced(tmp_path):
+    """The depth inside a resolution is the thread's own: while one thread
+    is inside getaddrinfo (the module's socket open), another's calls are
+    the program's."""
+    prefix = private_nss(tmp_path)
+    listener = udp_listener()
+    out = tmp_path / "trace"
+    env = base_env({"LD_LIBRARY_PATH": str(PROGRAMS), "SOCKSHIM_TEST_NSS_PAUSE_MS": "400",
+                    "SOCKSHIM_TEST_NSS_PORT": str(listener.getsockname()[1])})
+    proc = subprocess.run(prefix + [str(SOCKSHIM), "-o", str(out), "--no-summary", "--",
+                                    PYTHON, "-c", THREADS],
+                          capture_output=True, timeout=TIMEOUT, env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == b"b'mine'\n"
+    assert listener.recv(16) == b"probe"
+    lines = parse_text(out.read_text())
+    calls = [re.sub(r"sock\d+", "sockN", l.body) for l in lines if not l.body.startswith("#")]
+    assert calls == [
+        "sockN, sockN = socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0)",
+        "sockN.getsockname() -> ''",  # socket.socket(fileno=...) asks each its family
+        "sockN.getsockname() -> ''",
+        "sockN.send(b'mine' (4 bytes)) -> 4",
+        "sockN.recv(4) -> b'mine' (4 bytes)",
+        "sockN.close()",
+        "sockN.close()",
+        f"socket.getaddrinfo('{PROBE}', 80, family=AF_INET, type=SOCK_STREAM) -> "
+        "[(AF_INET, SOCK_STREAM, 6, '', ('10.0.0.5', 80))]",
+    ]
+    # two threads: the resolution's line is the other thread's
+    assert len({l.tid for l in lines if not l.body.startswith("#")}) == 2
+
+
 DIRECT = """
 import ctypes, sys
 module = ctypes.CDLL(sys.argv[1])

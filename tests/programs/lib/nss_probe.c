@@ -4,7 +4,9 @@
  * and close() through the PLT, where sockshim's wrappers are. For the one
  * name probe.sockshim.test it sends the datagram "probe" to 127.0.0.1 at
  * the port in $SOCKSHIM_TEST_NSS_PORT and answers 10.0.0.5; every other
- * name is not found (the next module in nsswitch.conf answers). */
+ * name is not found (the next module in nsswitch.conf answers). With
+ * $SOCKSHIM_TEST_NSS_PAUSE_MS it holds its socket open that long before
+ * it sends, so that other threads make their own calls meanwhile. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PROBE_NAME "probe.sockshim.test"
@@ -34,6 +37,12 @@ static void send_probe(void)
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0)
         return;
+    const char *pause = getenv("SOCKSHIM_TEST_NSS_PAUSE_MS");
+    if (pause != NULL) {
+        long ms = atol(pause);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     if (connect(fd, (struct sockaddr *)&to, sizeof to) == 0)
         send(fd, "probe", 5, 0);
     close(fd);
