@@ -245,6 +245,38 @@ def test_delay_sleeps_before_the_resolution(tmp_path):
     assert "fault" not in second
 
 
+HOSTILE = """
+import socket
+for host, port in ((b'bad\\xff\\x1b[31m\\nname', 80), ('127.0.0.1', '080'), ('127.0.0.1', '000')):
+    try:
+        socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM, 0,
+                           socket.AI_NUMERICHOST)
+    except socket.gaierror as e:
+        print(e.errno)
+"""
+
+
+def test_names_are_escaped_and_ports_read_as_python_would(tmp_path):
+    (tmp_path / "t").mkdir()
+    (tmp_path / "j").mkdir()
+    text = run_traced([PYTHON, "-c", HOSTILE], tmp_path / "t", fmt="text", check_exit=0)
+    hints = "family=AF_INET, type=SOCK_STREAM, flags=AI_NUMERICHOST"
+    assert bodies(text) == [
+        f"socket.getaddrinfo('bad\\udcff\\x1b[31m\\nname', 80, {hints}) "
+        "raises gaierror(-2, 'Name or service not known')",
+        f"socket.getaddrinfo('127.0.0.1', 80, {hints}) -> "
+        "[(AF_INET, SOCK_STREAM, 6, '', ('127.0.0.1', 80))]",
+        f"socket.getaddrinfo('127.0.0.1', 0, {hints}) -> "
+        "[(AF_INET, SOCK_STREAM, 6, '', ('127.0.0.1', 0))]",
+    ]
+    assert all(line.isascii() and line.isprintable() for line in bodies(text))
+    records = run_traced([PYTHON, "-c", HOSTILE], tmp_path / "j", check_exit=0).proc.calls
+    assert records[0]["args"]["host"] == "bad\ufffd\x1b[31m\nname"
+    assert bytes.fromhex(records[0]["args"]["host_hex"]) == b"bad\xff\x1b[31m\nname"
+    assert "host_hex" not in records[1]["args"]
+    assert records[1]["args"]["service"] == "080"
+
+
 # ---- which lines -e keeps -----------------------------------------------------------
 
 @pytest.mark.parametrize("methods, kept", [

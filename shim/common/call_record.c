@@ -89,7 +89,7 @@ int ss_callrec_fits(const struct ss_call *c)
     size_t n;
     /* a resolution points into the program's results (addrinfo lists,
      * hostents): the library renders it itself */
-    if (c->resolution != NULL)
+    if (c->resolution != NULL || ss_op_in(c->op, SS_OPS_RESOLVE))
         return 0;
     if (!pieces_of(c, &iov, &n) || n > SS_CALLREC_MAX_PIECES)
         return 0;
@@ -804,9 +804,12 @@ static int take_call(struct reader *r, const struct ss_callrec_head *h, struct s
     return 0;
 }
 
+/* A method and an entry point the tables have; never a resolution's,
+ * which the library renders itself (ss_callrec_fits). */
 static int call_valid(const struct ss_call *c)
 {
-    return (unsigned)c->fn < SS_FN_COUNT && (unsigned)c->op < SS_OP_COUNT;
+    return (unsigned)c->fn < SS_FN_COUNT && (unsigned)c->op < SS_OP_COUNT &&
+           !ss_op_in(c->op, SS_OPS_RESOLVE);
 }
 
 int ss_callrec_thaw(const void *rec, size_t len, struct ss_callrec_view *v)

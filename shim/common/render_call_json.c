@@ -544,7 +544,7 @@ static int record_fd(const struct ss_call *c)
     if (c->op == SS_OP_socket)
         return c->failed ? -1 : (int)c->ret;
     if (c->op == SS_OP_socketpair || c->op == SS_OP_fork || c->op == SS_OP_close_range ||
-        c->resolution != NULL)
+        ss_op_in(c->op, SS_OPS_RESOLVE))
         return -1;
     return c->fd;
 }
@@ -587,7 +587,7 @@ void ss_json_call(struct ss_out *o, const struct ss_call *c)
     if (json_args[c->op] != NULL)
         json_args[c->op](o, c);
     ss_json_close(o);
-    if (c->resolution != NULL) {
+    if (ss_op_in(c->op, SS_OPS_RESOLVE)) {
         ss_json_resolution_outcome(o, c);
     } else if (c->op != SS_OP_fromfd && c->failed) {
         SS_JSON_KEY(o, "error");

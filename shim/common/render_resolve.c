@@ -44,9 +44,10 @@ static int numeric_service(const char *s)
 
 static void out_pyservice(struct ss_out *o, const char *s)
 {
-    if (s != NULL && numeric_service(s))
-        ss_out_str(o, s[0] == '0' && s[1] != '\0' ? s + strspn(s, "0") : s);
-    else
+    if (s != NULL && numeric_service(s)) {
+        size_t zeros = strspn(s, "0");
+        ss_out_str(o, s[zeros] != '\0' ? s + zeros : "0"); /* "080" is 80 */
+    } else
         out_pyname(o, s);
 }
 
@@ -106,9 +107,22 @@ static void text_reverse_address(struct ss_out *o, const struct ss_call *c)
     ss_out_char(o, '>');
 }
 
+/* A resolve method's record without its resolution: no call makes one
+ * (the command refuses such a ring record), but a renderer never trusts
+ * that. */
+static int missing(struct ss_out *o, const struct ss_call *c, const char *shown)
+{
+    if (c->resolution != NULL)
+        return 0;
+    ss_out_str(o, shown);
+    return 1;
+}
+
 void ss_text_resolution_call(struct ss_out *o, const struct ss_call *c)
 {
     const struct ss_resolution *r = c->resolution;
+    if (missing(o, c, "socket.?()"))
+        return;
     switch (c->op) {
     case SS_OP_getaddrinfo:
         ss_out_str(o, "socket.getaddrinfo(");
@@ -253,6 +267,8 @@ static void text_raises(struct ss_out *o, const struct ss_call *c)
 void ss_text_resolution_result(struct ss_out *o, const struct ss_call *c)
 {
     const struct ss_resolution *r = c->resolution;
+    if (missing(o, c, ""))
+        return;
     if (c->failed) {
         text_raises(o, c);
         return;
@@ -329,6 +345,8 @@ void ss_json_resolution_args(struct ss_out *o, const struct ss_call *c)
 {
     const struct ss_resolution *r = c->resolution;
     char buf[SS_ADDR_TEXT_MAX];
+    if (missing(o, c, ""))
+        return;
     switch (c->op) {
     case SS_OP_getaddrinfo:
         json_name(o, "host", r->host);
@@ -474,6 +492,11 @@ static void json_error(struct ss_out *o, const struct ss_call *c)
 void ss_json_resolution_outcome(struct ss_out *o, const struct ss_call *c)
 {
     const struct ss_resolution *r = c->resolution;
+    if (c->resolution == NULL) {
+        SS_JSON_KEY(o, "ret");
+        ss_out_str(o, "null");
+        return;
+    }
     if (c->failed) {
         json_error(o, c);
         return;

@@ -197,9 +197,9 @@ static int traced(enum ss_op op)
 
 __thread int ss_resolving;
 
-/* A call glibc makes for a resolution (nss_dns's socket, its queries, its
- * close): not the program's, so neither traced, faulted, modelled nor
- * audited. A close still keeps the fd table true. */
+/* A call made for a resolution inside glibc (an NSS module's socket, its
+ * queries, its close): not the program's, so neither traced, faulted,
+ * modelled nor audited. A close still keeps the fd table true. */
 static void run_inside_resolution(struct ss_call *c, int entry_errno)
 {
     errno = entry_errno;
