@@ -288,6 +288,10 @@ def test_names_are_escaped_and_ports_read_as_python_would(tmp_path):
 def test_trace_filter_names_the_resolve_group(tmp_path, methods, kept):
     trace = run_traced(RETRY, tmp_path, check_exit=0, options=["-e", methods])
     assert {c["op"] for c in trace.proc.calls} == kept
+    # the summary counts every call, traced or not
+    summary, = [e for e in trace.events if e["type"] == "summary"]
+    assert {"op": "getaddrinfo", "calls": 1, "errors": 0, "faults": 0, "bytes": 0} == \
+        {k: v for k, v in summary["methods"][-1].items() if k != "time_ns"}
 
 
 # ---- the sockets inside a resolution ------------------------------------------------

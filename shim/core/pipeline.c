@@ -218,13 +218,22 @@ static void perform_resolution(struct ss_call *c, int entry_errno)
     c->err = errno;
 }
 
+/* Whether anything but the depth is wanted of a resolution: its line, its
+ * row of the summary (counted as every call is, traced by -e or not), or
+ * a rule that names it. */
+static int resolution_wanted(const struct ss_call *c)
+{
+    return traced(c->op) || ss_config.summary != SS_SUMMARY_OFF ||
+           (ss_fault_enabled() && ss_fault_covers(c->op));
+}
+
 /* A resolution is on no socket: faults, the summary's count and the
- * trace, without the model and the audit's judgement. With neither the
- * trace nor a rule wanting it, it is only made. */
+ * trace, without the model and the audit's judgement. With none of them
+ * wanted, it is only made. */
 static void run_resolution(struct ss_call *c, int entry_errno)
 {
     ss_classify_call(c, 0);
-    if (!traced(c->op) && !(ss_fault_enabled() && ss_fault_covers(c->op))) {
+    if (!resolution_wanted(c)) {
         perform_resolution(c, entry_errno);
         errno = c->err;
         return;
