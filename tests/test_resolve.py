@@ -277,6 +277,41 @@ def test_names_are_escaped_and_ports_read_as_python_would(tmp_path):
     assert records[1]["args"]["service"] == "080"
 
 
+def faulted_calls(trace):
+    """The 1-based numbers of the resolutions a rule hit, in trace order."""
+    return [i for i, line in enumerate(bodies(trace), 1) if "[fault #1" in line]
+
+
+def test_a_seed_replays_the_draws_of_p(tmp_path):
+    runs = []
+    for seed in (7, 7, 8):
+        run_dir = tmp_path / f"run{len(runs)}"
+        run_dir.mkdir()
+        runs.append(faulted_calls(run_calls(run_dir, rules=["resolve:error=EAI_AGAIN:p=0.5"],
+                                            options=["--seed", str(seed)])))
+    assert runs[0] == runs[1]
+    # p=0.5 over 9 calls: some hit, some not (seed 7 on this generator)
+    assert 0 < len(runs[0]) < 9
+
+
+def test_a_record_file_renders_the_resolutions(tmp_path):
+    direct = run_calls(tmp_path, rules=["gethostbyname:error=TRY_AGAIN:when=2"])
+    records = tmp_path / "run.rec"
+    proc = subprocess.run([str(SOCKSHIM), "--format=raw", "-o", str(records),
+                           "--fault", "gethostbyname:error=TRY_AGAIN:when=2", "--",
+                           program("resolve_calls")],
+                          capture_output=True, timeout=TIMEOUT, env=base_env())
+    assert proc.returncode == 0, proc.stderr.decode()
+    rendered = subprocess.run([str(SOCKSHIM), "render", str(records)], capture_output=True,
+                              timeout=TIMEOUT, env=base_env())
+    assert rendered.returncode == 0, rendered.stderr.decode()
+    lines = [l.body for l in parse_text(rendered.stdout.decode())
+             if not l.body.startswith("#")]
+    assert lines == bodies(direct)
+    assert lines[4].endswith("raises herror(2, 'Host name lookup failure') "
+                             "[fault #1 error=TRY_AGAIN]")
+
+
 # ---- which lines -e keeps -----------------------------------------------------------
 
 @pytest.mark.parametrize("methods, kept", [
