@@ -8,6 +8,7 @@ number, or by the test's own NSS module in a private mount namespace:
 never by the network. The shapes of the lines are in
 docs/trace-format.md ("Name resolution"), the rules in docs/faults.md.
 """
+import json
 import re
 import shutil
 import socket
@@ -340,17 +341,21 @@ print(socket.gethostbyname_ex({PROBE!r}))
 """
 
 
-def private_nss(tmp_path):
+def private_nss(tmp_path, hosts=None):
     """argv prefix that runs a command with /etc/nsswitch.conf naming the
-    test's NSS module first, in a mount namespace of its own (the
-    machine's file is not touched); skips where that cannot be made."""
+    test's NSS module first (and with hosts, /etc/hosts holding it), in a
+    mount namespace of its own (the machine's files are not touched);
+    skips where that cannot be made."""
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.skip("unshare is missing")
     conf = tmp_path / "nsswitch.conf"
     conf.write_text("hosts: sockshimprobe files\n")
-    prefix = [unshare, "-rm", "sh", "-c",
-              f'mount --bind "{conf}" /etc/nsswitch.conf && exec "$@"', "sh"]
+    mounts = f'mount --bind "{conf}" /etc/nsswitch.conf'
+    if hosts is not None:
+        (tmp_path / "hosts").write_text(hosts)
+        mounts += f' && mount --bind "{tmp_path / "hosts"}" /etc/hosts'
+    prefix = [unshare, "-rm", "sh", "-c", f'{mounts} && exec "$@"', "sh"]
     probe = subprocess.run(prefix + ["true"], capture_output=True, timeout=TIMEOUT)
     if probe.returncode != 0:
         pytest.skip("no private mount namespace here: " + probe.stderr.decode())
@@ -453,6 +458,40 @@ def test_another_threads_calls_during_a_resolution_are_traced(tmp_path):
     ]
     # two threads: the resolution's line is the other thread's
     assert len({l.tid for l in lines if not l.body.startswith("#")}) == 2
+
+
+MANY_HOSTS = "".join(f"10.0.0.{i} many.test alias{i}\n" for i in range(1, 11))
+MANY = """
+import socket
+socket.getaddrinfo('many.test', 80, socket.AF_INET, socket.SOCK_STREAM)
+socket.gethostbyname_ex('many.test')
+"""
+
+
+def test_a_long_result_shows_its_first_eight_entries_and_their_count(tmp_path):
+    prefix = private_nss(tmp_path, hosts=MANY_HOSTS)
+    for fmt in ("text", "json"):
+        out = tmp_path / f"trace.{fmt}"
+        proc = subprocess.run(prefix + [str(SOCKSHIM), "--format", fmt, "-o", str(out),
+                                        "--", PYTHON, "-c", MANY],
+                              capture_output=True, timeout=TIMEOUT, env=base_env())
+        assert proc.returncode == 0, proc.stderr.decode()
+    lines = [l.body for l in parse_text((tmp_path / "trace.text").read_text())
+             if l.body.startswith("socket.")]
+    entries = ", ".join(f"(AF_INET, SOCK_STREAM, 6, '', ('10.0.0.{i}', 80))"
+                        for i in range(1, 9))
+    assert lines[0] == ("socket.getaddrinfo('many.test', 80, family=AF_INET, "
+                        f"type=SOCK_STREAM) -> [{entries}, ...] (10 entries)")
+    aliases = ", ".join(f"'alias{i}'" for i in range(1, 9))
+    addresses = ", ".join(f"'10.0.0.{i}'" for i in range(1, 9))
+    assert lines[-1] == (f"socket.gethostbyname_ex('many.test') -> ('many.test', "
+                         f"[{aliases}, ...] (10 entries), [{addresses}, ...] (10 entries))")
+    records = [json.loads(l) for l in (tmp_path / "trace.json").read_text().splitlines()]
+    calls = [r for r in records if r["type"] == "call"]
+    assert (len(calls[0]["out"]["addresses"]), calls[0]["out"]["count"]) == (8, 10)
+    hostent = calls[-1]["out"]
+    assert (len(hostent["aliases"]), hostent["alias_count"]) == (8, 10)
+    assert (len(hostent["addresses"]), hostent["count"]) == (8, 10)
 
 
 DIRECT = """
