@@ -27,12 +27,17 @@ static size_t name_len(const char *s)
     return strnlen(s, SHOWN_NAME);
 }
 
+/* 'name', or 'name'... when it was cut (as a bytes literal is), or None */
 static void out_pyname(struct ss_out *o, const char *s)
 {
-    if (s == NULL)
+    if (s == NULL) {
         ss_out_str(o, "None");
-    else
-        ss_out_pystr(o, s, name_len(s));
+        return;
+    }
+    size_t n = name_len(s);
+    ss_out_pystr(o, s, n);
+    if (n == SHOWN_NAME && s[n] != '\0')
+        ss_out_str(o, "...");
 }
 
 /* A service as Python passes it: a port number, or a name. */
