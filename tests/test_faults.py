@@ -1162,6 +1162,26 @@ BAD_RULES = [
     ("send:short=1:when=1:when=2", "'when' is given twice", "when"),
     ("send:when=1", "the rule has no action", "send:when=1"),
     ("send:p=0.5:fd=3", "the rule has no action", "send:p=0.5:fd=3"),
+    # name resolution: its errors, its filter, the actions it has none of
+    ("connect:error=EAI_AGAIN", "error=EAI_AGAIN is an error of name resolution", "EAI_AGAIN"),
+    ("resolve:error=ECONNREFUSED", "error=ECONNREFUSED is an errno: the resolve methods fail "
+     "with EAI_AGAIN", "ECONNREFUSED"),
+    ("gethostbyname:error=5", "error=5 is an errno", "5"),
+    ("getaddrinfo:error=EAI_BOGUS", "unknown resolution error 'EAI_BOGUS'", "EAI_BOGUS"),
+    ("resolve:error=EAI_SYSTEM", "EAI_SYSTEM cannot be injected", "EAI_SYSTEM"),
+    ("gethostbyname:error=EAI_SERVICE", "error=EAI_SERVICE is no failure of 'gethostbyname'",
+     "EAI_SERVICE"),
+    ("connect:delay=1ms:host=db.local", "host= filters the resolve methods", "db.local"),
+    ("resolve:delay=1ms:port=53", "peer=, port=, family=, type=, fd= and after= filter calls "
+     "on a socket", "resolve"),
+    ("resolve:delay=1ms:host=*db", "bad host '*db'", "*db"),
+    ("%all:delay=1ms:host=a:port=80", "the rule leaves none of the methods '%all'", "%all"),
+    ("getaddrinfo:short=1", "short= applies to send and recv methods", "getaddrinfo"),
+    ("resolve:reset", "reset applies to send and recv methods", "resolve"),
+    ("%resolve:eof", "eof applies to recv methods", "%resolve"),
+    ("resolve:corrupt=1", "corrupt= applies to send and recv methods", "resolve"),
+    ("getnameinfo:timeout", "timeout applies to accept, connect, send and recv",
+     "getnameinfo"),
     # bytes that are not UTF-8, a rule too long, a ';' in one rule
     (b"send:short=\xff", "bad short= length '\\xff'", "\\xff"),
     (b"s\xe9nd:short=1", "unknown method 's\\xe9nd'", "s\\xe9nd"),

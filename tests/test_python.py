@@ -93,6 +93,9 @@ CS_MAIN = [
     "sock3.bind(('127.0.0.1', 0)) -> None",
     "sock3.listen(1) -> None",
     "sock3.getsockname() -> ('127.0.0.1', PORT)",
+    # create_connection() resolves its address, a number too
+    "socket.getaddrinfo('127.0.0.1', PORT, type=SOCK_STREAM) -> "
+    "[(AF_INET, SOCK_STREAM, 6, '', ('127.0.0.1', PORT))]",
     # create_connection(): getaddrinfo gives proto IPPROTO_TCP
     f"sock4 = socket(AF_INET, {CLOEXEC_STREAM}, IPPROTO_TCP)",
     "sock4.connect(('127.0.0.1', PORT)) -> None",
@@ -125,7 +128,8 @@ def test_client_server(tmp_path):
     # the ports agree: the server's, then the client's
     raw_main, raw_others = by_tid_raw(trace)
     server_port = raw_ports([raw_main[4]])[0]
-    assert raw_ports(raw_main[6:7]) == [server_port]
+    assert raw_ports(raw_main[5:6]) == [server_port, server_port]
+    assert raw_ports(raw_main[7:8]) == [server_port]
     assert raw_ports(raw_others[0][1:2]) == [server_port]
     client_port = raw_ports(raw_others[0][:1])[0]
     assert client_port != server_port
@@ -416,6 +420,8 @@ def test_timeouts(tmp_path):
         "sock3.bind(('127.0.0.1', 0)) -> None",
         "sock3.listen(1) -> None",
         "sock3.getsockname() -> ('127.0.0.1', PORT)",
+        "socket.getaddrinfo('127.0.0.1', PORT, type=SOCK_STREAM) -> "
+        "[(AF_INET, SOCK_STREAM, 6, '', ('127.0.0.1', PORT))]",
         f"sock4 = socket(AF_INET, {CLOEXEC_STREAM}, IPPROTO_TCP)",
         # create_connection(timeout=5): settimeout(5) is ioctl(FIONBIO, 1)
         "sock4.setblocking(False)",
@@ -664,6 +670,7 @@ def test_json_client_server(tmp_path):
         ("bind", "bind", 3),
         ("listen", "listen", 3),
         ("getsockname", "getsockname", 3),
+        ("getaddrinfo", "getaddrinfo", None),  # create_connection()'s
         ("socket", "socket", 4),
         ("connect", "connect", 4),
         ("send", "send", 4),       # sendall() of 12 bytes: one send()
@@ -685,21 +692,22 @@ def test_json_client_server(tmp_path):
     ]
     assert main[0]["args"] == {"family": "AF_INET",
                                "type": "SOCK_STREAM|SOCK_CLOEXEC", "proto": 0}
-    assert main[5]["args"]["proto"] == 6
     port = main[4]["out"]["addr"]["port"]
-    assert main[6]["args"] == {"addr": {"family": "AF_INET",
+    assert main[5]["args"]["service"] == str(port)
+    assert main[6]["args"]["proto"] == 6
+    assert main[7]["args"] == {"addr": {"family": "AF_INET",
                                         "host": "127.0.0.1", "port": port}}
-    assert main[7]["args"]["data"] == {"len": 12, "hex": b"hello server".hex()}
-    assert main[7]["ret"] == 12
-    assert main[9]["ret"] == 0
-    assert main[10]["out"]["value"] == 0
+    assert main[8]["args"]["data"] == {"len": 12, "hex": b"hello server".hex()}
+    assert main[8]["ret"] == 12
+    assert main[10]["ret"] == 0
+    assert main[11]["out"]["value"] == 0
     assert server[0]["args"] == {"flags": "SOCK_CLOEXEC"}
     assert server[0]["ret"] == 5
     assert server[0]["out"]["fd"] == 5
     # the socket as it is after connect: both ends known
-    assert main[6]["sock"]["raddr"] == {"family": "AF_INET",
+    assert main[7]["sock"]["raddr"] == {"family": "AF_INET",
                                         "host": "127.0.0.1", "port": port}
-    assert server[0]["out"]["addr"] == main[6]["sock"]["laddr"]
+    assert server[0]["out"]["addr"] == main[7]["sock"]["laddr"]
     assert server[2]["out"]["data"] == {"len": 12, "hex": b"hello server".hex()}
     assert server[4]["args"] == {"how": "SHUT_WR"}
 
@@ -725,6 +733,7 @@ def test_json_timeouts(tmp_path):
         ("bind", "bind"),
         ("listen", "listen"),
         ("getsockname", "getsockname"),
+        ("getaddrinfo", "getaddrinfo"),
         ("socket", "socket"),
         ("setblocking", "ioctl"),
         ("connect_ex", "connect"),
@@ -737,7 +746,7 @@ def test_json_timeouts(tmp_path):
         ("close", "close"),
         ("close", "close"),
     ]
-    connect = trace.calls[6]
+    connect = trace.calls[7]
     assert connect["error"]["errno"] == 115
     assert connect["error"]["name"] == "EINPROGRESS"
     assert [e["args"] for e in trace.calls if e["op"] == "setblocking"] == \

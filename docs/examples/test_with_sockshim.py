@@ -1,4 +1,4 @@
-"""Fault-injection tests of two small clients, with sockshim's pytest plugin.
+"""Fault-injection tests of three small clients, with sockshim's pytest plugin.
 
     PYTHONPATH=$(sockshim --python-path) python3 -m pytest -p sockshim.pytest_plugin \
         docs/examples/test_with_sockshim.py
@@ -26,3 +26,14 @@ def test_sendall_loses_no_bytes_when_every_send_moves_one_byte(sockshim):
     assert result.stdout == "received b'0123456789'\n"
     assert len(result.ops("send")) == 10        # ten real one-byte sends
     assert result.findings_with("lost-bytes") == []
+
+
+def test_client_retries_two_temporary_name_failures_then_connects(sockshim):
+    result = sockshim.run([sys.executable, str(HERE / "resolve_retry.py")],
+                          faults=["resolve:error=EAI_AGAIN:when=1..2"],
+                          capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] == "attempt 3 connected"
+    lookups = result.ops("getaddrinfo")
+    assert [l.get("error", {}).get("name") for l in lookups] == ["EAI_AGAIN"] * 2 + [None]
+    assert lookups[-1]["out"]["addresses"][0]["addr"]["host"] == "127.0.0.1"

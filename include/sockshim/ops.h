@@ -13,7 +13,9 @@
 #define SOCKSHIM_JSON_SCHEMA 2
 
 /* Methods of a socket object, in the semantics of Python's socket objects,
- * plus the few process-level calls that create or close several sockets.
+ * plus the few process-level calls that create or close several sockets,
+ * and the socket module's name resolution functions (group resolve: they
+ * are called on no socket).
  * X(name, group, way): group is the class a method belongs to, for -e
  * filters and rules (%io; %wait, the waits of Python's select module,
  * is the one group a trace leaves out unless asked); way is which way it moves the socket's data:
@@ -57,7 +59,14 @@
     X(epoll_register, wait, none)   /* epoll_ctl(EPOLL_CTL_ADD) */          \
     X(epoll_modify, wait, none)     /* epoll_ctl(EPOLL_CTL_MOD) */          \
     X(epoll_unregister, wait, none) /* epoll_ctl(EPOLL_CTL_DEL) */          \
-    X(epoll_poll, wait, none)       /* epoll_wait() and its forms */
+    X(epoll_poll, wait, none)       /* epoll_wait() and its forms */        \
+    X(getaddrinfo, resolve, none)   /* module functions: no socket */       \
+    X(getnameinfo, resolve, none)                                           \
+    X(gethostbyname, resolve, none) /* and gethostbyname2, the _r forms */  \
+    X(gethostbyaddr, resolve, none) /* and gethostbyaddr_r */
+
+/* The groups of SS_OPS's group column, in the order -e lists them. */
+#define SS_GROUPS(X) X(lifecycle) X(connection) X(io) X(options) X(wait) X(resolve)
 
 enum ss_op {
 #define SS_OP_ENUM(name, group, way) SS_OP_##name,

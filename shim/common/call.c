@@ -4,8 +4,11 @@
 
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/ioctl.h>
+
+#include "render_call.h"
 
 int ss_call_ioctl_reads_arg(const struct ss_call *c)
 {
@@ -74,3 +77,37 @@ enum ss_fcntl_arg ss_fcntl_arg_kind(int cmd)
 }
 
 const struct ss_sockinfo ss_no_socket;
+
+/* The address bytes of a reverse lookup, and their family. */
+static const void *reverse_address(const struct ss_call *c, int *family)
+{
+    const struct ss_resolution *r = c->resolution;
+    if (c->op == SS_OP_gethostbyaddr) {
+        socklen_t want = r->family == AF_INET ? 4 : r->family == AF_INET6 ? 16 : 0;
+        *family = r->family;
+        return want != 0 && r->addr != NULL && r->addrlen >= want ? r->addr : NULL;
+    }
+    const struct sockaddr *sa = c->addr;
+    if (sa == NULL || c->addrlen < sizeof sa->sa_family)
+        return NULL;
+    *family = sa->sa_family;
+    if (sa->sa_family == AF_INET && c->addrlen >= sizeof(struct sockaddr_in))
+        return &((const struct sockaddr_in *)sa)->sin_addr;
+    if (sa->sa_family == AF_INET6 && c->addrlen >= sizeof(struct sockaddr_in6))
+        return &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    return NULL;
+}
+
+const char *ss_resolution_asked(const struct ss_call *c, char *buf, size_t cap)
+{
+    if (c->resolution == NULL)
+        return NULL;
+    if (c->op == SS_OP_getaddrinfo || c->op == SS_OP_gethostbyname)
+        return c->resolution->host;
+    int family = 0;
+    const void *addr = reverse_address(c, &family);
+    if (addr == NULL)
+        return NULL;
+    ss_format_ip(buf, cap, family, addr);
+    return buf;
+}

@@ -80,6 +80,34 @@ struct ss_fault_marks {
     const char *action[SS_LOOP_MARKS];  /* its actions as written */
 };
 
+/* A name resolution (the resolve methods, entries.h): what the program
+ * asked and what it got, filled by its wrapper (wrap_resolve.c) on the
+ * wrapper's stack; the call record points to it. It is rendered in the
+ * library (never a call record: it points into the program's results). */
+struct ss_resolution {
+    /* asked: a name, or an address (getnameinfo, gethostbyaddr) */
+    const char *host;             /* getaddrinfo's node, gethostbyname's name */
+    const char *service;          /* getaddrinfo */
+    const struct addrinfo *hints; /* getaddrinfo */
+    struct addrinfo **res;        /* getaddrinfo: where the list goes */
+    const void *addr;             /* gethostbyaddr: the address bytes */
+    socklen_t addrlen;
+    int family;                   /* gethostbyname2, gethostbyaddr: AF_*; 0: none given */
+    char *host_out, *serv_out;    /* getnameinfo: the program's buffers */
+    socklen_t host_outlen, serv_outlen;
+    /* the _r forms: the program's hostent, buffer and out arguments */
+    struct hostent *ret_buf;
+    char *buf;
+    size_t buflen;
+    struct hostent **result;
+    int *h_errnop;
+    /* got */
+    int gai;                 /* getaddrinfo, getnameinfo: the EAI_* code; 0: success */
+    int herr;                /* gethostby*: h_errno when it failed */
+    struct hostent *hostent; /* gethostby*: the answer, or NULL */
+    int r_ret;               /* the _r forms: their return value (ERANGE...) */
+};
+
 /* No socket: all zero (id 0). */
 extern const struct ss_sockinfo ss_no_socket;
 
@@ -187,6 +215,7 @@ struct ss_call {
     int n_closed_fds;              /* (count may exceed the array) */
     int prior_fd_was_socket;       /* dup2/dup3 over a socket, close */
     int fd_released;               /* close: the model let go of fd before the real close */
+    struct ss_resolution *resolution; /* the resolve methods; else NULL */
 };
 
 /* ---- what a call's arguments mean (call.c) ---- */
@@ -204,5 +233,11 @@ int ss_call_ioctl_int(const struct ss_call *c, int *value);
 /* Whether that int is read at the address the argument names (the call
  * holds no copy of it): a thawed record that would is refused. */
 int ss_call_ioctl_reads_arg(const struct ss_call *c);
+
+/* What a resolution asked for: the name (getaddrinfo, gethostbyname), or
+ * the text of the address (getnameinfo, gethostbyaddr) written into buf;
+ * NULL when none (no name, an address of another family). */
+#define SS_ADDR_TEXT_MAX 48
+const char *ss_resolution_asked(const struct ss_call *c, char *buf, size_t cap);
 
 #endif

@@ -87,8 +87,10 @@ int ss_callrec_fits(const struct ss_call *c)
 {
     const struct iovec *iov;
     size_t n;
-    /* select, poll, epoll: rendered where they were made */
-    if (c->wait != NULL || ss_op_in(c->op, SS_OPS_WAITS))
+    /* select, poll, epoll, and a resolution (it points into the program's
+     * results: addrinfo lists, hostents): rendered where they were made */
+    if (c->wait != NULL || c->resolution != NULL ||
+        ss_op_in(c->op, SS_OPS_WAITS | SS_OPS_RESOLVE))
         return 0;
     if (!pieces_of(c, &iov, &n) || n > SS_CALLREC_MAX_PIECES)
         return 0;
@@ -370,7 +372,8 @@ static int rest_is_zero(const struct ss_call *c)
            c->backlog == 0 && c->cmd == 0 && c->request == 0 && c->arg == 0 &&
            c->ioctl_int == NULL && c->newfd == 0 && c->offp == NULL && c->off_in == NULL &&
            c->off_out == NULL && c->first == 0 && c->last == 0 && c->stream == NULL &&
-           c->wait == NULL && c->fault_note_kind == 0 && c->fault_note_reason == NULL && c->addrlen == 0;
+           c->wait == NULL && c->fault_note_kind == 0 && c->fault_note_reason == NULL &&
+           c->addrlen == 0 && c->resolution == NULL;
 }
 #endif
 
@@ -725,7 +728,7 @@ static int thaw_part(struct ss_callrec_view *v, const struct ss_callrec_head *h,
  * each is set again to what the record holds, or NULL. Every pointer of
  * struct ss_call is named here (the size assertion makes a new field come
  * here first). */
-_Static_assert(sizeof(struct ss_call) == 560,
+_Static_assert(sizeof(struct ss_call) == 568,
                "a new field of struct ss_call: thaw it here, and in compact_fits or compact_of");
 
 static void thaw_call(const struct ss_callrec_head *h, const struct ss_callrec_values *values,
@@ -751,6 +754,7 @@ static void thaw_call(const struct ss_callrec_head *h, const struct ss_callrec_v
     c->off_in = c->off_out = NULL;
     c->stream = NULL;
     c->wait = NULL;
+    c->resolution = NULL;
     c->loop_marks = NULL;
     c->preview = NULL;
     c->preview_len = 0;
@@ -802,11 +806,13 @@ static int take_call(struct reader *r, const struct ss_callrec_head *h, struct s
     return 0;
 }
 
+/* A method and an entry point the tables have; never a resolution's,
+ * which the library renders itself (ss_callrec_fits). */
 static int call_valid(const struct ss_call *c)
 {
-    /* a wait is rendered where it was made: its view is no record's */
+    /* a wait and a resolution are rendered where they were made */
     return (unsigned)c->fn < SS_FN_COUNT && (unsigned)c->op < SS_OP_COUNT &&
-           !ss_op_in(c->op, SS_OPS_WAITS);
+           !ss_op_in(c->op, SS_OPS_WAITS | SS_OPS_RESOLVE);
 }
 
 int ss_callrec_thaw(const void *rec, size_t len, struct ss_callrec_view *v)

@@ -8,13 +8,18 @@
  *   every      a socket call (or one that makes sockets, or fork);
  *   on_socket  it works on any fd: only a call on a socket is traced;
  *   wait       it waits for several fds (select, poll, epoll): traced
- *              when a socket is among them (shim/core/wait.c).
+ *              when a socket is among them (shim/core/wait.c);
+ *   resolution a name resolution of the socket module (getaddrinfo...): on
+ *              no socket, it takes the pipeline's path without the socket
+ *              model and the audit (pipeline.c), and the calls glibc makes
+ *              inside it are not the program's.
  * Everything else about an entry point (the enum, the names in records,
  * the method table, the real functions) is generated from this list.
  */
 #ifndef SOCKSHIM_ENTRIES_H
 #define SOCKSHIM_ENTRIES_H
 
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -106,7 +111,21 @@
     X(pid_t, vfork, (void), fork, every)                                                       \
     /* never a record's fn: syscall(SYS_close) is recorded as close() with  */                 \
     /* via_syscall set, syscall(SYS_close_range) as close_range()           */                 \
-    X(long, syscall, (long, ...), close, on_socket)
+    X(long, syscall, (long, ...), close, on_socket)                                            \
+    X(int, getaddrinfo, (const char *, const char *, const struct addrinfo *,                  \
+                         struct addrinfo **), getaddrinfo, resolution)                         \
+    X(int, getnameinfo, (const struct sockaddr *, socklen_t, char *, socklen_t, char *,        \
+                         socklen_t, int), getnameinfo, resolution)                             \
+    X(struct hostent *, gethostbyname, (const char *), gethostbyname, resolution)              \
+    X(struct hostent *, gethostbyname2, (const char *, int), gethostbyname, resolution)        \
+    X(int, gethostbyname_r, (const char *, struct hostent *, char *, size_t,                   \
+                             struct hostent **, int *), gethostbyname, resolution)             \
+    X(int, gethostbyname2_r, (const char *, int, struct hostent *, char *, size_t,             \
+                              struct hostent **, int *), gethostbyname, resolution)            \
+    X(struct hostent *, gethostbyaddr, (const void *, socklen_t, int), gethostbyaddr,          \
+      resolution)                                                                              \
+    X(int, gethostbyaddr_r, (const void *, socklen_t, int, struct hostent *, char *, size_t,   \
+                             struct hostent **, int *), gethostbyaddr, resolution)
 
 /* Functions that end the process image. They are no socket calls and make
  * no trace line of their own: the library writes the process's summary

@@ -28,8 +28,11 @@ static const char *const fn_names[] = {
 #undef SS_FN_NAME
 };
 
-static const char *const group_names[] = {"lifecycle", "connection", "io", "options", "wait",
-                                          "all"};
+static const char *const group_names[] = {
+#define SS_GROUP_NAME(g) #g,
+    SS_GROUPS(SS_GROUP_NAME)
+#undef SS_GROUP_NAME
+    "all"};
 
 const char *ss_op_name(enum ss_op op)
 {
@@ -165,7 +168,7 @@ static int parse_op_token(const char *list, const char *tok, size_t len, ss_opma
             else
                 snprintf(hint, sizeof hint,
                          "groups are %%lifecycle, %%connection, %%io, %%options, %%wait, "
-                         "%%all");
+                         "%%resolve, %%all");
             return fail(e, "unknown method group", tok, len, hint);
         }
         *mask |= m;
@@ -177,6 +180,8 @@ static int parse_op_token(const char *list, const char *tok, size_t len, ss_opma
     }
     if (len == 4 && memcmp(tok, "none", 4) == 0)
         return 0;
+    if (len == 7 && memcmp(tok, "resolve", 7) == 0) /* a group that is no method's name */
+        return group_mask(tok, len, mask);
     int op = lookup_op(tok, len);
     if (op < 0) {
         const char *near = ss_closest_name(tok, len, ss_op_names, SS_OP_COUNT);

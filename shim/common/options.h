@@ -62,16 +62,20 @@ typedef uint64_t ss_opmask; /* bit (1 << enum ss_op) */
 #define SS_OPBIT_IN(name, group, way) SS_OPBIT_IF_in_##way(name)
 #define SS_OPS_SENDS (SS_OPS(SS_OPBIT_OUT) 0)
 #define SS_OPS_RECVS (SS_OPS(SS_OPBIT_IN) 0)
-/* The waits of Python's select module (the %wait group, SS_OPS's group
- * column): a trace leaves them out unless asked for (docs/trace-format.md,
- * "Waits"). */
-#define SS_OPBIT_IF_WAIT_wait(op) SS_OPBIT(op) |
-#define SS_OPBIT_IF_WAIT_lifecycle(op)
-#define SS_OPBIT_IF_WAIT_connection(op)
-#define SS_OPBIT_IF_WAIT_io(op)
-#define SS_OPBIT_IF_WAIT_options(op)
-#define SS_OPBIT_WAIT(name, group, way) SS_OPBIT_IF_WAIT_##group(name)
+/* The methods of one group of SS_GROUPS, as a mask (a constant). */
+enum ss_group {
+#define SS_GROUP_ENUM(g) SS_GROUP_##g,
+    SS_GROUPS(SS_GROUP_ENUM)
+#undef SS_GROUP_ENUM
+};
+#define SS_OPBIT_IF_IN(name, group, g) (SS_GROUP_##group == SS_GROUP_##g ? SS_OPBIT(name) : 0) |
+/* The waits of Python's select module (%wait): a trace leaves them out
+ * unless asked for (docs/trace-format.md, "Waits"). */
+#define SS_OPBIT_WAIT(name, group, way) SS_OPBIT_IF_IN(name, group, wait)
 #define SS_OPS_WAITS (SS_OPS(SS_OPBIT_WAIT) 0)
+/* The name resolutions (%resolve): calls on no socket. */
+#define SS_OPBIT_RESOLVE(name, group, way) SS_OPBIT_IF_IN(name, group, resolve)
+#define SS_OPS_RESOLVE (SS_OPS(SS_OPBIT_RESOLVE) 0)
 /* What a trace shows when -e does not say. */
 #define SS_OPMASK_DEFAULT (SS_OPMASK_ALL & ~SS_OPS_WAITS)
 

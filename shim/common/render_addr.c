@@ -99,6 +99,11 @@ static void format_host(char *buf, size_t cap, int family, const void *addr)
     buf[o.len < cap - 1 ? o.len : cap - 1] = '\0';
 }
 
+void ss_format_ip(char *buf, size_t cap, int family, const void *addr)
+{
+    format_host(buf, cap, family, addr);
+}
+
 /* The bytes of an AF_UNIX name: a path (up to its NUL), an abstract name
  * (after the leading NUL, every byte counts) or nothing (unnamed). */
 static void decode_unix(const struct sockaddr *sa, socklen_t len, struct addr_view *v)

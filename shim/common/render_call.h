@@ -73,6 +73,8 @@ size_t ss_bytes_copy(const struct ss_bytes *b, void *dst, size_t n);
 /* Python: b'GET / \r\n'... (1024 bytes): a bytes literal of the first
  * ss_config.strsize bytes, "..." when cut, and the full size. */
 void ss_out_pybytes(struct ss_out *o, const struct ss_bytes *b);
+/* inet_ntop's text of an AF_INET or AF_INET6 address (addr: its bytes). */
+void ss_format_ip(char *buf, size_t cap, int family, const void *addr);
 /* Python's address tuple for the family; None when there is none. */
 void ss_out_pyaddr(struct ss_out *o, const struct sockaddr *sa, socklen_t len);
 
@@ -105,6 +107,14 @@ void ss_call_received(const struct ss_call *c, struct ss_bytes *b);
 int ss_call_on_socket(const struct ss_call *c);
 /* The int an option call passed or got, when its length says it is one. */
 int ss_call_int_option(const struct ss_call *c, int *value);
+
+/* A name resolution (render_resolve.c): in text the call ("socket.
+ * getaddrinfo(...)") and its result or the exception it raised; in JSON
+ * its members of "args", and its "ret" and "out" or its "error". */
+void ss_text_resolution_call(struct ss_out *o, const struct ss_call *c);
+void ss_text_resolution_result(struct ss_out *o, const struct ss_call *c);
+void ss_json_resolution_args(struct ss_out *o, const struct ss_call *c);
+void ss_json_resolution_outcome(struct ss_out *o, const struct ss_call *c);
 
 /* ---- JSON members ------------------------------------------------------ */
 

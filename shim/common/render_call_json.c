@@ -391,6 +391,10 @@ static void args_ioctl(struct ss_out *o, const struct ss_call *c)
 }
 
 static json_args_fn *const json_args[SS_OP_COUNT] = {
+    [SS_OP_getaddrinfo] = ss_json_resolution_args,
+    [SS_OP_getnameinfo] = ss_json_resolution_args,
+    [SS_OP_gethostbyname] = ss_json_resolution_args,
+    [SS_OP_gethostbyaddr] = ss_json_resolution_args,
     [SS_OP_socket] = args_socket,
     [SS_OP_socketpair] = args_socket,
     [SS_OP_dup] = args_dup,
@@ -550,7 +554,8 @@ static int record_fd(const struct ss_call *c)
 {
     if (c->op == SS_OP_socket)
         return c->failed ? -1 : (int)c->ret;
-    if (c->op == SS_OP_socketpair || c->op == SS_OP_fork || c->op == SS_OP_close_range)
+    if (c->op == SS_OP_socketpair || c->op == SS_OP_fork || c->op == SS_OP_close_range ||
+        ss_op_in(c->op, SS_OPS_RESOLVE))
         return -1;
     return c->fd;
 }
@@ -593,7 +598,9 @@ void ss_json_call(struct ss_out *o, const struct ss_call *c)
     if (json_args[c->op] != NULL)
         json_args[c->op](o, c);
     ss_json_close(o);
-    if (c->op != SS_OP_fromfd && c->failed) {
+    if (ss_op_in(c->op, SS_OPS_RESOLVE)) {
+        ss_json_resolution_outcome(o, c);
+    } else if (c->op != SS_OP_fromfd && c->failed) {
         SS_JSON_KEY(o, "error");
         ss_json_error(o, c->err);
     } else {

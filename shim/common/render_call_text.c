@@ -739,6 +739,7 @@ enum text_result {
     RESULT_VALUE,   /* " -> " and what value() shows */
     RESULT_CODE,    /* connect_ex: " -> " value() even when it failed: no raise */
     RESULT_ADOPTED, /* fromfd: no call was made, nothing to show */
+    RESULT_RESOLVED, /* a resolution: value() shows its result or its exception */
 };
 
 /* How a method's line is made: [named] [sockN.]call [result] [after]. The
@@ -798,6 +799,13 @@ static const struct text_method text_methods[SS_OP_COUNT] = {
     W(epoll_modify, NULL, RESULT_NONE, NULL),
     W(epoll_unregister, NULL, RESULT_NONE, NULL),
     W(epoll_poll, NULL, RESULT_VALUE, ss_value_wait_epoll_poll),
+#define RESOLUTION(op) \
+    [SS_OP_##op] = {NULL, 0, ss_text_resolution_call, RESULT_RESOLVED, ss_text_resolution_result, NULL}
+    RESOLUTION(getaddrinfo),
+    RESOLUTION(getnameinfo),
+    RESOLUTION(gethostbyname),
+    RESOLUTION(gethostbyaddr),
+#undef RESOLUTION
 };
 
 #undef M
@@ -808,6 +816,10 @@ static void out_result(struct ss_out *o, const struct ss_call *c, const struct t
 {
     if (m->result == RESULT_ADOPTED)
         return;
+    if (m->result == RESULT_RESOLVED) {
+        m->value(o, c);
+        return;
+    }
     if (c->failed && m->result != RESULT_CODE) {
         ss_text_raises(o, c->err);
         return;

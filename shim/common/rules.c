@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +67,10 @@ static int span_is(struct span s, const char *word)
 #define SEND_FAMILY (SS_OPS_SENDS & ~SS_OPBIT(sendall))
 #define RECV_FAMILY SS_OPS_RECVS
 #define IO_FAMILY (SEND_FAMILY | RECV_FAMILY)
+/* The name resolutions, and those that answer with a hostent (and so
+ * only with the failures h_errno can say). */
+#define RESOLVE_FAMILY SS_OPS_RESOLVE
+#define HOSTENT_FAMILY (BIT(gethostbyname) | BIT(gethostbyaddr))
 /* Methods that may wait for the network, and so can time out. */
 #define WAITING (IO_FAMILY | BIT(accept) | BIT(connect) | BIT(connect_ex))
 /* blackhole: the transfers that carry their data through the program, and
@@ -96,8 +101,11 @@ static int parse_method(struct parse *ps, struct span s, ss_opmask *mask)
     char q[96];
     if (s.len == 0)
         return failf(ps, s, "empty method name (the rule starts with the methods, e.g. 'send:')");
-    if (s.p[0] == '%') {
-        struct span g = {s.p + 1, s.len - 1};
+    /* "resolve" names its group without the '%': the brief form of the
+     * rules the documentation shows (resolve:error=EAI_AGAIN) */
+    if (s.p[0] == '%' || span_is(s, "resolve")) {
+        size_t skip = s.p[0] == '%';
+        struct span g = {s.p + skip, s.len - skip};
         ss_opmask m = 0;
         if (span_is(g, "wait"))
             return failf(ps, s, "'%s': waits (select, poll, epoll) take no fault rules; aim the "
@@ -114,7 +122,7 @@ static int parse_method(struct parse *ps, struct span s, ss_opmask *mask)
                         m |= (ss_opmask)1 << k;
         if (m == 0)
             return failf(ps, s, "unknown method group '%s' (groups are %%io, %%all, %%lifecycle, "
-                                "%%connection, %%options)", quoted(s, q, sizeof q));
+                                "%%connection, %%options, %%resolve)", quoted(s, q, sizeof q));
         *mask |= m;
         return 0;
     }
@@ -132,8 +140,9 @@ static int parse_method(struct parse *ps, struct span s, ss_opmask *mask)
     if (near != NULL)
         return failf(ps, s, "unknown method '%s' (did you mean '%s'?)", quoted(s, q, sizeof q),
                      near);
-    return failf(ps, s, "unknown method '%s' (methods are send, recv, connect, accept, ... "
-                        "or a group: %%io, %%all)", quoted(s, q, sizeof q));
+    return failf(ps, s, "unknown method '%s' (methods are send, recv, connect, accept, "
+                        "getaddrinfo, ... or a group: %%io, %%all, resolve)",
+                 quoted(s, q, sizeof q));
 }
 
 static int parse_set(struct parse *ps, struct span s)
@@ -415,17 +424,81 @@ static int parse_socktype(struct parse *ps, struct span v)
                  names_listed(&ss_xlat_rule_socktype, expected, sizeof expected));
 }
 
+/* error=: an errno name or number, or on the resolve methods an EAI_*
+ * code (or an h_errno name for the same failure). Which kind the set
+ * takes is checked with the rest of the rule (check_error). */
 static int parse_errno_value(struct parse *ps, struct span v)
 {
     char buf[32], q[96];
+    if (ss_resolve_error_parse(v.p, v.len, &ps->rule->gai_err) == 0) {
+        if (ps->rule->gai_err == EAI_SYSTEM)
+            return failf(ps, v, "EAI_SYSTEM cannot be injected: it says an errno holds the "
+                                "cause (give another EAI_* code)");
+        return 0;
+    }
     if (v.len > 0 && v.len < sizeof buf) {
         memcpy(buf, v.p, v.len);
         buf[v.len] = '\0';
         if (ss_errno_parse(buf, &ps->rule->err) == 0)
             return 0;
     }
+    if ((ps->rule->set & ~RESOLVE_FAMILY) == 0)
+        return failf(ps, v, "unknown resolution error '%s' (expected EAI_AGAIN, EAI_NONAME, "
+                            "EAI_FAIL, EAI_NODATA, EAI_MEMORY... or TRY_AGAIN, HOST_NOT_FOUND, "
+                            "NO_RECOVERY, NO_DATA)", quoted(v, q, sizeof q));
     return failf(ps, v, "unknown error '%s' (expected an errno name such as ECONNREFUSED, "
                         "or a number from 1 to 4095)", quoted(v, q, sizeof q));
+}
+
+/* host=NAME, host=*.SUFFIX, host=ADDRESS */
+static int parse_host(struct parse *ps, struct span v)
+{
+    char q[96];
+    size_t star = v.len > 0 && v.p[0] == '*' ? 1 : 0;
+    if (v.len >= sizeof ps->rule->host || (star && (v.len < 3 || v.p[1] != '.')))
+        goto bad;
+    for (size_t i = star; i < v.len; i++) {
+        unsigned char c = (unsigned char)v.p[i];
+        if (c <= ' ' || c >= 0x7f || c == '*' || c == ',')
+            goto bad;
+    }
+    memcpy(ps->rule->host, v.p, v.len);
+    ps->rule->host[v.len] = '\0';
+    return 0;
+bad:
+    return failf(ps, v, "bad host '%s' (expected a name such as db.local, *.example.com or an "
+                        "address such as 10.0.0.5, at most 255 characters)",
+                 quoted(v, q, sizeof q));
+}
+
+static int ascii_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static int same_name(const char *a, size_t n, const char *b, size_t m)
+{
+    if (n != m)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
+            return 0;
+    return 1;
+}
+
+int ss_rule_host_matches(const struct ss_rule *rule, const char *name)
+{
+    if (name == NULL)
+        return 0;
+    size_t n = strlen(name);
+    if (n > 1 && name[n - 1] == '.')
+        n--;
+    const char *want = rule->host;
+    size_t m = strlen(want);
+    if (want[0] != '*')
+        return same_name(name, n, want, m);
+    /* "*.example.com": a name ending in ".example.com" */
+    return n > m - 1 && same_name(name + n - (m - 1), m - 1, want + 1, m - 1);
 }
 
 /* ---- terms -------------------------------------------------------------- */
@@ -459,6 +532,7 @@ static const struct term terms[] = {
     {"family", FILTER, 1, 0},
     {"fd", FILTER, 1, 0},
     {"type", FILTER, 1, 0},
+    {"host", FILTER, 1, 0},
 };
 
 #define N_TERMS (sizeof terms / sizeof terms[0])
@@ -518,6 +592,8 @@ static int parse_value(struct parse *ps, const struct term *t, struct span v)
         return parse_family(ps, v);
     if (strcmp(name, "type") == 0)
         return parse_socktype(ps, v);
+    if (strcmp(name, "host") == 0)
+        return parse_host(ps, v);
     if (parse_number(ps, v, 0, 1u << 30, "fd", &n) != 0) /* fd= */
         return -1;
     r->fd = (int)n;
@@ -545,8 +621,9 @@ static int unknown_term(struct parse *ps, struct span name)
                      t->kind == ACTION ? "action" : "filter", quoted(name, q, sizeof q), near);
     }
     return failf(ps, name, "unknown action or filter '%s' (actions: error=, short=, delay=, "
-                           "jitter=, eof, reset, timeout, corrupt=, blackhole; filters: when=, p=, after=, "
-                           "peer=, port=, family=, fd=, type=)", quoted(name, q, sizeof q));
+                           "jitter=, eof, reset, timeout, corrupt=, blackhole; filters: when=, "
+                           "p=, after=, peer=, port=, family=, fd=, type=, host=)",
+                     quoted(name, q, sizeof q));
 }
 
 /* Appends an action as written to one of the rule's action texts. */
@@ -649,10 +726,81 @@ static int check_rule(struct parse *ps, struct span set)
     return 0;
 }
 
+/* The value of term name= as the rule gives it (it has one). */
+static struct span term_value(const struct parse *ps, const char *name)
+{
+    char key[16];
+    snprintf(key, sizeof key, ":%s=", name);
+    const char *at = strstr(ps->text, key);
+    if (at == NULL)
+        return (struct span){ps->text, strlen(ps->text)};
+    at += strlen(key);
+    return (struct span){at, strcspn(at, ":")};
+}
+
+/* Filters that ask about the call's socket. */
+static int has_socket_filter(const struct ss_rule *r)
+{
+    return r->family != AF_UNSPEC || r->has_peer || r->port >= 0 || r->has_after ||
+           r->socktype != 0 || r->fd >= 0;
+}
+
+/* The methods the rule's error= and filters leave of a set: an EAI_* code
+ * and host= are for the resolve methods (an EAI_* code h_errno cannot say
+ * not for gethostbyname), an errno and the socket's filters for the
+ * others. */
+static ss_opmask resolve_fit(const struct ss_rule *r)
+{
+    ss_opmask fits = SS_OPMASK_ALL;
+    if (r->gai_err != 0 || r->host[0] != '\0')
+        fits &= RESOLVE_FAMILY;
+    if (r->gai_err != 0 && ss_h_error_of_gai(r->gai_err) == NULL)
+        fits &= ~HOSTENT_FAMILY;
+    if (r->err != 0 || has_socket_filter(r))
+        fits &= ~RESOLVE_FAMILY;
+    return fits;
+}
+
+/* A rule whose error= or filters fit none of its methods. */
+static int check_resolve(struct parse *ps, struct span set)
+{
+    struct ss_rule *r = ps->rule;
+    char q[96];
+    if ((r->set & resolve_fit(r)) != 0)
+        return 0;
+    if (r->gai_err != 0 && (r->set & RESOLVE_FAMILY) == 0)
+        return failf(ps, term_value(ps, "error"), "error=%s is an error of name resolution "
+                     "(%%resolve: getaddrinfo, getnameinfo, gethostbyname, gethostbyaddr); "
+                     "the methods '%.*s' fail with errno names such as ECONNREFUSED",
+                     quoted(term_value(ps, "error"), q, sizeof q), (int)set.len, set.p);
+    if (r->gai_err != 0 && (r->set & ~HOSTENT_FAMILY & RESOLVE_FAMILY) == 0)
+        return failf(ps, term_value(ps, "error"), "error=%s is no failure of '%.*s' (they "
+                     "report h_errno: TRY_AGAIN, HOST_NOT_FOUND, NO_RECOVERY, NO_DATA, or "
+                     "EAI_AGAIN, EAI_NONAME, EAI_FAIL, EAI_NODATA, EAI_MEMORY)",
+                     quoted(term_value(ps, "error"), q, sizeof q), (int)set.len, set.p);
+    if (r->host[0] != '\0' && (r->set & RESOLVE_FAMILY) == 0)
+        return failf(ps, term_value(ps, "host"), "host= filters the resolve methods "
+                     "(getaddrinfo, getnameinfo, gethostbyname, gethostbyaddr); the methods "
+                     "'%.*s' have none", (int)set.len, set.p);
+    if (r->err != 0 && (r->set & ~RESOLVE_FAMILY) == 0)
+        return failf(ps, term_value(ps, "error"), "error=%s is an errno: the resolve methods "
+                     "fail with EAI_AGAIN, EAI_NONAME, EAI_FAIL, EAI_NODATA, EAI_MEMORY... (or "
+                     "TRY_AGAIN, HOST_NOT_FOUND, NO_RECOVERY, NO_DATA)",
+                     quoted(term_value(ps, "error"), q, sizeof q));
+    if (has_socket_filter(r) && (r->set & ~RESOLVE_FAMILY) == 0)
+        return failf(ps, set, "peer=, port=, family=, type=, fd= and after= filter calls on a "
+                     "socket; the resolve methods are called on none (host= names what they "
+                     "resolve)");
+    return failf(ps, set, "the rule leaves none of the methods '%.*s': host= and an EAI_* "
+                 "error are for name resolutions, an errno and peer=, port=, family=, type=, "
+                 "fd= and after= for calls on a socket", (int)set.len, set.p);
+}
+
 /* Narrows the set to the methods the rule's actions can apply to: a group
  * such as %io keeps only what makes sense (eof: the receives). */
 static void narrow_set(struct ss_rule *r)
 {
+    r->set &= resolve_fit(r);
     if (r->actions & SS_ACT_SHORT)
         r->set &= IO_FAMILY & ~BIT(sendmmsg) & ~BIT(recvmmsg);
     if (r->actions & SS_ACT_EOF)
@@ -738,7 +886,7 @@ int ss_rule_parse(const char *text, struct ss_rule *rule, struct ss_rule_error *
             break;
         p = end + 1;
     }
-    if (check_rule(&ps, set) != 0)
+    if (check_rule(&ps, set) != 0 || check_resolve(&ps, set) != 0)
         return -1;
     narrow_set(rule);
     return 0;
@@ -821,7 +969,7 @@ static int short_warning(const struct ss_rule *rule, struct ss_rule_error *e)
 /* error= with an errno the method's man page does not list. */
 static int errno_warning(const struct ss_rule *rule, struct ss_rule_error *e)
 {
-    if (!(rule->actions & SS_ACT_ERROR))
+    if (!(rule->actions & SS_ACT_ERROR) || rule->gai_err != 0)
         return 0;
     for (int op = 0; op < SS_OP_COUNT; op++) {
         ss_opmask bit = (ss_opmask)1 << op;

@@ -10,6 +10,7 @@
  *            | 'p=' PROBABILITY | 'after=' SIZE | 'peer=' ADDRESS
  *            | 'port=' N | 'family=' ('inet' | 'inet6' | 'unix') | 'fd=' N
  *            | 'type=' ('stream' | 'dgram' | 'seqpacket' | 'raw')
+ *            | 'host=' NAME                   the resolve methods only
  *
  * docs/faults.md is the reference. This file is linked into the library
  * (which reads SOCKSHIM_FAULTS) and into the command (which checks every
@@ -74,6 +75,8 @@ struct ss_rule {
     int family;                  /* AF_UNSPEC: any */
     int fd;                      /* -1: any */
     int socktype;                /* type=: SOCK_STREAM, SOCK_DGRAM...; 0: any */
+    int gai_err;                 /* error= on the resolve methods: an EAI_* code */
+    char host[256];              /* host=: a name, "*.suffix" or an address; "": any */
 
     char action_text[64];        /* the actions, for the trace: "short=1" */
     char uncut_action_text[64];  /* ... but short=: the mark of a call short=
@@ -92,6 +95,12 @@ int ss_rule_parse(const char *text, struct ss_rule *rule, struct ss_rule_error *
  * for it, a short= that its type= leaves nothing to cut): writes it into e
  * and returns 1, or returns 0. --strict refuses such rules. */
 int ss_rule_warning(const struct ss_rule *rule, struct ss_rule_error *e);
+
+/* Whether a name (or an address's text) a resolution asked for matches
+ * host= (which is not empty): the same name in any case, or for
+ * "*.suffix" any name that ends in ".suffix" (a trailing dot of a fully
+ * qualified name does not count). */
+int ss_rule_host_matches(const struct ss_rule *rule, const char *name);
 
 /* Whether short= may cut a transfer on a socket of this type (SOCK_*,
  * without SOCK_NONBLOCK and SOCK_CLOEXEC): only on a byte stream. A kernel

@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -286,6 +287,16 @@ SS_XLAT_DEFINE(epoll_events, EPOLL_EVENTS_LIST);
 #define EPOLL_CREATE_FLAGS_LIST(X, N) X(EPOLL_CLOEXEC)
 SS_XLAT_DEFINE(epoll_create_flags, EPOLL_CREATE_FLAGS_LIST);
 
+/* getaddrinfo's hints (glibc's IDN flags are shown by number). */
+#define AI_FLAGS_LIST(X, N)                                                  \
+    X(AI_PASSIVE) X(AI_CANONNAME) X(AI_NUMERICHOST) X(AI_V4MAPPED) X(AI_ALL) \
+    X(AI_ADDRCONFIG) X(AI_NUMERICSERV)
+SS_XLAT_DEFINE(ai_flags, AI_FLAGS_LIST);
+
+#define NI_FLAGS_LIST(X, N)                                                  \
+    X(NI_NUMERICHOST) X(NI_NUMERICSERV) X(NI_NOFQDN) X(NI_NAMEREQD) X(NI_DGRAM)
+SS_XLAT_DEFINE(ni_flags, NI_FLAGS_LIST);
+
 #define SOCK_FLAGS_LIST(X, N) X(SOCK_NONBLOCK) X(SOCK_CLOEXEC)
 SS_XLAT_DEFINE(sock_flags, SOCK_FLAGS_LIST);
 
@@ -495,6 +506,84 @@ int ss_errno_parse(const char *s, int *err)
         return -1;
     *err = e;
     return 0;
+}
+
+/* ---- name resolution errors ------------------------------------------ */
+
+/* getaddrinfo's and getnameinfo's codes, with gai_strerror's text (C
+ * locale), and the h_errno a gethostbyname-style call reports for the same
+ * failure (0: such a call has none). */
+#define GAI_ERRORS(X)                                                              \
+    X(EAI_BADFLAGS, "Bad value for ai_flags", 0)                                   \
+    X(EAI_NONAME, "Name or service not known", HOST_NOT_FOUND)                     \
+    X(EAI_AGAIN, "Temporary failure in name resolution", TRY_AGAIN)                \
+    X(EAI_FAIL, "Non-recoverable failure in name resolution", NO_RECOVERY)         \
+    X(EAI_NODATA, "No address associated with hostname", NO_DATA)                  \
+    X(EAI_FAMILY, "ai_family not supported", 0)                                    \
+    X(EAI_SOCKTYPE, "ai_socktype not supported", 0)                                \
+    X(EAI_SERVICE, "Servname not supported for ai_socktype", 0)                    \
+    X(EAI_ADDRFAMILY, "Address family for hostname not supported", 0)              \
+    X(EAI_MEMORY, "Memory allocation failure", NETDB_INTERNAL)                     \
+    X(EAI_SYSTEM, "System error", 0)                                               \
+    X(EAI_OVERFLOW, "Unknown error", 0) /* glibc 2.36 has no text of its own */
+
+#define GAI_ENTRY(code, message, herr) {code, #code, message, herr, 0},
+static const struct ss_resolve_error gai_errors[] = {GAI_ERRORS(GAI_ENTRY)};
+#undef GAI_ENTRY
+
+/* gethostbyname's h_errno values, with hstrerror's text, the EAI_* code
+ * of the same failure, and what a _r form returns with it (glibc: 0 for
+ * "not found", EAGAIN for a temporary failure; NETDB_INTERNAL is a failure
+ * of the system, here the allocation EAI_MEMORY stands for). */
+#define H_ERRORS(X)                                                                \
+    X(HOST_NOT_FOUND, "Unknown host", EAI_NONAME, 0)                               \
+    X(TRY_AGAIN, "Host name lookup failure", EAI_AGAIN, EAGAIN)                    \
+    X(NO_RECOVERY, "Unknown server error", EAI_FAIL, ENOENT)                       \
+    X(NO_DATA, "No address associated with name", EAI_NODATA, 0)                  \
+    X(NETDB_INTERNAL, "Resolver internal error", EAI_MEMORY, ENOMEM)
+
+#define H_ENTRY(code, message, eai, r_ret) {code, #code, message, eai, r_ret},
+static const struct ss_resolve_error h_errors[] = {H_ERRORS(H_ENTRY)};
+#undef H_ENTRY
+
+static const struct ss_resolve_error *find_resolve_error(const struct ss_resolve_error *t,
+                                                         size_t n, int code)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].code == code)
+            return &t[i];
+    return NULL;
+}
+
+const struct ss_resolve_error *ss_gai_error(int code)
+{
+    return find_resolve_error(gai_errors, sizeof gai_errors / sizeof gai_errors[0], code);
+}
+
+const struct ss_resolve_error *ss_h_error(int herr)
+{
+    return find_resolve_error(h_errors, sizeof h_errors / sizeof h_errors[0], herr);
+}
+
+int ss_resolve_error_parse(const char *s, size_t n, int *eai)
+{
+    for (size_t i = 0; i < sizeof gai_errors / sizeof gai_errors[0]; i++)
+        if (strlen(gai_errors[i].name) == n && memcmp(gai_errors[i].name, s, n) == 0) {
+            *eai = gai_errors[i].code;
+            return 0;
+        }
+    for (size_t i = 0; i < sizeof h_errors / sizeof h_errors[0]; i++)
+        if (strlen(h_errors[i].name) == n && memcmp(h_errors[i].name, s, n) == 0) {
+            *eai = h_errors[i].other;
+            return 0;
+        }
+    return -1;
+}
+
+const struct ss_resolve_error *ss_h_error_of_gai(int eai)
+{
+    const struct ss_resolve_error *g = ss_gai_error(eai);
+    return g != NULL && g->other != 0 ? ss_h_error(g->other) : NULL;
 }
 
 void ss_out_dup3_flags(struct ss_out *o, int flags)

@@ -49,6 +49,8 @@ extern const struct ss_xlat ss_xlat_fd_flags;   /* FD_CLOEXEC */
 extern const struct ss_xlat ss_xlat_rwf_flags;  /* RWF_* */
 extern const struct ss_xlat ss_xlat_splice_flags; /* SPLICE_F_* */
 extern const struct ss_xlat ss_xlat_close_range_flags; /* CLOSE_RANGE_* */
+extern const struct ss_xlat ss_xlat_ai_flags;   /* AI_* (getaddrinfo's hints) */
+extern const struct ss_xlat ss_xlat_ni_flags;   /* NI_* (getnameinfo) */
 
 /* The name of v in t, or NULL. */
 const char *ss_xlat_name(const struct ss_xlat *t, long v);
@@ -80,6 +82,26 @@ const char *ss_errno_message(int err);
 /* Parses an errno given as a name ("ECONNREFUSED") or a number; 0 on
  * success. */
 int ss_errno_parse(const char *s, int *err);
+
+/* Name resolution errors: getaddrinfo's EAI_* codes and gethostbyname's
+ * h_errno values, their names and the text gai_strerror and hstrerror
+ * give (C locale). other: for an EAI_* code, the h_errno of the same
+ * failure (0: none); for an h_errno, the EAI_* code. r_ret: what a
+ * gethostbyname_r-style call returns with that h_errno. */
+struct ss_resolve_error {
+    int code;
+    const char *name;
+    const char *message;
+    int other;
+    int r_ret;
+};
+const struct ss_resolve_error *ss_gai_error(int code);  /* NULL: unknown */
+const struct ss_resolve_error *ss_h_error(int herr);    /* NULL: unknown */
+/* The h_errno entry of the failure an EAI_* code stands for, or NULL. */
+const struct ss_resolve_error *ss_h_error_of_gai(int eai);
+/* An EAI_* or h_errno name (TRY_AGAIN...) as the EAI_* code of its
+ * failure; 0 on success. */
+int ss_resolve_error_parse(const char *s, size_t n, int *eai);
 
 /* A finding's code ("lost-bytes") and what it means (findings.h), for the
  * library's findings and the command's (report, the ledger); "?" for a

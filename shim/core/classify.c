@@ -13,16 +13,18 @@
 #include "internal.h"
 #include "wait.h"
 
-enum traced_calls { TRACED_every, TRACED_on_socket, TRACED_wait };
+enum traced_calls { TRACED_every, TRACED_on_socket, TRACED_wait, TRACED_resolution };
 
 struct fn_info {
     enum ss_op op;  /* the method, before the refinements below */
     int on_any_fd;  /* works on any fd; only a socket's calls are traced */
+    int resolution; /* a name resolution: on no socket */
 };
 
 static const struct fn_info fn_info[SS_FN_COUNT] = {
 #define FN_INFO(ret, name, params, method, traced) \
-    [SS_FN_##name] = {SS_OP_##method, TRACED_##traced == TRACED_on_socket},
+    [SS_FN_##name] = {SS_OP_##method, TRACED_##traced == TRACED_on_socket, \
+                      TRACED_##traced == TRACED_resolution},
     SS_ENTRIES(FN_INFO)
 #undef FN_INFO
 };
@@ -30,6 +32,11 @@ static const struct fn_info fn_info[SS_FN_COUNT] = {
 int ss_fn_on_any_fd(enum ss_fn fn)
 {
     return fn_info[fn].on_any_fd;
+}
+
+int ss_fn_is_resolution(enum ss_fn fn)
+{
+    return fn_info[fn].resolution;
 }
 
 /* F_SETFL is setblocking() when it changes nothing but O_NONBLOCK (the

@@ -102,6 +102,16 @@ void ss_classify_call(struct ss_call *call, int nonblocking);
 /* Whether fn works on any fd (read, close, dup...) and is only of interest
  * when the fd is a socket, as opposed to the socket API proper. */
 int ss_fn_on_any_fd(enum ss_fn fn);
+/* Whether fn is a name resolution (getaddrinfo...): a call on no socket. */
+int ss_fn_is_resolution(enum ss_fn fn);
+
+/* How many name resolutions the calling thread is inside (pipeline.c):
+ * the socket calls glibc makes for one (nss_dns's queries) are not the
+ * program's and are performed untouched. */
+extern __thread int ss_resolving;
+/* Answers a resolution in place of the real call with the failure eai
+ * stands for, by the function's own convention (wrap_resolve.c). */
+void ss_resolution_fail(struct ss_call *call, int eai);
 
 /* Fork support (preload.c): after a fork in the child. */
 void ss_after_fork_child(void);

@@ -193,6 +193,66 @@ static int traced(enum ss_op op)
     return (ss_config.traced >> op) & 1;
 }
 
+/* ---- name resolution --------------------------------------------------- */
+
+__thread int ss_resolving;
+
+/* A call made for a resolution inside glibc (an NSS module's socket, its
+ * queries, its close): not the program's, so neither traced, faulted,
+ * modelled nor audited. A close still keeps the fd table true. */
+static void run_inside_resolution(struct ss_call *c, int entry_errno)
+{
+    errno = entry_errno;
+    c->perform(c);
+    int err = errno;
+    note_untraced(c);
+    errno = err;
+}
+
+static void perform_resolution(struct ss_call *c, int entry_errno)
+{
+    errno = entry_errno;
+    ss_resolving++;
+    c->perform(c);
+    ss_resolving--;
+    c->err = errno;
+}
+
+/* Whether anything but the depth is wanted of a resolution: its line, its
+ * row of the summary (counted as every call is, traced by -e or not), or
+ * a rule that names it. */
+static int resolution_wanted(const struct ss_call *c)
+{
+    return traced(c->op) || ss_config.summary != SS_SUMMARY_OFF ||
+           (ss_fault_enabled() && ss_fault_covers(c->op));
+}
+
+/* A resolution is on no socket: faults, the summary's count and the
+ * trace, without the model and the audit's judgement. With none of them
+ * wanted, it is only made. */
+static void run_resolution(struct ss_call *c, int entry_errno)
+{
+    ss_classify_call(c, 0);
+    if (!resolution_wanted(c)) {
+        perform_resolution(c, entry_errno);
+        errno = c->err;
+        return;
+    }
+    c->caller = ss_python_take_resolution(c->caller);
+    c->t_start_ns = ss_now_ns();
+    int eai = ss_fault_enabled() ? ss_fault_resolution(c) : 0;
+    c->err = entry_errno;
+    if (eai != 0)
+        ss_resolution_fail(c, eai);
+    else
+        perform_resolution(c, entry_errno);
+    c->t_end_ns = ss_now_ns();
+    c->failed = c->ret != 0;
+    ss_audit_resolution(c);
+    ss_trace_resolution(c);
+    errno = c->err;
+}
+
 /* A socket the process did not create, seen for the first time. */
 static void note_adoption(const struct ss_call *c, struct ss_obj *obj)
 {
@@ -288,6 +348,14 @@ void ss_run(struct ss_call *c)
     int entry_errno = errno;
     struct subject s;
 
+    if (SS_UNLIKELY(ss_resolving)) {
+        run_inside_resolution(c, entry_errno);
+        return;
+    }
+    if (SS_UNLIKELY(c->resolution != NULL)) {
+        run_resolution(c, entry_errno);
+        return;
+    }
     c->caller = ss_python_take(c->fn, c->caller);
 
     if (!find_subject(c, &s)) {

@@ -365,10 +365,19 @@ static int call_socktype(const struct ss_call *c, const struct ss_sockinfo *pre)
     return pre->type;
 }
 
+/* host=: the name or address a resolution asked for. */
+static int host_matches(const struct ss_rule *r, const struct ss_call *c)
+{
+    char buf[SS_ADDR_TEXT_MAX];
+    return ss_rule_host_matches(r, ss_resolution_asked(c, buf, sizeof buf));
+}
+
 static int filters_match(const struct ss_rule *r, const struct ss_call *c, struct ss_obj *obj,
                          struct pre_call *pc)
 {
     if (r->fd >= 0 && c->fd != r->fd)
+        return 0;
+    if (r->host[0] != '\0' && !host_matches(r, c))
         return 0;
     if (!needs_socket(r))
         return 1;
@@ -574,6 +583,14 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
         c->fault_draw = draw;
         return 1;
     }
+    return 0;
+}
+
+int ss_fault_covers(enum ss_op op)
+{
+    for (int i = 0; i < n_rules; i++)
+        if ((rules[i].set >> op) & 1)
+            return 1;
     return 0;
 }
 
@@ -1009,6 +1026,17 @@ static void apply_hold(struct ss_call *c, struct ss_fault_scratch *s, struct ss_
     }
     if (c->fault_limit != 0 && c->fault_limit < want)
         cut_call(c, s, c->fault_limit);
+}
+
+int ss_fault_resolution(struct ss_call *c)
+{
+    if (!ss_fault_decide(c, NULL))
+        return 0;
+    const struct ss_rule *r = rule_of(c);
+    c->fault_flipped = -1;
+    if (r->actions & SS_ACT_DELAY)
+        sleep_ns(r->delay_ns + jitter_ns(r, c));
+    return (r->actions & SS_ACT_ERROR) ? r->gai_err : 0;
 }
 
 void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scratch *s)

@@ -82,6 +82,13 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
 /* After the real call (or in its stead): received data is corrupted, the
  * program's arguments are put back. */
 void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s);
+/* A name resolution (no socket): whether a rule applies, and if so its
+ * delay is slept here and c->fault set; returns the EAI_* code the call
+ * is to fail with, or 0 when the real call is to be made. */
+int ss_fault_resolution(struct ss_call *c);
+/* Whether some rule names op (a call no rule names skips the engine). */
+int ss_fault_covers(enum ss_op op);
+
 /* Whether --strict is in force: a rule no real event fits is not applied. */
 int ss_fault_strict(void);
 /* Marks c as faulted by rule (1-based). */

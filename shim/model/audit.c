@@ -252,6 +252,8 @@ static void note_socket_touched(const struct ss_call *c)
         atomic_store_explicit(&socket_touched, 1, memory_order_relaxed);
 }
 
+static void tally(const struct ss_call *c);
+
 static void count_method(const struct ss_call *c)
 {
     /* a fork returns in the child too (0): the call is its parent's, as
@@ -259,6 +261,17 @@ static void count_method(const struct ss_call *c)
     if (c->op == SS_OP_fork && !c->failed && c->ret == 0)
         return;
     note_socket_touched(c);
+    tally(c);
+}
+
+void ss_audit_resolution(const struct ss_call *c)
+{
+    tally(c);
+}
+
+/* The method's row of the summary. */
+static void tally(const struct ss_call *c)
+{
     atomic_fetch_add_explicit(&op_calls[c->op], 1, memory_order_relaxed);
     if (c->failed)
         atomic_fetch_add_explicit(&op_errors[c->op], 1, memory_order_relaxed);

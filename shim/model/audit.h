@@ -82,6 +82,9 @@ void ss_audit_after_fork_child(void);
 
 /* Observes a completed call (after the model was updated). was_socket:
  * the fd held a socket that was closed (its slot's tombstone). */
+/* A name resolution: only its row of the summary (it is on no socket,
+ * and makes no process one that touched a socket). */
+void ss_audit_resolution(const struct ss_call *c);
 void ss_audit_call(struct ss_call *c, struct ss_obj *obj, int was_socket,
                    struct ss_audit_verdict *v);
 /* A socket the call created (socket, accept, socketpair, adoption); its

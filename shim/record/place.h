@@ -44,6 +44,10 @@ void ss_python_install(void);
  * event of this thread announced, when this call is the method it
  * announced; else caller. Any call forgets the announced location. */
 uintptr_t ss_python_take(enum ss_fn fn, uintptr_t caller);
+/* The same for a name resolution: the place of a resolution event
+ * (socket.getaddrinfo, socket.gethostbyname...); any other event, such as
+ * the connect whose address is being resolved, is left for its call. */
+uintptr_t ss_python_take_resolution(uintptr_t caller);
 /* The Python location of a where value with SS_WHERE_PYTHON: 1, or 0. */
 int ss_python_place(uintptr_t where, struct ss_place_ref *p);
 

@@ -142,6 +142,12 @@ static enum ss_fn announced_call(const char *event)
         return SS_FN_sendto;
     if (strcmp(m, "sendmsg") == 0)
         return SS_FN_sendmsg;
+    /* gethostbyname, gethostbyaddr and getnameinfo ask getaddrinfo first
+     * (a name to an address); the first resolution after the event takes
+     * its place (ss_python_take_resolution) */
+    if (strcmp(m, "getaddrinfo") == 0 || strcmp(m, "gethostbyname") == 0 ||
+        strcmp(m, "gethostbyaddr") == 0 || strcmp(m, "getnameinfo") == 0)
+        return SS_FN_getaddrinfo;
     return SS_FN_COUNT;
 }
 
@@ -222,6 +228,14 @@ uintptr_t ss_python_take(enum ss_fn fn, uintptr_t caller)
     announced.fn = SS_FN_COUNT;
     int match = fn == expected || (expected == SS_FN_connect && fn == SS_FN___connect);
     return match ? (SS_WHERE_PYTHON | announced.index) : caller;
+}
+
+uintptr_t ss_python_take_resolution(uintptr_t caller)
+{
+    if (announced.fn != SS_FN_getaddrinfo)
+        return caller; /* a connect's own event waits for the connect */
+    announced.fn = SS_FN_COUNT;
+    return SS_WHERE_PYTHON | announced.index;
 }
 
 void ss_python_install(void)

@@ -327,6 +327,16 @@ void ss_trace_wait(struct ss_call *c)
     ss_render_call(c);
 }
 
+void ss_trace_resolution(struct ss_call *c)
+{
+    if (!calls_written())
+        return;
+    c->sock = c->new_sock = &ss_no_socket;
+    hold_flush(); /* a send loop this thread had going ends before it */
+    if (traced(c->op))
+        ss_render_call(c);
+}
+
 void ss_trace_finding(int index)
 {
     if (calls_written())

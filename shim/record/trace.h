@@ -19,6 +19,8 @@ void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_
  * its method is traced. A send loop the thread holds stays held: a wait
  * between a loop's sends is part of the loop, as in Python's sendall(). */
 void ss_trace_wait(struct ss_call *c);
+/* A name resolution (on no socket, no loop, no finding): its line. */
+void ss_trace_resolution(struct ss_call *c);
 /* A finding found outside any call (at exit). */
 void ss_trace_finding(int index);
 /* At exit: the calling thread's held loop, then the summary. */

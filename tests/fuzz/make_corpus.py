@@ -54,6 +54,11 @@ RULES_VALID = {
     "warn-connect-enoent": "connect:error=ENOENT",
     "warn-short-dgram": "send:short=1:type=dgram",
     "warn-short-seqpacket": "recv:short=4:delay=1ms:type=seqpacket",
+    "resolve-again": "resolve:error=EAI_AGAIN:when=1..2",
+    "resolve-host-suffix": "getaddrinfo:error=EAI_NONAME:host=*.test",
+    "resolve-herrno": "gethostbyname,gethostbyaddr:error=TRY_AGAIN:p=50%",
+    "resolve-delay-host": "%resolve:delay=2s:jitter=1ms:host=db.local",
+    "resolve-all-narrowed": "%all:delay=1ms:host=10.0.0.5",
 }
 
 RULES_BROKEN = {
@@ -88,6 +93,12 @@ RULES_BROKEN = {
     "no-action": "send:when=1",
     "long": "send:short=1:peer=/" + "x" * 600,
     "binary": b"send:short=\x01\xff\x7f:peer=\x80",
+    "resolve-errno": "resolve:error=ECONNREFUSED",
+    "resolve-eai-on-connect": "connect:error=EAI_AGAIN",
+    "resolve-host-on-send": "send:delay=1ms:host=db.local",
+    "resolve-reset": "resolve:reset",
+    "resolve-eai-system": "getaddrinfo:error=EAI_SYSTEM",
+    "resolve-port": "resolve:delay=1ms:port=53",
 }
 
 # ---- fuzz_options: values of the options and SOCKSHIM_* variables ----------
@@ -101,6 +112,7 @@ OPTIONS = {
     "strsize-hex": "0x20",
     "trace-list": "connect,accept", "trace-prefix": "trace=connect,accept",
     "trace-not": "!close", "trace-group": "%io", "trace-bad-group": "%network",
+    "trace-resolve": "%resolve,resolve", "trace-not-resolve": "!resolve",
     "trace-all": "all", "trace-none": "none", "trace-empty": "trace=", "trace-bang": "!",
     "trace-typo": "conect", "trace-empty-item": "send,,recv",
     "trace-long-word": "a" * 40,

@@ -125,8 +125,7 @@ static void print_help(void)
            "      --format=FORMAT      trace format: text (default), json (JSON Lines),\n"
            "                           or raw: a record file (-o) that 'sockshim render'\n"
            "                           turns into text, JSON or a capture later\n"
-           "  -s, --string-limit=N     show at most N data bytes per call\n"
-           "                           (default %u, at most %u)\n"
+           "  -s, --string-limit=N     show at most N data bytes a call (default %u)\n"
            "  -e, --trace=METHODS      trace only METHODS: a comma-separated list of\n"
            "                           methods and %%groups (%%wait only when named);\n"
            "                           !LIST traces the default but LIST\n"
@@ -157,7 +156,7 @@ static void print_help(void)
            "      --version            show the version and exit\n"
            "\n"
            "Methods for -e, by %%group (also: all, none):\n",
-           LIBRARY_NAME, SS_STRSIZE_DEFAULT, SS_STRSIZE_MAX);
+           LIBRARY_NAME, SS_STRSIZE_DEFAULT);
     print_methods();
     printf("\n"
            "Example:\n"
