@@ -367,7 +367,8 @@ static int rest_is_zero(const struct ss_call *c)
            c->backlog == 0 && c->cmd == 0 && c->request == 0 && c->arg == 0 &&
            c->ioctl_int == NULL && c->newfd == 0 && c->offp == NULL && c->off_in == NULL &&
            c->off_out == NULL && c->first == 0 && c->last == 0 && c->stream == NULL &&
-           c->fault_note_kind == 0 && c->fault_note_reason == NULL && c->addrlen == 0;
+           c->fault_note_kind == 0 && c->fault_note_reason == NULL && c->addrlen == 0 &&
+           c->fault_datagram == 0;
 }
 #endif
 
@@ -722,7 +723,7 @@ static int thaw_part(struct ss_callrec_view *v, const struct ss_callrec_head *h,
  * each is set again to what the record holds, or NULL. Every pointer of
  * struct ss_call is named here (the size assertion makes a new field come
  * here first). */
-_Static_assert(sizeof(struct ss_call) == 544,
+_Static_assert(sizeof(struct ss_call) == 552,
                "a new field of struct ss_call: thaw it here, and in compact_fits or compact_of");
 
 static void thaw_call(const struct ss_callrec_head *h, const struct ss_callrec_values *values,
