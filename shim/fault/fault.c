@@ -947,13 +947,14 @@ static uint64_t datagram_max(const struct ss_call *c, const struct target *t)
 }
 
 /* Whether the shim may answer for the kernel that a send went: it names a
- * destination (or the socket has a peer), is no larger than a datagram
- * may be, and carries no ancillary data (descriptors, credentials). The
- * kernel is left to refuse any other send itself. */
+ * destination (or the socket has a peer), is a whole datagram (not a
+ * piece MSG_MORE corks) no larger than a datagram may be, and carries no
+ * ancillary data (descriptors, credentials). The kernel is left to answer
+ * any other send itself. */
 static int send_is_plain(const struct ss_call *c, const struct target *t)
 {
     socklen_t len;
-    if (send_destination(c, t, &len) == NULL)
+    if (send_destination(c, t, &len) == NULL || ss_event_call_flag(c, MSG_MORE))
         return 0;
     if (c->msg != NULL && c->msg->msg_controllen != 0)
         return 0;

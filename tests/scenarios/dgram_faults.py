@@ -3,7 +3,8 @@
 dgram_faults.py send COUNT FAMILY
     The sender sends COUNT datagrams (b'0', b'1', ...) with sendto; after
     each one the receiver takes what is queued (recv, non-blocking); after
-    the sender's close, once more. Prints "got N N N...".
+    the sender's close, what comes until 200 ms pass without a datagram
+    (SO_RCVTIMEO). Prints "got N N N...".
 dgram_faults.py recv COUNT FAMILY
     The sender sends COUNT datagrams first; then the receiver takes them
     with recvfrom, with SO_RCVTIMEO 300 ms, until it fails. Prints
@@ -51,10 +52,10 @@ def pair(family):
     return tx, rx, os.path.join(where, "rx")
 
 
-def drain(rx, got):
+def drain(rx, got, flags=socket.MSG_DONTWAIT):
     while True:
         try:
-            got.append(rx.recv(100, socket.MSG_DONTWAIT).decode())
+            got.append(rx.recv(100, flags).decode())
         except BlockingIOError:
             return
 
@@ -66,7 +67,9 @@ def send(count, family):
         assert tx.sendto(str(i).encode(), to) == len(str(i))
         drain(rx, got)
     tx.close()
-    drain(rx, got)
+    # what is still on its way: until 200 ms pass without a datagram
+    rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 200000))
+    drain(rx, got, 0)
     print("got", " ".join(got))
 
 
