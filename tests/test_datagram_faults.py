@@ -229,3 +229,19 @@ def test_a_datagram_rule_for_streams_is_warned_about_and_refused_when_strict(tmp
     assert proc.returncode == 2
     assert "type=stream leaves drop, duplicate and reorder= nothing to do" in \
         proc.stderr.decode()
+
+
+def test_the_json_trace_marks_each_datagram_fault(tmp_path):
+    """Three rules, tried in order, each counting the sends the ones before
+    it did not take: the 2nd send is lost, the 4th doubled, the 5th held
+    behind the 6th."""
+    trace = run_traced(scenario("dgram_faults.py") + ["send", "6", "inet"], tmp_path,
+                       fmt="json", options=["--no-summary", "--fault", "sendto:drop:when=2",
+                                            "--fault", "sendto:duplicate:when=3",
+                                            "--fault", "sendto:reorder=1:when=3"],
+                       check_exit=0)
+    assert got(trace.proc.stdout.decode()) == [0, 2, 3, 3, 5, 4]
+    sends = [c for c in trace.calls if c["op"] == "sendto"]
+    assert [(c.get("fault") or {}).get("action") for c in sends] == [
+        None, "drop", None, "duplicate", "reorder=1", None]
+    assert [c["ret"] for c in sends] == [1] * 6  # each reported sent in full
