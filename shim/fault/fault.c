@@ -1061,23 +1061,30 @@ static void duplicate_received(struct ss_call *c, struct ss_fault_scratch *s)
     s->added_peek = 1;
 }
 
-/* drop, duplicate or reorder= on a datagram socket's transfer. */
-static void apply_datagram(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj,
-                           const struct ss_rule *r)
+/* drop, duplicate or reorder= on a datagram socket's send. */
+static void apply_datagram_send(struct ss_call *c, struct ss_fault_scratch *s,
+                                struct ss_obj *obj, const struct ss_rule *r)
 {
     struct target t;
     memset(&t, 0, sizeof t);
     look_at(&t, c, obj);
-    if (is_op(c, SENDS) && !send_is_plain(c, &t)) {
+    if (!send_is_plain(c, &t))
         leave_alone(c);
-        return;
-    }
-    if (is_op(c, SENDS) && (r->actions & SS_ACT_DROP))
+    else if (r->actions & SS_ACT_DROP)
         drop_sent(c, s);
-    else if (is_op(c, SENDS) && (r->actions & SS_ACT_REORDER))
+    else if (r->actions & SS_ACT_REORDER)
         hold_sent(c, s, obj, &t, r);
-    else if (is_op(c, SENDS))
+    else
         s->send_again = 1;
+}
+
+/* drop or duplicate on a datagram socket's receive (reorder= is refused
+ * there when the rule is read). */
+static void apply_datagram(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj,
+                           const struct ss_rule *r)
+{
+    if (is_op(c, SENDS))
+        apply_datagram_send(c, s, obj, r);
     else if (r->actions & SS_ACT_DROP)
         drop_received(c, s, obj);
     else
