@@ -126,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int warned = ss_rule_warning(rule, &e);
         CHECK(warned == 0 || warned == 1);
         if (warned) {
-            CHECK(rule->actions & (SS_ACT_ERROR | SS_ACT_SHORT));
+            CHECK(rule->actions & (SS_ACT_ERROR | SS_ACT_SHORT | SS_ACT_DATAGRAM));
             CHECK(terminated(e.msg, sizeof e.msg));
             CHECK(e.at <= len);
             CHECK(e.len <= len - e.at);
