@@ -200,6 +200,19 @@ def test_a_reordered_send_arrives_behind_the_next_n(tmp_path, family, rule, orde
                                          f" [fault #1 {rule.split(':')[1]}]")]
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_connected_sender_loses_doubles_and_reorders_what_it_sends_its_peer(tmp_path,
+                                                                               family):
+    """send() without an address: the datagram goes to the socket's peer,
+    the held one too."""
+    output, trace = run(tmp_path, ["connected", "6", family], "send:drop:when=2",
+                        "send:duplicate:when=3", "send:reorder=1:when=3")
+    assert got(output) == [0, 2, 3, 3, 5, 4]
+    assert marked(trace, 1) == ["sock4.send(b'1' (1 byte)) -> 1 [fault #1 drop]"]
+    assert marked(trace, 2) == ["sock4.send(b'3' (1 byte)) -> 1 [fault #2 duplicate]"]
+    assert marked(trace, 3) == ["sock4.send(b'4' (1 byte)) -> 1 [fault #3 reorder=1]"]
+
+
 @pytest.mark.skipif(TSHARK is None, reason="tshark is missing (apt-get install tshark)")
 def test_a_reordered_datagram_is_captured_where_it_went(tmp_path):
     rule = "sendto:reorder=3:when=2"

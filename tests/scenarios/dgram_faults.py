@@ -5,6 +5,9 @@ dgram_faults.py send COUNT FAMILY
     each one the receiver takes what is queued (recv, non-blocking); after
     the sender's close, what comes until 200 ms pass without a datagram
     (SO_RCVTIMEO). Prints "got N N N...".
+dgram_faults.py connected COUNT FAMILY
+    The same, but the sender is connected to the receiver and sends with
+    send() (no address: its peer's).
 dgram_faults.py recv COUNT FAMILY
     The sender sends COUNT datagrams first; then the receiver takes them
     with recvfrom, with SO_RCVTIMEO 300 ms, until it fails. Prints
@@ -60,11 +63,14 @@ def drain(rx, got, flags=socket.MSG_DONTWAIT):
             return
 
 
-def send(count, family):
+def send(count, family, connected=False):
     tx, rx, to = pair(family)
+    if connected:
+        tx.connect(to)
     got = []
     for i in range(count):
-        assert tx.sendto(str(i).encode(), to) == len(str(i))
+        data = str(i).encode()
+        assert (tx.send(data) if connected else tx.sendto(data, to)) == len(data)
         drain(rx, got)
     tx.close()
     # what is still on its way: until 200 ms pass without a datagram
@@ -143,8 +149,8 @@ def tcp():
 
 
 mode = sys.argv[1]
-if mode == "send":
-    send(int(sys.argv[2]), sys.argv[3])
+if mode in ("send", "connected"):
+    send(int(sys.argv[2]), sys.argv[3], connected=mode == "connected")
 elif mode == "recv":
     recv(int(sys.argv[2]), sys.argv[3])
 elif mode == "nonblock":
