@@ -464,6 +464,7 @@ void ss_event_lost(struct ss_obj *obj, int rule)
         return;
     st->lost++;
     st->lost_rule = rule;
+    atomic_fetch_or_explicit(&st->pending, SS_PENDING_NEWS, memory_order_release);
     ss_obj_unlock(obj);
 }
 
@@ -473,18 +474,23 @@ void ss_event_copy_next(struct ss_obj *obj, int rule)
     if (st == NULL)
         return;
     st->copy_rule = rule;
+    atomic_fetch_or_explicit(&st->pending, SS_PENDING_NEWS, memory_order_release);
     ss_obj_unlock(obj);
 }
 
 void ss_event_take_news(struct ss_obj *obj, struct ss_datagram_news *news)
 {
-    struct ss_fault_sock *st = locked_state(obj);
     *news = (struct ss_datagram_news){0, 0, 0};
+    if (!(atomic_load_explicit(&fault_state(obj)->pending, memory_order_acquire) &
+          SS_PENDING_NEWS))
+        return;
+    struct ss_fault_sock *st = locked_state(obj);
     if (st == NULL)
         return;
     *news = (struct ss_datagram_news){st->lost, st->lost_rule, st->copy_rule};
     st->lost = 0;
     st->copy_rule = 0;
+    atomic_fetch_and_explicit(&st->pending, ~(unsigned)SS_PENDING_NEWS, memory_order_acq_rel);
     ss_obj_unlock(obj);
 }
 

@@ -55,6 +55,7 @@ enum {
     SS_PENDING_HELD = 1u << 3,    /* a datagram waits to be sent (held) */
     SS_PENDING_PEEKED = 1u << 4,  /* a receive with MSG_PEEK showed the first
                                    * datagram queued: it has arrived */
+    SS_PENDING_NEWS = 1u << 5,    /* lost and copy_rule wait for the capture */
 };
 
 /* A TCP socket (the one kind with an RST, a handshake and a stand-in). */
