@@ -153,6 +153,19 @@ def test_a_datagram_a_peek_showed_is_never_lost(tmp_path):
     assert marked(trace) == []
 
 
+@pytest.mark.parametrize("rule, received", [
+    ("recvfrom:drop:when=2", [0, 2, 3, 4, 5]),
+    ("recvfrom:duplicate:when=2", [0, 1, 1, 2, 3, 4, 5]),
+])
+def test_an_event_loop_woken_by_epoll_sees_the_datagrams_the_kernel_has(tmp_path, rule,
+                                                                         received):
+    """asyncio waits in epoll, which sockshim does not interpose: a drop
+    leaves it a receive that gets EAGAIN (it waits again), a duplicate a
+    datagram still queued (it is woken again)."""
+    output, _ = run(tmp_path, ["asyncio", "6"], rule)
+    assert got(output) == received
+
+
 # ---- duplicate ----------------------------------------------------------------
 
 @pytest.mark.parametrize("family", FAMILIES)

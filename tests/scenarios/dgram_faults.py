@@ -21,12 +21,16 @@ dgram_faults.py block FAMILY
 dgram_faults.py peek FAMILY
     Sends b'a' and b'b'; recv with MSG_PEEK, then two recvs (SO_RCVTIMEO
     300 ms). Prints what each got ("recv EAGAIN" for none).
+dgram_faults.py asyncio COUNT
+    An asyncio datagram endpoint (non-blocking, woken by epoll) receives
+    COUNT datagrams a plain socket sends 10 ms apart. Prints "got N N...".
 dgram_faults.py tcp
     Three sends over a TCP connection; the other end reads them all.
 
 FAMILY is inet or unix (SOCK_DGRAM sockets bound to paths in a fresh
 directory).
 """
+import asyncio
 import errno
 import os
 import signal
@@ -132,6 +136,28 @@ def peek(family):
             print("recv EAGAIN")
 
 
+def event_loop(count):
+    async def main():
+        loop = asyncio.get_running_loop()
+        got = []
+
+        class Receiver(asyncio.DatagramProtocol):
+            def datagram_received(self, data, addr):
+                got.append(data.decode())
+
+        transport, _ = await loop.create_datagram_endpoint(Receiver,
+                                                           local_addr=("127.0.0.1", 0))
+        to = transport.get_extra_info("sockname")
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for i in range(count):
+            tx.sendto(str(i).encode(), to)
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        print("got", " ".join(got))
+
+    asyncio.run(main())
+
+
 def tcp():
     listener = socket.create_server(("127.0.0.1", 0))
     client = socket.create_connection(listener.getsockname())
@@ -159,5 +185,7 @@ elif mode == "block":
     block(sys.argv[2])
 elif mode == "peek":
     peek(sys.argv[2])
+elif mode == "asyncio":
+    event_loop(int(sys.argv[2]))
 else:
     tcp()
