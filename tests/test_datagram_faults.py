@@ -7,14 +7,13 @@ trace's lines, and (where a capture is asked for) the pcapng, read back
 with tshark. docs/faults.md says what each action stands for.
 """
 import re
-import shutil
 import subprocess
 
 import pytest
 
 from conftest import SOCKSHIM, TIMEOUT, base_env, run_traced, scenario
+from test_pcap import TSHARK, assert_clean, tshark
 
-TSHARK = shutil.which("tshark")
 FAMILIES = ["inet", "unix"]
 
 
@@ -43,12 +42,11 @@ def marked(trace, rule=1):
 
 
 def datagrams(pcap):
-    """(payload, comment) of each UDP packet of the capture, in order."""
-    proc = subprocess.run([TSHARK, "-r", str(pcap), "-Y", "udp", "-T", "fields",
-                           "-e", "udp.payload", "-e", "frame.comment"],
-                          capture_output=True, text=True, timeout=TIMEOUT)
-    assert proc.returncode == 0, proc.stderr
-    rows = [line.split("\t") for line in proc.stdout.splitlines()]
+    """(payload, comment) of each UDP packet of a clean capture, in order."""
+    assert_clean(pcap)
+    rows = [line.split("\t") for line in tshark(pcap, "-Y", "udp", "-T", "fields",
+                                                 "-e", "udp.payload", "-e", "frame.comment")
+            .splitlines()]
     return [(bytes.fromhex(payload).decode(), comment) for payload, comment in rows]
 
 
