@@ -1004,10 +1004,7 @@ static void hold_sent(struct ss_call *c, struct ss_fault_scratch *s, struct ss_o
     const struct sockaddr *to = send_destination(c, t, &addrlen);
     h->rule = c->fault;
     h->behind = r->reorder;
-    h->flags = c->msg != NULL || c->fn == SS_FN_send || c->fn == SS_FN___send ||
-                       c->fn == SS_FN_sendto
-                   ? c->flags & ~MSG_DONTWAIT
-                   : 0;
+    h->flags = ss_event_passes_msg_flags(c) ? c->flags & ~MSG_DONTWAIT : 0;
     /* a connected socket's send goes to its peer: no address given */
     h->addrlen = to == (const struct sockaddr *)&t->info.raddr.sa ? 0 : addrlen;
     if (h->addrlen > sizeof h->addr)
@@ -1050,10 +1047,7 @@ static void drop_received(struct ss_call *c, struct ss_fault_scratch *s, struct 
  * stays queued and the next receive gets it again, from the kernel. */
 static void duplicate_received(struct ss_call *c, struct ss_fault_scratch *s)
 {
-    int passes_flags = c->fn == SS_FN_recv || c->fn == SS_FN___recv_chk ||
-                       c->fn == SS_FN_recvfrom || c->fn == SS_FN___recvfrom_chk ||
-                       c->fn == SS_FN_recvmsg;
-    if (!passes_flags || (c->flags & (MSG_PEEK | MSG_ERRQUEUE))) {
+    if (!ss_event_passes_msg_flags(c) || (c->flags & (MSG_PEEK | MSG_ERRQUEUE))) {
         leave_alone(c);
         return;
     }
@@ -1091,22 +1085,42 @@ static void apply_datagram(struct ss_call *c, struct ss_fault_scratch *s, struct
         duplicate_received(c, s);
 }
 
-/* duplicate on a send that went: the same datagram is sent again, to the
- * same place. Where the second one does not go whole, there is no copy. */
+/* The copy of a send's datagram: the same bytes to the same place, sent
+ * without waiting (a network's copy never holds the sender up; a full
+ * buffer means no copy). The count sent, or -1. */
+static long send_copy(const struct ss_call *c)
+{
+    struct iovec one = {(void *)c->cbuf, c->len};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &one;
+    m.msg_iovlen = 1;
+    if (c->msg != NULL) {
+        m.msg_iov = c->msg->msg_iov;
+        m.msg_iovlen = c->msg->msg_iovlen;
+        m.msg_name = c->msg->msg_name;
+        m.msg_namelen = c->msg->msg_namelen;
+    } else if (c->iov != NULL) {
+        m.msg_iov = (struct iovec *)c->iov;
+        m.msg_iovlen = (size_t)c->iovcnt;
+    }
+    if (c->addr != NULL) {
+        m.msg_name = (void *)c->addr;
+        m.msg_namelen = c->addrlen;
+    }
+    int flags = ss_event_passes_msg_flags(c) ? c->flags : 0;
+    int saved = errno;
+    long n = ss_real.sendmsg(c->fd, &m, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+    errno = saved;
+    return n;
+}
+
+/* duplicate on a send that went whole: its datagram is sent again. */
 static void send_again(struct ss_call *c)
 {
-    long first = c->ret;
-    int err = c->err;
-    if (first >= 0 && (uint64_t)first == requested(c)) {
-        int saved = errno;
-        c->perform(c);
-        if (c->ret == first)
-            c->fault_datagram = SS_DGRAM_DUPLICATED;
-        errno = saved;
-    }
-    c->ret = first;
-    c->err = err;
-    if (c->fault_datagram != SS_DGRAM_DUPLICATED)
+    if (c->ret >= 0 && (uint64_t)c->ret == requested(c) && send_copy(c) == c->ret)
+        c->fault_datagram = SS_DGRAM_DUPLICATED;
+    else
         leave_alone(c);
 }
 

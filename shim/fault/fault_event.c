@@ -370,7 +370,7 @@ int ss_event_stream_ended(struct ss_obj *obj)
 
 /* ---- datagrams ---------------------------------------------------------- */
 
-int ss_event_call_flag(const struct ss_call *c, int flag)
+int ss_event_passes_msg_flags(const struct ss_call *c)
 {
     switch (c->fn) {
     case SS_FN_send:
@@ -382,10 +382,15 @@ int ss_event_call_flag(const struct ss_call *c, int flag)
     case SS_FN_recvfrom:
     case SS_FN___recvfrom_chk:
     case SS_FN_recvmsg:
-        return (c->flags & flag) != 0;
+        return 1;
     default:
         return 0;
     }
+}
+
+int ss_event_call_flag(const struct ss_call *c, int flag)
+{
+    return ss_event_passes_msg_flags(c) && (c->flags & flag) != 0;
 }
 
 struct ss_held_datagram *ss_event_new_held(size_t len)

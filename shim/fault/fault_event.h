@@ -111,9 +111,10 @@ int ss_event_stream_ended(struct ss_obj *obj);
 
 /* ---- datagrams (drop, duplicate, reorder=) ---- */
 
-/* Whether the call passes MSG_* flags (send, recvfrom, recvmsg...; not
- * read, write and the rest, whose flags are RWF_* if any) and flag is
- * among them. */
+/* Whether the call passes MSG_* flags in c->flags (send, recvfrom,
+ * recvmsg...; not read, write and the rest, whose flags are RWF_* if
+ * any); and whether flag is among them. */
+int ss_event_passes_msg_flags(const struct ss_call *c);
 int ss_event_call_flag(const struct ss_call *c, int flag);
 
 /* A datagram reorder= holds back: its bytes, where it goes, and how many
