@@ -1157,6 +1157,23 @@ BAD_RULES = [
     ("close:reset", "reset applies to send and recv methods", "close"),
     ("bind:timeout", "timeout applies to accept, connect, send and recv", "bind"),
     ("send:jitter=10ms", "jitter= adds to a delay: give delay= too", "send:jitter=10ms"),
+    # the datagram actions: bare words but reorder=, each alone, where they fit
+    ("sendto:drop=3", "'drop' takes no value (write just 'drop')", "drop=3"),
+    ("recv:duplicate=2", "'duplicate' takes no value", "duplicate=2"),
+    ("sendto:reorder", "'reorder' needs a value ('reorder=...')", "reorder"),
+    ("sendto:reorder=0", "bad reorder= datagram count '0' (expected a whole number from 1 "
+     "to 65535)", "0"),
+    ("sendto:reorder=x", "bad reorder= datagram count 'x'", "x"),
+    ("sendto:reorder=70000", "bad reorder= datagram count '70000'", "70000"),
+    ("sendto:drop:duplicate", "more than one of drop, duplicate and reorder=",
+     "sendto:drop:duplicate"),
+    ("sendto:drop:delay=1ms", "drop, duplicate and reorder= go with no other action",
+     "sendto:drop:delay=1ms"),
+    ("recv:reorder=1", "reorder= applies to send methods of one datagram", "recv"),
+    ("accept:drop", "drop applies to send and recv methods of one datagram", "accept"),
+    ("sendmmsg:duplicate", "duplicate applies to send and recv methods of one datagram",
+     "sendmmsg"),
+    ("sendto:dorp", "unknown action 'dorp' (did you mean 'drop'?)", "dorp"),
     # a term twice, no action
     ("send:short=1:short=2", "'short' is given twice", "short"),
     ("send:short=1:when=1:when=2", "'when' is given twice", "when"),

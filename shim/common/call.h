@@ -60,6 +60,19 @@ struct ss_sockinfo {
 enum ss_note_kind {
     SS_NOTE_MISFIT = 1,    /* no real event fits the rule on this call */
     SS_NOTE_SHORT_SKIPPED, /* short= left a socket that is not a stream whole */
+    SS_NOTE_DATAGRAM_SKIPPED, /* drop, duplicate, reorder= left a connection alone */
+};
+
+/* What drop, duplicate or reorder= did to a call's datagram (a call they
+ * left alone carries no fault). */
+enum ss_fault_datagram {
+    SS_DGRAM_NONE = 0,
+    SS_DGRAM_DROPPED,    /* a send reported whole, never sent; a receive's
+                          * first datagram taken off the socket and discarded */
+    SS_DGRAM_DUPLICATED, /* sent twice; received, and left for the next receive */
+    SS_DGRAM_HELD,       /* a send held back, sent after the socket's next N */
+    SS_DGRAM_RELEASED,   /* that datagram going out (a call the capture
+                          * is shown; the program made none) */
 };
 
 /* What a latency did to a receive (shim/fault/latency.h). */
@@ -199,6 +212,7 @@ struct ss_call {
     int fault_ended;               /* an earlier eof ended the stream: this receive gives 0 */
     int short_skipped;             /* the applying rule's short= left the call whole:
                                     * its socket is not a stream */
+    int fault_datagram;            /* enum ss_fault_datagram, with a fault */
     int fault_note;                /* a rule (1-based) the trace says something of, once
                                     * per rule and process, after this call; or 0 */
     int fault_note_kind;           /* enum ss_note_kind */

@@ -373,7 +373,7 @@ static int rest_is_zero(const struct ss_call *c)
            c->ioctl_int == NULL && c->newfd == 0 && c->offp == NULL && c->off_in == NULL &&
            c->off_out == NULL && c->first == 0 && c->last == 0 && c->stream == NULL &&
            c->wait == NULL && c->fault_note_kind == 0 && c->fault_note_reason == NULL &&
-           c->addrlen == 0 && c->resolution == NULL;
+           c->addrlen == 0 && c->resolution == NULL && c->fault_datagram == 0;
 }
 #endif
 

@@ -511,28 +511,46 @@ struct term {
     const char *name;
     enum term_kind kind;
     enum term_value takes_value;
-    unsigned action; /* for actions */
+    unsigned action;   /* for actions */
+    ss_opmask fits;    /* ... the methods it can apply to (0: any) */
+    const char *hint;  /* ... named in the message when a rule has none */
 };
 
+/* The calls that carry a datagram the shim can see whole: not sendfile
+ * nor a splice (their bytes are in another file), and not sendmmsg or
+ * recvmmsg (several datagrams a call; docs/limits.md). */
+#define DATAGRAM_SENDS (SEND_FAMILY & ~BIT(sendfile) & ~BIT(sendmmsg))
+#define DATAGRAM_RECVS (RECV_FAMILY & ~BIT(recvmmsg))
+
 static const struct term terms[] = {
-    {"error", ACTION, 1, SS_ACT_ERROR},
-    {"short", ACTION, 1, SS_ACT_SHORT},
-    {"delay", ACTION, 1, SS_ACT_DELAY},
-    {"jitter", ACTION, 1, 0},
-    {"eof", ACTION, 0, SS_ACT_EOF},
-    {"reset", ACTION, 0, SS_ACT_RESET},
-    {"timeout", ACTION, OPTIONAL_VALUE, SS_ACT_TIMEOUT},
-    {"corrupt", ACTION, 1, SS_ACT_CORRUPT},
-    {"blackhole", ACTION, 0, SS_ACT_BLACKHOLE},
-    {"when", FILTER, 1, 0},
-    {"p", FILTER, 1, 0},
-    {"after", FILTER, 1, 0},
-    {"peer", FILTER, 1, 0},
-    {"port", FILTER, 1, 0},
-    {"family", FILTER, 1, 0},
-    {"fd", FILTER, 1, 0},
-    {"type", FILTER, 1, 0},
-    {"host", FILTER, 1, 0},
+    {"error", ACTION, 1, SS_ACT_ERROR, 0, NULL},
+    {"short", ACTION, 1, SS_ACT_SHORT, IO_FAMILY & ~BIT(sendmmsg) & ~BIT(recvmmsg),
+     "send and recv methods"},
+    {"delay", ACTION, 1, SS_ACT_DELAY, 0, NULL},
+    {"jitter", ACTION, 1, 0, 0, NULL},
+    {"eof", ACTION, 0, SS_ACT_EOF, RECV_FAMILY, "recv methods"},
+    {"reset", ACTION, 0, SS_ACT_RESET, IO_FAMILY, "send and recv methods"},
+    {"timeout", ACTION, OPTIONAL_VALUE, SS_ACT_TIMEOUT, WAITING,
+     "accept, connect, send and recv methods"},
+    {"corrupt", ACTION, 1, SS_ACT_CORRUPT, IO_FAMILY & ~BIT(sendfile),
+     "send and recv methods that carry the data"},
+    {"drop", ACTION, 0, SS_ACT_DROP, DATAGRAM_SENDS | DATAGRAM_RECVS,
+     "send and recv methods of one datagram"},
+    {"duplicate", ACTION, 0, SS_ACT_DUPLICATE, DATAGRAM_SENDS | DATAGRAM_RECVS,
+     "send and recv methods of one datagram"},
+    {"reorder", ACTION, 1, SS_ACT_REORDER, DATAGRAM_SENDS,
+     "send methods of one datagram (the sender holds it back)"},
+    {"blackhole", ACTION, 0, SS_ACT_BLACKHOLE, SILENCED,
+     "connect, and send and recv methods but sendfile, sendmmsg and recvmmsg"},
+    {"when", FILTER, 1, 0, 0, NULL},
+    {"p", FILTER, 1, 0, 0, NULL},
+    {"after", FILTER, 1, 0, 0, NULL},
+    {"peer", FILTER, 1, 0, 0, NULL},
+    {"port", FILTER, 1, 0, 0, NULL},
+    {"family", FILTER, 1, 0, 0, NULL},
+    {"fd", FILTER, 1, 0, 0, NULL},
+    {"type", FILTER, 1, 0, 0, NULL},
+    {"host", FILTER, 1, 0, 0, NULL},
 };
 
 #define N_TERMS (sizeof terms / sizeof terms[0])
@@ -572,6 +590,12 @@ static int parse_value(struct parse *ps, const struct term *t, struct span v)
         r->corrupt = (unsigned)n;
         return 0;
     }
+    if (strcmp(name, "reorder") == 0) {
+        if (parse_number(ps, v, 1, 65535, "reorder= datagram count", &n) != 0)
+            return -1;
+        r->reorder = (unsigned)n;
+        return 0;
+    }
     if (strcmp(name, "when") == 0)
         return parse_when(ps, v);
     if (strcmp(name, "p") == 0)
@@ -608,10 +632,28 @@ static const struct term *find_term(struct span name)
     return NULL;
 }
 
+/* The terms of a kind as a message lists them: "error=, short=, eof, ...". */
+static const char *term_list(enum term_kind kind, char *buf, size_t cap)
+{
+    struct ss_out o;
+    ss_out_init(&o, buf, cap);
+    for (size_t i = 0; i < N_TERMS; i++) {
+        if (terms[i].kind != kind)
+            continue;
+        if (o.len > 0)
+            ss_out_str(&o, ", ");
+        ss_out_str(&o, terms[i].name);
+        if (terms[i].takes_value == VALUE)
+            ss_out_char(&o, '=');
+    }
+    buf[o.len < cap ? o.len : cap - 1] = '\0';
+    return buf;
+}
+
 static int unknown_term(struct parse *ps, struct span name)
 {
     const char *names[N_TERMS];
-    char q[96];
+    char q[96], actions[160], filters[96];
     for (size_t i = 0; i < N_TERMS; i++)
         names[i] = terms[i].name;
     const char *near = ss_closest_name(name.p, name.len, names, N_TERMS);
@@ -620,10 +662,9 @@ static int unknown_term(struct parse *ps, struct span name)
         return failf(ps, name, "unknown %s '%s' (did you mean '%s'?)",
                      t->kind == ACTION ? "action" : "filter", quoted(name, q, sizeof q), near);
     }
-    return failf(ps, name, "unknown action or filter '%s' (actions: error=, short=, delay=, "
-                           "jitter=, eof, reset, timeout, corrupt=, blackhole; filters: when=, "
-                           "p=, after=, peer=, port=, family=, fd=, type=, host=)",
-                     quoted(name, q, sizeof q));
+    return failf(ps, name, "unknown action or filter '%s' (actions: %s; filters: %s)",
+                 quoted(name, q, sizeof q), term_list(ACTION, actions, sizeof actions),
+                 term_list(FILTER, filters, sizeof filters));
 }
 
 /* Appends an action as written to one of the rule's action texts. */
@@ -674,17 +715,37 @@ static int parse_term(struct parse *ps, struct span s, unsigned *seen)
 
 /* ---- what fits together ----------------------------------------------- */
 
-/* The methods of the set an action can apply to; an action that applies
- * to none of them is an error (a group may hold methods it does not). */
-static int check_applies(struct parse *ps, struct span set, unsigned action, ss_opmask fits,
-                         const char *what, const char *hint)
+/* The methods of the set each of the rule's actions can apply to (the
+ * terms table says which); an action that applies to none of them is an
+ * error (a group may hold methods it does not). */
+static int check_applies(struct parse *ps, struct span set)
 {
     struct ss_rule *r = ps->rule;
-    if (!(r->actions & action))
+    for (size_t i = 0; i < N_TERMS; i++) {
+        const struct term *t = &terms[i];
+        if (t->fits == 0 || !(r->actions & t->action) || (r->set & t->fits) != 0)
+            continue;
+        return failf(ps, set, "%s%s applies to %s; the methods '%.*s' have none", t->name,
+                     t->takes_value == VALUE ? "=" : "", t->hint, (int)set.len, set.p);
+    }
+    return 0;
+}
+
+/* A datagram action stands alone: a datagram lost, doubled or held back
+ * is all that happens to it (docs/faults.md). */
+static int check_datagram(struct parse *ps)
+{
+    struct ss_rule *r = ps->rule;
+    struct span whole = {ps->text, strlen(ps->text)};
+    unsigned dgram = r->actions & SS_ACT_DATAGRAM;
+    if (dgram == 0)
         return 0;
-    if ((r->set & fits) == 0)
-        return failf(ps, set, "%s applies to %s; the methods '%.*s' have none", what, hint,
-                     (int)set.len, set.p);
+    if (dgram & (dgram - 1))
+        return failf(ps, whole, "the rule has more than one of drop, duplicate and reorder=; "
+                                "a datagram is lost, doubled or held back: give each a rule");
+    if ((r->actions & ~SS_ACT_DATAGRAM) != 0 || r->jitter_ns != 0)
+        return failf(ps, whole, "drop, duplicate and reorder= go with no other action: what a "
+                                "network does to the datagram is all that happens to the call");
     return 0;
 }
 
@@ -693,9 +754,10 @@ static int check_rule(struct parse *ps, struct span set)
     struct ss_rule *r = ps->rule;
     struct span whole = {ps->text, strlen(ps->text)};
     unsigned outcomes = r->actions & SS_ACT_OUTCOMES;
+    char actions[160];
     if (r->actions == 0 && r->jitter_ns == 0)
-        return failf(ps, whole, "the rule has no action (add one: error=, short=, delay=, eof, "
-                                "reset, timeout, corrupt= or blackhole)");
+        return failf(ps, whole, "the rule has no action (add one: %s)",
+                     term_list(ACTION, actions, sizeof actions));
     if (outcomes & (outcomes - 1))
         return failf(ps, whole, "the rule has more than one of error=, eof, reset, timeout and "
                                 "blackhole; a call can end only one way");
@@ -711,19 +773,9 @@ static int check_rule(struct parse *ps, struct span set)
                                 "data is transferred");
     if (r->jitter_ns != 0 && !(r->actions & (SS_ACT_DELAY | SS_ACT_TIMEOUT)))
         return failf(ps, whole, "jitter= adds to a delay: give delay= too");
-    if (check_applies(ps, set, SS_ACT_SHORT, IO_FAMILY & ~BIT(sendmmsg) & ~BIT(recvmmsg),
-                      "short=", "send and recv methods") != 0 ||
-        check_applies(ps, set, SS_ACT_EOF, RECV_FAMILY, "eof", "recv methods") != 0 ||
-        check_applies(ps, set, SS_ACT_CORRUPT, IO_FAMILY & ~BIT(sendfile), "corrupt=",
-                      "send and recv methods that carry the data") != 0 ||
-        check_applies(ps, set, SS_ACT_RESET, IO_FAMILY, "reset", "send and recv methods") != 0 ||
-        check_applies(ps, set, SS_ACT_TIMEOUT, WAITING, "timeout",
-                      "accept, connect, send and recv methods") != 0 ||
-        check_applies(ps, set, SS_ACT_BLACKHOLE, SILENCED, "blackhole",
-                      "connect, and send and recv methods but sendfile, sendmmsg and "
-                      "recvmmsg") != 0)
+    if (check_datagram(ps) != 0)
         return -1;
-    return 0;
+    return check_applies(ps, set);
 }
 
 /* The value of term name= as the rule gives it (it has one). */
@@ -801,18 +853,9 @@ static int check_resolve(struct parse *ps, struct span set)
 static void narrow_set(struct ss_rule *r)
 {
     r->set &= resolve_fit(r);
-    if (r->actions & SS_ACT_SHORT)
-        r->set &= IO_FAMILY & ~BIT(sendmmsg) & ~BIT(recvmmsg);
-    if (r->actions & SS_ACT_EOF)
-        r->set &= RECV_FAMILY;
-    if (r->actions & SS_ACT_CORRUPT)
-        r->set &= IO_FAMILY & ~BIT(sendfile);
-    if (r->actions & SS_ACT_RESET)
-        r->set &= IO_FAMILY;
-    if (r->actions & SS_ACT_TIMEOUT)
-        r->set &= WAITING;
-    if (r->actions & SS_ACT_BLACKHOLE)
-        r->set &= SILENCED;
+    for (size_t i = 0; i < N_TERMS; i++)
+        if (terms[i].fits != 0 && (r->actions & terms[i].action))
+            r->set &= terms[i].fits;
 }
 
 /* ---- the rule ----------------------------------------------------------- */
@@ -949,6 +992,11 @@ int ss_rule_short_cuts(int socktype)
     return socktype == SOCK_STREAM;
 }
 
+int ss_rule_datagram_faults(int socktype)
+{
+    return socktype == SOCK_DGRAM;
+}
+
 /* short= with a type= whose sockets it never cuts: the short= is dead (a
  * typo, or a test that believes it cuts datagrams). The carets mark the
  * type= term. */
@@ -961,6 +1009,23 @@ static int short_warning(const struct ss_rule *rule, struct ss_rule_error *e)
     const char *at = strstr(rule->text, ":type=");
     snprintf(e->msg, sizeof e->msg, "type=%s leaves short= nothing to cut: a %s socket sends "
              "and receives its messages whole (short= cuts stream sockets only)", name, name);
+    e->at = at != NULL ? (size_t)(at - rule->text) + 1 : 0;
+    e->len = at != NULL ? strcspn(at + 1, ":") : strlen(rule->text);
+    return 1;
+}
+
+/* drop, duplicate or reorder= with a type= that is not a datagram
+ * socket's: the action is dead. The carets mark the type= term. */
+static int datagram_warning(const struct ss_rule *rule, struct ss_rule_error *e)
+{
+    if (!(rule->actions & SS_ACT_DATAGRAM) || rule->socktype == 0 ||
+        ss_rule_datagram_faults(rule->socktype))
+        return 0;
+    const char *name = ss_xlat_name(&ss_xlat_rule_socktype, rule->socktype);
+    const char *at = strstr(rule->text, ":type=");
+    snprintf(e->msg, sizeof e->msg, "type=%s leaves drop, duplicate and reorder= nothing to do: "
+             "a %s socket delivers what it carries once and in order (they act on datagram "
+             "sockets only)", name, name);
     e->at = at != NULL ? (size_t)(at - rule->text) + 1 : 0;
     e->len = at != NULL ? strcspn(at + 1, ":") : strlen(rule->text);
     return 1;
@@ -988,7 +1053,7 @@ static int errno_warning(const struct ss_rule *rule, struct ss_rule_error *e)
 
 int ss_rule_warning(const struct ss_rule *rule, struct ss_rule_error *e)
 {
-    return errno_warning(rule, e) || short_warning(rule, e);
+    return errno_warning(rule, e) || short_warning(rule, e) || datagram_warning(rule, e);
 }
 
 /* ---- explaining --------------------------------------------------------- */

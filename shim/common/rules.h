@@ -5,7 +5,7 @@
  *   TERM    := ACTION | FILTER
  *   ACTION  := 'error=' ERRNO | 'short=' N | 'delay=' DURATION
  *            | 'jitter=' DURATION | 'eof' | 'reset' | 'timeout' ['=' DURATION]
- *            | 'corrupt=' N | 'blackhole'
+ *            | 'corrupt=' N | 'blackhole' | 'drop' | 'duplicate' | 'reorder=' N
  *   FILTER  := 'when=' FIRST ['..' LAST] ['+' STEP] | 'when=' FIRST '+'
  *            | 'p=' PROBABILITY | 'after=' SIZE | 'peer=' ADDRESS
  *            | 'port=' N | 'family=' ('inet' | 'inet6' | 'unix') | 'fd=' N
@@ -37,12 +37,18 @@ enum ss_action_bit {
     SS_ACT_RESET = 1u << 4,   /* the connection is really reset */
     SS_ACT_TIMEOUT = 1u << 5, /* wait the socket's timeout, then fail */
     SS_ACT_CORRUPT = 1u << 6, /* flip bytes of the data */
-    SS_ACT_BLACKHOLE = 1u << 7, /* a silent peer: nothing gets through, either way */
+    SS_ACT_DROP = 1u << 7,    /* a datagram is lost on the way */
+    SS_ACT_DUPLICATE = 1u << 8, /* a datagram arrives twice */
+    SS_ACT_REORDER = 1u << 9, /* a datagram is sent behind the next N */
+    SS_ACT_BLACKHOLE = 1u << 10, /* a silent peer: nothing gets through, either way */
 };
 
 /* The actions that decide a call's outcome: a rule has at most one. */
 #define SS_ACT_OUTCOMES \
     (SS_ACT_ERROR | SS_ACT_EOF | SS_ACT_RESET | SS_ACT_TIMEOUT | SS_ACT_BLACKHOLE)
+/* What a network does to datagrams: a rule has at most one, and nothing
+ * else (docs/faults.md, "drop, duplicate, reorder=N"). */
+#define SS_ACT_DATAGRAM (SS_ACT_DROP | SS_ACT_DUPLICATE | SS_ACT_REORDER)
 
 /* peer=ADDR[:PORT] */
 struct ss_peer_filter {
@@ -62,6 +68,7 @@ struct ss_rule {
     uint64_t delay_ns, jitter_ns;
     uint64_t timeout_ns;         /* timeout=: how long a dead path takes; 0: the kernel's */
     unsigned corrupt;            /* corrupt= */
+    unsigned reorder;            /* reorder=: held behind this many datagrams */
 
     int has_when;
     uint64_t when_first, when_last, when_step; /* last 0: no end */
@@ -107,6 +114,11 @@ int ss_rule_host_matches(const struct ss_rule *rule, const char *name);
  * sends a datagram or a seqpacket record whole or not at all, and a
  * receive truncates one only when the buffer is smaller. */
 int ss_rule_short_cuts(int socktype);
+
+/* Whether drop, duplicate and reorder= act on a socket of this type: only
+ * on a datagram socket (UDP, AF_UNIX SOCK_DGRAM). A connection delivers
+ * what it carries once and in order, or breaks. */
+int ss_rule_datagram_faults(int socktype);
 
 /* Renders the message for a bad rule, the rule, and a caret line under
  * the bad part, each line starting with prefix. Returns the length needed. */

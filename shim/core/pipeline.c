@@ -338,6 +338,20 @@ static int releases_fd_first(const struct ss_call *c, const struct ss_obj *obj)
     return c->op == SS_OP_close && obj != NULL && c->fn != SS_FN_dup2 && c->fn != SS_FN_dup3;
 }
 
+/* A datagram reorder= held back goes out when it is due: after the
+ * socket's N-th next send, or before the socket closes (docs/faults.md).
+ * The capture shows it where it went. */
+static void send_held_datagram(const struct ss_call *c, struct ss_obj *obj, int closing)
+{
+    struct ss_call sent;
+    struct ss_held_datagram *h = ss_fault_due_datagram(c, obj, closing, &sent);
+    if (h == NULL)
+        return;
+    if (ss_capture_enabled())
+        ss_capture_call(&sent, obj, 0);
+    ss_fault_free_datagram(h);
+}
+
 static int failed(const struct ss_call *c)
 {
     return c->fn != SS_FN_closefrom && c->ret == -1;
@@ -379,6 +393,8 @@ void ss_run(struct ss_call *c)
     c->t_start_ns = ss_now_ns();
     struct ss_fault_scratch fs;
     int faulting = ss_fault_enabled();
+    if (faulting && c->op == SS_OP_close)
+        send_held_datagram(c, s.obj, 1);
     if (faulting)
         ss_fault_settle(c, s.obj, 0);
     int faulted = faulting && ss_fault_decide(c, s.obj);
@@ -420,6 +436,8 @@ void ss_run(struct ss_call *c)
         ss_capture_call(c, s.obj, last_closed);
         ss_capture_accepted(c);
     }
+    if (faulting)
+        send_held_datagram(c, s.obj, 0);
     ss_trace_call(c, s.obj, &verdict);
     ss_obj_put(s.obj);
     errno = c->err;

@@ -30,6 +30,12 @@ static _Atomic uint64_t matches[SS_MAX_RULES]; /* calls each rule matched */
 /* The trace has said that the rule's short= skips a socket that is not a
  * stream: it says so once per rule and process. */
 static _Atomic int said_short_skipped[SS_MAX_RULES];
+/* ... and that its drop, duplicate or reorder= skips a socket that is not
+ * a datagram socket. */
+static _Atomic int said_datagram_skipped[SS_MAX_RULES];
+/* A rule drops datagrams on receive: the receives with MSG_PEEK are
+ * watched, so that a datagram a peek showed is never lost after. */
+static int peeks_watched;
 static uint64_t seed;
 static int strict;                             /* --strict: a misfit is not applied */
 static _Atomic uint64_t noted;                 /* rules whose misfit the trace has told */
@@ -108,6 +114,8 @@ static void add_rule(const char *text, int number, int strict_rules)
         refuse_rule(number, text, &e, "");
     if (strict_rules && ss_rule_warning(&rules[n_rules], &e))
         refuse_rule(number, text, &e, "(strict) ");
+    if ((rules[n_rules].actions & SS_ACT_DROP) && (rules[n_rules].set & SS_OPS_RECVS))
+        peeks_watched = 1;
     draw_counter[n_rules] =
         rule_draws(&rules[n_rules]) ? (signed char)(n_drawing++ % SS_MODEL_COUNTERS) : -1;
     n_rules++;
@@ -197,6 +205,7 @@ void ss_fault_after_fork_child(void)
     for (int i = 0; i < n_rules; i++) {
         atomic_store_explicit(&matches[i], 0, memory_order_relaxed);
         atomic_store_explicit(&said_short_skipped[i], 0, memory_order_relaxed);
+        atomic_store_explicit(&said_datagram_skipped[i], 0, memory_order_relaxed);
     }
     process_salt = ss_mix64(process_salt ^ ss_mix64(tls_fork_number));
     atomic_store_explicit(&forks_made, 0, memory_order_relaxed);
@@ -527,6 +536,31 @@ static int hold_receive(struct ss_call *c, struct ss_obj *obj, int *latency)
     return 1;
 }
 
+/* drop, duplicate or reorder= on a socket that is not a datagram socket
+ * (a connection loses, doubles and reorders nothing): the rule passes it
+ * by. A type the model does not know (a number whose socket was closed)
+ * too, without a note: the call fails anyway. */
+static int datagram_skipped(const struct ss_rule *r, const struct ss_call *c, struct ss_obj *obj,
+                            struct pre_call *pc, int *known)
+{
+    if (!(r->actions & SS_ACT_DATAGRAM))
+        return 0;
+    int type = call_socktype(c, pre_info(pc, r, c, obj));
+    *known = type != 0;
+    return !ss_rule_datagram_faults(type);
+}
+
+/* The first call whose socket made rule i pass it by tells the trace,
+ * once per rule and process. */
+static void note_datagram_skipped(struct ss_call *c, int i)
+{
+    if (c->fault_note == 0 &&
+        !atomic_exchange_explicit(&said_datagram_skipped[i], 1, memory_order_relaxed)) {
+        c->fault_note = i + 1;
+        c->fault_note_kind = SS_NOTE_DATAGRAM_SKIPPED;
+    }
+}
+
 int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
 {
     /* only .have is set: the snapshot (about 300 bytes) is filled when a
@@ -542,11 +576,17 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
         return 1;
     for (int i = 0; i < n_rules; i++) {
         const struct ss_rule *r = &rules[i];
+        int known = 0;
         if (!((r->set >> c->op) & 1) || (latency && is_latency_rule(r)) ||
             !filters_match(r, c, obj, &pc))
             continue;
         if (!really_a_socket(c, &pc))
             return 0;
+        if (datagram_skipped(r, c, obj, &pc, &known)) {
+            if (known)
+                note_datagram_skipped(c, i);
+            continue; /* a datagram action stands alone: nothing else to do */
+        }
         c->short_skipped = short_skipped(r, c, obj, &pc);
         if (c->short_skipped) {
             note_short_skipped(c, i);
@@ -985,6 +1025,239 @@ static void apply_blackhole(struct ss_call *c, struct ss_fault_scratch *s, struc
     fail_with(c, s, -1, errno);
 }
 
+/* ---- datagrams ---------------------------------------------------------- */
+
+/* A rule that matched the call but leaves it alone: counted, not marked. */
+static void leave_alone(struct ss_call *c)
+{
+    c->fault = 0;
+    c->fault_datagram = SS_DGRAM_NONE;
+}
+
+/* Where a send's datagram goes: the address it names, else the socket's
+ * peer (NULL, with *len 0). */
+static const struct sockaddr *send_destination(const struct ss_call *c, const struct target *t,
+                                               socklen_t *len)
+{
+    if (c->addr != NULL) {
+        *len = c->addrlen;
+        return c->addr;
+    }
+    if (c->msg != NULL && c->msg->msg_name != NULL) {
+        *len = c->msg->msg_namelen;
+        return c->msg->msg_name;
+    }
+    *len = t->info.raddr.len;
+    return *len != 0 ? (const struct sockaddr *)&t->info.raddr.sa : NULL;
+}
+
+/* The most a datagram of the socket's family can carry, as the kernel
+ * would take it: an IP datagram's payload, an AF_UNIX socket's send
+ * buffer. */
+static uint64_t datagram_max(const struct ss_call *c, const struct target *t)
+{
+    if (t->info.family == AF_INET)
+        return 65507;
+    if (t->info.family == AF_INET6)
+        return 65527;
+    int sndbuf = 0;
+    socklen_t len = sizeof sndbuf;
+    int saved = errno;
+    if (ss_real.getsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0 || sndbuf < 0)
+        sndbuf = 0;
+    errno = saved;
+    return (uint64_t)sndbuf;
+}
+
+/* Whether the shim may answer for the kernel that a send went: it names a
+ * destination (or the socket has a peer), is a whole datagram (not a
+ * piece MSG_MORE corks) no larger than a datagram may be, and carries no
+ * ancillary data (descriptors, credentials). The kernel is left to answer
+ * any other send itself. */
+static int send_is_plain(const struct ss_call *c, const struct target *t)
+{
+    socklen_t len;
+    if (send_destination(c, t, &len) == NULL || ss_event_call_flag(c, MSG_MORE))
+        return 0;
+    if (c->msg != NULL && c->msg->msg_controllen != 0)
+        return 0;
+    return requested(c) <= datagram_max(c, t) && c->fn != SS_FN_splice;
+}
+
+/* The bytes of a send, gathered into out (room for requested(c)). */
+static void gather_sent(const struct ss_call *c, unsigned char *out)
+{
+    struct iovec one = {(void *)c->cbuf, c->len};
+    const struct iovec *iov = &one;
+    size_t count = 1;
+    if (c->msg != NULL) {
+        iov = c->msg->msg_iov;
+        count = c->msg->msg_iovlen;
+    } else if (c->iov != NULL) {
+        iov = c->iov;
+        count = (size_t)c->iovcnt;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (iov[i].iov_len > 0)
+            memcpy(out, iov[i].iov_base, iov[i].iov_len);
+        out += iov[i].iov_len;
+    }
+}
+
+/* The send reported whole and not made: the datagram is lost on the way. */
+static void drop_sent(struct ss_call *c, struct ss_fault_scratch *s)
+{
+    c->fault_datagram = SS_DGRAM_DROPPED;
+    fail_with(c, s, (long)requested(c), 0);
+}
+
+/* The send reported whole, and its datagram kept to be sent after the
+ * socket's next N datagrams (ss_fault_due_datagram); left alone when the
+ * socket already holds one back, or there is no memory for it. */
+static void hold_sent(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj,
+                      const struct target *t, const struct ss_rule *r)
+{
+    size_t len = (size_t)requested(c);
+    struct ss_held_datagram *h = len <= SS_HELD_MAX ? ss_event_new_held(len) : NULL;
+    if (h == NULL) {
+        leave_alone(c);
+        return;
+    }
+    socklen_t addrlen;
+    const struct sockaddr *to = send_destination(c, t, &addrlen);
+    h->rule = c->fault;
+    h->behind = r->reorder;
+    h->flags = ss_event_passes_msg_flags(c) ? c->flags & ~MSG_DONTWAIT : 0;
+    /* a connected socket's send goes to its peer: no address given */
+    h->addrlen = to == (const struct sockaddr *)&t->info.raddr.sa ? 0 : addrlen;
+    if (h->addrlen > sizeof h->addr)
+        h->addrlen = sizeof h->addr;
+    if (h->addrlen != 0)
+        memcpy(&h->addr, to, h->addrlen);
+    gather_sent(c, h->bytes);
+    if (ss_event_hold(obj, h) != 0) {
+        ss_event_free_held(h);
+        leave_alone(c);
+        return;
+    }
+    c->fault_datagram = SS_DGRAM_HELD;
+    fail_with(c, s, (long)len, 0);
+}
+
+/* drop on a receive: the first datagram queued is taken off the socket
+ * and discarded (waiting for it as the call would), then the call is made
+ * as the program asked: it gets the next one, waits for it, or EAGAIN.
+ * A datagram a peek has shown has arrived: it is not lost. */
+static void drop_received(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj)
+{
+    if (ss_event_take_peeked(obj) || ss_event_call_flag(c, MSG_ERRQUEUE)) {
+        leave_alone(c);
+        return;
+    }
+    unsigned char byte;
+    int flags = MSG_TRUNC | (ss_event_call_flag(c, MSG_DONTWAIT) ? MSG_DONTWAIT : 0);
+    ssize_t n = ss_real.recv(c->fd, &byte, 1, flags);
+    if (n < 0) { /* nothing to lose: the kernel's own answer */
+        int err = errno;
+        leave_alone(c);
+        fail_with(c, s, -1, err);
+        return;
+    }
+    c->fault_datagram = SS_DGRAM_DROPPED;
+}
+
+/* duplicate on a receive: the datagram is read with MSG_PEEK, so that it
+ * stays queued and the next receive gets it again, from the kernel. */
+static void duplicate_received(struct ss_call *c, struct ss_fault_scratch *s)
+{
+    if (!ss_event_passes_msg_flags(c) || (c->flags & (MSG_PEEK | MSG_ERRQUEUE))) {
+        leave_alone(c);
+        return;
+    }
+    c->flags |= MSG_PEEK;
+    s->added_peek = 1;
+}
+
+/* drop, duplicate or reorder= on a datagram socket's send. */
+static void apply_datagram_send(struct ss_call *c, struct ss_fault_scratch *s,
+                                struct ss_obj *obj, const struct ss_rule *r)
+{
+    struct target t;
+    memset(&t, 0, sizeof t);
+    look_at(&t, c, obj);
+    if (!send_is_plain(c, &t))
+        leave_alone(c);
+    else if (r->actions & SS_ACT_DROP)
+        drop_sent(c, s);
+    else if (r->actions & SS_ACT_REORDER)
+        hold_sent(c, s, obj, &t, r);
+    else
+        s->send_again = 1;
+}
+
+/* drop or duplicate on a datagram socket's receive (reorder= is refused
+ * there when the rule is read). */
+static void apply_datagram(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj,
+                           const struct ss_rule *r)
+{
+    if (is_op(c, SENDS))
+        apply_datagram_send(c, s, obj, r);
+    else if (r->actions & SS_ACT_DROP)
+        drop_received(c, s, obj);
+    else
+        duplicate_received(c, s);
+}
+
+/* The copy of a send's datagram: the same bytes to the same place, sent
+ * without waiting (a network's copy never holds the sender up; a full
+ * buffer means no copy). The count sent, or -1. */
+static long send_copy(const struct ss_call *c)
+{
+    struct iovec one = {(void *)c->cbuf, c->len};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &one;
+    m.msg_iovlen = 1;
+    if (c->msg != NULL) {
+        m.msg_iov = c->msg->msg_iov;
+        m.msg_iovlen = c->msg->msg_iovlen;
+        m.msg_name = c->msg->msg_name;
+        m.msg_namelen = c->msg->msg_namelen;
+    } else if (c->iov != NULL) {
+        m.msg_iov = (struct iovec *)c->iov;
+        m.msg_iovlen = (size_t)c->iovcnt;
+    }
+    if (c->addr != NULL) {
+        m.msg_name = (void *)c->addr;
+        m.msg_namelen = c->addrlen;
+    }
+    int flags = ss_event_passes_msg_flags(c) ? c->flags : 0;
+    int saved = errno;
+    long n = ss_real.sendmsg(c->fd, &m, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+    errno = saved;
+    return n;
+}
+
+/* duplicate on a send that went whole: its datagram is sent again. */
+static void send_again(struct ss_call *c)
+{
+    if (c->ret >= 0 && (uint64_t)c->ret == requested(c) && send_copy(c) == c->ret)
+        c->fault_datagram = SS_DGRAM_DUPLICATED;
+    else
+        leave_alone(c);
+}
+
+/* duplicate on a receive, made with MSG_PEEK: the program's flags go back;
+ * a receive that got no datagram got no copy either. */
+static void settle_peeked_copy(struct ss_call *c)
+{
+    c->flags &= ~MSG_PEEK;
+    if (c->ret >= 0)
+        c->fault_datagram = SS_DGRAM_DUPLICATED;
+    else
+        leave_alone(c);
+}
+
 static void save_arguments(struct ss_call *c, struct ss_fault_scratch *s)
 {
     s->cbuf = c->cbuf;
@@ -1060,6 +1333,10 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
 
     if (c->fault_ended) {
         end_of_stream(c, s);
+        return;
+    }
+    if (r->actions & SS_ACT_DATAGRAM) {
+        apply_datagram(c, s, obj, r);
         return;
     }
     struct target t;
@@ -1183,6 +1460,10 @@ void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
         c->ret = -1;
         c->err = s->close_err;
     }
+    if (s->send_again)
+        send_again(c);
+    if (s->added_peek)
+        settle_peeked_copy(c);
     if ((r->actions & SS_ACT_CORRUPT) && is_op(c, RECVS) && s->perform) {
         corrupt_incoming(c, s, r->corrupt);
         c->fault_flipped = c->ret > 0 ? (int)(c->ret < r->corrupt ? c->ret : r->corrupt) : 0;
@@ -1223,10 +1504,85 @@ void ss_fault_received(const struct ss_call *c, struct ss_obj *obj)
 
 void ss_fault_settle(struct ss_call *c, struct ss_obj *obj, int after)
 {
+    /* a datagram a peek showed has arrived: no drop loses it after */
+    if (after && peeks_watched && is_op(c, RECVS) && c->ret >= 0 &&
+        ss_event_call_flag(c, MSG_PEEK))
+        ss_event_peeked(obj);
     if (obj == NULL || !ss_event_pending(obj))
         return;
     if (after)
         ss_event_settle_after(c, obj);
     else
         ss_event_settle_before(c, obj);
+}
+
+/* ---- datagrams held back ---------------------------------------------- */
+
+/* Whether c is one of the socket's datagrams that go out before a held
+ * one: a send that went (or was dropped: it went as far as the sender can
+ * tell), not the held one itself. */
+static int counts_as_sent(const struct ss_call *c)
+{
+    return is_op(c, SENDS) && c->ret >= 0 && !(c->fault != 0 &&
+                                                c->fault_datagram == SS_DGRAM_HELD);
+}
+
+static void describe_sent(const struct ss_call *c, const struct ss_held_datagram *h, long ret,
+                          int err, struct ss_call *sent)
+{
+    memset(sent, 0, sizeof *sent);
+    sent->fn = SS_FN_sendto;
+    sent->op = h->addrlen != 0 ? SS_OP_sendto : SS_OP_send;
+    sent->fd = c->fd;
+    sent->on_socket = 1;
+    sent->cbuf = h->bytes;
+    sent->len = h->len;
+    sent->flags = h->flags;
+    sent->addr = h->addrlen != 0 ? (const struct sockaddr *)&h->addr : NULL;
+    sent->addrlen = h->addrlen;
+    sent->ret = ret;
+    sent->err = err;
+    sent->failed = ret < 0;
+    sent->t_start_ns = sent->t_end_ns = ss_now_ns();
+    sent->sock = sent->new_sock = &ss_no_socket;
+    ss_fault_mark(sent, h->rule);
+    sent->fault_datagram = SS_DGRAM_RELEASED;
+}
+
+struct ss_held_datagram *ss_fault_due_datagram(const struct ss_call *c, struct ss_obj *obj,
+                                               int closing, struct ss_call *sent)
+{
+    if (!closing && !counts_as_sent(c))
+        return NULL;
+    struct ss_held_datagram *h = ss_event_due(obj, !closing, closing);
+    if (h == NULL)
+        return NULL;
+    int err;
+    long ret = ss_event_send_held(c->fd, h, &err);
+    describe_sent(c, h, ret, err, sent);
+    return h;
+}
+
+void ss_fault_free_datagram(struct ss_held_datagram *h)
+{
+    ss_event_free_held(h);
+}
+
+void ss_fault_datagram_news(struct ss_obj *obj, struct ss_datagram_news *news)
+{
+    *news = (struct ss_datagram_news){0, 0, 0};
+    if (n_rules > 0 && obj != NULL)
+        ss_event_take_news(obj, news);
+}
+
+void ss_fault_note_copy(struct ss_obj *obj, int rule)
+{
+    if (obj != NULL)
+        ss_event_copy_next(obj, rule);
+}
+
+void ss_fault_note_lost(struct ss_obj *obj, int rule)
+{
+    if (obj != NULL)
+        ss_event_lost(obj, rule);
 }

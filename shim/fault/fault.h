@@ -23,6 +23,15 @@
 
 struct ss_obj;
 
+/* What the capture is to say on a socket's next datagram: how many were
+ * lost before it (and the last rule that lost one), and whether it is the
+ * copy a receive's duplicate left (its rule, or 0). */
+struct ss_datagram_news {
+    unsigned lost;
+    int lost_rule;
+    int copy_rule;
+};
+
 /* What a fault borrows for the duration of one call: a shortened copy of
  * the program's iovecs or msghdr, or a corrupted copy of the data to send.
  * It lives on the pipeline's stack. */
@@ -57,6 +66,9 @@ struct ss_fault_scratch {
     /* a connect started for real in place of this error */
     int async_err;
     int restore_fl;    /* the file status flags to put back, or -1 */
+    /* duplicate: a send to make again, or MSG_PEEK added to a receive */
+    int send_again;
+    int added_peek;
 };
 
 /* Reads SOCKSHIM_FAULTS, SOCKSHIM_SEED and SOCKSHIM_STRICT; a bad rule ends
@@ -96,10 +108,26 @@ void ss_fault_mark(struct ss_call *c, int rule);
 /* After every call on a socket: a receive's bytes are read (latency.h). */
 void ss_fault_received(const struct ss_call *c, struct ss_obj *obj);
 /* For latency.c: the first rule (1-based) giving the stream socket at fd
- * a latency, or 0 (-1: none, and none will: the socket is connected); and the delay an arrival on it gets from rule (when=
- * and p= count arrivals), or 0. */
+ * a latency, or 0 (-1: none, and none will: the socket is connected);
+ * and the delay an arrival on it gets from rule (when= and p= count
+ * arrivals), or 0. */
 int ss_fault_latency_rule(struct ss_obj *obj, int fd);
 uint64_t ss_fault_latency_delay(int rule, struct ss_obj *obj);
+/* A datagram reorder= held back on obj, due after c (the socket's N-th
+ * next send went) or, with closing, before c closes the socket: sent for
+ * real on c's fd, and described in *sent as a sendto of its bytes marked
+ * with its rule, for the capture. Returns what the caller frees with
+ * ss_fault_free_datagram() once done with *sent, or NULL: none was due. */
+struct ss_held_datagram *ss_fault_due_datagram(const struct ss_call *c, struct ss_obj *obj,
+                                               int closing, struct ss_call *sent);
+void ss_fault_free_datagram(struct ss_held_datagram *h);
+/* For the capture, which tells of them on the socket's next datagram: a
+ * datagram of obj that rule lost, a receive whose next datagram is the
+ * copy rule's duplicate left; and what happened since it last asked. */
+void ss_fault_note_lost(struct ss_obj *obj, int rule);
+void ss_fault_note_copy(struct ss_obj *obj, int rule);
+void ss_fault_datagram_news(struct ss_obj *obj, struct ss_datagram_news *news);
+
 /* Before (after = 0) and after (1) every call on a socket: what an earlier
  * fault left pending there (fault_event.h) is settled. */
 void ss_fault_settle(struct ss_call *c, struct ss_obj *obj, int after);

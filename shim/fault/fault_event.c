@@ -9,10 +9,13 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fault.h"
+#include "internal.h"
+#include "options.h"
 #include "model.h"
 #include "real.h"
 
@@ -365,6 +368,159 @@ int ss_event_stream_ended(struct ss_obj *obj)
     return rule;
 }
 
+/* ---- datagrams ---------------------------------------------------------- */
+
+int ss_event_passes_msg_flags(const struct ss_call *c)
+{
+    switch (c->fn) {
+    case SS_FN_send:
+    case SS_FN___send:
+    case SS_FN_sendto:
+    case SS_FN_sendmsg:
+    case SS_FN_recv:
+    case SS_FN___recv_chk:
+    case SS_FN_recvfrom:
+    case SS_FN___recvfrom_chk:
+    case SS_FN_recvmsg:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int ss_event_call_flag(const struct ss_call *c, int flag)
+{
+    return ss_event_passes_msg_flags(c) && (c->flags & flag) != 0;
+}
+
+struct ss_held_datagram *ss_event_new_held(size_t len)
+{
+    size_t map_len = sizeof(struct ss_held_datagram) + len;
+    void *p = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    struct ss_held_datagram *h = p;
+    h->len = len;
+    h->map_len = map_len;
+    h->owner = ss_pid();
+    return h;
+}
+
+void ss_event_free_held(struct ss_held_datagram *h)
+{
+    if (h != NULL)
+        munmap(h, h->map_len);
+}
+
+int ss_event_hold(struct ss_obj *obj, struct ss_held_datagram *h)
+{
+    struct ss_fault_sock *st = locked_state(obj);
+    if (st == NULL)
+        return -1;
+    /* a copy a forked child inherited is its parent's to send: the child
+     * lets it go (and keeps the pages, which are its parent's too) */
+    int free_slot = st->held == NULL || st->held->owner != ss_pid();
+    if (free_slot) {
+        st->held = h;
+        atomic_fetch_or_explicit(&st->pending, SS_PENDING_HELD, memory_order_release);
+    }
+    ss_obj_unlock(obj);
+    return free_slot ? 0 : -1;
+}
+
+struct ss_held_datagram *ss_event_due(struct ss_obj *obj, int counts, int closing)
+{
+    if (obj == NULL || !(atomic_load_explicit(&fault_state(obj)->pending,
+                                              memory_order_acquire) & SS_PENDING_HELD))
+        return NULL;
+    struct ss_fault_sock *st = locked_state(obj);
+    if (st == NULL)
+        return NULL;
+    struct ss_held_datagram *h = st->held, *due = NULL;
+    if (h != NULL && h->owner == ss_pid()) {
+        if (counts && h->behind > 0)
+            h->behind--;
+        if (h->behind == 0 || closing)
+            due = h;
+    }
+    if (due != NULL || h == NULL || h->owner != ss_pid()) {
+        st->held = NULL;
+        atomic_fetch_and_explicit(&st->pending, ~(unsigned)SS_PENDING_HELD, memory_order_acq_rel);
+    }
+    ss_obj_unlock(obj);
+    return due;
+}
+
+long ss_event_send_held(int fd, const struct ss_held_datagram *h, int *err)
+{
+    int saved = errno;
+    const struct sockaddr *to = h->addrlen != 0 ? (const struct sockaddr *)&h->addr : NULL;
+    long n = ss_real.sendto(fd, h->bytes, h->len, h->flags | MSG_DONTWAIT | MSG_NOSIGNAL, to,
+                            h->addrlen);
+    *err = n < 0 ? errno : 0;
+    errno = saved;
+    return n;
+}
+
+void ss_event_lost(struct ss_obj *obj, int rule)
+{
+    struct ss_fault_sock *st = locked_state(obj);
+    if (st == NULL)
+        return;
+    st->lost++;
+    st->lost_rule = rule;
+    atomic_fetch_or_explicit(&st->pending, SS_PENDING_NEWS, memory_order_release);
+    ss_obj_unlock(obj);
+}
+
+void ss_event_copy_next(struct ss_obj *obj, int rule)
+{
+    struct ss_fault_sock *st = locked_state(obj);
+    if (st == NULL)
+        return;
+    st->copy_rule = rule;
+    atomic_fetch_or_explicit(&st->pending, SS_PENDING_NEWS, memory_order_release);
+    ss_obj_unlock(obj);
+}
+
+void ss_event_take_news(struct ss_obj *obj, struct ss_datagram_news *news)
+{
+    *news = (struct ss_datagram_news){0, 0, 0};
+    if (!(atomic_load_explicit(&fault_state(obj)->pending, memory_order_acquire) &
+          SS_PENDING_NEWS))
+        return;
+    struct ss_fault_sock *st = locked_state(obj);
+    if (st == NULL)
+        return;
+    *news = (struct ss_datagram_news){st->lost, st->lost_rule, st->copy_rule};
+    st->lost = 0;
+    st->copy_rule = 0;
+    atomic_fetch_and_explicit(&st->pending, ~(unsigned)SS_PENDING_NEWS, memory_order_acq_rel);
+    ss_obj_unlock(obj);
+}
+
+void ss_event_peeked(struct ss_obj *obj)
+{
+    if (obj == NULL || (atomic_load_explicit(&fault_state(obj)->pending, memory_order_relaxed) &
+                        SS_PENDING_PEEKED))
+        return;
+    struct ss_fault_sock *st = locked_state(obj);
+    if (st == NULL)
+        return;
+    atomic_fetch_or_explicit(&st->pending, SS_PENDING_PEEKED, memory_order_release);
+    ss_obj_unlock(obj);
+}
+
+int ss_event_take_peeked(struct ss_obj *obj)
+{
+    if (obj == NULL || !(atomic_load_explicit(&fault_state(obj)->pending,
+                                              memory_order_acquire) & SS_PENDING_PEEKED))
+        return 0;
+    unsigned had = atomic_fetch_and_explicit(&fault_state(obj)->pending,
+                                             ~(unsigned)SS_PENDING_PEEKED, memory_order_acq_rel);
+    return (had & SS_PENDING_PEEKED) != 0;
+}
+
 int ss_event_pending(struct ss_obj *obj)
 {
     return obj != NULL &&
@@ -425,10 +581,19 @@ static int take_report(struct ss_call *c, struct ss_obj *obj, int *rule)
     return err;
 }
 
+/* A receive that took a datagram off the socket (not a peek): the one a
+ * peek showed is gone from the queue. */
+static int takes_datagram(const struct ss_call *c)
+{
+    return ss_op_in(c->op, SS_OPS_RECVS) && !ss_event_call_flag(c, MSG_PEEK) && c->ret >= 0;
+}
+
 void ss_event_settle_after(struct ss_call *c, struct ss_obj *obj)
 {
-    if (!(atomic_load_explicit(&fault_state(obj)->pending, memory_order_acquire) &
-          SS_PENDING_REPORT))
+    unsigned pending = atomic_load_explicit(&fault_state(obj)->pending, memory_order_acquire);
+    if ((pending & SS_PENDING_PEEKED) && takes_datagram(c))
+        ss_event_take_peeked(obj);
+    if (!(pending & SS_PENDING_REPORT))
         return;
     int rule = 0;
     int err = take_report(c, obj, &rule);

@@ -19,9 +19,11 @@
 #include <sys/socket.h>
 
 #include "call.h"
+#include "fault.h"
 #include "model.h"
 
 struct ss_obj;
+struct ss_held_datagram;
 
 /* The fault engine's state of one socket, in the room the model's object
  * keeps for it (model.h, "rooms"), guarded by the object's lock; pending
@@ -33,6 +35,14 @@ struct ss_fault_sock {
     int saved_user_timeout;   /* TCP_USER_TIMEOUT and TCP_SYNCNT before a */
     int saved_syncnt;         /* timed-out connect changed them */
     int eof_rule;             /* the rule whose eof ended the stream */
+    /* datagram sockets: a send reorder= holds back, or NULL */
+    struct ss_held_datagram *held;
+    /* datagrams drop lost that the capture has not told of yet, and the
+     * last rule that lost one */
+    unsigned lost;
+    int lost_rule;
+    int copy_rule;            /* the next datagram received is a copy this
+                               * rule's duplicate left, for the capture */
 };
 _Static_assert(sizeof(struct ss_fault_sock) <= SS_ROOM_FAULT_SIZE &&
                    _Alignof(struct ss_fault_sock) <= SS_ROOM_ALIGN,
@@ -42,6 +52,10 @@ enum {
     SS_PENDING_REPORT = 1u << 0,  /* report_as waits for the program to read it */
     SS_PENDING_RESTORE = 1u << 1, /* the options wait for the connect to end */
     SS_PENDING_EOF = 1u << 2,     /* the stream has ended for the program */
+    SS_PENDING_HELD = 1u << 3,    /* a datagram waits to be sent (held) */
+    SS_PENDING_PEEKED = 1u << 4,  /* a receive with MSG_PEEK showed the first
+                                   * datagram queued: it has arrived */
+    SS_PENDING_NEWS = 1u << 5,    /* lost and copy_rule wait for the capture */
 };
 
 /* A TCP socket (the one kind with an RST, a handshake and a stand-in). */
@@ -94,6 +108,58 @@ void ss_event_report_later(struct ss_obj *obj, int err, int rule);
  * 0. */
 void ss_event_end_stream(struct ss_obj *obj, int rule);
 int ss_event_stream_ended(struct ss_obj *obj);
+
+/* ---- datagrams (drop, duplicate, reorder=) ---- */
+
+/* Whether the call passes MSG_* flags in c->flags (send, recvfrom,
+ * recvmsg...; not read, write and the rest, whose flags are RWF_* if
+ * any); and whether flag is among them. */
+int ss_event_passes_msg_flags(const struct ss_call *c);
+int ss_event_call_flag(const struct ss_call *c, int flag);
+
+/* A datagram reorder= holds back: its bytes, where it goes, and how many
+ * of the socket's datagrams are still to go out before it. */
+struct ss_held_datagram {
+    int rule;                  /* 1-based */
+    int flags;                 /* the send's MSG_* flags */
+    unsigned behind;           /* sends still to come before it goes */
+    pid_t owner;               /* a forked child's copy of it is not its own */
+    socklen_t addrlen;         /* 0: the socket's peer */
+    struct sockaddr_storage addr;
+    size_t len;
+    size_t map_len;            /* what was mapped for it */
+    unsigned char bytes[];
+};
+
+/* The largest datagram reorder= holds back (a larger one goes at once). */
+#define SS_HELD_MAX (64u * 1024u)
+
+/* A held datagram of len bytes, to be filled in; NULL when out of memory. */
+struct ss_held_datagram *ss_event_new_held(size_t len);
+void ss_event_free_held(struct ss_held_datagram *h);
+/* Holds h back on obj; 0, or -1 when the socket already holds one (h is
+ * then the caller's still). */
+int ss_event_hold(struct ss_obj *obj, struct ss_held_datagram *h);
+/* After a send on obj that is not the held one: counts it, and returns the
+ * held datagram when it is due (now the caller's), else NULL. With
+ * closing, returns it whatever its count: the socket is about to close. */
+struct ss_held_datagram *ss_event_due(struct ss_obj *obj, int counts, int closing);
+/* Sends h on fd, as the program's send would have, without waiting (a
+ * full buffer loses it); the count sent, or -1 with *err. */
+long ss_event_send_held(int fd, const struct ss_held_datagram *h, int *err);
+
+/* A datagram of obj lost by rule; the next one obj receives is a copy
+ * rule left; ss_event_take_news() says what happened since it last asked,
+ * and forgets it. */
+void ss_event_lost(struct ss_obj *obj, int rule);
+void ss_event_copy_next(struct ss_obj *obj, int rule);
+void ss_event_take_news(struct ss_obj *obj, struct ss_datagram_news *news);
+
+/* A receive with MSG_PEEK on obj: the first datagram it shows has arrived
+ * and may not be lost after. ss_event_take_peeked() says whether one was
+ * shown, and forgets it. */
+void ss_event_peeked(struct ss_obj *obj);
+int ss_event_take_peeked(struct ss_obj *obj);
 
 /* Before and after every call on a socket with something pending. */
 int ss_event_pending(struct ss_obj *obj);

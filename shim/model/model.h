@@ -74,7 +74,7 @@ int ss_obj_nonblocking(struct ss_obj *obj);
  * zeroed when its socket is made. */
 enum ss_obj_room { SS_ROOM_AUDIT, SS_ROOM_FAULT };
 #define SS_ROOM_AUDIT_SIZE 96
-#define SS_ROOM_FAULT_SIZE 24
+#define SS_ROOM_FAULT_SIZE 48
 #define SS_ROOM_ALIGN 8
 /* Where each room lies in the object (model.c): read on every call, so
  * found inline rather than through a call into the model. */

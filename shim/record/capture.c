@@ -90,25 +90,65 @@ static int set_endpoints(struct ss_cap_event *e, const struct sockaddr *local,
     return 1;
 }
 
+/* What drop, duplicate or reorder= did around a datagram, for its
+ * comment: datagrams lost before it, and what became of it. */
+struct dgram_note {
+    struct ss_datagram_news news; /* lost before it; a copy */
+    const char *what; /* what the call's own fault did, or NULL */
+};
+
+static void out_rule(struct ss_out *o, int rule)
+{
+    ss_out_str(o, "sockshim fault #");
+    ss_out_i64(o, rule);
+    ss_out_str(o, ": ");
+    ss_out_str(o, ss_fault_rule_text(rule - 1));
+}
+
+/* The packet's comment: the rule that faulted the call, and what the
+ * datagram faults did around it ("sockshim fault #1: sendto:drop: 2
+ * datagrams lost before this one"). Returns its length. */
+static size_t fault_note(const struct ss_call *c, const struct dgram_note *d, char *note,
+                         size_t cap)
+{
+    struct ss_out o;
+    ss_out_init(&o, note, cap);
+    if (d != NULL && d->news.lost > 0) {
+        out_rule(&o, d->news.lost_rule);
+        ss_out_str(&o, ": ");
+        ss_out_u64(&o, d->news.lost);
+        ss_out_str(&o, d->news.lost == 1 ? " datagram lost before this one" :
+                                           " datagrams lost before this one");
+    }
+    if (d != NULL && d->news.copy_rule > 0) {
+        if (o.len > 0)
+            ss_out_str(&o, "; ");
+        out_rule(&o, d->news.copy_rule);
+        ss_out_str(&o, ": a copy of the datagram before this one");
+    }
+    if (c->fault != 0) {
+        if (o.len > 0)
+            ss_out_str(&o, "; ");
+        out_rule(&o, c->fault);
+        if (d != NULL && d->what != NULL) {
+            ss_out_str(&o, ": ");
+            ss_out_str(&o, d->what);
+        }
+    }
+    return o.len < cap ? o.len : cap;
+}
+
 /* Writes e with its payload (the first e->len bytes of b, if any), the
  * fault note and the description (desc, e->desc_len bytes), as one
  * record; a payload longer than an event carries is sent in several, each
  * at its own offset. */
 static void emit(struct ss_cap_event *e, const struct ss_bytes *b, const struct ss_call *c,
-                 const char *desc)
+                 const struct dgram_note *d, const char *desc)
 {
-    char note[160];
-    size_t note_len = 0;
-    if (c->fault != 0) {
-        struct ss_out o;
-        ss_out_init(&o, note, sizeof note);
-        ss_out_str(&o, "sockshim fault #");
-        ss_out_i64(&o, c->fault);
-        ss_out_str(&o, ": ");
-        ss_out_str(&o, ss_fault_rule_text(c->fault - 1));
-        note_len = o.len < sizeof note ? o.len : sizeof note;
+    char note[256];
+    size_t note_len = fault_note(c, d, note, sizeof note);
+    if (note_len > 0)
         e->flags |= SS_CAP_FAULT;
-    }
     e->note_len = (uint16_t)note_len;
     e->ts_ns = c->t_end_ns;
     size_t total = e->len, done = 0;
@@ -591,12 +631,13 @@ static void stream_event(const struct subject *s, enum ss_cap_kind kind, enum ss
     e.len = (uint32_t)len;
     if (kind == SS_CAP_OPEN && (s->c->op == SS_OP_connect || s->c->op == SS_OP_connect_ex))
         e.flags |= SS_CAP_CLIENT;
-    emit(&e, b, s->c, desc);
+    emit(&e, b, s->c, NULL, desc);
 }
 
 /* A datagram: its peer is the call's address when it has one. */
 static void datagram_event(const struct subject *s, const struct ss_call *c,
-                           enum ss_cap_dir dir, const struct ss_bytes *b)
+                           enum ss_cap_dir dir, const struct ss_bytes *b,
+                           const struct dgram_note *d)
 {
     const struct sockaddr *addr = NULL;
     socklen_t addrlen = 0;
@@ -620,7 +661,7 @@ static void datagram_event(const struct subject *s, const struct ss_call *c,
         return;
     e.kind = SS_CAP_DGRAM;
     e.len = (uint32_t)b->total;
-    emit(&e, b, c, desc);
+    emit(&e, b, c, d, desc);
 }
 
 /* The bytes a sendfile moved, read back from the file it sent from, in
@@ -672,14 +713,50 @@ static void stream_transfer(const struct subject *s, int sending)
     stream_event(s, SS_CAP_DATA, sending ? SS_CAP_OUT : SS_CAP_IN, offset, &b, moved);
 }
 
+/* What the fault of a datagram's call did to it, said on its packet. */
+static const char *datagram_fault_what(const struct ss_call *c, int sending)
+{
+    if (c->fault == 0)
+        return NULL;
+    switch (c->fault_datagram) {
+    case SS_DGRAM_DROPPED:
+        return "the datagram before this one was lost";
+    case SS_DGRAM_DUPLICATED:
+        return sending ? "sent twice" : "received again by the next receive";
+    case SS_DGRAM_RELEASED:
+        return "held back, sent after the datagrams before this one";
+    default:
+        return NULL;
+    }
+}
+
+/* Whether the call's datagram is not on the wire: a send drop lost, one
+ * reorder= held back (captured when it goes), or a receive whose drop
+ * found no datagram after the one it lost. */
+static int datagram_missing(const struct ss_call *c, int sending)
+{
+    if (c->fault == 0)
+        return 0;
+    if (c->fault_datagram == SS_DGRAM_DROPPED)
+        return sending || c->failed;
+    return c->fault_datagram == SS_DGRAM_HELD;
+}
+
 /* Datagrams, one event each; a seqpacket socket's messages too (its
  * receive of nothing is the end of the connection, no message). */
 static void datagram_transfer(const struct subject *s, int sending)
 {
     const struct ss_call *c = s->c;
     enum ss_cap_dir dir = sending ? SS_CAP_OUT : SS_CAP_IN;
+    if (datagram_missing(c, sending)) {
+        if (c->fault_datagram == SS_DGRAM_DROPPED)
+            ss_fault_note_lost(s->obj, c->fault);
+        return;
+    }
     if (c->failed)
         return;
+    struct dgram_note d = {{0, 0, 0}, datagram_fault_what(c, sending)};
+    ss_fault_datagram_news(s->obj, &d.news);
     if (c->mmsg != NULL) {
         for (long i = 0; i < c->ret; i++) {
             struct ss_call one = *c;
@@ -689,7 +766,7 @@ static void datagram_transfer(const struct subject *s, int sending)
                 continue;
             struct ss_bytes b;
             ss_bytes_iov(&b, one.msg->msg_iov, (int)one.msg->msg_iovlen, c->mmsg[i].msg_len);
-            datagram_event(s, &one, dir, &b);
+            datagram_event(s, &one, dir, &b, i == 0 ? &d : NULL);
         }
         return;
     }
@@ -702,7 +779,15 @@ static void datagram_transfer(const struct subject *s, int sending)
     } else {
         ss_call_received(c, &b);
     }
-    datagram_event(s, c, dir, &b);
+    datagram_event(s, c, dir, &b, &d);
+    if (c->fault == 0 || c->fault_datagram != SS_DGRAM_DUPLICATED)
+        return;
+    if (sending) {
+        struct dgram_note copy = {{0, 0, 0}, "a copy of the datagram before this one"};
+        datagram_event(s, c, dir, &b, &copy);
+    } else {
+        ss_fault_note_copy(s->obj, c->fault);
+    }
 }
 
 /* Whether a connected socket whose last fd this process closed is still

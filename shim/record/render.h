@@ -53,6 +53,8 @@ void ss_json_start(struct ss_out *o, uint64_t now_ns);
 /* Why short= leaves a socket that is not a stream whole. */
 
 #define SS_NOTE_SHORT_SKIPPED_REASON "the kernel moves their messages whole"
+#define SS_NOTE_DATAGRAM_SKIPPED_REASON                                                         \
+    "a connection delivers what it carries once and in order, or breaks"
 void ss_text_note(struct ss_out *o, const struct ss_call *c);
 void ss_json_note(struct ss_out *o, const struct ss_call *c);
 void ss_text_finding(struct ss_out *o, int index);

@@ -127,16 +127,22 @@ void ss_json_finding(struct ss_out *o, int index)
 
 void ss_json_note(struct ss_out *o, const struct ss_call *c)
 {
-    int skipped = c->fault_note_kind == SS_NOTE_SHORT_SKIPPED;
+    int short_skipped = c->fault_note_kind == SS_NOTE_SHORT_SKIPPED;
+    int dgram_skipped = c->fault_note_kind == SS_NOTE_DATAGRAM_SKIPPED;
+    int skipped = short_skipped || dgram_skipped;
     ss_json_head(o, "note", c->t_end_ns);
     SS_JSON_KEY(o, "rule");
     ss_out_i64(o, c->fault_note);
     SS_JSON_KEY(o, "text");
     ss_out_json_cstr(o, ss_fault_rule_text(c->fault_note - 1));
     SS_JSON_KEY(o, "kind");
-    ss_out_json_name(o, skipped ? "short-skipped" : "misfit");
+    ss_out_json_name(o, short_skipped ? "short-skipped"
+                        : dgram_skipped ? "datagram-skipped"
+                                        : "misfit");
     SS_JSON_KEY(o, "reason");
-    ss_out_json_name(o, skipped ? SS_NOTE_SHORT_SKIPPED_REASON : c->fault_note_reason);
+    ss_out_json_name(o, short_skipped ? SS_NOTE_SHORT_SKIPPED_REASON
+                        : dgram_skipped ? SS_NOTE_DATAGRAM_SKIPPED_REASON
+                                        : c->fault_note_reason);
     SS_JSON_KEY(o, "applied");
     ss_out_str(o, skipped || ss_fault_strict() ? "false" : "true");
     SS_JSON_KEY(o, "fd");

@@ -55,6 +55,11 @@ void ss_text_note(struct ss_out *o, const struct ss_call *c)
         ss_out_xlat(o, &ss_xlat_socktype, c->sock->type);
         ss_out_str(o, ") and on every other socket that is not a stream: ");
         ss_out_str(o, SS_NOTE_SHORT_SKIPPED_REASON);
+    } else if (c->fault_note_kind == SS_NOTE_DATAGRAM_SKIPPED) {
+        ss_out_str(o, "drop, duplicate and reorder= skipped here (");
+        ss_out_xlat(o, &ss_xlat_socktype, c->sock->type);
+        ss_out_str(o, ") and on every other socket that is not a datagram socket: ");
+        ss_out_str(o, SS_NOTE_DATAGRAM_SKIPPED_REASON);
     } else {
         ss_out_str(o, c->fault_note_reason);
         ss_out_str(o, ss_fault_strict() ? " (not applied: --strict)"

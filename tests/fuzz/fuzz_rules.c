@@ -102,6 +102,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(rule->short_len >= 1 && rule->short_len < (2ull << 30));
         if (rule->actions & SS_ACT_CORRUPT)
             CHECK(rule->corrupt >= 1 && rule->corrupt <= 65536);
+        if (rule->actions & SS_ACT_REORDER)
+            CHECK(rule->reorder >= 1 && rule->reorder <= 65535);
+        if (rule->actions & SS_ACT_DATAGRAM) /* one of them, alone */
+            CHECK((rule->actions & (rule->actions - 1)) == 0 && rule->jitter_ns == 0);
         CHECK(rule->delay_ns <= 3600ull * 1000000000ull);
         CHECK(rule->jitter_ns <= 3600ull * 1000000000ull);
         if (rule->has_when)
@@ -122,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int warned = ss_rule_warning(rule, &e);
         CHECK(warned == 0 || warned == 1);
         if (warned) {
-            CHECK(rule->actions & (SS_ACT_ERROR | SS_ACT_SHORT));
+            CHECK(rule->actions & (SS_ACT_ERROR | SS_ACT_SHORT | SS_ACT_DATAGRAM));
             CHECK(terminated(e.msg, sizeof e.msg));
             CHECK(e.at <= len);
             CHECK(e.len <= len - e.at);
