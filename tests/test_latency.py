@@ -119,6 +119,35 @@ def test_a_datagram_delay_still_waits_before_the_call(tmp_path):
     assert all(b.endswith("[fault #1 delay=50ms]") for b in received)
 
 
+# ---- rate=: a slow link --------------------------------------------------------
+
+def test_rate_paces_one_connection(tmp_path):
+    """1 MiB at 256 KiB/s takes 4 s (the benchmark measures how close;
+    here: never early, not wildly late); the other transfer is not paced."""
+    [port] = free_ports(1)
+    trace = run_traced(scenario("latency_rate.py") + [str(port), str(1 << 20)], tmp_path,
+                       fmt="text", options=["-e", "recv"], check_exit=0,
+                       faults=[f"recv:rate=256KiB/s:peer=127.0.0.1:{port}"])
+    t = times(trace.proc.stdout)
+    assert t["other"][0] == 1 << 20 and t["other"][1] < 1.0
+    assert t["paced"][0] == 1 << 20 and 3.9 <= t["paced"][1] < 12
+    paced = [l.body for l in trace.lines if "[fault #1 rate=256KiB/s" in l.body]
+    assert len(paced) > 600  # a packet's worth at a time
+    assert all(b.endswith("bytes due]") or b.endswith("rate=256KiB/s]") for b in paced)
+
+
+def test_rate_rules_that_cannot_be(tmp_path):
+    for rule, says in (("recv:rate=fast", "bad rate 'fast'"),
+                       ("recv:rate=0/s", "bad rate '0/s'"),
+                       ("recv:rate=64KiB", "bad rate '64KiB'"),
+                       ("send:rate=1k/s", "rate= applies to recv methods"),
+                       ("recv:rate=1k/s:eof", "rate= goes with delay= and jitter= only")):
+        r = subprocess.run([str(SOCKSHIM), "--fault", rule, "--", "true"],
+                           capture_output=True, env=base_env())
+        assert r.returncode == 2, rule
+        assert says in r.stderr.decode(), (rule, r.stderr)
+
+
 # ---- blackhole: a silent peer -------------------------------------------------
 
 def test_blackhole_makes_the_programs_timeouts_fire(tmp_path):

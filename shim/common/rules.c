@@ -242,6 +242,21 @@ static int parse_size(struct parse *ps, struct span v, const char *what, uint64_
                  quoted(v, q, sizeof q));
 }
 
+/* rate=64KiB/s, rate=1M/s: bytes a second, from 1 to 1 GiB */
+static int parse_rate(struct parse *ps, struct span v)
+{
+    char q[96];
+    uint64_t bytes;
+    if (v.len > 2 && memcmp(v.p + v.len - 2, "/s", 2) == 0 &&
+        ss_parse_byte_count(v.p, v.len - 2, &bytes) == 0 && bytes >= 1 &&
+        bytes <= (1u << 30)) {
+        ps->rule->rate = bytes;
+        return 0;
+    }
+    return failf(ps, v, "bad rate '%s' (bytes a second, from 1/s to 1GiB/s: 64KiB/s, 1M/s)",
+                 quoted(v, q, sizeof q));
+}
+
 /* p=0.5, p=.5, p=50% */
 static int parse_probability(struct parse *ps, struct span v)
 {
@@ -540,6 +555,8 @@ static const struct term terms[] = {
      "send and recv methods of one datagram"},
     {"reorder", ACTION, 1, SS_ACT_REORDER, DATAGRAM_SENDS,
      "send methods of one datagram (the sender holds it back)"},
+    {"rate", ACTION, 1, SS_ACT_RATE, RECV_FAMILY & ~BIT(recvmmsg),
+     "recv methods (the data of a stream arrives at that rate)"},
     {"blackhole", ACTION, 0, SS_ACT_BLACKHOLE, SILENCED,
      "connect, and send and recv methods but sendfile, sendmmsg and recvmmsg"},
     {"when", FILTER, 1, 0, 0, NULL},
@@ -584,6 +601,8 @@ static int parse_value(struct parse *ps, const struct term *t, struct span v)
                                 "for the kernel's own time)", quoted(v, q, sizeof q));
         return 0;
     }
+    if (strcmp(name, "rate") == 0)
+        return parse_rate(ps, v);
     if (strcmp(name, "corrupt") == 0) {
         if (parse_number(ps, v, 1, 65536, "corrupt= byte count", &n) != 0)
             return -1;
@@ -761,6 +780,9 @@ static int check_rule(struct parse *ps, struct span set)
     if (outcomes & (outcomes - 1))
         return failf(ps, whole, "the rule has more than one of error=, eof, reset, timeout and "
                                 "blackhole; a call can end only one way");
+    if ((r->actions & SS_ACT_RATE) && (r->actions & ~(unsigned)(SS_ACT_RATE | SS_ACT_DELAY)))
+        return failf(ps, whole, "rate= goes with delay= and jitter= only: together they are "
+                                "the path the data takes");
     if ((r->actions & SS_ACT_BLACKHOLE) && r->actions != SS_ACT_BLACKHOLE)
         return failf(ps, whole, "blackhole goes alone: nothing gets through, for ever, so "
                                 "there is nothing to delay, cut or corrupt");

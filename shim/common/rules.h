@@ -6,6 +6,7 @@
  *   ACTION  := 'error=' ERRNO | 'short=' N | 'delay=' DURATION
  *            | 'jitter=' DURATION | 'eof' | 'reset' | 'timeout' ['=' DURATION]
  *            | 'corrupt=' N | 'blackhole' | 'drop' | 'duplicate' | 'reorder=' N
+ *            | 'rate=' SIZE '/s'
  *   FILTER  := 'when=' FIRST ['..' LAST] ['+' STEP] | 'when=' FIRST '+'
  *            | 'p=' PROBABILITY | 'after=' SIZE | 'peer=' ADDRESS
  *            | 'port=' N | 'family=' ('inet' | 'inet6' | 'unix') | 'fd=' N
@@ -41,6 +42,7 @@ enum ss_action_bit {
     SS_ACT_DUPLICATE = 1u << 8, /* a datagram arrives twice */
     SS_ACT_REORDER = 1u << 9, /* a datagram is sent behind the next N */
     SS_ACT_BLACKHOLE = 1u << 10, /* a silent peer: nothing gets through, either way */
+    SS_ACT_RATE = 1u << 11,   /* a stream's data arrives at most this fast */
 };
 
 /* The actions that decide a call's outcome: a rule has at most one. */
@@ -66,6 +68,7 @@ struct ss_rule {
     int err;                     /* error= */
     uint64_t short_len;          /* short= */
     uint64_t delay_ns, jitter_ns;
+    uint64_t rate;               /* rate=: bytes a second */
     uint64_t timeout_ns;         /* timeout=: how long a dead path takes; 0: the kernel's */
     unsigned corrupt;            /* corrupt= */
     unsigned reorder;            /* reorder=: held behind this many datagrams */

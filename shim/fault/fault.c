@@ -101,7 +101,8 @@ static int rule_draws(const struct ss_rule *r)
  * socket it is a latency: data arrives later (latency.h). */
 static int is_latency_rule(const struct ss_rule *r)
 {
-    int late = (r->actions & ~(unsigned)SS_ACT_DELAY) == 0 || r->actions == SS_ACT_BLACKHOLE;
+    int late = (r->actions & ~(unsigned)(SS_ACT_DELAY | SS_ACT_RATE)) == 0 ||
+               r->actions == SS_ACT_BLACKHOLE;
     return late && (r->set & SS_OPS_RECVS) != 0;
 }
 
@@ -501,18 +502,23 @@ int ss_fault_latency_rule(struct ss_obj *obj, int fd)
     return info.state & SS_ST_CONNECTED ? -1 : 0;
 }
 
-uint64_t ss_fault_latency_delay(int rule, struct ss_obj *obj)
+int ss_fault_latency_arrival(int rule, struct ss_obj *obj, uint64_t *delay_ns, uint64_t *rate)
 {
     int i = rule - 1;
     const struct ss_rule *r = &rules[i];
     uint64_t n = atomic_fetch_add_explicit(&matches[i], 1, memory_order_relaxed) + 1;
     uint64_t draw = call_draw(i, obj, n);
+    *delay_ns = *rate = 0;
     if ((r->has_when && !when_matches(r, n)) || (r->has_p && (draw >> 32) >= r->p_threshold))
         return 0;
-    if (r->actions == SS_ACT_BLACKHOLE)
-        return SS_LATENCY_FOREVER;
-    return r->delay_ns +
-           (r->jitter_ns != 0 ? ss_mix64(draw ^ 0x6a09e667f3bcc908ull) % r->jitter_ns : 0);
+    if (r->actions == SS_ACT_BLACKHOLE) {
+        *delay_ns = SS_LATENCY_FOREVER;
+        return 1;
+    }
+    *delay_ns = r->delay_ns +
+                (r->jitter_ns != 0 ? ss_mix64(draw ^ 0x6a09e667f3bcc908ull) % r->jitter_ns : 0);
+    *rate = r->rate;
+    return 1;
 }
 
 /* A receive on a socket with a latency: held back when the bytes it asks
@@ -577,8 +583,9 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
     for (int i = 0; i < n_rules; i++) {
         const struct ss_rule *r = &rules[i];
         int known = 0;
+        /* rate= is a stream's: elsewhere it has nothing to pace */
         if (!((r->set >> c->op) & 1) || (latency && is_latency_rule(r)) ||
-            !filters_match(r, c, obj, &pc))
+            r->actions == SS_ACT_RATE || !filters_match(r, c, obj, &pc))
             continue;
         if (!really_a_socket(c, &pc))
             return 0;

@@ -109,10 +109,11 @@ void ss_fault_mark(struct ss_call *c, int rule);
 void ss_fault_received(const struct ss_call *c, struct ss_obj *obj);
 /* For latency.c: the first rule (1-based) giving the stream socket at fd
  * a latency, or 0 (-1: none, and none will: the socket is connected);
- * and the delay an arrival on it gets from rule (when= and p= count
- * arrivals), or 0. */
+ * and what an arrival on it gets from rule: a delay and a rate (bytes a
+ * second, 0: none); 0 when when= or p= (which count arrivals) leave it
+ * alone. */
 int ss_fault_latency_rule(struct ss_obj *obj, int fd);
-uint64_t ss_fault_latency_delay(int rule, struct ss_obj *obj);
+int ss_fault_latency_arrival(int rule, struct ss_obj *obj, uint64_t *delay_ns, uint64_t *rate);
 /* A datagram reorder= held back on obj, due after c (the socket's N-th
  * next send went) or, with closing, before c closes the socket: sent for
  * real on c's fd, and described in *sent as a sendto of its bytes marked

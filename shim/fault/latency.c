@@ -30,9 +30,10 @@
 
 int ss_latency_rules;
 
-/* The bytes that had arrived by upto fall due at due_ns. */
+/* The bytes [from, upto) fall due from start_ns to due_ns, evenly (at
+ * once when the two are equal: a delay without a rate). */
 struct mark {
-    uint64_t upto, due_ns;
+    uint64_t from, upto, start_ns, due_ns;
 };
 
 struct entry {
@@ -112,30 +113,43 @@ static uint64_t last_due(const struct entry *e)
     return e->n > 0 ? e->m[e->n - 1].due_ns : 0;
 }
 
-/* When something arriving now falls due: never before what came first. */
-static uint64_t due_of_arrival(struct entry *e, struct ss_obj *obj, uint64_t now)
-{
-    uint64_t delay = ss_fault_latency_delay(e->rule, obj);
-    if (delay != 0)
-        e->delayed = 1;
-    uint64_t due = now + delay;
-    return due > last_due(e) ? due : last_due(e);
-}
-
-static void add_arrival(struct entry *e, struct ss_obj *obj, uint64_t total, uint64_t at,
+/* Marks the bytes [from, upto) that arrived at `at`: due after the
+ * rule's delay, at its rate, and never before what came first (a stream
+ * keeps its order, and a link carries one byte at a time). */
+static void add_arrival(struct entry *e, struct ss_obj *obj, uint64_t upto, uint64_t at,
                         uint64_t now)
 {
-    uint64_t due = due_of_arrival(e, obj, at);
-    e->arrived = total;
-    if (due <= now && e->n == 0) {
-        e->released = total;
+    uint64_t delay, rate;
+    uint64_t from = e->arrived;
+    e->arrived = upto;
+    if (!ss_fault_latency_arrival(e->rule, obj, &delay, &rate) && e->n == 0) {
+        e->released = upto; /* when= or p= let it through, and nothing is ahead */
         return;
     }
-    if (e->n == MAX_MARKS) { /* held with the last mark: later, never early */
-        e->m[e->n - 1] = (struct mark){total, due};
+    e->delayed |= delay != 0 || rate != 0;
+    uint64_t start = at + delay > last_due(e) ? at + delay : last_due(e);
+    uint64_t span = rate != 0 ? (uint64_t)((double)(upto - from) * 1e9 / (double)rate) : 0;
+    if (start + span <= now && e->n == 0) {
+        e->released = upto;
         return;
     }
-    e->m[e->n++] = (struct mark){total, due};
+    if (e->n == MAX_MARKS) { /* joined to the last mark: later, never early */
+        struct mark *last = &e->m[e->n - 1];
+        last->upto = upto;
+        last->due_ns = start + span;
+        return;
+    }
+    e->m[e->n++] = (struct mark){from, upto, start, start + span};
+}
+
+/* The end of the stream (or an error) arrived at `at`: due after what
+ * came before it, and after the rule's delay. */
+static uint64_t end_due_of(struct entry *e, struct ss_obj *obj, uint64_t at)
+{
+    uint64_t delay, rate;
+    ss_fault_latency_arrival(e->rule, obj, &delay, &rate);
+    e->delayed |= delay != 0;
+    return at + delay > last_due(e) ? at + delay : last_due(e);
 }
 
 /* No bytes queued but the socket reads as ready: its end (or an error). */
@@ -172,9 +186,33 @@ static void observe(struct entry *e, int fd, struct ss_obj *obj, uint64_t now)
     else if (total > e->arrived)
         add_arrival(e, obj, total, arrival_time(e, fd, now), now);
     else if (queued == 0 && !e->end_seen && stream_done(fd)) {
-        e->end_due = due_of_arrival(e, obj, now);
+        e->end_due = end_due_of(e, obj, now);
         e->end_seen = 1;
     }
+}
+
+/* A paced mark's bytes fall due a packet at a time (a TCP segment's
+ * worth on loopback's 1500-byte path): as a slow link delivers them, and
+ * without waking a wait for every byte. */
+#define PACKET 1448u
+
+/* When byte b of mark m is due. */
+static uint64_t time_of(const struct mark *m, uint64_t b)
+{
+    double part = (double)(b - m->from) / (double)(m->upto - m->from);
+    return m->start_ns + (uint64_t)(part * (double)(m->due_ns - m->start_ns));
+}
+
+/* How far into mark m the bytes are due at now: whole packets. */
+static uint64_t due_within(const struct mark *m, uint64_t now)
+{
+    if (now >= m->due_ns)
+        return m->upto;
+    if (now <= m->start_ns)
+        return m->from;
+    double part = (double)(now - m->start_ns) / (double)(m->due_ns - m->start_ns);
+    uint64_t bytes = (uint64_t)(part * (double)(m->upto - m->from));
+    return m->from + bytes / PACKET * PACKET;
 }
 
 static void release(struct entry *e, uint64_t now)
@@ -186,6 +224,22 @@ static void release(struct entry *e, uint64_t now)
         memmove(e->m, e->m + k, (size_t)(e->n - k) * sizeof e->m[0]);
         e->n -= k;
     }
+    if (e->n > 0) {
+        uint64_t partly = due_within(&e->m[0], now);
+        if (partly > e->released)
+            e->released = partly;
+    }
+}
+
+/* When more of the first mark is due: its next packet. */
+static uint64_t next_due(const struct entry *e)
+{
+    const struct mark *m = &e->m[0];
+    if (m->due_ns <= m->start_ns)
+        return m->due_ns;
+    uint64_t at = e->released > m->from ? e->released : m->from;
+    uint64_t next = at + PACKET < m->upto ? at + PACKET : m->upto;
+    return time_of(m, next);
 }
 
 static void describe(const struct entry *e, uint64_t now, struct ss_latency_view *v)
@@ -195,7 +249,7 @@ static void describe(const struct entry *e, uint64_t now, struct ss_latency_view
     v->queued = e->arrived > e->consumed ? e->arrived - e->consumed : 0;
     v->end_due = e->end_seen && e->n == 0 && e->end_due <= now;
     v->holding = e->n > 0 || (e->end_seen && e->end_due > now);
-    v->next_due_ns = e->n > 0 ? e->m[0].due_ns : v->holding ? e->end_due : 0;
+    v->next_due_ns = e->n > 0 ? next_due(e) : v->holding ? e->end_due : 0;
     v->delayed = e->delayed;
 }
 

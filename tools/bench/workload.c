@@ -11,6 +11,10 @@
  *                             PORT (a fault rule can aim at it); prints
  *                             each connection's median and 99th percentile
  *                             round trip in microseconds
+ *   workload paced KIB PORT   a child sends KIB KiB to the parent, which
+ *                             listens on PORT and receives it all; prints
+ *                             the seconds the transfer took (a rate= rule
+ *                             on port PORT paces it)
  *   workload udpsend N        N one-byte sends on a connected UDP socket
  *                             nobody reads (the callgrind probe: one
  *                             intercepted call an iteration, never blocks)
@@ -453,6 +457,47 @@ static void twoconn(long rounds, int port)
     printf("\n");
 }
 
+/* ---- paced ------------------------------------------------------------ */
+
+static void serve_bytes(int fd, long kib)
+{
+    static char buf[CHUNK];
+    int c = accept(fd, NULL, NULL);
+    if (c < 0)
+        die("accept");
+    uint64_t start = monotonic_ns();
+    long long want = kib * 1024LL, got = 0;
+    while (got < want) {
+        ssize_t n = recv(c, buf, sizeof buf, 0);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            die("recv");
+        }
+        got += n;
+    }
+    printf("%.3f\n", (double)(monotonic_ns() - start) / 1e9);
+    close(c);
+}
+
+static void paced(long kib, int port)
+{
+    int l = listen_on(port);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        static char buf[CHUNK];
+        int c = connect_loopback(port);
+        for (long left = kib * 1024; left > 0; left -= CHUNK)
+            send_all(c, buf, left < CHUNK ? (size_t)left : CHUNK);
+        close(c);
+        _exit(0);
+    }
+    serve_bytes(l, kib);
+    wait_child(pid);
+}
+
 int main(int argc, char **argv)
 {
     const char *w = argc > 1 ? argv[1] : "";
@@ -466,11 +511,13 @@ int main(int argc, char **argv)
         threads(arg_count(argv[2]), arg_count(argv[3]));
     else if (argc == 3 && strcmp(w, "udpsend") == 0)
         udpsend(arg_count(argv[2]));
+    else if (argc == 4 && strcmp(w, "paced") == 0)
+        paced(arg_count(argv[2]), (int)arg_count(argv[3]));
     else if (argc == 4 && strcmp(w, "twoconn") == 0)
         twoconn(arg_count(argv[2]), (int)arg_count(argv[3]));
     else {
         fprintf(stderr, "usage: workload pingpong N | bulk MIB | churn N | threads T N | "
-                        "udpsend N | twoconn N PORT\n");
+                        "udpsend N | twoconn N PORT | paced KIB PORT\n");
         return 2;
     }
     return 0;
