@@ -2,6 +2,7 @@
 #ifndef SOCKSHIM_INTERNAL_H
 #define SOCKSHIM_INTERNAL_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -87,6 +88,38 @@ static inline uint64_t ss_mix64(uint64_t x)
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
     return x ^ (x >> 31);
+}
+
+/* A lock for the shim's own small tables (epoll_table.c, latency.c): it
+ * spins, then yields, and gives up (returns 0) rather than wait for ever;
+ * a thread that holds it already (a signal handler ran inside the shim)
+ * gets 0 at once. holding is the thread's own flag for that lock. */
+static inline int ss_table_lock(atomic_int *lock, int *holding)
+{
+    if (*holding)
+        return 0;
+    for (unsigned spin = 0; spin < 4096; spin++) {
+        if (!atomic_exchange_explicit(lock, 1, memory_order_acquire)) {
+            *holding = 1;
+            return 1;
+        }
+        if (spin >= 64)
+            sched_yield();
+    }
+    return 0;
+}
+
+static inline void ss_table_unlock(atomic_int *lock, int *holding)
+{
+    *holding = 0;
+    atomic_store_explicit(lock, 0, memory_order_release);
+}
+
+/* In a forked child: a thread that did not come along may have held it. */
+static inline void ss_table_lock_reset(atomic_int *lock, int *holding)
+{
+    *holding = 0;
+    atomic_store_explicit(lock, 0, memory_order_relaxed);
 }
 
 /* The one path every intercepted call takes (pipeline.c). */

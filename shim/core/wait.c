@@ -142,20 +142,39 @@ static int held_back(int fd, uint64_t now, uint64_t *due)
     return held;
 }
 
-/* What is left of the program's timeout at now: -1 none, else ns. */
-static int64_t time_left(int64_t timeout, uint64_t deadline, uint64_t now)
+/* The program's own time for a wait, against the clock of due times. */
+struct wait_time {
+    int64_t timeout;   /* as asked: -1 none, else ns */
+    uint64_t deadline; /* when it is up */
+};
+
+static void wait_time_start(struct wait_time *w, const struct ss_call *c)
 {
-    if (timeout < 0)
-        return -1;
-    return deadline > now ? (int64_t)(deadline - now) : 0;
+    w->timeout = timeout_asked(c);
+    w->deadline = ss_latency_now() + (w->timeout > 0 ? (uint64_t)w->timeout : 0);
 }
 
-/* The shorter of the program's time left and the time to due. */
-static int64_t until_due(int64_t left, uint64_t due, uint64_t now, int *shortened)
+/* What is left of it at now: -1 none, else ns. */
+static int64_t time_left(const struct wait_time *w, uint64_t now)
 {
+    if (w->timeout < 0)
+        return -1;
+    return w->deadline > now ? (int64_t)(w->deadline - now) : 0;
+}
+
+/* How long the real call may wait: what is left, or until the earliest
+ * due time (0: none) when that comes first. */
+static int64_t wait_for(const struct wait_time *w, uint64_t now, uint64_t due)
+{
+    int64_t left = time_left(w, now);
     int64_t to_due = due > now ? (int64_t)(due - now) : 0;
-    *shortened = due != 0 && (left < 0 || to_due < left);
-    return *shortened ? to_due : left;
+    return due != 0 && (left < 0 || to_due < left) ? to_due : left;
+}
+
+/* The wait is over: it found something, or the program's time is up. */
+static int wait_over(const struct wait_time *w, long ret, uint64_t now)
+{
+    return ret != 0 || time_left(w, now) == 0;
 }
 
 static int ms_of(int64_t ns)
@@ -240,17 +259,15 @@ static long settle_pollfds(struct ss_wait_args *a, const struct held_pollfd *hel
 static void poll_with_latency(struct ss_call *c)
 {
     struct ss_wait_args *a = c->wait;
-    int64_t timeout = timeout_asked(c);
-    uint64_t deadline = ss_latency_now() + (timeout > 0 ? (uint64_t)timeout : 0);
+    struct wait_time w;
+    wait_time_start(&w, c);
     for (;;) {
         uint64_t now = ss_latency_now(), earliest;
         struct held_pollfd held[MAX_HELD];
         int n_held = hold_pollfds(a, now, held, &earliest);
-        int shortened;
-        long ret = real_poll(c, until_due(time_left(timeout, deadline, now), earliest, now,
-                                          &shortened));
-        int err = errno;
+        long ret = real_poll(c, wait_for(&w, now, earliest));
         if (ret < 0) {
+            int err = errno;
             for (int k = 0; k < n_held; k++)
                 a->pfds[held[k].i].events = held[k].events;
             c->ret = ret;
@@ -259,7 +276,7 @@ static void poll_with_latency(struct ss_call *c)
         }
         now = ss_latency_now();
         c->ret = settle_pollfds(a, held, n_held, now, ret);
-        if (c->ret > 0 || time_left(timeout, deadline, now) == 0)
+        if (wait_over(&w, c->ret, now))
             return;
     }
 }
@@ -286,8 +303,8 @@ static void select_with_latency(struct ss_call *c)
     int nfds = a->nfds < 0 ? 0 : a->nfds > FD_SETSIZE ? FD_SETSIZE : a->nfds;
     fd_set asked[3];
     copy_sets(asked, a->sets, nfds);
-    int64_t timeout = timeout_asked(c);
-    uint64_t deadline = ss_latency_now() + (timeout > 0 ? (uint64_t)timeout : 0);
+    struct wait_time w;
+    wait_time_start(&w, c);
     for (;;) {
         uint64_t now = ss_latency_now(), earliest = 0, due;
         fd_set held;
@@ -302,9 +319,7 @@ static void select_with_latency(struct ss_call *c)
             FD_SET(fd, &held);
             earliest = earliest == 0 || due < earliest ? due : earliest;
         }
-        int shortened;
-        long ret = real_select(c, until_due(time_left(timeout, deadline, now), earliest, now,
-                                            &shortened));
+        long ret = real_select(c, wait_for(&w, now, earliest));
         if (ret < 0) {
             c->ret = ret;
             return;
@@ -320,11 +335,11 @@ static void select_with_latency(struct ss_call *c)
             }
         }
         c->ret = ret;
-        if (ret > 0 || time_left(timeout, deadline, now) == 0)
+        if (wait_over(&w, ret, now))
             break;
     }
     if (c->fn == SS_FN_select && a->tv != NULL) { /* Linux leaves the time not slept */
-        int64_t left = time_left(timeout, deadline, ss_latency_now());
+        int64_t left = time_left(&w, ss_latency_now());
         a->tv->tv_sec = (time_t)(left / 1000000000);
         a->tv->tv_usec = (suseconds_t)(left % 1000000000 / 1000);
     }
@@ -407,21 +422,19 @@ static long settle_events(struct ss_wait_args *a, long ret, uint64_t now)
 static void epoll_wait_with_latency(struct ss_call *c)
 {
     struct ss_wait_args *a = c->wait;
-    int64_t timeout = timeout_asked(c);
-    uint64_t deadline = ss_latency_now() + (timeout > 0 ? (uint64_t)timeout : 0);
+    struct wait_time w;
+    wait_time_start(&w, c);
     for (;;) {
         uint64_t now = ss_latency_now();
         uint64_t earliest = release_due(a->epfd, now);
-        int shortened;
-        long ret = real_epoll_wait(c, until_due(time_left(timeout, deadline, now), earliest,
-                                                 now, &shortened));
+        long ret = real_epoll_wait(c, wait_for(&w, now, earliest));
         if (ret < 0) {
             c->ret = ret;
             return;
         }
         now = ss_latency_now();
         c->ret = settle_events(a, ret, now);
-        if (c->ret > 0 || time_left(timeout, deadline, now) == 0)
+        if (wait_over(&w, c->ret, now))
             return;
     }
 }

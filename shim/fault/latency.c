@@ -13,7 +13,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stddef.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -63,23 +62,12 @@ uint64_t ss_latency_now(void)
 
 static int lock_table(void)
 {
-    if (tls_holding)
-        return 0;
-    for (unsigned spin = 0; spin < 4096; spin++) {
-        if (!atomic_exchange_explicit(&table_lock, 1, memory_order_acquire)) {
-            tls_holding = 1;
-            return 1;
-        }
-        if (spin >= 64)
-            sched_yield();
-    }
-    return 0;
+    return ss_table_lock(&table_lock, &tls_holding);
 }
 
 static void unlock_table(void)
 {
-    tls_holding = 0;
-    atomic_store_explicit(&table_lock, 0, memory_order_release);
+    ss_table_unlock(&table_lock, &tls_holding);
 }
 
 /* The entry of fd for obj, locked; NULL (not locked) when there is none
@@ -296,8 +284,7 @@ void ss_latency_marked(int fd, struct ss_obj *obj)
 
 void ss_latency_after_fork_child(void)
 {
-    tls_holding = 0;
-    atomic_store_explicit(&table_lock, 0, memory_order_relaxed);
+    ss_table_lock_reset(&table_lock, &tls_holding);
 }
 
 /* ---- a blocking receive's wait ------------------------------------------ */

@@ -10,7 +10,6 @@
  */
 #include "epoll_table.h"
 
-#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -44,29 +43,17 @@ static __thread int tls_holding;
 
 static int lock_table(void)
 {
-    if (tls_holding)
-        return 0;
-    for (unsigned spin = 0; spin < 4096; spin++) {
-        if (!atomic_exchange_explicit(&table_lock, 1, memory_order_acquire)) {
-            tls_holding = 1;
-            return 1;
-        }
-        if (spin >= 64)
-            sched_yield();
-    }
-    return 0;
+    return ss_table_lock(&table_lock, &tls_holding);
 }
 
 static void unlock_table(void)
 {
-    tls_holding = 0;
-    atomic_store_explicit(&table_lock, 0, memory_order_release);
+    ss_table_unlock(&table_lock, &tls_holding);
 }
 
 void ss_epoll_table_after_fork_child(void)
 {
-    tls_holding = 0;
-    atomic_store_explicit(&table_lock, 0, memory_order_relaxed);
+    ss_table_lock_reset(&table_lock, &tls_holding);
 }
 
 /* ---- the table ----------------------------------------------------------- */
