@@ -318,15 +318,6 @@ static void json_name(struct ss_out *o, const char *key, const char *s)
     }
 }
 
-static void json_flags_str(struct ss_out *o, const struct ss_xlat *t, unsigned v)
-{
-    char buf[256];
-    struct ss_out tmp;
-    ss_out_init(&tmp, buf, sizeof buf);
-    ss_out_flags(&tmp, t, v);
-    ss_out_json_str(o, buf, tmp.len < sizeof buf ? tmp.len : sizeof buf);
-}
-
 static void json_hints(struct ss_out *o, const struct addrinfo *h)
 {
     SS_JSON_KEY(o, "hints");
@@ -342,7 +333,7 @@ static void json_hints(struct ss_out *o, const struct addrinfo *h)
     SS_JSON_KEY(o, "proto");
     ss_out_i64(o, h->ai_protocol);
     SS_JSON_KEY(o, "flags");
-    json_flags_str(o, &ss_xlat_ai_flags, (unsigned)h->ai_flags);
+    ss_json_flags(o, &ss_xlat_ai_flags, (unsigned)h->ai_flags);
     ss_json_close(o);
 }
 
@@ -362,7 +353,7 @@ void ss_json_resolution_args(struct ss_out *o, const struct ss_call *c)
         SS_JSON_KEY(o, "addr");
         ss_out_json_addr(o, c->addr, c->addrlen);
         SS_JSON_KEY(o, "flags");
-        json_flags_str(o, &ss_xlat_ni_flags, (unsigned)c->flags);
+        ss_json_flags(o, &ss_xlat_ni_flags, (unsigned)c->flags);
         break;
     case SS_OP_gethostbyname:
         json_name(o, "host", r->host);
