@@ -1145,9 +1145,9 @@ BAD_RULES = [
     ("send:delay=1ms:type=dgram:type=raw", "'type' is given twice", "type"),
     ("send:short=1:tpye=stream", "unknown filter 'tpye' (did you mean 'type'?)", "tpye"),
     # actions that do not go together
-    ("recv:error=EIO:eof", "more than one of error=, eof, reset and timeout",
+    ("recv:error=EIO:eof", "more than one of error=, eof, reset, timeout and blackhole",
      "recv:error=EIO:eof"),
-    ("recv:eof:reset", "more than one of error=, eof, reset and timeout", "recv:eof:reset"),
+    ("recv:eof:reset", "more than one of error=, eof, reset, timeout and blackhole", "recv:eof:reset"),
     ("send:short=1:error=EIO", "short= cannot go with error=", "send:short=1:error=EIO"),
     ("send:corrupt=1:reset", "corrupt= cannot go with", "send:corrupt=1:reset"),
     # actions that do not apply to the method
