@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from conftest import (SOCKSHIM, TIMEOUT, base_env, program, run_traced, scenario)
+from conftest import (SOCKSHIM, TIMEOUT, base_env, curl_or_skip, program, run_traced,
+                      scenario)
 
 
 def free_ports(n):
@@ -164,19 +165,18 @@ def test_blackhole_makes_the_programs_timeouts_fire(tmp_path):
 
 
 def test_blackhole_makes_curl_max_time_fire(tmp_path):
-    if subprocess.run(["sh", "-c", "command -v curl"], capture_output=True).returncode != 0:
-        pytest.skip("curl is not installed")
+    curl = curl_or_skip()
     [port] = free_ports(1)
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
                                "127.0.0.1"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, cwd=tmp_path)
     try:
         for _ in range(200):  # until it answers, bare
-            if subprocess.run(["curl", "-s", "-o", "/dev/null", f"http://127.0.0.1:{port}/"],
+            if subprocess.run([curl, "-s", "-o", "/dev/null", f"http://127.0.0.1:{port}/"],
                               timeout=TIMEOUT).returncode == 0:
                 break
             time.sleep(0.05)
-        argv = ["curl", "-s", "-o", "/dev/null", "--max-time", "1",
+        argv = [curl, "-s", "-o", "/dev/null", "--max-time", "1",
                 f"http://127.0.0.1:{port}/"]
         trace = run_traced(argv, tmp_path, fmt="text", options=["-e", "send,recv"],
                            faults=[f"recv:blackhole:port={port}"])
