@@ -1,9 +1,10 @@
 /* sockshim: network time on a socket: data that arrives later.
  *
- * A rule whose only actions are delay=/jitter= and whose methods include
- * the receives gives the stream sockets it matches a latency: bytes the
- * shim sees arrive at time T are the program's to read at T + delay, not
- * before (docs/faults.md, "delay="). The bytes stay in the kernel's
+ * A rule whose only actions are delay=, jitter= and rate= (or blackhole)
+ * and whose methods include the receives gives the stream sockets it
+ * matches a latency: bytes the shim sees arrive at time T are the
+ * program's to read at T + delay (at the rate, a packet at a time; never,
+ * under blackhole), not before (docs/faults.md, "delay="). The bytes stay in the kernel's
  * socket: the shim only keeps, per socket, marks of how many bytes had
  * arrived by when and when they fall due, and holds the program back:
  *
