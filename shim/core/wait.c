@@ -64,25 +64,35 @@ static void add_fd(struct ss_wait_fd *list, int *n, int *more, int fd, uint32_t 
         (*more)++;
 }
 
-static int64_t timespec_ns(const struct timespec *ts)
+/* A timeout the kernel refuses (EINVAL): the real call is made as given. */
+#define TIMEOUT_INVALID (-2)
+
+/* sec seconds and frac_ns more, in ns; -1 (none) past what int64 holds
+ * (longer than any run), TIMEOUT_INVALID when negative or out of range. */
+static int64_t seconds_ns(int64_t sec, int64_t frac_ns, int64_t frac_max)
 {
-    if (ts == NULL)
+    if (sec < 0 || frac_ns < 0 || frac_ns >= frac_max)
+        return TIMEOUT_INVALID;
+    if (sec > INT64_MAX / 1000000000 - 1)
         return -1;
-    return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+    return sec * 1000000000 + frac_ns;
 }
 
-/* The timeout as given, before the call (select() overwrites its own). */
+/* The timeout as given, before the call (select() overwrites its own):
+ * -1 none, TIMEOUT_INVALID, else ns. */
 static int64_t timeout_asked(const struct ss_call *c)
 {
     const struct ss_wait_args *a = c->wait;
     switch (c->fn) {
     case SS_FN_select:
-        return a->tv == NULL ? -1 : (int64_t)a->tv->tv_sec * 1000000000 + a->tv->tv_usec * 1000;
+        return a->tv == NULL ? -1
+                             : seconds_ns(a->tv->tv_sec, (int64_t)a->tv->tv_usec * 1000,
+                                          1000000000);
     case SS_FN_pselect:
     case SS_FN_ppoll:
     case SS_FN___ppoll_chk:
     case SS_FN_epoll_pwait2:
-        return timespec_ns(a->ts);
+        return a->ts == NULL ? -1 : seconds_ns(a->ts->tv_sec, a->ts->tv_nsec, 1000000000);
     default:
         return a->timeout_ms < 0 ? -1 : (int64_t)a->timeout_ms * 1000000;
     }
@@ -455,7 +465,7 @@ static void keep_hold(const struct ss_wait_args *a)
 /* The real call, through a latency's holds when rules give sockets one. */
 static void make_call(struct ss_call *c)
 {
-    if (ss_latency_enabled()) {
+    if (ss_latency_enabled() && timeout_asked(c) != TIMEOUT_INVALID) {
         switch (c->op) {
         case SS_OP_select:
             select_with_latency(c);
@@ -492,7 +502,8 @@ static void perform_untraced(struct ss_call *c, int entry_errno)
 
 static void start_view(struct ss_wait_view *v, const struct ss_call *c)
 {
-    v->timeout_ns = timeout_asked(c);
+    int64_t timeout = timeout_asked(c);
+    v->timeout_ns = timeout == TIMEOUT_INVALID ? -1 : timeout;
     v->sigmask = c->wait->sigmask != NULL;
     v->n_asked = v->more_asked = v->n_ready = v->more_ready = 0;
     memset(&v->target, 0, sizeof v->target);
