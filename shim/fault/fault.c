@@ -737,31 +737,50 @@ static void flip_bytes(const struct iovec *iov, int count, size_t total, unsigne
     }
 }
 
+/* The buffers a send gives: its msghdr's, its iovecs, or its one buffer
+ * (described in *one). Returns how many; *iov points at them. */
+static size_t sent_pieces(const struct ss_call *c, struct iovec *one, const struct iovec **iov)
+{
+    if (c->msg != NULL) {
+        *iov = c->msg->msg_iov;
+        return c->msg->msg_iovlen;
+    }
+    if (c->iov != NULL) {
+        *iov = c->iov;
+        return (size_t)c->iovcnt;
+    }
+    *one = (struct iovec){(void *)c->cbuf, c->len};
+    *iov = one;
+    return 1;
+}
+
+/* The bytes of a send, gathered into out (room for requested(c)). */
+static void gather_sent(const struct ss_call *c, unsigned char *out)
+{
+    struct iovec one;
+    const struct iovec *iov;
+    size_t count = sent_pieces(c, &one, &iov);
+    for (size_t i = 0; i < count; i++) {
+        if (iov[i].iov_len > 0)
+            memcpy(out, iov[i].iov_base, iov[i].iov_len);
+        out += iov[i].iov_len;
+    }
+}
+
 /* corrupt=N on a send: the program's data is const, so a copy is altered
  * and sent in its place (as one buffer). */
 static void corrupt_outgoing(struct ss_call *c, struct ss_fault_scratch *s, unsigned n)
 {
-    struct iovec one = {(void *)c->cbuf, c->len};
-    const struct iovec *iov = &one;
-    size_t count = 1;
-    if (c->msg != NULL) {
-        iov = c->msg->msg_iov;
-        count = c->msg->msg_iovlen;
-    } else if (c->iov != NULL) {
-        iov = c->iov;
-        count = (size_t)c->iovcnt;
-    }
+    struct iovec one;
+    const struct iovec *iov;
+    size_t count = sent_pieces(c, &one, &iov);
     size_t total = iov_total(iov, count);
     if (total == 0)
         return;
     void *copy = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (copy == MAP_FAILED)
         return; /* out of memory: the data goes out intact */
-    size_t at = 0;
-    for (size_t i = 0; i < count; i++) {
-        memcpy((char *)copy + at, iov[i].iov_base, iov[i].iov_len);
-        at += iov[i].iov_len;
-    }
+    gather_sent(c, copy);
     struct iovec whole = {copy, total};
     flip_bytes(&whole, 1, total, n, s->draw);
     s->copy = copy;
@@ -1091,25 +1110,6 @@ static int send_is_plain(const struct ss_call *c, const struct target *t)
     return requested(c) <= datagram_max(c, t) && c->fn != SS_FN_splice;
 }
 
-/* The bytes of a send, gathered into out (room for requested(c)). */
-static void gather_sent(const struct ss_call *c, unsigned char *out)
-{
-    struct iovec one = {(void *)c->cbuf, c->len};
-    const struct iovec *iov = &one;
-    size_t count = 1;
-    if (c->msg != NULL) {
-        iov = c->msg->msg_iov;
-        count = c->msg->msg_iovlen;
-    } else if (c->iov != NULL) {
-        iov = c->iov;
-        count = (size_t)c->iovcnt;
-    }
-    for (size_t i = 0; i < count; i++) {
-        if (iov[i].iov_len > 0)
-            memcpy(out, iov[i].iov_base, iov[i].iov_len);
-        out += iov[i].iov_len;
-    }
-}
 
 /* The send reported whole and not made: the datagram is lost on the way. */
 static void drop_sent(struct ss_call *c, struct ss_fault_scratch *s)
@@ -1220,19 +1220,15 @@ static void apply_datagram(struct ss_call *c, struct ss_fault_scratch *s, struct
  * buffer means no copy). The count sent, or -1. */
 static long send_copy(const struct ss_call *c)
 {
-    struct iovec one = {(void *)c->cbuf, c->len};
+    struct iovec one;
+    const struct iovec *iov;
     struct msghdr m;
     memset(&m, 0, sizeof m);
-    m.msg_iov = &one;
-    m.msg_iovlen = 1;
+    m.msg_iovlen = sent_pieces(c, &one, &iov);
+    m.msg_iov = (struct iovec *)iov; /* sendmsg only reads it */
     if (c->msg != NULL) {
-        m.msg_iov = c->msg->msg_iov;
-        m.msg_iovlen = c->msg->msg_iovlen;
         m.msg_name = c->msg->msg_name;
         m.msg_namelen = c->msg->msg_namelen;
-    } else if (c->iov != NULL) {
-        m.msg_iov = (struct iovec *)c->iov;
-        m.msg_iovlen = (size_t)c->iovcnt;
     }
     if (c->addr != NULL) {
         m.msg_name = (void *)c->addr;
