@@ -382,8 +382,8 @@ static long real_epoll_wait(const struct ss_call *c, int64_t ns)
 static uint64_t release_due(int epfd, uint64_t now)
 {
     struct ss_epoll_hold holds[MAX_HELD];
-    uint64_t earliest = 0, listed_earliest;
-    int n = ss_epoll_table_holds(epfd, holds, MAX_HELD, &listed_earliest);
+    uint64_t earliest = 0;
+    int n = ss_epoll_table_holds(epfd, holds, MAX_HELD);
     for (int i = 0; i < n; i++) {
         uint64_t due;
         if (held_back(holds[i].fd, now, &due) && due != 0) {
@@ -398,10 +398,10 @@ static uint64_t release_due(int epfd, uint64_t now)
 }
 
 /* Takes the read events out of fd's registration until due. */
-static void hold_registration(int epfd, int fd, uint64_t due)
+static void hold_registration(int epfd, int fd)
 {
     struct epoll_event reg;
-    if (!ss_epoll_table_hold(epfd, fd, due, &reg))
+    if (!ss_epoll_table_hold(epfd, fd, &reg))
         return;
     reg.events &= ~(uint32_t)READ_EPOLL;
     if (ss_real.epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &reg) != 0)
@@ -419,7 +419,7 @@ static long settle_events(struct ss_wait_args *a, long ret, uint64_t now)
         uint64_t due;
         if ((ev.events & READ_EPOLL) && fd >= 0 && held_back(fd, now, &due)) {
             if (due != 0)
-                hold_registration(a->epfd, fd, due);
+                hold_registration(a->epfd, fd);
             ev.events &= ~(uint32_t)READ_EPOLL;
             if (ev.events == 0)
                 continue;

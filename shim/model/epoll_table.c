@@ -25,7 +25,7 @@ struct reg {
     uint32_t events; /* ... and events, as the program gave them */
     uint32_t count;  /* INSTANCE: how many sockets it watches */
     uint32_t holds;  /* INSTANCE: how many of its registrations are held */
-    uint64_t held_due; /* a latency holds its readability back until then; 0: not */
+    uint8_t held;     /* a latency holds its readability back (latency.h) */
     uint8_t state;   /* enum slot_state */
     uint8_t is_socket;
 };
@@ -144,7 +144,7 @@ static void forget(struct reg *r)
 {
     if (r->fd != INSTANCE && r->is_socket)
         count_socket(r->epfd, -1);
-    if (r->fd != INSTANCE && r->held_due != 0)
+    if (r->fd != INSTANCE && r->held)
         count_hold(r->epfd, -1);
     r->state = SLOT_GONE;
 }
@@ -172,8 +172,8 @@ void ss_epoll_table_changed(int epfd, int op, int fd, const struct epoll_event *
             forget(r);
     } else if (event != NULL && fd >= 0) {
         struct reg *r = find_or_add(epfd, fd);
-        if (r != NULL && op == EPOLL_CTL_ADD && r->held_due != 0) {
-            r->held_due = 0; /* a hold of a registration closed behind the table */
+        if (r != NULL && op == EPOLL_CTL_ADD && r->held) {
+            r->held = 0; /* a hold of a registration closed behind the table */
             count_hold(epfd, -1);
         }
         if (r != NULL) {
@@ -223,16 +223,16 @@ int ss_epoll_table_fd_of(int epfd, uint64_t data)
 
 /* ---- readability a latency holds back ------------------------------------ */
 
-int ss_epoll_table_hold(int epfd, int fd, uint64_t due, struct epoll_event *registered)
+int ss_epoll_table_hold(int epfd, int fd, struct epoll_event *registered)
 {
     if (!lock_table())
         return 0;
     struct reg *r = find(epfd, fd);
-    int first = r != NULL && r->held_due == 0;
+    int first = r != NULL && !r->held;
     if (r != NULL) {
         if (first)
             count_hold(epfd, 1);
-        r->held_due = due != 0 ? due : 1;
+        r->held = 1;
         registered->events = r->events;
         registered->data.u64 = r->data;
     }
@@ -245,7 +245,7 @@ int ss_epoll_table_held(int epfd, int fd, struct epoll_event *registered)
     if (!lock_table())
         return 0;
     const struct reg *r = find(epfd, fd);
-    int held = r != NULL && r->held_due != 0;
+    int held = r != NULL && r->held;
     if (held) {
         registered->events = r->events;
         registered->data.u64 = r->data;
@@ -254,20 +254,17 @@ int ss_epoll_table_held(int epfd, int fd, struct epoll_event *registered)
     return held;
 }
 
-int ss_epoll_table_holds(int epfd, struct ss_epoll_hold *out, int max, uint64_t *earliest)
+int ss_epoll_table_holds(int epfd, struct ss_epoll_hold *out, int max)
 {
-    *earliest = 0;
     if (!lock_table())
         return 0;
     const struct reg *inst = find(epfd, INSTANCE);
     int n = 0;
     for (size_t i = 0; inst != NULL && inst->holds != 0 && i < capacity && n < max; i++) {
         const struct reg *r = &table[i];
-        if (r->state != SLOT_USED || r->epfd != epfd || r->fd == INSTANCE || r->held_due == 0)
+        if (r->state != SLOT_USED || r->epfd != epfd || r->fd == INSTANCE || !r->held)
             continue;
-        out[n++] = (struct ss_epoll_hold){r->fd, {r->events, {.u64 = r->data}}, r->held_due};
-        if (*earliest == 0 || r->held_due < *earliest)
-            *earliest = r->held_due;
+        out[n++] = (struct ss_epoll_hold){r->fd, {r->events, {.u64 = r->data}}};
     }
     unlock_table();
     return n;
@@ -278,8 +275,8 @@ void ss_epoll_table_release(int epfd, int fd)
     if (!lock_table())
         return;
     struct reg *r = find(epfd, fd);
-    if (r != NULL && r->held_due != 0) {
-        r->held_due = 0;
+    if (r != NULL && r->held) {
+        r->held = 0;
         count_hold(epfd, -1);
     }
     unlock_table();

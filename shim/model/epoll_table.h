@@ -24,19 +24,18 @@ int ss_epoll_table_has_sockets(int epfd);
 /* The fd registered with instance epfd under data, or -1. */
 int ss_epoll_table_fd_of(int epfd, uint64_t data);
 /* Readability a latency holds back (shim/fault/latency.h): the shim took
- * the input events out of a registration until due (CLOCK_MONOTONIC).
- * hold() marks it, with the registration as the program made it in
- * *registered; 1 when it was not held before. held() says whether it is,
- * with that registration. holds() lists an instance's held registrations
- * (at most max) and the earliest due time; release() ends a hold. */
+ * the input events out of a registration until its bytes are due (the
+ * latency knows when). hold() marks it, with the registration as the
+ * program made it in *registered; 1 when it was not held before. held()
+ * says whether it is, with that registration. holds() lists an
+ * instance's held registrations (at most max); release() ends a hold. */
 struct ss_epoll_hold {
     int fd;
     struct epoll_event registered;
-    uint64_t due;
 };
-int ss_epoll_table_hold(int epfd, int fd, uint64_t due, struct epoll_event *registered);
+int ss_epoll_table_hold(int epfd, int fd, struct epoll_event *registered);
 int ss_epoll_table_held(int epfd, int fd, struct epoll_event *registered);
-int ss_epoll_table_holds(int epfd, struct ss_epoll_hold *out, int max, uint64_t *earliest);
+int ss_epoll_table_holds(int epfd, struct ss_epoll_hold *out, int max);
 void ss_epoll_table_release(int epfd, int fd);
 /* In a forked child: the table's lock may have been held by a thread that
  * did not come along. */
