@@ -196,3 +196,30 @@ def test_blackhole_rules_that_cannot_be(tmp_path):
                            capture_output=True, env=base_env())
         assert r.returncode == 2, rule
         assert says in r.stderr.decode(), (rule, r.stderr)
+
+
+SHUT_THEN_SEND = r"""
+import socket, sys
+srv = socket.socket(); srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen()
+c = socket.create_connection(srv.getsockname())
+c.sendall(b"taken")
+c.shutdown(socket.SHUT_WR)
+try:
+    c.send(b"late")
+    print("sent")
+except BrokenPipeError:
+    print("BrokenPipeError")
+"""
+
+
+def test_blackhole_leaves_a_send_the_kernel_refuses_to_the_kernel(tmp_path):
+    """A send after shutdown(SHUT_WR) fails with EPIPE under blackhole too:
+    a silent path does not make a closed stream writable again."""
+    [port] = free_ports(1)
+    trace = run_traced([sys.executable, "-c", SHUT_THEN_SEND, str(port)], tmp_path,
+                       fmt="text", options=["-e", "send"], check_exit=0,
+                       faults=[f"send:blackhole:port={port}"])
+    assert trace.proc.stdout == b"BrokenPipeError\n"
+    assert trace.bodies() == [
+        "sock4.send(b'taken' (5 bytes)) -> 5 [fault #1 blackhole]",
+        "sock4.send(b'late' (4 bytes)) raises error(32, 'Broken pipe')"]

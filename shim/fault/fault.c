@@ -1025,11 +1025,29 @@ static void apply_timeout(struct ss_call *c, struct ss_fault_scratch *s, struct 
  * latency, latency.c): a send is taken whole and goes nowhere; a
  * datagram that arrives is lost, so a receive waits (or fails) as the
  * kernel makes it, for the next; a connect's SYN is never answered. */
+static void leave_alone(struct ss_call *c);
+static int send_is_plain(const struct ss_call *c, const struct target *t);
+
+/* A send the kernel would take: on a stream, one that is connected and
+ * neither shut for writing nor reset (else the kernel's own ENOTCONN or
+ * EPIPE, with its SIGPIPE, is the answer); a datagram that names where
+ * it goes and is one whole datagram. */
+static int send_would_go(const struct ss_call *c, const struct target *t)
+{
+    if (!ss_rule_short_cuts(t->info.type))
+        return send_is_plain(c, t);
+    unsigned broken = SS_ST_SHUT_WR | SS_ST_RESET | SS_ST_CLOSED;
+    return (t->info.state & SS_ST_CONNECTED) && !(t->info.state & broken);
+}
+
 static void apply_blackhole(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj,
                             const struct target *t, const struct ss_rule *r)
 {
     if (is_op(c, SENDS)) {
-        fail_with(c, s, (long)requested(c), 0);
+        if (send_would_go(c, t))
+            fail_with(c, s, (long)requested(c), 0);
+        else
+            leave_alone(c);
         return;
     }
     if (is_connect(c)) {
