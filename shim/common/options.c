@@ -166,9 +166,7 @@ static int parse_op_token(const char *list, const char *tok, size_t len, ss_opma
             if (near != NULL)
                 snprintf(hint, sizeof hint, "did you mean '%%%s'?", near);
             else
-                snprintf(hint, sizeof hint,
-                         "groups are %%lifecycle, %%connection, %%io, %%options, %%wait, "
-                         "%%resolve, %%all");
+                snprintf(hint, sizeof hint, "groups are %s", SS_GROUP_LIST);
             return fail(e, "unknown method group", tok, len, hint);
         }
         *mask |= m;

@@ -68,6 +68,9 @@ enum ss_group {
     SS_GROUPS(SS_GROUP_ENUM)
 #undef SS_GROUP_ENUM
 };
+/* "%lifecycle, %connection, ..., %all": the groups -e takes, as text. */
+#define SS_GROUP_PCT(g) "%" #g ", "
+#define SS_GROUP_LIST SS_GROUPS(SS_GROUP_PCT) "%all"
 #define SS_OPBIT_IF_IN(name, group, g) (SS_GROUP_##group == SS_GROUP_##g ? SS_OPBIT(name) : 0) |
 /* The waits of Python's select module (%wait): a trace leaves them out
  * unless asked for (docs/trace-format.md, "Waits"). */
