@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "capture.h"
 #include "fault.h"
+#include "fault_event.h"
 #include "internal.h"
 #include "ledger.h"
 #include "model.h"
@@ -340,7 +341,9 @@ static int releases_fd_first(const struct ss_call *c, const struct ss_obj *obj)
 
 /* A datagram reorder= held back goes out when it is due: after the
  * socket's N-th next send, or before the socket closes (docs/faults.md).
- * The capture shows it where it went. */
+ * The capture shows it where it went. Only called when the socket may hold
+ * one (ss_event_may_hold(), inline): almost none does, and the check runs
+ * on every call while faults are on. */
 static void send_held_datagram(const struct ss_call *c, struct ss_obj *obj, int closing)
 {
     struct ss_call sent;
@@ -393,7 +396,7 @@ void ss_run(struct ss_call *c)
     c->t_start_ns = ss_now_ns();
     struct ss_fault_scratch fs;
     int faulting = ss_fault_enabled();
-    if (faulting && c->op == SS_OP_close)
+    if (faulting && c->op == SS_OP_close && ss_event_may_hold(s.obj))
         send_held_datagram(c, s.obj, 1);
     if (faulting)
         ss_fault_settle(c, s.obj, 0);
@@ -436,7 +439,7 @@ void ss_run(struct ss_call *c)
         ss_capture_call(c, s.obj, last_closed);
         ss_capture_accepted(c);
     }
-    if (faulting)
+    if (faulting && ss_event_may_hold(s.obj))
         send_held_datagram(c, s.obj, 0);
     ss_trace_call(c, s.obj, &verdict);
     ss_obj_put(s.obj);

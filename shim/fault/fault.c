@@ -189,8 +189,10 @@ void ss_fault_init(void)
     load_rules(list, strict_flag);
     if (n_rules > 0)
         load_seed();
-    for (int i = 0; i < n_rules; i++)
+    for (int i = 0; i < n_rules; i++) {
         ss_latency_rules |= is_latency_rule(&rules[i]);
+        ss_event_reorder_rules |= (rules[i].actions & SS_ACT_REORDER) != 0;
+    }
 }
 
 void ss_fault_before_fork(void)

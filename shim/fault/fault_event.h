@@ -15,6 +15,7 @@
 #ifndef SOCKSHIM_FAULT_EVENT_H
 #define SOCKSHIM_FAULT_EVENT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -144,6 +145,22 @@ int ss_event_hold(struct ss_obj *obj, struct ss_held_datagram *h);
  * held datagram when it is due (now the caller's), else NULL. With
  * closing, returns it whatever its count: the socket is about to close. */
 struct ss_held_datagram *ss_event_due(struct ss_obj *obj, int counts, int closing);
+
+/* Whether some rule has reorder= (set by the fault engine as it reads the
+ * rules): without one, no socket ever holds a datagram back. */
+extern int ss_event_reorder_rules;
+/* Whether obj may hold a datagram back: when not, ss_event_due() has
+ * nothing to give and changes nothing. Asked after every call while faults
+ * are on, and almost always false: inline, and without the lock, as
+ * ss_event_due() reads the bit first itself (and again under the lock). */
+static inline int ss_event_may_hold(struct ss_obj *obj)
+{
+    if (!ss_event_reorder_rules || obj == NULL)
+        return 0;
+    struct ss_fault_sock *st = ss_obj_room(obj, SS_ROOM_FAULT);
+    return (atomic_load_explicit(&st->pending, memory_order_relaxed) & SS_PENDING_HELD) != 0;
+}
+
 /* Sends h on fd, as the program's send would have, without waiting (a
  * full buffer loses it); the count sent, or -1 with *err. */
 long ss_event_send_held(int fd, const struct ss_held_datagram *h, int *err);
