@@ -21,30 +21,23 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "marks.h"
 #include "model.h"
 #include "real.h"
 
 #define MAX_FD 65536
-#define MAX_MARKS 16
 
 int ss_latency_rules;
-
-/* The bytes [from, upto) fall due from start_ns to due_ns, evenly (at
- * once when the two are equal: a delay without a rate). */
-struct mark {
-    uint64_t from, upto, start_ns, due_ns;
-};
 
 struct entry {
     uint64_t obj_id;  /* the socket's model id; 0: unused */
     int rule;         /* 1-based; 0: none yet; -1: none */
     int end_seen;     /* the stream's end (or an error) arrived ... */
     uint64_t end_due; /* ... and falls due then */
-    uint64_t consumed, arrived, released;
+    uint64_t consumed, arrived;
     uint64_t looked_ns; /* the last look: what arrives after it arrived after it */
-    int n;
     int delayed;
-    struct mark m[MAX_MARKS];
+    struct ss_marks k; /* when the bytes arrived fall due */
 };
 
 static struct entry *table;
@@ -96,38 +89,19 @@ static struct entry *entry_of(int fd, struct ss_obj *obj)
 
 /* ---- arrivals ---------------------------------------------------------- */
 
-static uint64_t last_due(const struct entry *e)
-{
-    return e->n > 0 ? e->m[e->n - 1].due_ns : 0;
-}
-
-/* Marks the bytes [from, upto) that arrived at `at`: due after the
- * rule's delay, at its rate, and never before what came first (a stream
- * keeps its order, and a link carries one byte at a time). */
+/* Marks the bytes up to upto that arrived at `at`, as the rule says. */
 static void add_arrival(struct entry *e, struct ss_obj *obj, uint64_t upto, uint64_t at,
                         uint64_t now)
 {
     uint64_t delay, rate;
     uint64_t from = e->arrived;
     e->arrived = upto;
-    if (!ss_fault_latency_arrival(e->rule, obj, &delay, &rate) && e->n == 0) {
-        e->released = upto; /* when= or p= let it through, and nothing is ahead */
+    if (!ss_fault_latency_arrival(e->rule, obj, &delay, &rate) && e->k.n == 0) {
+        e->k.released = upto; /* when= or p= let it through, and nothing is ahead */
         return;
     }
     e->delayed |= delay != 0 || rate != 0;
-    uint64_t start = at + delay > last_due(e) ? at + delay : last_due(e);
-    uint64_t span = rate != 0 ? (uint64_t)((double)(upto - from) * 1e9 / (double)rate) : 0;
-    if (start + span <= now && e->n == 0) {
-        e->released = upto;
-        return;
-    }
-    if (e->n == MAX_MARKS) { /* joined to the last mark: later, never early */
-        struct mark *last = &e->m[e->n - 1];
-        last->upto = upto;
-        last->due_ns = start + span;
-        return;
-    }
-    e->m[e->n++] = (struct mark){from, upto, start, start + span};
+    ss_marks_add(&e->k, from, upto, at, delay, rate, now);
 }
 
 /* The end of the stream (or an error) arrived at `at`: due after what
@@ -137,7 +111,7 @@ static uint64_t end_due_of(struct entry *e, struct ss_obj *obj, uint64_t at)
     uint64_t delay, rate;
     ss_fault_latency_arrival(e->rule, obj, &delay, &rate);
     e->delayed |= delay != 0;
-    return at + delay > last_due(e) ? at + delay : last_due(e);
+    return at + delay > ss_marks_last_due(&e->k) ? at + delay : ss_marks_last_due(&e->k);
 }
 
 /* No bytes queued but the socket reads as ready: its end (or an error). */
@@ -179,65 +153,14 @@ static void observe(struct entry *e, int fd, struct ss_obj *obj, uint64_t now)
     }
 }
 
-/* A paced mark's bytes fall due a packet at a time (a TCP segment's
- * worth on loopback's 1500-byte path): as a slow link delivers them, and
- * without waking a wait for every byte. */
-#define PACKET 1448u
-
-/* When byte b of mark m is due. */
-static uint64_t time_of(const struct mark *m, uint64_t b)
-{
-    double part = (double)(b - m->from) / (double)(m->upto - m->from);
-    return m->start_ns + (uint64_t)(part * (double)(m->due_ns - m->start_ns));
-}
-
-/* How far into mark m the bytes are due at now: whole packets. */
-static uint64_t due_within(const struct mark *m, uint64_t now)
-{
-    if (now >= m->due_ns)
-        return m->upto;
-    if (now <= m->start_ns)
-        return m->from;
-    double part = (double)(now - m->start_ns) / (double)(m->due_ns - m->start_ns);
-    uint64_t bytes = (uint64_t)(part * (double)(m->upto - m->from));
-    return m->from + bytes / PACKET * PACKET;
-}
-
-static void release(struct entry *e, uint64_t now)
-{
-    int k = 0;
-    while (k < e->n && e->m[k].due_ns <= now)
-        e->released = e->m[k++].upto;
-    if (k > 0) {
-        memmove(e->m, e->m + k, (size_t)(e->n - k) * sizeof e->m[0]);
-        e->n -= k;
-    }
-    if (e->n > 0) {
-        uint64_t partly = due_within(&e->m[0], now);
-        if (partly > e->released)
-            e->released = partly;
-    }
-}
-
-/* When more of the first mark is due: its next packet. */
-static uint64_t next_due(const struct entry *e)
-{
-    const struct mark *m = &e->m[0];
-    if (m->due_ns <= m->start_ns)
-        return m->due_ns;
-    uint64_t at = e->released > m->from ? e->released : m->from;
-    uint64_t next = at + PACKET < m->upto ? at + PACKET : m->upto;
-    return time_of(m, next);
-}
-
 static void describe(const struct entry *e, uint64_t now, struct ss_latency_view *v)
 {
     v->rule = e->rule;
-    v->allowed = e->released > e->consumed ? e->released - e->consumed : 0;
+    v->allowed = e->k.released > e->consumed ? e->k.released - e->consumed : 0;
     v->queued = e->arrived > e->consumed ? e->arrived - e->consumed : 0;
-    v->end_due = e->end_seen && e->n == 0 && e->end_due <= now;
-    v->holding = e->n > 0 || (e->end_seen && e->end_due > now);
-    v->next_due_ns = e->n > 0 ? next_due(e) : v->holding ? e->end_due : 0;
+    v->end_due = e->end_seen && e->k.n == 0 && e->end_due <= now;
+    v->holding = e->k.n > 0 || (e->end_seen && e->end_due > now);
+    v->next_due_ns = e->k.n > 0 ? ss_marks_next_due(&e->k) : v->holding ? e->end_due : 0;
     v->delayed = e->delayed;
 }
 
@@ -253,7 +176,7 @@ int ss_latency_look(struct ss_obj *obj, int fd, uint64_t now, struct ss_latency_
     if (e->rule > 0) {
         observe(e, fd, obj, now);
         e->looked_ns = now;
-        release(e, now);
+        ss_marks_release(&e->k, now);
         describe(e, now, v);
     }
     unlock_table();
@@ -268,8 +191,8 @@ void ss_latency_consumed(int fd, struct ss_obj *obj, uint64_t n)
     e->consumed += n;
     if (e->arrived < e->consumed)
         e->arrived = e->consumed;
-    if (e->released < e->consumed)
-        e->released = e->consumed;
+    if (e->k.released < e->consumed)
+        e->k.released = e->consumed;
     unlock_table();
 }
 
