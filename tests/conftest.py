@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -109,6 +110,17 @@ def curl_or_skip():
             pytest.skip(f"curl does not run with {preload} preloaded (it deadlocks in "
                         "setlocale at startup, without sockshim too)")
     return curl
+
+
+def free_ports(n):
+    """n loopback TCP ports free a moment ago (bound together, so distinct)."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
 
 
 def run_bare_quick(argv):

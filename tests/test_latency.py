@@ -6,25 +6,14 @@ Timing bounds here are deliberately loose (the benchmark measures them):
 a delayed round trip takes at least its delay, an untouched one far less.
 """
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import (SOCKSHIM, TIMEOUT, base_env, curl_or_skip, program, run_traced,
-                      scenario)
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
+from conftest import (SOCKSHIM, TIMEOUT, base_env, curl_or_skip, free_ports, program,
+                      run_traced, scenario)
 
 
 def times(stdout):
@@ -141,7 +130,7 @@ def test_rate_rules_that_cannot_be(tmp_path):
     for rule, says in (("recv:rate=fast", "bad rate 'fast'"),
                        ("recv:rate=0/s", "bad rate '0/s'"),
                        ("recv:rate=64KiB", "bad rate '64KiB'"),
-                       ("send:rate=1k/s", "rate= applies to recv methods"),
+                       ("sendfile:rate=1k/s", "rate= applies to send and recv methods but sendfile"),
                        ("recv:rate=1k/s:eof", "rate= goes with delay= and jitter= only")):
         r = subprocess.run([str(SOCKSHIM), "--fault", rule, "--", "true"],
                            capture_output=True, env=base_env())

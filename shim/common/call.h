@@ -75,11 +75,17 @@ enum ss_fault_datagram {
                           * is shown; the program made none) */
 };
 
-/* What a latency did to a receive (shim/fault/latency.h). */
+/* What network time did to a call (shim/fault/latency.h, outbox.h). */
 enum ss_held {
     SS_HELD_DELAYED = 1, /* what it gets arrived late; fault_limit: cut to the bytes due */
     SS_HELD_WAIT,        /* nothing was due: it waited, or failed with EAGAIN */
     SS_HELD_IDLE,        /* nothing had arrived: the same, unmarked when it did not wait */
+    /* the sending side's network time (shim/fault/outbox.h) */
+    SS_HELD_OUTBOX,      /* a send's bytes go to the outbox, later by its rule's time */
+    SS_HELD_BEHIND,      /* ... behind the bytes held, no later (unmarked) */
+    SS_HELD_HANDSHAKE,   /* the socket's connect is not done for the program yet */
+    SS_HELD_CONNECTED,   /* a connect once it is: the kernel's first connect had said 0 */
+    SS_HELD_SHUTDOWN,    /* a shutdown of a socket whose outbox holds bytes */
 };
 
 /* The fault rules that hit the calls of a loop the trace writes as one

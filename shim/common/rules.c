@@ -555,8 +555,10 @@ static const struct term terms[] = {
      "send and recv methods of one datagram"},
     {"reorder", ACTION, 1, SS_ACT_REORDER, DATAGRAM_SENDS,
      "send methods of one datagram (the sender holds it back)"},
-    {"rate", ACTION, 1, SS_ACT_RATE, RECV_FAMILY & ~BIT(recvmmsg),
-     "recv methods (the data of a stream arrives at that rate)"},
+    {"rate", ACTION, 1, SS_ACT_RATE,
+     (IO_FAMILY & ~BIT(recvmmsg) & ~BIT(sendmmsg) & ~BIT(sendfile)),
+     "send and recv methods but sendfile, sendmmsg and recvmmsg (a stream's data goes at that "
+     "rate)"},
     {"blackhole", ACTION, 0, SS_ACT_BLACKHOLE, SILENCED,
      "connect, and send and recv methods but sendfile, sendmmsg and recvmmsg"},
     {"when", FILTER, 1, 0, 0, NULL},

@@ -1,5 +1,6 @@
 /* sockshim: the end of a process image (ending.h). */
 #include "ending.h"
+#include "outbox.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -43,6 +44,11 @@ void ss_end_process(const struct ss_end *end)
      * fork) shares this memory and its tables: they are its parent's. */
     if (!library_active() || getpid() != ss_pid())
         return;
+    if (ss_outbox_enabled()) { /* bytes held for the peer are handed over first */
+        int before_finish = errno;
+        ss_outbox_finish();
+        errno = before_finish;
+    }
     int expected = 0;
     if (!atomic_compare_exchange_strong_explicit(&ended, &expected, 1, memory_order_acq_rel,
                                                  memory_order_relaxed))

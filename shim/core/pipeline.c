@@ -17,6 +17,7 @@
 #include "fault_event.h"
 #include "internal.h"
 #include "ledger.h"
+#include "outbox.h"
 #include "model.h"
 #include "place.h"
 #include "real.h"
@@ -328,6 +329,8 @@ static void socket_closed_in_range(struct ss_obj *obj, int fd, void *arg)
     close_of_fd.fd = fd;
     ss_audit_closed_in_range(&close_of_fd, obj, rc->verdict);
     ss_ledger_close(obj);
+    if (ss_outbox_enabled())
+        ss_outbox_closed(obj);
     if (ss_capture_enabled())
         ss_capture_call(&close_of_fd, obj, 1);
 }
@@ -398,6 +401,8 @@ void ss_run(struct ss_call *c)
     int faulting = ss_fault_enabled();
     if (faulting && c->op == SS_OP_close && ss_event_may_hold(s.obj))
         send_held_datagram(c, s.obj, 1);
+    if (ss_outbox_enabled() && (c->fn == SS_FN_close || c->fn == SS_FN___close))
+        ss_outbox_closing(c->fd, s.obj);
     if (faulting)
         ss_fault_settle(c, s.obj, 0);
     int faulted = faulting && ss_fault_decide(c, s.obj);
@@ -430,6 +435,8 @@ void ss_run(struct ss_call *c)
     if (last_closed) {
         ss_audit_closed(s.obj, c->fd);
         ss_ledger_close(s.obj);
+        if (ss_outbox_enabled())
+            ss_outbox_closed(s.obj);
     }
     if (c->op == SS_OP_close_range) {
         struct range_close rc = {c, &verdict};

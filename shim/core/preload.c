@@ -29,6 +29,7 @@
 #include "place.h"
 #include "epoll_table.h"
 #include "latency.h"
+#include "outbox.h"
 
 struct ss_real_table ss_real;
 _Atomic int ss_lib_state = SS_LIB_UNINIT;
@@ -113,6 +114,7 @@ void ss_after_fork_child(void)
     ss_model_after_fork_child();
     ss_epoll_table_after_fork_child();
     ss_latency_after_fork_child();
+    ss_outbox_after_fork_child();
     ss_fault_after_fork_child();
     ss_audit_after_fork_child();
     ss_ending_after_fork_child();

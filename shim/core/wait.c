@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "latency.h"
 #include "model.h"
+#include "outbox.h"
 #include "real.h"
 #include "sink.h"
 #include "trace.h"
@@ -126,30 +127,69 @@ static void copy_sets(fd_set out[3], fd_set *const in[3], int nfds)
             memcpy(&out[s], in[s], set_bytes(nfds));
 }
 
-/* ---- latency: readability held back (shim/fault/latency.h) -------------- */
+/* ---- network time: readiness held back (latency.h, outbox.h) ------------ */
 
 #define READ_POLL (POLLIN | POLLRDNORM | POLLRDHUP)
+#define WRITE_POLL (POLLOUT | POLLWRNORM)
 #define READ_EPOLL (EPOLLIN | EPOLLRDNORM | EPOLLRDHUP)
-/* The sockets of one wait whose readability is held back at a time: past
+#define WRITE_EPOLL (EPOLLOUT | EPOLLWRNORM)
+/* The sockets of one wait whose readiness is held back at a time: past
  * them a wait reports readiness as the kernel does. */
 #define MAX_HELD 64
 
-/* Whether a latency holds back fd's readability now: its socket has one
- * and none of what arrived is due. *due is when some is, or 0 when
- * nothing has arrived (the kernel does not report it readable either). */
-static int held_back(int fd, uint64_t now, uint64_t *due)
+enum { HELD_READ = 1u, HELD_WRITE = 2u };
+
+/* What network time keeps from a wait on fd now. */
+struct hold {
+    unsigned hidden; /* HELD_*: readiness not shown now, whatever the kernel says */
+    unsigned taken;  /* HELD_*: of those, what the kernel would report before it is due
+                      * (taken out of the wait, which wakes at due instead) */
+    uint64_t due;    /* the earliest time one of taken may show */
+};
+
+static void hold_until(struct hold *h, unsigned what, uint64_t due)
 {
-    *due = 0;
+    h->hidden |= what;
+    if (due == 0)
+        return;
+    h->taken |= what;
+    h->due = h->due == 0 || due < h->due ? due : h->due;
+}
+
+/* fd's readability is held back by a latency (none of what arrived is
+ * due; *due 0 when nothing arrived: the kernel does not report it
+ * either) or by a handshake not done; its writability by a full outbox
+ * or that handshake. */
+static struct hold held_back(int fd, uint64_t now)
+{
+    struct hold h = {0, 0, 0};
     if (!is_socket(fd))
-        return 0;
+        return h;
     enum ss_fd_kind kind;
     struct ss_obj *obj = ss_model_get(fd, &kind, NULL);
+    if (obj == NULL)
+        return h;
     struct ss_latency_view v;
-    int held = obj != NULL && ss_latency_look(obj, fd, now, &v) && v.allowed == 0 && !v.end_due;
+    if (ss_latency_look(obj, fd, now, &v) && v.allowed == 0 && !v.end_due)
+        hold_until(&h, HELD_READ, v.holding ? v.next_due_ns : 0);
+    uint64_t due;
+    if (ss_outbox_enabled() && ss_outbox_shaking(obj, now, &due))
+        hold_until(&h, HELD_READ | HELD_WRITE, due);
+    else if (ss_outbox_enabled() && ss_outbox_unwritable(obj, now, &due))
+        hold_until(&h, HELD_WRITE, due != 0 ? due : now + 1000000);
     ss_obj_put(obj);
-    if (held && v.holding)
-        *due = v.next_due_ns;
-    return held;
+    return h;
+}
+
+static short poll_events_of(unsigned what)
+{
+    return (short)((what & HELD_READ ? READ_POLL : 0) | (what & HELD_WRITE ? WRITE_POLL : 0));
+}
+
+static uint32_t epoll_events_of(unsigned what)
+{
+    return (what & HELD_READ ? (uint32_t)READ_EPOLL : 0) |
+           (what & HELD_WRITE ? (uint32_t)WRITE_EPOLL : 0);
 }
 
 /* The program's own time for a wait, against the clock of due times. */
@@ -181,10 +221,18 @@ static int64_t wait_for(const struct wait_time *w, uint64_t now, uint64_t due)
     return due != 0 && (left < 0 || to_due < left) ? to_due : left;
 }
 
-/* The wait is over: it found something, or the program's time is up. */
-static int wait_over(const struct wait_time *w, long ret, uint64_t now)
+/* The wait is over: it found something, or the program's time is up and
+ * nothing held fell due meanwhile (else the kernel is asked once more,
+ * without waiting, what that shows). */
+static int wait_over(const struct wait_time *w, long ret, uint64_t now, int released)
 {
-    return ret != 0 || time_left(w, now) == 0;
+    return ret != 0 || (time_left(w, now) == 0 && !released);
+}
+
+static void earliest_of(uint64_t *earliest, uint64_t due)
+{
+    if (due != 0 && (*earliest == 0 || due < *earliest))
+        *earliest = due;
 }
 
 static int ms_of(int64_t ns)
@@ -219,11 +267,12 @@ static long real_poll(const struct ss_call *c, int64_t ns)
 
 struct held_pollfd {
     nfds_t i;
-    short events;
+    short events; /* as the program asked */
+    short taken;  /* what was taken out of them */
 };
 
-/* Takes the read events out of the pollfds whose readability is held back;
- * returns how many, and the earliest due time. */
+/* Takes the events held back out of the pollfds; returns how many were
+ * changed, and the earliest due time. */
 static int hold_pollfds(struct ss_wait_args *a, uint64_t now, struct held_pollfd *held,
                         uint64_t *earliest)
 {
@@ -231,37 +280,41 @@ static int hold_pollfds(struct ss_wait_args *a, uint64_t now, struct held_pollfd
     *earliest = 0;
     for (nfds_t i = 0; a->pfds != NULL && i < a->npfds && n < MAX_HELD; i++) {
         struct pollfd *p = &a->pfds[i];
-        uint64_t due;
-        if (p->fd < 0 || !(p->events & READ_POLL) || !held_back(p->fd, now, &due) || due == 0)
+        if (p->fd < 0 || !(p->events & (READ_POLL | WRITE_POLL)))
             continue;
-        held[n++] = (struct held_pollfd){i, p->events};
-        p->events = (short)(p->events & ~READ_POLL);
-        if (*earliest == 0 || due < *earliest)
-            *earliest = due;
+        struct hold h = held_back(p->fd, now);
+        short take = (short)(p->events & poll_events_of(h.taken));
+        if (take == 0)
+            continue;
+        held[n++] = (struct held_pollfd){i, p->events, take};
+        p->events = (short)(p->events & ~take);
+        earliest_of(earliest, h.due);
     }
     return n;
 }
 
-/* The kernel's answer, as the latency has it: readability of what is not
- * due yet hidden, that of what fell due meanwhile shown. */
+/* The kernel's answer, as network time has it: readiness not due yet
+ * hidden. Returns the count of fds left ready; *released says whether a
+ * held one fell due meanwhile (its readiness is the kernel's to say). */
 static long settle_pollfds(struct ss_wait_args *a, const struct held_pollfd *held, int n_held,
-                           uint64_t now, long ret)
+                           uint64_t now, long ret, int *released)
 {
-    uint64_t due;
-    for (nfds_t i = 0; i < a->npfds; i++) {
+    *released = 0;
+    for (int k = 0; k < n_held; k++)
+        a->pfds[held[k].i].events = held[k].events;
+    for (nfds_t i = 0; ret > 0 && i < a->npfds; i++) {
         struct pollfd *p = &a->pfds[i];
-        if (!(p->revents & READ_POLL) || !held_back(p->fd, now, &due))
+        if (!(p->revents & (READ_POLL | WRITE_POLL)))
             continue;
-        p->revents = (short)(p->revents & ~READ_POLL);
+        short hide = poll_events_of(held_back(p->fd, now).hidden);
+        if (!(p->revents & hide))
+            continue;
+        p->revents = (short)(p->revents & ~hide);
         ret -= p->revents == 0;
     }
-    for (int k = 0; k < n_held; k++) {
-        struct pollfd *p = &a->pfds[held[k].i];
-        p->events = held[k].events;
-        if (held_back(p->fd, now, &due))
-            continue;
-        ret += p->revents == 0;
-        p->revents = (short)(p->revents | (p->events & (POLLIN | POLLRDNORM)));
+    for (int k = 0; k < n_held && !*released; k++) {
+        short still = poll_events_of(held_back(a->pfds[held[k].i].fd, now).taken);
+        *released = (held[k].taken & ~still) != 0;
     }
     return ret;
 }
@@ -285,12 +338,12 @@ static void poll_with_latency(struct ss_call *c)
             return;
         }
         now = ss_latency_now();
-        c->ret = settle_pollfds(a, held, n_held, now, ret);
-        if (wait_over(&w, c->ret, now))
+        int released;
+        c->ret = settle_pollfds(a, held, n_held, now, ret, &released);
+        if (wait_over(&w, c->ret, now, released))
             return;
     }
 }
-
 /* The program's select with its sets as they are and another timeout. */
 static long real_select(const struct ss_call *c, int64_t ns)
 {
@@ -307,6 +360,60 @@ static long real_select(const struct ss_call *c, int64_t ns)
     return ss_real.select(a->nfds, a->sets[0], a->sets[1], a->sets[2], ns < 0 ? NULL : &tv);
 }
 
+/* select's read and write sets, and the held readiness each stands for. */
+static const unsigned select_held[2] = {HELD_READ, HELD_WRITE};
+
+/* Takes the fds whose readiness is held back out of the sets asked;
+ * returns the earliest due time. */
+static uint64_t hold_sets(struct ss_wait_args *a, const fd_set asked[3], int nfds,
+                          fd_set held[2], uint64_t now)
+{
+    uint64_t earliest = 0;
+    for (int s = 0; s < 2; s++)
+        FD_ZERO(&held[s]);
+    for (int fd = 0; fd < nfds; fd++) {
+        int in_read = a->sets[0] != NULL && FD_ISSET(fd, &asked[0]);
+        int in_write = a->sets[1] != NULL && FD_ISSET(fd, &asked[1]);
+        if (!in_read && !in_write)
+            continue;
+        struct hold h = held_back(fd, now);
+        for (int s = 0; s < 2; s++) {
+            if (a->sets[s] == NULL || !FD_ISSET(fd, &asked[s]) || !(h.taken & select_held[s]))
+                continue;
+            FD_CLR(fd, a->sets[s]);
+            FD_SET(fd, &held[s]);
+            earliest_of(&earliest, h.due);
+        }
+    }
+    return earliest;
+}
+
+/* Hides the readiness not due yet from the sets the kernel filled;
+ * returns the count left, and whether a held fd fell due meanwhile. */
+static long settle_sets(struct ss_wait_args *a, const fd_set held[2], int nfds, uint64_t now,
+                        long ret, int *released)
+{
+    *released = 0;
+    for (int fd = 0; fd < nfds; fd++) {
+        int ready = 0, was_held = 0;
+        for (int s = 0; s < 2; s++) {
+            ready |= a->sets[s] != NULL && FD_ISSET(fd, a->sets[s]);
+            was_held |= FD_ISSET(fd, &held[s]);
+        }
+        if (!ready && !was_held)
+            continue;
+        struct hold h = held_back(fd, now);
+        for (int s = 0; s < 2; s++) {
+            if (a->sets[s] != NULL && FD_ISSET(fd, a->sets[s]) && (h.hidden & select_held[s])) {
+                FD_CLR(fd, a->sets[s]);
+                ret--;
+            }
+            *released |= FD_ISSET(fd, &held[s]) && !(h.taken & select_held[s]);
+        }
+    }
+    return ret;
+}
+
 static void select_with_latency(struct ss_call *c)
 {
     struct ss_wait_args *a = c->wait;
@@ -316,36 +423,21 @@ static void select_with_latency(struct ss_call *c)
     struct wait_time w;
     wait_time_start(&w, c);
     for (;;) {
-        uint64_t now = ss_latency_now(), earliest = 0, due;
-        fd_set held;
-        FD_ZERO(&held);
+        uint64_t now = ss_latency_now();
+        fd_set held[2];
         for (int s = 0; s < 3; s++)
             if (a->sets[s] != NULL)
                 memcpy(a->sets[s], &asked[s], set_bytes(nfds));
-        for (int fd = 0; a->sets[0] != NULL && fd < nfds; fd++) {
-            if (!FD_ISSET(fd, &asked[0]) || !held_back(fd, now, &due) || due == 0)
-                continue;
-            FD_CLR(fd, a->sets[0]);
-            FD_SET(fd, &held);
-            earliest = earliest == 0 || due < earliest ? due : earliest;
-        }
+        uint64_t earliest = hold_sets(a, asked, nfds, held, now);
         long ret = real_select(c, wait_for(&w, now, earliest));
         if (ret < 0) {
             c->ret = ret;
             return;
         }
         now = ss_latency_now();
-        for (int fd = 0; a->sets[0] != NULL && fd < nfds; fd++) {
-            if (FD_ISSET(fd, a->sets[0]) && held_back(fd, now, &due)) {
-                FD_CLR(fd, a->sets[0]);
-                ret--;
-            } else if (FD_ISSET(fd, &held) && !held_back(fd, now, &due)) {
-                FD_SET(fd, a->sets[0]);
-                ret++;
-            }
-        }
-        c->ret = ret;
-        if (wait_over(&w, ret, now))
+        int released;
+        c->ret = settle_sets(a, held, nfds, now, ret, &released);
+        if (wait_over(&w, c->ret, now, released))
             break;
     }
     if (c->fn == SS_FN_select && a->tv != NULL) { /* Linux leaves the time not slept */
@@ -375,7 +467,7 @@ static long real_epoll_wait(const struct ss_call *c, int64_t ns)
     return ss_real.epoll_pwait(a->epfd, a->events, a->maxevents, ms_of(ns), mask);
 }
 
-/* Gives back the read events of the registrations whose bytes fell due:
+/* Gives back the events of the registrations whose readiness fell due:
  * the kernel then reports them (an edge-triggered one too: a change of a
  * registration looks at readiness again). Returns the earliest due time
  * of those still held, or 0. */
@@ -385,10 +477,13 @@ static uint64_t release_due(int epfd, uint64_t now)
     uint64_t earliest = 0;
     int n = ss_epoll_table_holds(epfd, holds, MAX_HELD);
     for (int i = 0; i < n; i++) {
-        uint64_t due;
-        if (held_back(holds[i].fd, now, &due) && due != 0) {
-            if (earliest == 0 || due < earliest)
-                earliest = due;
+        struct hold h = held_back(holds[i].fd, now);
+        uint32_t asked = holds[i].registered.events;
+        if ((asked & epoll_events_of(h.taken)) != 0) {
+            struct epoll_event reg = holds[i].registered;
+            reg.events &= ~epoll_events_of(h.taken);
+            ss_real.epoll_ctl(epfd, EPOLL_CTL_MOD, holds[i].fd, &reg);
+            earliest_of(&earliest, h.due);
             continue;
         }
         ss_real.epoll_ctl(epfd, EPOLL_CTL_MOD, holds[i].fd, &holds[i].registered);
@@ -397,30 +492,31 @@ static uint64_t release_due(int epfd, uint64_t now)
     return earliest;
 }
 
-/* Takes the read events out of fd's registration until due. */
-static void hold_registration(int epfd, int fd)
+/* Takes the events held back out of fd's registration until due. */
+static void hold_registration(int epfd, int fd, uint32_t take)
 {
     struct epoll_event reg;
-    if (!ss_epoll_table_hold(epfd, fd, &reg))
+    if (ss_epoll_table_hold(epfd, fd, &reg) < 0)
         return;
-    reg.events &= ~(uint32_t)READ_EPOLL;
+    reg.events &= ~take;
     if (ss_real.epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &reg) != 0)
         ss_epoll_table_release(epfd, fd); /* EPOLLEXCLUSIVE: cannot be changed */
 }
 
-/* Removes the readability of what is not due from the events the kernel
- * gave; an event left with nothing goes. */
+/* Removes the readiness not due from the events the kernel gave; an
+ * event left with nothing goes. */
 static long settle_events(struct ss_wait_args *a, long ret, uint64_t now)
 {
     long kept = 0;
     for (long i = 0; i < ret; i++) {
         struct epoll_event ev = a->events[i];
         int fd = ss_epoll_table_fd_of(a->epfd, ev.data.u64);
-        uint64_t due;
-        if ((ev.events & READ_EPOLL) && fd >= 0 && held_back(fd, now, &due)) {
-            if (due != 0)
-                hold_registration(a->epfd, fd);
-            ev.events &= ~(uint32_t)READ_EPOLL;
+        struct hold h = fd >= 0 ? held_back(fd, now) : (struct hold){0, 0, 0};
+        uint32_t hide = ev.events & epoll_events_of(h.hidden);
+        if (hide != 0) {
+            if (h.taken != 0)
+                hold_registration(a->epfd, fd, epoll_events_of(h.taken));
+            ev.events &= ~hide;
             if (ev.events == 0)
                 continue;
         }
@@ -444,19 +540,21 @@ static void epoll_wait_with_latency(struct ss_call *c)
         }
         now = ss_latency_now();
         c->ret = settle_events(a, ret, now);
-        if (wait_over(&w, c->ret, now))
+        /* a registration given back is looked at by the next wait */
+        int released = earliest != 0 && earliest <= now;
+        if (wait_over(&w, c->ret, now, released))
             return;
     }
 }
 
-/* The program's epoll_ctl went through on a registration a latency
- * holds: its read events stay out until due. */
+/* The program's epoll_ctl went through on a registration network time
+ * holds: what is held stays out until due. */
 static void keep_hold(const struct ss_wait_args *a)
 {
     struct epoll_event reg;
     if (a->ctl_op != EPOLL_CTL_MOD || !ss_epoll_table_held(a->epfd, a->target_fd, &reg))
         return;
-    reg.events &= ~(uint32_t)READ_EPOLL;
+    reg.events &= ~epoll_events_of(held_back(a->target_fd, ss_latency_now()).taken);
     ss_real.epoll_ctl(a->epfd, EPOLL_CTL_MOD, a->target_fd, &reg);
 }
 

@@ -1,11 +1,13 @@
 /* sockshim: the fault engine (see fault.h). */
 #include "fault.h"
 #include "latency.h"
+#include "outbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -97,13 +99,26 @@ static int rule_draws(const struct ss_rule *r)
     return r->has_p || r->jitter_ns != 0 || (r->actions & SS_ACT_CORRUPT);
 }
 
-/* A rule whose only actions are delay=/jitter=, on receives: on a stream
- * socket it is a latency: data arrives later (latency.h). */
+/* A rule whose only actions are delay=, jitter= and rate=: time added to
+ * the network, not to a thread. */
+static int is_time_rule(const struct ss_rule *r)
+{
+    return (r->actions & ~(unsigned)(SS_ACT_DELAY | SS_ACT_RATE)) == 0;
+}
+
+/* A time rule (or blackhole) on receives: on a stream socket it is a
+ * latency: data arrives later (latency.h). */
 static int is_latency_rule(const struct ss_rule *r)
 {
-    int late = (r->actions & ~(unsigned)(SS_ACT_DELAY | SS_ACT_RATE)) == 0 ||
-               r->actions == SS_ACT_BLACKHOLE;
-    return late && (r->set & SS_OPS_RECVS) != 0;
+    return (is_time_rule(r) || r->actions == SS_ACT_BLACKHOLE) && (r->set & SS_OPS_RECVS) != 0;
+}
+
+/* A time rule on sends or connects: on a stream socket the bytes reach
+ * the peer later, a TCP handshake completes later (outbox.h). */
+static int is_outbox_rule(const struct ss_rule *r)
+{
+    ss_opmask connects = SS_OPBIT(connect) | SS_OPBIT(connect_ex);
+    return is_time_rule(r) && (r->set & (SS_OPS_SENDS | connects)) != 0;
 }
 
 static void add_rule(const char *text, int number, int strict_rules)
@@ -192,7 +207,10 @@ void ss_fault_init(void)
     for (int i = 0; i < n_rules; i++) {
         ss_latency_rules |= is_latency_rule(&rules[i]);
         ss_event_reorder_rules |= (rules[i].actions & SS_ACT_REORDER) != 0;
+        ss_outbox_rules |= is_outbox_rule(&rules[i]);
     }
+    /* the waits hold back what the outbox makes unready, too */
+    ss_latency_rules |= ss_outbox_rules;
 }
 
 void ss_fault_before_fork(void)
@@ -248,6 +266,11 @@ static uint64_t call_draw(int rule, struct ss_obj *obj, uint64_t n)
 static int is_op(const struct ss_call *c, ss_opmask ops)
 {
     return (ops >> c->op) & 1;
+}
+
+static int is_connect(const struct ss_call *c)
+{
+    return c->op == SS_OP_connect || c->op == SS_OP_connect_ex;
 }
 
 /* The address the call talks to: the one it names (connect, sendto,
@@ -569,6 +592,40 @@ static void note_datagram_skipped(struct ss_call *c, int i)
     }
 }
 
+/* ---- the sending side's network time (outbox.h) ------------------------- */
+
+/* A call on a socket the outbox knows of: a handshake not done for the
+ * program holds back its connects, sends and receives; a shutdown waits
+ * for the bytes held; a send goes behind them (*behind: the rule that
+ * holds them), unless a rule of its own delays it. */
+static int outbox_call(struct ss_call *c, struct ss_obj *obj, int *behind)
+{
+    if (!is_op(c, SENDS | RECVS) && !is_connect(c) && c->op != SS_OP_shutdown)
+        return 0;
+    int rule = ss_outbox_holding(obj);
+    if (rule == 0) {
+        rule = is_connect(c) ? ss_outbox_connect_done(obj) : 0;
+        if (rule == 0)
+            return 0;
+        ss_fault_mark(c, rule);
+        c->fault_held = SS_HELD_CONNECTED; /* the kernel would say EISCONN */
+        return 1;
+    }
+    uint64_t due;
+    if (ss_outbox_shaking(obj, ss_latency_now(), &due)) {
+        ss_fault_mark(c, rule);
+        c->fault_held = SS_HELD_HANDSHAKE;
+        return 1;
+    }
+    if (c->op == SS_OP_shutdown) {
+        ss_fault_mark(c, rule);
+        c->fault_held = SS_HELD_SHUTDOWN;
+        return 1;
+    }
+    *behind = is_op(c, SENDS) ? rule : 0;
+    return 0;
+}
+
 int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
 {
     /* only .have is set: the snapshot (about 300 bytes) is filled when a
@@ -579,18 +636,25 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
     pc.socket_checked = 0;
     if (is_op(c, RECVS) && stream_has_ended(c, obj, &pc))
         return 1;
+    int behind = 0;
+    if (ss_outbox_enabled() && obj != NULL && outbox_call(c, obj, &behind))
+        return 1;
     int latency = 0;
     if (ss_latency_enabled() && is_op(c, RECVS) && hold_receive(c, obj, &latency))
         return 1;
     for (int i = 0; i < n_rules; i++) {
         const struct ss_rule *r = &rules[i];
         int known = 0;
-        /* rate= is a stream's: elsewhere it has nothing to pace */
         if (!((r->set >> c->op) & 1) || (latency && is_latency_rule(r)) ||
-            r->actions == SS_ACT_RATE || !filters_match(r, c, obj, &pc))
+            (behind && !is_outbox_rule(r)) || !filters_match(r, c, obj, &pc))
             continue;
         if (!really_a_socket(c, &pc))
             return 0;
+        int outbox = is_outbox_rule(r) && is_op(c, SENDS) &&
+                     ss_rule_short_cuts(call_socktype(c, pre_info(&pc, r, c, obj)));
+        /* rate= paces a stream; elsewhere it has nothing to pace */
+        if (r->actions == SS_ACT_RATE && !outbox)
+            continue;
         if (datagram_skipped(r, c, obj, &pc, &known)) {
             if (known)
                 note_datagram_skipped(c, i);
@@ -630,6 +694,12 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
         c->fault = i + 1;
         c->fault_action = r->action_text;
         c->fault_draw = draw;
+        c->fault_held = outbox ? SS_HELD_OUTBOX : 0;
+        return 1;
+    }
+    if (behind) { /* behind the bytes held, no later: unmarked */
+        ss_fault_mark(c, behind);
+        c->fault_held = SS_HELD_BEHIND;
         return 1;
     }
     return 0;
@@ -816,11 +886,6 @@ static void corrupt_incoming(struct ss_call *c, struct ss_fault_scratch *s, unsi
 }
 
 /* ---- what the socket is ----------------------------------------------- */
-
-static int is_connect(const struct ss_call *c)
-{
-    return c->op == SS_OP_connect || c->op == SS_OP_connect_ex;
-}
 
 /* The socket's own timeout for the call, as the kernel uses them:
  * SO_RCVTIMEO for receiving and accepting, SO_SNDTIMEO for sending and
@@ -1324,6 +1389,168 @@ static void apply_hold(struct ss_call *c, struct ss_fault_scratch *s, struct ss_
         cut_call(c, s, c->fault_limit);
 }
 
+/* ---- the sending side's network time (outbox.h) ------------------------- */
+
+/* Whether the outbox can carry a send's bytes: a plain stream of them
+ * (urgent data and control messages go as the kernel takes them). */
+static int outbox_carries(const struct ss_call *c)
+{
+    if (c->op == SS_OP_sendmmsg || c->op == SS_OP_sendfile || c->fn == SS_FN_splice)
+        return 0;
+    if (ss_event_call_flag(c, MSG_OOB))
+        return 0;
+    return c->msg == NULL || c->msg->msg_controllen == 0;
+}
+
+/* A send the outbox cannot carry waits until the bytes ahead of it are
+ * delivered, and then goes to the kernel (after its own delay, a wait
+ * before the call). */
+static void send_after_outbox(struct ss_call *c, struct ss_obj *obj)
+{
+    while (ss_outbox_holding(obj) != 0)
+        sleep_ns(1000000);
+    const struct ss_rule *r = rule_of(c);
+    if (c->fault_held == SS_HELD_OUTBOX && (r->actions & SS_ACT_DELAY))
+        sleep_ns(r->delay_ns + jitter_ns(r, c));
+}
+
+/* The error a send meets on a socket shut for writing: EPIPE, and
+ * SIGPIPE to the thread unless the call asked for none. */
+static void fail_shut(struct ss_call *c, struct ss_fault_scratch *s)
+{
+    if (!ss_event_call_flag(c, MSG_NOSIGNAL))
+        raise(SIGPIPE);
+    fail_with(c, s, -1, EPIPE);
+}
+
+static void sleep_until_ns(uint64_t until)
+{
+    uint64_t now = ss_latency_now();
+    if (until > now)
+        sleep_ns(until - now);
+}
+
+/* A blocking send's wait for room: 0 when a signal handler ran (the
+ * kernel's send then returns what it took). */
+static int wait_for_room(uint64_t until)
+{
+    uint64_t now = ss_latency_now();
+    if (until <= now)
+        return 1;
+    struct timespec ts = {(time_t)((until - now) / 1000000000u),
+                          (long)((until - now) % 1000000000u)};
+    return nanosleep(&ts, NULL) == 0;
+}
+
+/* A send into the outbox: it takes what it has room for; a non-blocking
+ * send returns with that (EAGAIN: none), a blocking one waits for room
+ * for the rest (SO_SNDTIMEO kept), as the kernel's send does. */
+static void send_to_outbox(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj)
+{
+    const struct ss_rule *r = rule_of(c);
+    int own = c->fault_held == SS_HELD_OUTBOX;
+    struct target t;
+    look_at(&t, c, obj);
+    struct iovec one;
+    struct ss_outbox_send os = {.rule = c->fault};
+    os.count = sent_pieces(c, &one, &os.iov);
+    if (own) {
+        os.delay_ns = r->delay_ns + jitter_ns(r, c);
+        os.rate = r->rate;
+    }
+    uint64_t want = requested(c), taken = 0;
+    uint64_t deadline = t.own_timeout_ns != 0 ? ss_latency_now() + t.own_timeout_ns : 0;
+    for (;;) {
+        int err;
+        uint64_t room_ns;
+        long n = ss_outbox_take(c->fd, obj, &os, &err, &room_ns);
+        if (n == -2) { /* no outbox to be had: the old way, a wait first */
+            send_after_outbox(c, obj);
+            return;
+        }
+        if (n == -1) {
+            if (err == EPIPE) /* the kernel says it again, with its SIGPIPE */
+                return;
+            fail_with(c, s, -1, err);
+            return;
+        }
+        taken += (uint64_t)n;
+        os.skip = taken;
+        if (taken == want || t.nonblocking)
+            break;
+        if (deadline != 0 && ss_latency_now() >= deadline)
+            break;
+        if (!wait_for_room(deadline != 0 && deadline < room_ns ? deadline : room_ns) && taken > 0)
+            break; /* interrupted after some went: a short send */
+    }
+    if (taken == 0 && want != 0)
+        fail_with(c, s, -1, EAGAIN);
+    else
+        fail_with(c, s, (long)taken, 0);
+}
+
+/* A call on a socket whose handshake is not done for the program: a
+ * non-blocking one fails as the kernel's does while it connects (connect:
+ * EALREADY; send and receive: EAGAIN), a blocking one waits until done. */
+static void wait_handshake(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj)
+{
+    struct target t;
+    look_at(&t, c, obj);
+    uint64_t due;
+    if (!ss_outbox_shaking(obj, ss_latency_now(), &due))
+        return;
+    if (t.nonblocking) {
+        fail_with(c, s, -1, is_connect(c) ? EALREADY : EAGAIN);
+        return;
+    }
+    sleep_until_ns(due);
+    c->fault = 0; /* then the kernel answers, with the connection made */
+}
+
+static void apply_outbox(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj)
+{
+    switch (c->fault_held) {
+    case SS_HELD_HANDSHAKE:
+        wait_handshake(c, s, obj);
+        break;
+    case SS_HELD_CONNECTED:
+        fail_with(c, s, 0, 0);
+        break;
+    case SS_HELD_SHUTDOWN: {
+        int left = ss_outbox_shutdown(obj, c->how);
+        if (left < 0)
+            fail_with(c, s, 0, 0);
+        s->how_changed = left >= 0 && left != c->how;
+        s->how_orig = c->how; /* put back after the call */
+        c->how = left < 0 ? c->how : left;
+        break;
+    }
+    default:
+        if (ss_outbox_shut(obj))
+            fail_shut(c, s);
+        else if (!outbox_carries(c))
+            send_after_outbox(c, obj);
+        else
+            send_to_outbox(c, s, obj);
+        break;
+    }
+    if (c->fault_held != SS_HELD_OUTBOX)
+        c->fault = 0; /* the kernel's own answers, or bytes behind others: unmarked */
+}
+
+/* A non-blocking TCP connect under a delay went to the kernel: what it
+ * started (or made) is done for the program at the due time; until then
+ * it is in progress (outbox.h). */
+static void settle_handshake(struct ss_call *c, struct ss_fault_scratch *s)
+{
+    int started = c->ret == 0 || (c->ret == -1 && c->err == EINPROGRESS);
+    if (!started)
+        return;
+    ss_outbox_connecting(s->obj, c->fault, s->handshake_due, c->ret == 0);
+    c->ret = -1;
+    c->err = EINPROGRESS;
+}
+
 int ss_fault_resolution(struct ss_call *c)
 {
     if (!ss_fault_decide(c, NULL))
@@ -1345,6 +1572,10 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
     s->draw = c->fault_draw;
     save_arguments(c, s);
     c->fault_flipped = -1;
+    if (c->fault_held >= SS_HELD_OUTBOX) {
+        apply_outbox(c, s, obj);
+        return;
+    }
     if (c->fault_held) {
         apply_hold(c, s, obj);
         return;
@@ -1364,8 +1595,8 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
     }
     struct target t;
     memset(&t, 0, sizeof t);
-    if (r->actions & (SS_ACT_ERROR | SS_ACT_TIMEOUT | SS_ACT_RESET | SS_ACT_EOF |
-                      SS_ACT_BLACKHOLE)) {
+    if ((r->actions & (SS_ACT_ERROR | SS_ACT_TIMEOUT | SS_ACT_RESET | SS_ACT_EOF |
+                       SS_ACT_BLACKHOLE)) || is_connect(c)) {
         look_at(&t, c, obj);
         const char *why = misfit(r, c, &t);
         if (why != NULL) {
@@ -1375,6 +1606,12 @@ void ss_fault_before(struct ss_call *c, struct ss_obj *obj, struct ss_fault_scra
                 return;
             }
         }
+    }
+    if (is_connect(c) && is_time_rule(r) && r->delay_ns + r->jitter_ns != 0 && t.nonblocking &&
+        ss_event_is_tcp(&t.info)) {
+        /* the handshake is made now and done for the program later */
+        s->handshake_due = ss_latency_now() + r->delay_ns + jitter_ns(r, c);
+        return;
     }
     if (r->actions & SS_ACT_DELAY)
         sleep_ns(r->delay_ns + jitter_ns(r, c));
@@ -1479,6 +1716,10 @@ void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
         settle_redirect(c, s);
     if (s->async_err != 0)
         settle_started(c, s);
+    if (s->handshake_due != 0)
+        settle_handshake(c, s);
+    if (s->how_changed)
+        c->how = s->how_orig;
     if (s->close_err != 0) {
         c->ret = -1;
         c->err = s->close_err;

@@ -69,6 +69,11 @@ struct ss_fault_scratch {
     /* duplicate: a send to make again, or MSG_PEEK added to a receive */
     int send_again;
     int added_peek;
+    /* a non-blocking TCP connect under a delay: its handshake is done for
+     * the program then (outbox.h) */
+    uint64_t handshake_due;
+    /* a shutdown whose SHUT_WR waits for the outbox: the program's how */
+    int how_changed, how_orig;
 };
 
 /* Reads SOCKSHIM_FAULTS, SOCKSHIM_SEED and SOCKSHIM_STRICT; a bad rule ends

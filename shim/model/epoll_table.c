@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
+#include "real.h"
 
 enum slot_state { SLOT_EMPTY, SLOT_USED, SLOT_GONE };
 
@@ -187,6 +188,21 @@ void ss_epoll_table_changed(int epfd, int op, int fd, const struct epoll_event *
     unlock_table();
 }
 
+void ss_epoll_table_forget_fd(int fd)
+{
+    if (!lock_table())
+        return;
+    for (size_t i = 0; i < capacity; i++) {
+        struct reg *r = &table[i];
+        if (r->state != SLOT_USED || r->fd != fd)
+            continue;
+        struct epoll_event none = {0};
+        ss_real.epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, &none);
+        forget(r);
+    }
+    unlock_table();
+}
+
 int ss_epoll_table_has_sockets(int epfd)
 {
     if (!lock_table())
@@ -228,7 +244,7 @@ int ss_epoll_table_hold(int epfd, int fd, struct epoll_event *registered)
     if (!lock_table())
         return 0;
     struct reg *r = find(epfd, fd);
-    int first = r != NULL && !r->held;
+    int first = r == NULL ? -1 : !r->held;
     if (r != NULL) {
         if (first)
             count_hold(epfd, 1);

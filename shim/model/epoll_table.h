@@ -19,14 +19,19 @@ void ss_epoll_table_created(int epfd);
 /* An epoll_ctl() that succeeded. */
 void ss_epoll_table_changed(int epfd, int op, int fd, const struct epoll_event *event,
                             int is_socket);
+/* fd is about to close while another fd (the shim's own) keeps its file
+ * open: its registrations are taken out of every instance, as the
+ * kernel does when a file's last fd closes. */
+void ss_epoll_table_forget_fd(int fd);
 /* Whether instance epfd watches a socket. */
 int ss_epoll_table_has_sockets(int epfd);
 /* The fd registered with instance epfd under data, or -1. */
 int ss_epoll_table_fd_of(int epfd, uint64_t data);
-/* Readability a latency holds back (shim/fault/latency.h): the shim took
- * the input events out of a registration until its bytes are due (the
- * latency knows when). hold() marks it, with the registration as the
- * program made it in *registered; 1 when it was not held before. held()
+/* Readiness network time holds back (shim/fault/latency.h, outbox.h): the
+ * shim took events out of a registration until they are due (network
+ * time knows when). hold() marks it, with the registration as the
+ * program made it in *registered; 1 when it was not held before, 0 when
+ * it was, -1 when the table does not know the registration. held()
  * says whether it is, with that registration. holds() lists an
  * instance's held registrations (at most max); release() ends a hold. */
 struct ss_epoll_hold {
