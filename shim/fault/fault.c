@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "epoll_table.h"
 #include "fault_event.h"
 #include "fmt.h"
 #include "internal.h"
@@ -594,6 +596,15 @@ static void note_datagram_skipped(struct ss_call *c, int i)
 
 /* ---- the sending side's network time (outbox.h) ------------------------- */
 
+/* A stream the kernel would take a send on: connected, neither shut for
+ * writing nor reset (else its own error, ENOTCONN or EPIPE, answers). */
+static int stream_sendable(const struct ss_sockinfo *info)
+{
+    unsigned broken = SS_ST_SHUT_WR | SS_ST_RESET | SS_ST_CLOSED;
+    return ss_rule_short_cuts(info->type) && (info->state & SS_ST_CONNECTED) &&
+           !(info->state & broken);
+}
+
 /* A call on a socket the outbox knows of: a handshake not done for the
  * program holds back its connects, sends and receives; a shutdown waits
  * for the bytes held; a send goes behind them (*behind: the rule that
@@ -651,7 +662,7 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
         if (!really_a_socket(c, &pc))
             return 0;
         int outbox = is_outbox_rule(r) && is_op(c, SENDS) &&
-                     ss_rule_short_cuts(call_socktype(c, pre_info(&pc, r, c, obj)));
+                     stream_sendable(pre_info(&pc, r, c, obj));
         /* rate= paces a stream; elsewhere it has nothing to pace */
         if (r->actions == SS_ACT_RATE && !outbox)
             continue;
@@ -1103,8 +1114,7 @@ static int send_would_go(const struct ss_call *c, const struct target *t)
 {
     if (!ss_rule_short_cuts(t->info.type))
         return send_is_plain(c, t);
-    unsigned broken = SS_ST_SHUT_WR | SS_ST_RESET | SS_ST_CLOSED;
-    return (t->info.state & SS_ST_CONNECTED) && !(t->info.state & broken);
+    return stream_sendable(&t->info);
 }
 
 static void apply_blackhole(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj,
@@ -1397,7 +1407,7 @@ static int outbox_carries(const struct ss_call *c)
 {
     if (c->op == SS_OP_sendmmsg || c->op == SS_OP_sendfile || c->fn == SS_FN_splice)
         return 0;
-    if (ss_event_call_flag(c, MSG_OOB))
+    if (ss_event_call_flag(c, MSG_OOB) || ss_event_call_flag(c, MSG_ZEROCOPY))
         return 0;
     return c->msg == NULL || c->msg->msg_controllen == 0;
 }
@@ -1442,6 +1452,14 @@ static int wait_for_room(uint64_t until)
     return nanosleep(&ts, NULL) == 0;
 }
 
+/* A send found the outbox full: edge-triggered epoll registrations get
+ * a new EPOLLOUT edge when room frees (the kernel's buffer, empty, would
+ * give none). */
+static void no_room(int fd)
+{
+    ss_epoll_table_hold_everywhere(fd, EPOLLOUT | EPOLLWRNORM);
+}
+
 /* A send into the outbox: it takes what it has room for; a non-blocking
  * send returns with that (EAGAIN: none), a blocking one waits for room
  * for the rest (SO_SNDTIMEO kept), as the kernel's send does. */
@@ -1468,6 +1486,8 @@ static void send_to_outbox(struct ss_call *c, struct ss_fault_scratch *s, struct
             send_after_outbox(c, obj);
             return;
         }
+        if (n == -1 && taken > 0)
+            break; /* what went is the send's; the error is the next one's */
         if (n == -1) {
             if (err == EPIPE) /* the kernel says it again, with its SIGPIPE */
                 return;
@@ -1476,6 +1496,8 @@ static void send_to_outbox(struct ss_call *c, struct ss_fault_scratch *s, struct
         }
         taken += (uint64_t)n;
         os.skip = taken;
+        if (taken < want)
+            no_room(c->fd); /* writability comes back as a new edge */
         if (taken == want || t.nonblocking)
             break;
         if (deadline != 0 && ss_latency_now() >= deadline)

@@ -39,6 +39,11 @@
 /* What a peer that takes nothing gets at the end of the process image:
  * this long past the last due time, then the bytes are given up. */
 #define FINISH_GRACE_NS 1000000000ull
+/* How long after the last due time a socket the program closed keeps its
+ * undelivered bytes for a peer that takes nothing: then they are given up
+ * and the socket closed (the kernel would go on probing a while longer;
+ * the shim's duplicate fd must not live for ever). */
+#define ORPHAN_GRACE_NS 10000000000ull
 
 int ss_outbox_rules;
 
@@ -53,7 +58,8 @@ struct box {
     int err;               /* a delivery failed: the next send's error */
     int shut_wr;           /* the program shut it for writing: done once delivered */
     int shut_done;
-    int orphan;            /* the program closed its last fd */
+    int orphan;            /* the program closed its last fd ... */
+    uint64_t orphan_until; /* ... and what is held is given up then */
     int blocked;           /* the kernel's buffer was full at the last delivery */
     uint64_t connect_due;  /* the handshake completes for the program then; 0: done */
     int connect_zero;      /* the kernel's connect said 0: the program is told so once */
@@ -68,19 +74,24 @@ static int thread_started;
 
 /* ---- the lock and the list ---------------------------------------------- */
 
+/* The thread's flag is up from before it asks for the mutex until after
+ * it lets go: a signal handler that runs in between finds no box rather
+ * than wait for a mutex its own thread holds. */
 static int lock_boxes(void)
 {
     if (tls_holding)
         return 0;
-    pthread_mutex_lock(&box_lock);
     tls_holding = 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    pthread_mutex_lock(&box_lock);
     return 1;
 }
 
 static void unlock_boxes(void)
 {
-    tls_holding = 0;
     pthread_mutex_unlock(&box_lock);
+    atomic_signal_fence(memory_order_seq_cst);
+    tls_holding = 0;
 }
 
 static int box_index(uint64_t id)
@@ -116,9 +127,23 @@ static struct box *new_box(struct ss_obj *obj, int rule)
     return b;
 }
 
+/* Boxes taken out of the list, to be let go of once the lock is: the
+ * close of a duplicate may linger (SO_LINGER), and a fork must never
+ * find a box in the list whose memory is gone. */
+static struct box *gone[MAX_BOXES];
+static int n_gone;
+
 static void drop_box(int i)
 {
     struct box *b = boxes[i];
+    int n = atomic_load_explicit(&n_boxes, memory_order_relaxed) - 1;
+    boxes[i] = boxes[n];
+    atomic_store_explicit(&n_boxes, n, memory_order_relaxed);
+    gone[n_gone++] = b;
+}
+
+static void free_box(struct box *b)
+{
     if (b->fd >= 0) {
         ss_fdtable_unclaim(b->fd);
         ss_real.close(b->fd);
@@ -126,9 +151,24 @@ static void drop_box(int i)
     if (b->ring != NULL)
         munmap(b->ring, b->cap);
     munmap(b, sizeof *b);
-    int n = atomic_load_explicit(&n_boxes, memory_order_relaxed) - 1;
-    boxes[i] = boxes[n];
-    atomic_store_explicit(&n_boxes, n, memory_order_relaxed);
+}
+
+/* Unlocks, and lets go of the boxes dropped meanwhile (a few at a time:
+ * this may run in a signal handler, on a small stack). */
+static void unlock_and_free(void)
+{
+    for (;;) {
+        struct box *mine[8];
+        int n = n_gone < 8 ? n_gone : 8;
+        n_gone -= n;
+        memcpy(mine, gone + n_gone, (size_t)n * sizeof mine[0]);
+        int more = n_gone > 0;
+        unlock_boxes();
+        for (int i = 0; i < n; i++)
+            free_box(mine[i]);
+        if (!more || !lock_boxes())
+            return;
+    }
 }
 
 static int in_flight(const struct box *b)
@@ -140,6 +180,8 @@ static int in_flight(const struct box *b)
  * no error waits for the program (or the program has gone). */
 static int finished(const struct box *b, uint64_t now)
 {
+    if (b->orphan && now >= b->orphan_until)
+        return 1;
     return !in_flight(b) && (b->connect_due == 0 || b->connect_due <= now) && !b->connect_zero &&
            (b->err == 0 || b->orphan) && (!b->shut_wr || b->orphan);
 }
@@ -176,14 +218,18 @@ static void deliver(struct box *b, uint64_t now)
     }
 }
 
-/* When a box next has something to do, 0: nothing pending in time. */
-static uint64_t next_time(const struct box *b)
+/* When a box next has something to do, 0: nothing pending in time. A
+ * box the kernel has no room for waits for room, or its end. */
+static uint64_t next_time(const struct box *b, uint64_t now)
 {
-    if (b->k.n > 0)
-        return ss_marks_next_due(&b->k);
-    if (b->connect_due != 0)
-        return b->connect_due;
-    return 0;
+    uint64_t t = 0;
+    if (b->k.n > 0 && !b->blocked)
+        t = ss_marks_next_due(&b->k);
+    else if (b->connect_due > now)
+        t = b->connect_due;
+    if (b->orphan && (t == 0 || b->orphan_until < t))
+        t = b->orphan_until;
+    return t;
 }
 
 /* Delivers what is due in every box, drops the boxes done with; the
@@ -203,8 +249,8 @@ static uint64_t deliver_all(uint64_t now, struct pollfd *full, int *n_full)
         }
         if (b->blocked && b->fd >= 0)
             full[(*n_full)++] = (struct pollfd){.fd = b->fd, .events = POLLOUT};
-        uint64_t t = next_time(b);
-        if (t != 0 && !b->blocked && (earliest == 0 || t < earliest))
+        uint64_t t = next_time(b, now);
+        if (t != 0 && (earliest == 0 || t < earliest))
             earliest = t;
         i++;
     }
@@ -216,15 +262,14 @@ static void *delivery_thread(void *arg)
     (void)arg;
     static struct pollfd fds[MAX_BOXES + 1];
     for (;;) {
-        pthread_mutex_lock(&box_lock);
-        tls_holding = 1;
+        lock_boxes();
         uint64_t now = ss_latency_now();
         int n_full;
         uint64_t earliest = deliver_all(now, fds + 1, &n_full);
         for (int i = 0; i < atomic_load_explicit(&n_boxes, memory_order_relaxed); i++)
             boxes[i]->blocked = 0; /* looked at again after the wait */
         fds[0] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
-        unlock_boxes();
+        unlock_and_free();
         struct timespec ts, *tp = NULL;
         if (earliest != 0) {
             uint64_t left = earliest > now ? earliest - now : 0;
@@ -278,6 +323,13 @@ static void wake_thread(void)
     uint64_t one = 1;
     if (ss_real.write(wake_fd, &one, sizeof one) < 0)
         return; /* the counter is full: the thread is awake anyway */
+}
+
+/* With the lock held: a new time for the thread to wake at. */
+static void wake_thread_if_started(void)
+{
+    if (thread_started)
+        wake_thread();
 }
 
 /* ---- taking sends ---------------------------------------------------------- */
@@ -364,7 +416,7 @@ int ss_outbox_holding(struct ss_obj *obj)
     struct box *b = find_box(obj);
     uint64_t now = ss_latency_now();
     int rule = b != NULL && (in_flight(b) || b->err != 0 || (b->connect_due > now)) ? b->rule : 0;
-    unlock_boxes();
+    unlock_and_free();
     return rule;
 }
 
@@ -379,13 +431,14 @@ long ss_outbox_take(int fd, struct ss_obj *obj, const struct ss_outbox_send *s, 
     if (b == NULL)
         b = new_box(obj, s->rule);
     if (b == NULL || ready_box(b, fd, s->rate) != 0) {
-        unlock_boxes();
+        unlock_and_free();
         return -2;
     }
     if (b->err != 0) {
         *err = b->err;
-        b->err = 0;
-        unlock_boxes();
+        if (s->skip == 0) /* else the send returns what it took; the next one fails */
+            b->err = 0;
+        unlock_and_free();
         return -1;
     }
     uint64_t now = ss_latency_now();
@@ -402,7 +455,7 @@ long ss_outbox_take(int fd, struct ss_obj *obj, const struct ss_outbox_send *s, 
     }
     if (n < want)
         *room_ns = b->k.n > 0 ? ss_marks_next_due(&b->k) : now + 1000000;
-    unlock_boxes();
+    unlock_and_free();
     if (n > 0 && was_idle)
         wake_thread();
     return (long)n;
@@ -420,7 +473,7 @@ int ss_outbox_shutdown(struct ss_obj *obj, int how)
         b->shut_wr = 1;
         left = how == SHUT_RDWR ? SHUT_RD : -1;
     }
-    unlock_boxes();
+    unlock_and_free();
     return left;
 }
 
@@ -430,7 +483,7 @@ int ss_outbox_shut(struct ss_obj *obj)
         return 0;
     struct box *b = find_box(obj);
     int shut = b != NULL && b->shut_wr;
-    unlock_boxes();
+    unlock_and_free();
     return shut;
 }
 
@@ -442,7 +495,7 @@ void ss_outbox_closing(int fd, struct ss_obj *obj)
         return;
     struct box *b = find_box(obj);
     int dup_open = b != NULL && b->fd >= 0;
-    unlock_boxes();
+    unlock_and_free();
     if (dup_open)
         ss_epoll_table_forget_fd(fd);
 }
@@ -467,11 +520,14 @@ void ss_outbox_closed(struct ss_obj *obj)
     int i = obj != NULL ? box_index(ss_model_id(obj)) : -1;
     if (i >= 0) {
         struct box *b = boxes[i];
+        uint64_t now = ss_latency_now(), last = ss_marks_last_due(&b->k);
         b->orphan = 1;
+        b->orphan_until = (last > now ? last : now) + ORPHAN_GRACE_NS;
+        wake_thread_if_started();
         if (b->fd < 0 || close_resets(b->fd) || finished(b, ss_latency_now()))
             drop_box(i); /* the duplicate's close is the program's, now */
     }
-    unlock_boxes();
+    unlock_and_free();
 }
 
 /* ---- readiness and handshakes -------------------------------------------------- */
@@ -491,7 +547,7 @@ int ss_outbox_unwritable(struct ss_obj *obj, uint64_t now, uint64_t *due)
         unwritable = 1;
         *due = b->k.n > 0 ? ss_marks_next_due(&b->k) : now + 1000000;
     }
-    unlock_boxes();
+    unlock_and_free();
     return unwritable;
 }
 
@@ -506,7 +562,7 @@ void ss_outbox_connecting(struct ss_obj *obj, int rule, uint64_t due, int kernel
         b->connect_due = due;
         b->connect_zero = kernel_done;
     }
-    unlock_boxes();
+    unlock_and_free();
 }
 
 int ss_outbox_shaking(struct ss_obj *obj, uint64_t now, uint64_t *due)
@@ -523,7 +579,7 @@ int ss_outbox_shaking(struct ss_obj *obj, uint64_t now, uint64_t *due)
     } else if (i >= 0 && finished(boxes[i], now)) {
         drop_box(i);
     }
-    unlock_boxes();
+    unlock_and_free();
     return shaking;
 }
 
@@ -539,7 +595,7 @@ int ss_outbox_connect_done(struct ss_obj *obj)
         if (finished(boxes[i], ss_latency_now()))
             drop_box(i);
     }
-    unlock_boxes();
+    unlock_and_free();
     return zero;
 }
 
@@ -568,14 +624,14 @@ void ss_outbox_finish(void)
             uint64_t end = ss_marks_last_due(&b->k);
             last = end > last ? end : last;
         }
-        unlock_boxes();
+        unlock_and_free();
         if (!pending)
             break;
         if (give_up == 0)
             give_up = (last > now ? last : now) + FINISH_GRACE_NS;
         if (now >= give_up)
             break;
-        uint64_t until = earliest != 0 && earliest < give_up ? earliest : now + 1000000;
+        uint64_t until = earliest > now && earliest < give_up ? earliest : now + 1000000;
         struct timespec ts = {(time_t)((until - now) / 1000000000u),
                               (long)((until - now) % 1000000000u)};
         if (n_full > 0)
@@ -595,6 +651,9 @@ void ss_outbox_after_fork_child(void)
     tls_holding = 0;
     while (atomic_load_explicit(&n_boxes, memory_order_relaxed) > 0)
         drop_box(0);
+    for (int i = 0; i < n_gone; i++)
+        free_box(gone[i]); /* the child's copies of the duplicates */
+    n_gone = 0;
     if (wake_fd >= 0) {
         ss_fdtable_unclaim(wake_fd);
         ss_real.close(wake_fd);

@@ -270,6 +270,24 @@ int ss_epoll_table_held(int epfd, int fd, struct epoll_event *registered)
     return held;
 }
 
+void ss_epoll_table_hold_everywhere(int fd, uint32_t take)
+{
+    if (!lock_table())
+        return;
+    for (size_t i = 0; i < capacity; i++) {
+        struct reg *r = &table[i];
+        if (r->state != SLOT_USED || r->fd != fd || !(r->events & take))
+            continue;
+        struct epoll_event reg = {.events = r->events & ~take, .data.u64 = r->data};
+        if (ss_real.epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &reg) != 0)
+            continue; /* EPOLLEXCLUSIVE: cannot be changed */
+        if (!r->held)
+            count_hold(r->epfd, 1);
+        r->held = 1;
+    }
+    unlock_table();
+}
+
 int ss_epoll_table_holds(int epfd, struct ss_epoll_hold *out, int max)
 {
     if (!lock_table())

@@ -41,6 +41,10 @@ struct ss_epoll_hold {
 int ss_epoll_table_hold(int epfd, int fd, struct epoll_event *registered);
 int ss_epoll_table_held(int epfd, int fd, struct epoll_event *registered);
 int ss_epoll_table_holds(int epfd, struct ss_epoll_hold *out, int max);
+/* Holds the events take out of fd's registrations in every instance (a
+ * send found no room: its writability comes back, as a new edge, when
+ * the wait on an instance gives the registration back). */
+void ss_epoll_table_hold_everywhere(int fd, uint32_t take);
 void ss_epoll_table_release(int epfd, int fd);
 /* In a forked child: the table's lock may have been held by a thread that
  * did not come along. */
