@@ -5,6 +5,7 @@ the others of the same process, in the same event loop, are not.
 Timing bounds here are deliberately loose (the benchmark measures them):
 a delayed round trip takes at least its delay, an untouched one far less.
 """
+import ast
 import os
 import subprocess
 import sys
@@ -212,3 +213,31 @@ def test_blackhole_leaves_a_send_the_kernel_refuses_to_the_kernel(tmp_path):
     assert trace.bodies() == [
         "sock4.send(b'taken' (5 bytes)) -> 5 [fault #1 blackhole]",
         "sock4.send(b'late' (4 bytes)) raises error(32, 'Broken pipe')"]
+
+
+# ---- accept: connections that arrive later ---------------------------------------
+
+
+def test_accept_delay_holds_only_that_listener(tmp_path):
+    """accept:delay=300ms on one of two asyncio listeners: its connection is
+    accepted 300 ms after it arrived, the other's at once; on a plain
+    listener a non-blocking accept gets EAGAIN, one with a 0.1 s timeout
+    times out, and a blocking one waits the delay. Only the held accepts
+    are marked."""
+    p1, p2 = free_ports(2)
+    plain = p1 + 2
+    trace = run_traced(scenario("accept_delay.py") + [str(p1), str(p2)], tmp_path, fmt="text",
+                       options=["-e", "accept"], check_exit=0,
+                       faults=[f"accept:delay=300ms:port={p1}",
+                               f"accept:delay=300ms:port={plain}"])
+    out = trace.proc.stdout.decode().splitlines()
+    seen = ast.literal_eval(out[0].split("after ", 1)[1])  # {port: seconds}
+    assert seen[p1] >= 0.29 and seen[p2] < 0.2
+    assert out[1:] == ["nonblocking accept: EAGAIN", "accept with 0.1 s timeout: timed out",
+                       out[3]]
+    assert 0.29 <= float(out[3].split()[-1]) < 2.5
+    marked = [l.body for l in trace.lines if "[fault #" in l.body]
+    assert any(b.endswith("[SOCK_CLOEXEC] [fault #1 delay=300ms]") and "-> (sock" in b
+               for b in marked)
+    assert sum("fault #2" in b for b in marked) == 2   # the EAGAIN, then the accept
+    assert len(marked) == 3                            # the other listener's are not

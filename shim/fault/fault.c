@@ -109,11 +109,14 @@ static int is_time_rule(const struct ss_rule *r)
 }
 
 /* A time rule (or blackhole) on receives: on a stream socket it is a
- * latency: data arrives later (latency.h). */
+ * latency: data arrives later (latency.h); a time rule on accept: on a
+ * listening socket, connections do. */
 static int is_latency_rule(const struct ss_rule *r)
 {
-    return (is_time_rule(r) || r->actions == SS_ACT_BLACKHOLE) && (r->set & SS_OPS_RECVS) != 0;
+    return ((is_time_rule(r) || r->actions == SS_ACT_BLACKHOLE) && (r->set & SS_OPS_RECVS)) ||
+           (is_time_rule(r) && (r->set & SS_OPBIT(accept)));
 }
+
 
 /* A time rule on sends or connects: on a stream socket the bytes reach
  * the peer later, a TCP handshake completes later (outbox.h). */
@@ -268,6 +271,12 @@ static uint64_t call_draw(int rule, struct ss_obj *obj, uint64_t n)
 static int is_op(const struct ss_call *c, ss_opmask ops)
 {
     return (ops >> c->op) & 1;
+}
+
+/* The calls a latency holds back: receives, and accepts. */
+static int latency_holds(const struct ss_call *c)
+{
+    return is_op(c, RECVS) || c->op == SS_OP_accept;
 }
 
 static int is_connect(const struct ss_call *c)
@@ -505,24 +514,28 @@ static void note_short_skipped(struct ss_call *c, int i)
 
 /* ---- latency: data that arrives later (latency.h) ------------------------ */
 
-int ss_fault_latency_rule(struct ss_obj *obj, int fd)
+int ss_fault_latency_rule(struct ss_obj *obj, int fd, int listener)
 {
     struct ss_call c;
     memset(&c, 0, sizeof c);
-    c.fn = SS_FN_recv;
-    c.op = SS_OP_recv;
+    c.fn = listener ? SS_FN_accept : SS_FN_recv;
+    c.op = listener ? SS_OP_accept : SS_OP_recv;
     c.fd = fd;
     struct pre_call pc;
     pc.have = 0;
     pc.socket_checked = 1;
     for (int i = 0; i < n_rules; i++) {
         const struct ss_rule *r = &rules[i];
-        if (!is_latency_rule(r) || !filters_match(r, &c, obj, &pc))
+        if (!is_latency_rule(r) || !((r->set >> c.op) & 1) || !filters_match(r, &c, obj, &pc))
             continue;
         if (!ss_rule_short_cuts(pre_info(&pc, r, &c, obj)->type))
             continue; /* a datagram's delay is a wait before the call */
+        if (listener && !is_time_rule(r))
+            continue; /* a blackhole's accept is its own */
         return i + 1;
     }
+    if (listener)
+        return 0;
     /* a connected socket's addresses are final: no rule ever will */
     struct ss_sockinfo info;
     ss_model_snapshot(obj, fd, &info, 0);
@@ -560,7 +573,8 @@ static int hold_receive(struct ss_call *c, struct ss_obj *obj, int *latency)
         return 0;
     *latency = 1;
     int none_due = v.allowed == 0 && !v.end_due;
-    int cut = !none_due && !v.end_due && v.allowed < requested(c) && v.allowed < v.queued;
+    int cut = !none_due && !v.end_due && c->op != SS_OP_accept && v.allowed < requested(c) &&
+              v.allowed < v.queued;
     if (!none_due && !cut && !v.delayed)
         return 0;
     ss_fault_mark(c, v.rule);
@@ -651,7 +665,7 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
     if (ss_outbox_enabled() && obj != NULL && outbox_call(c, obj, &behind))
         return 1;
     int latency = 0;
-    if (ss_latency_enabled() && is_op(c, RECVS) && hold_receive(c, obj, &latency))
+    if (ss_latency_enabled() && latency_holds(c) && hold_receive(c, obj, &latency))
         return 1;
     for (int i = 0; i < n_rules; i++) {
         const struct ss_rule *r = &rules[i];
@@ -1372,7 +1386,7 @@ static void save_arguments(struct ss_call *c, struct ss_fault_scratch *s)
  * asks); then it is cut to the bytes due. */
 static void apply_hold(struct ss_call *c, struct ss_fault_scratch *s, struct ss_obj *obj)
 {
-    uint64_t want = requested(c);
+    uint64_t want = c->op == SS_OP_accept ? 1 : requested(c);
     int waitall = (c->flags & MSG_WAITALL) && !(c->flags & MSG_DONTWAIT);
     int none_due = c->fault_held != SS_HELD_DELAYED;
     if (none_due || (waitall && c->fault_limit != 0)) {
@@ -1779,10 +1793,12 @@ void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s)
 
 void ss_fault_received(const struct ss_call *c, struct ss_obj *obj)
 {
-    if (!ss_latency_enabled() || obj == NULL || !is_op(c, RECVS))
+    if (!ss_latency_enabled() || obj == NULL || !latency_holds(c))
         return;
-    int peek = c->op != SS_OP_recvmmsg && (c->flags & MSG_PEEK);
-    if (c->ret > 0 && !peek)
+    int peek = c->op != SS_OP_recvmmsg && c->op != SS_OP_accept && (c->flags & MSG_PEEK);
+    if (c->op == SS_OP_accept && c->ret >= 0)
+        ss_latency_consumed(c->fd, obj, 1); /* one connection */
+    else if (c->ret > 0 && !peek)
         ss_latency_consumed(c->fd, obj, c->op == SS_OP_recvmmsg ? 0 : (uint64_t)c->ret);
     if (c->fault_held && c->ret >= 0) /* the late bytes' mark is on what got them */
         ss_latency_marked(c->fd, obj);

@@ -113,11 +113,12 @@ void ss_fault_mark(struct ss_call *c, int rule);
 /* After every call on a socket: a receive's bytes are read (latency.h). */
 void ss_fault_received(const struct ss_call *c, struct ss_obj *obj);
 /* For latency.c: the first rule (1-based) giving the stream socket at fd
- * a latency, or 0 (-1: none, and none will: the socket is connected);
+ * a latency (a listener: its accepts), or 0 (-1: none, and none will: the
+ * socket is connected);
  * and what an arrival on it gets from rule: a delay and a rate (bytes a
  * second, 0: none); 0 when when= or p= (which count arrivals) leave it
  * alone. */
-int ss_fault_latency_rule(struct ss_obj *obj, int fd);
+int ss_fault_latency_rule(struct ss_obj *obj, int fd, int listener);
 int ss_fault_latency_arrival(int rule, struct ss_obj *obj, uint64_t *delay_ns, uint64_t *rate);
 /* A datagram reorder= held back on obj, due after c (the socket's N-th
  * next send went) or, with closing, before c closes the socket: sent for

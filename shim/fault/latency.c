@@ -32,6 +32,7 @@ int ss_latency_rules;
 struct entry {
     uint64_t obj_id;  /* the socket's model id; 0: unused */
     int rule;         /* 1-based; 0: none yet; -1: none */
+    int listener;     /* 1: a listening socket, its units connections; -1: not one */
     int end_seen;     /* the stream's end (or an error) arrived ... */
     uint64_t end_due; /* ... and falls due then */
     uint64_t consumed, arrived;
@@ -137,9 +138,36 @@ static uint64_t arrival_time(const struct entry *e, int fd, uint64_t now)
     return t > e->looked_ns ? t : e->looked_ns;
 }
 
+/* How many connections wait in a listener's accept queue: TCP says (a
+ * listening socket's tcpi_unacked is its accept queue); elsewhere, one
+ * when it reads as ready. */
+static int connections_queued(int fd)
+{
+    struct tcp_info info;
+    socklen_t len = sizeof info;
+    if (ss_real.getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
+        len >= offsetof(struct tcp_info, tcpi_unacked) + sizeof info.tcpi_unacked)
+        return (int)info.tcpi_unacked;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return ss_real.poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static int is_listener(int fd)
+{
+    int on = 0;
+    socklen_t len = sizeof on;
+    return ss_real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+}
+
 static void observe(struct entry *e, int fd, struct ss_obj *obj, uint64_t now)
 {
     int queued = 0;
+    if (e->listener > 0) { /* connections: they arrive when first seen */
+        queued = connections_queued(fd);
+        if (e->consumed + (uint64_t)queued > e->arrived)
+            add_arrival(e, obj, e->consumed + (uint64_t)queued, now, now);
+        return;
+    }
     if (ss_real.ioctl(fd, FIONREAD, &queued) != 0 || queued < 0)
         queued = 0;
     uint64_t total = e->consumed + (uint64_t)queued;
@@ -171,8 +199,11 @@ int ss_latency_look(struct ss_obj *obj, int fd, uint64_t now, struct ss_latency_
     if (e == NULL)
         return 0;
     /* looked for until the socket is connected (a rule may name its peer) */
-    if (e->rule == 0)
-        e->rule = ss_fault_latency_rule(obj, fd);
+    if (e->rule == 0) {
+        if (e->listener == 0)
+            e->listener = is_listener(fd) ? 1 : -1;
+        e->rule = ss_fault_latency_rule(obj, fd, e->listener > 0);
+    }
     if (e->rule > 0) {
         observe(e, fd, obj, now);
         e->looked_ns = now;

@@ -20,6 +20,10 @@
  * sockets, and other threads, are never slowed. End of stream (and a
  * pending error) is an arrival too: it falls due after the bytes before
  * it.
+ *
+ * A time rule on accept gives a listening socket a latency with
+ * connections for bytes: those seen in its accept queue fall due after
+ * the delay, and accepts and readability are held back the same way.
  */
 #ifndef SOCKSHIM_LATENCY_H
 #define SOCKSHIM_LATENCY_H
