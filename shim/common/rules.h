@@ -27,6 +27,10 @@
 #include "options.h"
 
 #define SS_MAX_RULES 64
+/* The rule numbers a run can give out (a rule keeps its number, #N in the
+ * trace, for the whole run; rules added and removed while it runs take
+ * new ones: docs/control.md). */
+#define SS_RULE_NUMBERS 1024
 #define SS_RULE_TEXT_MAX 512
 
 /* What a rule does to a call it applies to. */

@@ -28,25 +28,41 @@
 #include "render.h"
 #include "rules.h"
 
-static struct ss_rule rules[SS_MAX_RULES];
-static int n_rules;
-static _Atomic uint64_t matches[SS_MAX_RULES]; /* calls each rule matched */
+/* Rule number N is rules[N - 1], written once before it goes live and
+ * never changed after (bss: untouched slots cost nothing). */
+static struct ss_rule rules[SS_RULE_NUMBERS];
+static int n_numbers; /* the numbers given out */
+static _Atomic uint64_t matches[SS_RULE_NUMBERS]; /* calls each rule matched */
 /* The trace has said that the rule's short= skips a socket that is not a
  * stream: it says so once per rule and process. */
-static _Atomic int said_short_skipped[SS_MAX_RULES];
+static _Atomic int said_short_skipped[SS_RULE_NUMBERS];
 /* ... and that its drop, duplicate or reorder= skips a socket that is not
  * a datagram socket. */
-static _Atomic int said_datagram_skipped[SS_MAX_RULES];
+static _Atomic int said_datagram_skipped[SS_RULE_NUMBERS];
+/* The rules in force, in order: an immutable set, swapped whole (a call
+ * reads the set once and never sees half a change). Sets are taken from
+ * a ring, so a set stays readable for LIVE_SETS changes after it is
+ * replaced. */
+struct live_set {
+    int n;
+    uint16_t slot[SS_MAX_RULES]; /* indices into rules[] */
+};
+#define LIVE_SETS 256
+static struct live_set live_sets[LIVE_SETS];
+static unsigned n_sets_made;
+static const struct live_set empty_set;
+static const struct live_set *_Atomic live = &empty_set;
+static _Atomic int live_count; /* live->n, for the one load on every call */
 /* A rule drops datagrams on receive: the receives with MSG_PEEK are
  * watched, so that a datagram a peek showed is never lost after. */
 static int peeks_watched;
 static uint64_t seed;
 static int strict;                             /* --strict: a misfit is not applied */
-static _Atomic uint64_t noted;                 /* rules whose misfit the trace has told */
+static _Atomic unsigned char noted[SS_RULE_NUMBERS]; /* the trace told of the rule's misfit */
 /* The socket counter (ss_model_count) each rule that draws counts its
  * matches on a socket with, or -1: the rules that draw take the counters
  * in turn, and share them once there are more such rules than counters. */
-static signed char draw_counter[SS_MAX_RULES];
+static signed char draw_counter[SS_RULE_NUMBERS];
 static int n_drawing;
 /* 0, or in a forked child what sets its draws apart from its parent's and
  * its siblings': made of the fork's number in the parent. */
@@ -56,7 +72,21 @@ static __thread uint64_t tls_fork_number; /* the fork this thread is making */
 
 int ss_fault_enabled(void)
 {
-    return n_rules > 0;
+    return atomic_load_explicit(&live_count, memory_order_relaxed) > 0;
+}
+
+static const struct live_set *live_now(void)
+{
+    return atomic_load_explicit(&live, memory_order_acquire);
+}
+
+/* Makes set the rules in force (by whoever changes them, one at a time). */
+static void publish(const struct live_set *set)
+{
+    struct live_set *next = &live_sets[n_sets_made++ % LIVE_SETS];
+    *next = *set;
+    atomic_store_explicit(&live, next, memory_order_release);
+    atomic_store_explicit(&live_count, next->n, memory_order_relaxed);
 }
 
 uint64_t ss_fault_seed(void)
@@ -66,12 +96,12 @@ uint64_t ss_fault_seed(void)
 
 int ss_fault_rule_count(void)
 {
-    return n_rules;
+    return n_numbers;
 }
 
 const char *ss_fault_rule_text(int index)
 {
-    return index >= 0 && index < n_rules ? rules[index].text : "";
+    return index >= 0 && index < n_numbers ? rules[index].text : "";
 }
 
 /* ---- start-up ----------------------------------------------------------- */
@@ -126,20 +156,34 @@ static int is_outbox_rule(const struct ss_rule *r)
     return is_time_rule(r) && (r->set & (SS_OPS_SENDS | connects)) != 0;
 }
 
+/* What the engine keeps of rule slot i besides the rule: which socket
+ * counter its draws count with, and the switches it turns on. */
+static void took_rule(int i)
+{
+    const struct ss_rule *r = &rules[i];
+    if ((r->actions & SS_ACT_DROP) && (r->set & SS_OPS_RECVS))
+        peeks_watched = 1;
+    draw_counter[i] = rule_draws(r) ? (signed char)(n_drawing++ % SS_MODEL_COUNTERS) : -1;
+    ss_latency_rules |= is_latency_rule(r);
+    ss_event_reorder_rules |= (r->actions & SS_ACT_REORDER) != 0;
+    ss_outbox_rules |= is_outbox_rule(r);
+    /* the waits hold back what the outbox makes unready, too */
+    ss_latency_rules |= ss_outbox_rules;
+}
+
+static struct live_set starting;
+
 static void add_rule(const char *text, int number, int strict_rules)
 {
     struct ss_rule_error e;
-    if (n_rules == SS_MAX_RULES)
+    if (n_numbers == SS_MAX_RULES)
         refuse("sockshim: " SS_ENV_FAULTS ": too many rules (at most 64)\n");
-    if (ss_rule_parse(text, &rules[n_rules], &e) != 0)
+    if (ss_rule_parse(text, &rules[n_numbers], &e) != 0)
         refuse_rule(number, text, &e, "");
-    if (strict_rules && ss_rule_warning(&rules[n_rules], &e))
+    if (strict_rules && ss_rule_warning(&rules[n_numbers], &e))
         refuse_rule(number, text, &e, "(strict) ");
-    if ((rules[n_rules].actions & SS_ACT_DROP) && (rules[n_rules].set & SS_OPS_RECVS))
-        peeks_watched = 1;
-    draw_counter[n_rules] =
-        rule_draws(&rules[n_rules]) ? (signed char)(n_drawing++ % SS_MODEL_COUNTERS) : -1;
-    n_rules++;
+    took_rule(n_numbers);
+    starting.slot[starting.n++] = (uint16_t)n_numbers++;
 }
 
 /* Rules are separated by ';' (blanks around them do not count); an empty
@@ -207,15 +251,9 @@ void ss_fault_init(void)
         return;
     strict = strict_flag;
     load_rules(list, strict_flag);
-    if (n_rules > 0)
+    if (starting.n > 0)
         load_seed();
-    for (int i = 0; i < n_rules; i++) {
-        ss_latency_rules |= is_latency_rule(&rules[i]);
-        ss_event_reorder_rules |= (rules[i].actions & SS_ACT_REORDER) != 0;
-        ss_outbox_rules |= is_outbox_rule(&rules[i]);
-    }
-    /* the waits hold back what the outbox makes unready, too */
-    ss_latency_rules |= ss_outbox_rules;
+    publish(&starting);
 }
 
 void ss_fault_before_fork(void)
@@ -228,14 +266,14 @@ void ss_fault_before_fork(void)
  * well: workers forked from one server would otherwise all draw alike. */
 void ss_fault_after_fork_child(void)
 {
-    for (int i = 0; i < n_rules; i++) {
+    for (int i = 0; i < n_numbers; i++) {
         atomic_store_explicit(&matches[i], 0, memory_order_relaxed);
         atomic_store_explicit(&said_short_skipped[i], 0, memory_order_relaxed);
         atomic_store_explicit(&said_datagram_skipped[i], 0, memory_order_relaxed);
+        atomic_store_explicit(&noted[i], 0, memory_order_relaxed);
     }
     process_salt = ss_mix64(process_salt ^ ss_mix64(tls_fork_number));
     atomic_store_explicit(&forks_made, 0, memory_order_relaxed);
-    atomic_store_explicit(&noted, 0, memory_order_relaxed);
 }
 
 /* ---- deciding ----------------------------------------------------------- */
@@ -524,7 +562,9 @@ int ss_fault_latency_rule(struct ss_obj *obj, int fd, int listener)
     struct pre_call pc;
     pc.have = 0;
     pc.socket_checked = 1;
-    for (int i = 0; i < n_rules; i++) {
+    const struct live_set *set = live_now();
+    for (int k = 0; k < set->n; k++) {
+        int i = set->slot[k];
         const struct ss_rule *r = &rules[i];
         if (!is_latency_rule(r) || !((r->set >> c.op) & 1) || !filters_match(r, &c, obj, &pc))
             continue;
@@ -667,7 +707,9 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
     int latency = 0;
     if (ss_latency_enabled() && latency_holds(c) && hold_receive(c, obj, &latency))
         return 1;
-    for (int i = 0; i < n_rules; i++) {
+    const struct live_set *set = live_now();
+    for (int k = 0; k < set->n; k++) {
+        int i = set->slot[k];
         const struct ss_rule *r = &rules[i];
         int known = 0;
         if (!((r->set >> c->op) & 1) || (latency && is_latency_rule(r)) ||
@@ -732,8 +774,9 @@ int ss_fault_decide(struct ss_call *c, struct ss_obj *obj)
 
 int ss_fault_covers(enum ss_op op)
 {
-    for (int i = 0; i < n_rules; i++)
-        if ((rules[i].set >> op) & 1)
+    const struct live_set *set = live_now();
+    for (int k = 0; k < set->n; k++)
+        if ((rules[set->slot[k]].set >> op) & 1)
             return 1;
     return 0;
 }
@@ -981,8 +1024,8 @@ static const char *misfit(const struct ss_rule *r, const struct ss_call *c,
  * real event fits (after the call's line: the note names its socket). */
 static void note_misfit(struct ss_call *c, const char *why)
 {
-    uint64_t bit = 1ull << (c->fault - 1);
-    if (c->fault_note != 0 || (atomic_fetch_or_explicit(&noted, bit, memory_order_relaxed) & bit))
+    if (c->fault_note != 0 || atomic_exchange_explicit(&noted[c->fault - 1], 1,
+                                                       memory_order_relaxed))
         return;
     c->fault_note = c->fault;
     c->fault_note_kind = SS_NOTE_MISFIT;
@@ -1873,7 +1916,7 @@ void ss_fault_free_datagram(struct ss_held_datagram *h)
 void ss_fault_datagram_news(struct ss_obj *obj, struct ss_datagram_news *news)
 {
     *news = (struct ss_datagram_news){0, 0, 0};
-    if (n_rules > 0 && obj != NULL)
+    if (ss_fault_enabled() && obj != NULL)
         ss_event_take_news(obj, news);
 }
 
