@@ -466,6 +466,20 @@ static int parse_errno_value(struct parse *ps, struct span v)
 }
 
 /* host=NAME, host=*.SUFFIX, host=ADDRESS */
+/* exe=redis-server, exe=python3*: the program's name, a glob (fnmatch);
+ * a name, not a path. */
+static int parse_exe(struct parse *ps, struct span v)
+{
+    char q[96];
+    if (v.len == 0 || v.len >= sizeof ps->rule->exe || memchr(v.p, '/', v.len) != NULL)
+        return failf(ps, v, "bad exe '%s' (a program's name or a glob of it, without '/', at "
+                            "most 63 characters: exe=redis-server, exe=python3*)",
+                     quoted(v, q, sizeof q));
+    memcpy(ps->rule->exe, v.p, v.len);
+    ps->rule->exe[v.len] = '\0';
+    return 0;
+}
+
 static int parse_host(struct parse *ps, struct span v)
 {
     char q[96];
@@ -570,6 +584,10 @@ static const struct term terms[] = {
     {"fd", FILTER, 1, 0, 0, NULL},
     {"type", FILTER, 1, 0, 0, NULL},
     {"host", FILTER, 1, 0, 0, NULL},
+    {"exe", FILTER, 1, 0, 0, NULL},
+    {"pid", FILTER, 1, 0, 0, NULL},
+    {"at", FILTER, 1, 0, 0, NULL},
+    {"for", FILTER, 1, 0, 0, NULL},
 };
 
 #define N_TERMS (sizeof terms / sizeof terms[0])
@@ -639,6 +657,29 @@ static int parse_value(struct parse *ps, const struct term *t, struct span v)
         return parse_socktype(ps, v);
     if (strcmp(name, "host") == 0)
         return parse_host(ps, v);
+    if (strcmp(name, "exe") == 0)
+        return parse_exe(ps, v);
+    if (strcmp(name, "pid") == 0) {
+        if (parse_number(ps, v, 1, 1u << 22, "pid", &n) != 0)
+            return -1;
+        r->pid = (int)n;
+        return 0;
+    }
+    if (strcmp(name, "at") == 0) {
+        r->has_window = 1;
+        return parse_duration(ps, v, "at", &r->at_ns);
+    }
+    if (strcmp(name, "for") == 0) {
+        r->has_window = 1;
+        if (parse_duration(ps, v, "for", &r->for_ns) != 0)
+            return -1;
+        if (r->for_ns == 0) {
+            char q[96];
+            return failf(ps, v, "bad for '%s' (a time the rule is in force: from 1us to 1 hour)",
+                         quoted(v, q, sizeof q));
+        }
+        return 0;
+    }
     if (parse_number(ps, v, 0, 1u << 30, "fd", &n) != 0) /* fd= */
         return -1;
     r->fd = (int)n;

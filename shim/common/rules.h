@@ -91,6 +91,10 @@ struct ss_rule {
     int socktype;                /* type=: SOCK_STREAM, SOCK_DGRAM...; 0: any */
     int gai_err;                 /* error= on the resolve methods: an EAI_* code */
     char host[256];              /* host=: a name, "*.suffix" or an address; "": any */
+    char exe[64];                /* exe=: the program's name (a glob); "": any */
+    int pid;                     /* pid=: the process; 0: any */
+    int has_window;              /* at= or for=: a time of the run */
+    uint64_t at_ns, for_ns;      /* from at_ns after the run started, for for_ns (0: on) */
 
     char action_text[64];        /* the actions, for the trace: "short=1" */
     char uncut_action_text[64];  /* ... but short=: the mark of a call short=

@@ -49,6 +49,12 @@ static void load_run_start(void)
     setenv(SS_ENV_RUN_START, buf, 1);
 }
 
+void ss_config_need_run_start(void)
+{
+    if (ss_config.run_start_ns == 0)
+        load_run_start();
+}
+
 void ss_config_load(void)
 {
     struct ss_parse_error err;

@@ -49,7 +49,7 @@ struct ss_config {
     ss_opmask traced;            /* methods that are rendered */
     char output[4096];           /* pattern; empty: stderr */
     int output_per_pid;          /* the pattern has %p */
-    uint64_t run_start_ns;       /* with %p: SS_ENV_RUN_START */
+    uint64_t run_start_ns;       /* with %p, or rules with at=/for=: SS_ENV_RUN_START */
     struct ss_fd_ref output_fd; /* without output: the run's stderr; fd -1: none */
     enum ss_summary summary;     /* the summary at exit */
     int every_call;              /* no rebuilt loops in text */
@@ -68,6 +68,9 @@ extern struct ss_config ss_config;
  * to stderr and ends the process with status 2 (a run must never go on
  * half-configured). */
 void ss_config_load(void);
+/* Rules with at= or for= count from the run's start: loaded (or, in the
+ * run's first process, set) now. Before main(), while single-threaded. */
+void ss_config_need_run_start(void);
 
 /* The identity of the calling process and thread, cached: getpid() and
  * gettid() are system calls, and a trace line needs both. */

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -63,6 +65,9 @@ static _Atomic unsigned char noted[SS_RULE_NUMBERS]; /* the trace told of the ru
  * matches on a socket with, or -1: the rules that draw take the counters
  * in turn, and share them once there are more such rules than counters. */
 static signed char draw_counter[SS_RULE_NUMBERS];
+/* Whether each rule's exe= names this process's program (looked at once
+ * per process image, when the rule is taken): 1 yes, 0 no. */
+static signed char exe_fits[SS_RULE_NUMBERS];
 static int n_drawing;
 /* 0, or in a forked child what sets its draws apart from its parent's and
  * its siblings': made of the fork's number in the parent. */
@@ -158,9 +163,27 @@ static int is_outbox_rule(const struct ss_rule *r)
 
 /* What the engine keeps of rule slot i besides the rule: which socket
  * counter its draws count with, and the switches it turns on. */
+/* Whether the program's name fits pattern: the name it was run by, or the
+ * name of its executable file (python3 and python3.11 alike). */
+static int exe_matches(const char *pattern)
+{
+    if (fnmatch(pattern, program_invocation_short_name, 0) == 0)
+        return 1;
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0)
+        return 0;
+    path[n] = '\0';
+    const char *base = strrchr(path, '/');
+    return fnmatch(pattern, base != NULL ? base + 1 : path, 0) == 0;
+}
+
 static void took_rule(int i)
 {
     const struct ss_rule *r = &rules[i];
+    exe_fits[i] = (signed char)(r->exe[0] == '\0' || exe_matches(r->exe));
+    if (r->has_window)
+        ss_config_need_run_start();
     if ((r->actions & SS_ACT_DROP) && (r->set & SS_OPS_RECVS))
         peeks_watched = 1;
     draw_counter[i] = rule_draws(r) ? (signed char)(n_drawing++ % SS_MODEL_COUNTERS) : -1;
@@ -456,9 +479,37 @@ static int host_matches(const struct ss_rule *r, const struct ss_call *c)
     return ss_rule_host_matches(r, ss_resolution_asked(c, buf, sizeof buf));
 }
 
+/* at= and for=: whether the run is in the rule's time now. */
+static int in_window(const struct ss_rule *r)
+{
+    uint64_t now = ss_output_clock_ns(), start = ss_config.run_start_ns;
+    uint64_t t = now > start ? now - start : 0;
+    return t >= r->at_ns && (r->for_ns == 0 || t - r->at_ns < r->for_ns);
+}
+
+/* The filters on the process: exe= and pid=. */
+static int process_fits(const struct ss_rule *r)
+{
+    return exe_fits[r - rules] && (r->pid == 0 || r->pid == ss_pid());
+}
+
+static int socket_filters_match(const struct ss_rule *r, const struct ss_call *c,
+                                struct ss_obj *obj, struct pre_call *pc);
+
+/* Whether the rule's filters let the call through (its methods are
+ * looked at by the caller). */
 static int filters_match(const struct ss_rule *r, const struct ss_call *c, struct ss_obj *obj,
                          struct pre_call *pc)
 {
+    return (!r->has_window || in_window(r)) && socket_filters_match(r, c, obj, pc);
+}
+
+/* ... but at= and for=: a latency's time is its arrivals'. */
+static int socket_filters_match(const struct ss_rule *r, const struct ss_call *c,
+                                struct ss_obj *obj, struct pre_call *pc)
+{
+    if (!process_fits(r))
+        return 0;
     if (r->fd >= 0 && c->fd != r->fd)
         return 0;
     if (r->host[0] != '\0' && !host_matches(r, c))
@@ -566,7 +617,8 @@ int ss_fault_latency_rule(struct ss_obj *obj, int fd, int listener)
     for (int k = 0; k < set->n; k++) {
         int i = set->slot[k];
         const struct ss_rule *r = &rules[i];
-        if (!is_latency_rule(r) || !((r->set >> c.op) & 1) || !filters_match(r, &c, obj, &pc))
+        if (!is_latency_rule(r) || !((r->set >> c.op) & 1) ||
+            !socket_filters_match(r, &c, obj, &pc))
             continue;
         if (!ss_rule_short_cuts(pre_info(&pc, r, &c, obj)->type))
             continue; /* a datagram's delay is a wait before the call */
@@ -589,7 +641,8 @@ int ss_fault_latency_arrival(int rule, struct ss_obj *obj, uint64_t *delay_ns, u
     uint64_t n = atomic_fetch_add_explicit(&matches[i], 1, memory_order_relaxed) + 1;
     uint64_t draw = call_draw(i, obj, n);
     *delay_ns = *rate = 0;
-    if ((r->has_when && !when_matches(r, n)) || (r->has_p && (draw >> 32) >= r->p_threshold))
+    if ((r->has_when && !when_matches(r, n)) || (r->has_p && (draw >> 32) >= r->p_threshold) ||
+        (r->has_window && !in_window(r)))
         return 0;
     if (r->actions == SS_ACT_BLACKHOLE) {
         *delay_ns = SS_LATENCY_FOREVER;

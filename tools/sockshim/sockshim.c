@@ -383,6 +383,17 @@ static void explain_rule(const char *kind, const struct rule_source *r,
 
 /* Every rule is checked before anything starts: a fault test must never
  * pass because its faults silently did not load. */
+/* Whether a rule counts from the run's start (at=, for=). */
+static int rules_have_window(const struct settings *s)
+{
+    struct ss_rule rule;
+    struct ss_rule_error e;
+    for (size_t i = 0; i < s->n_rules; i++)
+        if (ss_rule_parse(s->rules[i].text, &rule, &e) == 0 && rule.has_window)
+            return 1;
+    return 0;
+}
+
 static void check_rules(const struct settings *s)
 {
     struct ss_rule rule;
@@ -1043,9 +1054,12 @@ static void export_settings(const struct settings *s, const char *output,
         export_channel(run_ring.trace_channel >= 0 ? run_ring.trace_channel : 2);
     else
         set_env(SS_ENV_OUTPUT_FD, NULL);
+    /* the run's start: where -o %p files and the rules' at= count from */
     char start[24];
-    snprintf(start, sizeof start, "%llu", (unsigned long long)run_ring.run_start);
-    set_env(SS_ENV_RUN_START, run_ring.run_start != 0 ? start : NULL);
+    uint64_t started = run_ring.run_start != 0 ? run_ring.run_start : ss_output_clock_ns();
+    snprintf(start, sizeof start, "%llu", (unsigned long long)started);
+    set_env(SS_ENV_RUN_START,
+            run_ring.run_start != 0 || rules_have_window(s) ? start : NULL);
     set_env(SS_ENV_FORMAT, s->format);
     set_env(SS_ENV_STRSIZE, s->strsize);
     set_env(SS_ENV_TRACE, s->trace);
