@@ -36,6 +36,9 @@
 /* Set by the command: the fd of the run's place box (place_box.h), where
  * the library asks which function, file and line a code address is. */
 #define SS_ENV_PLACE_BOX "SOCKSHIM_PLACE_BOX"
+/* Set by the command with --control: the fd of the run's rule board
+ * (board.h), where the rules in force while the run goes on are. */
+#define SS_ENV_RULE_BOARD "SOCKSHIM_RULE_BOARD"
 /* When the run started (CLOCK_REALTIME_COARSE, ns), set by the command or
  * by the first process that loads the library: a %p file last changed
  * before then was not made by this run and is never written. */

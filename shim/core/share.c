@@ -19,6 +19,7 @@
 static const char *const variable[SS_SHARE_COUNT] = {
     [SS_SHARE_RING] = SS_ENV_SINK_RING,
     [SS_SHARE_PLACES] = SS_ENV_PLACE_BOX,
+    [SS_SHARE_BOARD] = SS_ENV_RULE_BOARD,
 };
 
 /* Set while the library starts (one thread), read after. */
@@ -26,7 +27,8 @@ static struct {
     int opened; /* ss_share_open ran */
     int fd;
     struct ss_fd_ref ref;
-} share[SS_SHARE_COUNT] = {[SS_SHARE_RING] = {.fd = -1}, [SS_SHARE_PLACES] = {.fd = -1}};
+} share[SS_SHARE_COUNT] = {[SS_SHARE_RING] = {.fd = -1}, [SS_SHARE_PLACES] = {.fd = -1},
+                           [SS_SHARE_BOARD] = {.fd = -1}};
 
 static int is_the_file(int fd, const struct ss_fd_ref *ref)
 {

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "board.h"
+#include "share.h"
 #include "epoll_table.h"
 #include "fault_event.h"
 #include "fmt.h"
@@ -33,7 +36,10 @@
 /* Rule number N is rules[N - 1], written once before it goes live and
  * never changed after (bss: untouched slots cost nothing). */
 static struct ss_rule rules[SS_RULE_NUMBERS];
-static int n_numbers; /* the numbers given out */
+static _Atomic int n_numbers; /* the numbers seen so far (the highest) */
+/* Slots holding their rule, parsed and taken (written before the rule
+ * goes live, by the one thread changing the rules). */
+static unsigned char slot_taken[SS_RULE_NUMBERS];
 static _Atomic uint64_t matches[SS_RULE_NUMBERS]; /* calls each rule matched */
 /* The trace has said that the rule's short= skips a socket that is not a
  * stream: it says so once per rule and process. */
@@ -57,7 +63,7 @@ static const struct live_set *_Atomic live = &empty_set;
 static _Atomic int live_count; /* live->n, for the one load on every call */
 /* A rule drops datagrams on receive: the receives with MSG_PEEK are
  * watched, so that a datagram a peek showed is never lost after. */
-static int peeks_watched;
+static _Atomic int peeks_watched;
 static uint64_t seed;
 static int strict;                             /* --strict: a misfit is not applied */
 static _Atomic unsigned char noted[SS_RULE_NUMBERS]; /* the trace told of the rule's misfit */
@@ -75,14 +81,31 @@ static uint64_t process_salt;
 static _Atomic uint64_t forks_made;   /* by this process */
 static __thread uint64_t tls_fork_number; /* the fork this thread is making */
 
+static const struct ss_board *board; /* --control: mapped at the start, read-only */
+static _Atomic uint64_t board_seen;  /* the version the rules in force come from */
+static void reload_rules(int quiet);
+
 int ss_fault_enabled(void)
 {
+    /* with a board, the rules may have changed since the last call */
+    if (SS_UNLIKELY(board != NULL) &&
+        atomic_load_explicit(&board->version, memory_order_relaxed) !=
+            atomic_load_explicit(&board_seen, memory_order_relaxed))
+        reload_rules(0);
     return atomic_load_explicit(&live_count, memory_order_relaxed) > 0;
 }
 
 static const struct live_set *live_now(void)
 {
     return atomic_load_explicit(&live, memory_order_acquire);
+}
+
+static int set_has(const struct live_set *set, int slot)
+{
+    for (int k = 0; k < set->n; k++)
+        if (set->slot[k] == slot)
+            return 1;
+    return 0;
 }
 
 /* Makes set the rules in force (by whoever changes them, one at a time). */
@@ -99,14 +122,24 @@ uint64_t ss_fault_seed(void)
     return seed;
 }
 
-int ss_fault_rule_count(void)
+int ss_fault_live_numbers(int *out, int max)
 {
-    return n_numbers;
+    const struct live_set *set = live_now();
+    int n = set->n < max ? set->n : max;
+    for (int k = 0; k < n; k++)
+        out[k] = set->slot[k] + 1;
+    return n;
+}
+
+int ss_fault_rule_in_force(int number)
+{
+    return set_has(live_now(), number - 1);
 }
 
 const char *ss_fault_rule_text(int index)
 {
-    return index >= 0 && index < n_numbers ? rules[index].text : "";
+    int seen = atomic_load_explicit(&n_numbers, memory_order_acquire);
+    return index >= 0 && index < seen ? rules[index].text : "";
 }
 
 /* ---- start-up ----------------------------------------------------------- */
@@ -206,6 +239,7 @@ static void add_rule(const char *text, int number, int strict_rules)
     if (strict_rules && ss_rule_warning(&rules[n_numbers], &e))
         refuse_rule(number, text, &e, "(strict) ");
     took_rule(n_numbers);
+    slot_taken[n_numbers] = 1;
     starting.slot[starting.n++] = (uint16_t)n_numbers++;
 }
 
@@ -265,11 +299,116 @@ static void load_seed(void)
     setenv(SS_ENV_SEED, buf, 1);
 }
 
+/* ---- the rule board: rules added and removed while the run goes on ------ */
+
+static atomic_int board_lock;        /* one thread changes the rules at a time */
+static __thread int tls_board_holding;
+
+static void join_board(void)
+{
+    int fd = ss_share_open(SS_SHARE_BOARD);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof *board)
+        return;
+    const struct ss_board *b = mmap(NULL, sizeof *board, PROT_READ, MAP_SHARED, fd, 0);
+    if (b == MAP_FAILED)
+        return;
+    if (b->magic != SS_BOARD_MAGIC) {
+        munmap((void *)b, sizeof *board);
+        return;
+    }
+    board = b;
+}
+
+/* A whole copy of the board's list (the command may be writing it: read
+ * again until a copy is not torn). 0, or -1 when it never settled. */
+static int read_board(struct ss_board_rule *out, uint32_t *n, uint64_t *version)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        uint64_t before = atomic_load_explicit(&board->version, memory_order_acquire);
+        if (before & 1) {
+            sched_yield();
+            continue;
+        }
+        uint32_t count = board->n < SS_MAX_RULES ? board->n : SS_MAX_RULES;
+        memcpy(out, board->rule, count * sizeof *out);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&board->version, memory_order_relaxed) == before) {
+            *n = count;
+            *version = before;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Slot i takes the board's rule: parsed once (the command checked it). */
+static int take_board_rule(int i, struct ss_board_rule *r)
+{
+    if (slot_taken[i])
+        return 1;
+    struct ss_rule_error e;
+    r->text[SS_RULE_TEXT_MAX - 1] = '\0';
+    if (ss_rule_parse(r->text, &rules[i], &e) != 0)
+        return 0;
+    took_rule(i);
+    slot_taken[i] = 1;
+    if (i + 1 > atomic_load_explicit(&n_numbers, memory_order_relaxed))
+        atomic_store_explicit(&n_numbers, i + 1, memory_order_release);
+    return 1;
+}
+
+/* The trace says which rules the process took in and let go of. */
+static void announce(const struct live_set *was, const struct live_set *now)
+{
+    for (int k = 0; k < was->n; k++)
+        if (!set_has(now, was->slot[k]))
+            ss_render_rule_change(was->slot[k] + 1, 0);
+    for (int k = 0; k < now->n; k++)
+        if (!set_has(was, now->slot[k]))
+            ss_render_rule_change(now->slot[k] + 1, 1);
+}
+
+/* The board moved: the rules in force become its list. A thread that
+ * finds another at it goes on with the rules it has. */
+static void reload_rules(int quiet)
+{
+    static struct ss_board_rule copy[SS_MAX_RULES]; /* under board_lock */
+    if (!ss_table_lock(&board_lock, &tls_board_holding))
+        return;
+    uint32_t n;
+    uint64_t version;
+    if (atomic_load_explicit(&board->version, memory_order_acquire) !=
+            atomic_load_explicit(&board_seen, memory_order_relaxed) &&
+        read_board(copy, &n, &version) == 0) {
+        struct live_set next = {0, {0}};
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t number = copy[k].number;
+            if (number == 0 || number > SS_RULE_NUMBERS ||
+                !take_board_rule((int)number - 1, &copy[k]))
+                continue;
+            next.slot[next.n++] = (uint16_t)(number - 1);
+        }
+        if (!quiet)
+            announce(live_now(), &next);
+        publish(&next);
+        atomic_store_explicit(&board_seen, version, memory_order_release);
+    }
+    ss_table_unlock(&board_lock, &tls_board_holding);
+}
+
 void ss_fault_init(void)
 {
     const char *list = getenv(SS_ENV_FAULTS);
     const char *strict_env = getenv(SS_ENV_STRICT);
     int strict_flag = strict_env != NULL && *strict_env != '\0' && strcmp(strict_env, "0") != 0;
+    join_board();
+    if (board != NULL) { /* the board's rules are the run's, from the start */
+        strict = strict_flag;
+        load_seed();
+        reload_rules(1);
+        return;
+    }
     if (list == NULL || *list == '\0')
         return;
     strict = strict_flag;

@@ -86,7 +86,12 @@ void ss_fault_before_fork(void);
 void ss_fault_after_fork_child(void);
 
 uint64_t ss_fault_seed(void);
-int ss_fault_rule_count(void);
+/* The numbers of the rules in force, in order (at most max): the header
+ * of a process's trace names them. */
+int ss_fault_live_numbers(int *out, int max);
+/* Whether rule number is in force now (a rule removed while the run goes
+ * on lets go of what it held back). */
+int ss_fault_rule_in_force(int number);
 const char *ss_fault_rule_text(int index);
 
 /* Whether a rule applies to the call; if so c->fault and c->fault_action

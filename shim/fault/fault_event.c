@@ -370,7 +370,7 @@ int ss_event_stream_ended(struct ss_obj *obj)
 
 /* ---- datagrams ---------------------------------------------------------- */
 
-int ss_event_reorder_rules; /* set once, before any thread but the first runs */
+_Atomic int ss_event_reorder_rules; /* set when a rule is taken */
 
 int ss_event_passes_msg_flags(const struct ss_call *c)
 {

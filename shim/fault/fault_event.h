@@ -148,14 +148,14 @@ struct ss_held_datagram *ss_event_due(struct ss_obj *obj, int counts, int closin
 
 /* Whether some rule has reorder= (set by the fault engine as it reads the
  * rules): without one, no socket ever holds a datagram back. */
-extern int ss_event_reorder_rules;
+extern _Atomic int ss_event_reorder_rules;
 /* Whether obj may hold a datagram back: when not, ss_event_due() has
  * nothing to give and changes nothing. Asked after every call while faults
  * are on, and almost always false: inline, and without the lock, as
  * ss_event_due() reads the bit first itself (and again under the lock). */
 static inline int ss_event_may_hold(struct ss_obj *obj)
 {
-    if (!ss_event_reorder_rules || obj == NULL)
+    if (!atomic_load_explicit(&ss_event_reorder_rules, memory_order_relaxed) || obj == NULL)
         return 0;
     struct ss_fault_sock *st = ss_obj_room(obj, SS_ROOM_FAULT);
     return (atomic_load_explicit(&st->pending, memory_order_relaxed) & SS_PENDING_HELD) != 0;

@@ -27,7 +27,7 @@
 
 #define MAX_FD 65536
 
-int ss_latency_rules;
+_Atomic int ss_latency_rules;
 
 struct entry {
     uint64_t obj_id;  /* the socket's model id; 0: unused */
@@ -192,6 +192,17 @@ static void describe(const struct entry *e, uint64_t now, struct ss_latency_view
     v->delayed = e->delayed;
 }
 
+/* Whatever the entry holds back falls due now, and its rule is looked
+ * for again. */
+static void let_go(struct entry *e, uint64_t now)
+{
+    e->k.n = 0;
+    e->k.released = e->arrived;
+    if (e->end_seen && e->end_due > now)
+        e->end_due = now;
+    e->rule = 0;
+}
+
 int ss_latency_look(struct ss_obj *obj, int fd, uint64_t now, struct ss_latency_view *v)
 {
     memset(v, 0, sizeof *v);
@@ -199,6 +210,8 @@ int ss_latency_look(struct ss_obj *obj, int fd, uint64_t now, struct ss_latency_
     if (e == NULL)
         return 0;
     /* looked for until the socket is connected (a rule may name its peer) */
+    if (e->rule > 0 && !ss_fault_rule_in_force(e->rule))
+        let_go(e, now); /* its rule was removed: what it held is due now */
     if (e->rule == 0) {
         if (e->listener == 0)
             e->listener = is_listener(fd) ? 1 : -1;

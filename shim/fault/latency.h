@@ -28,6 +28,7 @@
 #ifndef SOCKSHIM_LATENCY_H
 #define SOCKSHIM_LATENCY_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct ss_obj;
@@ -47,10 +48,11 @@ struct ss_latency_view {
 #define SS_LATENCY_FOREVER (UINT64_MAX / 4)
 
 /* Whether any rule gives sockets a latency (set by the fault engine). */
-extern int ss_latency_rules;
+/* (set when a rule is taken: at the start, or while the run goes on) */
+extern _Atomic int ss_latency_rules;
 static inline int ss_latency_enabled(void)
 {
-    return ss_latency_rules;
+    return atomic_load_explicit(&ss_latency_rules, memory_order_relaxed);
 }
 
 /* The clock of due times. */

@@ -45,7 +45,7 @@
  * the shim's duplicate fd must not live for ever). */
 #define ORPHAN_GRACE_NS 10000000000ull
 
-int ss_outbox_rules;
+_Atomic int ss_outbox_rules;
 
 struct box {
     uint64_t obj_id;

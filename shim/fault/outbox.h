@@ -37,6 +37,7 @@
 #ifndef SOCKSHIM_OUTBOX_H
 #define SOCKSHIM_OUTBOX_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -45,10 +46,10 @@ struct ss_obj;
 
 /* Whether any rule gives sends or connects a latency (set by the fault
  * engine). */
-extern int ss_outbox_rules;
+extern _Atomic int ss_outbox_rules;
 static inline int ss_outbox_enabled(void)
 {
-    return ss_outbox_rules;
+    return atomic_load_explicit(&ss_outbox_rules, memory_order_relaxed);
 }
 
 /* The socket of obj holds bytes back or is still shaking hands: the rule

@@ -38,6 +38,8 @@ void ss_render_loop(const struct ss_call *c);
  * its short= left this call's socket whole ("# note: fault #1 on sock4:
  * ..."). */
 void ss_render_note(const struct ss_call *c);
+/* Rule number took effect in the process (added) or stopped (docs/control.md). */
+void ss_render_rule_change(int number, int added);
 /* A finding of the audit (index in its table), and the summary at exit. */
 void ss_render_finding(int index);
 void ss_render_summary(void);
@@ -57,6 +59,8 @@ void ss_json_start(struct ss_out *o, uint64_t now_ns);
     "a connection delivers what it carries once and in order, or breaks"
 void ss_text_note(struct ss_out *o, const struct ss_call *c);
 void ss_json_note(struct ss_out *o, const struct ss_call *c);
+void ss_text_rule_change(struct ss_out *o, int number, int added, uint64_t now_ns);
+void ss_json_rule_change(struct ss_out *o, int number, int added, uint64_t now_ns);
 void ss_text_finding(struct ss_out *o, int index);
 void ss_json_finding(struct ss_out *o, int index);
 void ss_text_summary(struct ss_out *o, uint64_t now_ns);

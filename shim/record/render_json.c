@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "place.h"
 #include "render.h"
+#include "rules.h"
 #include "xlat.h"
 
 void ss_json_start(struct ss_out *o, uint64_t now_ns)
@@ -27,10 +28,12 @@ void ss_json_start(struct ss_out *o, uint64_t now_ns)
         ss_out_u64(o, ss_fault_seed());
         SS_JSON_KEY(o, "faults");
         ss_out_char(o, '[');
-        for (int i = 0; i < ss_fault_rule_count(); i++) {
-            if (i > 0)
+        int numbers[SS_MAX_RULES];
+        int n = ss_fault_live_numbers(numbers, SS_MAX_RULES);
+        for (int k = 0; k < n; k++) {
+            if (k > 0)
                 ss_out_str(o, ", ");
-            ss_out_json_cstr(o, ss_fault_rule_text(i));
+            ss_out_json_cstr(o, ss_fault_rule_text(numbers[k] - 1));
         }
         ss_out_char(o, ']');
     }
@@ -121,6 +124,21 @@ void ss_json_finding(struct ss_out *o, int index)
     const struct ss_finding_rec *f = ss_audit_finding(index);
     ss_json_head(o, "finding", f->t_ns);
     json_finding_fields(o, f);
+    ss_json_close(o);
+    ss_out_char(o, '\n');
+}
+
+void ss_json_rule_change(struct ss_out *o, int number, int added, uint64_t now_ns)
+{
+    ss_json_head(o, "rule", now_ns);
+    SS_JSON_KEY(o, "rule");
+    ss_out_i64(o, number);
+    SS_JSON_KEY(o, "change");
+    ss_out_json_name(o, added ? "added" : "removed");
+    SS_JSON_KEY(o, "text");
+    ss_out_json_cstr(o, ss_fault_rule_text(number - 1));
+    SS_JSON_KEY(o, "seed");
+    ss_out_u64(o, ss_fault_seed());
     ss_json_close(o);
     ss_out_char(o, '\n');
 }

@@ -295,6 +295,29 @@ static void render_finding(struct ss_out *o, const void *arg, int json)
         ss_text_finding(o, *index);
 }
 
+struct rule_change {
+    int number, added;
+    uint64_t now;
+};
+
+static void render_rule_change(struct ss_out *o, const void *arg, int json)
+{
+    const struct rule_change *r = arg;
+    if (json)
+        ss_json_rule_change(o, r->number, r->added, r->now);
+    else
+        ss_text_rule_change(o, r->number, r->added, r->now);
+}
+
+void ss_render_rule_change(int number, int added)
+{
+    if (!ss_sink_enabled())
+        return;
+    struct rule_change r = {number, added, ss_now_ns()};
+    write_header_once(r.now);
+    render_and_emit(render_rule_change, &r, configured_formats());
+}
+
 void ss_render_finding(int index)
 {
     if (!ss_sink_enabled())

@@ -9,6 +9,7 @@
 #include "ending.h"
 #include "internal.h"
 #include "render.h"
+#include "rules.h"
 #include "xlat.h"
 
 void ss_text_start(struct ss_out *o, uint64_t now_ns)
@@ -23,8 +24,11 @@ void ss_text_start(struct ss_out *o, uint64_t now_ns)
     ss_out_str(o, ", parent ");
     ss_out_i64(o, getppid());
     ss_out_char(o, '\n');
-    /* the rules and the seed, so that the run can be replayed exactly */
-    for (int i = 0; i < ss_fault_rule_count(); i++) {
+    /* the rules in force and the seed, so that the run can be replayed */
+    int numbers[SS_MAX_RULES];
+    int n = ss_fault_live_numbers(numbers, SS_MAX_RULES);
+    for (int k = 0; k < n; k++) {
+        int i = numbers[k] - 1;
         ss_out_clock(o, now_ns);
         ss_out_str(o, " [");
         ss_out_i64(o, ss_pid());
@@ -32,13 +36,31 @@ void ss_text_start(struct ss_out *o, uint64_t now_ns)
         ss_out_i64(o, i + 1);
         ss_out_str(o, ": ");
         ss_out_pystr(o, ss_fault_rule_text(i), strlen(ss_fault_rule_text(i)));
-        if (i == 0) {
+        if (k == 0) {
             ss_out_str(o, " (seed ");
             ss_out_u64(o, ss_fault_seed());
             ss_out_char(o, ')');
         }
         ss_out_char(o, '\n');
     }
+}
+
+/* "# fault #3 added: 'send:reset:port=6379'": a rule the process took in
+ * or let go of while it ran (docs/control.md). */
+void ss_text_rule_change(struct ss_out *o, int number, int added, uint64_t now_ns)
+{
+    ss_text_prefix(o, now_ns);
+    ss_out_str(o, "# fault #");
+    ss_out_i64(o, number);
+    ss_out_str(o, added ? " added: " : " removed: ");
+    const char *text = ss_fault_rule_text(number - 1);
+    ss_out_pystr(o, text, strlen(text));
+    if (added) { /* its draws' seed, to replay the run */
+        ss_out_str(o, " (seed ");
+        ss_out_u64(o, ss_fault_seed());
+        ss_out_char(o, ')');
+    }
+    ss_out_char(o, '\n');
 }
 
 /* "# note: fault #1 on sock4: ...": once per rule and process. */
