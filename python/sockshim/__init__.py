@@ -29,8 +29,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["run", "command", "find_command", "read_trace", "text_bytes", "address_bytes",
-           "Result", "SockshimError"]
+__all__ = ["run", "start", "command", "find_command", "read_trace", "text_bytes",
+           "address_bytes", "Result", "Running", "SockshimError"]
 
 FORMATS = ("json", "text")
 
@@ -264,3 +264,158 @@ def run(argv, faults=(), seed=None, trace=True, *, format="json", output=None, c
     if check:
         result.check_returncode()
     return result
+
+
+# ---- a program in the background, its faults changed while it runs ----------
+
+
+class Running:
+    """A program started by start(), running under sockshim with a control
+    channel (docs/control.md): its fault rules can be added and removed
+    while it runs.
+
+        with sockshim.start(["redis-server", "--port", "6400"]) as server:
+            ...                                    # the program is up
+            with server.fault("recv:blackhole:port=6400"):
+                ...                                # redis is silent here
+            ...                                    # and answers again
+        result = server.result                     # the whole run's Result
+    """
+
+    def __init__(self, popen, argv, cmd, output, format, control, scratch):
+        self.popen = popen
+        self.argv = argv
+        self.args = cmd
+        self.output = output
+        self.format = format
+        self.control = control            # the control socket's path
+        self._scratch = scratch
+        self.result = None
+
+    @property
+    def pid(self):
+        """The sockshim command's pid: the run's id for `sockshim ctl`."""
+        return self.popen.pid
+
+    def _ask(self, request):
+        """Sends one request; returns the reply's lines (SockshimError with
+        the message on an 'error' reply)."""
+        import socket
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            try:
+                s.connect(str(self.control))
+            except (FileNotFoundError, ConnectionRefusedError) as e:
+                raise SockshimError(f"the run has ended ({self.control}: {e.strerror})") \
+                    from None
+            s.sendall(request.encode() + b"\n")
+            s.shutdown(socket.SHUT_WR)  # one request: the run answers and closes
+            reply = b""
+            while chunk := s.recv(65536):
+                reply += chunk
+        lines = [l for l in reply.decode(errors="replace").split("\n") if l]
+        # an error of several lines: "error-" before each but the last
+        errors = [l[len("error "):] for l in lines if l.startswith(("error ", "error-"))]
+        if errors:
+            raise SockshimError("\n".join(errors))
+        if not lines or not (lines[-1] == "ok" or lines[-1].startswith("ok ")):
+            raise SockshimError(f"no answer from the run at {self.control}")
+        return lines
+
+    def add_fault(self, rule):
+        """Adds a rule (docs/faults.md) while the program runs; returns its
+        number (#N in the trace). A bad rule raises SockshimError with the
+        message the command line would give."""
+        return int(self._ask(f"add {rule}")[-1].split()[1])
+
+    def remove(self, number):
+        """Removes rule number (as add_fault returned it)."""
+        self._ask(f"del {number}")
+
+    def clear(self):
+        """Removes every rule."""
+        self._ask("clear")
+
+    def rules(self):
+        """The rules in force: [(number, text)] in their order."""
+        out = []
+        for line in self._ask("list")[:-1]:
+            number, _, text = line.partition(" ")
+            out.append((int(number.lstrip("#")), text))
+        return out
+
+    def fault(self, rule):
+        """A context manager: the rule is in force inside the with block."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def window():
+            number = self.add_fault(rule)
+            try:
+                yield number
+            finally:
+                self.remove(number)
+        return window()
+
+    def events(self):
+        """The JSON records the run has written so far (complete lines)."""
+        return read_trace(self.output, self.format)[1]
+
+    def stop(self, timeout=10):
+        """Ends the program (SIGTERM, which the command hands on; SIGKILL
+        after timeout seconds) and returns the run's Result."""
+        import signal
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def wait(self, timeout=None):
+        """Waits for the program to end; returns the run's Result."""
+        if self.result is not None:
+            return self.result
+        try:
+            stdout, stderr = self.popen.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            stdout, stderr = self.popen.communicate()
+        text, events = read_trace(self.output, self.format)
+        self.result = Result(self.args, self.popen.returncode, stdout, stderr, argv=self.argv,
+                             trace=text, events=events,
+                             findings=findings_of(events) if self.format == "json" else None)
+        if self._scratch is not None:
+            self._scratch.cleanup()
+        return self.result
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def start(argv, faults=(), seed=None, trace=True, *, format="json", output=None,
+          control_dir=None, ready_timeout=10, sockshim=None, options=(), **popen_kwargs):
+    """Starts argv under sockshim in the background with a control channel
+    and returns a Running handle (add_fault, remove, fault, events, stop).
+    The arguments are run()'s; control_dir is where the control socket goes
+    (default: a private temporary directory). The other keyword arguments go
+    to subprocess.Popen (stdout, stderr, env, cwd...)."""
+    import time
+    scratch = tempfile.TemporaryDirectory(prefix="sockshim-")
+    where = Path(scratch.name) / "trace" if output is None else Path(output)
+    where = Path(popen_kwargs.get("cwd") or os.getcwd(), where)
+    directory = Path(control_dir) if control_dir is not None else Path(scratch.name) / "control"
+    cmd = command(argv, faults, seed, trace, output=where, format=format, sockshim=sockshim,
+                  options=["--control-dir", str(directory), *options])
+    popen = subprocess.Popen(cmd, **popen_kwargs)
+    control = directory / f"{popen.pid}.sock"
+    deadline = time.monotonic() + ready_timeout
+    while not control.exists():
+        if popen.poll() is not None or time.monotonic() > deadline:
+            popen.kill()
+            popen.wait()
+            scratch.cleanup()
+            raise SockshimError(f"the run did not open its control socket {control}")
+        time.sleep(0.01)
+    return Running(popen, argv, cmd, where, format, control, scratch)

@@ -45,6 +45,16 @@ void ss_vnote(const char *fmt, va_list ap)
     say("", fmt, ap);
 }
 
+void ss_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say("", fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "Try '%s --help' for more information.\n", command);
+    exit(SS_EXIT_TROUBLE);
+}
+
 void ss_note(const char *fmt, ...)
 {
     va_list ap;

@@ -20,5 +20,9 @@ __attribute__((format(printf, 1, 2), noreturn)) void ss_die(const char *fmt, ...
 __attribute__((format(printf, 1, 2))) void ss_warn(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void ss_note(const char *fmt, ...);
 __attribute__((format(printf, 1, 0))) void ss_vnote(const char *fmt, va_list ap);
+/* A bad command line: the message, then where help is ("Try 'COMMAND
+ * --help' ..."), and exit with status 2. */
+__attribute__((format(printf, 2, 3), noreturn)) void ss_usage_error(const char *command,
+                                                                    const char *fmt, ...);
 
 #endif

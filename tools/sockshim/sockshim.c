@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
+#include "ctl.h"
 #include "drain.h"
 #include "fmt.h"
 #include "options.h"
@@ -63,16 +65,7 @@
 #define die ss_die
 #define warn ss_warn
 
-__attribute__((format(printf, 1, 2), noreturn))
-static void usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    ss_vnote(fmt, ap);
-    va_end(ap);
-    fputs("Try 'sockshim --help' for more information.\n", stderr);
-    exit(EXIT_SOCKSHIM_ERROR);
-}
+#define usage_error(...) ss_usage_error("sockshim", __VA_ARGS__)
 
 /* ------------------------------------------------------------------- help */
 
@@ -116,6 +109,7 @@ static void print_help(void)
     printf("Usage: sockshim [options] [--] PROGRAM [ARGS...]\n"
            "       sockshim report [--fail-on CODES] TRACE...   (sockshim report --help)\n"
            "       sockshim render [--format=FORMAT] RECORDS     (sockshim render --help)\n"
+           "       sockshim ctl RUN add RULE | del N | list | clear  (sockshim ctl --help)\n"
            "Run PROGRAM with %s preloaded and trace its socket calls\n"
            "as method calls on Python socket objects.\n"
            "\n"
@@ -150,8 +144,8 @@ static void print_help(void)
            "                           lines past it are dropped and counted, not the rest\n"
            "      --pcap=FILE          also write the run's TCP, UDP and AF_UNIX traffic\n"
            "                           to FILE as a pcapng capture (docs/pcap.md)\n"
-           "      --python-path        print the directory of the sockshim Python\n"
-           "                           module (for PYTHONPATH) and exit\n"
+           "      --control, --control-dir=DIR  let 'sockshim ctl' change faults live\n"
+           "      --python-path        print the Python module's directory and exit\n"
            "  -h, --help               show this help and exit\n"
            "      --version            show the version and exit\n"
            "\n"
@@ -168,8 +162,7 @@ static void print_help(void)
            "  %-17s the library to preload (default: next to sockshim, or in\n"
            "                    ../lib, ../lib/x86_64-linux-gnu or ../lib64 from it)\n"
            "  %s, %s, %s, %s\n"
-           "                    set from -o, --format, -s, -e for the library (and\n"
-           "                    cleared when the option is not given)\n"
+           "                    set from -o, --format, -s, -e (cleared when not given)\n"
            "  %s    fault rules separated by ';', run after --fault's\n"
            "  %s, %s  used when --seed, --strict are not given\n"
            "  LD_PRELOAD        the library is added after the user's own preloads\n"
@@ -202,6 +195,8 @@ struct settings {
     int all_processes;   /* --all-processes */
     uint64_t max_size;   /* --max-size, or 0 */
     const char *pcap;    /* --pcap FILE, or NULL */
+    int control;         /* --control, --control-dir */
+    const char *control_dir; /* --control-dir DIR, or NULL: the default */
     struct rule_source *rules; /* --fault, --fault-file, then SOCKSHIM_FAULTS */
     size_t n_rules;
     char **program_argv; /* PROGRAM ARGS..., NULL-terminated (from argv) */
@@ -227,6 +222,8 @@ enum {
     OPT_PCAP,
     OPT_MAX_SIZE,
     OPT_PYTHON_PATH,
+    OPT_CONTROL,
+    OPT_CONTROL_DIR,
 };
 
 static const struct option long_options[] = {
@@ -244,6 +241,8 @@ static const struct option long_options[] = {
     {"all-processes", no_argument, NULL, OPT_ALL_PROCESSES},
     {"pcap", required_argument, NULL, OPT_PCAP},
     {"max-size", required_argument, NULL, OPT_MAX_SIZE},
+    {"control", no_argument, NULL, OPT_CONTROL},
+    {"control-dir", required_argument, NULL, OPT_CONTROL_DIR},
     {"python-path", no_argument, NULL, OPT_PYTHON_PATH},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -502,6 +501,15 @@ static void parse_command_line(int argc, char *argv[], struct settings *s)
             if (optarg[0] == '\0')
                 usage_error("--pcap needs a file name");
             s->pcap = optarg;
+            break;
+        case OPT_CONTROL:
+            s->control = 1;
+            break;
+        case OPT_CONTROL_DIR:
+            if (optarg[0] == '\0')
+                usage_error("--control-dir needs a directory");
+            s->control = 1;
+            s->control_dir = optarg;
             break;
         case OPT_PYTHON_PATH:
             print_python_path();
@@ -882,6 +890,26 @@ static void make_place_box(void)
     name_shared_memory(SS_ENV_PLACE_BOX, ss_place_server_make(ss_high_fd_floor()));
 }
 
+/* --control: the run's rule board (control.h), holding the run's first
+ * rules as #1 to #N. With a board the library takes its rules from it
+ * alone, so the run cannot go without one: no memory for it is an error. */
+static int rule_board_made;
+
+static void make_rule_board(const struct settings *s)
+{
+    if (!s->control)
+        return;
+    int fd = ss_control_make_board(ss_high_fd_floor());
+    if (fd < 0)
+        die("--control: cannot make the rule board's shared memory: %s (check the memory "
+            "limits, ulimit -v; or run without --control)",
+            strerror(errno));
+    for (size_t i = 0; i < s->n_rules; i++)
+        ss_control_board_add(s->rules[i].text);
+    name_shared_memory(SS_ENV_RULE_BOARD, fd);
+    rule_board_made = 1;
+}
+
 /* A regular file named by -o goes through the run's ring; anything else
  * (a terminal, a FIFO, /dev/null, a descriptor the user named) is handed
  * to the program as an open descriptor, as stderr is without -o: a FIFO
@@ -983,11 +1011,15 @@ static void set_env(const char *name, const char *value)
 /* The rules, joined as SOCKSHIM_FAULTS reads them, and one seed for every
  * process of the run (the one given, the environment's, or a new one), so
  * that a run can be replayed exactly from the seed its trace shows. */
+static void export_seed(const struct settings *s);
+
 static void export_faults(const struct settings *s)
 {
     set_env(SS_ENV_STRICT, s->strict ? "1" : NULL);
     if (s->n_rules == 0) {
         set_env(SS_ENV_FAULTS, NULL);
+        if (s->control)
+            export_seed(s); /* for the p= of rules added later */
         return;
     }
     size_t len = 1;
@@ -1003,7 +1035,13 @@ static void export_faults(const struct settings *s)
     }
     set_env(SS_ENV_FAULTS, joined);
     free(joined);
+    export_seed(s);
+}
 
+/* One seed for every process of the run: the one given, the
+ * environment's, or a new one. */
+static void export_seed(const struct settings *s)
+{
     const char *seed = s->seed != NULL ? s->seed : getenv(SS_ENV_SEED);
     uint64_t value;
     if (seed != NULL && *seed != '\0' && ss_parse_u64(seed, UINT64_MAX, &value) != 0)
@@ -1049,17 +1087,21 @@ static void export_settings(const struct settings *s, const char *output,
     set_env(SS_ENV_OUTPUT, output);
     if (!run_ring.made)
         set_env(SS_ENV_SINK_RING, NULL);
+    /* an outer run's board must not steer an uncontrolled run's faults */
+    if (!rule_board_made)
+        set_env(SS_ENV_RULE_BOARD, NULL);
     set_env(SS_ENV_PCAP, s->pcap != NULL ? "1" : NULL);
     if (output == NULL)
         export_channel(run_ring.trace_channel >= 0 ? run_ring.trace_channel : 2);
     else
         set_env(SS_ENV_OUTPUT_FD, NULL);
-    /* the run's start: where -o %p files and the rules' at= count from */
+    /* the run's start: where -o %p files and the rules' at= count from
+     * (with --control, of rules that may come later too) */
     char start[24];
     uint64_t started = run_ring.run_start != 0 ? run_ring.run_start : ss_output_clock_ns();
     snprintf(start, sizeof start, "%llu", (unsigned long long)started);
     set_env(SS_ENV_RUN_START,
-            run_ring.run_start != 0 || rules_have_window(s) ? start : NULL);
+            run_ring.run_start != 0 || rules_have_window(s) || s->control ? start : NULL);
     set_env(SS_ENV_FORMAT, s->format);
     set_env(SS_ENV_STRSIZE, s->strsize);
     set_env(SS_ENV_TRACE, s->trace);
@@ -1233,6 +1275,9 @@ static int run_program(const char *path, char *const argv[])
     if (ss_place_server_start() != 0)
         warn("cannot start answering where calls are: locations are written as "
              "module+offset");
+    if (ss_control_start() != 0)
+        warn("cannot start serving the control socket: 'sockshim ctl' cannot reach "
+             "this run");
     install_forwarding();
     sigprocmask(SIG_SETMASK, &original_mask, NULL);
 
@@ -1240,6 +1285,7 @@ static int run_program(const char *path, char *const argv[])
     int err = read_exec_error(report[0]);
     close(report[0]);
     int status = wait_for_child(pid);
+    ss_control_stop();
     ss_place_server_stop();
     if (run_ring.made) {
         ss_drain_child_ended(pid, status);
@@ -1288,6 +1334,8 @@ int main(int argc, char *argv[])
         return ss_report_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "render") == 0)
         return ss_render_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+        return ss_ctl_main(argc - 1, argv + 1);
     struct settings settings;
     parse_command_line(argc, argv, &settings);
     const char *name = settings.program_argv[0];
@@ -1305,6 +1353,10 @@ int main(int argc, char *argv[])
     if (err != 0)
         die("cannot run '%s': %s%s", name, strerror(err), exec_error_hint(err, program));
     warn_if_shim_cannot_load(program);
+    /* before any file is touched: an unsafe directory stops the run whole
+     * (the socket is removed at exit, however the command ends) */
+    if (settings.control)
+        ss_control_open(settings.control_dir, name, settings.strict); /* as named */
 
     /* last, so that no earlier failure leaves a truncated trace behind */
     char output[PATH_MAX * 2];
@@ -1316,6 +1368,7 @@ int main(int argc, char *argv[])
         start_record_file(settings.output);
     make_ring();
     make_place_box();
+    make_rule_board(&settings);
     if (settings.max_size != 0) {
         if (run_ring.trace_channel >= 0)
             die("--max-size: -o '%s' is not a regular file; --max-size keeps a file within "
