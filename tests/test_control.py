@@ -168,6 +168,8 @@ def test_rules_change_while_threads_send(tmp_path):
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 5
     added, removed = {}, {}
     for r in result.events:
+        if r.get("type") == "start":     # rules in force when the process started
+            added.update({(r["pid"], n): stamp(r) for n in r.get("rules", [])})
         if r.get("type") == "rule":
             (added if r["change"] == "added" else removed)[(r["pid"], r["rule"])] = stamp(r)
     faulted = [r for r in result.calls if "fault" in r]
@@ -216,3 +218,29 @@ def test_python_handle_drives_redis_through_a_fault_window(tmp_path):
     result = server.result
     faulted = [r for r in result.calls if "fault" in r]
     assert len(faulted) >= 2 and all(r["error"]["name"] == "ECONNRESET" for r in faulted)
+
+
+def test_a_rule_added_with_for_ends_by_itself(tmp_path):
+    """A rule added with for=300ms counts from its addition, not from the
+    run's start: the client's connects fail for about 300 ms after the add,
+    then succeed again without a del."""
+    [port] = free_ports(1)
+    out, stop = tmp_path / "out", tmp_path / "stop"
+    with open(out, "w") as sink:
+        run = sockshim.start([sys.executable, scenario("control_client.py")[-1], str(port),
+                              str(stop)], sockshim=SOCKSHIM, env=base_env(), stdout=sink)
+    try:
+        time.sleep(1.0)                                 # well past the run's first 300 ms
+        run.add_fault(f"connect:error=ECONNREFUSED:port={port}:for=300ms")
+        wait_for(lambda: 111 in attempts(out))
+        wait_for(lambda: attempts(out)[-1] == 0 and attempts(out).count(111) >= 2)
+        assert run.rules() == [(1, f"connect:error=ECONNREFUSED:port={port}:for=300ms")]
+    finally:
+        stop.touch()
+        result = run.wait(timeout=30)
+    assert result.returncode == 0
+    results = attempts(out)
+    refused = results.count(111)
+    assert 2 <= refused <= 8                            # 300 ms of 50 ms attempts
+    first = results.index(111)
+    assert set(results[first:first + refused]) == {111}  # one window, then connects again

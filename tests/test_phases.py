@@ -72,3 +72,46 @@ def test_bad_process_and_time_filters_are_refused():
                            capture_output=True, env=base_env())
         assert r.returncode == 2, rule
         assert says in r.stderr.decode(), (rule, r.stderr)
+
+
+def test_a_fault_file_of_phases(tmp_path):
+    """A fault file written as phases: 'at 0.5s: RULE' gets at=, 'at 1s:
+    clear' ends the rules in force with for=, a later phase starts another
+    rule; the run does what the file says, in order, and the trace's
+    header shows the rules as they were made."""
+    [port] = free_ports(1)
+    faults = tmp_path / "scenario.txt"
+    faults.write_text("# redis goes away, comes back, then the network breaks\n"
+                      f"at 0.5s: connect:error=ECONNREFUSED:port={port}\n"
+                      "at 1s: clear\n"
+                      f"at 1.2s: connect:error=ENETUNREACH:port={port}\n")
+    trace = tmp_path / "trace.txt"
+    r = subprocess.run([str(SOCKSHIM), "-o", str(trace), "--fault-file", str(faults), "--",
+                        *scenario("phases.py"), str(port)],
+                       capture_output=True, env=base_env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    results = [int(a.split(":")[1]) for a in r.stdout.decode().split()]
+    # before 0.5 s: connects; then refused; then connects; then unreachable
+    runs = [k for i, k in enumerate(results) if i == 0 or results[i - 1] != k]
+    assert runs == [0, 111, 0, 101], results
+    header = [l for l in trace.read_text().splitlines() if "# fault #" in l]
+    assert f"'connect:error=ECONNREFUSED:port={port}:at=500ms:for=500ms'" in header[0]
+    assert f"'connect:error=ENETUNREACH:port={port}:at=1200ms'" in header[1]
+
+
+def test_bad_phases_are_refused(tmp_path):
+    for text, says in (("at 1s: connect:error=EPIPE\nat 0.5s: clear\n",
+                        "scenario.txt:2: phases go in time order"),
+                       ("at soon: clear\n", "scenario.txt:1: bad phase time 'soon'"),
+                       ("at 1s: connect:error=EPIPE:at=2s\n",
+                        "scenario.txt:1: a phase's rule takes its at= from the phase"),
+                       ("at 1s: clear\nconnect:error=EPIPE\n",
+                        "scenario.txt:2: after an 'at' line every line is"),
+                       ("at 1s connect:error=EPIPE\n",
+                        "scenario.txt:1: bad phase time '1s connect'")):
+        faults = tmp_path / "scenario.txt"
+        faults.write_text(text)
+        r = subprocess.run([str(SOCKSHIM), "--fault-file", str(faults), "--", "true"],
+                           capture_output=True, env=base_env())
+        assert r.returncode == 2, text
+        assert says in r.stderr.decode(), (text, r.stderr)

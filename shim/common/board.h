@@ -26,6 +26,9 @@
 struct ss_board_rule {
     uint32_t number;              /* 1-based, at most SS_RULE_NUMBERS */
     uint32_t reserved;
+    uint64_t added_ns;            /* when it was added (the output clock), where
+                                   * its at= and for= count from; 0: a rule of
+                                   * the run's start, counted from the run's */
     char text[SS_RULE_TEXT_MAX];  /* NUL-terminated, as ss_rule_parse took it */
 };
 

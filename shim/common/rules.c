@@ -957,6 +957,13 @@ static const char *term_end(const char *p)
     return *run == '\0' || *run == ':' ? run : strchrnul(run, ':');
 }
 
+int ss_rule_duration(const char *text, size_t len, const char *what, uint64_t *ns,
+                     struct ss_rule_error *e)
+{
+    struct parse ps = {text, NULL, e};
+    return parse_duration(&ps, (struct span){text, len}, what, ns);
+}
+
 int ss_rule_parse(const char *text, struct ss_rule *rule, struct ss_rule_error *e)
 {
     struct parse ps = {text, rule, e};

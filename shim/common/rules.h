@@ -108,6 +108,10 @@ struct ss_rule_error {
 
 /* Parses one rule. 0 on success; else -1 with e saying what and where. */
 int ss_rule_parse(const char *text, struct ss_rule *rule, struct ss_rule_error *e);
+/* A duration as rules write them (200ms, 1.5s, 500us; at most 1 hour):
+ * the len bytes of text, named what in the message. 0, or -1 with e. */
+int ss_rule_duration(const char *text, size_t len, const char *what, uint64_t *ns,
+                     struct ss_rule_error *e);
 
 /* A warning about a valid rule (an errno the call's man page does not list
  * for it, a short= that its type= leaves nothing to cut): writes it into e

@@ -60,7 +60,8 @@ static struct live_set live_sets[LIVE_SETS];
 static unsigned n_sets_made;
 static const struct live_set empty_set;
 static const struct live_set *_Atomic live = &empty_set;
-static _Atomic int live_count; /* live->n, for the one load on every call */
+_Atomic int ss_fault_live_count; /* live->n, for the one load on every call */
+int ss_fault_watching;
 /* A rule drops datagrams on receive: the receives with MSG_PEEK are
  * watched, so that a datagram a peek showed is never lost after. */
 static _Atomic int peeks_watched;
@@ -71,6 +72,9 @@ static _Atomic unsigned char noted[SS_RULE_NUMBERS]; /* the trace told of the ru
  * matches on a socket with, or -1: the rules that draw take the counters
  * in turn, and share them once there are more such rules than counters. */
 static signed char draw_counter[SS_RULE_NUMBERS];
+/* Where each rule's at= and for= count from: the run's start (0), or
+ * when the rule was added while the run went on (board.h). */
+static uint64_t window_base[SS_RULE_NUMBERS];
 /* Whether each rule's exe= names this process's program (looked at once
  * per process image, when the rule is taken): 1 yes, 0 no. */
 static signed char exe_fits[SS_RULE_NUMBERS];
@@ -85,14 +89,11 @@ static const struct ss_board *board; /* --control: mapped at the start, read-onl
 static _Atomic uint64_t board_seen;  /* the version the rules in force come from */
 static void reload_rules(int quiet);
 
-int ss_fault_enabled(void)
+void ss_fault_look_at_board(void)
 {
-    /* with a board, the rules may have changed since the last call */
-    if (SS_UNLIKELY(board != NULL) &&
-        atomic_load_explicit(&board->version, memory_order_relaxed) !=
-            atomic_load_explicit(&board_seen, memory_order_relaxed))
+    if (atomic_load_explicit(&board->version, memory_order_relaxed) !=
+        atomic_load_explicit(&board_seen, memory_order_relaxed))
         reload_rules(0);
-    return atomic_load_explicit(&live_count, memory_order_relaxed) > 0;
 }
 
 static const struct live_set *live_now(void)
@@ -114,7 +115,7 @@ static void publish(const struct live_set *set)
     struct live_set *next = &live_sets[n_sets_made++ % LIVE_SETS];
     *next = *set;
     atomic_store_explicit(&live, next, memory_order_release);
-    atomic_store_explicit(&live_count, next->n, memory_order_relaxed);
+    atomic_store_explicit(&ss_fault_live_count, next->n, memory_order_relaxed);
 }
 
 uint64_t ss_fault_seed(void)
@@ -318,6 +319,7 @@ static void join_board(void)
         return;
     }
     board = b;
+    ss_fault_watching = 1;
 }
 
 /* A whole copy of the board's list (the command may be writing it: read
@@ -351,6 +353,7 @@ static int take_board_rule(int i, struct ss_board_rule *r)
     r->text[SS_RULE_TEXT_MAX - 1] = '\0';
     if (ss_rule_parse(r->text, &rules[i], &e) != 0)
         return 0;
+    window_base[i] = r->added_ns;
     took_rule(i);
     slot_taken[i] = 1;
     if (i + 1 > atomic_load_explicit(&n_numbers, memory_order_relaxed))
@@ -621,7 +624,8 @@ static int host_matches(const struct ss_rule *r, const struct ss_call *c)
 /* at= and for=: whether the run is in the rule's time now. */
 static int in_window(const struct ss_rule *r)
 {
-    uint64_t now = ss_output_clock_ns(), start = ss_config.run_start_ns;
+    uint64_t base = window_base[r - rules];
+    uint64_t now = ss_output_clock_ns(), start = base != 0 ? base : ss_config.run_start_ns;
     uint64_t t = now > start ? now - start : 0;
     return t >= r->at_ns && (r->for_ns == 0 || t - r->at_ns < r->for_ns);
 }

@@ -15,6 +15,7 @@
 #ifndef SOCKSHIM_FAULT_H
 #define SOCKSHIM_FAULT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -79,7 +80,19 @@ struct ss_fault_scratch {
 /* Reads SOCKSHIM_FAULTS, SOCKSHIM_SEED and SOCKSHIM_STRICT; a bad rule ends
  * the process with status 2 and the message the command would give. */
 void ss_fault_init(void);
-int ss_fault_enabled(void);
+
+/* Whether any rule is in force (every intercepted call asks: inline).
+ * With a rule board (--control) the rules may have changed since the last
+ * call: the board is looked at first (board.h). */
+extern _Atomic int ss_fault_live_count;
+extern int ss_fault_watching; /* a board is mapped (set at the start) */
+void ss_fault_look_at_board(void);
+static inline int ss_fault_enabled(void)
+{
+    if (__builtin_expect(ss_fault_watching, 0))
+        ss_fault_look_at_board();
+    return atomic_load_explicit(&ss_fault_live_count, memory_order_relaxed) > 0;
+}
 /* Before a fork (the fork's number keys the child's draws), and after it
  * in the child. */
 void ss_fault_before_fork(void);

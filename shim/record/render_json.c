@@ -36,6 +36,15 @@ void ss_json_start(struct ss_out *o, uint64_t now_ns)
             ss_out_json_cstr(o, ss_fault_rule_text(numbers[k] - 1));
         }
         ss_out_char(o, ']');
+        /* their numbers (after rules came and went, not 1..n) */
+        SS_JSON_KEY(o, "rules");
+        ss_out_char(o, '[');
+        for (int k = 0; k < n; k++) {
+            if (k > 0)
+                ss_out_str(o, ", ");
+            ss_out_i64(o, numbers[k]);
+        }
+        ss_out_char(o, ']');
     }
     ss_json_close(o);
     ss_out_char(o, '\n');

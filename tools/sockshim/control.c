@@ -270,14 +270,17 @@ static void board_end(void)
     atomic_store_explicit(&ctl.board->version, v + 1, memory_order_release);
 }
 
-/* The number the rule got. The caller has checked there is room. */
-static uint32_t board_append(const char *text)
+/* The number the rule got. The caller has checked there is room.
+ * added_ns: when a rule added while the run goes on was added (its at=
+ * and for= count from then); 0 for the run's first rules. */
+static uint32_t board_append(const char *text, uint64_t added_ns)
 {
     struct ss_board *b = ctl.board;
     board_begin();
     struct ss_board_rule *r = &b->rule[b->n];
     memset(r, 0, sizeof *r);
     r->number = b->next_number++;
+    r->added_ns = added_ns;
     snprintf(r->text, sizeof r->text, "%s", text);
     b->n++;
     board_end();
@@ -312,7 +315,7 @@ static void board_clear(void)
 void ss_control_board_add(const char *text)
 {
     if (ctl.board != NULL && ctl.board->n < SS_MAX_RULES)
-        board_append(text);
+        board_append(text, 0);
 }
 
 /* ------------------------------------------------------------ replies */
@@ -424,7 +427,7 @@ static void do_add(struct client *c, const char *text)
             snprintf(e.msg + n, sizeof e.msg - n, " (--strict refuses this)");
             refuse_rule(c, "warning", "", text, &e, 0);
         }
-        reply(c, "ok %u", (unsigned)board_append(text));
+        reply(c, "ok %u", (unsigned)board_append(text, ss_output_clock_ns()));
     }
     free(rule);
 }

@@ -322,6 +322,98 @@ static void add_rule(struct settings *s, const char *text, const char *origin_fm
 }
 
 /* One rule a line; '#' starts a comment; blank lines are skipped. */
+/* A fault file's phases ('at 2s: RULE', 'at 5s: clear'): the rules of
+ * a phase get at= its time; a clear ends the rules in force with for=
+ * (docs/faults.md, "Phases"). */
+struct phases {
+    uint64_t at_ns;   /* the current phase's time */
+    size_t first;     /* the file's first rule among the settings' */
+    int seen;         /* an 'at' line came */
+};
+
+/* "at 2s: rest": the time and the rest; 0 when the line is no phase's. */
+static int phase_line(char *line, const char *origin, uint64_t *at_ns, char **rest)
+{
+    if (strncmp(line, "at", 2) != 0 || (line[2] != ' ' && line[2] != '\t'))
+        return 0;
+    char *time = line + 2 + strspn(line + 2, " \t");
+    char *colon = strchr(time, ':');
+    if (colon == NULL)
+        die("%s: an 'at' line is 'at TIME: RULE' or 'at TIME: clear' (no ':' in '%s')", origin,
+            line);
+    size_t len = (size_t)(colon - time);
+    while (len > 0 && (time[len - 1] == ' ' || time[len - 1] == '\t'))
+        len--;
+    struct ss_rule_error e;
+    if (ss_rule_duration(time, len, "phase time", at_ns, &e) != 0)
+        die("%s: %s", origin, e.msg);
+    *rest = colon + 1 + strspn(colon + 1, " \t");
+    return 1;
+}
+
+/* A time as a rule writes it, in the largest unit that keeps it exact. */
+static const char *duration_text(uint64_t ns, char *buf, size_t cap)
+{
+    if (ns % 1000000000u == 0)
+        snprintf(buf, cap, "%llus", (unsigned long long)(ns / 1000000000u));
+    else if (ns % 1000000u == 0)
+        snprintf(buf, cap, "%llums", (unsigned long long)(ns / 1000000u));
+    else
+        snprintf(buf, cap, "%lluus", (unsigned long long)(ns / 1000u));
+    return buf;
+}
+
+/* Ends the file's rules in force at end_ns: each one not ended yet gets
+ * for= the time from its start to end_ns. */
+static void end_phase_rules(struct settings *s, const struct phases *p, uint64_t end_ns)
+{
+    for (size_t i = p->first; i < s->n_rules; i++) {
+        struct ss_rule rule;
+        struct ss_rule_error e;
+        if (ss_rule_parse(s->rules[i].text, &rule, &e) != 0 || rule.for_ns != 0 ||
+            rule.at_ns >= end_ns)
+            continue;
+        char *longer, t[32];
+        if (asprintf(&longer, "%s:for=%s", s->rules[i].text,
+                     duration_text(end_ns - rule.at_ns, t, sizeof t)) < 0)
+            die("out of memory");
+        free(s->rules[i].text);
+        s->rules[i].text = longer;
+    }
+}
+
+/* One line of a fault file: a rule, or a phase's rule or clear. */
+static void take_fault_line(struct settings *s, struct phases *p, char *line,
+                            const char *path, unsigned number)
+{
+    char origin[PATH_MAX + 16];
+    snprintf(origin, sizeof origin, "%s:%u", path, number);
+    uint64_t at_ns;
+    char *rest;
+    if (!phase_line(line, origin, &at_ns, &rest)) {
+        if (p->seen)
+            die("%s: after an 'at' line every line is 'at TIME: RULE' or 'at TIME: clear' "
+                "('%s')", origin, line);
+        add_rule(s, line, "%s", origin);
+        return;
+    }
+    if (p->seen && at_ns < p->at_ns)
+        die("%s: phases go in time order (this one is earlier than the one before)", origin);
+    p->seen = 1;
+    p->at_ns = at_ns;
+    if (strcmp(rest, "clear") == 0) {
+        end_phase_rules(s, p, at_ns);
+        return;
+    }
+    if (strstr(rest, ":at=") != NULL)
+        die("%s: a phase's rule takes its at= from the phase ('%s')", origin, rest);
+    char *timed, t[32];
+    if (asprintf(&timed, "%s:at=%s", rest, duration_text(at_ns, t, sizeof t)) < 0)
+        die("out of memory");
+    add_rule(s, timed, "%s", origin);
+    free(timed);
+}
+
 static void read_fault_file(struct settings *s, const char *path)
 {
     FILE *f = fopen(path, "re");
@@ -331,6 +423,7 @@ static void read_fault_file(struct settings *s, const char *path)
     char *line = NULL;
     size_t cap = 0;
     unsigned number = 0;
+    struct phases phases = {0, s->n_rules, 0};
     while (getline(&line, &cap, f) >= 0) {
         number++;
         line[strcspn(line, "#\n")] = '\0';
@@ -339,7 +432,7 @@ static void read_fault_file(struct settings *s, const char *path)
         while (len > 0 && strchr(" \t\r", start[len - 1]) != NULL)
             start[--len] = '\0';
         if (len > 0)
-            add_rule(s, start, "%s:%u", path, number);
+            take_fault_line(s, &phases, start, path, number);
     }
     if (ferror(f))
         die("--fault-file: cannot read '%s': %s", path, strerror(errno));
