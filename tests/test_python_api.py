@@ -46,7 +46,7 @@ def test_the_documented_example_passes_under_the_plugin(tmp_path):
     """docs/examples/test_with_sockshim.py, as docs/python.md runs it."""
     proc = run_pytest([str(ROOT / "docs" / "examples" / "test_with_sockshim.py")], tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.splitlines()[-1].startswith("3 passed")
+    assert proc.stdout.splitlines()[-1].startswith("4 passed")
 
 
 def test_a_failing_test_names_its_traces(tmp_path):

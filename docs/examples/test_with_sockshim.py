@@ -37,3 +37,44 @@ def test_client_retries_two_temporary_name_failures_then_connects(sockshim):
     lookups = result.ops("getaddrinfo")
     assert [l.get("error", {}).get("name") for l in lookups] == ["EAI_AGAIN"] * 2 + [None]
     assert lookups[-1]["out"]["addresses"][0]["addr"]["host"] == "127.0.0.1"
+
+
+def test_client_reconnects_after_its_server_goes_away_for_a_second(sockshim, tmp_path):
+    """Live control: the program runs under sockshim.start(); inside the
+    with block its connection is reset and new connects are refused; after
+    it, the client reconnects and its pings go through again."""
+    import socket
+    import time
+
+    with socket.socket() as s:          # a free port for the example's server
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "client.out"
+    with open(out, "w") as sink:
+        run = sockshim.start([sys.executable, str(HERE / "reconnecting_client.py"), str(port)],
+                             stdout=sink)
+
+    def lines():
+        return out.read_text().splitlines()
+
+    def wait_until(done):
+        deadline = time.monotonic() + 10
+        while not done():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    wait_until(lambda: "ok" in lines())
+    with run.fault(f"recv:reset:port={port}"), \
+            run.fault(f"connect:error=ECONNREFUSED:port={port}"):
+        time.sleep(1)
+    during = len(lines())
+    wait_until(lambda: lines()[-1] == "ok" and len(lines()) > during)
+    result = run.stop()
+    seen = lines()
+    assert "ConnectionResetError" in seen and "ConnectionRefusedError" in seen
+    assert seen[-1] == "ok"
+    changes = [(r["rule"], r["change"]) for r in result.events if r.get("type") == "rule"]
+    # both rules came in, then both went (a process takes changes that come
+    # together at once)
+    assert [c for _, c in changes] == ["added", "added", "removed", "removed"]
+    assert sorted(changes) == [(1, "added"), (1, "removed"), (2, "added"), (2, "removed")]

@@ -25,6 +25,7 @@ class Runner:
     def __init__(self, directory):
         self.directory = directory
         self.runs = []
+        self.started = []
 
     def output_for(self, per_process=False, format="json"):
         """A fresh trace path in the test's directory."""
@@ -42,6 +43,20 @@ class Runner:
 
     __call__ = run
 
+    def start(self, argv, faults=(), seed=None, trace=True, **kwargs):
+        """sockshim.start(): the program in the background, its faults
+        changed while it runs; stopped when the test ends if still running."""
+        if kwargs.get("output") is None:
+            kwargs["output"] = self.output_for(False, kwargs.get("format", "json"))
+        self.runs.append(kwargs["output"])
+        running = _sockshim.start(argv, faults, seed, trace, **kwargs)
+        self.started.append(running)
+        return running
+
+    def stop_all(self):
+        for running in self.started:
+            running.stop()
+
     def command(self, argv, faults=(), seed=None, trace=True, **kwargs):
         """sockshim.command(), with a fresh trace path when none is given."""
         if kwargs.get("output") is None:
@@ -54,7 +69,8 @@ class Runner:
 def sockshim(tmp_path, request):
     runner = Runner(tmp_path)
     request.node._sockshim_runner = runner
-    return runner
+    yield runner
+    runner.stop_all()
 
 
 @pytest.hookimpl(hookwrapper=True)
