@@ -5,23 +5,11 @@ argv: the server's port. Prints one line per step.
 """
 import socket
 import sys
-import threading
 import time
 
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", int(sys.argv[1])))
-srv.listen()
+from scenario_helpers import echo_server
 
-
-def serve():
-    conn, _ = srv.accept()
-    with conn:
-        while data := conn.recv(65536):
-            conn.sendall(data)
-
-
-threading.Thread(target=serve, daemon=True).start()
+srv = echo_server(int(sys.argv[1]))
 c = socket.create_connection(srv.getsockname())
 
 t = time.monotonic()

@@ -14,24 +14,14 @@ Prints one line per step, "name value...":
   eof_ms T               from the shutdown to the end of the stream (the
                          server closes when it reads the client's FIN)
 """
-import os
 import socket
 import struct
 import sys
-import threading
 import time
 
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", int(sys.argv[1])))
-srv.listen()
+from scenario_helpers import echo_server, send_every_way
 
-
-def serve():
-    conn, _ = srv.accept()
-    with conn:
-        while data := conn.recv(65536):
-            conn.sendall(data)
+srv = echo_server(int(sys.argv[1]))
 
 
 def recv_exactly(s, n):
@@ -47,12 +37,10 @@ def ms(t):
     return round((time.monotonic() - t) * 1000, 1)
 
 
-threading.Thread(target=serve, daemon=True).start()
 c = socket.create_connection(srv.getsockname())
 # a watchdog that leaves the socket blocking (settimeout() would make it
 # non-blocking and poll before each call): a receive gives up after 10 s
 c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 10, 0))
-fd = c.fileno()
 
 inside, rtts = [], []
 for _ in range(5):
@@ -66,18 +54,7 @@ print("rtt_ms", min(rtts), max(rtts))
 
 messages = [b"msg%02d;" % i for i in range(20)]
 t = time.monotonic()
-for i, m in enumerate(messages):
-    kind = i % 5
-    if kind == 0:
-        assert c.send(m) == len(m)
-    elif kind == 1:
-        c.sendall(m)
-    elif kind == 2:
-        assert c.sendmsg([m[:3], m[3:]]) == len(m)
-    elif kind == 3:
-        assert os.write(fd, m) == len(m)
-    else:
-        assert os.writev(fd, [m[:2], m[2:]]) == len(m)
+send_every_way(c, messages, 3)
 print("burst_ms", ms(t))
 burst = b"".join(messages)
 echo = recv_exactly(c, len(burst))

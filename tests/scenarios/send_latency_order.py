@@ -6,11 +6,12 @@ send, sendall, sendmsg, write and writev, then closes. Prints:
   first_ms T         from the first send to the sink's first byte
   order BOOL N       the sink read exactly the 60 messages, in order
 """
-import os
 import socket
 import sys
 import threading
 import time
+
+from scenario_helpers import send_every_way
 
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -31,21 +32,9 @@ def sink():
 th = threading.Thread(target=sink)
 th.start()
 c = socket.create_connection(srv.getsockname())
-fd = c.fileno()
 messages = [b"<%02d:%s>" % (i, b"x" * (i % 7)) for i in range(60)]
 t = time.monotonic()
-for i, m in enumerate(messages):
-    kind = i % 5
-    if kind == 0:
-        assert c.send(m) == len(m)
-    elif kind == 1:
-        c.sendall(m)
-    elif kind == 2:
-        assert c.sendmsg([m[:2], m[2:]]) == len(m)
-    elif kind == 3:
-        assert os.write(fd, m) == len(m)
-    else:
-        assert os.writev(fd, [m[:1], m[1:]]) == len(m)
+send_every_way(c, messages, 2)
 print("sends_ms", round((time.monotonic() - t) * 1000, 1))
 c.close()
 th.join(30)
