@@ -114,7 +114,7 @@ def test_installed_python_module_finds_the_installed_command(prefix, tmp_path):
                            "-p", "sockshim.pytest_plugin", str(example)], cwd=tmp_path,
                           capture_output=True, text=True, timeout=TIMEOUT * 2, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.splitlines()[-1].startswith("3 passed")
+    assert proc.stdout.splitlines()[-1].startswith("4 passed")
 
 
 @pytest.mark.skipif(MAN is None, reason="man is missing (apt-get install man-db)")
