@@ -11,10 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import SOCKSHIM, base_env, free_ports, program, scenario
-
-sys.path.insert(0, str(SOCKSHIM.parent.parent / "python"))
-import sockshim  # noqa: E402
+from conftest import SOCKSHIM, base_env, free_ports, program, scenario, sockshim
 
 
 def ctl(directory, *args):

@@ -215,7 +215,7 @@ static void json_member(struct ss_out *o, const char *name)
 
 void ss_out_json_text_member(struct ss_out *o, const char *name, const char *p, size_t n)
 {
-    json_member(o, name);
+    ss_json_key(o, name);
     ss_out_json_str(o, p, n);
     if (!ss_utf8_valid(p, n)) {
         ss_out_str(o, ", \"");

@@ -82,10 +82,10 @@ void ss_out_pyaddr(struct ss_out *o, const struct sockaddr *sa, socklen_t len);
  * ASCII by construction: quoted without the escaping scan. */
 void ss_out_json_name(struct ss_out *o, const char *name);
 void ss_out_json_addr(struct ss_out *o, const struct sockaddr *sa, socklen_t len);
-/* , "name": "text" of bytes that may not be UTF-8 (a path, a program's
- * name), never the first member of its object: when they are not UTF-8,
- * the string has U+FFFD for each bad byte and "name_hex" follows with the
- * exact bytes. */
+/* "name": "text" (a member, as ss_json_key() writes it) of bytes that may
+ * not be UTF-8 (a path, a program's name, a host name): when they are not
+ * UTF-8, the string has U+FFFD for each bad byte and "name_hex" follows
+ * with the exact bytes. */
 void ss_out_json_text_member(struct ss_out *o, const char *name, const char *p, size_t n);
 /* {"len": N, "hex": "..."} of the first strsize bytes */
 void ss_out_json_data(struct ss_out *o, const struct ss_bytes *b);

@@ -129,6 +129,13 @@ static void copy_sets(fd_set out[3], fd_set *const in[3], int nfds)
 
 /* ---- network time: readiness held back (latency.h, outbox.h) ------------ */
 
+/* Whether network time may hold a wait's readiness back: a latency
+ * (receives, accepts) or an outbox (sends, handshakes). */
+static int network_time(void)
+{
+    return ss_latency_enabled() || ss_outbox_enabled();
+}
+
 #define READ_POLL (POLLIN | POLLRDNORM | POLLRDHUP)
 #define WRITE_POLL (POLLOUT | POLLWRNORM)
 #define READ_EPOLL (EPOLLIN | EPOLLRDNORM | EPOLLRDHUP)
@@ -170,7 +177,8 @@ static struct hold held_back(int fd, uint64_t now)
     if (obj == NULL)
         return h;
     struct ss_latency_view v;
-    if (ss_latency_look(obj, fd, now, &v) && v.allowed == 0 && !v.end_due)
+    if (ss_latency_enabled() && ss_latency_look(obj, fd, now, &v) && v.allowed == 0 &&
+        !v.end_due)
         hold_until(&h, HELD_READ, v.holding ? v.next_due_ns : 0);
     uint64_t due;
     if (ss_outbox_enabled() && ss_outbox_shaking(obj, now, &due))
@@ -233,6 +241,45 @@ static void earliest_of(uint64_t *earliest, uint64_t due)
 {
     if (due != 0 && (*earliest == 0 || due < *earliest))
         *earliest = due;
+}
+
+/* One kind of wait (poll, select, epoll) around what network time holds
+ * back: hold() takes the held readiness out of the wait and says when the
+ * earliest of it is due (0: none), call() makes the real call for ns (-1:
+ * no limit), settle() hides what is not due from its answer (*released: a
+ * held one fell due meanwhile), undo() puts the program's arguments back
+ * after a failed call (or NULL). state is the kind's own. */
+struct held_wait {
+    uint64_t (*hold)(struct ss_call *c, void *state, uint64_t now);
+    long (*call)(const struct ss_call *c, int64_t ns);
+    long (*settle)(struct ss_call *c, void *state, uint64_t now, long ret, int *released);
+    void (*undo)(struct ss_call *c, void *state);
+};
+
+/* Makes the real call again, each time until the earliest due time,
+ * until it finds something or the program's own time is up. */
+static void wait_around_holds(struct ss_call *c, const struct held_wait *kind, void *state,
+                              struct wait_time *w)
+{
+    wait_time_start(w, c);
+    for (;;) {
+        uint64_t now = ss_latency_now();
+        uint64_t earliest = kind->hold(c, state, now);
+        long ret = kind->call(c, wait_for(w, now, earliest));
+        if (ret < 0) {
+            int err = errno;
+            if (kind->undo != NULL)
+                kind->undo(c, state);
+            c->ret = ret;
+            errno = err;
+            return;
+        }
+        now = ss_latency_now();
+        int released;
+        c->ret = kind->settle(c, state, now, ret, &released);
+        if (wait_over(w, c->ret, now, released))
+            return;
+    }
 }
 
 static int ms_of(int64_t ns)
@@ -319,30 +366,38 @@ static long settle_pollfds(struct ss_wait_args *a, const struct held_pollfd *hel
     return ret;
 }
 
+struct poll_holds {
+    struct held_pollfd held[MAX_HELD];
+    int n;
+};
+
+static uint64_t poll_hold(struct ss_call *c, void *state, uint64_t now)
+{
+    struct poll_holds *h = state;
+    uint64_t earliest;
+    h->n = hold_pollfds(c->wait, now, h->held, &earliest);
+    return earliest;
+}
+
+static long poll_settle(struct ss_call *c, void *state, uint64_t now, long ret, int *released)
+{
+    struct poll_holds *h = state;
+    return settle_pollfds(c->wait, h->held, h->n, now, ret, released);
+}
+
+static void poll_undo(struct ss_call *c, void *state)
+{
+    const struct poll_holds *h = state;
+    for (int k = 0; k < h->n; k++)
+        c->wait->pfds[h->held[k].i].events = h->held[k].events;
+}
+
 static void poll_with_latency(struct ss_call *c)
 {
-    struct ss_wait_args *a = c->wait;
+    static const struct held_wait poll_kind = {poll_hold, real_poll, poll_settle, poll_undo};
+    struct poll_holds h;
     struct wait_time w;
-    wait_time_start(&w, c);
-    for (;;) {
-        uint64_t now = ss_latency_now(), earliest;
-        struct held_pollfd held[MAX_HELD];
-        int n_held = hold_pollfds(a, now, held, &earliest);
-        long ret = real_poll(c, wait_for(&w, now, earliest));
-        if (ret < 0) {
-            int err = errno;
-            for (int k = 0; k < n_held; k++)
-                a->pfds[held[k].i].events = held[k].events;
-            c->ret = ret;
-            errno = err;
-            return;
-        }
-        now = ss_latency_now();
-        int released;
-        c->ret = settle_pollfds(a, held, n_held, now, ret, &released);
-        if (wait_over(&w, c->ret, now, released))
-            return;
-    }
+    wait_around_holds(c, &poll_kind, &h, &w);
 }
 /* The program's select with its sets as they are and another timeout. */
 static long real_select(const struct ss_call *c, int64_t ns)
@@ -414,33 +469,40 @@ static long settle_sets(struct ss_wait_args *a, const fd_set held[2], int nfds, 
     return ret;
 }
 
+struct select_holds {
+    fd_set asked[3]; /* the sets as the program gave them */
+    fd_set held[2];
+    int nfds;
+};
+
+static uint64_t select_hold(struct ss_call *c, void *state, uint64_t now)
+{
+    struct select_holds *h = state;
+    struct ss_wait_args *a = c->wait;
+    for (int s = 0; s < 3; s++)
+        if (a->sets[s] != NULL)
+            memcpy(a->sets[s], &h->asked[s], set_bytes(h->nfds));
+    return hold_sets(a, h->asked, h->nfds, h->held, now);
+}
+
+static long select_settle(struct ss_call *c, void *state, uint64_t now, long ret, int *released)
+{
+    struct select_holds *h = state;
+    return settle_sets(c->wait, h->held, h->nfds, now, ret, released);
+}
+
 static void select_with_latency(struct ss_call *c)
 {
+    /* a failed select leaves the sets undefined: nothing to put back */
+    static const struct held_wait select_kind = {select_hold, real_select, select_settle, NULL};
     struct ss_wait_args *a = c->wait;
-    int nfds = a->nfds < 0 ? 0 : a->nfds > FD_SETSIZE ? FD_SETSIZE : a->nfds;
-    fd_set asked[3];
-    copy_sets(asked, a->sets, nfds);
+    struct select_holds h;
+    h.nfds = a->nfds < 0 ? 0 : a->nfds > FD_SETSIZE ? FD_SETSIZE : a->nfds;
+    copy_sets(h.asked, a->sets, h.nfds);
     struct wait_time w;
-    wait_time_start(&w, c);
-    for (;;) {
-        uint64_t now = ss_latency_now();
-        fd_set held[2];
-        for (int s = 0; s < 3; s++)
-            if (a->sets[s] != NULL)
-                memcpy(a->sets[s], &asked[s], set_bytes(nfds));
-        uint64_t earliest = hold_sets(a, asked, nfds, held, now);
-        long ret = real_select(c, wait_for(&w, now, earliest));
-        if (ret < 0) {
-            c->ret = ret;
-            return;
-        }
-        now = ss_latency_now();
-        int released;
-        c->ret = settle_sets(a, held, nfds, now, ret, &released);
-        if (wait_over(&w, c->ret, now, released))
-            break;
-    }
-    if (c->fn == SS_FN_select && a->tv != NULL) { /* Linux leaves the time not slept */
+    wait_around_holds(c, &select_kind, &h, &w);
+    if (c->ret >= 0 && c->fn == SS_FN_select && a->tv != NULL) {
+        /* Linux leaves the time not slept */
         int64_t left = time_left(&w, ss_latency_now());
         a->tv->tv_sec = (time_t)(left / 1000000000);
         a->tv->tv_usec = (suseconds_t)(left % 1000000000 / 1000);
@@ -525,26 +587,27 @@ static long settle_events(struct ss_wait_args *a, long ret, uint64_t now)
     return kept;
 }
 
+static uint64_t epoll_hold(struct ss_call *c, void *state, uint64_t now)
+{
+    uint64_t *earliest = state;
+    *earliest = release_due(c->wait->epfd, now);
+    return *earliest;
+}
+
+static long epoll_settle(struct ss_call *c, void *state, uint64_t now, long ret, int *released)
+{
+    const uint64_t *earliest = state;
+    /* a registration given back is looked at by the next wait */
+    *released = *earliest != 0 && *earliest <= now;
+    return settle_events(c->wait, ret, now);
+}
+
 static void epoll_wait_with_latency(struct ss_call *c)
 {
-    struct ss_wait_args *a = c->wait;
+    static const struct held_wait epoll_kind = {epoll_hold, real_epoll_wait, epoll_settle, NULL};
+    uint64_t earliest;
     struct wait_time w;
-    wait_time_start(&w, c);
-    for (;;) {
-        uint64_t now = ss_latency_now();
-        uint64_t earliest = release_due(a->epfd, now);
-        long ret = real_epoll_wait(c, wait_for(&w, now, earliest));
-        if (ret < 0) {
-            c->ret = ret;
-            return;
-        }
-        now = ss_latency_now();
-        c->ret = settle_events(a, ret, now);
-        /* a registration given back is looked at by the next wait */
-        int released = earliest != 0 && earliest <= now;
-        if (wait_over(&w, c->ret, now, released))
-            return;
-    }
+    wait_around_holds(c, &epoll_kind, &earliest, &w);
 }
 
 /* The program's epoll_ctl went through on a registration network time
@@ -563,7 +626,7 @@ static void keep_hold(const struct ss_wait_args *a)
 /* The real call, through a latency's holds when rules give sockets one. */
 static void make_call(struct ss_call *c)
 {
-    if (ss_latency_enabled() && timeout_asked(c) != TIMEOUT_INVALID) {
+    if (network_time() && timeout_asked(c) != TIMEOUT_INVALID) {
         switch (c->op) {
         case SS_OP_select:
             select_with_latency(c);
@@ -699,7 +762,7 @@ static void run_epoll_ctl(struct ss_call *c, int entry_errno)
     perform(c, entry_errno);
     if (!c->failed) {
         ss_epoll_table_changed(a->epfd, a->ctl_op, a->target_fd, a->event, socket);
-        if (ss_latency_enabled())
+        if (network_time())
             keep_hold(a);
     }
     if (!socket) {
@@ -739,7 +802,7 @@ void ss_run_wait(struct ss_call *c)
     /* no ss_python_take(): CPython waits between announcing a socket
      * method and making its call, and the call keeps that location */
     ss_classify_call(c, 0);
-    if (!waits_written() && !ss_latency_enabled()) {
+    if (!waits_written() && !network_time()) {
         perform_untraced(c, entry_errno);
         return;
     }

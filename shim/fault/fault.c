@@ -224,8 +224,6 @@ static void took_rule(int i)
     ss_latency_rules |= is_latency_rule(r);
     ss_event_reorder_rules |= (r->actions & SS_ACT_REORDER) != 0;
     ss_outbox_rules |= is_outbox_rule(r);
-    /* the waits hold back what the outbox makes unready, too */
-    ss_latency_rules |= ss_outbox_rules;
 }
 
 static struct live_set starting;
@@ -1693,17 +1691,6 @@ static void sleep_until_ns(uint64_t until)
         sleep_ns(until - now);
 }
 
-/* A blocking send's wait for room: 0 when a signal handler ran (the
- * kernel's send then returns what it took). */
-static int wait_for_room(uint64_t until)
-{
-    uint64_t now = ss_latency_now();
-    if (until <= now)
-        return 1;
-    struct timespec ts = {(time_t)((until - now) / 1000000000u),
-                          (long)((until - now) % 1000000000u)};
-    return nanosleep(&ts, NULL) == 0;
-}
 
 /* A send found the outbox full: edge-triggered epoll registrations get
  * a new EPOLLOUT edge when room frees (the kernel's buffer, empty, would
@@ -1755,8 +1742,11 @@ static void send_to_outbox(struct ss_call *c, struct ss_fault_scratch *s, struct
             break;
         if (deadline != 0 && ss_latency_now() >= deadline)
             break;
-        if (!wait_for_room(deadline != 0 && deadline < room_ns ? deadline : room_ns) && taken > 0)
-            break; /* interrupted after some went: a short send */
+        /* a signal handler that runs after some bytes went makes the
+         * send short, as the kernel's */
+        if (!ss_latency_sleep_until(deadline != 0 && deadline < room_ns ? deadline : room_ns) &&
+            taken > 0)
+            break;
     }
     if (taken == 0 && want != 0)
         fail_with(c, s, -1, EAGAIN);

@@ -256,13 +256,13 @@ void ss_latency_after_fork_child(void)
 
 /* ---- a blocking receive's wait ------------------------------------------ */
 
-static void sleep_until(uint64_t due)
+int ss_latency_sleep_until(uint64_t due)
 {
     uint64_t now = ss_latency_now();
     if (due <= now)
-        return;
+        return 1;
     struct timespec ts = {(time_t)((due - now) / 1000000000u), (long)((due - now) % 1000000000u)};
-    nanosleep(&ts, NULL); /* a signal handler may run: the loop looks again */
+    return nanosleep(&ts, NULL) == 0;
 }
 
 static void wait_readable(int fd, uint64_t deadline)
@@ -289,9 +289,11 @@ int ss_latency_wait(struct ss_obj *obj, int fd, uint64_t timeout_ns, uint64_t ne
             return -1;
         }
         if (v->holding)
-            sleep_until(deadline != 0 && deadline < v->next_due_ns ? deadline : v->next_due_ns);
+            /* a signal handler may run: the loop looks again */
+            ss_latency_sleep_until(deadline != 0 && deadline < v->next_due_ns ? deadline
+                                                                              : v->next_due_ns);
         else if (v->allowed > 0) /* MSG_WAITALL wants more than is queued */
-            sleep_until(now + 1000000);
+            ss_latency_sleep_until(now + 1000000);
         else
             wait_readable(fd, deadline);
         now = ss_latency_now();

@@ -57,6 +57,8 @@ static inline int ss_latency_enabled(void)
 
 /* The clock of due times. */
 uint64_t ss_latency_now(void);
+/* Sleeps until due on that clock; 0 when a signal handler cut it short. */
+int ss_latency_sleep_until(uint64_t due);
 
 /* Looks at the socket behind fd (obj) at now: notes what arrived since
  * the last look and says what is due. Returns 0 (v->rule 0) when no rule

@@ -171,6 +171,25 @@ static void unlock_and_free(void)
     }
 }
 
+/* obj's box with the lock held (unlock_and_free() after it), or NULL
+ * with the lock not held when the socket has none. */
+static struct box *locked_box(struct ss_obj *obj)
+{
+    if (atomic_load_explicit(&n_boxes, memory_order_relaxed) == 0 || obj == NULL ||
+        !lock_boxes())
+        return NULL;
+    struct box *b = find_box(obj);
+    if (b == NULL)
+        unlock_and_free();
+    return b;
+}
+
+/* Takes b out of the list (the lock held). */
+static void drop(struct box *b)
+{
+    drop_box(box_index(b->obj_id));
+}
+
 static int in_flight(const struct box *b)
 {
     return b->sent < b->taken || (b->shut_wr && !b->shut_done);
@@ -411,11 +430,11 @@ static uint64_t total_of(const struct iovec *iov, size_t count)
 
 int ss_outbox_holding(struct ss_obj *obj)
 {
-    if (atomic_load_explicit(&n_boxes, memory_order_relaxed) == 0 || !lock_boxes())
+    struct box *b = locked_box(obj);
+    if (b == NULL)
         return 0;
-    struct box *b = find_box(obj);
-    uint64_t now = ss_latency_now();
-    int rule = b != NULL && (in_flight(b) || b->err != 0 || (b->connect_due > now)) ? b->rule : 0;
+    int holding = in_flight(b) || b->err != 0 || b->connect_due > ss_latency_now();
+    int rule = holding ? b->rule : 0;
     unlock_and_free();
     return rule;
 }
@@ -465,11 +484,11 @@ int ss_outbox_shutdown(struct ss_obj *obj, int how)
 {
     if (how != SHUT_WR && how != SHUT_RDWR)
         return how;
-    if (atomic_load_explicit(&n_boxes, memory_order_relaxed) == 0 || !lock_boxes())
+    struct box *b = locked_box(obj);
+    if (b == NULL)
         return how;
-    struct box *b = find_box(obj);
     int left = how;
-    if (b != NULL && b->fd >= 0 && b->sent < b->taken && !b->shut_wr) {
+    if (b->fd >= 0 && b->sent < b->taken && !b->shut_wr) {
         b->shut_wr = 1;
         left = how == SHUT_RDWR ? SHUT_RD : -1;
     }
@@ -479,10 +498,10 @@ int ss_outbox_shutdown(struct ss_obj *obj, int how)
 
 int ss_outbox_shut(struct ss_obj *obj)
 {
-    if (atomic_load_explicit(&n_boxes, memory_order_relaxed) == 0 || !lock_boxes())
+    struct box *b = locked_box(obj);
+    if (b == NULL)
         return 0;
-    struct box *b = find_box(obj);
-    int shut = b != NULL && b->shut_wr;
+    int shut = b->shut_wr;
     unlock_and_free();
     return shut;
 }
@@ -491,10 +510,10 @@ int ss_outbox_shut(struct ss_obj *obj)
 
 void ss_outbox_closing(int fd, struct ss_obj *obj)
 {
-    if (atomic_load_explicit(&n_boxes, memory_order_relaxed) == 0 || !lock_boxes())
+    struct box *b = locked_box(obj);
+    if (b == NULL)
         return;
-    struct box *b = find_box(obj);
-    int dup_open = b != NULL && b->fd >= 0;
+    int dup_open = b->fd >= 0;
     unlock_and_free();
     if (dup_open)
         ss_epoll_table_forget_fd(fd);
@@ -515,18 +534,15 @@ static int close_resets(int fd)
 
 void ss_outbox_closed(struct ss_obj *obj)
 {
-    if (atomic_load_explicit(&n_boxes, memory_order_relaxed) == 0 || !lock_boxes())
+    struct box *b = locked_box(obj);
+    if (b == NULL)
         return;
-    int i = obj != NULL ? box_index(ss_model_id(obj)) : -1;
-    if (i >= 0) {
-        struct box *b = boxes[i];
-        uint64_t now = ss_latency_now(), last = ss_marks_last_due(&b->k);
-        b->orphan = 1;
-        b->orphan_until = (last > now ? last : now) + ORPHAN_GRACE_NS;
-        wake_thread_if_started();
-        if (b->fd < 0 || close_resets(b->fd) || finished(b, ss_latency_now()))
-            drop_box(i); /* the duplicate's close is the program's, now */
-    }
+    uint64_t now = ss_latency_now(), last = ss_marks_last_due(&b->k);
+    b->orphan = 1;
+    b->orphan_until = (last > now ? last : now) + ORPHAN_GRACE_NS;
+    wake_thread_if_started();
+    if (b->fd < 0 || close_resets(b->fd) || finished(b, now))
+        drop(b); /* the duplicate's close is the program's, now */
     unlock_and_free();
 }
 
@@ -535,15 +551,14 @@ void ss_outbox_closed(struct ss_obj *obj)
 int ss_outbox_unwritable(struct ss_obj *obj, uint64_t now, uint64_t *due)
 {
     *due = 0;
-    if (atomic_load_explicit(&n_boxes, memory_order_relaxed) == 0 || obj == NULL ||
-        !lock_boxes())
+    struct box *b = locked_box(obj);
+    if (b == NULL)
         return 0;
-    struct box *b = find_box(obj);
     int unwritable = 0;
-    if (b != NULL && b->connect_due > now) {
+    if (b->connect_due > now) {
         unwritable = 1;
         *due = b->connect_due;
-    } else if (b != NULL && b->ring != NULL && b->taken - b->sent >= b->cap) {
+    } else if (b->ring != NULL && b->taken - b->sent >= b->cap) {
         unwritable = 1;
         *due = b->k.n > 0 ? ss_marks_next_due(&b->k) : now + 1000000;
     }
@@ -568,35 +583,31 @@ void ss_outbox_connecting(struct ss_obj *obj, int rule, uint64_t due, int kernel
 int ss_outbox_shaking(struct ss_obj *obj, uint64_t now, uint64_t *due)
 {
     *due = 0;
-    if (atomic_load_explicit(&n_boxes, memory_order_relaxed) == 0 || obj == NULL ||
-        !lock_boxes())
+    struct box *b = locked_box(obj);
+    if (b == NULL)
         return 0;
-    int i = box_index(ss_model_id(obj));
-    int shaking = 0;
-    if (i >= 0 && boxes[i]->connect_due > now) {
-        shaking = 1;
-        *due = boxes[i]->connect_due;
-    } else if (i >= 0 && finished(boxes[i], now)) {
-        drop_box(i);
-    }
+    int shaking = b->connect_due > now;
+    if (shaking)
+        *due = b->connect_due;
+    else if (finished(b, now))
+        drop(b);
     unlock_and_free();
     return shaking;
 }
 
 int ss_outbox_connect_done(struct ss_obj *obj)
 {
-    if (atomic_load_explicit(&n_boxes, memory_order_relaxed) == 0 || obj == NULL ||
-        !lock_boxes())
+    struct box *b = locked_box(obj);
+    if (b == NULL)
         return 0;
-    int i = box_index(ss_model_id(obj));
-    int zero = i >= 0 && boxes[i]->connect_zero ? boxes[i]->rule : 0;
-    if (zero) {
-        boxes[i]->connect_zero = 0;
-        if (finished(boxes[i], ss_latency_now()))
-            drop_box(i);
+    int rule = b->connect_zero ? b->rule : 0;
+    if (rule) {
+        b->connect_zero = 0;
+        if (finished(b, ss_latency_now()))
+            drop(b);
     }
     unlock_and_free();
-    return zero;
+    return rule;
 }
 
 /* ---- the end of the image, and forks ------------------------------------------ */

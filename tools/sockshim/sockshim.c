@@ -338,9 +338,10 @@ static int phase_line(char *line, const char *origin, uint64_t *at_ns, char **re
         return 0;
     char *time = line + 2 + strspn(line + 2, " \t");
     char *colon = strchr(time, ':');
+    char shown[256];
     if (colon == NULL)
         die("%s: an 'at' line is 'at TIME: RULE' or 'at TIME: clear' (no ':' in '%s')", origin,
-            line);
+            printable(line, shown, sizeof shown));
     size_t len = (size_t)(colon - time);
     while (len > 0 && (time[len - 1] == ' ' || time[len - 1] == '\t'))
         len--;
@@ -390,10 +391,11 @@ static void take_fault_line(struct settings *s, struct phases *p, char *line,
     snprintf(origin, sizeof origin, "%s:%u", path, number);
     uint64_t at_ns;
     char *rest;
+    char shown[256];
     if (!phase_line(line, origin, &at_ns, &rest)) {
         if (p->seen)
             die("%s: after an 'at' line every line is 'at TIME: RULE' or 'at TIME: clear' "
-                "('%s')", origin, line);
+                "('%s')", origin, printable(line, shown, sizeof shown));
         add_rule(s, line, "%s", origin);
         return;
     }
@@ -406,7 +408,8 @@ static void take_fault_line(struct settings *s, struct phases *p, char *line,
         return;
     }
     if (strstr(rest, ":at=") != NULL)
-        die("%s: a phase's rule takes its at= from the phase ('%s')", origin, rest);
+        die("%s: a phase's rule takes its at= from the phase ('%s')", origin,
+            printable(rest, shown, sizeof shown));
     char *timed, t[32];
     if (asprintf(&timed, "%s:at=%s", rest, duration_text(at_ns, t, sizeof t)) < 0)
         die("out of memory");
