@@ -145,9 +145,6 @@ int ss_fn_is_resolution(enum ss_fn fn);
  * the socket calls glibc makes for one (nss_dns's queries) are not the
  * program's and are performed untouched. */
 extern __thread int ss_resolving;
-/* Answers a resolution in place of the real call with the failure eai
- * stands for, by the function's own convention (wrap_resolve.c). */
-void ss_resolution_fail(struct ss_call *call, int eai);
 
 /* Fork support (preload.c): after a fork in the child. */
 void ss_after_fork_child(void);

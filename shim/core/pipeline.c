@@ -245,7 +245,7 @@ static void run_resolution(struct ss_call *c, int entry_errno)
     int eai = ss_fault_enabled() ? ss_fault_resolution(c) : 0;
     c->err = entry_errno;
     if (eai != 0)
-        ss_resolution_fail(c, eai);
+        ss_fault_fail_resolution(c, eai);
     else
         perform_resolution(c, entry_errno);
     c->t_end_ns = ss_now_ns();

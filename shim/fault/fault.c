@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -32,6 +33,7 @@
 #include "real.h"
 #include "render.h"
 #include "rules.h"
+#include "xlat.h"
 
 /* Rule number N is rules[N - 1], written once before it goes live and
  * never changed after (bss: untouched slots cost nothing). */
@@ -1814,6 +1816,45 @@ static void settle_handshake(struct ss_call *c, struct ss_fault_scratch *s)
     ss_outbox_connecting(s->obj, c->fault, s->handshake_due, c->ret == 0);
     c->ret = -1;
     c->err = EINPROGRESS;
+}
+
+/* ---- a resolution's failure, by its function's convention ---------------- */
+
+/* Which convention fn answers by. */
+static int returns_hostent_r(enum ss_fn fn)
+{
+    return fn == SS_FN_gethostbyname_r || fn == SS_FN_gethostbyname2_r ||
+           fn == SS_FN_gethostbyaddr_r;
+}
+
+void ss_fault_fail_resolution(struct ss_call *c, int eai)
+{
+    struct ss_resolution *r = c->resolution;
+    if (c->op == SS_OP_getaddrinfo || c->op == SS_OP_getnameinfo) {
+        /* *res is left as it was: nothing for the program to free */
+        r->gai = eai;
+        c->ret = eai;
+        return;
+    }
+    const struct ss_resolve_error *h = ss_h_error_of_gai(eai);
+    int herr = h != NULL ? h->code : NO_RECOVERY;
+    int err = h != NULL ? h->r_ret : ENOENT;
+    r->hostent = NULL;
+    r->herr = herr;
+    c->ret = -1;
+    if (returns_hostent_r(c->fn)) {
+        if (r->result != NULL)
+            *r->result = NULL;
+        if (r->h_errnop != NULL)
+            *r->h_errnop = herr;
+        r->r_ret = err;
+    } else {
+        h_errno = herr;
+    }
+    /* glibc sets errno to what a _r form returns, and a NETDB_INTERNAL
+     * failure of the others says its cause in errno */
+    if (err != 0)
+        c->err = err;
 }
 
 int ss_fault_resolution(struct ss_call *c)

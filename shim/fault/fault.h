@@ -121,6 +121,10 @@ void ss_fault_after(struct ss_call *c, struct ss_fault_scratch *s);
  * delay is slept here and c->fault set; returns the EAI_* code the call
  * is to fail with, or 0 when the real call is to be made. */
 int ss_fault_resolution(struct ss_call *c);
+/* Answers a resolution in place of the real call with the failure eai
+ * stands for, by the function's own convention (getaddrinfo's return,
+ * h_errno, a _r form's return and *h_errnop). */
+void ss_fault_fail_resolution(struct ss_call *c, int eai);
 /* Whether some rule names op (a call no rule names skips the engine). */
 int ss_fault_covers(enum ss_op op);
 

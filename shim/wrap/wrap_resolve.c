@@ -3,13 +3,12 @@
  * Each wrapper keeps what the program asked and got in a struct
  * ss_resolution on its stack (call.h); the perform functions make the
  * real call from it. A fault answers in place of the real call
- * (ss_resolution_fail, below), with each function's own convention.
+ * (ss_fault_fail_resolution, shim/fault/fault.c), with each function's
+ * own convention.
  */
-#include <errno.h>
 #include <netdb.h>
 
 #include "wrap.h"
-#include "xlat.h"
 
 static struct ss_resolution *res_of(struct ss_call *c)
 {
@@ -188,43 +187,4 @@ SS_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct 
                         .fd = -1, .resolution = &r};
     SS_RUN_RESOLUTION(c);
     return r.r_ret;
-}
-
-/* ---- a fault's answer ------------------------------------------------------ */
-
-/* Which convention fn answers by. */
-static int returns_hostent_r(enum ss_fn fn)
-{
-    return fn == SS_FN_gethostbyname_r || fn == SS_FN_gethostbyname2_r ||
-           fn == SS_FN_gethostbyaddr_r;
-}
-
-void ss_resolution_fail(struct ss_call *c, int eai)
-{
-    struct ss_resolution *r = res_of(c);
-    if (c->op == SS_OP_getaddrinfo || c->op == SS_OP_getnameinfo) {
-        /* *res is left as it was: nothing for the program to free */
-        r->gai = eai;
-        c->ret = eai;
-        return;
-    }
-    const struct ss_resolve_error *h = ss_h_error_of_gai(eai);
-    int herr = h != NULL ? h->code : NO_RECOVERY;
-    int err = h != NULL ? h->r_ret : ENOENT;
-    r->hostent = NULL;
-    r->herr = herr;
-    c->ret = -1;
-    if (returns_hostent_r(c->fn)) {
-        if (r->result != NULL)
-            *r->result = NULL;
-        if (r->h_errnop != NULL)
-            *r->h_errnop = herr;
-        r->r_ret = err;
-    } else {
-        h_errno = herr;
-    }
-    /* glibc sets errno to what a _r form returns, and a NETDB_INTERNAL
-     * failure of the others says its cause in errno */
-    if (err != 0)
-        c->err = err;
 }
