@@ -123,7 +123,9 @@ def test_rate_paces_one_connection(tmp_path):
     assert t["other"][0] == 1 << 20 and t["other"][1] < 1.0
     assert t["paced"][0] == 1 << 20 and 3.9 <= t["paced"][1] < 12
     paced = [l.body for l in trace.lines if "[fault #1 rate=256KiB/s" in l.body]
-    assert len(paced) > 600  # a packet's worth at a time
+    # about a packet's worth at a time (724 packets; a loaded machine wakes
+    # the reader late, so some receives take two or three)
+    assert len(paced) > 360
     assert all(b.endswith("bytes due]") or b.endswith("rate=256KiB/s]") for b in paced)
 
 
