@@ -241,3 +241,145 @@ def test_a_rule_added_with_for_ends_by_itself(tmp_path):
     assert 2 <= refused <= 8                            # 300 ms of 50 ms attempts
     first = results.index(111)
     assert set(results[first:first + refused]) == {111}  # one window, then connects again
+
+
+def test_pause_and_resume_keep_calls_out_of_the_trace(tmp_path):
+    """ctl pause stops the calls' lines, and faults go on meanwhile; ctl
+    resume brings them back, and the process says how many calls it did
+    not write: the calls written and not written add up to the client's
+    attempts, and no call is written between the two records."""
+    [port] = free_ports(1)
+    control, out, stop = tmp_path / "control", tmp_path / "out", tmp_path / "stop"
+    trace = tmp_path / "trace.jsonl"
+    cmd = [str(SOCKSHIM), "--control-dir", str(control), "--format", "json", "-o", str(trace),
+           "-e", "connect,connect_ex", "--", sys.executable,
+           scenario("control_client.py")[-1], str(port), str(stop)]
+    with open(out, "w") as sink:
+        run = subprocess.Popen(cmd, stdout=sink, env=base_env())
+    try:
+        wait_for(lambda: (control / f"{run.pid}.sock").exists() and len(attempts(out)) >= 3)
+        paused = ctl(control, str(run.pid), "pause")
+        assert paused.returncode == 0 and paused.stdout.decode() == "tracing paused\n"
+        n = len(attempts(out))
+        assert ctl(control, str(run.pid), "add",
+                   f"connect:error=ECONNREFUSED:port={port}").returncode == 0
+        wait_for(lambda: attempts(out)[n:].count(111) >= 3)
+        assert ctl(control, str(run.pid), "clear").returncode == 0
+        resumed = ctl(control, str(run.pid), "resume")
+        assert resumed.returncode == 0 and resumed.stdout.decode() == "tracing resumed\n"
+        n = len(attempts(out))
+        wait_for(lambda: len(attempts(out)) >= n + 3)
+    finally:
+        stop.touch()
+        assert run.wait(timeout=30) == 0
+    records = [json.loads(l) for l in trace.read_text().splitlines()]
+    changes = [(i, r) for i, r in enumerate(records) if r.get("type") == "tracing"]
+    assert [r["change"] for _, r in changes] == ["paused", "resumed"]
+    (begin, _), (end, resumed) = changes
+    calls = [i for i, r in enumerate(records) if r.get("type") == "call"]
+    assert not [i for i in calls if begin < i < end]
+    assert calls[0] < begin and calls[-1] > end
+    results = attempts(out)
+    assert len(calls) + resumed["not_written"] == len(results)
+    assert resumed["not_written"] >= results.count(111) >= 3   # faulted while paused
+    assert "fault" not in json.dumps([records[i] for i in calls])
+
+
+def test_stats_shows_the_live_summary(tmp_path):
+    """ctl stats (and Running.stats()) while the program runs: its sockets
+    open now, its calls by method with their faults and bytes, its
+    findings so far, and a forked child that ended, in the ended row."""
+    stop = tmp_path / "stop"
+    run = sockshim.start([sys.executable, scenario("stats_program.py")[-1], str(stop)],
+                         ["send:short=10:when=1"], sockshim=SOCKSHIM, env=base_env(),
+                         stdout=subprocess.PIPE)
+    try:
+        assert run.popen.stdout.readline() == b"ready\n"
+        stats = run.stats()
+        [proc] = stats["processes"]
+        assert proc["pid"] != run.pid and proc["exe"].startswith("python3")
+        assert proc["sockets_open"] == 5 and proc["sockets_made"] == 5
+        send = proc["methods"]["send"]
+        assert (send["calls"], send["faults"], send["bytes"]) == (2, 1, 110)
+        assert proc["methods"]["accept"]["calls"] == 2
+        assert proc["methods"]["connect"]["calls"] == 2
+        assert proc["findings"] == {"lost-bytes": 1}
+        ended = stats["ended"]
+        assert ended["processes"] == 1 and ended["sockets_made"] == 1
+        assert ended["methods"]["socket"]["calls"] == 1 and "sockets_open" not in ended
+        assert stats["not_counted"] == 0
+        text = ctl(run.control.parent, str(run.control), "stats")
+        assert text.returncode == 0, text.stderr
+        lines = text.stdout.decode().splitlines()
+        assert lines[0].startswith(f"pid {proc['pid']} 'python3")
+        assert lines[0].endswith(": 5 sockets open (5 made), " + lines[0].split("made), ")[1])
+        assert "1 fault, 1 finding (lost-bytes 1)" in lines[0]
+        assert lines[1].split() == ["method", "calls", "errors", "faults", "bytes", "time"]
+        assert ["send", "2", "0", "1", "110"] == \
+            next(l.split()[:5] for l in lines if l.split()[0] == "send")
+        assert "ended: 1 process: 1 socket made, " in text.stdout.decode()
+        bad = ctl(run.control.parent, str(run.control), "stats", "xml")
+        assert bad.returncode == 2 and "'xml'" in bad.stderr.decode()
+    finally:
+        stop.touch()
+        result = run.wait(timeout=30)
+    assert result.returncode == 0
+    # the summary at exit counts what stats counted (the counters are one)
+    [summary] = [r for r in result.events
+                 if r.get("type") == "summary" and r["pid"] == proc["pid"]]
+    rows = {m["op"]: m for m in summary["methods"]}
+    assert rows["send"]["calls"] == 2 and rows["send"]["bytes"] == 110
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is missing")
+def test_rule_changes_are_packets_of_the_capture(tmp_path):
+    """With --pcap, each rule added or removed while the run goes on is a
+    packet of a second interface, once however many processes take it: a
+    syslog message Wireshark lists, with the change as its comment."""
+    [port] = free_ports(1)
+    out, stop, pcap = tmp_path / "out", tmp_path / "stop", tmp_path / "cap.pcapng"
+    with open(out, "w") as sink:
+        run = sockshim.start([sys.executable, scenario("control_client.py")[-1], str(port),
+                              str(stop)], sockshim=SOCKSHIM, env=base_env(), stdout=sink,
+                             options=["--pcap", str(pcap)])
+    try:
+        wait_for(lambda: len(attempts(out)) >= 2)
+        number = run.add_fault(f"connect:error=ECONNREFUSED:port={port}")
+        wait_for(lambda: 111 in attempts(out))
+        run.remove(number)
+        n = len(attempts(out))
+        wait_for(lambda: len(attempts(out)) >= n + 2)
+    finally:
+        stop.touch()
+        assert run.wait(timeout=30).returncode == 0
+    rows = subprocess.run(["tshark", "-r", str(pcap), "-Y", "frame.interface_id == 1", "-T",
+                           "fields", "-e", "_ws.col.Info", "-e", "frame.comment"],
+                          capture_output=True, timeout=60).stdout.decode().splitlines()
+    rule = f"connect:error=ECONNREFUSED:port={port}"
+    assert rows == [f"USER.NOTICE: sockshim fault #1 added: {rule}\t"
+                    f"sockshim fault #1 added: {rule}",
+                    f"USER.NOTICE: sockshim fault #1 removed: {rule}\t"
+                    f"sockshim fault #1 removed: {rule}"]
+
+
+def test_a_wait_lets_go_when_its_rule_is_removed(tmp_path):
+    """A server waits in select() with no timeout while recv:blackhole
+    holds its connection's bytes back; when the rule is removed, the wait
+    looks at the board and lets them go: the server gets them without
+    making any other call."""
+    run = sockshim.start([sys.executable, scenario("select_reader.py")[-1]],
+                         ["recv:blackhole"], sockshim=SOCKSHIM, env=base_env(),
+                         stdout=subprocess.PIPE)
+    try:
+        port = int(run.popen.stdout.readline().split()[1])
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            client.sendall(b"hello")
+            time.sleep(0.5)
+            assert run.popen.poll() is None          # the bytes are held back
+            run.remove(1)
+            assert run.popen.stdout.readline() == b"got hello\n"
+    finally:
+        result = run.wait(timeout=30)
+    assert result.returncode == 0
+    # one receive, after the wait: nothing else took the rule's removal in
+    assert [r["ret"] for r in result.calls if r["op"] == "recv"] == [5]

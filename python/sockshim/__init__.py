@@ -357,6 +357,24 @@ class Running:
                 self.remove(number)
         return window()
 
+    def pause(self):
+        """Stops writing calls to the trace (faults, the audit and --pcap go
+        on); each process writes "# tracing paused" where it stops."""
+        self._ask("pause")
+
+    def resume(self):
+        """Writes calls to the trace again."""
+        self._ask("resume")
+
+    def stats(self):
+        """The live summary (docs/control.md): a dict with "processes" (one
+        dict per running process: pid, exe, running_ns, sockets_open,
+        sockets_made, methods {name: {calls, errors, faults, bytes,
+        time_ns}}, findings {code: count}), "ended" (the processes that
+        ended, summed) and "not_counted"."""
+        import json
+        return json.loads(self._ask("stats json")[0])
+
     def events(self):
         """The JSON records the run has written so far (complete lines)."""
         return read_trace(self.output, self.format)[1]
@@ -397,7 +415,8 @@ class Running:
 def start(argv, faults=(), seed=None, trace=True, *, format="json", output=None,
           control_dir=None, ready_timeout=10, sockshim=None, options=(), **popen_kwargs):
     """Starts argv under sockshim in the background with a control channel
-    and returns a Running handle (add_fault, remove, fault, events, stop).
+    and returns a Running handle (add_fault, remove, fault, pause, resume,
+    stats, events, stop).
     The arguments are run()'s; control_dir is where the control socket goes
     (default: a private temporary directory). The other keyword arguments go
     to subprocess.Popen (stdout, stderr, env, cwd...)."""

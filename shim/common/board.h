@@ -11,7 +11,8 @@
  * rules it has not seen yet into their numbers' slots and swaps its set
  * of rules in force whole (shim/fault/fault.c). A rule's number is
  * given once per run and never again: #N means one rule throughout the
- * trace.
+ * trace. The board also says whether the trace is paused (ctl pause):
+ * a change of it bumps version as a change of the list does.
  */
 #ifndef SOCKSHIM_BOARD_H
 #define SOCKSHIM_BOARD_H
@@ -21,7 +22,7 @@
 
 #include "rules.h"
 
-#define SS_BOARD_MAGIC 0x6472616f62656c75ull /* "uleboard" */
+#define SS_BOARD_MAGIC 0x3264726f62656c75ull /* "uleboard", layout 2 */
 
 struct ss_board_rule {
     uint32_t number;              /* 1-based, at most SS_RULE_NUMBERS */
@@ -37,6 +38,8 @@ struct ss_board {
     _Atomic uint64_t version;     /* odd while the command writes */
     uint32_t n;                   /* rules in force, in their order */
     uint32_t next_number;         /* the number the next rule added gets */
+    uint32_t tracing_paused;      /* 1: no process writes calls' lines (ctl pause) */
+    uint32_t reserved;
     struct ss_board_rule rule[SS_MAX_RULES];
 };
 

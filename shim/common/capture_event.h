@@ -26,6 +26,9 @@ enum ss_cap_kind {
     SS_CAP_FIN,      /* no more bytes this way (shutdown, close, or EOF seen) */
     SS_CAP_RST,      /* the connection was reset */
     SS_CAP_DGRAM,    /* one datagram */
+    SS_CAP_RULE,     /* a fault rule added or removed while the run went on
+                      * (--control): offset is its number, dir 1 when added,
+                      * the note says it; no addresses */
 };
 
 enum ss_cap_dir {

@@ -39,6 +39,9 @@
 /* Set by the command with --control: the fd of the run's rule board
  * (board.h), where the rules in force while the run goes on are. */
 #define SS_ENV_RULE_BOARD "SOCKSHIM_RULE_BOARD"
+/* Set by the command with --control: the fd of the run's live counts
+ * (live_stats.h), where each process keeps its counts for ctl stats. */
+#define SS_ENV_LIVE_STATS "SOCKSHIM_LIVE_STATS"
 /* When the run started (CLOCK_REALTIME_COARSE, ns), set by the command or
  * by the first process that loads the library: a %p file last changed
  * before then was not made by this run and is never written. */

@@ -20,6 +20,7 @@ static const char *const variable[SS_SHARE_COUNT] = {
     [SS_SHARE_RING] = SS_ENV_SINK_RING,
     [SS_SHARE_PLACES] = SS_ENV_PLACE_BOX,
     [SS_SHARE_BOARD] = SS_ENV_RULE_BOARD,
+    [SS_SHARE_LIVE] = SS_ENV_LIVE_STATS,
 };
 
 /* Set while the library starts (one thread), read after. */
@@ -28,7 +29,7 @@ static struct {
     int fd;
     struct ss_fd_ref ref;
 } share[SS_SHARE_COUNT] = {[SS_SHARE_RING] = {.fd = -1}, [SS_SHARE_PLACES] = {.fd = -1},
-                           [SS_SHARE_BOARD] = {.fd = -1}};
+                           [SS_SHARE_BOARD] = {.fd = -1}, [SS_SHARE_LIVE] = {.fd = -1}};
 
 static int is_the_file(int fd, const struct ss_fd_ref *ref)
 {

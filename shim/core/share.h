@@ -27,6 +27,7 @@ enum ss_share {
     SS_SHARE_RING,   /* SOCKSHIM_SINK_RING */
     SS_SHARE_PLACES, /* SOCKSHIM_PLACE_BOX */
     SS_SHARE_BOARD,  /* SOCKSHIM_RULE_BOARD (--control) */
+    SS_SHARE_LIVE,   /* SOCKSHIM_LIVE_STATS (--control) */
     SS_SHARE_COUNT
 };
 

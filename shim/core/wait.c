@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "epoll_table.h"
+#include "fault.h"
 #include "internal.h"
 #include "latency.h"
 #include "model.h"
@@ -256,6 +257,19 @@ struct held_wait {
     void (*undo)(struct ss_call *c, void *state);
 };
 
+/* With --control a rule may be removed while a wait goes on, and what it
+ * held back must then be let go of (docs/control.md): a wait around
+ * holds looks at the board this often. */
+#define BOARD_LOOK_NS ((int64_t)50 * 1000000)
+
+static int64_t looking_at_board(int64_t ns)
+{
+    if (!ss_fault_watching)
+        return ns;
+    ss_fault_look_at_board();
+    return ns < 0 || ns > BOARD_LOOK_NS ? BOARD_LOOK_NS : ns;
+}
+
 /* Makes the real call again, each time until the earliest due time,
  * until it finds something or the program's own time is up. */
 static void wait_around_holds(struct ss_call *c, const struct held_wait *kind, void *state,
@@ -265,7 +279,7 @@ static void wait_around_holds(struct ss_call *c, const struct held_wait *kind, v
     for (;;) {
         uint64_t now = ss_latency_now();
         uint64_t earliest = kind->hold(c, state, now);
-        long ret = kind->call(c, wait_for(w, now, earliest));
+        long ret = kind->call(c, looking_at_board(wait_for(w, now, earliest)));
         if (ret < 0) {
             int err = errno;
             if (kind->undo != NULL)

@@ -32,6 +32,8 @@
 #include "model.h"
 #include "real.h"
 #include "render.h"
+#include "trace.h"
+#include "capture.h"
 #include "rules.h"
 #include "xlat.h"
 
@@ -324,7 +326,7 @@ static void join_board(void)
 
 /* A whole copy of the board's list (the command may be writing it: read
  * again until a copy is not torn). 0, or -1 when it never settled. */
-static int read_board(struct ss_board_rule *out, uint32_t *n, uint64_t *version)
+static int read_board(struct ss_board_rule *out, uint32_t *n, uint64_t *version, int *paused)
 {
     for (int tries = 0; tries < 1000; tries++) {
         uint64_t before = atomic_load_explicit(&board->version, memory_order_acquire);
@@ -333,11 +335,13 @@ static int read_board(struct ss_board_rule *out, uint32_t *n, uint64_t *version)
             continue;
         }
         uint32_t count = board->n < SS_MAX_RULES ? board->n : SS_MAX_RULES;
+        int paused_then = board->tracing_paused != 0;
         memcpy(out, board->rule, count * sizeof *out);
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&board->version, memory_order_relaxed) == before) {
             *n = count;
             *version = before;
+            *paused = paused_then;
             return 0;
         }
     }
@@ -361,15 +365,23 @@ static int take_board_rule(int i, struct ss_board_rule *r)
     return 1;
 }
 
-/* The trace says which rules the process took in and let go of. */
+static void rule_changed(int number, int added)
+{
+    ss_render_rule_change(number, added);
+    if (ss_capture_enabled())
+        ss_capture_rule_change(number, added);
+}
+
+/* The trace and the capture say which rules the process took in and let
+ * go of. */
 static void announce(const struct live_set *was, const struct live_set *now)
 {
     for (int k = 0; k < was->n; k++)
         if (!set_has(now, was->slot[k]))
-            ss_render_rule_change(was->slot[k] + 1, 0);
+            rule_changed(was->slot[k] + 1, 0);
     for (int k = 0; k < now->n; k++)
         if (!set_has(was, now->slot[k]))
-            ss_render_rule_change(now->slot[k] + 1, 1);
+            rule_changed(now->slot[k] + 1, 1);
 }
 
 /* The board moved: the rules in force become its list. A thread that
@@ -381,9 +393,10 @@ static void reload_rules(int quiet)
         return;
     uint32_t n;
     uint64_t version;
+    int paused;
     if (atomic_load_explicit(&board->version, memory_order_acquire) !=
             atomic_load_explicit(&board_seen, memory_order_relaxed) &&
-        read_board(copy, &n, &version) == 0) {
+        read_board(copy, &n, &version, &paused) == 0) {
         struct live_set next = {0, {0}};
         for (uint32_t k = 0; k < n; k++) {
             uint32_t number = copy[k].number;
@@ -395,6 +408,7 @@ static void reload_rules(int quiet)
         if (!quiet)
             announce(live_now(), &next);
         publish(&next);
+        ss_trace_pause(paused, quiet);
         atomic_store_explicit(&board_seen, version, memory_order_release);
     }
     ss_table_unlock(&board_lock, &tls_board_holding);

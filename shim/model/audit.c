@@ -1,5 +1,6 @@
 /* sockshim: the audit (see audit.h and docs/findings.md). */
 #include "audit.h"
+#include "live.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -51,8 +52,22 @@ static _Atomic uint64_t socket_log_dropped;
 static _Atomic uint64_t next_loop_id;
 static _Atomic int socket_touched; /* see ss_audit_touched_socket */
 
-static _Atomic uint64_t op_calls[SS_OP_COUNT], op_errors[SS_OP_COUNT], op_faults[SS_OP_COUNT],
-    op_bytes[SS_OP_COUNT], op_time[SS_OP_COUNT];
+/* The per-method counters the summary shows, and the counts ctl stats
+ * reads: in the run's live counts with --control (live.h), else here. */
+static struct ss_live_counts own_counts;
+static struct ss_live_counts *_Atomic counts = &own_counts;
+
+static struct ss_live_counts *counting(void)
+{
+    return atomic_load_explicit(&counts, memory_order_relaxed);
+}
+
+/* Counts go to a slot of the run's live counts when there are some. */
+static void count_in_live_slot(void)
+{
+    struct ss_live_counts *slot = ss_live_claim();
+    atomic_store_explicit(&counts, slot != NULL ? slot : &own_counts, memory_order_release);
+}
 
 static void *map_table(size_t size)
 {
@@ -70,6 +85,14 @@ void ss_audit_init(void)
     exe_path[n > 0 ? n : 0] = '\0';
     findings = map_table(MAX_FINDINGS * sizeof *findings);
     socket_log = map_table(MAX_SOCKET_LOG * sizeof *socket_log);
+    count_in_live_slot();
+}
+
+static void count_open_socket(int fd, struct ss_obj *obj, void *arg)
+{
+    (void)fd;
+    (void)obj;
+    ++*(int64_t *)arg;
 }
 
 /* A forked child's summary is its own: it starts with empty tables (the
@@ -80,13 +103,25 @@ void ss_audit_after_fork_child(void)
     atomic_store_explicit(&socket_touched, 0, memory_order_relaxed);
     atomic_store_explicit(&n_socket_log, 0, memory_order_relaxed);
     atomic_store_explicit(&socket_log_dropped, 0, memory_order_relaxed);
-    for (int op = 0; op < SS_OP_COUNT; op++) {
-        atomic_store_explicit(&op_calls[op], 0, memory_order_relaxed);
-        atomic_store_explicit(&op_errors[op], 0, memory_order_relaxed);
-        atomic_store_explicit(&op_faults[op], 0, memory_order_relaxed);
-        atomic_store_explicit(&op_bytes[op], 0, memory_order_relaxed);
-        atomic_store_explicit(&op_time[op], 0, memory_order_relaxed);
-    }
+    memset(&own_counts, 0, sizeof own_counts); /* no other thread: fork made one */
+    count_in_live_slot(); /* the parent's slot stays the parent's */
+    /* the sockets it inherited are open in it too, and it may close them */
+    int64_t open = 0;
+    ss_fdtable_each_socket(count_open_socket, &open);
+    atomic_store_explicit(&counting()->sockets_open, open, memory_order_relaxed);
+}
+
+/* The image ends (its summary is about to be written): its counts come
+ * back here, and its live slot is let go, since the command may fold and
+ * free it at any time now. */
+static void leave_live_slot(void)
+{
+    struct ss_live_counts *k = counting();
+    if (k == &own_counts)
+        return;
+    memcpy(&own_counts, k, sizeof own_counts);
+    atomic_store_explicit(&counts, &own_counts, memory_order_release);
+    ss_live_release();
 }
 
 const struct ss_finding_rec *ss_audit_finding(int index)
@@ -124,11 +159,12 @@ uint64_t ss_audit_sockets_dropped(void)
 
 void ss_audit_method_stats(enum ss_op op, struct ss_method_stats *out)
 {
-    out->calls = atomic_load_explicit(&op_calls[op], memory_order_relaxed);
-    out->errors = atomic_load_explicit(&op_errors[op], memory_order_relaxed);
-    out->faults = atomic_load_explicit(&op_faults[op], memory_order_relaxed);
-    out->bytes = atomic_load_explicit(&op_bytes[op], memory_order_relaxed);
-    out->time_ns = atomic_load_explicit(&op_time[op], memory_order_relaxed);
+    const struct ss_live_op *k = &counting()->op[op];
+    out->calls = atomic_load_explicit(&k->calls, memory_order_relaxed);
+    out->errors = atomic_load_explicit(&k->errors, memory_order_relaxed);
+    out->faults = atomic_load_explicit(&k->faults, memory_order_relaxed);
+    out->bytes = atomic_load_explicit(&k->bytes, memory_order_relaxed);
+    out->time_ns = atomic_load_explicit(&k->time_ns, memory_order_relaxed);
 }
 
 /* ---- findings ----------------------------------------------------------- */
@@ -156,6 +192,7 @@ static void note_finding(struct ss_audit_sock *st, enum ss_finding code,
 {
     if (findings == NULL)
         return;
+    atomic_fetch_add_explicit(&counting()->findings[code], 1, memory_order_relaxed);
     uint16_t *slot = st != NULL ? &st->finding_slot[code] : NULL;
     struct ss_finding_rec *seen = slot != NULL && *slot != 0 ? &findings[*slot - 1]
                                   : slot == NULL            ? finding_on_fd(code, c)
@@ -239,7 +276,7 @@ int ss_audit_touched_socket(void)
 int ss_audit_saw_calls(void)
 {
     return ss_audit_touched_socket() ||
-           atomic_load_explicit(&op_calls[SS_OP_fork], memory_order_relaxed) != 0;
+           atomic_load_explicit(&counting()->op[SS_OP_fork].calls, memory_order_relaxed) != 0;
 }
 
 /* Every call the audit sees but a fork is a socket's: the pipeline lets
@@ -272,15 +309,16 @@ void ss_audit_resolution(const struct ss_call *c)
 /* The method's row of the summary. */
 static void tally(const struct ss_call *c)
 {
-    atomic_fetch_add_explicit(&op_calls[c->op], 1, memory_order_relaxed);
+    struct ss_live_op *k = &counting()->op[c->op];
+    atomic_fetch_add_explicit(&k->calls, 1, memory_order_relaxed);
     if (c->failed)
-        atomic_fetch_add_explicit(&op_errors[c->op], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&k->errors, 1, memory_order_relaxed);
     if (c->fault)
-        atomic_fetch_add_explicit(&op_faults[c->op], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&k->faults, 1, memory_order_relaxed);
     if (is_op(c, SENDS | RECVS))
-        atomic_fetch_add_explicit(&op_bytes[c->op], bytes_moved(c), memory_order_relaxed);
+        atomic_fetch_add_explicit(&k->bytes, bytes_moved(c), memory_order_relaxed);
     if (c->t_end_ns > c->t_start_ns)
-        atomic_fetch_add_explicit(&op_time[c->op], c->t_end_ns - c->t_start_ns,
+        atomic_fetch_add_explicit(&k->time_ns, c->t_end_ns - c->t_start_ns,
                                   memory_order_relaxed);
 }
 
@@ -667,6 +705,14 @@ void ss_audit_created(struct ss_obj *obj, uintptr_t caller, int adopted)
     st->created_pid = adopted ? 0 : ss_pid();
     note_options_at_creation(st, obj);
     ss_obj_unlock(obj);
+    struct ss_live_counts *k = counting();
+    atomic_fetch_add_explicit(&k->sockets_open, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&k->sockets_made, 1, memory_order_relaxed);
+}
+
+static void count_closed(void)
+{
+    atomic_fetch_sub_explicit(&counting()->sockets_open, 1, memory_order_relaxed);
 }
 
 /* ---- the socket log ------------------------------------------------------ */
@@ -719,6 +765,7 @@ static void log_socket(struct ss_obj *obj, int fd, enum ss_row_end end)
 
 void ss_audit_closed(struct ss_obj *obj, int fd)
 {
+    count_closed();
     log_socket(obj, fd, SS_ROW_CLOSED);
 }
 
@@ -729,6 +776,7 @@ void ss_audit_closed_in_range(const struct ss_call *c, struct ss_obj *obj,
         lose_loop(audit_state(obj), c, obj, v);
         ss_obj_unlock(obj);
     }
+    count_closed();
     log_socket(obj, c->fd, SS_ROW_CLOSED);
 }
 
@@ -771,6 +819,19 @@ void ss_audit_finish(int at_exec, struct ss_audit_rows *rows)
     rows->before = atomic_load_explicit(&n_socket_log, memory_order_acquire);
     ss_fdtable_each_socket(at_exec ? visit_open_at_exec : visit_open_at_exit, NULL);
     rows->after = atomic_load_explicit(&n_socket_log, memory_order_acquire);
+    leave_live_slot();
+}
+
+/* An exec that failed: the process goes on, in a new slot that starts
+ * from its counts (the old one may be folded into the ended processes'
+ * row already: ctl stats may count these twice, once). */
+static void rejoin_live_counts(void)
+{
+    struct ss_live_counts *slot = ss_live_claim();
+    if (slot == NULL)
+        return;
+    memcpy(slot, &own_counts, sizeof *slot);
+    atomic_store_explicit(&counts, slot, memory_order_release);
 }
 
 /* An exec that failed: the rows its summary added go, so that the summary
@@ -781,6 +842,7 @@ void ss_audit_forget_rows(const struct ss_audit_rows *rows)
     int expected = rows->after;
     atomic_compare_exchange_strong_explicit(&n_socket_log, &expected, rows->before,
                                             memory_order_acq_rel, memory_order_relaxed);
+    rejoin_live_counts();
 }
 
 /* ---- where -------------------------------------------------------------- */

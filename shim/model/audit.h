@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "fmt.h"
+#include "method_table.h"
 #include "call.h"
 #include "model.h"
 #include "sockshim/findings.h"
@@ -133,9 +134,6 @@ const struct ss_finding_rec *ss_audit_finding(int index);
 int ss_audit_finding_count(void);
 
 /* The per-method counters of the process. */
-struct ss_method_stats {
-    uint64_t calls, errors, faults, bytes, time_ns;
-};
 void ss_audit_method_stats(enum ss_op op, struct ss_method_stats *out);
 
 /* The sockets of the process: closed ones from the log, then open ones. */

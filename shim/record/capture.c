@@ -34,6 +34,7 @@
 #include "model.h"
 #include "real.h"
 #include "render.h"
+#include "rules.h"
 #include "ring.h"
 #include "sink_ring.h"
 
@@ -136,6 +137,23 @@ static size_t fault_note(const struct ss_call *c, const struct dgram_note *d, ch
         }
     }
     return o.len < cap ? o.len : cap;
+}
+
+void ss_capture_rule_change(int number, int added)
+{
+    char note[SS_RULE_TEXT_MAX + 64];
+    struct ss_out o;
+    ss_out_init(&o, note, sizeof note);
+    ss_out_str(&o, "sockshim fault #");
+    ss_out_i64(&o, number);
+    ss_out_str(&o, added ? " added: " : " removed: ");
+    ss_out_str(&o, ss_fault_rule_text(number - 1));
+    size_t len = o.len < sizeof note ? o.len : sizeof note;
+    struct ss_cap_event e = {.kind = SS_CAP_RULE, .dir = added ? 1 : 0, .flags = SS_CAP_FAULT,
+                             .note_len = (uint16_t)len, .ts_ns = ss_now_ns(),
+                             .offset = (uint64_t)number};
+    struct iovec iov[2] = {{&e, sizeof e}, {note, len}};
+    (void)ss_ring_emitv(1, iov, 2, sizeof e + len);
 }
 
 /* Writes e with its payload (the first e->len bytes of b, if any), the

@@ -16,5 +16,9 @@ int ss_capture_enabled(void);
 void ss_capture_call(const struct ss_call *c, struct ss_obj *obj, int last_closed);
 /* An accept's new connection. */
 void ss_capture_accepted(const struct ss_call *c);
+/* A rule this process took in (added) or let go of, for the capture's
+ * record of changes (every process that takes it says so; the command
+ * writes it once). */
+void ss_capture_rule_change(int number, int added);
 
 #endif

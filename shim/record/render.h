@@ -40,6 +40,9 @@ void ss_render_loop(const struct ss_call *c);
 void ss_render_note(const struct ss_call *c);
 /* Rule number took effect in the process (added) or stopped (docs/control.md). */
 void ss_render_rule_change(int number, int added);
+/* "# tracing paused", or "# tracing resumed" with the calls not written
+ * meanwhile (trace.h, ss_trace_pause). */
+void ss_render_tracing_change(int paused, uint64_t not_written);
 /* A finding of the audit (index in its table), and the summary at exit. */
 void ss_render_finding(int index);
 void ss_render_summary(void);
@@ -61,6 +64,8 @@ void ss_text_note(struct ss_out *o, const struct ss_call *c);
 void ss_json_note(struct ss_out *o, const struct ss_call *c);
 void ss_text_rule_change(struct ss_out *o, int number, int added, uint64_t now_ns);
 void ss_json_rule_change(struct ss_out *o, int number, int added, uint64_t now_ns);
+void ss_text_tracing_change(struct ss_out *o, int paused, uint64_t not_written, uint64_t now_ns);
+void ss_json_tracing_change(struct ss_out *o, int paused, uint64_t not_written, uint64_t now_ns);
 void ss_text_finding(struct ss_out *o, int index);
 void ss_json_finding(struct ss_out *o, int index);
 void ss_text_summary(struct ss_out *o, uint64_t now_ns);

@@ -152,6 +152,19 @@ void ss_json_rule_change(struct ss_out *o, int number, int added, uint64_t now_n
     ss_out_char(o, '\n');
 }
 
+void ss_json_tracing_change(struct ss_out *o, int paused, uint64_t not_written, uint64_t now_ns)
+{
+    ss_json_head(o, "tracing", now_ns);
+    SS_JSON_KEY(o, "change");
+    ss_out_json_name(o, paused ? "paused" : "resumed");
+    if (!paused) {
+        SS_JSON_KEY(o, "not_written");
+        ss_out_u64(o, not_written);
+    }
+    ss_json_close(o);
+    ss_out_char(o, '\n');
+}
+
 void ss_json_note(struct ss_out *o, const struct ss_call *c)
 {
     int short_skipped = c->fault_note_kind == SS_NOTE_SHORT_SKIPPED;

@@ -318,6 +318,29 @@ void ss_render_rule_change(int number, int added)
     render_and_emit(render_rule_change, &r, configured_formats());
 }
 
+struct tracing_change {
+    int paused;
+    uint64_t not_written, now;
+};
+
+static void render_tracing_change(struct ss_out *o, const void *arg, int json)
+{
+    const struct tracing_change *t = arg;
+    if (json)
+        ss_json_tracing_change(o, t->paused, t->not_written, t->now);
+    else
+        ss_text_tracing_change(o, t->paused, t->not_written, t->now);
+}
+
+void ss_render_tracing_change(int paused, uint64_t not_written)
+{
+    if (!ss_sink_enabled())
+        return;
+    struct tracing_change t = {paused, not_written, ss_now_ns()};
+    write_header_once(t.now);
+    render_and_emit(render_tracing_change, &t, configured_formats());
+}
+
 void ss_render_finding(int index)
 {
     if (!ss_sink_enabled())

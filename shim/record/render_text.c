@@ -63,6 +63,20 @@ void ss_text_rule_change(struct ss_out *o, int number, int added, uint64_t now_n
     ss_out_char(o, '\n');
 }
 
+/* "# tracing paused", "# tracing resumed: 120 calls not written": where
+ * ctl pause and resume took effect in this process (docs/control.md). */
+void ss_text_tracing_change(struct ss_out *o, int paused, uint64_t not_written, uint64_t now_ns)
+{
+    ss_text_prefix(o, now_ns);
+    if (paused) {
+        ss_out_str(o, "# tracing paused\n");
+        return;
+    }
+    ss_out_str(o, "# tracing resumed: ");
+    ss_out_u64(o, not_written);
+    ss_out_str(o, not_written == 1 ? " call not written\n" : " calls not written\n");
+}
+
 /* "# note: fault #1 on sock4: ...": once per rule and process. */
 void ss_text_note(struct ss_out *o, const struct ss_call *c)
 {
@@ -119,41 +133,6 @@ void ss_text_finding(struct ss_out *o, int index)
     ss_out_char(o, '\n');
 }
 
-/* Right-aligns v (or '-' when absent) in a column of width. */
-static void out_column(struct ss_out *o, const char *text, int width)
-{
-    int n = (int)strlen(text);
-    for (int i = n; i < width; i++)
-        ss_out_char(o, ' ');
-    ss_out_str(o, text);
-}
-
-static void out_u64_column(struct ss_out *o, uint64_t v, int width)
-{
-    char buf[24];
-    struct ss_out tmp;
-    ss_out_init(&tmp, buf, sizeof buf - 1);
-    ss_out_u64(&tmp, v);
-    buf[tmp.len] = '\0';
-    out_column(o, buf, width);
-}
-
-/* Seconds with three decimals (0.052 s), or milliseconds when short. */
-static void out_duration(struct ss_out *o, uint64_t ns)
-{
-    if (ns < 1000000000u) {
-        ss_out_u64(o, ns / 1000000u);
-        ss_out_char(o, '.');
-        ss_out_u64_width(o, ns / 1000u % 1000u, 3);
-        ss_out_str(o, " ms");
-    } else {
-        ss_out_u64(o, ns / 1000000000u);
-        ss_out_char(o, '.');
-        ss_out_u64_width(o, ns / 1000000u % 1000u, 3);
-        ss_out_str(o, " s");
-    }
-}
-
 static void summary_line(struct ss_out *o, uint64_t now_ns)
 {
     ss_text_prefix(o, now_ns);
@@ -163,26 +142,15 @@ static void summary_line(struct ss_out *o, uint64_t now_ns)
 static void text_method_table(struct ss_out *o, uint64_t now_ns)
 {
     summary_line(o, now_ns);
-    ss_out_str(o, "method            calls  errors  faults        bytes      time\n");
+    ss_out_method_header(o);
+    ss_out_char(o, '\n');
     for (int op = 0; op < SS_OP_COUNT; op++) {
         struct ss_method_stats m;
         ss_audit_method_stats((enum ss_op)op, &m);
         if (m.calls == 0)
             continue;
         summary_line(o, now_ns);
-        const char *name = ss_op_name((enum ss_op)op);
-        ss_out_str(o, name);
-        for (int i = (int)strlen(name); i < 13; i++)
-            ss_out_char(o, ' ');
-        out_u64_column(o, m.calls, 10);
-        out_u64_column(o, m.errors, 8);
-        out_u64_column(o, m.faults, 8);
-        if (op >= SS_OP_send && op <= SS_OP_recvmmsg)
-            out_u64_column(o, m.bytes, 13);
-        else
-            out_column(o, "-", 13);
-        ss_out_str(o, "  ");
-        out_duration(o, m.time_ns);
+        ss_out_method_row(o, (enum ss_op)op, &m);
         ss_out_char(o, '\n');
     }
 }
@@ -230,7 +198,7 @@ static void text_socket_row(struct ss_out *o, const struct ss_socket_rec *r, uin
     ss_out_str(o, ", received ");
     ss_out_u64(o, s->bytes_received);
     ss_out_str(o, ", lived ");
-    out_duration(o, (r->closed_ns != 0 ? r->closed_ns : now_ns) - r->created_ns);
+    ss_out_duration(o, (r->closed_ns != 0 ? r->closed_ns : now_ns) - r->created_ns);
     for (int i = 0; i < r->n_opts; i++) {
         ss_out_str(o, i == 0 ? ", options " : " ");
         const struct ss_xlat *names = ss_xlat_optnames(r->opts[i][0]);

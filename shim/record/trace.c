@@ -47,9 +47,37 @@ static int text_rebuilds_loops(void)
     return ss_config.format != SS_FORMAT_JSON && !ss_config.every_call;
 }
 
+static _Atomic int paused;               /* ss_trace_pause */
+static _Atomic uint64_t calls_not_written; /* traced calls since the pause */
+
 static int calls_written(void)
 {
-    return ss_config.summary != SS_SUMMARY_ONLY && ss_sink_enabled();
+    return ss_config.summary != SS_SUMMARY_ONLY && ss_sink_enabled() &&
+           !atomic_load_explicit(&paused, memory_order_relaxed);
+}
+
+/* A call the pause keeps out of the trace: counted, for the line that
+ * says where the trace goes on. */
+static void not_written(enum ss_op op)
+{
+    if (traced(op) && atomic_load_explicit(&paused, memory_order_relaxed))
+        atomic_fetch_add_explicit(&calls_not_written, 1, memory_order_relaxed);
+}
+
+void ss_trace_pause(int on, int quiet)
+{
+    if (atomic_load_explicit(&paused, memory_order_relaxed) == on)
+        return;
+    if (on) {
+        if (!quiet)
+            ss_render_tracing_change(1, 0);
+        atomic_store_explicit(&paused, 1, memory_order_relaxed);
+    } else {
+        atomic_store_explicit(&paused, 0, memory_order_relaxed);
+        uint64_t skipped = atomic_exchange_explicit(&calls_not_written, 0, memory_order_relaxed);
+        if (!quiet)
+            ss_render_tracing_change(0, skipped);
+    }
 }
 
 /* The rule that hit c, among the loop's marks (once each). */
@@ -288,6 +316,11 @@ void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_
     /* in the child (ret 0), the fork is its parent's line */
     if (c->op == SS_OP_fork && (c->ret == 0 || !fork_line_wanted()))
         return;
+    if (SS_UNLIKELY(atomic_load_explicit(&paused, memory_order_relaxed))) {
+        hold_flush(); /* the calls it holds were made before the pause */
+        not_written(c->op);
+        return;
+    }
     if (calls_written()) {
         struct ss_sockinfo sock, new_sock;
         subject_socket(c, obj, &sock);
@@ -321,6 +354,7 @@ void ss_trace_call(struct ss_call *c, struct ss_obj *obj, const struct ss_audit_
 
 void ss_trace_wait(struct ss_call *c)
 {
+    not_written(c->op);
     if (!calls_written() || !traced(c->op))
         return;
     c->sock = c->new_sock = &ss_no_socket;
@@ -329,6 +363,7 @@ void ss_trace_wait(struct ss_call *c)
 
 void ss_trace_resolution(struct ss_call *c)
 {
+    not_written(c->op);
     if (!calls_written())
         return;
     c->sock = c->new_sock = &ss_no_socket;
@@ -353,4 +388,5 @@ void ss_trace_finish(void)
 void ss_trace_after_fork_child(void)
 {
     tls_hold.active = 0;
+    atomic_store_explicit(&calls_not_written, 0, memory_order_relaxed); /* the parent's */
 }

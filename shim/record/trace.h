@@ -25,6 +25,12 @@ void ss_trace_resolution(struct ss_call *c);
 void ss_trace_finding(int index);
 /* At exit: the calling thread's held loop, then the summary. */
 void ss_trace_finish(void);
+/* ctl pause and resume (docs/control.md): while paused, no call's line is
+ * written (the model, the audit, faults and the capture go on); the trace
+ * says "# tracing paused" where it stops and "# tracing resumed" with the
+ * number of calls not written where it goes on. quiet: taken at the
+ * process's start, with no line. */
+void ss_trace_pause(int paused, int quiet);
 /* In a forked child: the loop the forking thread held is the parent's. */
 void ss_trace_after_fork_child(void);
 

@@ -74,9 +74,12 @@
 #include <unistd.h>
 
 #include "board.h"
+#include "control_requests.h"
+#include "live.h"
 #include "fmt.h"
 #include "rules.h"
 #include "say.h"
+#include "shared_memory.h"
 
 enum {
     LINE_MAX_BYTES = SS_RULE_TEXT_MAX + 16, /* a request, without its newline */
@@ -85,6 +88,7 @@ enum {
     IDLE_MS = 60000,      /* a connection between requests */
     SEND_TIMEOUT_S = 5,   /* a client that does not read its replies */
     SHOWN_MAX = SS_RULE_TEXT_MAX * 4 + 64, /* an escaped rule, and more */
+    SWEEP_MS = 1000, /* how often the live counts of ended processes are folded */
 };
 
 struct client {
@@ -106,6 +110,7 @@ static struct {
     pthread_t thread;
     int running;
     struct client clients[MAX_CLIENTS];
+    int64_t next_sweep_ms;
 } ctl = {.listen_fd = -1, .wake = {-1, -1}};
 
 /* ------------------------------------------------------------ places */
@@ -233,25 +238,13 @@ void ss_control_open(const char *dir, const char *program, int strict)
 
 int ss_control_make_board(int floor)
 {
-    int fd = memfd_create("sockshim-rules", MFD_CLOEXEC);
-    if (fd < 0)
+    int fd;
+    ctl.board = ss_shared_memory_make("sockshim-rules", sizeof *ctl.board, floor, &fd);
+    if (ctl.board == NULL)
         return -1;
-    void *m = MAP_FAILED;
-    if (ftruncate(fd, sizeof *ctl.board) == 0)
-        m = mmap(NULL, sizeof *ctl.board, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    int high = m != MAP_FAILED ? fcntl(fd, F_DUPFD, floor) : -1; /* inheritable */
-    int err = errno;
-    close(fd);
-    if (high < 0) {
-        if (m != MAP_FAILED)
-            munmap(m, sizeof *ctl.board);
-        errno = err;
-        return -1;
-    }
-    ctl.board = m;
     ctl.board->magic = SS_BOARD_MAGIC;
     ctl.board->next_number = 1;
-    return high;
+    return fd;
 }
 
 /* A change, as the readers' sequence lock wants it: the version goes odd
@@ -479,6 +472,67 @@ static char *trimmed(char *s)
     return s;
 }
 
+static void set_paused(struct client *c, int paused)
+{
+    board_begin();
+    ctl.board->tracing_paused = (uint32_t)paused;
+    board_end();
+    reply(c, "ok");
+}
+
+static void reply_data_line(void *arg, const char *line)
+{
+    struct client *c = arg;
+    send_all(c, line, strlen(line));
+    send_all(c, "\n", 1);
+}
+
+/* stats: the live counts for people; stats json: as one JSON object. */
+static void do_stats(struct client *c, const char *arg)
+{
+    char buf[SHOWN_MAX];
+    if (*arg != '\0' && strcmp(arg, "json") != 0) {
+        reply(c, "error stats takes nothing or 'json', not '%s'", shown(arg, buf));
+        return;
+    }
+    if (*arg != '\0')
+        ss_live_json(reply_data_line, c);
+    else
+        ss_live_text(reply_data_line, c);
+    reply(c, "ok");
+}
+
+/* The request's name was checked, and whether it has its argument. */
+static void do_request(struct client *c, enum ss_ctl_request r, const char *arg)
+{
+    switch (r) {
+    case SS_CTL_add:
+        do_add(c, arg);
+        break;
+    case SS_CTL_del:
+        do_del(c, arg);
+        break;
+    case SS_CTL_clear:
+        board_clear();
+        reply(c, "ok");
+        break;
+    case SS_CTL_list:
+        do_list(c);
+        break;
+    case SS_CTL_pause:
+    case SS_CTL_resume:
+        set_paused(c, r == SS_CTL_pause);
+        break;
+    case SS_CTL_stats:
+        do_stats(c, arg);
+        break;
+    case SS_CTL_info:
+    case SS_CTL_COUNT:
+        do_info(c);
+        break;
+    }
+}
+
 static void handle_request(struct client *c, char *line)
 {
     line = trimmed(line);
@@ -488,27 +542,18 @@ static void handle_request(struct client *c, char *line)
     char *arg = trimmed(line + wlen);
     line[wlen] = '\0';
     int has_arg = *arg != '\0';
-    if (strcmp(line, "add") == 0 && has_arg)
-        do_add(c, arg);
-    else if (strcmp(line, "add") == 0)
-        reply(c, "error add takes a rule: add RULE");
-    else if (strcmp(line, "del") == 0)
-        do_del(c, arg);
-    else if ((strcmp(line, "clear") == 0 || strcmp(line, "list") == 0 ||
-              strcmp(line, "info") == 0) && has_arg)
+    char buf[SHOWN_MAX];
+    enum ss_ctl_request r = ss_ctl_request_named(line);
+    if (r == SS_CTL_COUNT)
+        reply(c, "error unknown request '%.40s' (%.*s)", shown(line, buf), SS_CTL_NAMES_LEN,
+              ss_ctl_names);
+    else if (ss_ctl_requests[r].arg == CTL_ARG_ONE && !has_arg)
+        reply(c, "error %s takes %s", line, r == SS_CTL_add ? "a rule: add RULE"
+                                                            : "a rule's number: del N");
+    else if (ss_ctl_requests[r].arg == CTL_ARG_NONE && has_arg)
         reply(c, "error %s takes no argument", line);
-    else if (strcmp(line, "clear") == 0) {
-        board_clear();
-        reply(c, "ok");
-    } else if (strcmp(line, "list") == 0)
-        do_list(c);
-    else if (strcmp(line, "info") == 0)
-        do_info(c);
-    else {
-        char buf[SHOWN_MAX];
-        reply(c, "error unknown request '%.40s' (add, del, clear, list, info)",
-              shown(line, buf));
-    }
+    else
+        do_request(c, r, arg);
 }
 
 /* ------------------------------------------------------------ clients */
@@ -648,7 +693,7 @@ static void read_client(struct client *c)
 
 static int poll_timeout(void)
 {
-    int64_t now = now_ms(), soonest = -1;
+    int64_t now = now_ms(), soonest = ctl.next_sweep_ms;
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (ctl.clients[i].fd >= 0 && (soonest < 0 || ctl.clients[i].deadline_ms < soonest))
             soonest = ctl.clients[i].deadline_ms;
@@ -689,6 +734,10 @@ static int serve_once(void)
     if (r > 0 && p[1].revents != 0)
         accept_client();
     drop_late_clients();
+    if (now_ms() >= ctl.next_sweep_ms) {
+        ss_live_sweep();
+        ctl.next_sweep_ms = now_ms() + SWEEP_MS;
+    }
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* sockshim: the ctl subcommand (ctl.h).
  *
- *   sockshim ctl [--dir DIR] RUN add RULE | del N | clear | list | info
+ *   sockshim ctl [--dir DIR] RUN add RULE | del N | clear | list | pause | resume
+ *                                | stats [json] | info
  *   sockshim ctl [--dir DIR] --list
  *
  * It sends one request line to the run's control socket (control.c has
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "control_requests.h"
 #include "fmt.h"
 #include "options.h"
 #include "say.h"
@@ -32,16 +34,18 @@ enum {
     EXIT_UNREACHABLE = 1,
     EXIT_REFUSED = SS_EXIT_TROUBLE,
     ANSWER_TIMEOUT_S = 10, /* the run answers at once; more is a hung run */
-    REPLY_LINE_MAX = 8192,
+    REPLY_LINE_MAX = 8 << 20, /* stats json of thousands of processes */
 };
 
 static void usage(void)
 {
     printf("Usage: sockshim ctl [--dir DIR] RUN add RULE\n"
            "       sockshim ctl [--dir DIR] RUN del N\n"
-           "       sockshim ctl [--dir DIR] RUN clear | list | info\n"
+           "       sockshim ctl [--dir DIR] RUN clear | list | pause | resume | info\n"
+           "       sockshim ctl [--dir DIR] RUN stats [json]\n"
            "       sockshim ctl [--dir DIR] --list\n"
-           "Change the fault rules of a run of 'sockshim --control' while it goes on.\n"
+           "Change a run of 'sockshim --control' while it goes on: its fault rules, its\n"
+           "trace; or see its live summary.\n"
            "\n"
            "  RUN          the run's id (the pid of its sockshim command, as --list\n"
            "               shows it) or the path of its control socket\n"
@@ -50,6 +54,12 @@ static void usage(void)
            "  del N        take rule #N out\n"
            "  clear        take every rule out\n"
            "  list         the rules in force, in order: #N RULE\n"
+           "  pause        stop writing calls to the trace (faults, the audit and\n"
+           "               --pcap go on); each process says where: # tracing paused\n"
+           "  resume       write them again: # tracing resumed: N calls not written\n"
+           "  stats        the live summary: each running process's sockets open,\n"
+           "               calls, errors, faults and findings so far, by method;\n"
+           "               the processes that ended, summed (json: one JSON object)\n"
            "  info         the run's pid, program and start (seconds since the epoch)\n"
            "  --list       the runs of this user that can be controlled: RUN  PROGRAM\n"
            "  --dir=DIR    where the control sockets are (as --control-dir; default:\n"
@@ -60,6 +70,7 @@ static void usage(void)
            "  sockshim ctl --list\n"
            "  sockshim ctl 12345 add 'connect:error=ECONNREFUSED:port=6379'\n"
            "  sockshim ctl 12345 del 1\n"
+           "  sockshim ctl 12345 stats\n"
            "\n"
            "Exit status: 0 when the run did it, 1 when the run cannot be reached,\n"
            "2 when it refused (a bad rule, no such rule) or on bad usage.\n"
@@ -336,37 +347,51 @@ static int ctl_del(const struct run *run, const char *number)
     return finish(r.status);
 }
 
-/* clear, list, info: no argument; the data lines as they come. */
-static int ctl_plain(const struct run *run, const char *request)
+/* The other requests: the data lines as they come, and what the request
+ * did when it says nothing (done, from control_requests.h). */
+static int ctl_plain(const struct run *run, const char *request, const char *done)
 {
     struct reply r;
     ask(run, request, print_line, &r, 0);
-    if (r.status == EXIT_OK && strcmp(request, "clear") == 0)
-        printf("all faults removed\n");
+    if (r.status == EXIT_OK && done != NULL)
+        printf("%s\n", done);
     return finish(r.status);
+}
+
+static int ctl_stats(const struct run *run, const char *form)
+{
+    char buf[256];
+    if (form != NULL && strcmp(form, "json") != 0)
+        usage_error("stats: unexpected '%s' (stats, or stats json)", shown(form, buf, sizeof buf));
+    return ctl_plain(run, form != NULL ? "stats json" : "stats", NULL);
 }
 
 static int ctl_request(const struct run *run, char *const args[], int n)
 {
     char buf[256];
     const char *verb = args[0];
-    int takes = strcmp(verb, "add") == 0 || strcmp(verb, "del") == 0 ? 1 : 0;
-    int known = takes || strcmp(verb, "clear") == 0 || strcmp(verb, "list") == 0 ||
-                strcmp(verb, "info") == 0;
-    if (!known)
-        usage_error("unknown request '%s' (add, del, clear, list, info)",
-                    shown(verb, buf, sizeof buf));
-    if (n - 1 < takes)
-        usage_error("%s needs %s", verb, strcmp(verb, "add") == 0 ? "a rule: add RULE"
-                                                                 : "a rule's number: del N");
-    if (n - 1 > takes)
-        usage_error("%s: unexpected '%s'%s", verb, shown(args[takes + 1], buf, sizeof buf),
-                    strcmp(verb, "add") == 0 ? " (quote the rule: it is one argument)" : "");
-    if (strcmp(verb, "add") == 0)
+    enum ss_ctl_request req = ss_ctl_request_named(verb);
+    if (req == SS_CTL_COUNT)
+        usage_error("unknown request '%s' (%.*s)", shown(verb, buf, sizeof buf),
+                    SS_CTL_NAMES_LEN, ss_ctl_names);
+    enum ss_ctl_arg arg = ss_ctl_requests[req].arg;
+    int given = n - 1, most = arg == CTL_ARG_NONE ? 0 : 1;
+    if (arg == CTL_ARG_ONE && given < 1)
+        usage_error("%s needs %s", verb, req == SS_CTL_add ? "a rule: add RULE"
+                                                           : "a rule's number: del N");
+    if (given > most)
+        usage_error("%s: unexpected '%s'%s", verb, shown(args[most + 1], buf, sizeof buf),
+                    req == SS_CTL_add ? " (quote the rule: it is one argument)" : "");
+    switch (req) {
+    case SS_CTL_add:
         return ctl_add(run, args[1]);
-    if (strcmp(verb, "del") == 0)
+    case SS_CTL_del:
         return ctl_del(run, args[1]);
-    return ctl_plain(run, verb);
+    case SS_CTL_stats:
+        return ctl_stats(run, given > 0 ? args[1] : NULL);
+    default:
+        return ctl_plain(run, verb, ss_ctl_requests[req].done);
+    }
 }
 
 /* ------------------------------------------------------------ --list */
@@ -496,8 +521,8 @@ int ss_ctl_main(int argc, char *argv[])
     if (i >= argc)
         usage_error("no run named\nUsage: sockshim ctl [--dir DIR] RUN add|del|clear|list ...");
     if (i + 1 >= argc)
-        usage_error("no request for run '%s' (add, del, clear, list, info)",
-                    shown(argv[i], buf, sizeof buf));
+        usage_error("no request for run '%s' (%.*s)", shown(argv[i], buf, sizeof buf),
+                    SS_CTL_NAMES_LEN, ss_ctl_names);
     struct run run;
     find_run(dir, argv[i], &run);
     return ctl_request(&run, argv + i + 1, argc - i - 1);

@@ -39,6 +39,7 @@
 #include "render_record.h"
 #include "ring.h"
 #include "say.h"
+#include "shared_memory.h"
 
 #define DRAIN_PERIOD_NS 10000000L /* 10 ms between drains when nobody asks sooner */
 #define STUCK_GIVE_UP_NS 1000000000ull /* a live writer that stopped mid-line, at the end */
@@ -120,21 +121,10 @@ int ss_drain_create(int file_fd, const char *path, const char *pattern, int fd_f
                     unsigned carries)
 {
     uint64_t size = SS_RING_DEFAULT_SIZE;
-    int fd = memfd_create("sockshim-ring", MFD_CLOEXEC);
-    if (fd < 0)
+    int high;
+    char *all = ss_shared_memory_make("sockshim-ring", SS_RING_CTL_SIZE + size, fd_floor, &high);
+    if (all == NULL)
         return -1;
-    char *all = MAP_FAILED;
-    if (ftruncate(fd, (off_t)(SS_RING_CTL_SIZE + size)) == 0)
-        all = mmap(NULL, SS_RING_CTL_SIZE + size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    /* inheritable, high: the program's processes find it through
-     * SOCKSHIM_SINK_RING (shim/core/share.h) */
-    int high = all != MAP_FAILED ? fcntl(fd, F_DUPFD, fd_floor) : -1;
-    close(fd);
-    if (high < 0) {
-        if (all != MAP_FAILED)
-            munmap(all, SS_RING_CTL_SIZE + size);
-        return -1;
-    }
     d.ctl = (struct ss_ring_ctl *)all;
     d.data = all + SS_RING_CTL_SIZE;
     d.mask = size - 1;

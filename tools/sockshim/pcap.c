@@ -32,9 +32,17 @@
 #include <unistd.h>
 
 #include "capture_event.h"
+#include "rules.h"
 #include "say.h"
 
 #define LINKTYPE_RAW 101
+/* The rules' changes (--control) are packets of a second interface:
+ * Wireshark's "exported PDU" link type, each a syslog message Wireshark
+ * shows in its packet list ("USER.NOTICE: sockshim fault #3 added: ..."),
+ * with the same text as its comment. */
+#define LINKTYPE_WIRESHARK_UPPER_PDU 252
+#define PACKETS_INTERFACE 0
+#define RULES_INTERFACE 1
 #define SEGMENT 65000 /* TCP payload per packet at most */
 #define UDP_MEMORY 64 /* datagrams a flow remembers, to skip their second report */
 #define HOLD_BYTES (1u << 20) /* received bytes a direction holds for their sender's report */
@@ -104,6 +112,8 @@ static struct {
     size_t cap, used;
     uint16_t ip_id;
     int failed;
+    int rules_interface;                       /* interface 1 is written */
+    uint8_t rules_told[SS_RULE_NUMBERS + 1];   /* 1: its addition, 2: its removal */
 } cap;
 
 static int endpoint_cmp(const struct endpoint *a, const struct endpoint *b)
@@ -224,6 +234,23 @@ static size_t option_size(size_t len)
     return 4 + pad4(len);
 }
 
+/* An Interface Description Block named name, time stamps in ns. */
+static void write_interface(uint16_t link_type, const char *name)
+{
+    uint8_t tsresol = 9; /* nanoseconds */
+    size_t name_len = strlen(name);
+    uint32_t idb_len = 20 + (uint32_t)(option_size(name_len) + option_size(1) + 4);
+    put32(1);
+    put32(idb_len);
+    put16(link_type);
+    put16(0);
+    put32(0); /* no snap length */
+    put_option(2, name, name_len); /* if_name */
+    put_option(9, &tsresol, 1);    /* if_tsresol */
+    put_option(0, NULL, 0);
+    put32(idb_len);
+}
+
 static void write_headers(void)
 {
     static const char app[] = "sockshim " SOCKSHIM_VERSION;
@@ -239,19 +266,7 @@ static void write_headers(void)
     put_option(0, NULL, 0);
     put32(shb_len);
 
-    static const char name[] = "sockshim";
-    uint8_t tsresol = 9; /* nanoseconds */
-    uint32_t idb_len =
-        20 + (uint32_t)(option_size(sizeof name - 1) + option_size(1) + 4);
-    put32(1);
-    put32(idb_len);
-    put16(LINKTYPE_RAW);
-    put16(0);
-    put32(0); /* no snap length */
-    put_option(2, name, sizeof name - 1); /* if_name */
-    put_option(9, &tsresol, 1);           /* if_tsresol */
-    put_option(0, NULL, 0);
-    put32(idb_len);
+    write_interface(LINKTYPE_RAW, "sockshim");
 }
 
 /* A packet's comments: a description of its socket, a fault note; either
@@ -264,8 +279,8 @@ struct comments {
 };
 
 /* One Enhanced Packet Block: the IP packet in head (headers) and body. */
-static void write_packet(uint64_t ts, const uint8_t *head, size_t head_len, const uint8_t *body,
-                         size_t body_len, const struct comments *cm)
+static void write_block(uint32_t interface, uint64_t ts, const uint8_t *head, size_t head_len,
+                        const uint8_t *body, size_t body_len, const struct comments *cm)
 {
     static const uint8_t zeros[4];
     size_t len = head_len + body_len;
@@ -276,7 +291,7 @@ static void write_packet(uint64_t ts, const uint8_t *head, size_t head_len, cons
     uint32_t total = (uint32_t)(28 + pad4(len) + options + 4);
     put32(6);
     put32(total);
-    put32(0); /* interface */
+    put32(interface);
     put32((uint32_t)(ts >> 32));
     put32((uint32_t)ts);
     put32((uint32_t)len);
@@ -291,6 +306,35 @@ static void write_packet(uint64_t ts, const uint8_t *head, size_t head_len, cons
     if (options > 0)
         put_option(0, NULL, 0);
     put32(total);
+}
+
+static void write_packet(uint64_t ts, const uint8_t *head, size_t head_len, const uint8_t *body,
+                         size_t body_len, const struct comments *cm)
+{
+    write_block(PACKETS_INTERFACE, ts, head, head_len, body, body_len, cm);
+}
+
+/* A rule added or removed: once, as the first process that took the
+ * change told it (each process of the run tells it). */
+static void rule_change(const struct ss_cap_event *e, const char *note)
+{
+    if (e->offset == 0 || e->offset > SS_RULE_NUMBERS)
+        return;
+    uint8_t change = e->dir ? 1 : 2;
+    if (cap.rules_told[e->offset] & change)
+        return;
+    cap.rules_told[e->offset] |= change;
+    if (!cap.rules_interface) {
+        write_interface(LINKTYPE_WIRESHARK_UPPER_PDU, "sockshim rules");
+        cap.rules_interface = 1;
+    }
+    /* exported PDU tags (big-endian): the dissector's name, padded; the
+     * end of the tags; then a syslog message, facility user, notice */
+    static const uint8_t head[] = {0, 12, 0, 8, 's', 'y', 's', 'l', 'o', 'g', 0, 0,
+                                   0, 0, 0, 0, '<', '1', '3', '>'};
+    struct comments cm = {.note = note, .note_len = e->note_len};
+    write_block(RULES_INTERFACE, e->ts_ns, head, sizeof head, (const uint8_t *)note, e->note_len,
+                &cm);
 }
 
 /* ---- packets ------------------------------------------------------------- */
@@ -729,11 +773,15 @@ void ss_pcap_event(const void *record, size_t len)
         return;
     memcpy(&e, record, sizeof e);
     if (sizeof e + (size_t)e.len + e.note_len + e.desc_len > len ||
-        (e.family != 4 && e.family != 6))
+        (e.kind != SS_CAP_RULE && e.family != 4 && e.family != 6))
         return;
     const uint8_t *payload = (const uint8_t *)record + sizeof e;
     const char *note = (const char *)payload + e.len;
     const char *desc = note + e.note_len;
+    if (e.kind == SS_CAP_RULE) {
+        rule_change(&e, note);
+        return;
+    }
     struct endpoint local = {.port = e.lport}, remote = {.port = e.rport};
     memcpy(local.addr, e.laddr, sizeof local.addr);
     memcpy(remote.addr, e.raddr, sizeof remote.addr);

@@ -22,6 +22,7 @@
 
 #include "locate.h"
 #include "place_box.h"
+#include "shared_memory.h"
 
 static struct ss_box *box;
 static pthread_t thread;
@@ -79,22 +80,12 @@ static void *serve(void *arg)
 
 int ss_place_server_make(int floor)
 {
-    int fd = memfd_create("sockshim-places", MFD_CLOEXEC);
-    if (fd < 0)
+    int fd;
+    box = ss_shared_memory_make("sockshim-places", sizeof *box, floor, &fd);
+    if (box == NULL)
         return -1;
-    void *m = MAP_FAILED;
-    if (ftruncate(fd, sizeof *box) == 0)
-        m = mmap(NULL, sizeof *box, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    int high = m != MAP_FAILED ? fcntl(fd, F_DUPFD, floor) : -1; /* inheritable */
-    close(fd);
-    if (high < 0) {
-        if (m != MAP_FAILED)
-            munmap(m, sizeof *box);
-        return -1;
-    }
-    box = m;
     box->magic = SS_BOX_MAGIC;
-    return high;
+    return fd;
 }
 
 int ss_place_server_start(void)

@@ -46,6 +46,7 @@
 #include "report.h"
 #include "say.h"
 #include "ring.h"
+#include "live.h"
 #include "rules.h"
 
 #ifndef SOCKSHIM_VERSION
@@ -109,7 +110,7 @@ static void print_help(void)
     printf("Usage: sockshim [options] [--] PROGRAM [ARGS...]\n"
            "       sockshim report [--fail-on CODES] TRACE...   (sockshim report --help)\n"
            "       sockshim render [--format=FORMAT] RECORDS     (sockshim render --help)\n"
-           "       sockshim ctl RUN add RULE | del N | list | clear  (sockshim ctl --help)\n"
+           "       sockshim ctl RUN add RULE | del N | stats | ...  (sockshim ctl --help)\n"
            "Run PROGRAM with %s preloaded and trace its socket calls\n"
            "as method calls on Python socket objects.\n"
            "\n"
@@ -1003,6 +1004,12 @@ static void make_rule_board(const struct settings *s)
     for (size_t i = 0; i < s->n_rules; i++)
         ss_control_board_add(s->rules[i].text);
     name_shared_memory(SS_ENV_RULE_BOARD, fd);
+    int live = ss_live_make(ss_high_fd_floor());
+    if (live < 0)
+        die("--control: cannot make the live counts' shared memory: %s (check the memory "
+            "limits, ulimit -v; or run without --control)",
+            strerror(errno));
+    name_shared_memory(SS_ENV_LIVE_STATS, live);
     rule_board_made = 1;
 }
 
@@ -1184,8 +1191,10 @@ static void export_settings(const struct settings *s, const char *output,
     if (!run_ring.made)
         set_env(SS_ENV_SINK_RING, NULL);
     /* an outer run's board must not steer an uncontrolled run's faults */
-    if (!rule_board_made)
+    if (!rule_board_made) {
         set_env(SS_ENV_RULE_BOARD, NULL);
+        set_env(SS_ENV_LIVE_STATS, NULL);
+    }
     set_env(SS_ENV_PCAP, s->pcap != NULL ? "1" : NULL);
     if (output == NULL)
         export_channel(run_ring.trace_channel >= 0 ? run_ring.trace_channel : 2);
