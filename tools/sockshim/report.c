@@ -389,9 +389,16 @@ static void check_when(struct reader *rd, json_t *rec)
 /* The data objects the timeline reads sizes from, and a fault's rule. */
 static void check_data(struct reader *rd, json_t *obj)
 {
-    json_t *data = get_obj(rd, obj, "data");
-    if (data != NULL)
+    json_t *data = json_object_get(obj, "data");
+    if (json_is_object(data))
         (void)get_int(rd, data, "len", 0, INT64_MAX, 0);
+}
+
+/* (a resolution's "addr" is text: only an address object is one) */
+static void check_addr_if_one(struct reader *rd, json_t *obj)
+{
+    if (json_is_object(json_object_get(obj, "addr")))
+        check_addr(rd, obj, "addr");
 }
 
 static void check_moved(struct reader *rd, json_t *rec)
@@ -400,11 +407,11 @@ static void check_moved(struct reader *rd, json_t *rec)
     json_t *args = json_object_get(rec, "args"), *out = json_object_get(rec, "out");
     if (json_is_object(args)) {
         check_data(rd, args);
-        check_addr(rd, args, "addr");
+        check_addr_if_one(rd, args);
     }
     if (json_is_object(out)) {
         check_data(rd, out);
-        check_addr(rd, out, "addr");
+        check_addr_if_one(rd, out);
         (void)get_int(rd, out, "fd", INT64_MIN, INT64_MAX, 0);
     }
     json_t *fault = get_obj(rd, rec, "fault");

@@ -851,14 +851,21 @@ static void note_round_trip(struct tl_conn *c, struct summing *s, const struct t
     }
 }
 
+/* When a call began to be the connection's: an accept waited for the
+ * connection before there was one, and counts from when it returned. */
+static int64_t begin_of(const struct tl_call *k)
+{
+    return k->op == SS_OP_accept ? clamp_time(k->t_ns + (int64_t)k->dur_ns) : k->t_ns;
+}
+
 static void sum_call(struct ss_timeline *tl, struct tl_conn *c, struct summing *s, uint32_t i)
 {
     struct tl_call *k = &tl->calls[i];
     int side = tl->side_of_sock[k->sock];
     k->side = (uint8_t)side;
-    int64_t end = clamp_time(k->t_ns + (int64_t)k->dur_ns);
-    if (c->calls == 0 || k->t_ns < c->start_ns)
-        c->start_ns = k->t_ns;
+    int64_t end = clamp_time(k->t_ns + (int64_t)k->dur_ns), begin = begin_of(k);
+    if (c->calls == 0 || begin < c->start_ns)
+        c->start_ns = begin;
     if (c->calls == 0 || end > c->end_ns)
         c->end_ns = end;
     c->calls++;
@@ -868,7 +875,7 @@ static void sum_call(struct ss_timeline *tl, struct tl_conn *c, struct summing *
     }
     int kind = k->op < SS_OP_COUNT ? event_of_op(k->op) : -1;
     if (kind >= 0)
-        add_event(c, &s->events_cap, k->t_ns, side, kind, 0);
+        add_event(c, &s->events_cap, begin, side, kind, 0);
     if (sends(k) && k->bytes > 0) {
         c->bytes[side] = k->bytes > UINT64_MAX - c->bytes[side] ? UINT64_MAX
                                                                  : c->bytes[side] + k->bytes;
@@ -884,14 +891,16 @@ static void sum_call(struct ss_timeline *tl, struct tl_conn *c, struct summing *
 }
 
 /* Both ends' calls, merged in time (each end's list is in its own clock's
- * order, which the constant offset of its host keeps). */
+ * order, which the constant offset of its host keeps; an accept, the first
+ * of its end's, keeps it by its end too). */
 static void sum_connection(struct ss_timeline *tl, struct tl_conn *c)
 {
     struct span a = calls_of(tl, c->sock[0]), b = calls_of(tl, c->sock[1]);
     struct summing s = {0, 0, -1};
     size_t i = 0, j = 0;
     while (i < a.n || j < b.n) {
-        int take_a = j >= b.n || (i < a.n && tl->calls[a.v[i]].t_ns <= tl->calls[b.v[j]].t_ns);
+        int take_a = j >= b.n ||
+                     (i < a.n && begin_of(&tl->calls[a.v[i]]) <= begin_of(&tl->calls[b.v[j]]));
         sum_call(tl, c, &s, take_a ? a.v[i++] : b.v[j++]);
     }
 }
