@@ -1529,9 +1529,9 @@ static void print_clocks(FILE *out, const struct ss_report *r)
         fprintf(out, ": %+.3f ms", (double)h->offset_ns / 1e6);
         if (h->uncertainty_ns >= 0)
             fprintf(out, " +- %.3f ms", (double)h->uncertainty_ns / 1e6);
-        fputs(", ", out);
+        fputs(" (", out);
         put_name(out, h->basis);
-        fputc('\n', out);
+        fputs(")\n", out);
     }
 }
 

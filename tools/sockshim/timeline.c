@@ -701,22 +701,21 @@ static void align_from(struct ss_timeline *tl, uint32_t x, uint32_t y)
     if (b.n_lo > 0 && b.n_hi > 0 && b.lo <= b.hi) {
         d = b.lo + (b.hi - b.lo) / 2;
         half = (b.hi - b.lo + 1) / 2;
-        hy->basis = say_basis("estimated from %llu paired events with %s: the offset lies "
-                              "in [%+lld, %+lld] us, midpoint taken",
-                              (unsigned long long)n, hx->name, (long long)((hx->offset_ns + b.lo) / 1000),
-                              (long long)((hx->offset_ns + b.hi) / 1000));
+        hy->basis = say_basis("from %llu paired events with %s: between %+.3f and %+.3f ms",
+                              (unsigned long long)n, hx->name,
+                              (double)clamp_time(hx->offset_ns + b.lo) / 1e6,
+                              (double)clamp_time(hx->offset_ns + b.hi) / 1e6);
     } else if (b.n_lo > 0 && b.n_hi > 0) {
         d = b.hi + (b.lo - b.hi) / 2;
         half = (b.lo - b.hi + 1) / 2;
-        hy->basis = say_basis("the %llu paired events with %s disagree by %lld us (a clock that "
-                              "drifted, or a pairing that is wrong): midpoint taken",
-                              (unsigned long long)n, hx->name, (long long)((b.lo - b.hi) / 1000));
+        hy->basis = say_basis("%llu paired events with %s disagree by %.3f ms (a clock that "
+                              "drifted, or a wrong pairing): midpoint taken",
+                              (unsigned long long)n, hx->name, (double)(b.lo - b.hi) / 1e6);
     } else {
         d = b.n_lo > 0 ? b.lo : b.hi;
-        hy->basis = say_basis("bounded on one side only by %llu events with %s (data one way "
-                              "only): the offset is at %s %+lld us",
+        hy->basis = say_basis("from %llu events with %s, one way only: at %s %+.3f ms",
                               (unsigned long long)n, hx->name, b.n_lo > 0 ? "least" : "most",
-                              (long long)(clamp_time(hx->offset_ns + d) / 1000));
+                              (double)clamp_time(hx->offset_ns + d) / 1e6);
     }
     hy->offset_ns = clamp_time(hx->offset_ns + d);
     hy->uncertainty_ns = half < 0 || hx->uncertainty_ns < 0 ? -1
@@ -750,8 +749,7 @@ static void align_clocks(struct ss_timeline *tl)
     }
     for (uint32_t y = 0; y < tl->nhosts; y++)
         if (!aligned[y])
-            tl->hosts[y].basis = copy_of("no connection to an aligned host: not aligned "
-                                         "(offset 0)");
+            tl->hosts[y].basis = copy_of("no connection with an aligned host: not aligned");
 }
 
 static void apply_offsets(struct ss_timeline *tl)
