@@ -522,3 +522,28 @@ def test_scenario_hostile_names_keep_the_page_whole(tmp_path):
     check_perfetto(doc, recs)
     check_page(data, recs)
     assert len(paired(data)) >= 2
+
+
+def test_times_at_the_ends_of_the_range(tmp_path):
+    """Two hosts 129 years apart, a duration of 2^63 - 1 ns, a connection
+    between them: the report aligns, clamps and writes without
+    overflowing (the sanitizer pass of tools/check aborts on one)."""
+    def tcp(pid, ts, laddr, raddr, op, dur):
+        addr = lambda port: {"family": "AF_INET", "host": "10.9.9.9", "port": port}  # noqa: E731
+        return {"v": 2, "type": "call", "ts": ts, "pid": pid, "tid": pid, "op": op, "call": op,
+                "fd": 3, "sock": {"id": 1, "family": "AF_INET", "type": "SOCK_STREAM",
+                                  "proto": 0, "laddr": addr(laddr), "raddr": addr(raddr),
+                                  "state": ["connected"], "blocking": True},
+                "args": {"data": {"len": 1, "hex": "78"}, "flags": "0"}, "ret": 1,
+                "out": {"data": {"len": 1, "hex": "78"}}, "dur_ns": dur}
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text(json.dumps(dict(START, pid=10, boot_id="aa")) + "\n" +
+                 json.dumps(tcp(10, "1970-01-01T00:00:00.000001Z", 1, 2, "send", 2**63 - 1)) +
+                 "\n" + json.dumps(tcp(10, "1970-01-01T00:00:00.000002Z", 1, 2, "recv", 0)) + "\n")
+    b.write_text(json.dumps(dict(START, pid=20, boot_id="bb")) + "\n" +
+                 json.dumps(tcp(20, "2099-12-31T23:59:59.999999Z", 2, 1, "recv", 2**63 - 1)) +
+                 "\n" + json.dumps(tcp(20, "2099-12-31T23:59:59.999999Z", 2, 1, "send", 0)) + "\n")
+    text, doc, data = views(tmp_path, [a, b])
+    assert len(paired(data)) == 1 and len(data["hosts"]) == 2
+    assert "from 2 paired events" in section(text, "clocks")[1][1]
+    assert all(t >= 0 for t in data["calls"]["t"])

@@ -383,7 +383,7 @@ static void check_when(struct reader *rd, json_t *rec)
     int64_t us;
     (void)get_int(rd, rec, "tid", 0, INT64_MAX, 0);
     if (ss_tl_parse_ts(get_str(rd, rec, "ts"), &us) != 0)
-        bad(rd, "'ts' is not a time from 1970 to 2199 like 2026-12-06T05:14:24.498776Z");
+        bad(rd, "'ts' is not a time from 1970 to 2099 like 2026-12-06T05:14:24.498776Z");
 }
 
 /* The data objects the timeline reads sizes from, and a fault's rule. */

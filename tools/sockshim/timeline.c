@@ -52,13 +52,20 @@ static char *copy_of(const char *s)
     return c;
 }
 
-/* Times are kept in [0, 2^62]: a sum or difference of two never overflows,
- * and an offset is clamped to the same range. */
+/* A trace's times are from 1970 to 2099 (ss_tl_parse_ts), under 2^62 ns:
+ * times are kept in [0, 2^62] and offsets in [-2^62, 2^62], so that the
+ * sum of a time and a duration, or of a time and an offset, and the
+ * difference of two times, never overflow. */
 #define TIME_MAX ((int64_t)1 << 62)
 
 static int64_t clamp_time(int64_t t)
 {
-    return t < -TIME_MAX ? -TIME_MAX : t > TIME_MAX ? TIME_MAX : t;
+    return t < 0 ? 0 : t > TIME_MAX ? TIME_MAX : t;
+}
+
+static int64_t clamp_offset(int64_t d)
+{
+    return d < -TIME_MAX ? -TIME_MAX : d > TIME_MAX ? TIME_MAX : d;
 }
 
 /* ---- interned strings -------------------------------------------------------- */
@@ -239,7 +246,7 @@ int ss_tl_parse_ts(const char *s, int64_t *us)
         digits(s + 8, 2, &d) || digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) ||
         digits(s + 17, 2, &sec) || digits(s + 20, 6, &frac))
         return -1;
-    if (y < 1970 || y > 2199 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+    if (y < 1970 || y > 2099 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
         h > 23 || mi > 59 || sec > 60)
         return -1;
     int64_t seconds = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
@@ -703,8 +710,8 @@ static void align_from(struct ss_timeline *tl, uint32_t x, uint32_t y)
         half = (b.hi - b.lo + 1) / 2;
         hy->basis = say_basis("from %llu paired events with %s: between %+.3f and %+.3f ms",
                               (unsigned long long)n, hx->name,
-                              (double)clamp_time(hx->offset_ns + b.lo) / 1e6,
-                              (double)clamp_time(hx->offset_ns + b.hi) / 1e6);
+                              (double)clamp_offset(hx->offset_ns + b.lo) / 1e6,
+                              (double)clamp_offset(hx->offset_ns + b.hi) / 1e6);
     } else if (b.n_lo > 0 && b.n_hi > 0) {
         d = b.hi + (b.lo - b.hi) / 2;
         half = (b.lo - b.hi + 1) / 2;
@@ -715,11 +722,11 @@ static void align_from(struct ss_timeline *tl, uint32_t x, uint32_t y)
         d = b.n_lo > 0 ? b.lo : b.hi;
         hy->basis = say_basis("from %llu events with %s, one way only: at %s %+.3f ms",
                               (unsigned long long)n, hx->name, b.n_lo > 0 ? "least" : "most",
-                              (double)clamp_time(hx->offset_ns + d) / 1e6);
+                              (double)clamp_offset(hx->offset_ns + d) / 1e6);
     }
-    hy->offset_ns = clamp_time(hx->offset_ns + d);
+    hy->offset_ns = clamp_offset(hx->offset_ns + d);
     hy->uncertainty_ns = half < 0 || hx->uncertainty_ns < 0 ? -1
-                                                            : clamp_time(hx->uncertainty_ns + half);
+                                                            : clamp_offset(hx->uncertainty_ns + half);
 }
 
 /* The first host is the reference; the others are aligned through the
