@@ -1,8 +1,11 @@
 /* sockshim report: reads the JSON traces of a run, merges them in time
  * order, pairs the two ends of each connection seen on both sides, and
- * prints the merged summary and findings.
+ * prints the merged summary and findings; hands the timeline (timeline.c)
+ * every call, finding and connection, for the connection table, the
+ * clocks of several hosts and the --perfetto and --html views
+ * (docs/report.md).
  *
- *   sockshim report [--fail-on CODES] TRACE...
+ *   sockshim report [--fail-on CODES] [--perfetto FILE] [--html FILE] TRACE...
  *
  * Exit status: 0, or 1 when a finding's code is in --fail-on, or 2 when a
  * trace cannot be read. JSON is read with jansson, not by hand.
