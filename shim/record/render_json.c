@@ -1,7 +1,11 @@
 /* sockshim: the process's own JSON records: its start, findings, notes
  * and summary (the call records: render_call_json.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -9,9 +13,51 @@
 #include "ending.h"
 #include "internal.h"
 #include "place.h"
+#include "real.h"
 #include "render.h"
 #include "rules.h"
 #include "xlat.h"
+
+/* ---- where the process runs ------------------------------------------------
+ *
+ * The start record says which host (clock domain) and which network
+ * namespace (address space) the process runs in, so that `sockshim report`
+ * can merge traces of several hosts (docs/report.md, "Several hosts"). Read
+ * here, once per process image, when its first line is written: no call
+ * pays for them. */
+
+/* /proc/sys/kernel/random/boot_id without its newline, or "" (a kernel
+ * without /proc). Raw system calls through the real syscall(): read() and
+ * close() are wrapped, and the library calls no wrapped function by name. */
+static void read_boot_id(char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    int fd = (int)ss_real.syscall(SYS_openat, AT_FDCWD, "/proc/sys/kernel/random/boot_id",
+                                  O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    long n = ss_real.syscall(SYS_read, fd, buf, cap - 1);
+    ss_real.syscall(SYS_close, fd);
+    size_t len = n > 0 ? (size_t)n : 0;
+    buf[len] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+static void json_host_members(struct ss_out *o)
+{
+    struct utsname u;
+    if (uname(&u) == 0)
+        ss_out_json_text_member(o, "host", u.nodename, strnlen(u.nodename, sizeof u.nodename));
+    char boot_id[64];
+    read_boot_id(boot_id, sizeof boot_id);
+    if (boot_id[0] != '\0')
+        ss_out_json_text_member(o, "boot_id", boot_id, strlen(boot_id));
+    struct stat ns;
+    if (stat("/proc/self/ns/net", &ns) == 0) {
+        SS_JSON_KEY(o, "netns");
+        ss_out_u64(o, (uint64_t)ns.st_ino);
+    }
+}
 
 void ss_json_start(struct ss_out *o, uint64_t now_ns)
 {
@@ -23,6 +69,7 @@ void ss_json_start(struct ss_out *o, uint64_t now_ns)
     ss_out_json_cstr(o, SOCKSHIM_VERSION);
     SS_JSON_KEY(o, "strsize");
     ss_out_u64(o, ss_config.strsize);
+    json_host_members(o);
     if (ss_fault_enabled()) {
         SS_JSON_KEY(o, "seed");
         ss_out_u64(o, ss_fault_seed());

@@ -3,7 +3,9 @@
  *
  * The input is a trace: its lines go one by one to ss_report_line() (no
  * file: a line is the bytes up to a newline, or the rest), then the tables
- * are printed (processes, methods, connections, sockets) into memory. The
+ * are printed (processes, clocks, methods, connections, the connection
+ * table, sockets) into memory, and the timeline's two views (--perfetto,
+ * --html) are written to /dev/null. The
  * sanitizers watch the checks, the saturating sums, the hash tables and the
  * escaping; the harness checks that a refused line says why, that the
  * reason is one line of printable text, and that what is printed holds no
@@ -28,6 +30,7 @@ static void check_printable(const char *s, size_t n, int newlines)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ss_report *r = ss_report_new();
+    ss_report_keep_text(r, 1);
     const char *p = (const char *)data, *end = p + size;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -51,6 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK((unsigned char)out[i] >= 0x20 || out[i] == '\n');
     CHECK(memmem(out, outlen, "\xc2\x85", 2) == NULL && memmem(out, outlen, "\xe2\x80\xae", 3) == NULL);
     free(out);
+    ss_report_write_perfetto(ss_report_timeline(r), "/dev/null");
+    ss_report_write_html(ss_report_timeline(r), "/dev/null", "fuzz");
     ss_report_free(r);
     return 0;
 }

@@ -1,8 +1,11 @@
 /* sockshim report: reads the JSON traces of a run, merges them in time
  * order, pairs the two ends of each connection seen on both sides, and
- * prints the merged summary and findings.
+ * prints the merged summary and findings; hands the timeline (timeline.c)
+ * every call, finding and connection, for the connection table, the
+ * clocks of several hosts and the --perfetto and --html views
+ * (docs/report.md).
  *
- *   sockshim report [--fail-on CODES] TRACE...
+ *   sockshim report [--fail-on CODES] [--perfetto FILE] [--html FILE] TRACE...
  *
  * Exit status: 0, or 1 when a finding's code is in --fail-on, or 2 when a
  * trace cannot be read. JSON is read with jansson, not by hand.
@@ -28,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "call_text.h"
 #include "escape.h"
 #include "fmt.h"
 #include "locate.h"
@@ -36,6 +40,7 @@
 #include "render_file.h"
 #include "say.h"
 #include "sockshim/findings.h"
+#include "timeline.h"
 #include "xlat.h"
 
 #define EXIT_FINDINGS 1
@@ -168,97 +173,38 @@ static int stamp_cmp(const struct stamp *a, const struct stamp *b)
 
 /* ---- strings from a trace ------------------------------------------------- */
 
-/* The exact bytes of a string member: "name_hex" when the writer put one
- * there (the bytes were not UTF-8), else the string itself, NUL bytes
- * included (docs/trace-format.md, "Strings"). */
-struct text {
-    const char *p;
-    size_t n;
-    char *owned;
+/* (call_text.c reads a string's exact bytes and shows it escaped.) */
+#define SHOWN_NAME SS_SHOWN_NAME
+#define SHOWN_PATH SS_SHOWN_PATH
+
+struct shown_member {
+    enum ss_shown how;
+    json_t *obj;
+    const char *key;
 };
 
-/* "path_hex" for "path" (keys are report's own, short names) */
-static const char *twin_key(const char *key, char buf[static 64])
+static void render_shown_member(struct ss_out *o, const void *arg)
 {
-    snprintf(buf, 64, "%s" SS_JSON_HEX_SUFFIX, key);
-    return buf;
-}
-
-static struct text text_of(json_t *obj, const char *key)
-{
-    struct text t = {"", 0, NULL};
-    char buf[64];
-    json_t *hex = json_object_get(obj, twin_key(key, buf)), *s = json_object_get(obj, key);
-    if (json_is_string(hex)) {
-        size_t n = json_string_length(hex) / 2;
-        t.owned = grow(NULL, n + 1, 1);
-        if (ss_parse_hexbytes(json_string_value(hex), json_string_length(hex),
-                              (unsigned char *)t.owned) == 0) {
-            t.p = t.owned;
-            t.n = n;
-            return t;
-        }
-    }
-    if (json_is_string(s)) {
-        t.p = json_string_value(s);
-        t.n = json_string_length(s);
-    }
-    return t;
-}
-
-static void text_free(struct text *t)
-{
-    free(t->owned);
-}
-
-/* How a string is shown: as the text trace shows a name (no quotes), a
- * file-system name (a Python str literal) or an abstract unix name (a
- * Python bytes literal with its leading NUL). */
-enum shown { SHOWN_NAME, SHOWN_PATH, SHOWN_ABSTRACT };
-
-static void render_shown(struct ss_out *o, enum shown how, const char *p, size_t n)
-{
-    if (how == SHOWN_NAME) {
-        ss_out_safe_n(o, p, n);
-    } else if (how == SHOWN_PATH) {
-        ss_out_pystr(o, p, n);
-    } else {
-        struct iovec parts[2] = {{(void *)"\0", 1}, {(void *)p, n}};
-        struct ss_bytes b;
-        ss_bytes_iov(&b, parts, 2, n + 1);
-        ss_out_bytes_literal(o, &b, n + 1);
-    }
-}
-
-static void put_shown(FILE *out, enum shown how, const char *p, size_t n)
-{
-    char small[512];
-    struct ss_out o;
-    ss_out_init(&o, small, sizeof small);
-    render_shown(&o, how, p, n);
-    if (!ss_out_overflowed(&o)) {
-        fwrite(small, 1, o.len, out);
-        return;
-    }
-    char *big = grow(NULL, o.len, 1);
-    size_t need = o.len;
-    ss_out_init(&o, big, need);
-    render_shown(&o, how, p, n);
-    fwrite(big, 1, need, out);
-    free(big);
+    const struct shown_member *m = arg;
+    ss_render_member(o, m->how, m->obj, m->key);
 }
 
 /* A string member of obj, escaped. */
-static void put_text(FILE *out, enum shown how, json_t *obj, const char *key)
+static void put_text(FILE *out, enum ss_shown how, json_t *obj, const char *key)
 {
-    struct text t = text_of(obj, key);
-    put_shown(out, how, t.p, t.n);
-    text_free(&t);
+    struct shown_member m = {how, obj, key};
+    ss_put_rendered(out, render_shown_member, &m);
+}
+
+static void render_name_arg(struct ss_out *o, const void *arg)
+{
+    const char *s = arg;
+    ss_out_safe_n(o, s, strlen(s));
 }
 
 static void put_name(FILE *out, const char *s)
 {
-    put_shown(out, SHOWN_NAME, s, strlen(s));
+    ss_put_rendered(out, render_name_arg, s);
 }
 
 /* s escaped as the text trace escapes a name, for a message: a trace's
@@ -352,7 +298,7 @@ static json_t *get_obj(struct reader *rd, json_t *obj, const char *key)
 static void check_text(struct reader *rd, json_t *obj, const char *key)
 {
     char buf[64];
-    const char *hex_key = twin_key(key, buf);
+    const char *hex_key = ss_twin_key(key, buf);
     (void)get_str(rd, obj, key);
     json_t *hex = json_object_get(obj, hex_key);
     if (hex == NULL)
@@ -433,6 +379,78 @@ static int moves_bytes(int op)
     return sends(op) || receives(op);
 }
 
+/* "tid" (the pid when absent) and "ts", a time the timeline can place:
+ * the calls and findings of the timeline need both. */
+static void check_when(struct reader *rd, json_t *rec)
+{
+    int64_t us;
+    (void)get_int(rd, rec, "tid", 0, INT64_MAX, 0);
+    if (ss_tl_parse_ts(get_str(rd, rec, "ts"), &us) != 0)
+        bad(rd, "'ts' is not a time from 1970 to 2099 like 2026-12-06T05:14:24.498776Z");
+}
+
+/* The data objects the timeline reads sizes from, and a fault's rule. */
+static void check_data(struct reader *rd, json_t *obj)
+{
+    json_t *data = json_object_get(obj, "data");
+    if (json_is_object(data))
+        (void)get_int(rd, data, "len", 0, INT64_MAX, 0);
+}
+
+/* (a resolution's "addr" is text: only an address object is one) */
+static void check_addr_if_one(struct reader *rd, json_t *obj)
+{
+    if (json_is_object(json_object_get(obj, "addr")))
+        check_addr(rd, obj, "addr");
+}
+
+static void check_moved(struct reader *rd, json_t *rec)
+{
+    /* (a socketpair's "out" is a list of its two fds) */
+    json_t *args = json_object_get(rec, "args"), *out = json_object_get(rec, "out");
+    if (json_is_object(args)) {
+        check_data(rd, args);
+        check_addr_if_one(rd, args);
+    }
+    if (json_is_object(out)) {
+        check_data(rd, out);
+        check_addr_if_one(rd, out);
+        (void)get_int(rd, out, "fd", INT64_MIN, INT64_MAX, 0);
+    }
+    json_t *fault = get_obj(rd, rec, "fault");
+    if (fault != NULL) {
+        (void)get_int(rd, fault, "rule", 0, INT64_MAX, 0);
+        (void)get_str(rd, fault, "text");
+        (void)get_str(rd, fault, "action");
+    }
+}
+
+static void check_result(struct reader *rd, json_t *rec)
+{
+    json_t *error = get_obj(rd, rec, "error");
+    if (error == NULL)
+        return;
+    (void)get_str(rd, error, "name");
+    (void)get_str(rd, error, "message");
+    (void)get_str(rd, error, "exception");
+    (void)get_int(rd, error, "code", INT64_MIN, INT64_MAX, 0);
+    json_t *no = json_object_get(error, "errno");
+    if (!json_is_object(no)) /* a resolution's failure of the system: an object */
+        (void)get_int(rd, error, "errno", INT64_MIN, INT64_MAX, 0);
+}
+
+/* The host a start record names (docs/trace-format.md, "Start records"). */
+static void check_host(struct reader *rd, json_t *rec)
+{
+    check_text(rd, rec, "host");
+    const char *boot_id = get_str(rd, rec, "boot_id");
+    if (strlen(boot_id) > 64 || strspn(boot_id, "0123456789abcdef-") != strlen(boot_id))
+        bad(rd, "'boot_id' is not a boot id like 6f1f0b9e-...: hex digits and '-'");
+    if (strlen(get_str(rd, rec, "host")) > 256)
+        bad(rd, "'host' is longer than a host name");
+    (void)get_int(rd, rec, "netns", 0, INT64_MAX, 0);
+}
+
 /* A call record's numbers: a count of bytes or a duration is never
  * negative (the writer writes an unsigned duration, and a transfer that
  * failed has "error", not "ret"). */
@@ -444,6 +462,9 @@ static void check_call(struct reader *rd, json_t *rec)
                   0);
     (void)get_int(rd, rec, "dur_ns", 0, INT64_MAX, 0);
     (void)check_sock(rd, rec);
+    check_moved(rd, rec);
+    check_result(rd, rec);
+    check_when(rd, rec);
 }
 
 /* What every record has: the schema version, the type, the pid, and a
@@ -470,6 +491,7 @@ static void check_record(struct reader *rd, json_t *rec)
     if (is_type(rec, "start")) {
         (void)get_int(rd, rec, "ppid", 0, INT64_MAX, 0);
         check_text(rd, rec, "exe");
+        check_host(rd, rec);
     } else if (is_type(rec, "summary")) {
         check_text(rd, rec, "exe");
         json_t *list = json_object_get(rec, "findings");
@@ -479,6 +501,7 @@ static void check_record(struct reader *rd, json_t *rec)
             check_finding(rd, json_array_get(list, k), 1);
     } else if (is_type(rec, "finding")) {
         check_finding(rd, rec, 0);
+        check_when(rd, rec);
     } else if (is_type(rec, "call")) {
         check_call(rd, rec);
     }
@@ -499,9 +522,11 @@ static long long num(json_t *j, const char *key)
 }
 
 struct process {
+    uint32_t host;
     long long pid, ppid;
-    json_t *start; /* its start record (for "exe"), or NULL */
-    int summary;   /* 0: the process did not exit normally */
+    long long netns; /* its network namespace (an inode number), -1: not known */
+    json_t *start;   /* its start record (for "exe"), or NULL */
+    int summary;     /* 0: the process did not exit normally */
     struct stamp first;
 };
 
@@ -510,19 +535,30 @@ struct method_total {
 };
 
 struct socket_seen {
+    uint32_t host, serial; /* serial: the order sockets were first seen, for the timeline */
     long long pid, id, fd;
+    long long netns;
     json_t *laddr, *raddr; /* of the last "sock" seen, or NULL */
     char *family, *type;
     struct stamp first, last;
     uint64_t sent, received;
-    int has_sock, paired;
+    int has_sock, connected; /* connected: it made a connect call */
+    size_t peer;             /* once paired: the other end's position, or SIZE_MAX */
 };
 
 struct finding {
+    uint32_t host;
     long long pid, fd, sock_id;
     uint64_t count, bytes;
     json_t *rec; /* the last record of it: code, message, where */
     struct stamp first;
+};
+
+/* An accept's new fd, until a record of the socket on it comes. */
+struct accepted {
+    uint32_t host;
+    long long pid, fd;
+    uint32_t call; /* the accept's call in the timeline, TL_NONE: taken */
 };
 
 struct ss_report {
@@ -535,10 +571,18 @@ struct ss_report {
     struct finding *finds;
     size_t nfinds, finds_cap;
     struct index find_ix;
+    struct accepted *accepts;
+    size_t naccepts, accepts_cap;
+    struct index accept_ix;
     struct process **proc_order; /* by time, once read */
     struct method_total methods[SS_OP_COUNT];
     size_t files;
     uint64_t records;
+    uint32_t host;               /* the host of the records being read (their start's),
+                                  * TL_NONE: not known yet */
+    struct ss_timeline *tl;
+    int keep_text; /* render each call's text line for the timeline */
+    int finished;
 };
 
 struct ss_report *ss_report_new(void)
@@ -546,32 +590,51 @@ struct ss_report *ss_report_new(void)
     struct ss_report *r = calloc(1, sizeof *r);
     if (r == NULL)
         trouble("out of memory");
+    r->tl = ss_tl_new();
+    r->host = TL_NONE;
     return r;
 }
 
-static uint64_t proc_hash(long long pid)
+void ss_report_keep_text(struct ss_report *r, int keep)
 {
-    return mix64((uint64_t)pid);
+    r->keep_text = keep;
+    ss_tl_keep_text(r->tl, keep);
+}
+
+/* A process is its host's: pids of two hosts are two processes. */
+struct proc_key {
+    uint32_t host;
+    long long pid;
+};
+
+static uint64_t proc_hash(const struct proc_key *k)
+{
+    return mix64((uint64_t)k->pid ^ ((uint64_t)k->host << 48));
 }
 
 static uint64_t proc_hash_of(const void *table, size_t i)
 {
-    return proc_hash(((const struct ss_report *)table)->procs[i].pid);
+    const struct process *p = &((const struct ss_report *)table)->procs[i];
+    struct proc_key k = {p->host, p->pid};
+    return proc_hash(&k);
 }
 
 static int proc_eq(const void *table, size_t i, const void *key)
 {
-    return ((const struct ss_report *)table)->procs[i].pid == *(const long long *)key;
+    const struct process *p = &((const struct ss_report *)table)->procs[i];
+    const struct proc_key *k = key;
+    return p->pid == k->pid && p->host == k->host;
 }
 
 static struct process *process_of(struct ss_report *r, long long pid, const struct stamp *when)
 {
+    struct proc_key k = {r->host, pid};
     size_t *at;
-    size_t i = index_get(&r->proc_ix, r, proc_hash_of, proc_eq, &pid, proc_hash(pid), &at);
+    size_t i = index_get(&r->proc_ix, r, proc_hash_of, proc_eq, &k, proc_hash(&k), &at);
     if (i == SIZE_MAX) {
         r->procs = room_for_one(r->procs, r->nprocs, &r->procs_cap, sizeof *r->procs);
         i = r->nprocs++;
-        r->procs[i] = (struct process){pid, 0, NULL, 0, *when};
+        r->procs[i] = (struct process){r->host, pid, 0, -1, NULL, 0, *when};
         index_put(&r->proc_ix, at, i);
     }
     struct process *p = &r->procs[i];
@@ -581,18 +644,19 @@ static struct process *process_of(struct ss_report *r, long long pid, const stru
 }
 
 struct sock_key {
+    uint32_t host;
     long long pid, id;
 };
 
 static uint64_t sock_hash(const struct sock_key *k)
 {
-    return mix64((uint64_t)k->pid * 0x9e3779b97f4a7c15ull ^ mix64((uint64_t)k->id));
+    return mix64((uint64_t)k->pid * 0x9e3779b97f4a7c15ull ^ mix64((uint64_t)k->id) ^ k->host);
 }
 
 static uint64_t sock_hash_of(const void *table, size_t i)
 {
     const struct socket_seen *s = &((const struct ss_report *)table)->socks[i];
-    struct sock_key k = {s->pid, s->id};
+    struct sock_key k = {s->host, s->pid, s->id};
     return sock_hash(&k);
 }
 
@@ -600,19 +664,24 @@ static int sock_eq(const void *table, size_t i, const void *key)
 {
     const struct socket_seen *s = &((const struct ss_report *)table)->socks[i];
     const struct sock_key *k = key;
-    return s->pid == k->pid && s->id == k->id;
+    return s->pid == k->pid && s->id == k->id && s->host == k->host;
 }
 
-static struct socket_seen *socket_of(struct ss_report *r, long long pid, long long id,
-                                     const struct stamp *when)
+static struct socket_seen *socket_of(struct ss_report *r, const struct process *p, long long id,
+                                     const struct stamp *when, int *made)
 {
-    struct sock_key k = {pid, id};
+    struct sock_key k = {r->host, p->pid, id};
     size_t *at;
     size_t i = index_get(&r->sock_ix, r, sock_hash_of, sock_eq, &k, sock_hash(&k), &at);
+    *made = i == SIZE_MAX;
     if (i == SIZE_MAX) {
+        if (r->nsocks >= TL_NONE - 1)
+            trouble("too many sockets for one report");
         r->socks = room_for_one(r->socks, r->nsocks, &r->socks_cap, sizeof *r->socks);
         i = r->nsocks++;
-        r->socks[i] = (struct socket_seen){.pid = pid, .id = id, .fd = -1, .first = *when};
+        r->socks[i] = (struct socket_seen){.host = r->host, .serial = (uint32_t)i,
+                                           .pid = p->pid, .id = id, .fd = -1, .netns = p->netns,
+                                           .first = *when, .peer = SIZE_MAX};
         index_put(&r->sock_ix, at, i);
     }
     struct socket_seen *s = &r->socks[i];
@@ -646,10 +715,130 @@ static void take_sock(struct socket_seen *s, json_t *rec, json_t *sock, const st
     s->type = copy_of(str(sock, "type"));
 }
 
+/* ---- accepts and the sockets they made ---------------------------------------- */
+
+static uint64_t accept_hash(const struct accepted *k)
+{
+    return mix64((uint64_t)k->pid * 0x9e3779b97f4a7c15ull ^ mix64((uint64_t)k->fd) ^ k->host);
+}
+
+static uint64_t accept_hash_of(const void *table, size_t i)
+{
+    return accept_hash(&((const struct ss_report *)table)->accepts[i]);
+}
+
+static int accept_eq(const void *table, size_t i, const void *key)
+{
+    const struct accepted *a = &((const struct ss_report *)table)->accepts[i], *k = key;
+    return a->pid == k->pid && a->fd == k->fd && a->host == k->host;
+}
+
+static struct accepted *accepted_on(struct ss_report *r, long long pid, long long fd, int add)
+{
+    struct accepted k = {r->host, pid, fd, TL_NONE};
+    size_t *at;
+    size_t i = index_get(&r->accept_ix, r, accept_hash_of, accept_eq, &k, accept_hash(&k), &at);
+    if (i == SIZE_MAX && !add)
+        return NULL;
+    if (i == SIZE_MAX) {
+        r->accepts = room_for_one(r->accepts, r->naccepts, &r->accepts_cap, sizeof *r->accepts);
+        i = r->naccepts++;
+        r->accepts[i] = k;
+        index_put(&r->accept_ix, at, i);
+    }
+    return &r->accepts[i];
+}
+
+/* An accept that returned fd: the next new socket on fd is its. */
+static void note_accept(struct ss_report *r, json_t *rec, uint32_t call)
+{
+    if (strcmp(str(rec, "op"), "accept") == 0 && json_is_integer(json_object_get(rec, "ret")))
+        accepted_on(r, num(rec, "pid"), num(rec, "ret"), 1)->call = call;
+}
+
+static void link_accept(struct ss_report *r, const struct socket_seen *s, const char *op)
+{
+    if (strcmp(op, "socket") == 0 || strcmp(op, "accept") == 0)
+        return;
+    struct accepted *a = accepted_on(r, s->pid, s->fd, 0);
+    if (a != NULL && a->call != TL_NONE) {
+        ss_tl_accepted_by(r->tl, s->serial, a->call);
+        a->call = TL_NONE;
+    }
+}
+
+/* ---- the calls ------------------------------------------------------------------- */
+
+static int64_t end_ns_of(json_t *rec)
+{
+    int64_t us = 0;
+    (void)ss_tl_parse_ts(str(rec, "ts"), &us); /* checked: it parses */
+    return us * 1000;
+}
+
+static uint32_t lane_of(struct ss_report *r, json_t *rec)
+{
+    json_t *tid = json_object_get(rec, "tid");
+    long long pid = num(rec, "pid");
+    return ss_tl_lane(r->tl, r->host, pid, json_is_integer(tid) ? json_integer_value(tid) : pid);
+}
+
+static int has_flag(json_t *obj, const char *flag)
+{
+    const char *flags = str(obj, "flags");
+    size_t n = strlen(flag);
+    for (const char *p = strstr(flags, flag); p != NULL; p = strstr(p + 1, flag))
+        if ((p == flags || p[-1] == '|') && (p[n] == '\0' || p[n] == '|'))
+            return 1;
+    return 0;
+}
+
+static uint8_t call_flags(json_t *rec, int op)
+{
+    uint8_t flags = 0;
+    json_t *error = json_object_get(rec, "error");
+    if (error != NULL) {
+        flags |= TL_RAISED;
+        const char *name = str(error, "name");
+        if (strcmp(name, "ECONNRESET") == 0 || strcmp(name, "EPIPE") == 0)
+            flags |= TL_RESET;
+    }
+    if (json_object_get(rec, "fault") != NULL)
+        flags |= TL_FAULTED;
+    if (op == SS_OP_select || op == SS_OP_poll || op == SS_OP_epoll_poll)
+        flags |= TL_WAIT;
+    if (receives(op) && has_flag(json_object_get(rec, "args"), "MSG_PEEK"))
+        flags |= TL_PEEK;
+    return flags;
+}
+
+static void render_call_line(struct ss_out *o, const void *rec)
+{
+    ss_render_call_line(o, (json_t *)rec);
+}
+
+/* The call into the timeline: its lane, time, socket, bytes, result. */
+static uint32_t time_call(struct ss_report *r, json_t *rec, int op, const struct socket_seen *s)
+{
+    long long ret = num(rec, "ret");
+    struct tl_call c = {.t_ns = end_ns_of(rec), .dur_ns = (uint64_t)num(rec, "dur_ns"),
+                        .bytes = moves_bytes(op) && ret > 0 ? (uint64_t)ret : 0,
+                        .lane = lane_of(r, rec), .sock = s != NULL ? s->serial : TL_NONE,
+                        .op = (uint16_t)(op >= 0 ? op : SS_OP_COUNT),
+                        .flags = call_flags(rec, op)};
+    json_t *fault = json_object_get(rec, "fault");
+    size_t len = 0;
+    char *text = r->keep_text ? ss_rendered(render_call_line, rec, &len) : NULL;
+    uint32_t i = ss_tl_take_call(r->tl, &c, text, len,
+                                 json_is_object(fault) ? str(fault, "text") : NULL);
+    free(text);
+    return i;
+}
 
 /* Methods are counted from the call records, so that a process killed
  * before its summary still counts; and the bytes each socket moved. */
-static void take_call(struct ss_report *r, json_t *rec, const struct stamp *when)
+static void take_call(struct ss_report *r, struct process *p, json_t *rec,
+                      const struct stamp *when)
 {
     const char *op = str(rec, "op");
     long long ret = num(rec, "ret");
@@ -664,31 +853,40 @@ static void take_call(struct ss_report *r, json_t *rec, const struct stamp *when
             add_saturating(&t->bytes, (uint64_t)ret);
     }
     json_t *sock = json_object_get(rec, "sock");
-    if (!json_is_object(sock))
-        return;
-    struct socket_seen *s = socket_of(r, num(rec, "pid"), num(sock, "id"), when);
-    take_sock(s, rec, sock, when);
-    if (ret > 0 && sends(i))
-        add_saturating(&s->sent, (uint64_t)ret);
-    else if (ret > 0 && receives(i))
-        add_saturating(&s->received, (uint64_t)ret);
+    struct socket_seen *s = NULL;
+    int made = 0;
+    if (json_is_object(sock)) {
+        s = socket_of(r, p, num(sock, "id"), when, &made);
+        take_sock(s, rec, sock, when);
+        if (ret > 0 && sends(i))
+            add_saturating(&s->sent, (uint64_t)ret);
+        else if (ret > 0 && receives(i))
+            add_saturating(&s->received, (uint64_t)ret);
+        s->connected |= i == SS_OP_connect || i == SS_OP_connect_ex;
+    }
+    uint32_t call = time_call(r, rec, i, s);
+    if (made)
+        link_accept(r, s, op);
+    note_accept(r, rec, call);
 }
 
 struct find_key {
+    uint32_t host;
     long long pid, fd, sock_id;
     const char *code;
 };
 
 static uint64_t find_hash(const struct find_key *k)
 {
-    uint64_t h = mix64((uint64_t)k->pid ^ mix64((uint64_t)k->fd ^ mix64((uint64_t)k->sock_id)));
+    uint64_t h = mix64((uint64_t)k->pid ^ mix64((uint64_t)k->fd ^ mix64((uint64_t)k->sock_id)) ^
+                       k->host);
     return hash_bytes(h, k->code, strlen(k->code));
 }
 
 static uint64_t find_hash_of(const void *table, size_t i)
 {
     const struct finding *f = &((const struct ss_report *)table)->finds[i];
-    struct find_key k = {f->pid, f->fd, f->sock_id, str(f->rec, "code")};
+    struct find_key k = {f->host, f->pid, f->fd, f->sock_id, str(f->rec, "code")};
     return find_hash(&k);
 }
 
@@ -697,7 +895,7 @@ static int find_eq(const void *table, size_t i, const void *key)
     const struct finding *f = &((const struct ss_report *)table)->finds[i];
     const struct find_key *k = key;
     return f->pid == k->pid && f->fd == k->fd && f->sock_id == k->sock_id &&
-           strcmp(str(f->rec, "code"), k->code) == 0;
+           f->host == k->host && strcmp(str(f->rec, "code"), k->code) == 0;
 }
 
 /* A finding record, or one of a summary's (whose count is the whole
@@ -706,14 +904,14 @@ static void take_finding(struct ss_report *r, long long pid, json_t *f, int from
                          const struct stamp *when)
 {
     json_t *sock = json_object_get(f, "sock");
-    struct find_key k = {pid, num(f, "fd"), json_is_object(sock) ? num(sock, "id") : 0,
+    struct find_key k = {r->host, pid, num(f, "fd"), json_is_object(sock) ? num(sock, "id") : 0,
                          str(f, "code")};
     size_t *at;
     size_t i = index_get(&r->find_ix, r, find_hash_of, find_eq, &k, find_hash(&k), &at);
     if (i == SIZE_MAX) {
         r->finds = room_for_one(r->finds, r->nfinds, &r->finds_cap, sizeof *r->finds);
         i = r->nfinds++;
-        r->finds[i] = (struct finding){k.pid, k.fd, k.sock_id, 0, 0, NULL, *when};
+        r->finds[i] = (struct finding){k.host, k.pid, k.fd, k.sock_id, 0, 0, NULL, *when};
         json_incref(f);
         r->finds[i].rec = f; /* before index_put: the index hashes its code */
         index_put(&r->find_ix, at, i);
@@ -731,15 +929,45 @@ static void take_finding(struct ss_report *r, long long pid, json_t *f, int from
     }
 }
 
+/* A finding record on the timeline: at the call its thread made last. */
+static void time_finding(struct ss_report *r, json_t *rec)
+{
+    json_t *where = json_object_get(rec, "where");
+    struct ss_text message = ss_text_of(rec, "message");
+    char *shown = grow(NULL, message.n + 1, 1);
+    memcpy(shown, message.p, message.n);
+    shown[message.n] = '\0';
+    ss_tl_take_finding(r->tl, lane_of(r, rec), end_ns_of(rec), str(rec, "code"), shown,
+                       json_is_object(where) ? str(where, "text") : "");
+    free(shown);
+    ss_text_free(&message);
+}
+
+/* A start record names its host: the records after it in the file are
+ * that host's until the next start names another. */
+static void take_host(struct ss_report *r, json_t *rec)
+{
+    const char *name = str(rec, "host"), *boot_id = str(rec, "boot_id");
+    if (name[0] == '\0' && boot_id[0] == '\0')
+        return;
+    r->host = (uint32_t)ss_tl_host(r->tl, name, boot_id); /* it fits: check_room */
+}
+
 static void take_record(struct ss_report *r, json_t *rec)
 {
     struct stamp when = {"", r->records++};
     snprintf(when.ts, sizeof when.ts, "%s", str(rec, "ts"));
     long long pid = num(rec, "pid");
+    if (is_type(rec, "start"))
+        take_host(r, rec);
+    if (r->host == TL_NONE) /* no start record has named the host yet */
+        r->host = (uint32_t)ss_tl_host(r->tl, "", "");
     struct process *p = process_of(r, pid, &when);
     if (is_type(rec, "start")) {
         replace_ref(&p->start, rec);
         p->ppid = num(rec, "ppid");
+        if (json_is_integer(json_object_get(rec, "netns")))
+            p->netns = num(rec, "netns");
     } else if (is_type(rec, "summary")) {
         p->summary = 1;
         json_t *list = json_object_get(rec, "findings");
@@ -747,9 +975,17 @@ static void take_record(struct ss_report *r, json_t *rec)
             take_finding(r, pid, json_array_get(list, k), 1, &when);
     } else if (is_type(rec, "finding")) {
         take_finding(r, pid, rec, 0, &when);
+        time_finding(r, rec);
     } else if (is_type(rec, "call")) {
-        take_call(r, rec, &when);
+        take_call(r, p, rec, &when);
     }
+}
+
+/* What the tables cannot take: a host past the most a report merges. */
+static void check_room(const struct ss_report *r, struct reader *rd, json_t *rec)
+{
+    if (is_type(rec, "start") && !ss_tl_host_fits(r->tl, str(rec, "host"), str(rec, "boot_id")))
+        bad(rd, "a host past the %d that sockshim report merges", TL_HOSTS_MAX);
 }
 
 int ss_report_line(struct ss_report *r, const char *line, size_t len, char *why, size_t cap)
@@ -776,6 +1012,7 @@ int ss_report_line(struct ss_report *r, const char *line, size_t len, char *why,
         return -1;
     }
     check_record(&rd, j);
+    check_room(r, &rd, j);
     take_record(r, j);
     json_decref(j);
     return 0;
@@ -819,6 +1056,7 @@ static void read_trace(struct ss_report *r, const char *path)
         trouble("cannot read '%s': %s", safe_c(path), strerror(errno));
     if (is_record_file(f))
         f = rendered_records(f, path);
+    r->host = TL_NONE; /* until the file's first start record names it */
     char *line = NULL, why[640];
     size_t cap = 0;
     ssize_t len;
@@ -862,6 +1100,9 @@ void ss_report_free(struct ss_report *r)
     free(r->proc_ix.slot);
     free(r->sock_ix.slot);
     free(r->find_ix.slot);
+    free(r->accepts);
+    free(r->accept_ix.slot);
+    ss_tl_free(r->tl);
     free(r);
 }
 
@@ -906,47 +1147,34 @@ static void sort_tables(struct ss_report *r)
     sort_by(r->proc_order, r->nprocs, sizeof *r->proc_order, proc_by_time);
 }
 
-/* The process of pid; every pid of a socket has one (take_record made
- * it). */
-static const struct process *process_with(struct ss_report *r, long long pid)
+/* The process of pid on host; every pid of a socket has one (take_record
+ * made it). */
+static const struct process *process_with(struct ss_report *r, uint32_t host, long long pid)
 {
+    struct proc_key k = {host, pid};
     size_t *at;
-    size_t i = index_get(&r->proc_ix, r, proc_hash_of, proc_eq, &pid, proc_hash(pid), &at);
+    size_t i = index_get(&r->proc_ix, r, proc_hash_of, proc_eq, &k, proc_hash(&k), &at);
     return i != SIZE_MAX ? &r->procs[i] : NULL;
 }
 
 /* ---- printing ------------------------------------------------------------------ */
 
+static void render_addr_arg(struct ss_out *o, const void *addr)
+{
+    ss_render_addr(o, (json_t *)addr);
+}
+
 /* ('127.0.0.1', 8080) for an address object, as the text trace shows it. */
 static void print_addr(FILE *out, json_t *addr)
 {
-    if (!json_is_object(addr)) {
-        fputs("None", out);
-        return;
-    }
-    const char *family = str(addr, "family");
-    int inet6 = strcmp(family, "AF_INET6") == 0;
-    if (inet6 || strcmp(family, "AF_INET") == 0) {
-        fputc('(', out);
-        put_text(out, SHOWN_PATH, addr, "host");
-        fprintf(out, ", %lld", num(addr, "port"));
-        if (inet6)
-            fprintf(out, ", %lld, %lld", num(addr, "flowinfo"), num(addr, "scope_id"));
-        fputc(')', out);
-    } else if (json_object_get(addr, "path") != NULL) {
-        put_text(out, SHOWN_PATH, addr, "path");
-    } else if (json_object_get(addr, "abstract") != NULL) {
-        put_text(out, SHOWN_ABSTRACT, addr, "abstract");
-    } else {
-        fputc('<', out);
-        put_name(out, family);
-        fputc('>', out);
-    }
+    ss_put_rendered(out, render_addr_arg, addr);
 }
 
 static void print_processes(FILE *out, const struct ss_report *r)
 {
     fprintf(out, "\nprocesses\n");
+    struct tl_view v;
+    ss_tl_view(r->tl, &v);
     for (size_t i = 0; i < r->nprocs; i++) {
         const struct process *p = r->proc_order[i];
         fprintf(out, "  pid %lld ", p->pid);
@@ -954,8 +1182,13 @@ static void print_processes(FILE *out, const struct ss_report *r)
             put_text(out, SHOWN_NAME, p->start, "exe");
         else
             fputc('?', out);
-        fprintf(out, " (parent %lld)%s\n", p->ppid,
+        fprintf(out, " (parent %lld)%s", p->ppid,
                 p->summary ? "" : ", no summary: it did not exit normally");
+        if (v.nhosts > 1) {
+            fputs(" on ", out);
+            put_name(out, v.hosts[p->host].name);
+        }
+        fputc('\n', out);
     }
 }
 
@@ -979,12 +1212,17 @@ static void print_methods(FILE *out, const struct ss_report *r)
 /* ---- connections ------------------------------------------------------------- */
 
 /* The two ends of a connection both traced: one's local address is the
- * other's peer and the other way round. Each socket with both addresses
- * goes into a bucket keyed by (type, laddr, raddr); a socket's other end
- * is the earliest unpaired socket after it in the bucket of (type, raddr,
+ * other's peer and the other way round, as each side saw them (so traces
+ * of two hosts pair). Each socket with both addresses goes into a bucket
+ * keyed by (space, type, laddr, raddr); a socket's other end is the
+ * earliest unpaired socket after it in the bucket of (space, type, raddr,
  * laddr). Walking the sockets in time order, a bucket's sockets before the
  * current one are all paired already (an unpaired one would have taken the
- * current one), so each bucket keeps a cursor that only moves forward. */
+ * current one), so each bucket keeps a cursor that only moves forward.
+ *
+ * The space is where an address means one socket: a loopback address or
+ * an abstract unix name is one within a host's network namespace, a unix
+ * path within a host (its file system), any other address everywhere. */
 struct bucket {
     char *key;
     size_t *items, n, cap, next;
@@ -1007,17 +1245,38 @@ static int bucket_eq(const void *table, size_t i, const void *key)
     return strcmp(((const struct buckets *)table)->v[i].key, key) == 0;
 }
 
-/* "type\nladdr\nraddr", the addresses as canonical JSON: equal keys are
- * equal addresses (json_equal). */
-static char *pair_key(const char *type, json_t *local, json_t *remote)
+enum reach { REACH_EVERYWHERE, REACH_HOST, REACH_NETNS };
+
+static enum reach reach_of(json_t *addr)
 {
+    const char *family = str(addr, "family"), *host = str(addr, "host");
+    if (strcmp(family, "AF_UNIX") == 0)
+        return json_object_get(addr, "abstract") != NULL ? REACH_NETNS : REACH_HOST;
+    if (strcmp(family, "AF_INET") == 0 && strncmp(host, "127.", 4) == 0)
+        return REACH_NETNS;
+    if (strcmp(family, "AF_INET6") == 0 &&
+        (strcmp(host, "::1") == 0 || strncmp(host, "::ffff:127.", 11) == 0))
+        return REACH_NETNS;
+    return REACH_EVERYWHERE;
+}
+
+/* "space\ntype\nladdr\nraddr", the addresses as canonical JSON: equal keys
+ * are equal addresses (json_equal) in one space. */
+static char *pair_key(const struct socket_seen *s, json_t *local, json_t *remote)
+{
+    enum reach reach = reach_of(local) > reach_of(remote) ? reach_of(local) : reach_of(remote);
+    char space[64] = "";
+    if (reach == REACH_HOST)
+        snprintf(space, sizeof space, "%u", s->host);
+    else if (reach == REACH_NETNS)
+        snprintf(space, sizeof space, "%u/%lld", s->host, s->netns);
     char *l = json_dumps(local, JSON_COMPACT | JSON_SORT_KEYS);
     char *rm = json_dumps(remote, JSON_COMPACT | JSON_SORT_KEYS);
     if (l == NULL || rm == NULL)
         trouble("out of memory");
-    size_t n = strlen(type) + strlen(l) + strlen(rm) + 3;
+    size_t n = strlen(space) + strlen(s->type) + strlen(l) + strlen(rm) + 4;
     char *k = grow(NULL, n, 1);
-    snprintf(k, n, "%s\n%s\n%s", type, l, rm);
+    snprintf(k, n, "%s\n%s\n%s\n%s", space, s->type, l, rm);
     free(l);
     free(rm);
     return k;
@@ -1051,7 +1310,7 @@ static void fill_buckets(struct buckets *bs, const struct ss_report *r)
         const struct socket_seen *s = &r->socks[i];
         if (!pairable(s))
             continue;
-        struct bucket *b = bucket_of(bs, pair_key(s->type, s->laddr, s->raddr), 1);
+        struct bucket *b = bucket_of(bs, pair_key(s, s->laddr, s->raddr), 1);
         b->items = room_for_one(b->items, b->n, &b->cap, sizeof *b->items);
         b->items[b->n++] = i;
     }
@@ -1067,16 +1326,34 @@ static void free_buckets(struct buckets *bs)
     free(bs->ix.slot);
 }
 
-/* The other end of socket i, or NULL. */
-static struct socket_seen *other_end(struct buckets *bs, struct ss_report *r, size_t i)
+/* The position of socket i's other end, or SIZE_MAX. */
+static size_t other_end(struct buckets *bs, const struct ss_report *r, size_t i)
 {
-    struct socket_seen *a = &r->socks[i];
-    struct bucket *b = bucket_of(bs, pair_key(a->type, a->raddr, a->laddr), 0);
+    const struct socket_seen *a = &r->socks[i];
+    struct bucket *b = bucket_of(bs, pair_key(a, a->raddr, a->laddr), 0);
     if (b == NULL)
-        return NULL;
-    while (b->next < b->n && (b->items[b->next] <= i || r->socks[b->items[b->next]].paired))
+        return SIZE_MAX;
+    while (b->next < b->n &&
+           (b->items[b->next] <= i || r->socks[b->items[b->next]].peer != SIZE_MAX))
         b->next++;
-    return b->next < b->n ? &r->socks[b->items[b->next]] : NULL;
+    return b->next < b->n ? b->items[b->next] : SIZE_MAX;
+}
+
+/* Each socket's peer, once the sockets are in time order: the one pairing
+ * the report's sections and the timeline share. */
+static void pair_sockets(struct ss_report *r)
+{
+    struct buckets bs = {0};
+    fill_buckets(&bs, r);
+    for (size_t i = 0; i < r->nsocks; i++) {
+        struct socket_seen *a = &r->socks[i];
+        size_t b;
+        if (!pairable(a) || a->peer != SIZE_MAX || (b = other_end(&bs, r, i)) == SIZE_MAX)
+            continue;
+        a->peer = b;
+        r->socks[b].peer = i;
+    }
+    free_buckets(&bs);
 }
 
 static void print_connection(FILE *out, const struct socket_seen *a,
@@ -1091,24 +1368,174 @@ static void print_connection(FILE *out, const struct socket_seen *a,
             a->sent == b->received && b->sent == a->received ? "" : " (the ends disagree)");
 }
 
-static void print_connections(FILE *out, struct ss_report *r)
+static void print_connections(FILE *out, const struct ss_report *r)
 {
-    struct buckets bs = {0};
-    fill_buckets(&bs, r);
     int any = 0;
     for (size_t i = 0; i < r->nsocks; i++) {
-        struct socket_seen *a = &r->socks[i], *b;
-        if (!pairable(a) || a->paired || (b = other_end(&bs, r, i)) == NULL)
+        const struct socket_seen *a = &r->socks[i];
+        if (a->peer == SIZE_MAX || a->peer < i)
             continue;
-        a->paired = b->paired = 1;
         if (!any)
             fprintf(out, "\nconnections (both ends traced)\n");
         any = 1;
-        print_connection(out, a, b);
+        print_connection(out, a, &r->socks[a->peer]);
     }
     if (!any)
         fprintf(out, "\nconnections (both ends traced): none\n");
-    free_buckets(&bs);
+}
+
+/* ---- the timeline's connections ---------------------------------------------- */
+
+static void render_label_arg(struct ss_out *o, const void *addr)
+{
+    ss_render_addr_label(o, (json_t *)addr);
+}
+
+static const char *proto_of(const struct socket_seen *s)
+{
+    int stream = strcmp(s->type, "SOCK_STREAM") == 0, dgram = strcmp(s->type, "SOCK_DGRAM") == 0;
+    if (strcmp(s->family, "AF_UNIX") == 0)
+        return stream ? "unix" : dgram ? "unix-dgram" : "unix-seqpacket";
+    if (strcmp(s->family, "AF_INET") == 0 || strcmp(s->family, "AF_INET6") == 0)
+        return stream ? "tcp" : dgram ? "udp" : "ip";
+    return "other";
+}
+
+/* A connection for the timeline: a is the end that connected when one
+ * did, and b its peer (NULL: not traced; its address is a's raddr). */
+static void time_connection(struct ss_report *r, const struct socket_seen *a,
+                            const struct socket_seen *b)
+{
+    if (b != NULL && b->connected && !a->connected) {
+        const struct socket_seen *t = a;
+        a = b;
+        b = t;
+    }
+    size_t n;
+    char *la = ss_rendered(render_label_arg, a->laddr, &n);
+    char *lb = ss_rendered(render_label_arg, b != NULL ? b->laddr : a->raddr, &n);
+    ss_tl_add_connection(r->tl, a->serial, b != NULL ? b->serial : TL_NONE, proto_of(a),
+                         strcmp(a->type, "SOCK_STREAM") == 0, la, lb);
+    free(la);
+    free(lb);
+}
+
+static void time_connections(struct ss_report *r)
+{
+    for (size_t i = 0; i < r->nsocks; i++) {
+        const struct socket_seen *s = &r->socks[i];
+        if (s->peer != SIZE_MAX && s->peer > i)
+            time_connection(r, s, &r->socks[s->peer]);
+        else if (s->peer == SIZE_MAX && pairable(s))
+            time_connection(r, s, NULL);
+    }
+}
+
+static void name_lanes(struct ss_report *r)
+{
+    for (uint32_t i = 0; i < ss_tl_lane_count(r->tl); i++) {
+        uint32_t host;
+        long long pid;
+        ss_tl_lane_process(r->tl, i, &host, &pid);
+        const struct process *p = process_with(r, host, pid);
+        ss_tl_name_lane(r->tl, i, p != NULL && p->start != NULL ? str(p->start, "exe") : "");
+    }
+}
+
+/* After the last record, once: the tables in time order, the sockets
+ * paired, the timeline finished. */
+static void finish(struct ss_report *r)
+{
+    if (r->finished)
+        return;
+    r->finished = 1;
+    name_lanes(r);
+    sort_tables(r);
+    pair_sockets(r);
+    time_connections(r);
+    ss_tl_finish(r->tl);
+}
+
+/* ---- the connection table and the clocks ---------------------------------------- */
+
+/* A count in at most 9 columns: 123456789, then 123.4M... */
+static const char *short_count(char buf[static 16], uint64_t v)
+{
+    static const char units[] = "KMGTPE";
+    if (v <= 999999999) {
+        snprintf(buf, 16, "%llu", (unsigned long long)v);
+        return buf;
+    }
+    double x = (double)v;
+    int u = -1;
+    while (x >= 1000.0 && u < 5) {
+        x /= 1000.0;
+        u++;
+    }
+    snprintf(buf, 16, "%.1f%c", x, units[u]);
+    return buf;
+}
+
+static void print_end(FILE *out, const struct tl_conn *c, int side)
+{
+    if (c->sock[side] == TL_NONE)
+        fputs("(not traced) ", out);
+    else
+        fprintf(out, "%lld ", c->pid[side]);
+    put_name(out, c->addr[side]);
+}
+
+static void print_connection_row(FILE *out, size_t i, const struct tl_conn *c)
+{
+    char ab[16], ba[16], calls[16];
+    double ms = (double)(c->end_ns - c->start_ns) / 1e6;
+    fprintf(out, "  %-4zu %9.3f %9s %9s %6s %3llu %3llu  ", i + 1, ms, short_count(ab, c->bytes[0]),
+            short_count(ba, c->bytes[1]), short_count(calls, c->calls),
+            (unsigned long long)(c->faults > 999 ? 999 : c->faults),
+            (unsigned long long)(c->findings > 999 ? 999 : c->findings));
+    print_end(out, c, 0);
+    fputs(" > ", out);
+    print_end(out, c, 1);
+    fputc('\n', out);
+}
+
+static void print_connection_table(FILE *out, const struct ss_report *r)
+{
+    struct tl_view v;
+    ss_tl_view(r->tl, &v);
+    if (v.nconns == 0) {
+        fprintf(out, "\nconnection table: none\n");
+        return;
+    }
+    fprintf(out, "\nconnection table (a > b: a connected to b; a>b, b>a: bytes each sent; pid "
+                 "address)\n  %-4s %9s %9s %9s %6s %3s %3s  %s\n",
+            "#", "time (ms)", "a>b", "b>a", "calls", "flt", "fnd", "a > b");
+    for (size_t i = 0; i < v.nconns; i++)
+        print_connection_row(out, i, &v.conns[i]);
+}
+
+static void print_clocks(FILE *out, const struct ss_report *r)
+{
+    struct tl_view v;
+    ss_tl_view(r->tl, &v);
+    fprintf(out, "\nclocks\n");
+    for (size_t i = 0; i < v.nhosts; i++) {
+        const struct tl_host *h = &v.hosts[i];
+        fputs("  ", out);
+        put_name(out, h->name);
+        if (h->boot_id[0] != '\0')
+            fprintf(out, " (boot %.8s)", h->boot_id);
+        if (i == 0) {
+            fputs(": the reference clock\n", out);
+            continue;
+        }
+        fprintf(out, ": %+.3f ms", (double)h->offset_ns / 1e6);
+        if (h->uncertainty_ns >= 0)
+            fprintf(out, " +- %.3f ms", (double)h->uncertainty_ns / 1e6);
+        fputs(" (", out);
+        put_name(out, h->basis);
+        fputs(")\n", out);
+    }
 }
 
 static void print_sockets(FILE *out, struct ss_report *r)
@@ -1118,7 +1545,7 @@ static void print_sockets(FILE *out, struct ss_report *r)
         const struct socket_seen *s = &r->socks[i];
         if (!s->has_sock)
             continue;
-        const struct process *p = process_with(r, s->pid);
+        const struct process *p = process_with(r, s->host, s->pid);
         fprintf(out, "  pid %lld ", s->pid);
         if (p != NULL && p->start != NULL)
             put_text(out, SHOWN_NAME, p->start, "exe");
@@ -1139,14 +1566,22 @@ static void print_sockets(FILE *out, struct ss_report *r)
 
 void ss_report_print_tables(struct ss_report *r, FILE *out)
 {
-    sort_tables(r);
+    finish(r);
     fprintf(out, "sockshim report: %zu trace%s, %zu process%s, %zu socket%s, %zu finding%s\n",
             r->files, r->files == 1 ? "" : "s", r->nprocs, r->nprocs == 1 ? "" : "es",
             r->nsocks, r->nsocks == 1 ? "" : "s", r->nfinds, r->nfinds == 1 ? "" : "s");
     print_processes(out, r);
+    print_clocks(out, r);
     print_methods(out, r);
     print_connections(out, r);
+    print_connection_table(out, r);
     print_sockets(out, r);
+}
+
+const struct ss_timeline *ss_report_timeline(struct ss_report *r)
+{
+    finish(r);
+    return r->tl;
 }
 
 /* ---- findings ----------------------------------------------------------- */
@@ -1266,54 +1701,119 @@ static void check_fail_on(const char *list)
 
 static void usage(void)
 {
-    fputs("Usage: sockshim report [--fail-on CODES] TRACE...\n"
+    fputs("Usage: sockshim report [--fail-on CODES] [--perfetto FILE] [--html FILE] TRACE...\n"
           "Merge the JSON traces of a run (-o trace.%p.jsonl --format json), pair the ends\n"
-          "of each connection traced on both sides, and print the methods, connections,\n"
-          "sockets and findings. Exit status 1 when a finding's code is in CODES\n"
-          "(comma-separated, or all), 2 when a trace cannot be read, else 0.\n",
+          "of each connection traced on both sides, and print the processes, clocks,\n"
+          "methods, connections, sockets and findings. Traces of several hosts are\n"
+          "merged: their clocks are aligned from the connections between them.\n"
+          "\n"
+          "  --fail-on CODES   exit status 1 when a finding's code is in CODES\n"
+          "                    (comma-separated, or all)\n"
+          "  --perfetto FILE   also write the timeline as Chrome trace-event JSON, for\n"
+          "                    ui.perfetto.dev and chrome://tracing\n"
+          "  --html FILE       also write the report as one self-contained HTML page\n"
+          "\n"
+          "Exit status 1 on a finding in CODES, 2 when a trace cannot be read, else 0.\n",
           stdout);
+}
+
+struct report_options {
+    const char *fail_on, *perfetto, *html;
+};
+
+/* --name VALUE or --name=VALUE: the value, or NULL when a is not it. */
+static const char *option_value(int argc, char *argv[], int *i, const char *name)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc)
+        trouble("%s needs a value\nTry 'sockshim report --help' for more information.", name);
+    return argv[++*i];
+}
+
+/* The options; returns the position of the first trace, or -1 for --help. */
+static int parse_options(int argc, char *argv[], struct report_options *o)
+{
+    int first = 1;
+    for (; first < argc && argv[first][0] == '-'; first++) {
+        const char *a = argv[first], *v;
+        if (strcmp(a, "--") == 0)
+            return first + 1;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+            return -1;
+        if ((v = option_value(argc, argv, &first, "--fail-on")) != NULL)
+            o->fail_on = v;
+        else if ((v = option_value(argc, argv, &first, "--perfetto")) != NULL)
+            o->perfetto = v;
+        else if ((v = option_value(argc, argv, &first, "--html")) != NULL)
+            o->html = v;
+        else
+            trouble("unknown option '%s'\nTry 'sockshim report --help' for more information.",
+                    safe_c(a));
+    }
+    return first;
+}
+
+/* The title of a page: the traces it shows. */
+static void title_of(char *buf, size_t cap, int ntraces, char *traces[])
+{
+    const char *base = strrchr(traces[0], '/');
+    snprintf(buf, cap, "sockshim report: %s%s", base != NULL ? base + 1 : traces[0],
+             ntraces > 1 ? " and more" : "");
+    if (ntraces == 2) {
+        const char *second = strrchr(traces[1], '/');
+        snprintf(buf, cap, "sockshim report: %s, %s", base != NULL ? base + 1 : traces[0],
+                 second != NULL ? second + 1 : traces[1]);
+    }
+}
+
+static void write_views(struct ss_report *r, const struct report_options *o, int ntraces,
+                        char *traces[])
+{
+    const struct ss_timeline *tl = ss_report_timeline(r);
+    if (o->perfetto != NULL)
+        ss_report_write_perfetto(tl, o->perfetto);
+    if (o->html != NULL) {
+        char title[512];
+        title_of(title, sizeof title, ntraces, traces);
+        ss_report_write_html(tl, o->html, title);
+    }
 }
 
 int ss_report_main(int argc, char *argv[])
 {
     ss_say_as("sockshim report");
-    const char *fail_on = NULL;
-    int first = 1;
-    for (; first < argc && argv[first][0] == '-'; first++) {
-        const char *a = argv[first];
-        if (strcmp(a, "--") == 0) {
-            first++;
-            break;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage();
-            return 0;
-        }
-        if (strncmp(a, "--fail-on=", 10) == 0) {
-            fail_on = a + 10;
-        } else if (strcmp(a, "--fail-on") == 0 && first + 1 < argc) {
-            fail_on = argv[++first];
-        } else {
-            trouble("unknown option '%s'\nTry 'sockshim report --help' for more information.",
-                    safe_c(a));
-        }
+    struct report_options o = {NULL, NULL, NULL};
+    int first = parse_options(argc, argv, &o);
+    if (first < 0) {
+        usage();
+        return 0;
     }
-    if (fail_on != NULL)
-        check_fail_on(fail_on);
+    if (o.fail_on != NULL)
+        check_fail_on(o.fail_on);
     if (first >= argc)
-        trouble("no trace to read\nUsage: sockshim report [--fail-on CODES] TRACE...");
+        trouble("no trace to read\nUsage: sockshim report [--fail-on CODES] [--perfetto FILE] "
+                "[--html FILE] TRACE...");
 
     struct ss_report *r = ss_report_new();
+    ss_report_keep_text(r, o.perfetto != NULL || o.html != NULL);
     for (int i = first; i < argc; i++)
         read_trace(r, argv[i]);
 
     FILE *out = stdout;
     ss_report_print_tables(r, out);
     print_findings(out, r);
+    write_views(r, &o, argc - first, argv + first);
 
     int status = 0;
     for (size_t i = 0; i < finding_count(r); i++)
-        if (fails_on(fail_on, finding_code(r, i)))
+        if (fails_on(o.fail_on, finding_code(r, i)))
             status = EXIT_FINDINGS;
     ss_report_free(r);
     if (fflush(out) != 0)

@@ -20,5 +20,16 @@ struct ss_report *ss_report_new(void);
 int ss_report_line(struct ss_report *r, const char *line, size_t len, char *why, size_t cap);
 void ss_report_print_tables(struct ss_report *r, FILE *out);
 void ss_report_free(struct ss_report *r);
+/* Whether each call's text line is kept for the timeline (--html,
+ * --perfetto): before the first line. */
+void ss_report_keep_text(struct ss_report *r, int keep);
+
+/* The run's timeline (timeline.h), finished, after the last line. */
+struct ss_timeline;
+const struct ss_timeline *ss_report_timeline(struct ss_report *r);
+/* --perfetto FILE (report_perfetto.c) and --html FILE (report_html.c):
+ * each writes the file whole or ends the command with status 2. */
+void ss_report_write_perfetto(const struct ss_timeline *tl, const char *path);
+void ss_report_write_html(const struct ss_timeline *tl, const char *path, const char *title);
 
 #endif

@@ -108,7 +108,7 @@ static void print_python_path(void);
 static void print_help(void)
 {
     printf("Usage: sockshim [options] [--] PROGRAM [ARGS...]\n"
-           "       sockshim report [--fail-on CODES] TRACE...   (sockshim report --help)\n"
+           "       sockshim report [--fail-on C] [--perfetto F] [--html F] TRACE... (--help)\n"
            "       sockshim render [--format=FORMAT] RECORDS     (sockshim render --help)\n"
            "       sockshim ctl RUN add RULE | del N | stats | ...  (sockshim ctl --help)\n"
            "Run PROGRAM with %s preloaded and trace its socket calls\n"
