@@ -223,6 +223,20 @@ def test_page_is_one_self_contained_file():
         assert word not in text, word
 
 
+def test_page_runs_only_its_own_scripts():
+    """The page's Content-Security-Policy names its two scripts by their
+    SHA-256 (after editing them: sample_data.py --update-csp page.html) and
+    allows no other script, no network, no image, no frame: markup that
+    got in from the data could not run anything."""
+    text = PAGE.read_text(encoding="utf-8")
+    m = sample.CSP_RE.search(text)
+    assert m, "no Content-Security-Policy"
+    assert m.group(2) == sample.page_csp(text), \
+        "the scripts changed: run tools/sockshim/report_page/sample_data.py --update-csp " + str(PAGE)
+    assert len(sample.SCRIPT_RE.findall(text)) == 2
+    assert "unsafe-inline" not in m.group(2).split("style-src")[0]
+
+
 def test_page_without_data_loads(tmp_path):
     """The page as written by hand, placeholder and all, opens and says it
     holds no run."""
@@ -241,6 +255,7 @@ SAMPLES = {
     "small": lambda: sample.make(calls=3000, lanes=8, hosts=2),
     "300-lanes": lambda: sample.make(calls=60000, lanes=300, conns=400),
     "no-text": lambda: sample.make(calls=5000, lanes=12, text=False),
+    "10000-connections": lambda: sample.make(calls=100000, lanes=60, conns=10000),
 }
 
 
@@ -252,6 +267,14 @@ def test_sample_page_structure(tmp_path, name):
     check_structure(dom, data)
     if name == "empty":
         assert "No calls" in dom.by_id("timeline").text_content()
+    # the table shows its rows 500 at a time
+    rows = dom.by_id("connections").all("tr", "conn-row")
+    assert len([r for r in rows if "hidden" not in r.attrs]) == min(500, len(rows))
+    # the sequence diagram draws at most 1500 events in all
+    arrows = dom.by_id("sequence").all(cls="arrow")
+    conns = data["connections"]
+    share = max(1, min(200, 1500 // len(conns))) if conns else 0
+    assert len(arrows) == min(1500, sum(min(len(c["events"]), share) for c in conns))
 
 
 def test_hostile_strings_stay_text(tmp_path):
@@ -351,8 +374,10 @@ def test_zoom_pan_hover_and_links_raise_nothing(tmp_path, name):
     hovering finds calls."""
     data = SAMPLES[name]()
     page = fake_report_html(data, tmp_path / "report.html")
-    page.write_text(page.read_text(encoding="utf-8").replace("</body>", EXERCISE + "</body>"),
-                    encoding="utf-8")
+    text = page.read_text(encoding="utf-8").replace("</body>", EXERCISE + "</body>")
+    # the page runs only the scripts its policy names: this one too
+    text = sample.CSP_RE.sub(lambda m: m.group(1) + sample.page_csp(text) + m.group(3), text)
+    page.write_text(text, encoding="utf-8")
     dom = open_page(page, tmp_path)
     body = dom.all("body")[0]
     if data["calls"]["t"]:

@@ -10,6 +10,7 @@ For developing and testing the page without the C side:
     sample_data.py --calls 1000000 --lanes 300 --page page.html -o big.html
     sample_data.py --empty -o empty.json
     sample_data.py --hostile --calls 500 -o hostile.json
+    sample_data.py --update-csp page.html
 
 --page writes the page with the data in place of its placeholder, escaped
 as the contract says (every <, > and & as \\u003c, \\u003e, \\u0026), the
@@ -20,11 +21,18 @@ way `sockshim report --html` writes it.
 the page shows: the title, host names, exe names, labels, addresses, call
 texts, finding messages and places, fault rules.
 
+--update-csp: the page allows only its own two scripts to run, named by
+their SHA-256 in its Content-Security-Policy; after editing them, this
+writes the new hashes in (tests/test_report_page.py checks them).
+
 The same seed gives the same data.
 """
 import argparse
+import base64
+import hashlib
 import json
 import random
+import re
 import sys
 
 PLACEHOLDER = "@SOCKSHIM_DATA@"
@@ -277,6 +285,29 @@ def empty(hosts=1, hostile_strings=False, rng=None):
             "connections": [], "findings": [], "faults": []}
 
 
+SCRIPT_RE = re.compile(r"<script>(.*?)</script>", re.S)
+CSP_RE = re.compile(r'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(">)')
+
+
+def page_csp(page):
+    """The Content-Security-Policy the page must carry: its own inline
+    scripts (those without a type: not the data) by their SHA-256, and
+    nothing else; styles inline; no network, no image, no frame."""
+    hashes = " ".join("'sha256-%s'" % base64.b64encode(hashlib.sha256(m.encode()).digest()).decode()
+                      for m in SCRIPT_RE.findall(page))
+    return f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'"
+
+
+def update_csp(path):
+    """Writes page_csp() into the page's <meta> (after editing its scripts)."""
+    with open(path, encoding="utf-8") as f:
+        page = f.read()
+    new, n = CSP_RE.subn(lambda m: m.group(1) + page_csp(page) + m.group(3), page)
+    assert n == 1, "the page has no Content-Security-Policy <meta>"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(new)
+
+
 def embedded_json(data):
     """The data as `sockshim report --html` writes it into the page."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -303,7 +334,13 @@ def main():
                    help="calls.text: present up to 200000 calls (auto), always, never")
     p.add_argument("--page", metavar="PAGE.html",
                    help="write this page with the data in it instead of the JSON")
+    p.add_argument("--update-csp", metavar="PAGE.html",
+                   help="after editing the page's scripts: write their hashes into its "
+                        "Content-Security-Policy, and nothing else")
     args = p.parse_args()
+    if args.update_csp:
+        update_csp(args.update_csp)
+        return
     if args.empty:
         data = empty(args.hosts, args.hostile)
     else:
