@@ -62,7 +62,7 @@ def hostile(rng, plain):
 
 
 def make(calls=2000, lanes=6, conns=None, hosts=1, seed=1, hostile_strings=False,
-         text=None, outside=0.15, faults_every=997, findings_every=1499):
+         text=None, outside=0.15, fault_rate=1 / 300, findings_every=1499):
     """The data as a dict. calls: about how many calls (exactly, unless the
     connections need more for their opening and closing); lanes: threads;
     conns: connections (default: scaled with lanes and calls)."""
@@ -127,7 +127,7 @@ def make(calls=2000, lanes=6, conns=None, hosts=1, seed=1, hostile_strings=False
             req = rng.choice([18, 77, 120, 512])
             resp = rng.choice([5, 1480, 4096, 65536])
             flags = 0
-            if (len(rows) + 1) % faults_every == 0:
+            if rng.random() < fault_rate:
                 flags |= FAULTED
             call(a, "send", rng.randint(2000, 30000), req, flags,
                  f"sock{fd_a}.send(b{hs('GET / HTTP/1.1')!r} ({req} bytes)) -> {req}")
