@@ -370,14 +370,18 @@ EXERCISE = """
   for (var k = 0; k < links.length && k < 5; k++) links[k].click();
   document.querySelector("#timeline .tl-scroll").scrollTop = 100000;
   window.dispatchEvent(new Event("resize"));
-  requestAnimationFrame(function () { document.body.dataset.hovered = String(hits); });
+  var pages = getComputedStyle(document.getElementById("conn-pages")).display !== "none";
+  requestAnimationFrame(function () {
+    document.body.dataset.hovered = String(hits);
+    document.body.dataset.pagesShown = String(pages);
+  });
 })();
 </script>
 """
 
 
 @page_only
-@pytest.mark.parametrize("name", ["small", "300-lanes", "empty"])
+@pytest.mark.parametrize("name", ["small", "300-lanes", "empty", "10000-connections"])
 def test_zoom_pan_hover_and_links_raise_nothing(tmp_path, name):
     """Zooming in with the wheel while hovering over every part of the
     timeline, dragging, clicking, the buttons, a connection row, the
@@ -395,6 +399,8 @@ def test_zoom_pan_hover_and_links_raise_nothing(tmp_path, name):
         assert int(body.attrs["data-hovered"]) > 0
     else:
         assert body.attrs["data-hovered"] == "0"
+    # the buttons that page through the connections only when there are pages
+    assert body.attrs["data-pages-shown"] == str(len(data["connections"]) > 500).lower()
 
 
 # ---- the screenshot -------------------------------------------------------------
