@@ -324,6 +324,31 @@ def own_b_nodes(dom):
 
 
 @page_only
+def test_malformed_data_draws_without_error(tmp_path):
+    """Data that breaks the contract (nulls, wrong types, indexes out of
+    range, an event that is no list) is drawn as far as it goes, with no
+    error: the page trusts nothing in it."""
+    data = sample.make(calls=500, lanes=4)
+    data["lanes"] += [{"host": 99, "pid": "x", "tid": None, "exe": 5, "label": None}, None]
+    calls = data["calls"]
+    calls["lane"][3], calls["op"][4], calls["conn"][5] = 999, 77, 12345
+    calls["t"][6], calls["dur"][7], calls["text"][8] = None, "x", None
+    data["connections"] += [
+        {"a": None, "b": None, "events": [None, [1], ["x", 9, 3, "y"]], "rtt_us": [None, 5]},
+        None,
+        {"a": {"lane": 999, "addr": 3}, "b": {"lane": -5}, "label": 7, "events": "no"}]
+    data["findings"] += [None, {"call": 10**9, "lane": 10**9, "t": "x"}, {"code": None}]
+    data["faults"] += [None, {"call": -7}]
+    data["hosts"].append(None)
+    data["title"] = None
+    page = fake_report_html(data, tmp_path / "report.html")
+    dom = open_page(page, tmp_path, fragment="#finding=1000")
+    assert len(dom.by_id("timeline").all(cls="lane")) == len(data["lanes"])
+    assert len(dom.by_id("sequence").all(cls="conn-arrows")) == len(data["connections"])
+    assert len(dom.by_id("findings").all("li", "finding")) == len(data["findings"])
+
+
+@page_only
 def test_a_finding_link_selects_its_call(tmp_path):
     """A finding's link (#finding=K) zooms the timeline to its call and
     selects it, as does a #call=I link."""
@@ -361,6 +386,9 @@ EXERCISE = """
   }
   mouse("mousedown", 200, 30); mouse("mousemove", 260, 30, window); mouse("mouseup", 260, 30, window);
   mouse("mousedown", 100, 30); mouse("mouseup", 100, 30, window);
+  ["+", "+", "ArrowLeft", "ArrowRight", "ArrowDown", "-", "0", "+"].forEach(function (key) {
+    c.dispatchEvent(new KeyboardEvent("keydown", {key: key, bubbles: true, cancelable: true}));
+  });
   ["zoom-in", "zoom-out", "zoom-fit", "zoom-out", "zoom-in"].forEach(function (id) {
     document.getElementById(id).click();
   });
