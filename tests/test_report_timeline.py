@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from test_report import section
 from conftest import (PYTHON, SOCKSHIM, TIMEOUT, base_env, curl_or_skip, free_ports, program,
                       run_traced, scenario)
 
@@ -54,17 +55,6 @@ def page_data(page):
     # nothing in the blob can end the script element or open a comment
     assert b"<" not in blob and b">" not in blob and b"&" not in blob
     return json.loads(blob)
-
-
-def section(text, title):
-    lines = text.splitlines()
-    start = next(i for i, l in enumerate(lines) if l.startswith(title))
-    body = []
-    for line in lines[start + 1:]:
-        if not line.startswith("  "):
-            break
-        body.append(line.strip())
-    return lines[start], body
 
 
 # ---- what each view must hold -------------------------------------------------------
@@ -484,18 +474,25 @@ def test_two_namespaces_merge(tmp_path, two_namespaces):
     assert kinds[0] == (0, "connect") and (1, "accept") in kinds
 
 
+def one_byte_call(pid, ts, host, laddr, raddr, op, dur, out=None):
+    """A call record of one TCP socket between host:laddr and host:raddr
+    that moved one byte."""
+    def addr(port):
+        return {"family": "AF_INET", "host": host, "port": port}
+    return {"v": 2, "type": "call", "ts": ts, "pid": pid, "tid": pid, "op": op, "call": op,
+            "fd": 3, "sock": {"id": 1, "family": "AF_INET", "type": "SOCK_STREAM",
+                              "proto": 0, "laddr": addr(laddr), "raddr": addr(raddr),
+                              "state": ["connected"], "blocking": True},
+            "args": {"data": {"len": 1, "hex": "78"}, "flags": "0"}, "ret": 1,
+            "out": out, "dur_ns": dur}
+
+
 def test_loopback_of_two_namespaces_does_not_pair(tmp_path):
     """127.0.0.1 in one network namespace is not 127.0.0.1 in another: two
     traces of loopback connections with the same ports, from two netns,
     stay unpaired; from one netns they pair."""
-    def call(pid, ts, laddr, raddr, op="send"):
-        addr = lambda port: {"family": "AF_INET", "host": "127.0.0.1", "port": port}  # noqa: E731
-        return {"v": 2, "type": "call", "ts": ts, "pid": pid, "tid": pid, "op": op, "call": op,
-                "fd": 3, "sock": {"id": 1, "family": "AF_INET", "type": "SOCK_STREAM",
-                                  "proto": 0, "laddr": addr(laddr), "raddr": addr(raddr),
-                                  "state": ["connected"], "blocking": True},
-                "args": {"data": {"len": 1, "hex": "78"}, "flags": "0"}, "ret": 1,
-                "out": None, "dur_ns": 1000}
+    def call(pid, ts, laddr, raddr):
+        return one_byte_call(pid, ts, "127.0.0.1", laddr, raddr, "send", 1000)
     for netns, pairs in ((1, 1), (2, 0)):
         a, b = tmp_path / f"a{netns}.jsonl", tmp_path / f"b{netns}.jsonl"
         a.write_text(json.dumps(dict(START, pid=10, boot_id="ab", netns=1)) + "\n" +
@@ -529,13 +526,8 @@ def test_times_at_the_ends_of_the_range(tmp_path):
     between them: the report aligns, clamps and writes without
     overflowing (the sanitizer pass of tools/check aborts on one)."""
     def tcp(pid, ts, laddr, raddr, op, dur):
-        addr = lambda port: {"family": "AF_INET", "host": "10.9.9.9", "port": port}  # noqa: E731
-        return {"v": 2, "type": "call", "ts": ts, "pid": pid, "tid": pid, "op": op, "call": op,
-                "fd": 3, "sock": {"id": 1, "family": "AF_INET", "type": "SOCK_STREAM",
-                                  "proto": 0, "laddr": addr(laddr), "raddr": addr(raddr),
-                                  "state": ["connected"], "blocking": True},
-                "args": {"data": {"len": 1, "hex": "78"}, "flags": "0"}, "ret": 1,
-                "out": {"data": {"len": 1, "hex": "78"}}, "dur_ns": dur}
+        return one_byte_call(pid, ts, "10.9.9.9", laddr, raddr, op, dur,
+                             out={"data": {"len": 1, "hex": "78"}})
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     a.write_text(json.dumps(dict(START, pid=10, boot_id="aa")) + "\n" +
                  json.dumps(tcp(10, "1970-01-01T00:00:00.000001Z", 1, 2, "send", 2**63 - 1)) +

@@ -41,37 +41,12 @@
 #include "say.h"
 #include "sockshim/findings.h"
 #include "timeline.h"
+#include "vec.h"
 #include "xlat.h"
 
 #define EXIT_FINDINGS 1
 #define EXIT_TROUBLE SS_EXIT_TROUBLE
 #define trouble ss_die
-static void *grow(void *p, size_t n, size_t size)
-{
-    if (size != 0 && n > SIZE_MAX / size)
-        trouble("out of memory");
-    void *q = realloc(p, n * size > 0 ? n * size : 1);
-    if (q == NULL)
-        trouble("out of memory");
-    return q;
-}
-
-/* Room for one more in a vector of *cap elements holding n. */
-static void *room_for_one(void *p, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return p;
-    *cap = *cap ? *cap * 2 : 64;
-    return grow(p, *cap, size);
-}
-
-static char *copy_of(const char *s)
-{
-    char *c = strdup(s);
-    if (c == NULL)
-        trouble("out of memory");
-    return c;
-}
 
 /* ---- sums that cannot overflow -------------------------------------------- */
 
@@ -632,7 +607,7 @@ static struct process *process_of(struct ss_report *r, long long pid, const stru
     size_t *at;
     size_t i = index_get(&r->proc_ix, r, proc_hash_of, proc_eq, &k, proc_hash(&k), &at);
     if (i == SIZE_MAX) {
-        r->procs = room_for_one(r->procs, r->nprocs, &r->procs_cap, sizeof *r->procs);
+        r->procs = ss_room_for_one(r->procs, r->nprocs, &r->procs_cap, sizeof *r->procs);
         i = r->nprocs++;
         r->procs[i] = (struct process){r->host, pid, 0, -1, NULL, 0, *when};
         index_put(&r->proc_ix, at, i);
@@ -677,7 +652,7 @@ static struct socket_seen *socket_of(struct ss_report *r, const struct process *
     if (i == SIZE_MAX) {
         if (r->nsocks >= TL_NONE - 1)
             trouble("too many sockets for one report");
-        r->socks = room_for_one(r->socks, r->nsocks, &r->socks_cap, sizeof *r->socks);
+        r->socks = ss_room_for_one(r->socks, r->nsocks, &r->socks_cap, sizeof *r->socks);
         i = r->nsocks++;
         r->socks[i] = (struct socket_seen){.host = r->host, .serial = (uint32_t)i,
                                            .pid = p->pid, .id = id, .fd = -1, .netns = p->netns,
@@ -711,8 +686,8 @@ static void take_sock(struct socket_seen *s, json_t *rec, json_t *sock, const st
                                ? json_object_get(sock, "raddr") : NULL);
     free(s->family);
     free(s->type);
-    s->family = copy_of(str(sock, "family"));
-    s->type = copy_of(str(sock, "type"));
+    s->family = ss_copy_of(str(sock, "family"));
+    s->type = ss_copy_of(str(sock, "type"));
 }
 
 /* ---- accepts and the sockets they made ---------------------------------------- */
@@ -741,7 +716,7 @@ static struct accepted *accepted_on(struct ss_report *r, long long pid, long lon
     if (i == SIZE_MAX && !add)
         return NULL;
     if (i == SIZE_MAX) {
-        r->accepts = room_for_one(r->accepts, r->naccepts, &r->accepts_cap, sizeof *r->accepts);
+        r->accepts = ss_room_for_one(r->accepts, r->naccepts, &r->accepts_cap, sizeof *r->accepts);
         i = r->naccepts++;
         r->accepts[i] = k;
         index_put(&r->accept_ix, at, i);
@@ -909,7 +884,7 @@ static void take_finding(struct ss_report *r, long long pid, json_t *f, int from
     size_t *at;
     size_t i = index_get(&r->find_ix, r, find_hash_of, find_eq, &k, find_hash(&k), &at);
     if (i == SIZE_MAX) {
-        r->finds = room_for_one(r->finds, r->nfinds, &r->finds_cap, sizeof *r->finds);
+        r->finds = ss_room_for_one(r->finds, r->nfinds, &r->finds_cap, sizeof *r->finds);
         i = r->nfinds++;
         r->finds[i] = (struct finding){k.host, k.pid, k.fd, k.sock_id, 0, 0, NULL, *when};
         json_incref(f);
@@ -934,7 +909,7 @@ static void time_finding(struct ss_report *r, json_t *rec)
 {
     json_t *where = json_object_get(rec, "where");
     struct ss_text message = ss_text_of(rec, "message");
-    char *shown = grow(NULL, message.n + 1, 1);
+    char *shown = ss_grow(NULL, message.n + 1, 1);
     memcpy(shown, message.p, message.n);
     shown[message.n] = '\0';
     ss_tl_take_finding(r->tl, lane_of(r, rec), end_ns_of(rec), str(rec, "code"), shown,
@@ -1141,7 +1116,7 @@ static void sort_tables(struct ss_report *r)
     free(r->sock_ix.slot);
     free(r->find_ix.slot);
     r->sock_ix = r->find_ix = (struct index){NULL, 0, 0};
-    r->proc_order = grow(r->proc_order, r->nprocs, sizeof *r->proc_order);
+    r->proc_order = ss_grow(r->proc_order, r->nprocs, sizeof *r->proc_order);
     for (size_t i = 0; i < r->nprocs; i++)
         r->proc_order[i] = &r->procs[i];
     sort_by(r->proc_order, r->nprocs, sizeof *r->proc_order, proc_by_time);
@@ -1275,7 +1250,7 @@ static char *pair_key(const struct socket_seen *s, json_t *local, json_t *remote
     if (l == NULL || rm == NULL)
         trouble("out of memory");
     size_t n = strlen(space) + strlen(s->type) + strlen(l) + strlen(rm) + 4;
-    char *k = grow(NULL, n, 1);
+    char *k = ss_grow(NULL, n, 1);
     snprintf(k, n, "%s\n%s\n%s\n%s", space, s->type, l, rm);
     free(l);
     free(rm);
@@ -1292,7 +1267,7 @@ static struct bucket *bucket_of(struct buckets *bs, char *key, int add)
         free(key);
         return i != SIZE_MAX ? &bs->v[i] : NULL;
     }
-    bs->v = room_for_one(bs->v, bs->n, &bs->cap, sizeof *bs->v);
+    bs->v = ss_room_for_one(bs->v, bs->n, &bs->cap, sizeof *bs->v);
     i = bs->n++;
     bs->v[i] = (struct bucket){key, NULL, 0, 0, 0};
     index_put(&bs->ix, at, i);
@@ -1311,7 +1286,7 @@ static void fill_buckets(struct buckets *bs, const struct ss_report *r)
         if (!pairable(s))
             continue;
         struct bucket *b = bucket_of(bs, pair_key(s, s->laddr, s->raddr), 1);
-        b->items = room_for_one(b->items, b->n, &b->cap, sizeof *b->items);
+        b->items = ss_room_for_one(b->items, b->n, &b->cap, sizeof *b->items);
         b->items[b->n++] = i;
     }
 }

@@ -24,33 +24,8 @@
 #include "options.h"
 #include "say.h"
 #include "sockshim/ops.h"
+#include "vec.h"
 #include "xlat.h"
-
-static void *grow(void *p, size_t n, size_t size)
-{
-    if (size != 0 && n > SIZE_MAX / size)
-        ss_die("out of memory");
-    void *q = realloc(p, n * size > 0 ? n * size : 1);
-    if (q == NULL)
-        ss_die("out of memory");
-    return q;
-}
-
-static void *room_for_one(void *p, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return p;
-    *cap = *cap ? *cap * 2 : 64;
-    return grow(p, *cap, size);
-}
-
-static char *copy_of(const char *s)
-{
-    char *c = strdup(s);
-    if (c == NULL)
-        ss_die("out of memory");
-    return c;
-}
 
 /* A trace's times are from 1970 to 2099 (ss_tl_parse_ts), under 2^62 ns:
  * times are kept in [0, 2^62] and offsets in [-2^62, 2^62], so that the
@@ -107,7 +82,7 @@ static char *intern(struct interned *in, const char *s)
     }
     char **at = intern_probe(in->slot, in->cap, s);
     if (*at == NULL) {
-        *at = copy_of(s);
+        *at = ss_copy_of(s);
         in->used++;
     }
     return *at;
@@ -361,9 +336,9 @@ uint32_t ss_tl_lane(struct ss_timeline *tl, uint32_t host, long long pid, long l
     if (tl->nlanes >= TL_NONE - 1)
         ss_die("too many threads");
     size_t cap = tl->lanes_cap;
-    tl->lanes = room_for_one(tl->lanes, tl->nlanes, &tl->lanes_cap, sizeof *tl->lanes);
+    tl->lanes = ss_room_for_one(tl->lanes, tl->nlanes, &tl->lanes_cap, sizeof *tl->lanes);
     if (cap != tl->lanes_cap)
-        tl->lane_last_call = grow(tl->lane_last_call, tl->lanes_cap, sizeof *tl->lane_last_call);
+        tl->lane_last_call = ss_grow(tl->lane_last_call, tl->lanes_cap, sizeof *tl->lane_last_call);
     tl->lanes[tl->nlanes] = (struct tl_lane){host, pid, tid, (char *)"", 0};
     tl->lane_last_call[tl->nlanes] = TL_NONE;
     *at = (uint32_t)tl->nlanes + 1;
@@ -396,8 +371,8 @@ static void sock_room(struct ss_timeline *tl, uint32_t sock)
     size_t n = tl->nsocks ? tl->nsocks : 64;
     while (n <= sock)
         n *= 2;
-    tl->conn_of_sock = grow(tl->conn_of_sock, n, sizeof *tl->conn_of_sock);
-    tl->side_of_sock = grow(tl->side_of_sock, n, sizeof *tl->side_of_sock);
+    tl->conn_of_sock = ss_grow(tl->conn_of_sock, n, sizeof *tl->conn_of_sock);
+    tl->side_of_sock = ss_grow(tl->side_of_sock, n, sizeof *tl->side_of_sock);
     for (size_t i = tl->nsocks; i < n; i++) {
         tl->conn_of_sock[i] = TL_NONE;
         tl->side_of_sock[i] = 0;
@@ -413,7 +388,7 @@ static uint32_t keep_line(struct ss_timeline *tl, const char *text, size_t n)
         return 0;
     while (tl->text_len + n + 1 > tl->text_cap) {
         tl->text_cap = tl->text_cap ? tl->text_cap * 2 : 1 << 16;
-        tl->text = grow(tl->text, tl->text_cap, 1);
+        tl->text = ss_grow(tl->text, tl->text_cap, 1);
     }
     uint32_t at = (uint32_t)tl->text_len + 1;
     memcpy(tl->text + tl->text_len, text, n);
@@ -427,7 +402,7 @@ uint32_t ss_tl_take_call(struct ss_timeline *tl, const struct tl_call *c, const 
 {
     if (tl->ncalls >= TL_NONE - 1)
         ss_die("too many calls for one report (at most %u)", TL_NONE - 2);
-    tl->calls = room_for_one(tl->calls, tl->ncalls, &tl->calls_cap, sizeof *tl->calls);
+    tl->calls = ss_room_for_one(tl->calls, tl->ncalls, &tl->calls_cap, sizeof *tl->calls);
     struct tl_call *k = &tl->calls[tl->ncalls];
     *k = *c;
     /* the trace says when it ended: it began dur_ns before, not before 0 */
@@ -442,7 +417,7 @@ uint32_t ss_tl_take_call(struct ss_timeline *tl, const struct tl_call *c, const 
     tl->lanes[k->lane].calls++;
     tl->lane_last_call[k->lane] = i;
     if (fault_rule != NULL) {
-        tl->faults = room_for_one(tl->faults, tl->nfaults, &tl->faults_cap, sizeof *tl->faults);
+        tl->faults = ss_room_for_one(tl->faults, tl->nfaults, &tl->faults_cap, sizeof *tl->faults);
         tl->faults[tl->nfaults++] = (struct tl_fault){i, intern(&tl->strings, fault_rule)};
     }
     return i;
@@ -458,7 +433,7 @@ void ss_tl_accepted_by(struct ss_timeline *tl, uint32_t sock, uint32_t call)
 void ss_tl_take_finding(struct ss_timeline *tl, uint32_t lane, int64_t t_end_ns,
                         const char *code, const char *message, const char *where)
 {
-    tl->findings = room_for_one(tl->findings, tl->nfindings, &tl->findings_cap,
+    tl->findings = ss_room_for_one(tl->findings, tl->nfindings, &tl->findings_cap,
                                 sizeof *tl->findings);
     uint32_t call = tl->lane_last_call[lane];
     if (call != TL_NONE)
@@ -475,7 +450,7 @@ void ss_tl_add_connection(struct ss_timeline *tl, uint32_t a, uint32_t b, const 
         ss_die("too many connections");
     sock_room(tl, a);
     sock_room(tl, b);
-    tl->conns = room_for_one(tl->conns, tl->nconns, &tl->conns_cap, sizeof *tl->conns);
+    tl->conns = ss_room_for_one(tl->conns, tl->nconns, &tl->conns_cap, sizeof *tl->conns);
     uint32_t i = (uint32_t)tl->nconns++;
     tl->conns[i] = (struct tl_conn){.sock = {a, b}, .lane = {TL_NONE, TL_NONE},
                                     .addr = {intern(&tl->strings, addr_a),
@@ -550,8 +525,8 @@ static void list_socket_calls(struct ss_timeline *tl)
             tl->sock_first[tl->calls[i].sock + 1]++;
     for (size_t s = 0; s < tl->nsocks; s++)
         tl->sock_first[s + 1] += tl->sock_first[s];
-    tl->sock_calls = grow(NULL, tl->sock_first[tl->nsocks], sizeof *tl->sock_calls);
-    uint32_t *next = grow(NULL, tl->nsocks + 1, sizeof *next);
+    tl->sock_calls = ss_grow(NULL, tl->sock_first[tl->nsocks], sizeof *tl->sock_calls);
+    uint32_t *next = ss_grow(NULL, tl->nsocks + 1, sizeof *next);
     memcpy(next, tl->sock_first, (tl->nsocks + 1) * sizeof *next);
     for (size_t i = 0; i < tl->ncalls; i++)
         if (tl->calls[i].sock != TL_NONE)
@@ -608,7 +583,7 @@ static void bound_by_calls(struct ss_timeline *tl, uint32_t send, uint32_t recv)
 
 static void add_flow(struct ss_timeline *tl, uint32_t send, uint32_t recv)
 {
-    tl->flows = room_for_one(tl->flows, tl->nflows, &tl->flows_cap, sizeof *tl->flows);
+    tl->flows = ss_room_for_one(tl->flows, tl->nflows, &tl->flows_cap, sizeof *tl->flows);
     tl->flows[tl->nflows++] = (struct tl_flow){send, recv};
     bound_by_calls(tl, send, recv);
 }
@@ -685,7 +660,7 @@ static char *say_basis(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    return copy_of(buf);
+    return ss_copy_of(buf);
 }
 
 /* The bounds of offset[y] - offset[x] for any two hosts. */
@@ -740,7 +715,7 @@ static void align_clocks(struct ss_timeline *tl)
     size_t head = 0, tail = 0;
     tl->hosts[0].offset_ns = 0;
     tl->hosts[0].uncertainty_ns = 0;
-    tl->hosts[0].basis = copy_of("reference clock");
+    tl->hosts[0].basis = ss_copy_of("reference clock");
     aligned[0] = 1;
     queue[tail++] = 0;
     while (head < tail) {
@@ -756,7 +731,7 @@ static void align_clocks(struct ss_timeline *tl)
     }
     for (uint32_t y = 0; y < tl->nhosts; y++)
         if (!aligned[y])
-            tl->hosts[y].basis = copy_of("no connection with an aligned host: not aligned");
+            tl->hosts[y].basis = ss_copy_of("no connection with an aligned host: not aligned");
 }
 
 static void apply_offsets(struct ss_timeline *tl)
@@ -775,8 +750,8 @@ static void apply_offsets(struct ss_timeline *tl)
 
 static void order_calls(struct ss_timeline *tl)
 {
-    tl->order = grow(NULL, tl->ncalls, sizeof *tl->order);
-    tl->rank = grow(NULL, tl->ncalls, sizeof *tl->rank);
+    tl->order = ss_grow(NULL, tl->ncalls, sizeof *tl->order);
+    tl->rank = ss_grow(NULL, tl->ncalls, sizeof *tl->rank);
     for (size_t i = 0; i < tl->ncalls; i++)
         tl->order[i] = (uint32_t)i;
     sort_calls(tl, tl->order, tl->ncalls, by_start);
@@ -800,7 +775,7 @@ static void add_event(struct tl_conn *c, size_t *cap, int64_t t, int side, int k
         c->events_dropped++;
         return;
     }
-    c->events = room_for_one(c->events, c->nevents, cap, sizeof *c->events);
+    c->events = ss_room_for_one(c->events, c->nevents, cap, sizeof *c->events);
     c->events[c->nevents++] = (struct tl_event){t, bytes, (uint8_t)side, (uint8_t)kind};
 }
 
@@ -849,7 +824,7 @@ static void note_round_trip(struct tl_conn *c, struct summing *s, const struct t
         s->asked = k->t_ns;
     } else if (moved_bytes_in(k) && s->asked >= 0) {
         if (c->nrtt < TL_RTT_MAX) {
-            c->rtt_ns = room_for_one(c->rtt_ns, c->nrtt, &s->rtt_cap, sizeof *c->rtt_ns);
+            c->rtt_ns = ss_room_for_one(c->rtt_ns, c->nrtt, &s->rtt_cap, sizeof *c->rtt_ns);
             c->rtt_ns[c->nrtt++] = k->t_ns + (int64_t)k->dur_ns - s->asked;
         }
         s->asked = -1;
