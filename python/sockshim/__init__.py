@@ -308,11 +308,16 @@ class Running:
             except (FileNotFoundError, ConnectionRefusedError) as e:
                 raise SockshimError(f"the run has ended ({self.control}: {e.strerror})") \
                     from None
-            s.sendall(request.encode() + b"\n")
-            s.shutdown(socket.SHUT_WR)  # one request: the run answers and closes
             reply = b""
-            while chunk := s.recv(65536):
-                reply += chunk
+            try:
+                s.sendall(request.encode() + b"\n")
+                s.shutdown(socket.SHUT_WR)  # one request: the run answers and closes
+                while chunk := s.recv(65536):
+                    reply += chunk
+            except (ConnectionResetError, BrokenPipeError) as e:
+                # the run ended while it had the request (its socket closed)
+                raise SockshimError(f"the run has ended ({self.control}: {e.strerror})") \
+                    from None
         lines = [l for l in reply.decode(errors="replace").split("\n") if l]
         # an error of several lines: "error-" before each but the last
         errors = [l[len("error "):] for l in lines if l.startswith(("error ", "error-"))]
