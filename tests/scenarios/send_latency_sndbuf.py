@@ -17,7 +17,7 @@ Prints "name value...":
   A writable_ms T               epoll_wait(3 s) reports it writable T ms
                                 after the fill began
   A epollet BOOL / A poll BOOL / A select BOOL
-                                then each reports it writable
+                                then each reports it writable (within 0.5 s)
   B fill SENT EAGAIN SHORT MS   the same fill on a second socket
   B sndtimeo OUTCOME MS         then a blocking send() with SO_SNDTIMEO 200 ms:
                                 EAGAIN (BlockingIOError), partial, or sent
@@ -121,8 +121,10 @@ except BlockingIOError:
 events = ep.poll(3)
 print("A writable_ms", ms(t0) if events else -1)
 print("A epollet", bool(et.poll(0.5)))
-print("A poll", bool(p.poll(0)))
-print("A select", bool(select.select([], [a], [], 0)[1]))
+# within 0.5 s: the delivery thread hands the held bytes to the kernel, and
+# until the peer reads them the kernel's own buffer may be full a moment
+print("A poll", bool(p.poll(500)))
+print("A select", bool(select.select([], [a], [], 0.5)[1]))
 ep.close()
 et.close()
 a.close()
