@@ -34,11 +34,11 @@ def stamp(record):
     return datetime.fromisoformat(record["ts"].rstrip("Z")).timestamp()
 
 
-def test_ctl_add_and_del_change_a_running_client(tmp_path):
-    """A client connecting every 50 ms: `ctl add 'connect:error=ECONNREFUSED'`
-    makes its next connects fail and `ctl del` makes them succeed again;
-    the trace shows the rule's addition and removal between the right
-    calls, and list/--list show the run and its rules."""
+def start_control_client(tmp_path):
+    """tests/scenarios/control_client.py under `sockshim --control`, its
+    connects traced as JSON, once its socket is there and it has made 3
+    attempts: (port, control dir, its output, its stop file, the trace,
+    the command's Popen)."""
     [port] = free_ports(1)
     control, out, stop = tmp_path / "control", tmp_path / "out", tmp_path / "stop"
     trace = tmp_path / "trace.jsonl"
@@ -47,8 +47,17 @@ def test_ctl_add_and_del_change_a_running_client(tmp_path):
            scenario("control_client.py")[-1], str(port), str(stop)]
     with open(out, "w") as sink:
         run = subprocess.Popen(cmd, stdout=sink, env=base_env())
+    wait_for(lambda: (control / f"{run.pid}.sock").exists() and len(attempts(out)) >= 3)
+    return port, control, out, stop, trace, run
+
+
+def test_ctl_add_and_del_change_a_running_client(tmp_path):
+    """A client connecting every 50 ms: `ctl add 'connect:error=ECONNREFUSED'`
+    makes its next connects fail and `ctl del` makes them succeed again;
+    the trace shows the rule's addition and removal between the right
+    calls, and list/--list show the run and its rules."""
+    port, control, out, stop, trace, run = start_control_client(tmp_path)
     try:
-        wait_for(lambda: (control / f"{run.pid}.sock").exists() and len(attempts(out)) >= 3)
         listed = ctl(control, "--list")
         assert listed.returncode == 0 and listed.stdout.decode().startswith(f"{run.pid} ")
         added = ctl(control, str(run.pid), "add", f"connect:error=ECONNREFUSED:port={port}")
@@ -248,16 +257,8 @@ def test_pause_and_resume_keep_calls_out_of_the_trace(tmp_path):
     resume brings them back, and the process says how many calls it did
     not write: the calls written and not written add up to the client's
     attempts, and no call is written between the two records."""
-    [port] = free_ports(1)
-    control, out, stop = tmp_path / "control", tmp_path / "out", tmp_path / "stop"
-    trace = tmp_path / "trace.jsonl"
-    cmd = [str(SOCKSHIM), "--control-dir", str(control), "--format", "json", "-o", str(trace),
-           "-e", "connect,connect_ex", "--", sys.executable,
-           scenario("control_client.py")[-1], str(port), str(stop)]
-    with open(out, "w") as sink:
-        run = subprocess.Popen(cmd, stdout=sink, env=base_env())
+    port, control, out, stop, trace, run = start_control_client(tmp_path)
     try:
-        wait_for(lambda: (control / f"{run.pid}.sock").exists() and len(attempts(out)) >= 3)
         paused = ctl(control, str(run.pid), "pause")
         assert paused.returncode == 0 and paused.stdout.decode() == "tracing paused\n"
         n = len(attempts(out))
