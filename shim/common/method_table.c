@@ -44,13 +44,21 @@ void ss_out_method_header(struct ss_out *o)
     ss_out_str(o, "method            calls  errors  faults        bytes      time");
 }
 
+/* The name column is 13 wide and the calls column ends 10 after it: a
+ * longer name (set_inheritable) takes from the calls column's blanks, so
+ * that the columns after it stay where the header has them. */
+enum { NAME_WIDTH = 13, CALLS_END = NAME_WIDTH + 10 };
+
 void ss_out_method_row(struct ss_out *o, enum ss_op op, const struct ss_method_stats *m)
 {
     const char *name = ss_op_name(op);
+    int len = (int)strlen(name);
     ss_out_str(o, name);
-    for (int i = (int)strlen(name); i < 13; i++)
+    for (int i = len; i < NAME_WIDTH; i++)
         ss_out_char(o, ' ');
-    out_u64_column(o, m->calls, 10);
+    int calls_width = CALLS_END - (len > NAME_WIDTH ? len : NAME_WIDTH);
+    ss_out_char(o, ' '); /* a name never runs into its count */
+    out_u64_column(o, m->calls, calls_width > 1 ? calls_width - 1 : 0);
     out_u64_column(o, m->errors, 8);
     out_u64_column(o, m->faults, 8);
     if (op >= SS_OP_send && op <= SS_OP_recvmmsg)
