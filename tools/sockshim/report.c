@@ -3,7 +3,9 @@
  * prints the merged summary and findings; hands the timeline (timeline.c)
  * every call, finding and connection, for the connection table, the
  * clocks of several hosts and the --perfetto and --html views
- * (docs/report.md).
+ * (docs/report.md). Without a view, the timeline keeps no calls, only
+ * what the connection table needs of each socket, unless the run has
+ * several hosts: it is then read again, keeping them (read_traces).
  *
  *   sockshim report [--fail-on CODES] [--perfetto FILE] [--html FILE] TRACE...
  *
