@@ -539,3 +539,114 @@ def test_times_at_the_ends_of_the_range(tmp_path):
     assert len(paired(data)) == 1 and len(data["hosts"]) == 2
     assert "from 2 paired events" in section(text, "clocks")[1][1]
     assert all(t >= 0 for t in data["calls"]["t"])
+
+
+# ---- the text report without the calls -------------------------------------------------
+
+def tcp_sock(sid, laddr, raddr, host="10.1.1.1", peer="10.1.1.2"):
+    def addr(h, port):
+        return None if port is None else {"family": "AF_INET", "host": h, "port": port}
+    return {"id": sid, "family": "AF_INET", "type": "SOCK_STREAM", "proto": 0,
+            "laddr": addr(host, laddr), "raddr": addr(peer, raddr), "state": [],
+            "blocking": True}
+
+
+def tcp_call(pid, us, op, fd, sock, ret=0, dur=1000, **extra):
+    rec = {"v": 2, "type": "call", "ts": "2026-12-06T00:00:%02d.%06dZ" % divmod(us, 1000000),
+           "pid": pid, "tid": pid, "op": op, "call": op, "fd": fd, "sock": sock, "args": {},
+           "ret": ret, "out": None, "dur_ns": dur}
+    rec.update(extra)
+    if rec.get("error") is not None or rec["ret"] is None:
+        rec.pop("ret")
+    return rec
+
+
+def finding(pid, us, code="eof-spin"):
+    return {"v": 2, "type": "finding", "ts": "2026-12-06T00:00:%02d.%06dZ" % divmod(us, 1000000),
+            "pid": pid, "tid": pid, "code": code, "message": "noted", "fd": 4}
+
+
+def accepts_run():
+    """A server (pid 7) whose accepts move to the sockets they made, and
+    one that stays on its listener (another accept returned its fd first);
+    a finding noted on an accept; a listener that pairs with no one; a
+    client (pid 8) whose sends fail, are faulted and peek; records out of
+    time order."""
+    listener = tcp_sock(1, 80, 1, peer="10.9.9.8")  # pairable: a row of its own
+    served = tcp_sock(2, 80, 4000)
+    client = tcp_sock(1, 4000, 80, host="10.1.1.2", peer="10.1.1.1")
+    data = {"data": {"len": 5, "hex": "6869686968"}}
+    return [
+        dict(START, pid=7, boot_id="aa", host="one"),
+        dict(START, pid=8, ppid=7, boot_id="aa", host="one"),
+        tcp_call(7, 10, "listen", 3, listener),
+        tcp_call(8, 30, "connect", 3, client, dur=20000),
+        tcp_call(7, 5000, "accept", 3, listener, ret=5, dur=4000000),  # its fd 5 never seen
+        tcp_call(7, 5100, "accept", 3, listener, ret=4, dur=90),
+        finding(7, 5101),  # on that accept: the connection's
+        tcp_call(7, 6000, "accept", 3, listener, ret=5, dur=50),  # the first one's stays
+        tcp_call(7, 5500, "recv", 4, served, ret=5, args=data, out=data),
+        tcp_call(8, 5200, "send", 3, client, ret=5, args=data),
+        tcp_call(8, 5300, "send", 3, client, ret=None,
+                 error={"name": "EPIPE", "errno": 32, "message": "Broken pipe"}),
+        tcp_call(8, 5400, "send", 3, client, ret=2, args=data,
+                 fault={"rule": 1, "text": "send:short=2", "action": "short"}),
+        tcp_call(8, 7000, "recv", 3, client, ret=2, args={"flags": "MSG_PEEK"}),
+        tcp_call(7, 6500, "send", 4, served, ret=2, args=data),
+        finding(8, 7001, "sigpipe-risk"),
+        tcp_call(7, 7500, "accept", None, None, ret=9),  # no socket at all
+        tcp_call(7, 8000, "close", 4, served),
+        tcp_call(7, 4000, "getsockname", 3, listener),  # earlier than the accepts
+    ]
+
+
+def write_lines(path, recs, cut=""):
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs) + cut)
+    return path
+
+
+def test_the_text_report_is_the_same_without_a_view(tmp_path):
+    """Without --html or --perfetto the timeline keeps no call, only each
+    socket's tally (and the accepts until their socket is known): the
+    report is the one printed with the calls kept, byte for byte."""
+    path = write_lines(tmp_path / "trace.jsonl", accepts_run())
+    plain = report([path]).stdout.decode()
+    kept = report([path], "--perfetto", tmp_path / "p.json").stdout.decode()
+    assert plain == kept
+    title, rows = section(plain, "connection table")
+    assert len(rows) == 3, plain
+    by_a = {r.split()[7]: r.split()[1:7] for r in rows[1:]}
+    # the client's 5 calls and the server's accept (fd 4), recv, send and close;
+    # a fault, and two findings: one on the accept
+    assert by_a["8"] == ["7.990", "7", "2", "9", "1", "2"], plain
+    # the listener: listen, getsockname and the two accepts whose fd 5 was not seen
+    assert by_a["7"] == ["5.991", "0", "0", "4", "0", "0"], plain
+
+
+def test_several_hosts_are_read_again_with_the_calls(tmp_path):
+    """A second host's clock is aligned from the calls: the report that
+    kept none meets the second host and reads the traces again, keeping
+    them; a cut last line is noted once. A pipe keeps them from the start."""
+    def call(pid, ts, laddr, raddr, op):
+        return one_byte_call(pid, ts, "10.9.9.9", laddr, raddr, op, 1000,
+                             out={"data": {"len": 1, "hex": "78"}})
+    a_recs = [dict(START, pid=10, boot_id="aa", host="a"),
+              call(10, "2026-12-06T00:00:01.000000Z", 1, 2, "send"),
+              call(10, "2026-12-06T00:00:01.000900Z", 1, 2, "recv")]
+    b_recs = [dict(START, pid=20, boot_id="bb", host="b"),
+              call(20, "2026-12-06T00:00:04.500500Z", 2, 1, "recv"),
+              call(20, "2026-12-06T00:00:04.500600Z", 2, 1, "send")]
+    a = write_lines(tmp_path / "a.jsonl", a_recs, cut='{"v": 2, "ty')
+    b = write_lines(tmp_path / "b.jsonl", b_recs)
+    plain = report([a, b])
+    kept = report([a, b], "--html", tmp_path / "p.html")
+    assert plain.stdout == kept.stdout
+    assert plain.stderr.decode().count("the last line is cut short") == 1, plain.stderr
+    clock = section(plain.stdout.decode(), "clocks")[1][1]
+    assert "from 2 paired events with a: between -3500.501 and -3499.699 ms" in clock, clock
+    both = write_lines(tmp_path / "both.jsonl", a_recs + b_recs)
+    with both.open("rb") as f:
+        piped = subprocess.run([str(SOCKSHIM), "report", "/dev/stdin"], stdin=f,
+                               capture_output=True, timeout=TIMEOUT, env=base_env())
+    assert piped.returncode == 0, piped.stderr
+    assert section(piped.stdout.decode(), "clocks")[1][1] == clock

@@ -3,7 +3,9 @@
  * prints the merged summary and findings; hands the timeline (timeline.c)
  * every call, finding and connection, for the connection table, the
  * clocks of several hosts and the --perfetto and --html views
- * (docs/report.md).
+ * (docs/report.md). Without a view, the timeline keeps no calls, only
+ * what the connection table needs of each socket, unless the run has
+ * several hosts: it is then read again, keeping them (read_traces).
  *
  *   sockshim report [--fail-on CODES] [--perfetto FILE] [--html FILE] TRACE...
  *
@@ -29,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "call_text.h"
@@ -557,6 +560,7 @@ struct ss_report {
                                   * TL_NONE: not known yet */
     struct ss_timeline *tl;
     int keep_text; /* render each call's text line for the timeline */
+    int quiet;     /* no note of a file's cut last line: a second reading */
     int finished;
 };
 
@@ -574,6 +578,16 @@ void ss_report_keep_text(struct ss_report *r, int keep)
 {
     r->keep_text = keep;
     ss_tl_keep_text(r->tl, keep);
+}
+
+void ss_report_keep_calls(struct ss_report *r, int keep)
+{
+    ss_tl_keep_calls(r->tl, keep);
+}
+
+int ss_report_needs_calls(const struct ss_report *r)
+{
+    return ss_tl_needs_calls(r->tl);
 }
 
 /* A process is its host's: pids of two hosts are two processes. */
@@ -724,11 +738,23 @@ static struct accepted *accepted_on(struct ss_report *r, long long pid, long lon
     return &r->accepts[i];
 }
 
-/* An accept that returned fd: the next new socket on fd is its. */
+/* Whether the call is an accept that returned an fd: the next new socket
+ * on that fd is its, and the accept the first call of that socket's. */
+static int made_a_socket(json_t *rec)
+{
+    return strcmp(str(rec, "op"), "accept") == 0 && json_is_integer(json_object_get(rec, "ret"));
+}
+
+/* The accept's fd waits for its socket (an earlier accept's that did not
+ * come stays with the socket it was called on). */
 static void note_accept(struct ss_report *r, json_t *rec, uint32_t call)
 {
-    if (strcmp(str(rec, "op"), "accept") == 0 && json_is_integer(json_object_get(rec, "ret")))
-        accepted_on(r, num(rec, "pid"), num(rec, "ret"), 1)->call = call;
+    if (!made_a_socket(rec))
+        return;
+    struct accepted *a = accepted_on(r, num(rec, "pid"), num(rec, "ret"), 1);
+    if (a->call != TL_NONE)
+        ss_tl_accept_stays(r->tl, a->call);
+    a->call = call;
 }
 
 static void link_accept(struct ss_report *r, const struct socket_seen *s, const char *op)
@@ -800,7 +826,8 @@ static uint32_t time_call(struct ss_report *r, json_t *rec, int op, const struct
                         .bytes = moves_bytes(op) && ret > 0 ? (uint64_t)ret : 0,
                         .lane = lane_of(r, rec), .sock = s != NULL ? s->serial : TL_NONE,
                         .op = (uint16_t)(op >= 0 ? op : SS_OP_COUNT),
-                        .flags = call_flags(rec, op)};
+                        .flags = (uint8_t)(call_flags(rec, op) |
+                                           (made_a_socket(rec) ? TL_MAY_MOVE : 0))};
     json_t *fault = json_object_get(rec, "fault");
     size_t len = 0;
     char *text = r->keep_text ? ss_rendered(render_call_line, rec, &len) : NULL;
@@ -1005,7 +1032,7 @@ static int is_record_file(FILE *f)
 
 /* A record file, rendered as its JSON trace into a temporary file the
  * lines are read from (sockshim render's reading, render_file.h). */
-static FILE *rendered_records(FILE *records, const char *path)
+static FILE *rendered_records(FILE *records, const char *path, int quiet)
 {
     FILE *json = tmpfile();
     if (json == NULL)
@@ -1015,7 +1042,7 @@ static FILE *rendered_records(FILE *records, const char *path)
     int got = ss_raw_render(records, path, json, 1, &captured, why, sizeof why);
     if (got < 0)
         trouble("%s: %s", safe_c(path), why);
-    if (got > 0) /* as a JSON trace's last line cut short */
+    if (got > 0 && !quiet) /* as a JSON trace's last line cut short */
         ss_note("%s: %s: the frames before it are read", safe_c(path), why);
     fclose(records);
     if (fflush(json) != 0)
@@ -1030,7 +1057,7 @@ static void read_trace(struct ss_report *r, const char *path)
     if (f == NULL)
         trouble("cannot read '%s': %s", safe_c(path), strerror(errno));
     if (is_record_file(f))
-        f = rendered_records(f, path);
+        f = rendered_records(f, path, r->quiet);
     r->host = TL_NONE; /* until the file's first start record names it */
     char *line = NULL, why[640];
     size_t cap = 0;
@@ -1043,8 +1070,9 @@ static void read_trace(struct ss_report *r, const char *path)
         if (ss_report_line(r, line, (size_t)len, why, sizeof why) == 0)
             continue;
         if (line[len - 1] != '\n') { /* a run still going, or killed mid-line */
-            ss_note("%s:%lu: the last line is cut short (%zd bytes without a newline): left "
-                    "out", safe_c(path), number, len);
+            if (!r->quiet)
+                ss_note("%s:%lu: the last line is cut short (%zd bytes without a newline): "
+                        "left out", safe_c(path), number, len);
             break;
         }
         trouble("%s:%lu: %s", safe_c(path), number, why); /* why is escaped */
@@ -1761,6 +1789,43 @@ static void write_views(struct ss_report *r, const struct report_options *o, int
     }
 }
 
+/* Whether the traces can be read twice: files, not pipes. */
+static int all_files(int ntraces, char *traces[])
+{
+    struct stat st;
+    for (int i = 0; i < ntraces; i++)
+        if (stat(traces[i], &st) == 0 && !S_ISREG(st.st_mode))
+            return 0;
+    return 1;
+}
+
+/* A report of the traces. The calls are kept for a view, and for the
+ * clocks of a run of several hosts; otherwise only what the text report
+ * needs, so that memory follows the sockets, not the calls: a run found
+ * to have a second host is read again from its first trace, keeping the
+ * calls (the traces must then be files; pipes keep them from the start). */
+static struct ss_report *read_traces(const struct report_options *o, int ntraces,
+                                     char *traces[])
+{
+    int views = o->perfetto != NULL || o->html != NULL;
+    int keep_calls = views || !all_files(ntraces, traces), noted = 0;
+    for (;;) {
+        struct ss_report *r = ss_report_new();
+        ss_report_keep_text(r, views);
+        ss_report_keep_calls(r, keep_calls);
+        int i = 0;
+        for (; i < ntraces && !ss_report_needs_calls(r); i++) {
+            r->quiet = i < noted; /* its notes were said in the first reading */
+            read_trace(r, traces[i]);
+        }
+        if (!ss_report_needs_calls(r))
+            return r;
+        ss_report_free(r);
+        keep_calls = 1;
+        noted = i;
+    }
+}
+
 int ss_report_main(int argc, char *argv[])
 {
     ss_say_as("sockshim report");
@@ -1776,11 +1841,7 @@ int ss_report_main(int argc, char *argv[])
         trouble("no trace to read\nUsage: sockshim report [--fail-on CODES] [--perfetto FILE] "
                 "[--html FILE] TRACE...");
 
-    struct ss_report *r = ss_report_new();
-    ss_report_keep_text(r, o.perfetto != NULL || o.html != NULL);
-    for (int i = first; i < argc; i++)
-        read_trace(r, argv[i]);
-
+    struct ss_report *r = read_traces(&o, argc - first, argv + first);
     FILE *out = stdout;
     ss_report_print_tables(r, out);
     print_findings(out, r);

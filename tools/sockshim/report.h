@@ -23,6 +23,14 @@ void ss_report_free(struct ss_report *r);
 /* Whether each call's text line is kept for the timeline (--html,
  * --perfetto): before the first line. */
 void ss_report_keep_text(struct ss_report *r, int keep);
+/* Whether every call is kept for the timeline (the default: the views and
+ * the clocks of several hosts need them), or only what the text report
+ * shows (its memory then follows the sockets): before the first line.
+ * Without the calls, a run of more than one host cannot be finished:
+ * ss_report_needs_calls() says so once a second host is read, and the
+ * lines must then be read again, into a report that keeps them. */
+void ss_report_keep_calls(struct ss_report *r, int keep);
+int ss_report_needs_calls(const struct ss_report *r);
 
 /* The run's timeline (timeline.h), finished, after the last line. */
 struct ss_timeline;

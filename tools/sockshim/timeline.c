@@ -107,7 +107,28 @@ struct pair_bounds { /* of offset[y] - offset[x], x < y */
     uint64_t n_lo, n_hi;
 };
 
+/* What the connection table says of one end: its calls' first begin and
+ * last end, how many, the bytes it sent, the faults and findings on them,
+ * its pid (that of its first call: a socket's calls are all its
+ * process's). */
+struct tl_tally {
+    int64_t start_ns, end_ns;
+    uint64_t calls, sent, faults, findings;
+    long long pid;
+};
+
+/* Without the calls: an accept whose socket report.c may still move to the
+ * one it made (ss_tl_accepted_by), with what it adds to a tally, until
+ * settled. */
+struct held_call {
+    uint32_t call, lane, sock; /* sock: the one it is on now, or TL_NONE */
+    int settled;
+    struct tl_tally tally;
+};
+
 struct ss_timeline {
+    int keep_calls;       /* 0: only each socket's tally (a run of one host, no view) */
+    size_t taken;         /* the calls taken: the next call's number */
     struct tl_call *calls;
     size_t ncalls, calls_cap;
     uint32_t *order, *rank;
@@ -119,12 +140,16 @@ struct ss_timeline {
     struct tl_lane *lanes;
     size_t nlanes, lanes_cap;
     uint32_t *lane_last_call; /* by lane: its latest call so far, TL_NONE */
+    uint32_t *lane_last_sock; /* without the calls: that call's socket, TL_NONE */
     struct lane_index lane_ix;
     struct tl_conn *conns;
     size_t nconns, conns_cap;
     uint32_t *conn_of_sock;
     uint8_t *side_of_sock;
+    struct tl_tally *tally_of_sock; /* without the calls: by socket serial */
     size_t nsocks;
+    struct held_call *held;
+    size_t nheld, held_cap, nsettled;
     struct tl_finding *findings;
     size_t nfindings, findings_cap;
     struct tl_fault *faults;
@@ -142,7 +167,18 @@ struct ss_timeline *ss_tl_new(void)
     struct ss_timeline *tl = calloc(1, sizeof *tl);
     if (tl == NULL)
         ss_die("out of memory");
+    tl->keep_calls = 1;
     return tl;
+}
+
+void ss_tl_keep_calls(struct ss_timeline *tl, int keep)
+{
+    tl->keep_calls = keep;
+}
+
+int ss_tl_needs_calls(const struct ss_timeline *tl)
+{
+    return !tl->keep_calls && tl->nhosts > 1;
 }
 
 void ss_tl_keep_text(struct ss_timeline *tl, int keep)
@@ -166,10 +202,13 @@ void ss_tl_free(struct ss_timeline *tl)
     free(tl->text);
     free(tl->lanes);
     free(tl->lane_last_call);
+    free(tl->lane_last_sock);
     free(tl->lane_ix.slot);
     free(tl->conns);
     free(tl->conn_of_sock);
     free(tl->side_of_sock);
+    free(tl->tally_of_sock);
+    free(tl->held);
     free(tl->findings);
     free(tl->faults);
     free(tl->flows);
@@ -337,10 +376,13 @@ uint32_t ss_tl_lane(struct ss_timeline *tl, uint32_t host, long long pid, long l
         ss_die("too many threads");
     size_t cap = tl->lanes_cap;
     tl->lanes = ss_room_for_one(tl->lanes, tl->nlanes, &tl->lanes_cap, sizeof *tl->lanes);
-    if (cap != tl->lanes_cap)
+    if (cap != tl->lanes_cap) {
         tl->lane_last_call = ss_grow(tl->lane_last_call, tl->lanes_cap, sizeof *tl->lane_last_call);
+        tl->lane_last_sock = ss_grow(tl->lane_last_sock, tl->lanes_cap, sizeof *tl->lane_last_sock);
+    }
     tl->lanes[tl->nlanes] = (struct tl_lane){host, pid, tid, (char *)"", 0};
     tl->lane_last_call[tl->nlanes] = TL_NONE;
+    tl->lane_last_sock[tl->nlanes] = TL_NONE;
     *at = (uint32_t)tl->nlanes + 1;
     return (uint32_t)tl->nlanes++;
 }
@@ -362,6 +404,151 @@ void ss_tl_name_lane(struct ss_timeline *tl, uint32_t lane, const char *exe)
     tl->lanes[lane].exe = intern(&tl->strings, exe);
 }
 
+/* ---- tallies: the connection table's numbers of one end -------------------- */
+
+static int sends(const struct tl_call *c)
+{
+    return c->op < SS_OP_COUNT && ss_op_in((enum ss_op)c->op, SS_OPS_SENDS) &&
+           !(c->flags & TL_RAISED);
+}
+
+static int receives(const struct tl_call *c)
+{
+    return c->op < SS_OP_COUNT && ss_op_in((enum ss_op)c->op, SS_OPS_RECVS) &&
+           !(c->flags & TL_RAISED);
+}
+
+static int moved_bytes_in(const struct tl_call *c)
+{
+    return receives(c) && c->bytes > 0 && !(c->flags & TL_PEEK);
+}
+
+/* When a call began to be the connection's: an accept waited for the
+ * connection before there was one, and counts from when it returned. */
+static int64_t begin_of(const struct tl_call *k)
+{
+    return k->op == SS_OP_accept ? clamp_time(k->t_ns + (int64_t)k->dur_ns) : k->t_ns;
+}
+
+static void tally_call(struct tl_tally *t, const struct tl_call *k, long long pid)
+{
+    int64_t begin = begin_of(k), end = clamp_time(k->t_ns + (int64_t)k->dur_ns);
+    if (t->calls == 0 || begin < t->start_ns)
+        t->start_ns = begin;
+    if (t->calls == 0 || end > t->end_ns)
+        t->end_ns = end;
+    if (t->calls == 0)
+        t->pid = pid;
+    t->calls++;
+    if (sends(k) && k->bytes > 0)
+        t->sent = k->bytes > UINT64_MAX - t->sent ? UINT64_MAX : t->sent + k->bytes;
+    if (k->flags & TL_FAULTED)
+        t->faults++;
+}
+
+/* into takes t's calls (into's pid stays when it has calls before t's). */
+static void tally_merge(struct tl_tally *into, const struct tl_tally *t)
+{
+    if (t->calls == 0)
+        return;
+    if (into->calls == 0 || t->start_ns < into->start_ns)
+        into->start_ns = t->start_ns;
+    if (into->calls == 0 || t->end_ns > into->end_ns)
+        into->end_ns = t->end_ns;
+    if (into->calls == 0)
+        into->pid = t->pid;
+    into->calls += t->calls;
+    into->sent = t->sent > UINT64_MAX - into->sent ? UINT64_MAX : into->sent + t->sent;
+    into->faults += t->faults;
+    into->findings += t->findings;
+}
+
+/* A connection takes the tally of its end side. */
+static void conn_take(struct tl_conn *c, int side, const struct tl_tally *t)
+{
+    if (t->calls == 0)
+        return;
+    if (c->calls == 0 || t->start_ns < c->start_ns)
+        c->start_ns = t->start_ns;
+    if (c->calls == 0 || t->end_ns > c->end_ns)
+        c->end_ns = t->end_ns;
+    c->calls += t->calls;
+    c->faults += t->faults;
+    c->findings += t->findings;
+    c->bytes[side] = t->sent;
+    c->pid[side] = t->pid;
+}
+
+/* ---- without the calls: tallies by socket, accepts held ----------------------- */
+
+static struct held_call *held_of(struct ss_timeline *tl, uint32_t call)
+{
+    size_t lo = 0, hi = tl->nheld; /* held in the order taken: by call */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tl->held[mid].call < call)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < tl->nheld && tl->held[lo].call == call && !tl->held[lo].settled)
+        return &tl->held[lo];
+    return NULL;
+}
+
+static void drop_settled(struct ss_timeline *tl)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < tl->nheld; i++)
+        if (!tl->held[i].settled)
+            tl->held[n++] = tl->held[i];
+    tl->nheld = n;
+    tl->nsettled = 0;
+}
+
+/* The held call's socket is final: its tally goes to it (h is gone after). */
+static void settle(struct ss_timeline *tl, struct held_call *h)
+{
+    if (h->sock != TL_NONE)
+        tally_merge(&tl->tally_of_sock[h->sock], &h->tally);
+    if (tl->lane_last_call[h->lane] == h->call)
+        tl->lane_last_sock[h->lane] = h->sock;
+    h->settled = 1;
+    if (++tl->nsettled * 2 > tl->nheld)
+        drop_settled(tl);
+}
+
+static void settle_all(struct ss_timeline *tl)
+{
+    for (size_t i = 0; i < tl->nheld; i++)
+        if (!tl->held[i].settled && tl->held[i].sock != TL_NONE)
+            tally_merge(&tl->tally_of_sock[tl->held[i].sock], &tl->held[i].tally);
+    tl->nheld = tl->nsettled = 0;
+}
+
+/* A call into its socket's tally, or held while its socket may move. */
+static void tally_taken(struct ss_timeline *tl, const struct tl_call *k, uint32_t call)
+{
+    struct tl_tally one = {0};
+    tally_call(&one, k, tl->lanes[k->lane].pid);
+    if (k->flags & TL_MAY_MOVE) {
+        tl->held = ss_room_for_one(tl->held, tl->nheld, &tl->held_cap, sizeof *tl->held);
+        tl->held[tl->nheld++] = (struct held_call){call, k->lane, k->sock, 0, one};
+    } else if (k->sock != TL_NONE) {
+        tally_merge(&tl->tally_of_sock[k->sock], &one);
+    }
+}
+
+/* A finding record, on the socket of its lane's last call. */
+static void tally_finding(struct ss_timeline *tl, uint32_t lane, uint32_t call)
+{
+    struct held_call *h = call != TL_NONE ? held_of(tl, call) : NULL;
+    if (h != NULL)
+        h->tally.findings++;
+    else if (call != TL_NONE && tl->lane_last_sock[lane] != TL_NONE)
+        tl->tally_of_sock[tl->lane_last_sock[lane]].findings++;
+}
+
 /* ---- taking records --------------------------------------------------------------- */
 
 static void sock_room(struct ss_timeline *tl, uint32_t sock)
@@ -373,9 +560,13 @@ static void sock_room(struct ss_timeline *tl, uint32_t sock)
         n *= 2;
     tl->conn_of_sock = ss_grow(tl->conn_of_sock, n, sizeof *tl->conn_of_sock);
     tl->side_of_sock = ss_grow(tl->side_of_sock, n, sizeof *tl->side_of_sock);
+    if (!tl->keep_calls)
+        tl->tally_of_sock = ss_grow(tl->tally_of_sock, n, sizeof *tl->tally_of_sock);
     for (size_t i = tl->nsocks; i < n; i++) {
         tl->conn_of_sock[i] = TL_NONE;
         tl->side_of_sock[i] = 0;
+        if (!tl->keep_calls)
+            tl->tally_of_sock[i] = (struct tl_tally){0};
     }
     tl->nsocks = n;
 }
@@ -397,29 +588,48 @@ static uint32_t keep_line(struct ss_timeline *tl, const char *text, size_t n)
     return at;
 }
 
-uint32_t ss_tl_take_call(struct ss_timeline *tl, const struct tl_call *c, const char *text,
-                         size_t text_len, const char *fault_rule)
+/* A call as the timeline keeps it: it began dur_ns before the end the
+ * trace gives, not before 0. */
+static struct tl_call normalized(const struct tl_call *c)
 {
-    if (tl->ncalls >= TL_NONE - 1)
-        ss_die("too many calls for one report (at most %u)", TL_NONE - 2);
-    tl->calls = ss_room_for_one(tl->calls, tl->ncalls, &tl->calls_cap, sizeof *tl->calls);
-    struct tl_call *k = &tl->calls[tl->ncalls];
-    *k = *c;
-    /* the trace says when it ended: it began dur_ns before, not before 0 */
+    struct tl_call k = *c;
     uint64_t end = (uint64_t)c->t_ns;
-    k->dur_ns = c->dur_ns < end ? c->dur_ns : end;
-    k->t_ns = (int64_t)(end - k->dur_ns);
+    k.dur_ns = c->dur_ns < end ? c->dur_ns : end;
+    k.t_ns = (int64_t)(end - k.dur_ns);
+    k.text = 0;
+    if (k.dur_ns >= 1000000)
+        k.flags |= TL_BLOCKED;
+    return k;
+}
+
+static void keep_call(struct ss_timeline *tl, struct tl_call *k, const char *text,
+                      size_t text_len, const char *fault_rule)
+{
     k->text = keep_line(tl, text, text_len);
-    if (k->dur_ns >= 1000000)
-        k->flags |= TL_BLOCKED;
-    sock_room(tl, k->sock);
+    tl->calls = ss_room_for_one(tl->calls, tl->ncalls, &tl->calls_cap, sizeof *tl->calls);
     uint32_t i = (uint32_t)tl->ncalls++;
-    tl->lanes[k->lane].calls++;
-    tl->lane_last_call[k->lane] = i;
+    tl->calls[i] = *k;
     if (fault_rule != NULL) {
         tl->faults = ss_room_for_one(tl->faults, tl->nfaults, &tl->faults_cap, sizeof *tl->faults);
         tl->faults[tl->nfaults++] = (struct tl_fault){i, intern(&tl->strings, fault_rule)};
     }
+}
+
+uint32_t ss_tl_take_call(struct ss_timeline *tl, const struct tl_call *c, const char *text,
+                         size_t text_len, const char *fault_rule)
+{
+    if (tl->taken >= TL_NONE - 1)
+        ss_die("too many calls for one report (at most %u)", TL_NONE - 2);
+    struct tl_call k = normalized(c);
+    sock_room(tl, k.sock);
+    uint32_t i = (uint32_t)tl->taken++;
+    tl->lanes[k.lane].calls++;
+    tl->lane_last_call[k.lane] = i;
+    tl->lane_last_sock[k.lane] = k.sock;
+    if (tl->keep_calls)
+        keep_call(tl, &k, text, text_len, fault_rule);
+    else
+        tally_taken(tl, &k, i);
     return i;
 }
 
@@ -427,15 +637,34 @@ void ss_tl_accepted_by(struct ss_timeline *tl, uint32_t sock, uint32_t call)
 {
     /* the accept is the first call of the connection it made */
     sock_room(tl, sock);
-    tl->calls[call].sock = sock;
+    if (tl->keep_calls) {
+        tl->calls[call].sock = sock;
+        return;
+    }
+    struct held_call *h = held_of(tl, call);
+    if (h != NULL) {
+        h->sock = sock;
+        settle(tl, h);
+    }
+}
+
+void ss_tl_accept_stays(struct ss_timeline *tl, uint32_t call)
+{
+    struct held_call *h = tl->keep_calls ? NULL : held_of(tl, call);
+    if (h != NULL)
+        settle(tl, h);
 }
 
 void ss_tl_take_finding(struct ss_timeline *tl, uint32_t lane, int64_t t_end_ns,
                         const char *code, const char *message, const char *where)
 {
+    uint32_t call = tl->lane_last_call[lane];
+    if (!tl->keep_calls) {
+        tally_finding(tl, lane, call);
+        return;
+    }
     tl->findings = ss_room_for_one(tl->findings, tl->nfindings, &tl->findings_cap,
                                 sizeof *tl->findings);
-    uint32_t call = tl->lane_last_call[lane];
     if (call != TL_NONE)
         tl->calls[call].flags |= TL_FINDING;
     tl->findings[tl->nfindings++] = (struct tl_finding){
@@ -465,23 +694,6 @@ void ss_tl_add_connection(struct ss_timeline *tl, uint32_t a, uint32_t b, const 
 }
 
 /* ---- finishing: each socket's calls ------------------------------------------ */
-
-static int sends(const struct tl_call *c)
-{
-    return c->op < SS_OP_COUNT && ss_op_in((enum ss_op)c->op, SS_OPS_SENDS) &&
-           !(c->flags & TL_RAISED);
-}
-
-static int receives(const struct tl_call *c)
-{
-    return c->op < SS_OP_COUNT && ss_op_in((enum ss_op)c->op, SS_OPS_RECVS) &&
-           !(c->flags & TL_RAISED);
-}
-
-static int moved_bytes_in(const struct tl_call *c)
-{
-    return receives(c) && c->bytes > 0 && !(c->flags & TL_PEEK);
-}
 
 static const struct ss_timeline *sorting; /* qsort has no context argument */
 
@@ -831,42 +1043,25 @@ static void note_round_trip(struct tl_conn *c, struct summing *s, const struct t
     }
 }
 
-/* When a call began to be the connection's: an accept waited for the
- * connection before there was one, and counts from when it returned. */
-static int64_t begin_of(const struct tl_call *k)
-{
-    return k->op == SS_OP_accept ? clamp_time(k->t_ns + (int64_t)k->dur_ns) : k->t_ns;
-}
-
-static void sum_call(struct ss_timeline *tl, struct tl_conn *c, struct summing *s, uint32_t i)
+/* A call of side's: its events, round trips and tally. */
+static void sum_call(struct ss_timeline *tl, struct tl_conn *c, struct summing *s,
+                     struct tl_tally *tally, uint32_t i)
 {
     struct tl_call *k = &tl->calls[i];
     int side = tl->side_of_sock[k->sock];
     k->side = (uint8_t)side;
-    int64_t end = clamp_time(k->t_ns + (int64_t)k->dur_ns), begin = begin_of(k);
-    if (c->calls == 0 || begin < c->start_ns)
-        c->start_ns = begin;
-    if (c->calls == 0 || end > c->end_ns)
-        c->end_ns = end;
-    c->calls++;
-    if (c->lane[side] == TL_NONE) {
+    tally_call(&tally[side], k, tl->lanes[k->lane].pid);
+    if (c->lane[side] == TL_NONE)
         c->lane[side] = k->lane;
-        c->pid[side] = tl->lanes[k->lane].pid;
-    }
     int kind = k->op < SS_OP_COUNT ? event_of_op(k->op) : -1;
     if (kind >= 0)
-        add_event(c, &s->events_cap, begin, side, kind, 0);
-    if (sends(k) && k->bytes > 0) {
-        c->bytes[side] = k->bytes > UINT64_MAX - c->bytes[side] ? UINT64_MAX
-                                                                 : c->bytes[side] + k->bytes;
+        add_event(c, &s->events_cap, begin_of(k), side, kind, 0);
+    if (sends(k) && k->bytes > 0)
         add_data(c, &s->events_cap, k->t_ns, side, k->bytes);
-    }
     if (k->flags & TL_RESET)
         add_event(c, &s->events_cap, k->t_ns, side, TL_EV_RESET, 0);
-    if (k->flags & TL_FAULTED) {
-        c->faults++;
+    if (k->flags & TL_FAULTED)
         add_event(c, &s->events_cap, k->t_ns, side, TL_EV_FAULT, 0);
-    }
     note_round_trip(c, s, k, side);
 }
 
@@ -877,15 +1072,18 @@ static void sum_connection(struct ss_timeline *tl, struct tl_conn *c)
 {
     struct span a = calls_of(tl, c->sock[0]), b = calls_of(tl, c->sock[1]);
     struct summing s = {0, 0, -1};
+    struct tl_tally tally[2] = {{0}, {0}};
     size_t i = 0, j = 0;
     while (i < a.n || j < b.n) {
         int take_a = j >= b.n ||
                      (i < a.n && begin_of(&tl->calls[a.v[i]]) <= begin_of(&tl->calls[b.v[j]]));
-        sum_call(tl, c, &s, take_a ? a.v[i++] : b.v[j++]);
+        sum_call(tl, c, &s, tally, take_a ? a.v[i++] : b.v[j++]);
     }
+    conn_take(c, 0, &tally[0]);
+    conn_take(c, 1, &tally[1]);
 }
 
-static void sum_connections(struct ss_timeline *tl)
+static void sum_from_calls(struct ss_timeline *tl)
 {
     for (size_t i = 0; i < tl->nconns; i++)
         sum_connection(tl, &tl->conns[i]);
@@ -897,10 +1095,35 @@ static void sum_connections(struct ss_timeline *tl)
     }
 }
 
+/* Without the calls, in a run of one host (offset 0): the sockets' tallies. */
+static void sum_from_tallies(struct ss_timeline *tl)
+{
+    settle_all(tl);
+    for (size_t i = 0; i < tl->nconns; i++) {
+        struct tl_conn *c = &tl->conns[i];
+        for (int side = 0; side < 2; side++)
+            if (c->sock[side] != TL_NONE)
+                conn_take(c, side, &tl->tally_of_sock[c->sock[side]]);
+    }
+}
+
+static void sum_connections(struct ss_timeline *tl)
+{
+    if (tl->keep_calls)
+        sum_from_calls(tl);
+    else
+        sum_from_tallies(tl);
+}
+
 void ss_tl_finish(struct ss_timeline *tl)
 {
-    list_socket_calls(tl);
-    match_connections(tl);
+    if (ss_tl_needs_calls(tl))
+        ss_die("internal error: the clocks of several hosts are aligned from their calls, "
+               "which were not kept");
+    if (tl->keep_calls) {
+        list_socket_calls(tl);
+        match_connections(tl);
+    }
     align_clocks(tl);
     apply_offsets(tl);
     order_calls(tl);

@@ -10,7 +10,12 @@
  * connection table show.
  *
  * Memory: one struct tl_call (40 bytes) per call, strings interned or kept
- * once in an arena; time linear in the calls (but for sorting them).
+ * once in an arena; time linear in the calls (but for sorting them). Or,
+ * for the text report alone of a run of one host (ss_tl_keep_calls(0)), no
+ * call at all: each socket's tally of what the connection table shows,
+ * and the accepts whose socket may still change, until it is known; the
+ * views then have no calls to show, and the clocks of several hosts no
+ * calls to be aligned from (ss_tl_needs_calls()).
  */
 #ifndef SOCKSHIM_TIMELINE_H
 #define SOCKSHIM_TIMELINE_H
@@ -29,6 +34,8 @@ enum {
     TL_BLOCKED = 16, /* it took 1 ms or more */
     TL_PEEK = 32,    /* a receive with MSG_PEEK: its bytes stay (not in the page's flags) */
     TL_RESET = 64,   /* it raised ECONNRESET or EPIPE (not in the page's flags) */
+    TL_MAY_MOVE = 128, /* an accept whose call may move to the socket it made
+                        * (ss_tl_accepted_by or ss_tl_accept_stays follows) */
 };
 #define TL_PAGE_FLAGS 31
 
@@ -109,6 +116,13 @@ struct ss_timeline *ss_tl_new(void);
 void ss_tl_free(struct ss_timeline *tl);
 /* Whether calls keep their text line (for --html and --perfetto). */
 void ss_tl_keep_text(struct ss_timeline *tl, int keep);
+/* Whether every call is kept (the default; the views and the clocks of
+ * several hosts need them), or only what the connection table needs of
+ * each socket: before the first call. */
+void ss_tl_keep_calls(struct ss_timeline *tl, int keep);
+/* Whether the calls are not kept and the run has more than one host: the
+ * timeline cannot be finished; read the run again keeping the calls. */
+int ss_tl_needs_calls(const struct ss_timeline *tl);
 
 /* "2026-12-06T05:14:24.498776Z" as microseconds since the epoch: 0, or
  * -1 when s is no such time (the only form the writer writes). */
@@ -134,8 +148,12 @@ void ss_tl_name_lane(struct ss_timeline *tl, uint32_t lane, const char *exe);
  * asked to. Returns the call's number. */
 uint32_t ss_tl_take_call(struct ss_timeline *tl, const struct tl_call *c, const char *text,
                          size_t text_len, const char *fault_rule);
-/* The accept call that made socket sock (report.c saw its fd next). */
+/* The accept call (taken with TL_MAY_MOVE) that made socket sock
+ * (report.c saw its fd next); or, ss_tl_accept_stays(), one whose socket
+ * will not be seen (another accept returned its fd): it stays its own
+ * socket's. */
 void ss_tl_accepted_by(struct ss_timeline *tl, uint32_t sock, uint32_t call);
+void ss_tl_accept_stays(struct ss_timeline *tl, uint32_t call);
 /* A finding record, noted on the lane's last call. */
 void ss_tl_take_finding(struct ss_timeline *tl, uint32_t lane, int64_t t_end_ns,
                         const char *code, const char *message, const char *where);
