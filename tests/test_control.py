@@ -1,5 +1,6 @@
 """Live control: rules added and removed while the program runs, from the
 shell (sockshim ctl) and from Python (sockshim.start): docs/control.md."""
+import contextlib
 import json
 import os
 import shutil
@@ -34,11 +35,12 @@ def stamp(record):
     return datetime.fromisoformat(record["ts"].rstrip("Z")).timestamp()
 
 
-def start_control_client(tmp_path):
+@contextlib.contextmanager
+def control_client(tmp_path):
     """tests/scenarios/control_client.py under `sockshim --control`, its
     connects traced as JSON, once its socket is there and it has made 3
-    attempts: (port, control dir, its output, its stop file, the trace,
-    the command's Popen)."""
+    attempts: yields (port, control dir, its output, the trace, the
+    command's Popen); at the end, stops it and checks it ended well."""
     [port] = free_ports(1)
     control, out, stop = tmp_path / "control", tmp_path / "out", tmp_path / "stop"
     trace = tmp_path / "trace.jsonl"
@@ -47,8 +49,12 @@ def start_control_client(tmp_path):
            scenario("control_client.py")[-1], str(port), str(stop)]
     with open(out, "w") as sink:
         run = subprocess.Popen(cmd, stdout=sink, env=base_env())
-    wait_for(lambda: (control / f"{run.pid}.sock").exists() and len(attempts(out)) >= 3)
-    return port, control, out, stop, trace, run
+    try:
+        wait_for(lambda: (control / f"{run.pid}.sock").exists() and len(attempts(out)) >= 3)
+        yield port, control, out, trace, run
+    finally:
+        stop.touch()
+        assert run.wait(timeout=30) == 0
 
 
 def test_ctl_add_and_del_change_a_running_client(tmp_path):
@@ -56,8 +62,7 @@ def test_ctl_add_and_del_change_a_running_client(tmp_path):
     makes its next connects fail and `ctl del` makes them succeed again;
     the trace shows the rule's addition and removal between the right
     calls, and list/--list show the run and its rules."""
-    port, control, out, stop, trace, run = start_control_client(tmp_path)
-    try:
+    with control_client(tmp_path) as (port, control, out, trace, run):
         listed = ctl(control, "--list")
         assert listed.returncode == 0 and listed.stdout.decode().startswith(f"{run.pid} ")
         added = ctl(control, str(run.pid), "add", f"connect:error=ECONNREFUSED:port={port}")
@@ -70,9 +75,6 @@ def test_ctl_add_and_del_change_a_running_client(tmp_path):
         assert removed.returncode == 0 and removed.stdout.decode() == "fault #1 removed\n"
         n = len(attempts(out))
         wait_for(lambda: len(attempts(out)) >= n + 4)
-    finally:
-        stop.touch()
-        assert run.wait(timeout=30) == 0
     results = attempts(out)
     first, last = results.index(111), len(results) - 1 - results[::-1].index(111)
     assert set(results[first:last + 1]) == {111} and results[last + 1:] and \
@@ -257,8 +259,7 @@ def test_pause_and_resume_keep_calls_out_of_the_trace(tmp_path):
     resume brings them back, and the process says how many calls it did
     not write: the calls written and not written add up to the client's
     attempts, and no call is written between the two records."""
-    port, control, out, stop, trace, run = start_control_client(tmp_path)
-    try:
+    with control_client(tmp_path) as (port, control, out, trace, run):
         paused = ctl(control, str(run.pid), "pause")
         assert paused.returncode == 0 and paused.stdout.decode() == "tracing paused\n"
         n = len(attempts(out))
@@ -270,9 +271,6 @@ def test_pause_and_resume_keep_calls_out_of_the_trace(tmp_path):
         assert resumed.returncode == 0 and resumed.stdout.decode() == "tracing resumed\n"
         n = len(attempts(out))
         wait_for(lambda: len(attempts(out)) >= n + 3)
-    finally:
-        stop.touch()
-        assert run.wait(timeout=30) == 0
     records = [json.loads(l) for l in trace.read_text().splitlines()]
     changes = [(i, r) for i, r in enumerate(records) if r.get("type") == "tracing"]
     assert [r["change"] for _, r in changes] == ["paused", "resumed"]
