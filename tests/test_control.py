@@ -116,6 +116,11 @@ def test_ctl_refuses_bad_rules_and_unknown_numbers(tmp_path):
         assert missing.returncode == 2 and "no rule #7 in force" in missing.stderr.decode()
         with pytest.raises(sockshim.SockshimError, match="short=0"):
             run.add_fault("send:short=0")
+        with pytest.raises(sockshim.SockshimError, match="one line"):
+            run.add_fault("send:short=1\nclear")            # never a second request
+        assert run.rules() == [(1, "recv:delay=1ms")]
+        injected = ctl(control, str(run.pid), "stats", "json\nclear")
+        assert injected.returncode == 2 and run.rules() == [(1, "recv:delay=1ms")]
         usage = ctl(control, str(run.pid), "frobnicate")
         assert usage.returncode == 2 and "frobnicate" in usage.stderr.decode()
 

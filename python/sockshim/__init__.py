@@ -301,6 +301,8 @@ class Running:
         """Sends one request; returns the reply's lines (SockshimError with
         the message on an 'error' reply)."""
         import socket
+        if "\n" in request or "\r" in request:    # the protocol is one line a request
+            raise SockshimError(f"a request is one line: {request!r}")
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(10)
             try:

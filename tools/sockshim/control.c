@@ -492,7 +492,8 @@ static void do_stats(struct client *c, const char *arg)
 {
     char buf[SHOWN_MAX];
     if (*arg != '\0' && strcmp(arg, "json") != 0) {
-        reply(c, "error stats takes nothing or 'json', not '%s'", shown(arg, buf));
+        reply(c, "error stats takes %s, not '%s'", ss_ctl_requests[SS_CTL_stats].what,
+              shown(arg, buf));
         return;
     }
     if (*arg != '\0')
@@ -548,8 +549,7 @@ static void handle_request(struct client *c, char *line)
         reply(c, "error unknown request '%.40s' (%.*s)", shown(line, buf), SS_CTL_NAMES_LEN,
               ss_ctl_names);
     else if (ss_ctl_requests[r].arg == CTL_ARG_ONE && !has_arg)
-        reply(c, "error %s takes %s", line, r == SS_CTL_add ? "a rule: add RULE"
-                                                            : "a rule's number: del N");
+        reply(c, "error %s takes %s", line, ss_ctl_requests[r].what);
     else if (ss_ctl_requests[r].arg == CTL_ARG_NONE && has_arg)
         reply(c, "error %s takes no argument", line);
     else

@@ -360,10 +360,11 @@ static int ctl_plain(const struct run *run, const char *request, const char *don
 
 static int ctl_stats(const struct run *run, const char *form)
 {
-    char buf[256];
-    if (form != NULL && strcmp(form, "json") != 0)
-        usage_error("stats: unexpected '%s' (stats, or stats json)", shown(form, buf, sizeof buf));
-    return ctl_plain(run, form != NULL ? "stats json" : "stats", NULL);
+    char request[64], buf[256];
+    if (form != NULL && strpbrk(form, "\n\r") != NULL)
+        usage_error("stats: unexpected '%s'", shown(form, buf, sizeof buf)); /* one line */
+    snprintf(request, sizeof request, "stats %.40s", form != NULL ? form : "");
+    return ctl_plain(run, request, NULL); /* the run refuses a form it does not know */
 }
 
 static int ctl_request(const struct run *run, char *const args[], int n)
@@ -377,8 +378,7 @@ static int ctl_request(const struct run *run, char *const args[], int n)
     enum ss_ctl_arg arg = ss_ctl_requests[req].arg;
     int given = n - 1, most = arg == CTL_ARG_NONE ? 0 : 1;
     if (arg == CTL_ARG_ONE && given < 1)
-        usage_error("%s needs %s", verb, req == SS_CTL_add ? "a rule: add RULE"
-                                                           : "a rule's number: del N");
+        usage_error("%s needs %s", verb, ss_ctl_requests[req].what);
     if (given > most)
         usage_error("%s: unexpected '%s'%s", verb, shown(args[most + 1], buf, sizeof buf),
                     req == SS_CTL_add ? " (quote the rule: it is one argument)" : "");
