@@ -945,14 +945,19 @@ static void time_finding(struct ss_report *r, json_t *rec)
     ss_text_free(&message);
 }
 
+/* Whether a start record names a host (by name or boot). */
+static int names_host(json_t *rec)
+{
+    return is_type(rec, "start") &&
+           (str(rec, "host")[0] != '\0' || str(rec, "boot_id")[0] != '\0');
+}
+
 /* A start record names its host: the records after it in the file are
  * that host's until the next start names another. */
 static void take_host(struct ss_report *r, json_t *rec)
 {
-    const char *name = str(rec, "host"), *boot_id = str(rec, "boot_id");
-    if (name[0] == '\0' && boot_id[0] == '\0')
-        return;
-    r->host = (uint32_t)ss_tl_host(r->tl, name, boot_id); /* it fits: check_room */
+    if (names_host(rec)) /* it fits: check_room */
+        r->host = (uint32_t)ss_tl_host(r->tl, str(rec, "host"), str(rec, "boot_id"));
 }
 
 static void take_record(struct ss_report *r, json_t *rec)
@@ -960,9 +965,8 @@ static void take_record(struct ss_report *r, json_t *rec)
     struct stamp when = {"", r->records++};
     snprintf(when.ts, sizeof when.ts, "%s", str(rec, "ts"));
     long long pid = num(rec, "pid");
-    if (is_type(rec, "start"))
-        take_host(r, rec);
-    if (r->host == TL_NONE) /* no start record has named the host yet */
+    take_host(r, rec);
+    if (r->host == TL_NONE) /* no start record has named the host yet (it fits: check_room) */
         r->host = (uint32_t)ss_tl_host(r->tl, "", "");
     struct process *p = process_of(r, pid, &when);
     if (is_type(rec, "start")) {
@@ -983,10 +987,19 @@ static void take_record(struct ss_report *r, json_t *rec)
     }
 }
 
-/* What the tables cannot take: a host past the most a report merges. */
+/* What the tables cannot take: a host past the most a report merges,
+ * whether a start record names it or a file's records come before any
+ * start record does (the host not known, take_record). */
 static void check_room(const struct ss_report *r, struct reader *rd, json_t *rec)
 {
-    if (is_type(rec, "start") && !ss_tl_host_fits(r->tl, str(rec, "host"), str(rec, "boot_id")))
+    const char *name = "", *boot_id = "";
+    if (names_host(rec)) {
+        name = str(rec, "host");
+        boot_id = str(rec, "boot_id");
+    } else if (r->host != TL_NONE) {
+        return;
+    }
+    if (!ss_tl_host_fits(r->tl, name, boot_id))
         bad(rd, "a host past the %d that sockshim report merges", TL_HOSTS_MAX);
 }
 
