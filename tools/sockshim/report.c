@@ -1673,6 +1673,10 @@ static void print_findings(FILE *out, const struct ss_report *r)
 
 /* ---- --fail-on ------------------------------------------------------------- */
 
+/* "lost-bytes, leak, ..., " from findings.h's table */
+#define FINDING_CODE_ITEM(id, code, text) code ", "
+#define FINDING_CODES SS_FINDINGS(FINDING_CODE_ITEM)
+
 static int code_known(const char *code, size_t len)
 {
     for (int i = 0; i < SS_FINDING_COUNT; i++) {
@@ -1703,10 +1707,8 @@ static void check_fail_on(const char *list)
     for (const char *p = list;;) {
         size_t len = strcspn(p, ",");
         if (!(len == 3 && strncmp(p, "all", 3) == 0) && !code_known(p, len))
-            trouble("--fail-on: unknown finding '%s' (codes: lost-bytes, leak, "
-                    "use-after-close, send-after-shutdown, sigpipe-risk, eof-spin, "
-                    "nagle-small-writes, unchecked-connect, reuseaddr-missing, double-close, "
-                    "or all)", safe(p, len));
+            trouble("--fail-on: unknown finding '%s' (codes: " FINDING_CODES "or all)",
+                    safe(p, len));
         if (p[len] == '\0')
             return;
         p += len + 1;
