@@ -25,7 +25,6 @@
 #include "say.h"
 #include "sockshim/ops.h"
 #include "vec.h"
-#include "xlat.h"
 
 /* A trace's times are from 1970 to 2099 (ss_tl_parse_ts), under 2^62 ns:
  * times are kept in [0, 2^62] and offsets in [-2^62, 2^62], so that the
@@ -1160,4 +1159,12 @@ const char *ss_tl_event_name(int kind)
     static const char *const names[] = {"connect", "accept", "data", "shutdown",
                                         "reset", "close", "fault"};
     return kind >= 0 && kind <= TL_EV_FAULT ? names[kind] : "?";
+}
+
+const char *ss_tl_lane_program(const struct tl_lane *l)
+{
+    const char *slash = strrchr(l->exe, '/');
+    if (l->exe[0] == '\0')
+        return "?";
+    return slash != NULL && slash[1] != '\0' ? slash + 1 : l->exe;
 }
