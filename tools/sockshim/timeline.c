@@ -429,20 +429,15 @@ static int64_t begin_of(const struct tl_call *k)
     return k->op == SS_OP_accept ? clamp_time(k->t_ns + (int64_t)k->dur_ns) : k->t_ns;
 }
 
-static void tally_call(struct tl_tally *t, const struct tl_call *k, long long pid)
+/* One call's tally (its process's pid), to be merged into its end's. */
+static struct tl_tally tally_of(const struct tl_call *k, long long pid)
 {
-    int64_t begin = begin_of(k), end = clamp_time(k->t_ns + (int64_t)k->dur_ns);
-    if (t->calls == 0 || begin < t->start_ns)
-        t->start_ns = begin;
-    if (t->calls == 0 || end > t->end_ns)
-        t->end_ns = end;
-    if (t->calls == 0)
-        t->pid = pid;
-    t->calls++;
-    if (sends(k) && k->bytes > 0)
-        t->sent = k->bytes > UINT64_MAX - t->sent ? UINT64_MAX : t->sent + k->bytes;
-    if (k->flags & TL_FAULTED)
-        t->faults++;
+    return (struct tl_tally){.start_ns = begin_of(k),
+                             .end_ns = clamp_time(k->t_ns + (int64_t)k->dur_ns),
+                             .calls = 1,
+                             .sent = sends(k) ? k->bytes : 0,
+                             .faults = (k->flags & TL_FAULTED) != 0,
+                             .pid = pid};
 }
 
 /* into takes t's calls (into's pid stays when it has calls before t's). */
@@ -528,8 +523,7 @@ static void settle_all(struct ss_timeline *tl)
 /* A call into its socket's tally, or held while its socket may move. */
 static void tally_taken(struct ss_timeline *tl, const struct tl_call *k, uint32_t call)
 {
-    struct tl_tally one = {0};
-    tally_call(&one, k, tl->lanes[k->lane].pid);
+    struct tl_tally one = tally_of(k, tl->lanes[k->lane].pid);
     if (k->flags & TL_MAY_MOVE) {
         tl->held = ss_room_for_one(tl->held, tl->nheld, &tl->held_cap, sizeof *tl->held);
         tl->held[tl->nheld++] = (struct held_call){call, k->lane, k->sock, 0, one};
@@ -1049,7 +1043,8 @@ static void sum_call(struct ss_timeline *tl, struct tl_conn *c, struct summing *
     struct tl_call *k = &tl->calls[i];
     int side = tl->side_of_sock[k->sock];
     k->side = (uint8_t)side;
-    tally_call(&tally[side], k, tl->lanes[k->lane].pid);
+    struct tl_tally one = tally_of(k, tl->lanes[k->lane].pid);
+    tally_merge(&tally[side], &one);
     if (c->lane[side] == TL_NONE)
         c->lane[side] = k->lane;
     int kind = k->op < SS_OP_COUNT ? event_of_op(k->op) : -1;
