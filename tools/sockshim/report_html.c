@@ -10,7 +10,7 @@
  * element. Written as it goes: no document is held in memory.
  *
  * What is aggregated: each connection's events are bursts (a side's sends
- * summed until the other side acts), at most TL_EVENTS_MAX of them; the
+ * summed until another event of the connection), at most TL_EVENTS_MAX of them; the
  * calls' text lines only when the run has at most TEXT_MAX calls.
  */
 #include <stdlib.h>
