@@ -324,6 +324,19 @@ def test_more_hosts_than_a_report_merges(tmp_path):
     assert f"{path}:65: a bad record: a host past the 64" in proc.stderr.decode()
 
 
+def test_a_file_without_a_start_past_the_hosts_a_report_merges(tmp_path):
+    """A file whose records come before any start record is the host not
+    known: refused as a 65th host, not read into a host that is not there."""
+    full, unknown = tmp_path / "full.jsonl", tmp_path / "unknown.jsonl"
+    full.write_text("".join(json.dumps(dict(START, pid=i, boot_id=f"{i:08x}")) + "\n"
+                            for i in range(1, 65)))
+    unknown.write_text(json.dumps(dict(finding(7, 1000), tid=7)) + "\n")
+    for options in ((), ("--html", tmp_path / "run.html")):
+        proc = report([full, unknown], *options, check=False)
+        assert proc.returncode == 2, proc.stderr.decode(errors="replace")
+        assert f"{unknown}:1: a bad record: a host past the 64" in proc.stderr.decode()
+
+
 # ---- several hosts: two network namespaces ------------------------------------------
 
 def ip_or_skip():

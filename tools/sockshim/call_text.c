@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "escape.h"
+#include "options.h"
 #include "say.h"
 
 /* ---- strings ------------------------------------------------------------ */
@@ -176,36 +177,41 @@ static void render_size(struct ss_out *o, json_t *data)
     ss_out_str(o, num(data, "len") == 1 ? " byte>" : " bytes>");
 }
 
-static int op_is(const char *op, const char *const *names)
+/* Whether op (enum ss_op, or -1: a name this build does not know) is in
+ * the set (SS_OPBIT()s: names checked against SS_OPS when compiled). */
+static int op_is(int op, ss_opmask set)
 {
-    for (; *names != NULL; names++)
-        if (strcmp(op, *names) == 0)
-            return 1;
-    return 0;
+    return op >= 0 && ss_op_in((enum ss_op)op, set);
 }
 
-static const char *const SENDS[] = {"send", "sendto", "sendmsg", NULL};
-static const char *const RECVS[] = {"recv", "recvfrom", "recvmsg", NULL};
-static const char *const ADDRESSED[] = {"bind", "connect", "connect_ex", NULL};
-static const char *const NONE_RESULT[] = {"bind", "connect", "listen", "shutdown", "setsockopt",
-                                          "epoll_register", "epoll_modify", "epoll_unregister",
-                                          NULL};
-static const char *const NO_RESULT[] = {"close", "setblocking", "set_inheritable", NULL};
+/* The methods whose record has a "data" object: shown as its size. */
+#define SENDS (SS_OPBIT(send) | SS_OPBIT(sendto) | SS_OPBIT(sendmsg) | SS_OPBIT(sendall))
+#define RECVS (SS_OPBIT(recv) | SS_OPBIT(recvfrom) | SS_OPBIT(recvmsg))
+#define ADDRESSED (SS_OPBIT(bind) | SS_OPBIT(connect) | SS_OPBIT(connect_ex))
+#define NONE_RESULT                                                                        \
+    (SS_OPBIT(bind) | SS_OPBIT(connect) | SS_OPBIT(listen) | SS_OPBIT(shutdown) |            \
+     SS_OPBIT(setsockopt) | SS_OPBIT(epoll_register) | SS_OPBIT(epoll_modify) |               \
+     SS_OPBIT(epoll_unregister))
+#define NO_RESULT (SS_OPBIT(close) | SS_OPBIT(setblocking) | SS_OPBIT(set_inheritable))
+#define ON_AN_EPOLL                                                                        \
+    (SS_OPBIT(epoll_register) | SS_OPBIT(epoll_modify) | SS_OPBIT(epoll_unregister) |       \
+     SS_OPBIT(epoll_poll))
+#define NO_SUBJECT (SS_OPBIT(fork) | SS_OPBIT(poll) | SS_OPBIT(socketpair) | SS_OPBIT(close_range))
 
-static void render_subject(struct ss_out *o, json_t *rec, const char *op)
+static void render_subject(struct ss_out *o, json_t *rec, const char *name, int op)
 {
     json_t *fd = json_object_get(rec, "fd");
-    if (strcmp(op, "socket") == 0 || strcmp(op, "fromfd") == 0) {
+    if (op_is(op, SS_OPBIT(socket) | SS_OPBIT(fromfd))) {
         ss_out_str(o, "sock");
         ss_out_i64(o, json_integer_value(fd));
         ss_out_str(o, " = ");
-    } else if (strncmp(op, "epoll_", 6) == 0) {
+    } else if (op_is(op, ON_AN_EPOLL)) {
         ss_out_str(o, "epoll");
         ss_out_i64(o, json_integer_value(fd));
         ss_out_char(o, '.');
-        render_name(o, op + 6);
+        render_name(o, name + strlen("epoll_"));
         return;
-    } else if (strcmp(op, "select") == 0 || strcmp(op, "epoll") == 0) {
+    } else if (op_is(op, SS_OPBIT(select) | SS_OPBIT(epoll))) {
         ss_out_str(o, "select.");
     } else if (json_is_object(json_object_get(rec, "sock"))) {
         ss_out_str(o, "sock");
@@ -215,20 +221,19 @@ static void render_subject(struct ss_out *o, json_t *rec, const char *op)
         ss_out_str(o, "fd");
         ss_out_i64(o, json_integer_value(fd));
         ss_out_char(o, '.');
-    } else if (!op_is(op, (const char *const[]){"fork", "poll", "socketpair", "close_range",
-                                                NULL})) {
+    } else if (!op_is(op, NO_SUBJECT)) {
         ss_out_str(o, "socket.");
     }
-    render_name(o, op);
+    render_name(o, name);
 }
 
-static void render_args(struct ss_out *o, json_t *rec, const char *op)
+static void render_args(struct ss_out *o, json_t *rec, int op)
 {
     json_t *args = json_object_get(rec, "args");
     ss_out_char(o, '(');
     if (op_is(op, ADDRESSED)) {
         ss_render_addr(o, json_object_get(args, "addr"));
-    } else if (op_is(op, SENDS) || strcmp(op, "sendall") == 0) {
+    } else if (op_is(op, SENDS)) {
         render_size(o, json_object_get(args, "data"));
         if (json_is_object(json_object_get(args, "addr"))) {
             ss_out_str(o, ", ");
@@ -236,21 +241,21 @@ static void render_args(struct ss_out *o, json_t *rec, const char *op)
         }
     } else if (op_is(op, RECVS)) {
         render_scalar(o, json_object_get(args, "bufsize"));
-    } else if (strcmp(op, "listen") == 0) {
+    } else if (op == SS_OP_listen) {
         render_scalar(o, json_object_get(args, "backlog"));
-    } else if (strcmp(op, "shutdown") == 0) {
+    } else if (op == SS_OP_shutdown) {
         render_scalar(o, json_object_get(args, "how"));
-    } else if (strcmp(op, "socket") == 0) {
+    } else if (op == SS_OP_socket) {
         render_scalar(o, json_object_get(args, "family"));
         ss_out_str(o, ", ");
         render_scalar(o, json_object_get(args, "type"));
         ss_out_str(o, ", ");
         render_scalar(o, json_object_get(args, "proto"));
-    } else if (strcmp(op, "setsockopt") == 0 || strcmp(op, "getsockopt") == 0) {
+    } else if (op_is(op, SS_OPBIT(setsockopt) | SS_OPBIT(getsockopt))) {
         render_scalar(o, json_object_get(args, "level"));
         ss_out_str(o, ", ");
         render_scalar(o, json_object_get(args, "optname"));
-    } else if (json_object_size(args) > 0 && strcmp(op, "accept") != 0) {
+    } else if (json_object_size(args) > 0 && op != SS_OP_accept) {
         ss_out_str(o, "...");
     }
     ss_out_char(o, ')');
@@ -270,14 +275,14 @@ static void render_error(struct ss_out *o, json_t *error)
     ss_out_char(o, ')');
 }
 
-static void render_result(struct ss_out *o, json_t *rec, const char *op)
+static void render_result(struct ss_out *o, json_t *rec, int op)
 {
     json_t *out = json_object_get(rec, "out");
     if (json_is_object(json_object_get(rec, "error"))) {
         render_error(o, json_object_get(rec, "error"));
         return;
     }
-    if (op_is(op, NO_RESULT) || strcmp(op, "socket") == 0)
+    if (op_is(op, NO_RESULT | SS_OPBIT(socket)))
         return;
     ss_out_str(o, " -> ");
     if (op_is(op, NONE_RESULT)) {
@@ -288,13 +293,13 @@ static void render_result(struct ss_out *o, json_t *rec, const char *op)
             ss_out_str(o, " from ");
             ss_render_addr(o, json_object_get(out, "addr"));
         }
-    } else if (strcmp(op, "accept") == 0) {
+    } else if (op == SS_OP_accept) {
         ss_out_str(o, "(sock");
         ss_out_i64(o, num(rec, "ret"));
         ss_out_str(o, ", ");
         ss_render_addr(o, json_object_get(out, "addr"));
         ss_out_char(o, ')');
-    } else if (strcmp(op, "getsockname") == 0 || strcmp(op, "getpeername") == 0) {
+    } else if (op_is(op, SS_OPBIT(getsockname) | SS_OPBIT(getpeername))) {
         ss_render_addr(o, json_object_get(out, "addr"));
     } else {
         render_scalar(o, json_object_get(rec, "ret"));
@@ -314,8 +319,9 @@ static void render_fault(struct ss_out *o, json_t *fault)
 
 void ss_render_call_line(struct ss_out *o, json_t *rec)
 {
-    const char *op = str(rec, "op");
-    render_subject(o, rec, op);
+    const char *name = str(rec, "op");
+    int op = ss_op_from_name(name);
+    render_subject(o, rec, name, op);
     render_args(o, rec, op);
     render_result(o, rec, op);
     render_fault(o, json_object_get(rec, "fault"));

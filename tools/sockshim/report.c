@@ -61,79 +61,6 @@ static void add_saturating(uint64_t *sum, uint64_t v)
     *sum = v > UINT64_MAX - *sum ? UINT64_MAX : *sum + v;
 }
 
-/* ---- hash index ------------------------------------------------------------ */
-
-/* Open addressing over the positions of a table's items (slot = position +
- * 1, 0 = empty). The caller says how to hash an item and how to compare
- * one with a key, so one index serves every table. */
-struct index {
-    size_t *slot;
-    size_t cap, used;
-};
-
-typedef uint64_t item_hash_fn(const void *table, size_t item);
-typedef int item_eq_fn(const void *table, size_t item, const void *key);
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    h ^= 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return mix64(h);
-}
-
-static size_t *index_probe(size_t *slot, size_t cap, uint64_t hash, const void *table,
-                           item_eq_fn *eq, const void *key)
-{
-    for (size_t i = hash & (cap - 1);; i = (i + 1) & (cap - 1))
-        if (slot[i] == 0 || (eq != NULL && eq(table, slot[i] - 1, key)))
-            return &slot[i];
-}
-
-/* Keeps the index at most half full, so a probe stays short. */
-static void index_reserve(struct index *ix, const void *table, item_hash_fn *hash_of)
-{
-    if ((ix->used + 1) * 2 <= ix->cap)
-        return;
-    size_t cap = ix->cap ? ix->cap * 2 : 64;
-    size_t *slot = calloc(cap, sizeof *slot);
-    if (slot == NULL)
-        trouble("out of memory");
-    for (size_t i = 0; i < ix->cap; i++)
-        if (ix->slot[i] != 0)
-            *index_probe(slot, cap, hash_of(table, ix->slot[i] - 1), table, NULL, NULL) =
-                ix->slot[i];
-    free(ix->slot);
-    ix->slot = slot;
-    ix->cap = cap;
-}
-
-/* The position of the item matching key, or SIZE_MAX after making room
- * for it: *at is then the slot to fill with index_put(). */
-static size_t index_get(struct index *ix, const void *table, item_hash_fn *hash_of,
-                        item_eq_fn *eq, const void *key, uint64_t hash, size_t **at)
-{
-    index_reserve(ix, table, hash_of);
-    *at = index_probe(ix->slot, ix->cap, hash, table, eq, key);
-    return **at != 0 ? **at - 1 : SIZE_MAX;
-}
-
-static void index_put(struct index *ix, size_t *at, size_t item)
-{
-    *at = item + 1;
-    ix->used++;
-}
-
 /* ---- when a record was seen ------------------------------------------------ */
 
 /* Records merge in time order: by "ts", then by their place in the input
@@ -542,16 +469,16 @@ struct accepted {
 struct ss_report {
     struct process *procs;
     size_t nprocs, procs_cap;
-    struct index proc_ix;
+    struct ss_index proc_ix;
     struct socket_seen *socks;
     size_t nsocks, socks_cap;
-    struct index sock_ix;
+    struct ss_index sock_ix;
     struct finding *finds;
     size_t nfinds, finds_cap;
-    struct index find_ix;
+    struct ss_index find_ix;
     struct accepted *accepts;
     size_t naccepts, accepts_cap;
-    struct index accept_ix;
+    struct ss_index accept_ix;
     struct process **proc_order; /* by time, once read */
     struct method_total methods[SS_OP_COUNT];
     size_t files;
@@ -598,7 +525,7 @@ struct proc_key {
 
 static uint64_t proc_hash(const struct proc_key *k)
 {
-    return mix64((uint64_t)k->pid ^ ((uint64_t)k->host << 48));
+    return ss_mix64((uint64_t)k->pid ^ ((uint64_t)k->host << 48));
 }
 
 static uint64_t proc_hash_of(const void *table, size_t i)
@@ -619,12 +546,12 @@ static struct process *process_of(struct ss_report *r, long long pid, const stru
 {
     struct proc_key k = {r->host, pid};
     size_t *at;
-    size_t i = index_get(&r->proc_ix, r, proc_hash_of, proc_eq, &k, proc_hash(&k), &at);
+    size_t i = ss_index_get(&r->proc_ix, r, proc_hash_of, proc_eq, &k, proc_hash(&k), &at);
     if (i == SIZE_MAX) {
         r->procs = ss_room_for_one(r->procs, r->nprocs, &r->procs_cap, sizeof *r->procs);
         i = r->nprocs++;
         r->procs[i] = (struct process){r->host, pid, 0, -1, NULL, 0, *when};
-        index_put(&r->proc_ix, at, i);
+        ss_index_put(&r->proc_ix, at, i);
     }
     struct process *p = &r->procs[i];
     if (stamp_cmp(when, &p->first) < 0)
@@ -639,7 +566,8 @@ struct sock_key {
 
 static uint64_t sock_hash(const struct sock_key *k)
 {
-    return mix64((uint64_t)k->pid * 0x9e3779b97f4a7c15ull ^ mix64((uint64_t)k->id) ^ k->host);
+    return ss_mix64((uint64_t)k->pid * 0x9e3779b97f4a7c15ull ^ ss_mix64((uint64_t)k->id) ^
+                    k->host);
 }
 
 static uint64_t sock_hash_of(const void *table, size_t i)
@@ -661,7 +589,7 @@ static struct socket_seen *socket_of(struct ss_report *r, const struct process *
 {
     struct sock_key k = {r->host, p->pid, id};
     size_t *at;
-    size_t i = index_get(&r->sock_ix, r, sock_hash_of, sock_eq, &k, sock_hash(&k), &at);
+    size_t i = ss_index_get(&r->sock_ix, r, sock_hash_of, sock_eq, &k, sock_hash(&k), &at);
     *made = i == SIZE_MAX;
     if (i == SIZE_MAX) {
         if (r->nsocks >= TL_NONE - 1)
@@ -671,7 +599,7 @@ static struct socket_seen *socket_of(struct ss_report *r, const struct process *
         r->socks[i] = (struct socket_seen){.host = r->host, .serial = (uint32_t)i,
                                            .pid = p->pid, .id = id, .fd = -1, .netns = p->netns,
                                            .first = *when, .peer = SIZE_MAX};
-        index_put(&r->sock_ix, at, i);
+        ss_index_put(&r->sock_ix, at, i);
     }
     struct socket_seen *s = &r->socks[i];
     if (stamp_cmp(when, &s->first) < 0)
@@ -708,7 +636,8 @@ static void take_sock(struct socket_seen *s, json_t *rec, json_t *sock, const st
 
 static uint64_t accept_hash(const struct accepted *k)
 {
-    return mix64((uint64_t)k->pid * 0x9e3779b97f4a7c15ull ^ mix64((uint64_t)k->fd) ^ k->host);
+    return ss_mix64((uint64_t)k->pid * 0x9e3779b97f4a7c15ull ^ ss_mix64((uint64_t)k->fd) ^
+                    k->host);
 }
 
 static uint64_t accept_hash_of(const void *table, size_t i)
@@ -726,14 +655,15 @@ static struct accepted *accepted_on(struct ss_report *r, long long pid, long lon
 {
     struct accepted k = {r->host, pid, fd, TL_NONE};
     size_t *at;
-    size_t i = index_get(&r->accept_ix, r, accept_hash_of, accept_eq, &k, accept_hash(&k), &at);
+    size_t i =
+        ss_index_get(&r->accept_ix, r, accept_hash_of, accept_eq, &k, accept_hash(&k), &at);
     if (i == SIZE_MAX && !add)
         return NULL;
     if (i == SIZE_MAX) {
         r->accepts = ss_room_for_one(r->accepts, r->naccepts, &r->accepts_cap, sizeof *r->accepts);
         i = r->naccepts++;
         r->accepts[i] = k;
-        index_put(&r->accept_ix, at, i);
+        ss_index_put(&r->accept_ix, at, i);
     }
     return &r->accepts[i];
 }
@@ -880,9 +810,9 @@ struct find_key {
 
 static uint64_t find_hash(const struct find_key *k)
 {
-    uint64_t h = mix64((uint64_t)k->pid ^ mix64((uint64_t)k->fd ^ mix64((uint64_t)k->sock_id)) ^
-                       k->host);
-    return hash_bytes(h, k->code, strlen(k->code));
+    uint64_t h = ss_mix64((uint64_t)k->pid ^
+                          ss_mix64((uint64_t)k->fd ^ ss_mix64((uint64_t)k->sock_id)) ^ k->host);
+    return ss_hash_bytes(h, k->code, strlen(k->code));
 }
 
 static uint64_t find_hash_of(const void *table, size_t i)
@@ -909,14 +839,14 @@ static void take_finding(struct ss_report *r, long long pid, json_t *f, int from
     struct find_key k = {r->host, pid, num(f, "fd"), json_is_object(sock) ? num(sock, "id") : 0,
                          str(f, "code")};
     size_t *at;
-    size_t i = index_get(&r->find_ix, r, find_hash_of, find_eq, &k, find_hash(&k), &at);
+    size_t i = ss_index_get(&r->find_ix, r, find_hash_of, find_eq, &k, find_hash(&k), &at);
     if (i == SIZE_MAX) {
         r->finds = ss_room_for_one(r->finds, r->nfinds, &r->finds_cap, sizeof *r->finds);
         i = r->nfinds++;
         r->finds[i] = (struct finding){k.host, k.pid, k.fd, k.sock_id, 0, 0, NULL, *when};
         json_incref(f);
         r->finds[i].rec = f; /* before index_put: the index hashes its code */
-        index_put(&r->find_ix, at, i);
+        ss_index_put(&r->find_ix, at, i);
     }
     struct finding *x = &r->finds[i];
     replace_ref(&x->rec, f);
@@ -945,14 +875,19 @@ static void time_finding(struct ss_report *r, json_t *rec)
     ss_text_free(&message);
 }
 
+/* Whether a start record names a host (by name or boot). */
+static int names_host(json_t *rec)
+{
+    return is_type(rec, "start") &&
+           (str(rec, "host")[0] != '\0' || str(rec, "boot_id")[0] != '\0');
+}
+
 /* A start record names its host: the records after it in the file are
  * that host's until the next start names another. */
 static void take_host(struct ss_report *r, json_t *rec)
 {
-    const char *name = str(rec, "host"), *boot_id = str(rec, "boot_id");
-    if (name[0] == '\0' && boot_id[0] == '\0')
-        return;
-    r->host = (uint32_t)ss_tl_host(r->tl, name, boot_id); /* it fits: check_room */
+    if (names_host(rec)) /* it fits: check_room */
+        r->host = (uint32_t)ss_tl_host(r->tl, str(rec, "host"), str(rec, "boot_id"));
 }
 
 static void take_record(struct ss_report *r, json_t *rec)
@@ -960,9 +895,8 @@ static void take_record(struct ss_report *r, json_t *rec)
     struct stamp when = {"", r->records++};
     snprintf(when.ts, sizeof when.ts, "%s", str(rec, "ts"));
     long long pid = num(rec, "pid");
-    if (is_type(rec, "start"))
-        take_host(r, rec);
-    if (r->host == TL_NONE) /* no start record has named the host yet */
+    take_host(r, rec);
+    if (r->host == TL_NONE) /* no start record has named the host yet (it fits: check_room) */
         r->host = (uint32_t)ss_tl_host(r->tl, "", "");
     struct process *p = process_of(r, pid, &when);
     if (is_type(rec, "start")) {
@@ -983,10 +917,19 @@ static void take_record(struct ss_report *r, json_t *rec)
     }
 }
 
-/* What the tables cannot take: a host past the most a report merges. */
+/* What the tables cannot take: a host past the most a report merges,
+ * whether a start record names it or a file's records come before any
+ * start record does (the host not known, take_record). */
 static void check_room(const struct ss_report *r, struct reader *rd, json_t *rec)
 {
-    if (is_type(rec, "start") && !ss_tl_host_fits(r->tl, str(rec, "host"), str(rec, "boot_id")))
+    const char *name = "", *boot_id = "";
+    if (names_host(rec)) {
+        name = str(rec, "host");
+        boot_id = str(rec, "boot_id");
+    } else if (r->host != TL_NONE) {
+        return;
+    }
+    if (!ss_tl_host_fits(r->tl, name, boot_id))
         bad(rd, "a host past the %d that sockshim report merges", TL_HOSTS_MAX);
 }
 
@@ -1143,7 +1086,7 @@ static void sort_tables(struct ss_report *r)
     sort_by(r->finds, r->nfinds, sizeof *r->finds, find_by_time);
     free(r->sock_ix.slot);
     free(r->find_ix.slot);
-    r->sock_ix = r->find_ix = (struct index){NULL, 0, 0};
+    r->sock_ix = r->find_ix = (struct ss_index){NULL, 0, 0};
     r->proc_order = ss_grow(r->proc_order, r->nprocs, sizeof *r->proc_order);
     for (size_t i = 0; i < r->nprocs; i++)
         r->proc_order[i] = &r->procs[i];
@@ -1156,7 +1099,7 @@ static const struct process *process_with(struct ss_report *r, uint32_t host, lo
 {
     struct proc_key k = {host, pid};
     size_t *at;
-    size_t i = index_get(&r->proc_ix, r, proc_hash_of, proc_eq, &k, proc_hash(&k), &at);
+    size_t i = ss_index_get(&r->proc_ix, r, proc_hash_of, proc_eq, &k, proc_hash(&k), &at);
     return i != SIZE_MAX ? &r->procs[i] : NULL;
 }
 
@@ -1234,13 +1177,13 @@ struct bucket {
 struct buckets {
     struct bucket *v;
     size_t n, cap;
-    struct index ix;
+    struct ss_index ix;
 };
 
 static uint64_t bucket_hash_of(const void *table, size_t i)
 {
     const char *k = ((const struct buckets *)table)->v[i].key;
-    return hash_bytes(0, k, strlen(k));
+    return ss_hash_bytes(0, k, strlen(k));
 }
 
 static int bucket_eq(const void *table, size_t i, const void *key)
@@ -1289,8 +1232,8 @@ static char *pair_key(const struct socket_seen *s, json_t *local, json_t *remote
 static struct bucket *bucket_of(struct buckets *bs, char *key, int add)
 {
     size_t *at;
-    size_t i = index_get(&bs->ix, bs, bucket_hash_of, bucket_eq, key,
-                         hash_bytes(0, key, strlen(key)), &at);
+    size_t i = ss_index_get(&bs->ix, bs, bucket_hash_of, bucket_eq, key,
+                            ss_hash_bytes(0, key, strlen(key)), &at);
     if (i != SIZE_MAX || !add) {
         free(key);
         return i != SIZE_MAX ? &bs->v[i] : NULL;
@@ -1298,7 +1241,7 @@ static struct bucket *bucket_of(struct buckets *bs, char *key, int add)
     bs->v = ss_room_for_one(bs->v, bs->n, &bs->cap, sizeof *bs->v);
     i = bs->n++;
     bs->v[i] = (struct bucket){key, NULL, 0, 0, 0};
-    index_put(&bs->ix, at, i);
+    ss_index_put(&bs->ix, at, i);
     return &bs->v[i];
 }
 
@@ -1660,6 +1603,10 @@ static void print_findings(FILE *out, const struct ss_report *r)
 
 /* ---- --fail-on ------------------------------------------------------------- */
 
+/* "lost-bytes, leak, ..., " from findings.h's table */
+#define FINDING_CODE_ITEM(id, code, text) code ", "
+#define FINDING_CODES SS_FINDINGS(FINDING_CODE_ITEM)
+
 static int code_known(const char *code, size_t len)
 {
     for (int i = 0; i < SS_FINDING_COUNT; i++) {
@@ -1690,10 +1637,8 @@ static void check_fail_on(const char *list)
     for (const char *p = list;;) {
         size_t len = strcspn(p, ",");
         if (!(len == 3 && strncmp(p, "all", 3) == 0) && !code_known(p, len))
-            trouble("--fail-on: unknown finding '%s' (codes: lost-bytes, leak, "
-                    "use-after-close, send-after-shutdown, sigpipe-risk, eof-spin, "
-                    "nagle-small-writes, unchecked-connect, reuseaddr-missing, double-close, "
-                    "or all)", safe(p, len));
+            trouble("--fail-on: unknown finding '%s' (codes: " FINDING_CODES "or all)",
+                    safe(p, len));
         if (p[len] == '\0')
             return;
         p += len + 1;

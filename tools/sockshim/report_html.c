@@ -10,7 +10,7 @@
  * element. Written as it goes: no document is held in memory.
  *
  * What is aggregated: each connection's events are bursts (a side's sends
- * summed until the other side acts), at most TL_EVENTS_MAX of them; the
+ * summed until another event of the connection), at most TL_EVENTS_MAX of them; the
  * calls' text lines only when the run has at most TEXT_MAX calls.
  */
 #include <stdlib.h>
@@ -22,7 +22,6 @@
 #include "say.h"
 #include "sockshim/ops.h"
 #include "timeline.h"
-#include "xlat.h"
 
 #define TEXT_MAX 200000
 #define PLACEHOLDER "@SOCKSHIM_DATA@"
@@ -71,12 +70,6 @@ static int64_t lane_or_none(const struct page *p, uint32_t lane)
 static int64_t call_or_none(const struct page *p, uint32_t call)
 {
     return call == TL_NONE ? -1 : (int64_t)p->v.rank[call];
-}
-
-static const char *base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash != NULL && slash[1] != '\0' ? slash + 1 : path;
 }
 
 /* ---- the parts ------------------------------------------------------------------- */
@@ -137,7 +130,7 @@ static void write_lanes(struct page *p, const uint32_t *by_pos)
     for (size_t k = 0; k < p->v.nlanes; k++) {
         const struct tl_lane *l = &p->v.lanes[by_pos[k]];
         char label[512];
-        const char *exe = l->exe[0] != '\0' ? base_name(l->exe) : "?";
+        const char *exe = ss_tl_lane_program(l);
         int n = l->tid == l->pid ? snprintf(label, sizeof label, "%s %lld", exe, l->pid)
                                  : snprintf(label, sizeof label, "%s %lld:%lld", exe, l->pid, l->tid);
         if (p->v.nhosts > 1 && n >= 0 && (size_t)n < sizeof label)

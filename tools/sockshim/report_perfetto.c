@@ -15,7 +15,6 @@
  * Written as it goes: no document is held in memory.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "json_out.h"
 #include "options.h"
@@ -23,7 +22,6 @@
 #include "say.h"
 #include "sockshim/ops.h"
 #include "timeline.h"
-#include "xlat.h"
 
 #define PID_SPAN ((uint64_t)1 << 22)
 
@@ -54,16 +52,10 @@ static void begin_event(struct perfetto *p, const char *ph, uint32_t lane, int64
     ss_jw_us3(&p->w, t_ns - p->v.t0_ns);
 }
 
-static const char *base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash != NULL && slash[1] != '\0' ? slash + 1 : path;
-}
-
 static void write_name(struct perfetto *p, const struct tl_lane *l, int thread)
 {
     char buf[512];
-    const char *exe = l->exe[0] != '\0' ? base_name(l->exe) : "?";
+    const char *exe = ss_tl_lane_program(l);
     if (thread)
         snprintf(buf, sizeof buf, "%s %lld:%lld", exe, l->pid, l->tid);
     else if (p->v.nhosts > 1)

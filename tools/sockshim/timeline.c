@@ -25,7 +25,6 @@
 #include "say.h"
 #include "sockshim/ops.h"
 #include "vec.h"
-#include "xlat.h"
 
 /* A trace's times are from 1970 to 2099 (ss_tl_parse_ts), under 2^62 ns:
  * times are kept in [0, 2^62] and offsets in [-2^62, 2^62], so that the
@@ -45,62 +44,52 @@ static int64_t clamp_offset(int64_t d)
 
 /* ---- interned strings -------------------------------------------------------- */
 
+/* Each string once, in a vector looked up through an index by hash (the
+ * strings do not move: a pointer to one stays valid). */
 struct interned {
-    char **slot;
-    size_t cap, used;
+    char **v;
+    size_t n, cap;
+    struct ss_index ix;
 };
 
 static uint64_t hash_str(const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h ^ (h >> 29);
+    return ss_hash_bytes(0, s, strlen(s));
 }
 
-static char **intern_probe(char **slot, size_t cap, const char *s)
+static uint64_t interned_hash_of(const void *table, size_t i)
 {
-    for (size_t i = hash_str(s) & (cap - 1);; i = (i + 1) & (cap - 1))
-        if (slot[i] == NULL || strcmp(slot[i], s) == 0)
-            return &slot[i];
+    return hash_str(((const struct interned *)table)->v[i]);
+}
+
+static int interned_eq(const void *table, size_t i, const void *key)
+{
+    return strcmp(((const struct interned *)table)->v[i], key) == 0;
 }
 
 /* The one copy of s, kept until the timeline is freed. */
 static char *intern(struct interned *in, const char *s)
 {
-    if ((in->used + 1) * 2 > in->cap) {
-        size_t cap = in->cap ? in->cap * 2 : 64;
-        char **slot = calloc(cap, sizeof *slot);
-        if (slot == NULL)
-            ss_die("out of memory");
-        for (size_t i = 0; i < in->cap; i++)
-            if (in->slot[i] != NULL)
-                *intern_probe(slot, cap, in->slot[i]) = in->slot[i];
-        free(in->slot);
-        in->slot = slot;
-        in->cap = cap;
+    size_t *at;
+    size_t i = ss_index_get(&in->ix, in, interned_hash_of, interned_eq, s, hash_str(s), &at);
+    if (i == SIZE_MAX) {
+        in->v = ss_room_for_one(in->v, in->n, &in->cap, sizeof *in->v);
+        i = in->n++;
+        in->v[i] = ss_copy_of(s);
+        ss_index_put(&in->ix, at, i);
     }
-    char **at = intern_probe(in->slot, in->cap, s);
-    if (*at == NULL) {
-        *at = ss_copy_of(s);
-        in->used++;
-    }
-    return *at;
+    return in->v[i];
 }
 
 static void intern_free(struct interned *in)
 {
-    for (size_t i = 0; i < in->cap; i++)
-        free(in->slot[i]);
-    free(in->slot);
+    for (size_t i = 0; i < in->n; i++)
+        free(in->v[i]);
+    free(in->v);
+    free(in->ix.slot);
 }
 
 /* ---- the timeline ------------------------------------------------------------ */
-
-struct lane_index {
-    uint32_t *slot; /* lane + 1, 0: empty */
-    size_t cap;
-};
 
 struct pair_bounds { /* of offset[y] - offset[x], x < y */
     int64_t lo, hi;
@@ -141,7 +130,7 @@ struct ss_timeline {
     size_t nlanes, lanes_cap;
     uint32_t *lane_last_call; /* by lane: its latest call so far, TL_NONE */
     uint32_t *lane_last_sock; /* without the calls: that call's socket, TL_NONE */
-    struct lane_index lane_ix;
+    struct ss_index lane_ix;  /* the lanes by host, pid and tid */
     struct tl_conn *conns;
     size_t nconns, conns_cap;
     uint32_t *conn_of_sock;
@@ -330,48 +319,30 @@ long ss_tl_host(struct ss_timeline *tl, const char *name, const char *boot_id)
 
 static uint64_t lane_hash(uint32_t host, long long pid, long long tid)
 {
-    uint64_t h = ((uint64_t)pid * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)tid * 0xbf58476d1ce4e5b9ull) ^
-                 host;
-    h ^= h >> 31;
-    h *= 0x94d049bb133111ebull;
-    return h ^ (h >> 29);
+    return ss_mix64((uint64_t)pid * 0x9e3779b97f4a7c15ull ^ (uint64_t)tid * 0xbf58476d1ce4e5b9ull ^
+                    host);
 }
 
-static uint32_t *lane_probe(const struct ss_timeline *tl, uint32_t *slot, size_t cap,
-                            uint32_t host, long long pid, long long tid)
+static uint64_t lane_hash_of(const void *table, size_t i)
 {
-    for (size_t i = lane_hash(host, pid, tid) & (cap - 1);; i = (i + 1) & (cap - 1)) {
-        if (slot[i] == 0)
-            return &slot[i];
-        const struct tl_lane *l = &tl->lanes[slot[i] - 1];
-        if (l->host == host && l->pid == pid && l->tid == tid)
-            return &slot[i];
-    }
+    const struct tl_lane *l = &((const struct ss_timeline *)table)->lanes[i];
+    return lane_hash(l->host, l->pid, l->tid);
 }
 
-static void lane_index_reserve(struct ss_timeline *tl)
+static int lane_eq(const void *table, size_t i, const void *key)
 {
-    if ((tl->nlanes + 1) * 2 <= tl->lane_ix.cap)
-        return;
-    size_t cap = tl->lane_ix.cap ? tl->lane_ix.cap * 2 : 64;
-    uint32_t *slot = calloc(cap, sizeof *slot);
-    if (slot == NULL)
-        ss_die("out of memory");
-    for (size_t i = 0; i < tl->nlanes; i++) {
-        const struct tl_lane *l = &tl->lanes[i];
-        *lane_probe(tl, slot, cap, l->host, l->pid, l->tid) = (uint32_t)i + 1;
-    }
-    free(tl->lane_ix.slot);
-    tl->lane_ix.slot = slot;
-    tl->lane_ix.cap = cap;
+    const struct tl_lane *l = &((const struct ss_timeline *)table)->lanes[i], *k = key;
+    return l->host == k->host && l->pid == k->pid && l->tid == k->tid;
 }
 
 uint32_t ss_tl_lane(struct ss_timeline *tl, uint32_t host, long long pid, long long tid)
 {
-    lane_index_reserve(tl);
-    uint32_t *at = lane_probe(tl, tl->lane_ix.slot, tl->lane_ix.cap, host, pid, tid);
-    if (*at != 0)
-        return *at - 1;
+    struct tl_lane k = {host, pid, tid, (char *)"", 0};
+    size_t *at;
+    size_t i = ss_index_get(&tl->lane_ix, tl, lane_hash_of, lane_eq, &k, lane_hash(host, pid, tid),
+                            &at);
+    if (i != SIZE_MAX)
+        return (uint32_t)i;
     if (tl->nlanes >= TL_NONE - 1)
         ss_die("too many threads");
     size_t cap = tl->lanes_cap;
@@ -380,10 +351,10 @@ uint32_t ss_tl_lane(struct ss_timeline *tl, uint32_t host, long long pid, long l
         tl->lane_last_call = ss_grow(tl->lane_last_call, tl->lanes_cap, sizeof *tl->lane_last_call);
         tl->lane_last_sock = ss_grow(tl->lane_last_sock, tl->lanes_cap, sizeof *tl->lane_last_sock);
     }
-    tl->lanes[tl->nlanes] = (struct tl_lane){host, pid, tid, (char *)"", 0};
+    tl->lanes[tl->nlanes] = k;
     tl->lane_last_call[tl->nlanes] = TL_NONE;
     tl->lane_last_sock[tl->nlanes] = TL_NONE;
-    *at = (uint32_t)tl->nlanes + 1;
+    ss_index_put(&tl->lane_ix, at, tl->nlanes);
     return (uint32_t)tl->nlanes++;
 }
 
@@ -430,20 +401,15 @@ static int64_t begin_of(const struct tl_call *k)
     return k->op == SS_OP_accept ? clamp_time(k->t_ns + (int64_t)k->dur_ns) : k->t_ns;
 }
 
-static void tally_call(struct tl_tally *t, const struct tl_call *k, long long pid)
+/* One call's tally (its process's pid), to be merged into its end's. */
+static struct tl_tally tally_of(const struct tl_call *k, long long pid)
 {
-    int64_t begin = begin_of(k), end = clamp_time(k->t_ns + (int64_t)k->dur_ns);
-    if (t->calls == 0 || begin < t->start_ns)
-        t->start_ns = begin;
-    if (t->calls == 0 || end > t->end_ns)
-        t->end_ns = end;
-    if (t->calls == 0)
-        t->pid = pid;
-    t->calls++;
-    if (sends(k) && k->bytes > 0)
-        t->sent = k->bytes > UINT64_MAX - t->sent ? UINT64_MAX : t->sent + k->bytes;
-    if (k->flags & TL_FAULTED)
-        t->faults++;
+    return (struct tl_tally){.start_ns = begin_of(k),
+                             .end_ns = clamp_time(k->t_ns + (int64_t)k->dur_ns),
+                             .calls = 1,
+                             .sent = sends(k) ? k->bytes : 0,
+                             .faults = (k->flags & TL_FAULTED) != 0,
+                             .pid = pid};
 }
 
 /* into takes t's calls (into's pid stays when it has calls before t's). */
@@ -529,8 +495,7 @@ static void settle_all(struct ss_timeline *tl)
 /* A call into its socket's tally, or held while its socket may move. */
 static void tally_taken(struct ss_timeline *tl, const struct tl_call *k, uint32_t call)
 {
-    struct tl_tally one = {0};
-    tally_call(&one, k, tl->lanes[k->lane].pid);
+    struct tl_tally one = tally_of(k, tl->lanes[k->lane].pid);
     if (k->flags & TL_MAY_MOVE) {
         tl->held = ss_room_for_one(tl->held, tl->nheld, &tl->held_cap, sizeof *tl->held);
         tl->held[tl->nheld++] = (struct held_call){call, k->lane, k->sock, 0, one};
@@ -1050,7 +1015,8 @@ static void sum_call(struct ss_timeline *tl, struct tl_conn *c, struct summing *
     struct tl_call *k = &tl->calls[i];
     int side = tl->side_of_sock[k->sock];
     k->side = (uint8_t)side;
-    tally_call(&tally[side], k, tl->lanes[k->lane].pid);
+    struct tl_tally one = tally_of(k, tl->lanes[k->lane].pid);
+    tally_merge(&tally[side], &one);
     if (c->lane[side] == TL_NONE)
         c->lane[side] = k->lane;
     int kind = k->op < SS_OP_COUNT ? event_of_op(k->op) : -1;
@@ -1160,4 +1126,12 @@ const char *ss_tl_event_name(int kind)
     static const char *const names[] = {"connect", "accept", "data", "shutdown",
                                         "reset", "close", "fault"};
     return kind >= 0 && kind <= TL_EV_FAULT ? names[kind] : "?";
+}
+
+const char *ss_tl_lane_program(const struct tl_lane *l)
+{
+    const char *slash = strrchr(l->exe, '/');
+    if (l->exe[0] == '\0')
+        return "?";
+    return slash != NULL && slash[1] != '\0' ? slash + 1 : l->exe;
 }

@@ -196,5 +196,8 @@ const char *ss_tl_text(const struct tl_view *v, uint32_t call);
  * made), or TL_NONE. */
 uint32_t ss_tl_conn_of_call(const struct tl_view *v, uint32_t call);
 const char *ss_tl_event_name(int kind);
+/* A lane's program as the views name it: its argv[0]'s last part, "?"
+ * when not known. */
+const char *ss_tl_lane_program(const struct tl_lane *l);
 
 #endif
