@@ -140,13 +140,16 @@ def test_jitter_keeps_the_stream_in_order(tmp_path):
 # ---- the end of the stream, and of the process --------------------------------
 
 @pytest.mark.parametrize("mode,method", [("close", "send"), ("close", "sendall"),
-                                         ("shutdown", "send"), ("exit", "send")])
+                                         ("shutdown", "send"), ("shutdown2", "send"),
+                                         ("exit", "send")])
 def test_bytes_held_at_close_shutdown_and_exit_all_arrive(tmp_path, mode, method):
     """A client sendall()s 100000 bytes to a bare sink under a 300 ms
     delay, then closes the socket, shuts it for writing, or exits with it
     open: close()/shutdown() return at once, the process exits 0, and the
     sink still reads all 100000 bytes, intact and in order, the first of
-    them no sooner than the delay, then the end of the stream."""
+    them no sooner than the delay, then the end of the stream. A second
+    shutdown(SHUT_WR) while the end is held changes nothing (the kernel's
+    would end the stream before the bytes)."""
     [port] = free_ports(1)
     sink = subprocess.Popen(scenario("send_latency_sink.py") + [str(port)],
                             stdout=subprocess.PIPE, env=base_env())

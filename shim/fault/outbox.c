@@ -488,7 +488,9 @@ int ss_outbox_shutdown(struct ss_obj *obj, int how)
     if (b == NULL)
         return how;
     int left = how;
-    if (b->fd >= 0 && b->sent < b->taken && !b->shut_wr) {
+    /* a second SHUT_WR while the end is still held is the first one's: the
+     * kernel's now would end the stream before the bytes */
+    if (b->fd >= 0 && (b->sent < b->taken || (b->shut_wr && !b->shut_done))) {
         b->shut_wr = 1;
         left = how == SHUT_RDWR ? SHUT_RD : -1;
     }
