@@ -176,6 +176,23 @@ def test_bytes_held_at_close_shutdown_and_exit_all_arrive(tmp_path, mode, method
     assert marked and all(b.endswith("[fault #1 delay=300ms]") for b in marked), marked
 
 
+def test_closing_one_of_two_fds_keeps_the_epoll_registration(tmp_path):
+    """The shim keeps a duplicate of a socket whose sends it holds, so it
+    drops the epoll registrations made on an fd when the program closes it
+    as the socket's last fd, as the kernel would. Only then: while a dup()
+    of the socket is open the first fd's registration stays and reports the
+    peer's bytes; the dup's, after it closed as the last fd, reports
+    nothing, though bytes are still held; the peer reads every held byte."""
+    [port] = free_ports(1)
+    trace = run_traced(scenario("send_latency_dup_close.py") + [str(port)], tmp_path,
+                       fmt="text", options=["-e", "send,close"], check_exit=0,
+                       faults=[f"send:delay=200ms:peer=127.0.0.1:{port}"])
+    s = steps(trace.proc.stdout)
+    assert s["open_events"] == ["1"], s
+    assert s["closed_events"] == ["0"], s
+    assert s["peer_read"] == ["onetwo"], s
+
+
 # ---- SO_SNDBUF: how much is held, and the waits ------------------------------------
 
 def test_held_bytes_are_bounded_by_sndbuf_and_waits_see_no_room(tmp_path):

@@ -512,6 +512,10 @@ int ss_outbox_shut(struct ss_obj *obj)
 
 void ss_outbox_closing(int fd, struct ss_obj *obj)
 {
+    /* while the program keeps another fd of the socket, the kernel keeps
+     * the registrations made on this one too */
+    if (obj == NULL || ss_obj_fd_count(obj) != 1)
+        return;
     struct box *b = locked_box(obj);
     if (b == NULL)
         return;

@@ -81,9 +81,12 @@ int ss_outbox_shutdown(struct ss_obj *obj, int how);
  * then fails as after the shutdown). */
 int ss_outbox_shut(struct ss_obj *obj);
 
-/* The program is about to close fd, the last of obj's socket: the epoll
- * registrations it made on fd go (the kernel drops them when the socket's
- * last fd closes, and the shim keeps a duplicate open). */
+/* The program is about to close fd, one of obj's socket: when it is the
+ * last, the epoll registrations it made on fd go (the kernel drops them
+ * when the socket's last fd closes, and the shim keeps a duplicate open).
+ * A registration made on an fd the program closed before the last one
+ * cannot be taken out any more (epoll_ctl needs the fd): it lasts until
+ * the duplicate closes, when the bytes held are delivered. */
 void ss_outbox_closing(int fd, struct ss_obj *obj);
 /* The last fd of obj's socket was closed: the outbox delivers the rest
  * and closes the socket, or resets it now where the kernel's close would
