@@ -193,6 +193,28 @@ def test_closing_one_of_two_fds_keeps_the_epoll_registration(tmp_path):
     assert s["peer_read"] == ["onetwo"], s
 
 
+@pytest.mark.parametrize("order", ["recv", "send"])
+def test_a_reset_while_bytes_are_held_is_the_programs_next_calls(tmp_path, order):
+    """The peer resets the connection before the bytes a send handed over
+    are due: they are lost with it, and the program's calls after their
+    due time see what the kernel says without a delay, whichever comes
+    first: a receive ECONNRESET (not the end of the stream), a send
+    ECONNRESET, and every send after it EPIPE."""
+    [port] = free_ports(1)
+    argv = scenario("send_latency_reset.py") + [str(port), order]
+    bare = subprocess.run(argv, capture_output=True, timeout=TIMEOUT, env=base_env(),
+                          check=True)
+    trace = run_traced(argv, tmp_path, fmt="text", options=["-e", "send,recv"], check_exit=0,
+                       faults=[f"send:delay=200ms:peer=127.0.0.1:{port}"])
+    want = {"recv": ["recv ConnectionResetError", "send BrokenPipeError", "send BrokenPipeError"],
+            "send": ["send ConnectionResetError", "send BrokenPipeError", "recv b''"]}[order]
+    assert bare.stdout.decode().splitlines() == want
+    assert trace.proc.stdout.decode().splitlines() == want
+    marked = faulted(trace)
+    assert len(marked) == 1, marked                 # the refused sends are the kernel's
+    assert marked[0].endswith("(5 bytes)) -> 5 [fault #1 delay=200ms]"), marked
+
+
 # ---- SO_SNDBUF: how much is held, and the waits ------------------------------------
 
 def test_held_bytes_are_bounded_by_sndbuf_and_waits_see_no_room(tmp_path):

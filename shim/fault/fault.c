@@ -1742,11 +1742,13 @@ static void send_to_outbox(struct ss_call *c, struct ss_fault_scratch *s, struct
             send_after_outbox(c, obj);
             return;
         }
-        if (n == -1 && taken > 0)
+        if (n < 0 && taken > 0)
             break; /* what went is the send's; the error is the next one's */
+        if (n == -3) { /* the kernel refuses it, with its own error (and SIGPIPE) */
+            c->fault = 0;
+            return;
+        }
         if (n == -1) {
-            if (err == EPIPE) /* the kernel says it again, with its SIGPIPE */
-                return;
             fail_with(c, s, -1, err);
             return;
         }

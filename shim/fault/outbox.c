@@ -207,10 +207,34 @@ static int finished(const struct box *b, uint64_t now)
 
 /* ---- delivery ------------------------------------------------------------ */
 
-/* Hands the kernel what is due, as much as it takes. */
+/* The bytes held are lost, as the kernel's own unsent ones are. */
+static void lose_held(struct box *b)
+{
+    b->sent = b->taken;
+    b->k.n = 0;
+    b->k.released = b->taken;
+}
+
+/* Whether the connection is gone (the peer reset it, or it timed out):
+ * poll says so without taking the error the kernel keeps for the next
+ * call (POLLERR alone may be an error queue's: not a lost connection).
+ * The outbox holds nothing until the end of the stream, so a connected
+ * socket hangs up only so. */
+static int connection_gone(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = 0};
+    return ss_real.poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
+/* Hands the kernel what is due, as much as it takes. A connection that is
+ * gone is not written to: a send would take its error, which is the
+ * program's (its receive reads ECONNRESET, not the end of the stream);
+ * the bytes held are lost with it. */
 static void deliver(struct box *b, uint64_t now)
 {
     ss_marks_release(&b->k, now);
+    if (b->err == 0 && b->sent < b->k.released && connection_gone(b->fd))
+        lose_held(b);
     while (b->err == 0 && b->sent < b->k.released) {
         size_t at = (size_t)(b->sent % b->cap);
         uint64_t due = b->k.released - b->sent;
@@ -222,11 +246,9 @@ static void deliver(struct box *b, uint64_t now)
             b->blocked = 1;
             return;
         }
-        if (w < 0) {
+        if (w < 0) { /* the error came between the look and the send: the send's */
             b->err = errno;
-            b->sent = b->taken; /* lost, as the kernel's own unsent bytes are */
-            b->k.n = 0;
-            b->k.released = b->taken;
+            lose_held(b);
             return;
         }
         b->sent += (uint64_t)w;
@@ -452,6 +474,14 @@ long ss_outbox_take(int fd, struct ss_obj *obj, const struct ss_outbox_send *s, 
     if (b == NULL || ready_box(b, fd, s->rate) != 0) {
         unlock_and_free();
         return -2;
+    }
+    if (b->err == EPIPE || connection_gone(b->fd)) {
+        /* the kernel refuses the send (with its SIGPIPE): it answers */
+        if (s->skip == 0) /* else the send returns what it took; the next one is refused */
+            b->err = 0;
+        lose_held(b);
+        unlock_and_free();
+        return -3;
     }
     if (b->err != 0) {
         *err = b->err;
