@@ -140,13 +140,16 @@ def test_jitter_keeps_the_stream_in_order(tmp_path):
 # ---- the end of the stream, and of the process --------------------------------
 
 @pytest.mark.parametrize("mode,method", [("close", "send"), ("close", "sendall"),
-                                         ("shutdown", "send"), ("exit", "send")])
+                                         ("shutdown", "send"), ("shutdown2", "send"),
+                                         ("exit", "send")])
 def test_bytes_held_at_close_shutdown_and_exit_all_arrive(tmp_path, mode, method):
     """A client sendall()s 100000 bytes to a bare sink under a 300 ms
     delay, then closes the socket, shuts it for writing, or exits with it
     open: close()/shutdown() return at once, the process exits 0, and the
     sink still reads all 100000 bytes, intact and in order, the first of
-    them no sooner than the delay, then the end of the stream."""
+    them no sooner than the delay, then the end of the stream. A second
+    shutdown(SHUT_WR) while the end is held changes nothing (the kernel's
+    would end the stream before the bytes)."""
     [port] = free_ports(1)
     sink = subprocess.Popen(scenario("send_latency_sink.py") + [str(port)],
                             stdout=subprocess.PIPE, env=base_env())
@@ -171,6 +174,45 @@ def test_bytes_held_at_close_shutdown_and_exit_all_arrive(tmp_path, mode, method
     assert 250 <= first_ms < 5000 and eof_ms >= first_ms
     marked = faulted(trace)
     assert marked and all(b.endswith("[fault #1 delay=300ms]") for b in marked), marked
+
+
+def test_closing_one_of_two_fds_keeps_the_epoll_registration(tmp_path):
+    """The shim keeps a duplicate of a socket whose sends it holds, so it
+    drops the epoll registrations made on an fd when the program closes it
+    as the socket's last fd, as the kernel would. Only then: while a dup()
+    of the socket is open the first fd's registration stays and reports the
+    peer's bytes; the dup's, after it closed as the last fd, reports
+    nothing, though bytes are still held; the peer reads every held byte."""
+    [port] = free_ports(1)
+    trace = run_traced(scenario("send_latency_dup_close.py") + [str(port)], tmp_path,
+                       fmt="text", options=["-e", "send,close"], check_exit=0,
+                       faults=[f"send:delay=200ms:peer=127.0.0.1:{port}"])
+    s = steps(trace.proc.stdout)
+    assert s["open_events"] == ["1"], s
+    assert s["closed_events"] == ["0"], s
+    assert s["peer_read"] == ["onetwo"], s
+
+
+@pytest.mark.parametrize("order", ["recv", "send"])
+def test_a_reset_while_bytes_are_held_is_the_programs_next_calls(tmp_path, order):
+    """The peer resets the connection before the bytes a send handed over
+    are due: they are lost with it, and the program's calls after their
+    due time see what the kernel says without a delay, whichever comes
+    first: a receive ECONNRESET (not the end of the stream), a send
+    ECONNRESET, and every send after it EPIPE."""
+    [port] = free_ports(1)
+    argv = scenario("send_latency_reset.py") + [str(port), order]
+    bare = subprocess.run(argv, capture_output=True, timeout=TIMEOUT, env=base_env(),
+                          check=True)
+    trace = run_traced(argv, tmp_path, fmt="text", options=["-e", "send,recv"], check_exit=0,
+                       faults=[f"send:delay=200ms:peer=127.0.0.1:{port}"])
+    want = {"recv": ["recv ConnectionResetError", "send BrokenPipeError", "send BrokenPipeError"],
+            "send": ["send ConnectionResetError", "send BrokenPipeError", "recv b''"]}[order]
+    assert bare.stdout.decode().splitlines() == want
+    assert trace.proc.stdout.decode().splitlines() == want
+    marked = faulted(trace)
+    assert len(marked) == 1, marked                 # the refused sends are the kernel's
+    assert marked[0].endswith("(5 bytes)) -> 5 [fault #1 delay=200ms]"), marked
 
 
 # ---- SO_SNDBUF: how much is held, and the waits ------------------------------------

@@ -167,6 +167,8 @@ static inline __attribute__((always_inline)) void ss_json_key_literal(struct ss_
 void ss_json_head(struct ss_out *o, const char *type, uint64_t ns);
 /* A constant by name when it has one, else by number. */
 void ss_json_xlat(struct ss_out *o, const struct ss_xlat *t, long v);
+/* "family": AF_..., "type": SOCK_..., "proto": N (a socket, an addrinfo). */
+void ss_json_family_type_proto(struct ss_out *o, int family, int type, int proto);
 /* Bit flags as a string: "POLLIN|POLLOUT". */
 void ss_json_flags(struct ss_out *o, const struct ss_xlat *t, unsigned long v);
 /* {"errno": N, "name": "E...", "message": "..."} */

@@ -29,6 +29,16 @@ void ss_json_xlat(struct ss_out *o, const struct ss_xlat *t, long v)
         ss_out_i64(o, v);
 }
 
+void ss_json_family_type_proto(struct ss_out *o, int family, int type, int proto)
+{
+    SS_JSON_KEY(o, "family");
+    ss_json_xlat(o, &ss_xlat_af, family);
+    SS_JSON_KEY(o, "type");
+    ss_json_xlat(o, &ss_xlat_socktype, type);
+    SS_JSON_KEY(o, "proto");
+    ss_out_i64(o, proto);
+}
+
 void ss_json_flags(struct ss_out *o, const struct ss_xlat *t, unsigned long v)
 {
     char buf[256];
@@ -120,12 +130,7 @@ static void json_sock_fields(struct ss_out *o, const struct ss_sockinfo *s)
     ss_json_open(o);
     SS_JSON_KEY(o, "id");
     ss_out_u64(o, s->id);
-    SS_JSON_KEY(o, "family");
-    ss_json_xlat(o, &ss_xlat_af, s->family);
-    SS_JSON_KEY(o, "type");
-    ss_json_xlat(o, &ss_xlat_socktype, s->type);
-    SS_JSON_KEY(o, "proto");
-    ss_out_i64(o, s->protocol);
+    ss_json_family_type_proto(o, s->family, s->type, s->protocol);
     json_addr_field(o, "laddr", (const struct sockaddr *)&s->laddr.sa, s->laddr.len);
     json_addr_field(o, "raddr", (const struct sockaddr *)&s->raddr.sa, s->raddr.len);
     SS_JSON_KEY(o, "state");

@@ -309,17 +309,6 @@ static void json_name(struct ss_out *o, const char *key, const char *s)
     ss_out_json_text_member(o, key, s, name_len(s));
 }
 
-/* "family", "type", "proto" of an addrinfo (hints, or an answer). */
-static void json_family_type_proto(struct ss_out *o, const struct addrinfo *ai)
-{
-    SS_JSON_KEY(o, "family");
-    ss_json_xlat(o, &ss_xlat_af, ai->ai_family);
-    SS_JSON_KEY(o, "type");
-    ss_json_xlat(o, &ss_xlat_socktype, ai->ai_socktype);
-    SS_JSON_KEY(o, "proto");
-    ss_out_i64(o, ai->ai_protocol);
-}
-
 static void json_hints(struct ss_out *o, const struct addrinfo *h)
 {
     SS_JSON_KEY(o, "hints");
@@ -328,7 +317,7 @@ static void json_hints(struct ss_out *o, const struct addrinfo *h)
         return;
     }
     ss_json_open(o);
-    json_family_type_proto(o, h);
+    ss_json_family_type_proto(o, h->ai_family, h->ai_socktype, h->ai_protocol);
     SS_JSON_KEY(o, "flags");
     ss_json_flags(o, &ss_xlat_ai_flags, (unsigned)h->ai_flags);
     ss_json_close(o);
@@ -388,7 +377,7 @@ static void json_addrinfo(struct ss_out *o, const struct addrinfo *list)
         if (n > 0)
             ss_out_str(o, ", ");
         ss_json_open(o);
-        json_family_type_proto(o, ai);
+        ss_json_family_type_proto(o, ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         json_name(o, "canonname", ai->ai_canonname);
         SS_JSON_KEY(o, "addr");
         ss_out_json_addr(o, ai->ai_addr, ai->ai_addrlen);

@@ -465,7 +465,6 @@ static int parse_errno_value(struct parse *ps, struct span v)
                         "or a number from 1 to 4095)", quoted(v, q, sizeof q));
 }
 
-/* host=NAME, host=*.SUFFIX, host=ADDRESS */
 /* exe=redis-server, exe=python3*: the program's name, a glob (fnmatch);
  * a name, not a path. */
 static int parse_exe(struct parse *ps, struct span v)
@@ -480,6 +479,7 @@ static int parse_exe(struct parse *ps, struct span v)
     return 0;
 }
 
+/* host=NAME, host=*.SUFFIX, host=ADDRESS */
 static int parse_host(struct parse *ps, struct span v)
 {
     char q[96];

@@ -190,7 +190,6 @@ static int is_latency_rule(const struct ss_rule *r)
            (is_time_rule(r) && (r->set & SS_OPBIT(accept)));
 }
 
-
 /* A time rule on sends or connects: on a stream socket the bytes reach
  * the peer later, a TCP handshake completes later (outbox.h). */
 static int is_outbox_rule(const struct ss_rule *r)
@@ -199,8 +198,6 @@ static int is_outbox_rule(const struct ss_rule *r)
     return is_time_rule(r) && (r->set & (SS_OPS_SENDS | connects)) != 0;
 }
 
-/* What the engine keeps of rule slot i besides the rule: which socket
- * counter its draws count with, and the switches it turns on. */
 /* Whether the program's name fits pattern: the name it was run by, or the
  * name of its executable file (python3 and python3.11 alike). */
 static int exe_matches(const char *pattern)
@@ -216,6 +213,9 @@ static int exe_matches(const char *pattern)
     return fnmatch(pattern, base != NULL ? base + 1 : path, 0) == 0;
 }
 
+/* What the engine keeps of rule slot i besides the rule: whether its exe=
+ * fits, which socket counter its draws count with, and the switches it
+ * turns on. */
 static void took_rule(int i)
 {
     const struct ss_rule *r = &rules[i];
@@ -1700,13 +1700,13 @@ static void fail_shut(struct ss_call *c, struct ss_fault_scratch *s)
     fail_with(c, s, -1, EPIPE);
 }
 
+/* Sleeps until `until` on the clock of due times, whatever signal
+ * handlers run meanwhile. */
 static void sleep_until_ns(uint64_t until)
 {
-    uint64_t now = ss_latency_now();
-    if (until > now)
-        sleep_ns(until - now);
+    while (!ss_latency_sleep_until(until))
+        ;
 }
-
 
 /* A send found the outbox full: edge-triggered epoll registrations get
  * a new EPOLLOUT edge when room frees (the kernel's buffer, empty, would
@@ -1742,11 +1742,13 @@ static void send_to_outbox(struct ss_call *c, struct ss_fault_scratch *s, struct
             send_after_outbox(c, obj);
             return;
         }
-        if (n == -1 && taken > 0)
+        if (n < 0 && taken > 0)
             break; /* what went is the send's; the error is the next one's */
+        if (n == -3) { /* the kernel refuses it, with its own error (and SIGPIPE) */
+            c->fault = 0;
+            return;
+        }
         if (n == -1) {
-            if (err == EPIPE) /* the kernel says it again, with its SIGPIPE */
-                return;
             fail_with(c, s, -1, err);
             return;
         }

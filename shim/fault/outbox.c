@@ -207,10 +207,34 @@ static int finished(const struct box *b, uint64_t now)
 
 /* ---- delivery ------------------------------------------------------------ */
 
-/* Hands the kernel what is due, as much as it takes. */
+/* The bytes held are lost, as the kernel's own unsent ones are. */
+static void lose_held(struct box *b)
+{
+    b->sent = b->taken;
+    b->k.n = 0;
+    b->k.released = b->taken;
+}
+
+/* Whether the connection is gone (the peer reset it, or it timed out):
+ * poll says so without taking the error the kernel keeps for the next
+ * call (POLLERR alone may be an error queue's: not a lost connection).
+ * The outbox holds nothing until the end of the stream, so a connected
+ * socket hangs up only so. */
+static int connection_gone(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = 0};
+    return ss_real.poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
+/* Hands the kernel what is due, as much as it takes. A connection that is
+ * gone is not written to: a send would take its error, which is the
+ * program's (its receive reads ECONNRESET, not the end of the stream);
+ * the bytes held are lost with it. */
 static void deliver(struct box *b, uint64_t now)
 {
     ss_marks_release(&b->k, now);
+    if (b->err == 0 && b->sent < b->k.released && connection_gone(b->fd))
+        lose_held(b);
     while (b->err == 0 && b->sent < b->k.released) {
         size_t at = (size_t)(b->sent % b->cap);
         uint64_t due = b->k.released - b->sent;
@@ -222,11 +246,9 @@ static void deliver(struct box *b, uint64_t now)
             b->blocked = 1;
             return;
         }
-        if (w < 0) {
+        if (w < 0) { /* the error came between the look and the send: the send's */
             b->err = errno;
-            b->sent = b->taken; /* lost, as the kernel's own unsent bytes are */
-            b->k.n = 0;
-            b->k.released = b->taken;
+            lose_held(b);
             return;
         }
         b->sent += (uint64_t)w;
@@ -453,6 +475,14 @@ long ss_outbox_take(int fd, struct ss_obj *obj, const struct ss_outbox_send *s, 
         unlock_and_free();
         return -2;
     }
+    if (b->err == EPIPE || connection_gone(b->fd)) {
+        /* the kernel refuses the send (with its SIGPIPE): it answers */
+        if (s->skip == 0) /* else the send returns what it took; the next one is refused */
+            b->err = 0;
+        lose_held(b);
+        unlock_and_free();
+        return -3;
+    }
     if (b->err != 0) {
         *err = b->err;
         if (s->skip == 0) /* else the send returns what it took; the next one fails */
@@ -488,7 +518,9 @@ int ss_outbox_shutdown(struct ss_obj *obj, int how)
     if (b == NULL)
         return how;
     int left = how;
-    if (b->fd >= 0 && b->sent < b->taken && !b->shut_wr) {
+    /* a second SHUT_WR while the end is still held is the first one's: the
+     * kernel's now would end the stream before the bytes */
+    if (b->fd >= 0 && (b->sent < b->taken || (b->shut_wr && !b->shut_done))) {
         b->shut_wr = 1;
         left = how == SHUT_RDWR ? SHUT_RD : -1;
     }
@@ -510,6 +542,10 @@ int ss_outbox_shut(struct ss_obj *obj)
 
 void ss_outbox_closing(int fd, struct ss_obj *obj)
 {
+    /* while the program keeps another fd of the socket, the kernel keeps
+     * the registrations made on this one too */
+    if (obj == NULL || ss_obj_fd_count(obj) != 1)
+        return;
     struct box *b = locked_box(obj);
     if (b == NULL)
         return;

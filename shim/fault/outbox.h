@@ -19,8 +19,9 @@
  *     end of the stream follows the bytes. A close that resets (unread
  *     bytes, SO_LINGER of 0) resets at once and loses them, as the
  *     kernel's does;
- *   - a delivery the kernel refuses (the peer reset the connection) is the
- *     error of the socket's next send;
+ *   - when the peer resets the connection, the bytes held are lost with
+ *     it, and the kernel's error stays for the program's next call (a
+ *     delivery the kernel refuses all the same is the next send's error);
  *   - the end of the process image (exit, exec) waits until what is held
  *     is handed over: a process that sent and exited still gets its bytes
  *     to the peer.
@@ -68,8 +69,10 @@ struct ss_outbox_send {
 
 /* Takes as much of the send as there is room for. Returns the bytes
  * taken (0: no room; *room_ns says when some is expected), -1 with *err
- * when a delivery failed (the send reports that error), or -2 when the
- * outbox cannot be had (no memory or no fd: the caller waits instead). */
+ * when a delivery failed (the send reports that error), -2 when the
+ * outbox cannot be had (no memory or no fd: the caller waits instead), or
+ * -3 when the kernel would refuse the send (the connection is gone, or a
+ * delivery met EPIPE): the kernel is to answer it, with its own error. */
 long ss_outbox_take(int fd, struct ss_obj *obj, const struct ss_outbox_send *s, int *err,
                     uint64_t *room_ns);
 
@@ -81,9 +84,12 @@ int ss_outbox_shutdown(struct ss_obj *obj, int how);
  * then fails as after the shutdown). */
 int ss_outbox_shut(struct ss_obj *obj);
 
-/* The program is about to close fd, the last of obj's socket: the epoll
- * registrations it made on fd go (the kernel drops them when the socket's
- * last fd closes, and the shim keeps a duplicate open). */
+/* The program is about to close fd, one of obj's socket: when it is the
+ * last, the epoll registrations it made on fd go (the kernel drops them
+ * when the socket's last fd closes, and the shim keeps a duplicate open).
+ * A registration made on an fd the program closed before the last one
+ * cannot be taken out any more (epoll_ctl needs the fd): it lasts until
+ * the duplicate closes, when the bytes held are delivered. */
 void ss_outbox_closing(int fd, struct ss_obj *obj);
 /* The last fd of obj's socket was closed: the outbox delivers the rest
  * and closes the socket, or resets it now where the kernel's close would

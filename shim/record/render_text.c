@@ -12,6 +12,19 @@
 #include "rules.h"
 #include "xlat.h"
 
+/* "'send:reset:port=6379'", and with seed " (seed N)": a rule as the
+ * trace names it, with the seed of its draws (to replay the run). */
+static void rule_text(struct ss_out *o, int number, int seed)
+{
+    const char *text = ss_fault_rule_text(number - 1);
+    ss_out_pystr(o, text, strlen(text));
+    if (seed) {
+        ss_out_str(o, " (seed ");
+        ss_out_u64(o, ss_fault_seed());
+        ss_out_char(o, ')');
+    }
+}
+
 void ss_text_start(struct ss_out *o, uint64_t now_ns)
 {
     ss_out_clock(o, now_ns);
@@ -35,12 +48,7 @@ void ss_text_start(struct ss_out *o, uint64_t now_ns)
         ss_out_str(o, "] # fault #");
         ss_out_i64(o, i + 1);
         ss_out_str(o, ": ");
-        ss_out_pystr(o, ss_fault_rule_text(i), strlen(ss_fault_rule_text(i)));
-        if (k == 0) {
-            ss_out_str(o, " (seed ");
-            ss_out_u64(o, ss_fault_seed());
-            ss_out_char(o, ')');
-        }
+        rule_text(o, i + 1, k == 0);
         ss_out_char(o, '\n');
     }
 }
@@ -53,13 +61,7 @@ void ss_text_rule_change(struct ss_out *o, int number, int added, uint64_t now_n
     ss_out_str(o, "# fault #");
     ss_out_i64(o, number);
     ss_out_str(o, added ? " added: " : " removed: ");
-    const char *text = ss_fault_rule_text(number - 1);
-    ss_out_pystr(o, text, strlen(text));
-    if (added) { /* its draws' seed, to replay the run */
-        ss_out_str(o, " (seed ");
-        ss_out_u64(o, ss_fault_seed());
-        ss_out_char(o, ')');
-    }
+    rule_text(o, number, added);
     ss_out_char(o, '\n');
 }
 

@@ -2,6 +2,7 @@
 sendall()s argv[3] bytes (bytes(range(251)) repeated), then, by argv[2]:
   close     closes the socket and exits
   shutdown  shuts it for writing, waits for the sink to close (recv() -> b''), exits
+  shutdown2 the same, but shuts it for writing twice (the second is a no-op)
   exit      exits with the socket still open (its fd detached from the
             socket object, so nothing closes it before the process ends)
 Prints "sent N SEND_MS END_MS": the bytes sent, the time inside sendall()
@@ -21,8 +22,10 @@ t = time.monotonic()
 if mode == "close":
     c.close()
     end_ms = round((time.monotonic() - t) * 1000, 1)
-elif mode == "shutdown":
+elif mode in ("shutdown", "shutdown2"):
     c.shutdown(socket.SHUT_WR)
+    if mode == "shutdown2":
+        c.shutdown(socket.SHUT_WR)
     end_ms = round((time.monotonic() - t) * 1000, 1)
     c.settimeout(30)
     assert c.recv(100) == b""
