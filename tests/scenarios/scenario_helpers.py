@@ -5,13 +5,28 @@ import socket
 import threading
 
 
-def echo_server(port):
-    """A listener on 127.0.0.1:port whose first connection is echoed, in a
-    daemon thread; returns the listening socket."""
+def listener(port):
+    """A TCP listener on 127.0.0.1:port (SO_REUSEADDR)."""
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", port))
     srv.listen()
+    return srv
+
+
+def connected_pair(port):
+    """A connection to a listener of our own on 127.0.0.1:port: (the
+    listener, the client's socket, the accepted socket)."""
+    srv = listener(port)
+    c = socket.create_connection(("127.0.0.1", port))
+    peer, _ = srv.accept()
+    return srv, c, peer
+
+
+def echo_server(port):
+    """A listener on 127.0.0.1:port whose first connection is echoed, in a
+    daemon thread; returns the listening socket."""
+    srv = listener(port)
 
     def serve():
         conn, _ = srv.accept()

@@ -12,16 +12,12 @@ and has the peer send again. Prints
   peer_read B     what the peer read of the held bytes"""
 import os
 import select
-import socket
 import sys
 
+from scenario_helpers import connected_pair
+
 port = int(sys.argv[1])
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port))
-srv.listen()
-c = socket.create_connection(("127.0.0.1", port))
-peer, _ = srv.accept()
+srv, c, peer = connected_pair(port)
 peer.settimeout(10)
 ep = select.epoll()
 ep.register(c.fileno(), select.EPOLLIN)

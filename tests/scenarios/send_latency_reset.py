@@ -14,14 +14,11 @@ import struct
 import sys
 import time
 
+from scenario_helpers import connected_pair
+
 signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 port, order = int(sys.argv[1]), sys.argv[2]
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port))
-srv.listen()
-c = socket.create_connection(("127.0.0.1", port))
-peer, _ = srv.accept()
+srv, c, peer = connected_pair(port)
 c.send(b"hello")
 peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 peer.close()

@@ -35,12 +35,11 @@ import sys
 import threading
 import time
 
+from scenario_helpers import listener
+
 PATTERN = bytes(range(251))
 port = int(sys.argv[1])
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", port))
-srv.listen()
+srv = listener(port)
 results = {}
 
 
